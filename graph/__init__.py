@@ -1,0 +1,1 @@
+"""The graph model, the build pipeline and the stores."""

@@ -1,0 +1,229 @@
+"""Read models every store returns and the API serves unchanged (the API's response models)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class Health(BaseModel):
+    """State of the store."""
+
+    status: str = "ok"
+    backend: str
+    node_count: int
+    edge_count: int
+    built_at: str | None = None
+    encoder: str | None = None
+
+
+class ProgramSummary(BaseModel):
+    """A program with its direction count."""
+
+    id: str
+    name: str
+    name_en: str
+    funder: list[str]
+    funder_en: list[str] = Field(default_factory=list)
+    series: str | None = None
+    year: int | None = None
+    status: str | None = None
+    source_file: str
+    direction_count: int
+
+
+class DirectionBrief(BaseModel):
+    """A direction in lists."""
+
+    id: str
+    program_id: str
+    code: str
+    title: str
+    category: str | None = None
+
+
+class DirectionPage(BaseModel):
+    """A page of directions."""
+
+    total: int
+    items: list[DirectionBrief]
+
+
+class DirectionFilter(BaseModel):
+    """Filters of GET /api/directions; entity filters take an entity id or a name/synonym."""
+
+    program: str | None = None
+    q: str | None = None
+    disease: str | None = None
+    modality: str | None = None
+    technique: str | None = None
+    keyword: str | None = None
+    discipline: str | None = None
+    category: str | None = None
+
+
+class Evidence(BaseModel):
+    """Where a Direction→Entity link came from."""
+
+    field: str
+    snippet: str
+    span: list[int] = Field(description="[start, end) character offsets in the source file")
+
+
+class EntityRef(BaseModel):
+    """An entity as cited by a direction, with its codes and evidence."""
+
+    id: str
+    type: str
+    name: str
+    name_en: str
+    codes: dict[str, Any] = Field(default_factory=dict, description="icd10, icd11, mesh, dicom, nsfc …")
+    boilerplate: bool = False
+    extracted: bool = False
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class DirectionEntities(BaseModel):
+    """A direction's entities grouped by type."""
+
+    diseases: list[EntityRef] = Field(default_factory=list)
+    modalities: list[EntityRef] = Field(default_factory=list)
+    disciplines: list[EntityRef] = Field(default_factory=list)
+    techniques: list[EntityRef] = Field(default_factory=list)
+    keywords: list[EntityRef] = Field(default_factory=list)
+
+
+class DirectionDetail(BaseModel):
+    """Every field of the export, plus entities grouped by type."""
+
+    id: str
+    program_id: str
+    code: str
+    ordinal: int
+    title: str
+    category: str | None = None
+    category_raw: str | None = None
+    support_type: str | None = None
+    section: str | None = None
+    section_title: str | None = None
+    content: str | None = None
+    metrics: str | None = None
+    keywords: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+    funding: dict[str, Any] | None = None
+    application_code: str | None = None
+    disciplines: list[str] = Field(default_factory=list)
+    source: dict[str, Any]
+    community: str | None = None
+    entities: DirectionEntities = Field(default_factory=DirectionEntities)
+
+
+class Explanation(BaseModel):
+    """Why two directions (or a text and a direction) are related."""
+
+    text_score: float = Field(description="Cosine similarity of the text vectors")
+    entity_score: float = Field(description="Rarity-weighted share of common entities")
+    shared: dict[str, list[str]] = Field(
+        default_factory=dict, description="Shared entity names by type: diseases, modalities, techniques, keywords"
+    )
+    summary: str = ""
+
+
+class SimilarItem(BaseModel):
+    """One ranked direction."""
+
+    direction: DirectionBrief
+    score: float
+    explanation: Explanation
+    above_threshold: bool
+
+
+class SimilarList(BaseModel):
+    """Ranked directions."""
+
+    items: list[SimilarItem]
+
+
+class EntitySummary(BaseModel):
+    """An entity with how widely it is cited."""
+
+    id: str
+    type: str
+    name: str
+    name_en: str
+    codes: dict[str, Any] = Field(default_factory=dict)
+    direction_count: int
+    program_count: int
+
+
+class EntityDetail(BaseModel):
+    """An entity and its directions, grouped by program."""
+
+    id: str
+    type: str
+    name: str
+    name_en: str
+    codes: dict[str, Any] = Field(default_factory=dict)
+    synonyms: list[str] = Field(default_factory=list)
+    no_code_reason: str | None = None
+    members: list[str] = Field(default_factory=list)
+    groups: list[str] = Field(default_factory=list)
+    directions_by_program: dict[str, list[DirectionBrief]]
+
+
+class OverlapEntity(BaseModel):
+    """An entity two programs share, with the directions on each side."""
+
+    entity: EntitySummary
+    a_directions: list[DirectionBrief]
+    b_directions: list[DirectionBrief]
+
+
+class DirectionPair(BaseModel):
+    """A similar pair across two programs."""
+
+    a: DirectionBrief
+    b: DirectionBrief
+    score: float
+    explanation: Explanation
+
+
+class Overlap(BaseModel):
+    """What two programs share."""
+
+    a: str
+    b: str
+    shared: list[OverlapEntity]
+    similar_pairs: list[DirectionPair]
+
+
+class Matrix(BaseModel):
+    """Program × entity counts (number of directions of the program citing the entity)."""
+
+    by: str
+    programs: list[str]
+    entities: list[EntitySummary]
+    counts: list[list[int]] = Field(description="counts[i][j]: program i, entity j")
+
+
+class GraphNode(BaseModel):
+    """A node in cytoscape.js element shape (``data`` holds id, label, name …)."""
+
+    data: dict[str, Any]
+
+
+class GraphEdge(BaseModel):
+    """An edge in cytoscape.js element shape (``data`` holds id, source, target, type …)."""
+
+    data: dict[str, Any]
+
+
+class Neighborhood(BaseModel):
+    """Nodes and edges around a node; readable by cytoscape.js (elements) and D3 (nodes/links)."""
+
+    center: str
+    depth: int
+    nodes: list[GraphNode]
+    edges: list[GraphEdge]
+    truncated: bool = False

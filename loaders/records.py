@@ -1,0 +1,108 @@
+"""Typed records the loaders produce: Program → Section → Direction.
+
+Every record keeps the raw source text beside its normalised value, and every
+direction knows the file and character span it came from.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+
+class Category(StrEnum):
+    """A direction's category, normalised across programs (the raw text is kept in ``category_raw``)."""
+
+    KEY_TECHNOLOGY = "key_technology"  # 共性关键技术类 / 关键共性技术类
+    BASIC_RESEARCH = "basic_research"  # 基础研究类
+    APPLICATION_DEMO = "application_demo"  # 应用示范类 / 示范应用类
+    KEY_CHALLENGE = "key_challenge"  # 重点攻关类
+    REGULAR = "regular"  # 常规支持类
+    YOUNG_SCIENTIST = "young_scientist"  # 青年科学家项目
+    KEY_PROJECT = "key_project"  # 重点项目
+    GENERAL_PROJECT = "general_project"  # 面上项目
+    CROSS_KEY_PROJECT = "cross_key_project"  # 交叉重点专项项目 (NSFC 天元)
+
+
+class SourceSpan(BaseModel):
+    """Where a record came from: the file and the character span [start, end) in its decoded text."""
+
+    file: str
+    start: int
+    end: int
+    line: int | None = Field(default=None, description="1-based line of `start`.")
+
+
+class Funding(BaseModel):
+    """Funding stated by the document."""
+
+    amount: float
+    unit: str = Field(description="e.g. 万元, 亿元")
+    scope: str = Field(description="'direction', 'category' or 'program': where the statement applies")
+    text: str = Field(description="The sentence the amount was read from.")
+
+
+class Section(BaseModel):
+    """A grouping in the document: task (任务), field (领域), 专题, or category group."""
+
+    id: str
+    program_id: str
+    code: str | None = None
+    title: str
+    kind: str = Field(description="task | field | topic | category_group")
+    ordinal: int
+    parent_id: str | None = None
+
+
+class Direction(BaseModel):
+    """One research direction (研究方向) of a program."""
+
+    id: str
+    program_id: str
+    code: str = Field(description="The document's own numbering: (十一), 7, 2.10, 1.4, YXB0101 …")
+    ordinal: int = Field(description="1-based position in the document.")
+    title: str
+    category: Category | None = None
+    category_raw: str | None = None
+    support_type: str | None = Field(default=None, description="重点攻关 / 常规支持 / 青年科学家 / 重点项目 / 面上项目 …")
+    section: str | None = Field(default=None, description="Id of the innermost section.")
+    section_title: str | None = None
+    content: str | None = None
+    metrics: str | None = None
+    metrics_label: str | None = Field(default=None, description="考核指标 / 预期指标 / 技术指标")
+    keywords: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+    funding: Funding | None = None
+    application_code: str | None = None
+    disciplines: list[str] = Field(default_factory=list)
+    source: SourceSpan
+    field_spans: dict[str, SourceSpan] = Field(
+        default_factory=dict, description="Span of each text field (title, content, metrics, keywords) in the file."
+    )
+
+
+class Program(BaseModel):
+    """A funding program as described by one guideline document (one manifest entry)."""
+
+    id: str
+    name: str
+    name_en: str
+    funder: list[str]
+    funder_en: list[str] = Field(default_factory=list)
+    series: str | None = None
+    series_en: str | None = None
+    year: int | None = None
+    status: str | None = None
+    status_en: str | None = None
+    source_file: str
+    profile: str
+
+
+class ParsedDocument(BaseModel):
+    """Everything one document yields."""
+
+    program: Program
+    sections: list[Section]
+    directions: list[Direction]
+    warnings: list[str] = Field(default_factory=list)
