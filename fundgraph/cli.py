@@ -1,0 +1,138 @@
+"""The command line: thin commands over the same functions the API uses."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from fundgraph.errors import FundgraphError
+from fundgraph.settings import Settings, get_settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="fundgraph: research-funding directions as a knowledge graph.")
+eval_app = typer.Typer(no_args_is_help=True, help="Evaluate extraction and similarity against the dev gold sets.")
+app.add_typer(eval_app, name="eval")
+
+err = Console(stderr=True)
+out = Console()
+
+
+class StoreChoice(StrEnum):
+    """Storage backends."""
+
+    embedded = "embedded"
+    neo4j = "neo4j"
+
+
+class ExportFormat(StrEnum):
+    """Export formats."""
+
+    json = "json"
+
+
+def _fail(e: FundgraphError) -> None:
+    err.print(f"[bold red]error:[/] {e.message}", markup=True, highlight=False, soft_wrap=True)
+    raise typer.Exit(code=2) from e
+
+
+def _settings(**overrides: object) -> Settings:
+    base = get_settings()
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    return base.model_copy(update=clean) if clean else base
+
+
+@app.command()
+def build(
+    store: Annotated[StoreChoice | None, typer.Option(help="Where to write the graph (default: settings).")] = None,
+    encoder: Annotated[str | None, typer.Option(help="lexical | sentence-transformers (default: settings).")] = None,
+) -> None:
+    """Parse the bundled corpus and write the graph to the store."""
+    from graph.build import build_graph
+    from graph.store import open_store
+
+    settings = _settings(store=store.value if store else None, encoder=encoder)
+    t0 = time.perf_counter()
+    try:
+        with err.status("building…") as status:
+            built = build_graph(settings, progress=lambda msg: status.update(msg + "…"))
+            status.update(f"writing to the {settings.store} store…")
+            target = open_store(settings)
+            try:
+                target.replace(built)
+            finally:
+                target.close()
+    except FundgraphError as e:
+        _fail(e)
+    elapsed = time.perf_counter() - t0
+    m = built.meta
+    where = settings.home if settings.store == "embedded" else settings.neo4j_uri
+    out.print(f"built {len(m['programs'])} programs, {m['direction_count']} directions, "
+              f"{m['node_count']} nodes, {m['edge_count']} edges with the {m.get('encoder')} encoder "
+              f"in {elapsed:.2f}s → {settings.store} store at {where}", highlight=False)
+
+
+@app.command()
+def export(
+    format: Annotated[ExportFormat, typer.Option("--format", "-f", help="Output format.")] = ExportFormat.json,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")] = None,
+) -> None:
+    """Export the built graph (programs, directions, entities, links)."""
+    from graph.export import export_json
+    from graph.store import open_store
+
+    settings = _settings()
+    try:
+        store = open_store(settings)
+        try:
+            built = store.load()
+        finally:
+            store.close()
+    except FundgraphError as e:
+        _fail(e)
+    text = json.dumps(export_json(built), ensure_ascii=False, indent=1)
+    if output is None:
+        sys.stdout.write(text + "\n")
+    else:
+        output.write_text(text + "\n", encoding="utf-8")
+        err.print(f"wrote {output}", highlight=False)
+
+
+@app.command()
+def parse(
+    file: Annotated[Path, typer.Argument(help="A guideline document (UTF-8 text, or GBK).")],
+    like: Annotated[str, typer.Option("--like", help="Program id whose parsing profile to use.")],
+    format: Annotated[str, typer.Option("--format", help="text | json")] = "text",
+) -> None:
+    """Parse one document with an existing program's profile and show what it yields."""
+    from graph.build import direction_node
+    from graph.export import direction_record
+    from loaders.corpus import parse_file_like
+
+    settings = _settings()
+    try:
+        doc = parse_file_like(file, like, settings.manifest)
+    except FundgraphError as e:
+        _fail(e)
+    for w in doc.warnings:
+        err.print(f"[yellow]warning:[/] {w}", highlight=False)
+    if format == "json":
+        payload = {"program": doc.program.model_dump(mode="json"),
+                   "directions": [direction_record(direction_node(d)) for d in doc.directions]}
+        sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=1) + "\n")
+        return
+    out.print(f"{file}: {len(doc.directions)} directions (profile {doc.program.profile})", highlight=False)
+    for d in doc.directions:
+        cat = f" [{d.category_raw}]" if d.category_raw else ""
+        out.print(f"  {d.code:>8}  {d.title}{cat}", highlight=False, markup=False)
+
+
+def main() -> None:  # pragma: no cover - console entry
+    """Console entry point."""
+    app()
