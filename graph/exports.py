@@ -6,7 +6,8 @@ GraphML (Gephi) is written by :mod:`graph.export`; this module adds the other tw
 The CSV layout follows the ``neo4j-admin database import full`` conventions:
 
 - one nodes file per label, ``nodes_<Label>.csv``, with header ``id:ID,:LABEL,<prop>:<type>,…``;
-- one relationships file per type, ``rels_<TYPE>.csv``, with header ``:START_ID,:END_ID,:TYPE,<prop>:<type>,…``;
+- one relationships file per type, ``rels_<TYPE>.csv``, with header
+  ``:START_ID,:END_ID,:TYPE,<prop>:<type>,…``;
 - property types are inferred from the values (``int``/``long``, ``double``, ``boolean``, ``string``, and
   arrays of those written ``string[]`` …, joined with the declared array delimiter);
 - a missing (``None``) value, or an empty list, is an empty unquoted cell, which the importer skips, as
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shlex
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,10 +30,10 @@ import networkx as nx
 from fundgraph.errors import FundgraphError, InvalidRequest
 
 #: Formats :func:`export_graph` writes, with the path each produces (a file or a directory).
-FORMATS = ("graphml", "json", "neo4j-csv")
+FORMATS = ("graphml", "node-link", "neo4j-csv")
 
 #: Array delimiters tried in order; the first that occurs in no array element is declared.
-ARRAY_DELIMITERS = ("|", ";", "¦", "\u001f")
+ARRAY_DELIMITERS = ("|", ";", "¦", "^", "~")
 
 _INT32 = (-(2**31), 2**31 - 1)
 
@@ -146,7 +148,8 @@ def _write_table(path: Path, fixed: list[str], fixed_rows: list[list[str]], prop
     return len(fixed_rows)
 
 
-def write_neo4j_csv(g: nx.MultiDiGraph, directory: Path, *, array_delimiter: str | None = None) -> Neo4jImportFiles:
+def write_neo4j_csv(g: nx.MultiDiGraph, directory: Path, *,
+                    array_delimiter: str | None = None) -> Neo4jImportFiles:
     """Write the graph as CSV files laid out for ``neo4j-admin database import full``.
 
     Args:
@@ -193,20 +196,19 @@ def write_neo4j_csv(g: nx.MultiDiGraph, directory: Path, *, array_delimiter: str
 
     (directory / "import.sh").write_text(
         "#!/bin/sh\n# Load these files into an empty Neo4j database (stop the database first).\n"
-        + " \\\n  ".join(neo4j_admin_command(out)) + "\n", encoding="utf-8")
+        + 'cd "$(dirname "$0")"\n'
+        + " \\\n  ".join(shlex.quote(a) for a in neo4j_admin_command(out)) + "\n", encoding="utf-8")
     return out
 
 
 def neo4j_admin_command(files: Neo4jImportFiles, database: str = "neo4j") -> list[str]:
-    """The ``neo4j-admin database import full`` command line that loads ``files`` (paths relative to them)."""
-    cmd = ["neo4j-admin", "database", "import", "full",
-           f"--array-delimiter={files.array_delimiter!s}" if files.array_delimiter != "\u001f"
-           else "--array-delimiter=\\u001f",
+    """The ``neo4j-admin database import full`` arguments that load ``files`` (paths relative to them)."""
+    cmd = ["neo4j-admin", "database", "import", "full", f"--array-delimiter={files.array_delimiter}",
            "--multiline-fields=true", "--overwrite-destination=true"]
     cmd += [f"--nodes={label}={p.name}" for label, p in files.nodes.items()]
     cmd += [f"--relationships={t}={p.name}" for t, p in files.relationships.items()]
     cmd.append(database)
-    return [f"'{c}'" if any(ch in c for ch in "|;¦") else c for c in cmd]
+    return cmd
 
 
 def _parse_cell(text: str, col_type: str, delimiter: str) -> Any:
@@ -231,8 +233,8 @@ def read_neo4j_csv(directory: Path, *, array_delimiter: str | None = None) -> nx
     delim = array_delimiter
     if delim is None:
         script = (directory / "import.sh").read_text(encoding="utf-8")
-        raw = script.split("--array-delimiter=", 1)[1].split()[0].strip("'\\")
-        delim = "\u001f" if raw == "u001f" else raw
+        args = shlex.split(script, comments=True)
+        delim = next(a.split("=", 1)[1] for a in args if a.startswith("--array-delimiter="))
     g = nx.MultiDiGraph()
     for path in sorted(directory.glob("nodes_*.csv")):
         with path.open(encoding="utf-8", newline="") as fh:
@@ -280,12 +282,12 @@ def export_graph(g: nx.MultiDiGraph, fmt: str, out: Path) -> Path:
         InvalidRequest: for an unknown format.
     """
     out = Path(out)
-    if fmt == "json":
+    if fmt == "node-link":
         return write_node_link_json(g, out)
     if fmt == "neo4j-csv":
         return write_neo4j_csv(g, out).directory
     if fmt == "graphml":
-        from graph import export as graphml_export  # noqa: PLC0415 - the API engineer's module
+        from graph import export as graphml_export  # the API engineer's module
 
         out.parent.mkdir(parents=True, exist_ok=True)
         return graphml_export.write_graphml(g, out)
