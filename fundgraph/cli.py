@@ -35,6 +35,9 @@ class ExportFormat(StrEnum):
     """Export formats."""
 
     json = "json"
+    graphml = "graphml"  # Gephi, yEd
+    node_link = "node-link"  # JSON node-link (D3, networkx)
+    neo4j_csv = "neo4j-csv"  # a directory of CSV files for `neo4j-admin database import full`
 
 
 def _fail(e: FundgraphError) -> None:
@@ -81,7 +84,8 @@ def build(
 @app.command()
 def export(
     format: Annotated[ExportFormat, typer.Option("--format", "-f", help="Output format.")] = ExportFormat.json,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")] = None,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="File to write (default: stdout); a directory for neo4j-csv.")] = None,
 ) -> None:
     """Export the built graph (programs, directions, entities, links)."""
     from graph.export import export_json
@@ -96,6 +100,19 @@ def export(
             store.close()
     except FundgraphError as e:
         _fail(e)
+    if format is not ExportFormat.json:
+        from graph.exports import export_graph
+
+        if output is None:
+            err.print(f"[bold red]error:[/] --format {format.value} needs --output (a "
+                      f"{'directory' if format is ExportFormat.neo4j_csv else 'file'})", highlight=False)
+            raise typer.Exit(code=2)
+        try:
+            written = export_graph(built.graph, format.value, output)
+        except FundgraphError as e:
+            _fail(e)
+        err.print(f"wrote {written}", highlight=False)
+        return
     text = json.dumps(export_json(built), ensure_ascii=False, indent=1)
     if output is None:
         sys.stdout.write(text + "\n")
