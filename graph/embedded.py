@@ -26,6 +26,7 @@ import numpy as np
 
 from fundgraph.errors import FundgraphError, GraphNotBuilt
 from graph import views
+from graph.queries import GraphQueries, queries_for
 from graph.store import BuiltGraph, GraphStore
 
 GRAPH_FILE = "graph.json"
@@ -114,33 +115,38 @@ class EmbeddedStore(GraphStore):
                             edge_count=b.graph.number_of_edges(), built_at=b.meta.get("built_at"),
                             encoder=b.meta.get("encoder"))
 
-    # The query methods below are implemented in graph/queries.py over the in-memory graph.
+    # The query methods delegate to graph/queries.py over the in-memory graph; its indexes are built once
+    # per loaded graph (and rebuilt when `load` reads a new one).
+    def queries(self) -> GraphQueries:
+        """The precomputed queries of the currently stored graph."""
+        return queries_for(self.load(), backend=self.backend)
+
     def programs(self) -> list[views.ProgramSummary]:  # noqa: D102
-        raise NotImplementedError
+        return self.queries().programs()
 
     def directions(self, filters: views.DirectionFilter, limit: int, offset: int) -> views.DirectionPage:  # noqa: D102
-        raise NotImplementedError
+        return self.queries().directions(filters, limit, offset)
 
     def direction(self, direction_id: str) -> views.DirectionDetail:  # noqa: D102
-        raise NotImplementedError
+        return self.queries().direction(direction_id)
 
     def similar(self, direction_id: str, k: int, scope: str) -> views.SimilarList:  # noqa: D102
-        raise NotImplementedError
+        return self.queries().similar(direction_id, k, scope)
 
     def search(self, text: str, k: int, programs: list[str] | None) -> views.SimilarList:  # noqa: D102
-        raise NotImplementedError
+        return self.queries().search(text, k, programs)
 
     def entities(self, entity_type: str | None, q: str | None) -> list[views.EntitySummary]:  # noqa: D102
-        raise NotImplementedError
+        return self.queries().entities(entity_type, q)
 
     def entity(self, entity_type: str, entity_id: str) -> views.EntityDetail:  # noqa: D102
-        raise NotImplementedError
+        return self.queries().entity(entity_type, entity_id)
 
     def overlaps(self, a: str, b: str) -> views.Overlap:  # noqa: D102
-        raise NotImplementedError
+        return self.queries().overlaps(a, b)
 
     def matrix(self, by: str) -> views.Matrix:  # noqa: D102
-        raise NotImplementedError
+        return self.queries().matrix(by)
 
     def neighborhood(self, node: str, depth: int, limit: int) -> views.Neighborhood:  # noqa: D102
-        raise NotImplementedError
+        return self.queries().neighborhood(node, depth, limit)

@@ -1,0 +1,65 @@
+"""The FastAPI app: JSON under /api, OpenAPI at /docs, the dashboard at /.
+
+``create_app(settings, store=None)`` is the only constructor: ``fundgraph serve`` and the tests call it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
+
+from api.deps import StoreHolder
+from api.errors import install_error_handlers
+from api.routes import directions, entities, export, graph, health, overlaps, programs, search
+from fundgraph.settings import Settings
+from graph.store import GraphStore
+
+#: The dashboard (built by its own engineer): served at / when ``index.html`` is there.
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+ROUTERS = (health.router, programs.router, directions.router, search.router, entities.router, overlaps.router,
+           graph.router, export.router)
+
+
+def create_app(settings: Settings, store: GraphStore | None = None, *, static_dir: Path | None = STATIC_DIR
+               ) -> FastAPI:
+    """The API over ``store`` (or the store the settings select, opened on first request).
+
+    Args:
+        settings: CORS origins, limits, and the store to open when none is given.
+        store: an open store to serve (tests pass one); the app closes only a store it opened itself.
+        static_dir: directory served at ``/`` (the dashboard) when it holds an ``index.html``; None for none.
+    """
+    holder = StoreHolder(settings, store)
+    owns_store = store is None
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_store:
+            holder.close()
+
+    app = FastAPI(
+        title="fundgraph",
+        summary="A knowledge graph of research-funding directions: programs, directions, entities, similarity.",
+        version="0.1.0",
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.store_holder = holder
+    install_error_handlers(app)
+    app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
+                       allow_headers=["*"], max_age=600)
+    for router in ROUTERS:
+        app.include_router(router)
+    # Mounted last: /api/* and /docs win; every other path is the dashboard's.
+    if static_dir is not None and (Path(static_dir) / "index.html").is_file():
+        app.mount("/", StaticFiles(directory=static_dir, html=True), name="dashboard")
+    return app

@@ -1,0 +1,91 @@
+"""Dependencies handed to routes with ``Annotated[..., Depends(...)]``: the settings, the store, limits."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, Query, Request
+from starlette.concurrency import run_in_threadpool
+
+from fundgraph.errors import InvalidRequest
+from fundgraph.settings import Settings
+from graph.store import GraphStore, open_store
+
+#: Largest ``k`` of similar and search.
+MAX_K = 100
+#: Largest neighbourhood depth.
+MAX_DEPTH = 3
+
+T = TypeVar("T")
+
+
+class StoreHolder:
+    """The app's store, opened on first use (so the API starts, and answers 503, while a backend is down)."""
+
+    def __init__(self, settings: Settings, store: GraphStore | None = None) -> None:
+        self.settings = settings
+        self._store = store
+        self._lock = threading.Lock()
+
+    def get(self) -> GraphStore:
+        """The store (raises BackendUnavailable while it cannot be opened)."""
+        if self._store is None:
+            with self._lock:
+                if self._store is None:
+                    self._store = open_store(self.settings)
+        return self._store
+
+    def close(self) -> None:
+        """Close the store if it was opened."""
+        if self._store is not None:
+            self._store.close()
+
+
+# Dependencies are ``async def`` so FastAPI calls them on the event loop instead of a worker thread.
+async def get_settings(request: Request) -> Settings:
+    """The settings the app was created with."""
+    return request.app.state.settings
+
+
+async def get_store(request: Request) -> GraphStore:
+    """The app's store."""
+    return request.app.state.store_holder.get()
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+StoreDep = Annotated[GraphStore, Depends(get_store)]
+
+
+@dataclass(frozen=True)
+class Page:
+    """``limit`` and ``offset`` of a list endpoint."""
+
+    limit: int
+    offset: int
+
+
+async def get_page(settings: SettingsDep,
+                   limit: Annotated[int, Query(ge=1, description="Page size, at most Settings.max_limit (500).")] = 50,
+                   offset: Annotated[int, Query(ge=0, description="Items to skip.")] = 0) -> Page:
+    """``limit`` (1 … ``settings.max_limit``) and ``offset`` (≥ 0); a larger limit is a 422."""
+    if limit > settings.max_limit:
+        raise InvalidRequest(f"limit must be at most {settings.max_limit}",
+                             detail={"limit": limit, "max_limit": settings.max_limit})
+    return Page(limit, offset)
+
+
+PageDep = Annotated[Page, Depends(get_page)]
+
+
+async def call(store: GraphStore, fn: Callable[..., T], *args: Any) -> T:
+    """Run a store query: inline for the in-memory store (microseconds), in a worker thread otherwise.
+
+    The embedded store answers from precomputed in-memory indexes, so a thread hop would cost more than
+    the query; the Neo4j store waits on the network and must not block the event loop.
+    """
+    if store.backend == "embedded":
+        return fn(*args)
+    return await run_in_threadpool(fn, *args)

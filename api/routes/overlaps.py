@@ -1,0 +1,33 @@
+"""GET /api/overlaps, /api/overlaps/matrix."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from api.deps import StoreDep, call
+from api.errors import ERROR_RESPONSES
+from graph import views
+
+router = APIRouter(prefix="/api/overlaps", tags=["overlaps"], responses=ERROR_RESPONSES)
+
+
+@router.get("", response_model=views.Overlap)
+async def program_overlap(
+    store: StoreDep,
+    a: Annotated[str, Query(description="A program id.")],
+    b: Annotated[str, Query(description="Another program id.")],
+) -> views.Overlap:
+    """The entities two programs share, with the directions on each side, and their similar direction pairs."""
+    return await call(store, store.overlaps, a, b)
+
+
+@router.get("/matrix", response_model=views.Matrix)
+async def overlap_matrix(
+    store: StoreDep,
+    by: Annotated[Literal["disease", "modality", "technique", "keyword", "discipline"],
+                  Query(description="Entity type of the columns.")] = "disease",
+) -> views.Matrix:
+    """Program × entity counts (directions of the program citing the entity), for heatmaps."""
+    return await call(store, store.matrix, by)

@@ -1,0 +1,17 @@
+"""GET /api/programs."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.deps import StoreDep, call
+from api.errors import ERROR_RESPONSES
+from graph import views
+
+router = APIRouter(prefix="/api/programs", tags=["programs"], responses=ERROR_RESPONSES)
+
+
+@router.get("", response_model=list[views.ProgramSummary])
+async def list_programs(store: StoreDep) -> list[views.ProgramSummary]:
+    """Every funding program, in manifest order, with its number of directions."""
+    return await call(store, store.programs)

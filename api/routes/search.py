@@ -1,0 +1,30 @@
+"""POST /api/search."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import MAX_K, StoreDep
+from api.errors import ERROR_RESPONSES
+from graph import views
+
+router = APIRouter(prefix="/api/search", tags=["search"], responses=ERROR_RESPONSES)
+
+
+class SearchRequest(BaseModel):
+    """Free text (e.g. a researcher's abstract, Chinese or English) and how many directions to return."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=20_000, description="The text to match.")
+    k: int = Field(default=10, ge=1, le=MAX_K, description=f"How many (1 … {MAX_K}).")
+    programs: list[str] | None = Field(default=None, max_length=50, description="Restrict to these program ids.")
+
+
+@router.post("", response_model=views.SimilarList)
+async def search(store: StoreDep, body: SearchRequest) -> views.SimilarList:
+    """Directions ranked against free text, with scores and explanations."""
+    # Encoding the text is real work (a model, for sentence-transformers): always off the event loop.
+    return await run_in_threadpool(store.search, body.text, body.k, body.programs)
