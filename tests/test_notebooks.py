@@ -1,0 +1,47 @@
+"""The analysts' notebook runs top to bottom (nbclient), on a fresh home where it builds the graph itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from fundgraph.paths import PROJECT_ROOT
+
+NOTEBOOKS = PROJECT_ROOT / "notebooks"
+OUTPUT = PROJECT_ROOT / "test-output"
+
+
+def test_notebook_outputs_are_cleared_in_git():
+    nb = nbformat.read(NOTEBOOKS / "overlap_analysis.ipynb", as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code
+    assert all(not c.outputs and c.execution_count is None for c in code)
+
+
+@pytest.mark.notebook
+def test_overlap_analysis_runs_top_to_bottom(tmp_path, monkeypatch):
+    from nbclient import NotebookClient
+
+    # An empty home: the notebook must notice there is no graph and build one from the bundled corpus.
+    monkeypatch.setenv("FUNDGRAPH_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("FUNDGRAPH_ENCODER", "lexical")
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    path = NOTEBOOKS / "overlap_analysis.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}})
+    client.execute()  # raises CellExecutionError on the first failing cell
+
+    OUTPUT.mkdir(exist_ok=True)
+    nbformat.write(nb, OUTPUT / "overlap_analysis.executed.ipynb")
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    assert "building from the bundled corpus" in text
+    # Three heatmaps, program links, community sizes and the network picture.
+    pngs = [o for o in outputs if o.output_type == "display_data" and "image/png" in o.get("data", {})]
+    assert len(pngs) >= 6
+    html = "".join(o["data"].get("text/html", "") for o in outputs if o.output_type == "display_data")
+    assert "most-btit-2024" in html and "gd-imaging-2026" in html
+    assert "why 解释" in html and "top entities" in html
