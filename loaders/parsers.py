@@ -22,7 +22,6 @@ from loaders.text import (
     clean,
     fold,
     markup_prefix_len,
-    split_list,
     to_chinese_numeral,
 )
 
@@ -125,6 +124,7 @@ class SectionDraft:
     kind: str
     code: str | None = None
     parent: int | None = None
+    title_start: int | None = None  # file offset where the title starts, when it may run over lines
 
 
 @dataclass
@@ -170,21 +170,32 @@ def fold_rstrip(lines: list[Line], i: int) -> str:
     return " " * (ln.body_off - ln.start) + ln.body
 
 
-def cut_fields(text: str, lines: list[Line], i0: int, i1: int, head_start: int, d: DirectionDraft,
-               *, title_stop: Callable[[Clean], int] | None = None) -> Clean:
+def cut_fields(
+    text: str,
+    lines: list[Line],
+    i0: int,
+    i1: int,
+    head_start: int,
+    d: DirectionDraft,
+    *,
+    title_stop: Callable[[Clean], int] | None = None,
+) -> Clean:
     """Cut lines[i0:i1] of one direction into head (title) and labelled fields; fill ``d.fields``.
 
     Returns the cleaned head (everything before the first label), which the caller turns into a title.
     """
     labels: list[tuple[int, str, int]] = []  # (line index, field, offset where the value starts)
+    seen: set[str] = set()
     for i in range(i0, i1):
         m = LABEL_RE.match(lines[i].body)
-        if m:
+        # each field is labelled once: a second "研究内容：" is running text ("…主要研究内容：…")
+        if m and LABELS[m.group(1)] not in seen:
+            seen.add(LABELS[m.group(1)])
             labels.append((i, m.group(1), lines[i].body_off + m.end()))
     end = _last_content_end(lines, i0, i1)
     head_end = lines[labels[0][0]].start if labels else end
     head = clean(text, head_start, head_end)
-    for k, (i, label, vstart) in enumerate(labels):
+    for k, (_i, label, vstart) in enumerate(labels):
         vend = lines[labels[k + 1][0]].start if k + 1 < len(labels) else end
         value = clean(text, vstart, max(vstart, vend))
         name = LABELS[label]
@@ -222,7 +233,7 @@ def young_scientist_notes(text: str, lines: list[Line], upto: int) -> tuple[set[
     if not m:
         return set(), None
     codes = set(re.findall(r"\d+\.\d+", m.group(1)))
-    rest = pre.text[m.start(2):m.end(2)]
+    rest = pre.text[m.start(2) : m.end(2)]
     return codes, "本方向支持青年科学家申报" + rest + "（见指南总述）"
 
 
@@ -233,7 +244,9 @@ def parse_nsfc_enumerated(text: str, lines: list[Line]) -> ProfileResult:
     """NSFC 专项 guidelines: ``二、资助研究方向`` then ``（一）题目。`` + one paragraph + ``（注：…）``."""
     res = ProfileResult([], [])
     top = re.compile(rf"^([{CN_NUM}]+)、\s*(.+)$")
-    start = next((i for i, ln in enumerate(lines) if (m := top.match(ln.body)) and "研究方向" in m.group(2)), None)
+    start = next(
+        (i for i, ln in enumerate(lines) if (m := top.match(ln.body)) and "研究方向" in m.group(2)), None
+    )
     if start is None:
         return res
     stop = next((i for i in range(start + 1, len(lines)) if top.match(lines[i].body)), len(lines))
@@ -261,12 +274,19 @@ def parse_nsfc_enumerated(text: str, lines: list[Line]) -> ProfileResult:
         m = re.search(r"每项\s*(\d+(?:\.\d+)?)\s*(万元|亿元)", lines[i].body)
         if m:
             sentence = clean(text, lines[i].body_off, lines[i].end).text
-            program_funding = Funding(amount=float(m.group(1)), unit=m.group(2), scope="program", text=sentence)
+            program_funding = Funding(
+                amount=float(m.group(1)), unit=m.group(2), scope="program", text=sentence
+            )
             break
     for k, (i, code, body_start) in enumerate(starts):
         i1 = starts[k + 1][0] if k + 1 < len(starts) else stop
-        d = DirectionDraft(code=code, start=lines[i].body_off, end=_last_content_end(lines, i, i1),
-                           line=lines[i].no, title=Clean())
+        d = DirectionDraft(
+            code=code,
+            start=lines[i].body_off,
+            end=_last_content_end(lines, i, i1),
+            line=lines[i].no,
+            title=Clean(),
+        )
         # notes: paragraphs "（注：…）"
         note_lines = [j for j in range(i + 1, i1) if re.match(r"^\(\s*注\s*:", lines[j].body)]
         main_end = lines[note_lines[0]].start if note_lines else d.end
@@ -288,7 +308,9 @@ def parse_nsfc_enumerated(text: str, lines: list[Line]) -> ProfileResult:
             d.fields.setdefault("notes", note)
             m = re.search(r"(\d+(?:\.\d+)?)\s*(万元|亿元)", note.folded)
             if m and "经费" in note.text:
-                d.funding = Funding(amount=float(m.group(1)), unit=m.group(2), scope="direction", text=note.text)
+                d.funding = Funding(
+                    amount=float(m.group(1)), unit=m.group(2), scope="direction", text=note.text
+                )
         if d.funding is None:
             d.funding = program_funding
         d.category_raw = "交叉重点专项项目"
@@ -325,6 +347,7 @@ def parse_most_categorised(text: str, lines: list[Line]) -> ProfileResult:
             count += 1
             events.append(("direction", i, (m.group(1), ln.body_off + m.start(2))))
     funding = _category_funding(text, lines, events[0][1] if events else len(lines))
+    _section_titles(text, lines, events, res)
     _cut_events(text, lines, events, res)
     for d in res.directions:
         group = res.sections[d.section].title if d.section is not None else None
@@ -345,8 +368,10 @@ def _category_funding(text: str, lines: list[Line], upto: int) -> dict[Category,
     pre = clean(text, 0, lines[upto].start if upto < len(lines) else len(text))
     f = pre.folded
     out: dict[Category, Funding] = {}
-    for m in re.finditer(r"部署([^,;。、]{2,10}?)(?:项目)?\s*\d+\s*项\s*[,]\s*每\s*个?\s*项目\s*(\d+(?:\.\d+)?)\s*(万元|亿元)",
-                         f):
+    for m in re.finditer(
+        r"部署([^,;。、]{2,10}?)(?:项目)?\s*\d+\s*项\s*[,]\s*每\s*个?\s*项目\s*(\d+(?:\.\d+)?)\s*(万元|亿元)",
+        f,
+    ):
         cat = normalise_category(m.group(1))
         if cat:
             s = f.rfind("。", 0, m.start()) + 1
@@ -356,8 +381,31 @@ def _category_funding(text: str, lines: list[Line], upto: int) -> dict[Category,
     return out
 
 
-def _cut_events(text: str, lines: list[Line], events: list[tuple[str, int, object]], res: ProfileResult,
-                *, stop: int | None = None) -> None:
+def _section_titles(
+    text: str, lines: list[Line], events: list[tuple[str, int, object]], res: ProfileResult
+) -> None:
+    """Titles of sections whose heading may run over several lines: up to the next event or paragraph."""
+    for k, (kind, i, payload) in enumerate(events):
+        if kind != "section":
+            continue
+        s = res.sections[payload]  # type: ignore[index]
+        if s.title_start is None:
+            continue
+        stop = events[k + 1][1] if k + 1 < len(events) else len(lines)
+        j = i + 1
+        while j < stop and not (lines[j].body.startswith("本专题") or "。" in lines[j].body):
+            j += 1
+        s.title = clean(text, s.title_start, _last_content_end(lines, i, j)).text
+
+
+def _cut_events(
+    text: str,
+    lines: list[Line],
+    events: list[tuple[str, int, object]],
+    res: ProfileResult,
+    *,
+    stop: int | None = None,
+) -> None:
     """Turn (section | direction, line index, payload) events into directions with fields."""
     current: int | None = None
     stop = len(lines) if stop is None else stop
@@ -367,15 +415,21 @@ def _cut_events(text: str, lines: list[Line], events: list[tuple[str, int, objec
             continue
         code, head_start = payload  # type: ignore[misc]
         i1 = events[k + 1][1] if k + 1 < len(events) else stop
-        d = DirectionDraft(code=code, start=lines[i].body_off, end=_last_content_end(lines, i, i1),
-                           line=lines[i].no, title=Clean(), section=current)
+        d = DirectionDraft(
+            code=code,
+            start=lines[i].body_off,
+            end=_last_content_end(lines, i, i1),
+            line=lines[i].no,
+            title=Clean(),
+            section=current,
+        )
         head = cut_fields(text, lines, i, i1, head_start, d)
         d.title = head.rstrip("。.")
         res.directions.append(d)
 
 
 def parse_most_fields_markdown(text: str, lines: list[Line]) -> ProfileResult:
-    """MOST guidelines converted to markdown: ``## 1.领域`` then ``### 1.1 题目（…类）`` at any heading depth."""
+    """MOST guidelines converted to markdown: ``## 1.领域``, ``### 1.1 题目（…类）`` at any heading depth."""
     res = ProfileResult([], [])
     field_re = re.compile(r"^(\d{1,2})\s*[.、]\s*(?!\d)(\S.{0,30})$")
     dir_re = re.compile(r"^(\d{1,2})\.(\d{1,2})(?!\d)\s*(.*)$")
@@ -387,13 +441,16 @@ def parse_most_fields_markdown(text: str, lines: list[Line]) -> ProfileResult:
         if m and int(m.group(1)) == major + 1 and not LABEL_RE.match(ln.body):
             major += 1
             minor = 0
-            res.sections.append(SectionDraft(title=m.group(2).strip(), kind="field", code=m.group(1)))
+            res.sections.append(
+                SectionDraft(title="", kind="field", code=m.group(1), title_start=ln.body_off + m.start(2))
+            )
             events.append(("section", i, len(res.sections) - 1))
             continue
         m = dir_re.match(ln.body)
         if m and major and int(m.group(1)) == major and int(m.group(2)) == minor + 1:
             minor += 1
             events.append(("direction", i, (f"{m.group(1)}.{m.group(2)}", ln.body_off + m.start(3))))
+    _section_titles(text, lines, events, res)
     _cut_events(text, lines, events, res)
     for d in res.directions:
         d.title, d.category_raw = split_category_tail(d.title)
@@ -413,14 +470,16 @@ def parse_most_tasks(text: str, lines: list[Line]) -> ProfileResult:
         if m and int(m.group(1)) == major + 1 and len(m.group(2)) < 60:
             major += 1
             minor = 0
-            title = clean(text, ln.body_off + m.start(2), ln.end).text
-            res.sections.append(SectionDraft(title=title, kind="task", code=m.group(1)))
+            res.sections.append(
+                SectionDraft(title="", kind="task", code=m.group(1), title_start=ln.body_off + m.start(2))
+            )
             events.append(("section", i, len(res.sections) - 1))
             continue
         m = dir_re.match(ln.body)
         if m and major and int(m.group(1)) == major and int(m.group(2)) == minor + 1:
             minor += 1
             events.append(("direction", i, (f"{m.group(1)}.{m.group(2)}", ln.body_off + m.start(3))))
+    _section_titles(text, lines, events, res)
     _cut_events(text, lines, events, res)
     for d in res.directions:
         t, raw = split_category_tail(d.title)
@@ -445,30 +504,40 @@ def parse_gd_joint_fund(text: str, lines: list[Line]) -> ProfileResult:
     # 资助强度 per project type, from the preamble
     funding: dict[str, Funding] = {}
     current_type: str | None = None
-    for i, ln in enumerate(lines):
+    for ln in lines:
         m = SUPPORT_HEAD.match(ln.body)
         if m:
             current_type = m.group(2)
-        if ln.body.startswith("四、") or "申报方向" in ln.body and re.match(r"^[一二三四五六七八九十]+、", ln.body):
+        if ln.body.startswith("四、") or (
+            "申报方向" in ln.body and re.match(r"^[一二三四五六七八九十]+、", ln.body)
+        ):
             break
         m = re.search(r"资助强度为\s*(\d+(?:\.\d+)?)\s*(万元|亿元)\s*/\s*项", ln.body)
         if m and current_type and current_type not in funding:
             sentence = clean(text, ln.body_off, ln.end).text
-            funding[current_type] = Funding(amount=float(m.group(1)), unit=m.group(2), scope="category",
-                                            text=sentence)
+            funding[current_type] = Funding(
+                amount=float(m.group(1)), unit=m.group(2), scope="category", text=sentence
+            )
     topic_re = re.compile(rf"^专题([{CN_NUM}]+)\s*:\s*(\S.*)$")
     # where the 专题 sections start: a 专题 heading followed by "本专题…"
     section_start = None
     for i, ln in enumerate(lines):
         if topic_re.match(ln.body):
-            nxt = next((lines[j] for j in range(i + 1, len(lines)) if not lines[j].blank), None)
-            if nxt is not None and nxt.body.startswith("本专题"):
-                section_start = i
+            # the heading may be wrapped: look a few lines ahead, but not past a table row
+            ahead = [ln2 for ln2 in lines[i + 1 : i + 12] if not ln2.blank][:4]
+            for ln2 in ahead:
+                if ln2.body.startswith("本专题"):
+                    section_start = i
+                    break
+                if re.match(r"^\d", ln2.body) or APP_CODE.search(ln2.body):
+                    break
+            if section_start is not None:
                 break
     if section_start is None:
         return res
-    table_start = next((i for i, ln in enumerate(lines[:section_start]) if re.match(r"^表\s*\d", ln.body)),
-                       section_start)
+    table_start = next(
+        (i for i, ln in enumerate(lines[:section_start]) if re.match(r"^表\s*\d", ln.body)), section_start
+    )
     table = _parse_overview_table(text, lines, table_start, section_start)
 
     dir_re = re.compile(r"^(\d{1,2})\s*[.、]\s*(?!\d)(\S.*)$")
@@ -481,8 +550,9 @@ def parse_gd_joint_fund(text: str, lines: list[Line]) -> ProfileResult:
         m = topic_re.match(ln.body)
         if m:
             n = chinese_numeral(m.group(1))
-            res.sections.append(SectionDraft(title=clean(text, ln.body_off + m.start(2), ln.end).text,
-                                             kind="topic", code=str(n)))
+            res.sections.append(
+                SectionDraft(title="", kind="topic", code=str(n), title_start=ln.body_off + m.start(2))
+            )
             events.append(("section", i, len(res.sections) - 1))
             support = None
             continue
@@ -496,6 +566,7 @@ def parse_gd_joint_fund(text: str, lines: list[Line]) -> ProfileResult:
         if m and support and int(m.group(1)) == count + 1:
             count += 1
             events.append(("direction", i, (m.group(1), ln.body_off + m.start(2), support)))
+    _section_titles(text, lines, events, res)
     current: int | None = None
     for k, (kind, i, payload) in enumerate(events):
         if kind == "section":
@@ -511,8 +582,14 @@ def parse_gd_joint_fund(text: str, lines: list[Line]) -> ProfileResult:
         if not m:
             raise ParseProblem("direction without （申报代码：…，学科代码：…）", lines[i].no)
         app = m.group(1)
-        d = DirectionDraft(code=app, start=lines[i].body_off, end=end, line=lines[i].no,
-                           title=whole.slice(0, m.start()).rstrip("。."), section=current)
+        d = DirectionDraft(
+            code=app,
+            start=lines[i].body_off,
+            end=end,
+            line=lines[i].no,
+            title=whole.slice(0, m.start()).rstrip("。."),
+            section=current,
+        )
         d.application_code = app
         d.disciplines = DISCIPLINE.findall(m.group(2))
         content = whole.slice(m.end())
@@ -541,14 +618,25 @@ def parse_gd_joint_fund(text: str, lines: list[Line]) -> ProfileResult:
         if code not in seen:
             res.warnings.append(f"line {line_no}: {code} is only in the overview table")
             stype = "重点项目" if code.startswith("YXB") else "面上项目"
-            d = DirectionDraft(code=code, start=title.span[0], end=title.span[1], line=line_no, title=title,
-                               support_type=stype, category_raw=stype, application_code=code,
-                               disciplines=list(disciplines), funding=funding.get(stype))
+            d = DirectionDraft(
+                code=code,
+                start=title.span[0],
+                end=title.span[1],
+                line=line_no,
+                title=title,
+                support_type=stype,
+                category_raw=stype,
+                application_code=code,
+                disciplines=list(disciplines),
+                funding=funding.get(stype),
+            )
             res.directions.append(d)
     return res
 
 
-def _parse_overview_table(text: str, lines: list[Line], i0: int, i1: int) -> dict[str, tuple[Clean, list[str], int]]:
+def _parse_overview_table(
+    text: str, lines: list[Line], i0: int, i1: int
+) -> dict[str, tuple[Clean, list[str], int]]:
     """Rows of the overview table (表1): 申报代码 → (title, 学科代码, line)."""
     row_re = re.compile(r"^(\d{1,2})\s*[.、]\s*(?!\d)(\S.*)$")
     starts = [i for i in range(i0, i1) if row_re.match(lines[i].body)]
@@ -562,7 +650,7 @@ def _parse_overview_table(text: str, lines: list[Line], i0: int, i1: int) -> dic
         if not c:
             continue
         title = row.slice(0, c.start()).rstrip("。.")
-        after = row.folded[c.end():]
+        after = row.folded[c.end() :]
         stop = re.search(r"专\s*题|研究方向", after)
         disciplines = DISCIPLINE.findall(after[: stop.start()] if stop else after)
         rows[c.group(0)] = (title, disciplines, lines[i].no)
