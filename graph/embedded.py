@@ -55,6 +55,9 @@ def read_built(source: Path) -> BuiltGraph:
     """Read a graph directory written by :func:`save_built`."""
     with (source / GRAPH_FILE).open(encoding="utf-8") as fh:
         g = nx.node_link_graph(json.load(fh), directed=True, multigraph=True, edges="edges")
+    # node-link JSON keeps the node key under "id" and drops the attribute of the same name: restore it.
+    for n, d in g.nodes(data=True):
+        d.setdefault("id", n)
     vectors = np.load(source / VECTORS_FILE, allow_pickle=False)
     with (source / INDEX_FILE).open(encoding="utf-8") as fh:
         index = json.load(fh)

@@ -318,23 +318,14 @@ class GraphQueries:
         return self._cands
 
     def _make_candidates(self) -> Any:
-        from embeddings.scoring import Candidates, EntityInfo, ScoringConfig, entity_profile
+        from embeddings.scoring import ScoringConfig
+        from graph.similarity_layer import candidates_from_graph
 
-        config = ScoringConfig.from_state(self._param("scoring", None))
+        self._config = ScoringConfig.from_state(self._param("scoring", None))
         ids = [d for d in self.built.direction_ids if d in self.direction_pos]
         rows = [self.vec_row[d] for d in ids]
         vectors = self.vectors[rows] if self.vectors.size else np.zeros((len(ids), 0), dtype=np.float32)
-        profiles = []
-        for d in ids:
-            mentions = [(ent, e.get("field") or "") for ent, e in self.dir_mentions.get(d, ())
-                        if not e.get("boilerplate")]
-            profiles.append(entity_profile(mentions, config.entity_types, self.entity_type, config.field_weights))
-        info = {ent: EntityInfo(id=ent, type=et, name=self.g.nodes[ent].get("name") or ent,
-                                name_en=self.g.nodes[ent].get("name_en") or "")
-                for ent, et in self.entity_type.items()}
-        self._config = config
-        return Candidates(ids=ids, programs=[self.g.nodes[d]["program_id"] for d in ids], vectors=vectors,
-                          entities=profiles, info=info)
+        return candidates_from_graph(self.g, ids, vectors, self._config)
 
     def encoder(self) -> Any:
         """The build's encoder, rebuilt from its stored state (to encode search text)."""

@@ -1,0 +1,80 @@
+"""Pins the one JSON error shape: {"error": {"status", "code", "message", "detail"}} for 404, 422 and 503."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from fundgraph.errors import BackendUnavailable
+from fundgraph.settings import Settings
+from graph.embedded import EmbeddedStore
+from tests.graph.handmade import handmade_built
+
+
+@pytest.fixture(scope="module")
+def small_client(tmp_path_factory):
+    home = tmp_path_factory.mktemp("small")
+    store = EmbeddedStore(home)
+    store.replace(handmade_built())
+    with TestClient(create_app(Settings(home=home), store), raise_server_exceptions=False) as c:
+        yield c
+
+
+def test_404_shape_is_pinned(small_client):
+    r = small_client.get("/api/directions/prog-a:99")
+    assert r.status_code == 404
+    assert r.headers["content-type"] == "application/json"
+    assert r.json() == {"error": {"status": 404, "code": "direction_not_found",
+                                  "message": "no direction has id 'prog-a:99'", "detail": {"id": "prog-a:99"}}}
+
+
+def test_422_shape_is_pinned(small_client):
+    r = small_client.get("/api/directions/prog-a:1/similar", params={"k": 1000000000})
+    assert r.status_code == 422
+    err = r.json()["error"]
+    assert err["status"] == 422 and err["code"] == "invalid_request"
+    assert err["message"].startswith("invalid request: query.k:")
+    assert err["detail"]["errors"] == [{"loc": ["query", "k"], "msg": "Input should be less than or equal to 100",
+                                        "type": "less_than_equal"}]
+
+
+def test_422_for_a_body_that_is_not_json(small_client):
+    r = small_client.post("/api/search", content=b"{not json", headers={"content-type": "application/json"})
+    assert r.status_code == 422
+    err = r.json()["error"]
+    assert (err["code"], err["message"]) == ("invalid_request", "the request body is not valid JSON")
+    assert err["detail"]["errors"][0]["type"] == "json_invalid"
+
+
+def test_422_from_a_fundgraph_error(small_client):
+    r = small_client.get("/api/directions", params={"limit": 501})
+    assert r.json() == {"error": {"status": 422, "code": "invalid_request", "message": "limit must be at most 500",
+                                  "detail": {"limit": 501, "max_limit": 500}}}
+
+
+def test_503_when_no_graph_is_built(tmp_path):
+    with TestClient(create_app(Settings(home=tmp_path)), raise_server_exceptions=False) as c:
+        for path in ("/api/health", "/api/programs", "/api/directions/x"):
+            r = c.get(path)
+            assert r.status_code == 503
+            err = r.json()["error"]
+            assert set(err) == {"status", "code", "message", "detail"}
+            assert (err["status"], err["code"]) == (503, "graph_not_built")
+
+
+class _DownStore(EmbeddedStore):
+    """A store whose backend is unreachable (stands in for Neo4j down; the real case is in the neo4j tests)."""
+
+    backend = "down"
+
+    def load(self):
+        raise BackendUnavailable("cannot reach the backend", detail={"uri": "bolt://127.0.0.1:1"})
+
+
+def test_503_when_the_backend_is_unavailable(tmp_path):
+    with TestClient(create_app(Settings(home=tmp_path), _DownStore(tmp_path)), raise_server_exceptions=False) as c:
+        r = c.get("/api/programs")
+    assert r.status_code == 503
+    assert r.json() == {"error": {"status": 503, "code": "backend_unavailable", "message": "cannot reach the backend",
+                                  "detail": {"uri": "bolt://127.0.0.1:1"}}}
