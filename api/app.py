@@ -63,3 +63,10 @@ def create_app(settings: Settings, store: GraphStore | None = None, *, static_di
     if static_dir is not None and (Path(static_dir) / "index.html").is_file():
         app.mount("/", StaticFiles(directory=static_dir, html=True), name="dashboard")
     return app
+
+
+def app_from_env() -> FastAPI:
+    """The app over the settings read from the environment (uvicorn factory for several workers)."""
+    from fundgraph.settings import get_settings
+
+    return create_app(get_settings())

@@ -150,6 +150,35 @@ def parse(
         out.print(f"  {d.code:>8}  {d.title}{cat}", highlight=False, markup=False)
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    store: Annotated[StoreChoice | None, typer.Option(help="Store to serve (default: settings).")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="uvicorn worker processes.")] = 1,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+) -> None:
+    """Serve the API (JSON under /api, OpenAPI at /docs, the dashboard at /) with uvicorn."""
+    import os
+
+    import uvicorn
+
+    if store is not None:  # workers read the settings from the environment
+        os.environ["FUNDGRAPH_STORE"] = store.value
+        get_settings.cache_clear()
+    settings = _settings()
+    where = settings.home if settings.store == "embedded" else settings.neo4j_uri
+    err.print(f"serving the {settings.store} store at {where} on http://{host}:{port} (docs: /docs)",
+              highlight=False)
+    if workers > 1:
+        uvicorn.run("api.app:app_from_env", factory=True, host=host, port=port, workers=workers,
+                    log_level=log_level)
+    else:
+        from api.app import create_app
+
+        uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
+
+
 def main() -> None:  # pragma: no cover - console entry
     """Console entry point."""
     app()
