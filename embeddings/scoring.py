@@ -44,10 +44,12 @@ FIELDS: tuple[str, ...] = ("title", "keywords", "content", "metrics")
 class ScoringConfig:
     """Weights of the combined score (stored with the build so queries are scored the same way)."""
 
-    text_weight: float = 0.55
-    entity_weight: float = 0.45
+    text_weight: float = 0.6
+    entity_weight: float = 0.4
+    # Each field is encoded on its own and normalised, so a short title's words already weigh far more
+    # per word than the content's; metrics (papers, patents, seminars) weigh least.
     field_weights: dict[str, float] = field(
-        default_factory=lambda: {"title": 1.0, "keywords": 0.6, "content": 0.6, "metrics": 0.15})
+        default_factory=lambda: {"title": 0.5, "keywords": 0.5, "content": 1.0, "metrics": 0.3})
     entity_types: tuple[str, ...] = tuple(SHARED_GROUPS)
 
     def state(self) -> dict[str, Any]:

@@ -179,6 +179,32 @@ def serve(
         uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
 
 
+@eval_app.command("similarity")
+def eval_similarity(
+    encoder: Annotated[str | None, typer.Option(
+        help="Also evaluate sentence-transformers with this model name or local path ('settings': st_model).")] = None,
+    k: Annotated[int, typer.Option(help="Recall@k cut-off.")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Recall@k and MRR on the similarity gold set: shipped method vs plain TF-IDF (and sentence-transformers)."""
+    from graph.eval_similarity import evaluate, format_report, load_gold
+
+    settings = _settings()
+    model = settings.st_model if encoder == "settings" else encoder
+    try:
+        scores = evaluate(settings, st_model=model, k=k)
+        gold = load_gold()
+    except FundgraphError as e:
+        _fail(e)
+    if as_json:
+        out.print_json(json.dumps([s.as_dict() for s in scores], ensure_ascii=False))
+    else:
+        out.print(format_report(scores, gold), highlight=False)
+        out.print(f"threshold {settings.similar_threshold}, top k {settings.similar_top_k}; 'unrelated linked' = "
+                  "002 mining/quantum/deep-sea/polar directions with a cross-program edge above the threshold",
+                  highlight=False)
+
+
 def main() -> None:  # pragma: no cover - console entry
     """Console entry point."""
     app()

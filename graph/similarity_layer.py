@@ -1,0 +1,269 @@
+"""The similarity layer: direction vectors, SIMILAR_TO, CONTINUES, topic communities.
+
+- **SIMILAR_TO** (Direction → Direction of a *different* program): each direction's top k
+  (``settings.similar_top_k``) above ``settings.similar_threshold``, scored by :func:`embeddings.scoring.rank`
+  (text cosine + rarity-weighted shared entities), with the explanation as flat properties.
+  Same-program similarity is not stored; the stores compute it live (API ``scope=all``).
+- **CONTINUES** (later Direction → earlier Direction of the same program series): for each direction of a
+  later edition, its best match in the previous edition when that match carries it forward
+  (score ≥ :data:`CONTINUES_THRESHOLD`).
+- **Communities**: Louvain (seeded) over the directions' similarity graph (each direction's top k over all
+  programs, above the threshold); Community nodes labelled by their most characteristic entities.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import networkx as nx
+import numpy as np
+
+from embeddings.encoders import Encoder, encoder_from_settings
+from embeddings.lexicon import Lexicon, Term
+from embeddings.scoring import Candidates, EntityInfo, ScoringConfig, Scored, direction_vectors, entity_profile, rank
+from graph.model import ENTITY_TYPES, Label, Rel
+from loaders.records import Direction, ParsedDocument
+
+if TYPE_CHECKING:
+    from fundgraph.settings import Settings
+
+Progress = Callable[[str], None]
+
+#: Minimum score for a later direction to "carry forward" an earlier one.
+CONTINUES_THRESHOLD = 0.30
+#: Louvain seed (communities are the same on every build).
+COMMUNITY_SEED = 42
+#: Entity types that label communities and feed the lexicon.
+_LEXICON_TYPES = ("disease", "modality", "technique", "discipline")
+_LABEL_TO_TYPE = {label.value: t for t, label in ENTITY_TYPES.items()}
+
+
+@dataclass
+class SimilarityResult:
+    """What the similarity layer hands back to the build (vectors are stored with the graph)."""
+
+    direction_ids: list[str]
+    vectors: np.ndarray
+    encoder_state: dict[str, Any] = field(default_factory=dict)
+
+
+# -- reading the graph the earlier layers built -----------------------------------------------------------
+
+
+def entity_type_of(g: nx.MultiDiGraph, node: str) -> str | None:
+    """Entity type of a node ('disease', 'modality' …), from its label (or its id prefix), else None."""
+    data = g.nodes[node]
+    t = _LABEL_TO_TYPE.get(str(data.get("label")))
+    if t is None and ":" in node and node.split(":", 1)[0] in ENTITY_TYPES and data.get("label") != "Direction":
+        t = node.split(":", 1)[0]
+    return t
+
+
+def direction_mentions(g: nx.MultiDiGraph, direction_ids: Sequence[str]) -> dict[str, list[tuple[str, dict]]]:
+    """Direction id → [(entity id, MENTIONS edge properties)]."""
+    out: dict[str, list[tuple[str, dict]]] = {d: [] for d in direction_ids}
+    for d in direction_ids:
+        if d not in g:
+            continue
+        for _, ent, data in g.out_edges(d, data=True):
+            if data.get("type") == Rel.MENTIONS.value:
+                out[d].append((ent, data))
+    return out
+
+
+def lexicon_from_graph(g: nx.MultiDiGraph) -> Lexicon:
+    """Lexicon of the vocabulary entities present in the graph (names, English names, synonyms)."""
+    terms = []
+    for node, data in g.nodes(data=True):
+        t = entity_type_of(g, node)
+        if t not in _LEXICON_TYPES:
+            continue
+        syn = data.get("synonyms") or []
+        if isinstance(syn, str):
+            syn = [syn]
+        terms.append(Term(node, t, str(data.get("name") or node), str(data.get("name_en") or ""),
+                          tuple(str(s) for s in syn)))
+    terms.sort(key=lambda t: t.entity_id)
+    return Lexicon.from_terms(terms)
+
+
+def direction_fields(d: Direction) -> dict[str, str]:
+    """The texts of a direction that are encoded, by field."""
+    return {"title": d.title, "keywords": "；".join(d.keywords), "content": d.content or "",
+            "metrics": d.metrics or ""}
+
+
+def candidates_from_graph(g: nx.MultiDiGraph, direction_ids: list[str], vectors: np.ndarray,
+                          config: ScoringConfig) -> Candidates:
+    """Candidates for :func:`embeddings.scoring.rank` from the graph (the embedded store does the same)."""
+    mentions = direction_mentions(g, direction_ids)
+    types: dict[str, str] = {}
+    for d in direction_ids:
+        for ent, _ in mentions[d]:
+            if ent not in types:
+                t = entity_type_of(g, ent)
+                if t:
+                    types[ent] = t
+    profiles = [entity_profile([(ent, e.get("field") or "") for ent, e in mentions[d] if not e.get("boilerplate")],
+                               config.entity_types, types, config.field_weights) for d in direction_ids]
+    info = {ent: EntityInfo(id=ent, type=t, name=str(g.nodes[ent].get("name") or ent),
+                            name_en=str(g.nodes[ent].get("name_en") or "")) for ent, t in types.items()}
+    return Candidates(ids=list(direction_ids), programs=[g.nodes[d]["program_id"] for d in direction_ids],
+                      vectors=vectors, entities=profiles, info=info)
+
+
+def boilerplate_terms(g: nx.MultiDiGraph, direction_ids: Sequence[str]) -> set[str]:
+    """Names of entities the entity layer flagged as boilerplate in some program."""
+    names: set[str] = set()
+    for d, ms in direction_mentions(g, direction_ids).items():
+        for ent, e in ms:
+            if e.get("boilerplate") or g.nodes[ent].get("boilerplate"):
+                names.add(str(g.nodes[ent].get("name") or ""))
+    names.discard("")
+    return names
+
+
+# -- the layer ---------------------------------------------------------------------------------------------
+
+
+def encode_directions(g: nx.MultiDiGraph, docs: list[ParsedDocument], *, settings: Settings,
+                      encoder: Encoder | None = None, config: ScoringConfig | None = None,
+                      progress: bool = False) -> tuple[list[str], np.ndarray, Encoder, Lexicon, ScoringConfig]:
+    """Fit the encoder on the corpus and compute every direction's text vector (no edges added)."""
+    config = config or ScoringConfig()
+    directions = [d for doc in docs for d in doc.directions]
+    ids = [d.id for d in directions]
+    lexicon = lexicon_from_graph(g)
+    if encoder is None:
+        encoder = encoder_from_settings(settings, lexicon=lexicon, boilerplate=boilerplate_terms(g, ids))
+    fields = [direction_fields(d) for d in directions]
+    encoder.fit([" ".join(f.values()) for f in fields])
+    vectors = direction_vectors(encoder, fields, config, progress=progress)
+    return ids, vectors, encoder, lexicon, config
+
+
+def add_similarity_layer(g: nx.MultiDiGraph, docs: list[ParsedDocument], vocab: Any = None, *,
+                         settings: Settings, encoder: Encoder | None = None,
+                         progress: Progress | None = None) -> SimilarityResult:
+    """Add SIMILAR_TO, CONTINUES, Community and IN_COMMUNITY to ``g``; return the direction vectors.
+
+    Args:
+        g: the graph after the entity layer (Direction nodes, entity nodes, MENTIONS edges).
+        docs: the parsed documents (direction texts; program series and years for lineage).
+        vocab: the vocabularies (unused: the entity nodes in ``g`` carry names, English names and synonyms).
+        settings: encoder choice, ``similar_top_k``, ``similar_threshold``.
+        encoder: an encoder to use instead of the one the settings name (it is fitted here).
+        progress: called with a short message as each step starts.
+    """
+    say = progress or (lambda _m: None)
+    say("encoding directions")
+    ids, vectors, encoder, lexicon, config = encode_directions(g, docs, settings=settings, encoder=encoder,
+                                                               progress=progress is not None)
+    cands = candidates_from_graph(g, ids, vectors, config)
+    method = f"{encoder.name}+entities"
+
+    say("linking similar directions across programs")
+    for i, did in enumerate(ids):
+        for s in rank(vectors[i], cands.entities[i], cands, config=config, k=settings.similar_top_k, exclude=i,
+                      exclude_program=cands.programs[i]):
+            if s.score < settings.similar_threshold:
+                break
+            g.add_edge(did, s.id, key=Rel.SIMILAR_TO.value, type=Rel.SIMILAR_TO.value, method=method,
+                       **s.edge_props())
+
+    say("linking editions of a series")
+    add_continues(g, docs, cands, config, method=method)
+
+    say("finding topic communities")
+    add_communities(g, cands, config, top_k=settings.similar_top_k, threshold=settings.similar_threshold)
+
+    state = dict(encoder.state())
+    state.setdefault("lexicon", lexicon.state())
+    state["scoring"] = config.state()
+    state["method"] = method
+    state["similar_threshold"] = settings.similar_threshold
+    state["similar_top_k"] = settings.similar_top_k
+    return SimilarityResult(direction_ids=ids, vectors=vectors, encoder_state=state)
+
+
+def add_continues(g: nx.MultiDiGraph, docs: list[ParsedDocument], cands: Candidates, config: ScoringConfig, *,
+                  method: str, threshold: float = CONTINUES_THRESHOLD) -> list[Scored]:
+    """CONTINUES edges from each direction of a later edition to the previous edition's direction it carries on."""
+    by_series: dict[str, list[ParsedDocument]] = defaultdict(list)
+    for doc in docs:
+        if doc.program.series and doc.program.year is not None:
+            by_series[doc.program.series].append(doc)
+    made: list[Scored] = []
+    for editions in by_series.values():
+        editions.sort(key=lambda d: d.program.year or 0)
+        for prev, later in zip(editions, editions[1:], strict=False):
+            if prev.program.year == later.program.year:
+                continue
+            for d in later.directions:
+                i = cands.index[d.id]
+                best = rank(cands.vectors[i], cands.entities[i], cands, config=config, k=1, exclude=i,
+                            programs=[prev.program.id])
+                if best and best[0].score >= threshold:
+                    s = best[0]
+                    g.add_edge(d.id, s.id, key=Rel.CONTINUES.value, type=Rel.CONTINUES.value, method=method,
+                               from_year=later.program.year, to_year=prev.program.year, **s.edge_props())
+                    made.append(s)
+    return made
+
+
+def similarity_graph(cands: Candidates, config: ScoringConfig, *, top_k: int, threshold: float) -> nx.Graph:
+    """Undirected weighted graph over directions: each one's top k over all programs, above the threshold."""
+    sg = nx.Graph()
+    sg.add_nodes_from(cands.ids)
+    for i, did in enumerate(cands.ids):
+        for s in rank(cands.vectors[i], cands.entities[i], cands, config=config, k=top_k, exclude=i):
+            if s.score < threshold:
+                break
+            w = max(s.score, sg.edges[did, s.id]["weight"]) if sg.has_edge(did, s.id) else s.score
+            sg.add_edge(did, s.id, weight=w)
+    return sg
+
+
+def community_terms(members: Sequence[str], cands: Candidates, *, n_terms: int = 3) -> list[EntityInfo]:
+    """The entities most characteristic of a set of directions: frequent inside, rare outside (c-TF-IDF)."""
+    inside: Counter[str] = Counter()
+    for d in members:
+        inside.update(cands.entities[cands.index[d]].keys())
+    total = len(cands.ids)
+    scored = []
+    for e, c in inside.items():
+        info = cands.info.get(e)
+        if info is None or info.type == "discipline":
+            continue
+        df = sum(1 for p in cands.entities if e in p)
+        # share of the community citing it × how specific it is to the community
+        score = (c / len(members)) * math.log(1 + total / df) * (c / df)
+        scored.append((score, c, e))
+    scored.sort(key=lambda x: (-x[0], -x[1], x[2]))
+    return [cands.info[e] for _, _, e in scored[:n_terms]]
+
+
+def add_communities(g: nx.MultiDiGraph, cands: Candidates, config: ScoringConfig, *, top_k: int,
+                    threshold: float) -> list[list[str]]:
+    """Louvain communities (seeded) on the similarity graph; Community nodes for groups of two or more."""
+    sg = similarity_graph(cands, config, top_k=top_k, threshold=threshold)
+    comms = nx.community.louvain_communities(sg, weight="weight", seed=COMMUNITY_SEED) if sg.number_of_edges() \
+        else [{d} for d in cands.ids]
+    groups = sorted((sorted(c) for c in comms), key=lambda m: (-len(m), m[0]))
+    kept = [m for m in groups if len(m) >= 2]
+    for n, members in enumerate(kept, start=1):
+        cid = f"community:{n}"
+        terms = community_terms(members, cands)
+        zh = [t.name for t in terms]
+        en = [t.name_en or t.name for t in terms]
+        programs = sorted({cands.programs[cands.index[d]] for d in members})
+        g.add_node(cid, id=cid, label=Label.COMMUNITY.value, name=" / ".join(zh) or f"社区 {n}",
+                   name_en=" / ".join(en) or f"Community {n}", terms=zh, terms_en=en, size=len(members),
+                   programs=programs)
+        for d in members:
+            g.add_edge(d, cid, key=Rel.IN_COMMUNITY.value, type=Rel.IN_COMMUNITY.value)
+    return kept
