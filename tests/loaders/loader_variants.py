@@ -18,7 +18,7 @@ _PAGE = re.compile(r"^\s*(?:-\s*\d{1,4}\s*-|\d{1,4})\s*$")
 
 
 def to_ascii(text: str) -> str:
-    """Full-width punctuation, digits and letters → ASCII: ``（一）`` → ``(一)``, ``：`` → ``:``, ``１`` → ``1``."""
+    """Full-width punctuation, digits and letters → ASCII (``（一）`` → ``(一)``, ``：`` → ``:``)."""
     return fold(text).replace("\u3000", " ")
 
 
@@ -43,8 +43,12 @@ def split_long_lines(text: str, width: int = 17) -> str:
 
 def _starts_structure(line: str) -> bool:
     s = line.strip()
-    return (not s or bool(_PAGE.match(s)) or s[0] in "#(（-*[0123456789０１２３４５６７８９"
-            or s.startswith(_LABELS))
+    return (
+        not s
+        or bool(_PAGE.match(s))
+        or s[0] in "#(（-*[0123456789０１２３４５６７８９"
+        or s.startswith(_LABELS)
+    )
 
 
 def join_paragraph_lines(text: str) -> str:
@@ -62,8 +66,13 @@ def join_paragraph_lines(text: str) -> str:
         i += 1
         while True:
             s = cur.rstrip()
-            if (not s.strip() or s.lstrip().startswith("#") or s.endswith(_TERMINATORS) or _PAGE.match(s)
-                    or len(s.strip()) < 12):
+            if (
+                not s.strip()
+                or s.lstrip().startswith("#")
+                or s.endswith(_TERMINATORS)
+                or _PAGE.match(s)
+                or len(s.strip()) < 12
+            ):
                 break
             j = i
             while j < len(lines) and not lines[j].strip():
