@@ -1,0 +1,79 @@
+import numpy as np
+import pytest
+
+from embeddings.encoders import LexicalEncoder, encoder_from_state
+from embeddings.lexicon import Lexicon, Term
+from fundgraph.errors import FundgraphError
+
+TERMS = [
+    Term("disease:alzheimer", "disease", "阿尔茨海默病", "Alzheimer's disease", ("阿尔兹海默病", "AD", "老年痴呆")),
+    Term("modality:PT", "modality", "正电子发射断层成像", "Positron emission tomography", ("PET",)),
+    Term("modality:MR", "modality", "磁共振成像", "Magnetic resonance imaging", ("MRI", "MR", "核磁共振")),
+    Term("disease:depression", "disease", "抑郁症", "Depression", ("抑郁障碍",)),
+]
+DOCS = [
+    "基于多模态影像大模型的阿尔茨海默病动态预测与早期预警研究，利用PET和MR影像。",
+    "基于多模态影像的抑郁症疗效定量评估与个体化治疗预测方法研究。",
+    "深海冷泉生态系统保护和利用合作研究，发表论文10篇，申请专利5项。",
+    "量子计算操作系统和云平台建设国际合作研究。",
+]
+
+
+@pytest.fixture(scope="module")
+def lexicon():
+    return Lexicon.from_terms(TERMS)
+
+
+@pytest.fixture(scope="module")
+def encoder(lexicon):
+    return LexicalEncoder(lexicon, boilerplate=["国际合作"]).fit(DOCS)
+
+
+def test_english_phrases_map_to_chinese_canonical_names(lexicon):
+    norm = lexicon.normalise("Alzheimer's disease PET imaging")
+    assert "阿尔茨海默病" in norm and "正电子发射断层成像" in norm and "影像" in norm
+    assert "阿尔茨海默病" in lexicon.normalise("alzheimer disease")
+    assert lexicon.find_entities("Alzheimer’s disease and MRI") == {"disease:alzheimer": 1, "modality:MR": 1}
+    # synonyms and abbreviations in Chinese text meet the canonical name too
+    assert lexicon.find_entities("阿尔兹海默病（AD）的核磁共振") == {"disease:alzheimer": 2, "modality:MR": 1}
+    # an abbreviation only as a whole word, case-sensitively: 'ad' in 'road' or 'Ad hoc' is not AD
+    assert lexicon.find_entities("road to an ad hoc MRIs") == {}
+
+
+def test_english_query_finds_the_ad_pet_direction(encoder):
+    docs = encoder.encode(DOCS)
+    q = encoder.encode(["Alzheimer's disease PET imaging"])[0]
+    scores = docs @ q
+    assert int(np.argmax(scores)) == 0
+    assert scores[0] > 0.2 and scores[2] == 0 and scores[3] == 0
+
+
+def test_vectors_are_unit_float32(encoder):
+    v = encoder.encode(DOCS + [""])
+    assert v.dtype == np.float32
+    assert np.allclose(np.linalg.norm(v[:4], axis=1), 1.0, atol=1e-5)
+    assert np.linalg.norm(v[4]) == 0  # nothing known: a zero row, not NaN
+
+
+def test_metric_boilerplate_is_down_weighted(encoder):
+    idf = dict(zip(encoder.state()["vocabulary"], encoder.state()["idf"], strict=True))
+    assert idf["论文"] < idf["冷泉"] / 3
+    assert idf["申请专利"] < idf["冷泉"] / 3
+
+
+def test_state_round_trip_encodes_identically(encoder):
+    import json
+
+    state = json.loads(json.dumps(encoder.state(), ensure_ascii=False))
+    again = encoder_from_state(state)
+    assert state["name"] == "lexical"
+    assert np.allclose(again.encode(DOCS), encoder.encode(DOCS))
+    assert np.allclose(again.encode(["Alzheimer's disease PET imaging"]),
+                       encoder.encode(["Alzheimer's disease PET imaging"]))
+
+
+def test_unfitted_and_unknown_state_raise():
+    with pytest.raises(FundgraphError):
+        LexicalEncoder().encode(["x"])
+    with pytest.raises(FundgraphError):
+        encoder_from_state({"name": "nope"})

@@ -1,0 +1,72 @@
+import numpy as np
+
+from embeddings.encoders import l2_normalise
+from embeddings.scoring import Candidates, EntityInfo, ScoringConfig, entity_profile, rank, score_matrix
+
+INFO = {
+    "disease:alzheimer": EntityInfo("disease:alzheimer", "disease", "阿尔茨海默病", "Alzheimer's disease"),
+    "technique:foundation-model": EntityInfo("technique:foundation-model", "technique", "大模型", "Foundation model"),
+    "modality:PT": EntityInfo("modality:PT", "modality", "正电子发射断层成像", "PET"),
+}
+
+
+def _cands():
+    # Four directions in three programs; same text vector for 1..3 so only entities separate them.
+    v = l2_normalise(np.array([[1, 0], [0.5, 0.5], [0.5, 0.5], [0.5, 0.5]], dtype=np.float32))
+    ents = [
+        {"disease:alzheimer": 1.0, "technique:foundation-model": 1.0},  # query-like direction, program p
+        {"technique:foundation-model": 1.0},                             # shares only the common entity
+        {"disease:alzheimer": 1.0},                                      # shares the rare entity
+        {"technique:foundation-model": 1.0, "modality:PT": 1.0},
+    ]
+    return Candidates(ids=["p:1", "q:1", "r:1", "s:1"], programs=["p", "q", "r", "s"], vectors=v, entities=ents,
+                      info=INFO)
+
+
+def test_shared_rare_entity_outranks_shared_common_entity():
+    c = _cands()
+    assert c.idf["disease:alzheimer"] > c.idf["technique:foundation-model"]
+    ranked = rank(c.vectors[0], c.entities[0], c, config=ScoringConfig(), exclude=0)
+    assert [s.id for s in ranked][0] == "r:1"
+    top = ranked[0]
+    assert top.shared["diseases"] == ["阿尔茨海默病"]
+    assert top.entity_score > ranked[1].entity_score
+    assert "阿尔茨海默病 (Alzheimer's disease)" in top.summary
+    assert "p:1" not in [s.id for s in ranked]
+
+
+def test_rank_filters_programs_and_combines_weights():
+    c = _cands()
+    cfg = ScoringConfig(text_weight=0.6, entity_weight=0.4)
+    ranked = rank(c.vectors[0], c.entities[0], c, config=cfg, exclude=0, programs=["q", "s"], k=5)
+    assert {s.program_id for s in ranked} == {"q", "s"}
+    for s in ranked:
+        assert abs(s.score - (0.6 * s.text_score + 0.4 * s.entity_score)) < 1e-5
+    assert rank(c.vectors[0], {}, c, config=cfg, exclude=0, exclude_program="q", k=1)[0].id != "q:1"
+
+
+def test_edge_props_are_flat():
+    c = _cands()
+    s = rank(c.vectors[0], c.entities[0], c, config=ScoringConfig(), exclude=0, k=1)[0]
+    props = s.edge_props()
+    assert props["shared_diseases"] == ["阿尔茨海默病"]
+    assert all(isinstance(v, (int, float, str, list)) for v in props.values())
+    assert set(s.explanation()) == {"text_score", "entity_score", "shared", "summary"}
+
+
+def test_entity_profile_takes_strongest_field_and_skips_other_types():
+    fw = ScoringConfig().field_weights
+    types = {"disease:alzheimer": "disease", "discipline:H09": "discipline"}
+    prof = entity_profile([("disease:alzheimer", "metrics"), ("disease:alzheimer", "title"),
+                           ("discipline:H09", "title")], ("disease",), types, fw)
+    assert prof == {"disease:alzheimer": fw["title"]}
+    assert fw["title"] > fw["metrics"]
+
+
+def test_score_matrix_matches_rank():
+    c = _cands()
+    cfg = ScoringConfig()
+    m = score_matrix(c, cfg)
+    ranked = {s.id: s.score for s in rank(c.vectors[0], c.entities[0], c, config=cfg, exclude=0)}
+    for j, did in enumerate(c.ids[1:], start=1):
+        assert abs(m[0, j] - ranked[did]) < 1e-5
