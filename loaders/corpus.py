@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from fundgraph.errors import GuidelineParseError, ManifestError
+from fundgraph.errors import GuidelineParseError, ManifestError, ProgramNotFound
 from loaders.parsers import PROFILES, ParseProblem, normalise_category, split_lines
 from loaders.records import Direction, ParsedDocument, Program, Section, SourceSpan
 from loaders.text import clean, direction_id, line_number, section_id, split_list
@@ -47,10 +47,20 @@ class ManifestEntry(BaseModel):
 
     def program(self) -> Program:
         """The Program record this entry describes."""
-        return Program(id=self.id, name=self.name, name_en=self.name_en, funder=self.funder,
-                       funder_en=self.funder_en, series=self.series, series_en=self.series_en, year=self.year,
-                       status=self.status, status_en=self.status_en, source_file=Path(self.file).name,
-                       profile=self.profile)
+        return Program(
+            id=self.id,
+            name=self.name,
+            name_en=self.name_en,
+            funder=self.funder,
+            funder_en=self.funder_en,
+            series=self.series,
+            series_en=self.series_en,
+            year=self.year,
+            status=self.status,
+            status_en=self.status_en,
+            source_file=Path(self.file).name,
+            profile=self.profile,
+        )
 
 
 def read_manifest(path: Path) -> list[ManifestEntry]:
@@ -75,12 +85,18 @@ def read_manifest(path: Path) -> list[ManifestEntry]:
             entry = ManifestEntry.model_validate(item)
         except ValidationError as e:
             ident = item.get("id") if isinstance(item, dict) else None
-            raise ManifestError(f"document #{k + 1} ({ident or 'no id'}) is malformed: {e}", path=path,
-                                line=_manifest_line(text, f"id: {ident}") if ident else None) from e
+            raise ManifestError(
+                f"document #{k + 1} ({ident or 'no id'}) is malformed: {e}",
+                path=path,
+                line=_manifest_line(text, f"id: {ident}") if ident else None,
+            ) from e
         if entry.profile not in PROFILES:
-            raise ManifestError(f"document {entry.id}: unknown profile {entry.profile!r} "
-                                f"(known: {', '.join(sorted(PROFILES))})", path=path,
-                                line=_manifest_line(text, f"profile: {entry.profile}"))
+            raise ManifestError(
+                f"document {entry.id}: unknown profile {entry.profile!r} "
+                f"(known: {', '.join(sorted(PROFILES))})",
+                path=path,
+                line=_manifest_line(text, f"profile: {entry.profile}"),
+            )
         entries.append(entry)
     ids = [e.id for e in entries]
     dup = sorted({i for i in ids if ids.count(i) > 1})
@@ -154,16 +170,27 @@ def parse_text(text: str, *, file: str, program: Program) -> ParsedDocument:
 
     sections: list[Section] = []
     for k, s in enumerate(res.sections):
-        sections.append(Section(id=section_id(program.id, s.code, k + 1), program_id=program.id, code=s.code,
-                                title=s.title, kind=s.kind, ordinal=k + 1,
-                                parent_id=sections[s.parent].id if s.parent is not None else None))
+        sections.append(
+            Section(
+                id=section_id(program.id, s.code, k + 1),
+                program_id=program.id,
+                code=s.code,
+                title=s.title,
+                kind=s.kind,
+                ordinal=k + 1,
+                parent_id=sections[s.parent].id if s.parent is not None else None,
+            )
+        )
     directions: list[Direction] = []
     seen: dict[str, int] = {}
     for k, d in enumerate(res.directions):
         did = direction_id(program.id, d.code)
         if did in seen:
-            raise GuidelineParseError(f"direction code {d.code} appears twice (lines {seen[did]} and {d.line})",
-                                      path=file, line=d.line)
+            raise GuidelineParseError(
+                f"direction code {d.code} appears twice (lines {seen[did]} and {d.line})",
+                path=file,
+                line=d.line,
+            )
         seen[did] = d.line
         if not d.title.text:
             raise GuidelineParseError(f"direction {d.code} has an empty title", path=file, line=d.line)
@@ -176,16 +203,30 @@ def parse_text(text: str, *, file: str, program: Program) -> ParsedDocument:
                 values[name] = c.text
         keywords = [kw.text for kw in split_list(d.fields["keywords"])] if "keywords" in d.fields else []
         section = sections[d.section] if d.section is not None else None
-        directions.append(Direction(
-            id=did, program_id=program.id, code=d.code, ordinal=k + 1, title=d.title.text,
-            category=normalise_category(d.category_raw), category_raw=d.category_raw,
-            support_type=d.support_type, section=section.id if section else None,
-            section_title=section.title if section else None, content=values.get("content"),
-            metrics=values.get("metrics"), metrics_label=d.metrics_label if values.get("metrics") else None,
-            keywords=keywords, notes=[n for n in d.notes if n], funding=d.funding,
-            application_code=d.application_code, disciplines=d.disciplines,
-            source=_span(file, text, d.start, d.end), field_spans=spans,
-        ))
+        directions.append(
+            Direction(
+                id=did,
+                program_id=program.id,
+                code=d.code,
+                ordinal=k + 1,
+                title=d.title.text,
+                category=normalise_category(d.category_raw),
+                category_raw=d.category_raw,
+                support_type=d.support_type,
+                section=section.id if section else None,
+                section_title=section.title if section else None,
+                content=values.get("content"),
+                metrics=values.get("metrics"),
+                metrics_label=d.metrics_label if values.get("metrics") else None,
+                keywords=keywords,
+                notes=[n for n in d.notes if n],
+                funding=d.funding,
+                application_code=d.application_code,
+                disciplines=d.disciplines,
+                source=_span(file, text, d.start, d.end),
+                field_spans=spans,
+            )
+        )
     _TEXTS[file] = text
     return ParsedDocument(program=program, sections=sections, directions=directions, warnings=res.warnings)
 
@@ -218,12 +259,42 @@ def load_corpus(manifest_path: Path, base_dir: Path | None = None) -> list[Parse
     for entry in entries:  # check every file first: a bad manifest fails before any parsing
         if not (base / entry.file).is_file():
             text = manifest_path.read_text(encoding="utf-8")
-            raise ManifestError(f"document {entry.id}: file {entry.file} does not exist in {base}",
-                                path=manifest_path, line=_manifest_line(text, f"file: {entry.file}"))
+            raise ManifestError(
+                f"document {entry.id}: file {entry.file} does not exist in {base}",
+                path=manifest_path,
+                line=_manifest_line(text, f"file: {entry.file}"),
+            )
     return [load_document(e, base) for e in entries]
 
 
-def locate(direction: Direction, field: str, start: int, end: int, *, text: str | None = None) -> tuple[int, int]:
+def parse_file_like(path: Path, like: str, manifest_path: Path) -> ParsedDocument:
+    """Parse any file with the profile (and program metadata) of the manifest's program ``like``.
+
+    Used to check a new document before adding it to the manifest.
+
+    Raises:
+        ProgramNotFound: no manifest entry has the id ``like``.
+        GuidelineParseError: the file cannot be read or yields no direction.
+    """
+    path = Path(path)
+    entries = read_manifest(manifest_path)
+    entry = next((e for e in entries if e.id == like), None)
+    if entry is None:
+        raise ProgramNotFound(
+            f"no program {like!r} in {manifest_path} (known: {', '.join(e.id for e in entries)})"
+        )
+    if not path.is_file():
+        raise GuidelineParseError("file not found", path=path)
+    text, warnings = read_text(path)
+    program = entry.program().model_copy(update={"source_file": path.name})
+    doc = parse_text(text, file=path.name, program=program)
+    doc.warnings[:0] = warnings
+    return doc
+
+
+def locate(
+    direction: Direction, field: str, start: int, end: int, *, text: str | None = None
+) -> tuple[int, int]:
     """Map the range [start, end) of a direction's normalised field to the exact range in its file.
 
     Args:

@@ -172,3 +172,21 @@ def test_new_document_needs_only_a_manifest_entry():
     assert doc.directions[0].keywords == ["肺结节", "智能筛查", "国际合作"]
     assert doc.directions[2].notes == ["由企业牵头申报。"] and doc.directions[2].metrics_label == "技术指标"
     assert [s.title for s in doc.sections] == ["数字健康", "智能制造"]
+
+
+def test_parse_file_like(tmp_path, texts):
+    from fundgraph.errors import ProgramNotFound
+    from loaders.corpus import parse_file_like
+
+    f = tmp_path / "draft.txt"
+    f.write_bytes(texts["most-btit-2021"].encode("gb18030"))
+    doc = parse_file_like(f, "most-btit-2021", MANIFEST_PATH)
+    assert len(doc.directions) == 16 and doc.program.source_file == "draft.txt"
+    assert doc.directions[0].source.file == "draft.txt"
+    assert any("GBK" in w for w in doc.warnings)
+    with pytest.raises(ProgramNotFound, match="no-such-program"):
+        parse_file_like(f, "no-such-program", MANIFEST_PATH)
+    with pytest.raises(GuidelineParseError, match="no research direction"):
+        parse_file_like(f, "gd-imaging-2026", MANIFEST_PATH)
+    with pytest.raises(GuidelineParseError, match="not found"):
+        parse_file_like(tmp_path / "missing.txt", "most-btit-2021", MANIFEST_PATH)
