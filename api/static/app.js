@@ -60,7 +60,7 @@
       else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
       else node.setAttribute(k, v === true ? "" : v);
     }
-    for (const c of children.flat()) {
+    for (const c of children.flat(Infinity)) {
       if (c === null || c === undefined || c === false) continue;
       node.append(c instanceof Node ? c : document.createTextNode(String(c)));
     }
@@ -273,9 +273,15 @@
     const res = await api("/search", {
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
     });
-    list.replaceChildren(...res.items.map(scoredItem));
-    if (!res.items.length) list.append(el("li", {}, "无结果 No results"));
-    list.dataset.count = String(res.items.length);
+    // Items with no overlap at all (score 0) carry no information: leave them out, and say so.
+    const items = res.items.filter((it) => it.score > 0);
+    list.replaceChildren(...items.map(scoredItem));
+    if (!items.length) list.append(el("li", {}, "无结果 No related directions"));
+    if (items.length < res.items.length) {
+      list.append(el("li", { class: "hint", style: "list-style:none" },
+        `另有 ${res.items.length - items.length} 个方向无重叠 · ${res.items.length - items.length} more with no overlap hidden`));
+    }
+    list.dataset.count = String(items.length);
   }
 
   // -- direction --------------------------------------------------------------------------------------------
@@ -352,7 +358,9 @@
     box.dataset.id = d.id;
     try {
       const sim = await api(`/directions/${encodeURIComponent(id)}/similar?k=8&scope=cross-program`);
-      $("#similar").replaceChildren(...sim.items.map(scoredItem));
+      const items = sim.items.filter((it) => it.score > 0);
+      $("#similar").replaceChildren(...items.map(scoredItem));
+      if (!items.length) $("#similar").append(el("li", {}, "无 None"));
     } catch (e) {
       $("#similar").replaceChildren(el("li", { class: "error" }, e.message));
     }
@@ -367,7 +375,7 @@
 
   function nodeCaption(data) {
     const name = data.name || data.title || data.id;
-    const short = name.length > 18 ? name.slice(0, 17) + "…" : name;
+    const short = name.length > 14 ? name.slice(0, 13) + "…" : name;
     return data.label === "Direction" && data.code ? `${data.code} ${short}` : short;
   }
 
@@ -402,11 +410,12 @@
     state.cy = window.cytoscape({
       container: $("#cy"),
       elements: { nodes, edges },
-      wheelSensitivity: 0.3,
+      maxZoom: 1.4,
+      minZoom: 0.2,
       style: [
         { selector: "node", style: {
           "background-color": "data(color)", label: "data(caption)", "font-size": 9, color: "#1b2430",
-          "text-valign": "bottom", "text-margin-y": 3, width: 16, height: 16,
+          "text-valign": "bottom", "text-margin-y": 3, width: 16, height: 16, "min-zoomed-font-size": 6,
           "text-background-color": "#ffffff", "text-background-opacity": 0.7, "text-background-padding": 1,
           "font-family": "Noto Sans CJK SC, PingFang SC, Microsoft YaHei, sans-serif" } },
         { selector: "node[label = 'Direction']", style: { width: 20, height: 20, shape: "round-rectangle" } },
@@ -417,7 +426,8 @@
           "target-arrow-shape": "triangle", "target-arrow-color": "data(color)", "arrow-scale": 0.6, opacity: 0.8 } },
         { selector: "edge[type = 'SIMILAR_TO']", style: { width: 2.5, "line-style": "dashed" } },
       ],
-      layout: { name: "cose", animate: false, nodeRepulsion: 9000, idealEdgeLength: 70, randomize: false,
+      layout: { name: "cose", animate: false, nodeRepulsion: 400000, idealEdgeLength: 90, randomize: false,
+        nodeOverlap: 20, componentSpacing: 60,
         numIter: 1500, fit: true, padding: 24 },
     });
     state.cy.on("tap", "node", (ev) => selectNode(ev.target.data()));
@@ -433,15 +443,18 @@
   function selectNode(data) {
     if (!data) return;
     const box = $("#graph-selected");
+    box.replaceChildren();
     const rows = Object.entries(data).filter(([k, v]) => !["caption", "color", "center", "content", "metrics"].includes(k) &&
       v !== null && v !== "" && !(Array.isArray(v) && !v.length) && typeof v !== "object");
-    box.replaceChildren(
+    box.append(...[
       el("h4", {}, bi(data.name || data.id, data.name_en)),
       el("p", {}, el("span", { class: "badge", style: `background:${NODE_COLORS[data.label] || "#999"};color:#fff` },
         NODE_NAMES[data.label] || data.label)),
       data.label === "Direction" ? el("p", {}, el("a", { href: `#/direction/${encodeURIComponent(data.id)}` }, "打开研究方向 Open direction →")) : null,
       el("p", {}, el("a", { href: `#/graph/${encodeURIComponent(data.id)}?depth=${$("#graph-depth").value}` }, "以此为中心 Centre here →")),
-      el("dl", { class: "props" }, rows.slice(0, 14).map(([k, v]) => [el("dt", {}, k), el("dd", {}, Array.isArray(v) ? v.join(", ") : String(v))])));
+      el("dl", { class: "props" }, rows.slice(0, 14).map(([k, v]) => [el("dt", {}, k),
+        el("dd", {}, Array.isArray(v) ? v.join(", ") : String(v))])),
+    ].filter(Boolean));
   }
 
   // -- routing ----------------------------------------------------------------------------------------------

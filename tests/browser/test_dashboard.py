@@ -1,0 +1,239 @@
+"""The dashboard in a real headless Chromium (Debian ``chromium`` + ``chromium-driver``, driven by selenium).
+
+The API runs under uvicorn on a free localhost port over the real graph built from the bundled corpus.
+Screenshots go to ``test-output/`` (``dashboard.png`` is the overview).
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+
+import pytest
+
+from fundgraph.paths import PROJECT_ROOT
+
+pytestmark = pytest.mark.browser
+
+OUTPUT = PROJECT_ROOT / "test-output"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+AD_QUERY = "阿尔茨海默病 Alzheimer's disease early prediction"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory):
+    """uvicorn serving create_app over a freshly built graph; yields http://127.0.0.1:<port>/."""
+    import uvicorn
+
+    from api.app import create_app
+    from fundgraph.settings import Settings
+    from graph.build import build_graph
+    from graph.embedded import EmbeddedStore
+
+    settings = Settings(home=tmp_path_factory.mktemp("home"), encoder="lexical")
+    store = EmbeddedStore(settings.home)
+    store.replace(build_graph(settings))
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, store), host="127.0.0.1", port=port,
+                                           log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("uvicorn did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}/"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    """Headless Chromium through chromedriver, with a fresh profile and no background traffic."""
+    if not (shutil.which("chromium") and shutil.which("chromedriver")):
+        pytest.skip("needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", "--window-size=1440,1000", "--lang=zh-CN",
+                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+        opts.add_argument(flag)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=opts, service=Service(executable_path=CHROMEDRIVER))
+    driver.set_page_load_timeout(30)
+    OUTPUT.mkdir(exist_ok=True)
+    yield driver
+    driver.quit()
+
+
+def wait_for(driver, script: str, timeout: float = 20.0):
+    """Poll a JS expression until it is truthy; return its value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = driver.execute_script(f"return ({script});")
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            status = driver.execute_script("return document.getElementById('status').textContent;")
+            raise AssertionError(f"timed out waiting for {script!r} (page status: {status!r})")
+        time.sleep(0.1)
+
+
+def settled(driver) -> None:
+    wait_for(driver, "document.body.dataset.ready === '1' && document.body.dataset.loading === '0'")
+
+
+def full_page_screenshot(driver, name: str) -> None:
+    """Screenshot of the whole page, not just the viewport (through the DevTools protocol)."""
+    height = int(driver.execute_script("return document.documentElement.scrollHeight;"))
+    metrics = {"width": 1440, "height": min(height, 6000), "deviceScaleFactor": 1, "mobile": False}
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+    try:
+        time.sleep(0.3)
+        driver.save_screenshot(str(OUTPUT / name))
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def severe_console_errors(driver) -> list[str]:
+    return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def test_overview_shows_programs_and_heatmap(browser, base_url):
+    import httpx
+
+    browser.get(base_url)
+    settled(browser)
+    wait_for(browser, "document.querySelector('#heatmap svg .cell.hit')")
+    programs = httpx.get(base_url + "api/programs").json()
+    cards = browser.execute_script(
+        "return [...document.querySelectorAll('#programs .card')].map(c => "
+        "[c.dataset.program, c.querySelector('.count').textContent]);")
+    assert cards == [[p["id"], str(p["direction_count"])] for p in programs]
+    assert len(cards) == 5
+    # Bilingual labels: the Chinese and the English program names are both on the page.
+    text = browser.find_element("css selector", "#programs").text
+    assert programs[0]["name"][:10] in text and programs[0]["name_en"][:20] in text
+    # The heatmap has one row per program and a cell per (program, entity) shown.
+    rows = browser.execute_script("return document.querySelectorAll('#heatmap .row-label').length;")
+    cols = int(browser.execute_script("return document.getElementById('heatmap').dataset.columns;"))
+    cells = browser.execute_script("return document.querySelectorAll('#heatmap .cell').length;")
+    assert rows == 5 and cols > 0 and cells == rows * cols
+    # Clicking a filled cell lists the directions of that program citing that entity.
+    browser.execute_script(
+        "document.querySelector('#heatmap .cell.hit')"
+        ".dispatchEvent(new MouseEvent('click', {bubbles: true}));")
+    wait_for(browser, "document.querySelectorAll('#cell-directions .dir-list li').length > 0")
+    browser.execute_script("window.scrollTo(0, 0);")
+    browser.save_screenshot(str(OUTPUT / "dashboard.png"))
+    full_page_screenshot(browser, "dashboard-overview-full.png")
+    assert not severe_console_errors(browser)
+
+
+def test_search_finds_the_alzheimer_direction(browser, base_url):
+    from selenium.webdriver.common.keys import Keys
+
+    browser.get(base_url)
+    settled(browser)
+    box = browser.find_element("id", "search-input")
+    box.clear()
+    box.send_keys(AD_QUERY, Keys.ENTER)
+    wait_for(browser, "document.body.dataset.view === 'search' && "
+                      "document.getElementById('search-results').dataset.count > 0")
+    settled(browser)
+    results = browser.execute_script(
+        "return [...document.querySelectorAll('#search-results .result')].map(li => "
+        "[li.dataset.id, li.querySelector('.dir-link').textContent,"
+        " li.querySelector('.score span').textContent,"
+        " li.querySelector('.explanation') ? li.querySelector('.explanation').textContent : '']);")
+    assert results
+    _top_id, top_title, top_score, top_expl = results[0]
+    assert "阿尔茨海默" in top_title, results[:3]
+    assert float(top_score) > 0
+    assert "文本 text" in top_expl and "实体 entities" in top_expl
+    # Alzheimer's directions of more than one program are found (the guideline corpus has two).
+    ad_programs = {rid.split(":")[0] for rid, title, *_ in results if "阿尔茨海默" in title}
+    assert len(ad_programs) >= 2, results
+    scores = [float(r[2]) for r in results]
+    assert scores == sorted(scores, reverse=True)
+    browser.save_screenshot(str(OUTPUT / "dashboard-search.png"))
+
+
+def test_direction_page_shows_entities_and_evidence(browser, base_url):
+    # Continue from the search results: open the top hit.
+    if browser.execute_script("return document.body.dataset.view;") != "search":
+        browser.get(base_url + "#/search?q=" + AD_QUERY)
+        settled(browser)
+    link = browser.find_element("css selector", "#search-results .result .dir-link")
+    direction_id = link.get_attribute("data-id")
+    link.click()
+    wait_for(browser, f"document.getElementById('direction').dataset.id === {direction_id!r}")
+    wait_for(browser, "!document.querySelector('#similar li') || "
+                      "document.querySelector('#similar li').textContent !== '…'")
+    settled(browser)
+    title = browser.find_element("id", "direction-title").text
+    assert "阿尔茨海默" in title
+    diseases = browser.execute_script(
+        "return [...document.querySelectorAll('[data-group=diseases] .entity')].map(e => e.dataset.entity);")
+    assert "disease:alzheimer" in diseases or any("alzheimer" in d for d in diseases), diseases
+    ad = browser.find_element("css selector", "[data-group=diseases] .entity[data-entity*=alzheimer]")
+    assert "阿尔茨海默" in ad.text and "Alzheimer" in ad.text
+    evidence = ad.find_elements("css selector", ".evidence li")
+    assert evidence and "阿尔茨海默" in evidence[0].find_element("css selector", "mark").text
+    fields = browser.execute_script(
+        "return [...document.querySelectorAll('#direction .field-row')].map(r => r.dataset.field);")
+    assert "content" in fields and "source" in fields
+    assert browser.find_elements("css selector", "#similar .result")
+    browser.save_screenshot(str(OUTPUT / "dashboard-direction.png"))
+    full_page_screenshot(browser, "dashboard-direction-full.png")
+    assert not severe_console_errors(browser)
+
+
+def test_graph_view_draws_the_neighbourhood(browser, base_url):
+    if browser.execute_script("return document.body.dataset.view;") != "direction":
+        pytest.fail("the direction test must run first (it opens the page this one starts from)")
+    direction_id = browser.execute_script("return document.getElementById('direction').dataset.id;")
+    browser.find_element("id", "open-graph").click()
+    wait_for(browser, "window.fundgraph.cy && window.fundgraph.cy.nodes().length > 0")
+    settled(browser)
+    n_nodes = browser.execute_script("return window.fundgraph.cy.nodes().length;")
+    n_edges = browser.execute_script("return window.fundgraph.cy.edges().length;")
+    center = browser.execute_script("return window.fundgraph.cy.nodes('[center = 1]').map(n => n.id());")
+    assert center == [direction_id]
+    assert n_nodes > 5 and n_edges > 0
+    assert browser.execute_script("return document.getElementById('cy').dataset.nodes;") == str(n_nodes)
+    # cytoscape.js really drew: its canvases exist and have a size.
+    canvases = browser.execute_script(
+        "return [...document.querySelectorAll('#cy canvas')].map(c => [c.width, c.height]);")
+    assert canvases and all(w > 100 and h > 100 for w, h in canvases)
+    # The nodes are laid out inside the viewport (not all stacked on one point).
+    xs = browser.execute_script("return window.fundgraph.cy.nodes().map(n => n.renderedPosition('x'));")
+    assert max(xs) - min(xs) > 100
+    labels = browser.execute_script(
+        "return [...new Set(window.fundgraph.cy.nodes().map(n => n.data('label')))];")
+    assert "Direction" in labels and "Disease" in labels
+    legend = browser.find_element("id", "legend").text
+    assert "疾病 Disease" in legend
+    browser.save_screenshot(str(OUTPUT / "dashboard-graph.png"))
+    assert not severe_console_errors(browser)
+
+
+def test_unknown_direction_shows_the_api_error(browser, base_url):
+    browser.get(base_url + "#/direction/no-such-program:99")
+    settled(browser)
+    status = wait_for(browser, "document.getElementById('status').textContent")
+    assert status.startswith("404")
