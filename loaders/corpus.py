@@ -318,6 +318,15 @@ def locate(
     return clean(text, span.start, span.end).file_span(start, end)
 
 
+def keyword_spans(direction: Direction, *, text: str | None = None) -> list[tuple[str, int, int]]:
+    """Each keyword of a direction with its exact [start, end) in the file (same order as ``keywords``)."""
+    span = direction.field_spans.get("keywords")
+    if span is None:
+        return []
+    text = text if text is not None else _TEXTS[span.file]
+    return [(item.text, *item.span) for item in split_list(clean(text, span.start, span.end))]
+
+
 def field_source_text(direction: Direction, field: str, *, text: str | None = None) -> str:
     """The cleaned text of a field re-read from its file span (equals the field for title/content/metrics)."""
     span = direction.field_spans[field]

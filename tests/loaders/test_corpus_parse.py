@@ -6,7 +6,7 @@ import pytest
 
 from fundgraph.paths import GUIDELINES_DIR, MANIFEST_PATH
 from graph.model import direction_id as graph_direction_id
-from loaders.corpus import load_corpus, locate, parse_text
+from loaders.corpus import keyword_spans, load_corpus, locate, parse_text
 from loaders.parsers import normalise_category
 from loaders.records import Category
 
@@ -294,3 +294,17 @@ def test_locate_maps_field_offsets_back_to_the_file(corpus, texts):
     i = d.title.index("运行")
     a, b = locate(d, "title", i, i + 2)
     assert texts["most-stic-joint"][a:b] == "运行"  # the word after the stray "## " heading
+
+
+def test_keyword_spans_point_at_each_keyword(corpus, texts):
+    n = 0
+    for doc in corpus:
+        text = texts[doc.program.id]
+        for d in doc.directions:
+            spans = keyword_spans(d)
+            assert [k for k, _, _ in spans] == d.keywords
+            for k, a, b in spans:
+                if " " not in k:
+                    assert text[a:b].replace("\n", "").replace(" ", "").replace("#", "") == k.replace(" ", "")
+                n += 1
+    assert n > 300

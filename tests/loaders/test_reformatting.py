@@ -14,6 +14,7 @@ VARIANTS = {
     "joined_paragraphs": join_paragraph_lines,
     "no_blank_lines": drop_blank_lines,
     "ascii_punctuation": to_ascii,
+    "crlf_line_endings": lambda t: t.replace("\n", "\r\n"),
     "everything": lambda t: to_ascii(join_paragraph_lines(split_long_lines(drop_blank_lines(t)))),
 }
 
