@@ -420,9 +420,12 @@
           "font-family": "Noto Sans CJK SC, PingFang SC, Microsoft YaHei, sans-serif" } },
         { selector: "node[label = 'Direction']", style: { width: 20, height: 20, shape: "round-rectangle" } },
         { selector: "node[label = 'Program']", style: { width: 30, height: 30, shape: "hexagon", "font-weight": "bold" } },
+        // Two hops out: smaller and unlabelled (tap one to see it), so the centre's own links stay readable.
+        { selector: "node[distance >= 2]", style: { label: "", width: 11, height: 11, opacity: 0.75 } },
+        { selector: "node[distance >= 2][label = 'Program']", style: { label: "data(caption)", width: 24, height: 24 } },
         { selector: "node[center = 1]", style: { "border-width": 4, "border-color": "#f1c40f", width: 32, height: 32 } },
         { selector: "node:selected", style: { "border-width": 3, "border-color": "#111" } },
-        { selector: "edge", style: { width: 1.2, "line-color": "data(color)", "curve-style": "bezier",
+        { selector: "edge", style: { width: 1, "line-color": "data(color)", "curve-style": "bezier",
           "target-arrow-shape": "triangle", "target-arrow-color": "data(color)", "arrow-scale": 0.6, opacity: 0.8 } },
         { selector: "edge[type = 'SIMILAR_TO']", style: { width: 2.5, "line-style": "dashed" } },
       ],

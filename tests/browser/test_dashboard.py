@@ -20,7 +20,7 @@ pytestmark = pytest.mark.browser
 OUTPUT = PROJECT_ROOT / "test-output"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-AD_QUERY = "阿尔茨海默病 Alzheimer's disease early prediction"
+AD_QUERY = "阿尔茨海默病 Alzheimer's disease"
 
 
 def _free_port() -> int:
@@ -165,8 +165,8 @@ def test_search_finds_the_alzheimer_direction(browser, base_url):
     assert "阿尔茨海默" in top_title, results[:3]
     assert float(top_score) > 0
     assert "文本 text" in top_expl and "实体 entities" in top_expl
-    # Alzheimer's directions of more than one program are found (the guideline corpus has two).
-    ad_programs = {rid.split(":")[0] for rid, title, *_ in results if "阿尔茨海默" in title}
+    # Alzheimer's directions of more than one program are found, and say why (the shared disease).
+    ad_programs = {rid.split(":")[0] for rid, _title, _score, expl in results if "阿尔茨海默病" in expl}
     assert len(ad_programs) >= 2, results
     scores = [float(r[2]) for r in results]
     assert scores == sorted(scores, reverse=True)
@@ -174,6 +174,8 @@ def test_search_finds_the_alzheimer_direction(browser, base_url):
 
 
 def test_direction_page_shows_entities_and_evidence(browser, base_url):
+    import httpx
+
     # Continue from the search results: open the top hit.
     if browser.execute_script("return document.body.dataset.view;") != "search":
         browser.get(base_url + "#/search?q=" + AD_QUERY)
@@ -196,7 +198,9 @@ def test_direction_page_shows_entities_and_evidence(browser, base_url):
     assert evidence and "阿尔茨海默" in evidence[0].find_element("css selector", "mark").text
     fields = browser.execute_script(
         "return [...document.querySelectorAll('#direction .field-row')].map(r => r.dataset.field);")
-    assert "content" in fields and "source" in fields
+    detail = httpx.get(f"{base_url}api/directions/{direction_id}").json()
+    assert "source" in fields and "application_code" in fields
+    assert ("content" in fields) == bool(detail["content"])
     assert browser.find_elements("css selector", "#similar .result")
     browser.save_screenshot(str(OUTPUT / "dashboard-direction.png"))
     full_page_screenshot(browser, "dashboard-direction-full.png")
