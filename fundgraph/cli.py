@@ -205,6 +205,25 @@ def eval_similarity(
                   highlight=False)
 
 
+@eval_app.command("entities")
+def eval_entities(
+    errors: Annotated[bool, typer.Option("--errors", help="Also list false positives and negatives.")] = False,
+) -> None:
+    """Precision and recall per entity type (diseases, modalities) on the hand-annotated gold set."""
+    from loaders.corpus import load_corpus
+    from loaders.evaluation import evaluate_entities, format_report, load_gold
+    from loaders.vocab import load_vocabularies
+
+    settings = _settings()
+    try:
+        gold = load_gold()
+        docs = load_corpus(settings.manifest)
+        scores = evaluate_entities(docs, load_vocabularies(settings.vocab_dir), gold)
+    except FundgraphError as e:
+        _fail(e)
+    out.print(format_report(scores, n_directions=len(gold), show_errors=errors), highlight=False)
+
+
 def main() -> None:  # pragma: no cover - console entry
     """Console entry point."""
     app()
