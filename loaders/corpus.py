@@ -10,6 +10,7 @@ the exact range of the file it came from.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from pathlib import Path
 
 import yaml
@@ -23,8 +24,47 @@ from loaders.text import clean, direction_id, line_number, section_id, split_lis
 #: Fields of a direction that carry text (and a span in ``Direction.field_spans``).
 TEXT_FIELDS = ("title", "content", "metrics", "keywords", "notes")
 
-# Decoded file texts by file name, kept so that :func:`locate` works without re-reading files.
-_TEXTS: dict[str, str] = {}
+# Decoded texts this process parsed, by file name (most recent first), so that :func:`locate` works
+# without re-reading files. Several texts may share a name (a re-parsed or edited copy); the right one
+# is the one whose span reproduces the direction's field (see :func:`_source_text`).
+_TEXTS: dict[str, list[str]] = {}
+_TEXTS_PER_FILE = 8
+# The exact text each Direction object was parsed from (by object identity; the direction is kept so its
+# id() is never reused). Copies and deserialised directions fall back to _TEXTS.
+_PARSED_FROM: OrderedDict[int, tuple[Direction, str]] = OrderedDict()
+_PARSED_FROM_MAX = 50_000
+
+
+def _remember(file: str, text: str) -> None:
+    texts = [t for t in _TEXTS.get(file, []) if t != text]
+    _TEXTS[file] = [text, *texts][:_TEXTS_PER_FILE]
+
+
+def _field_matches(direction: Direction, field: str, text: str) -> bool:
+    span = direction.field_spans[field]
+    if span.end > len(text):
+        return False
+    c = clean(text, span.start, span.end)
+    if field == "keywords":
+        return [k.text for k in split_list(c)] == direction.keywords
+    if field == "notes":
+        return c.text in direction.notes
+    return c.text == getattr(direction, field)
+
+
+def _source_text(direction: Direction, field: str) -> str:
+    """The text the direction was parsed from, else a parsed text of its file reproducing its fields."""
+    known = _PARSED_FROM.get(id(direction))
+    if known is not None and known[0] is direction:
+        return known[1]
+    span = direction.field_spans[field]
+    for text in _TEXTS.get(span.file, []):
+        if all(_field_matches(direction, f, text) for f in direction.field_spans):
+            return text
+    raise KeyError(
+        f"file {span.file} (as direction {direction.id} was parsed from it) was not parsed in "
+        "this process: pass text="
+    )
 
 
 class ManifestEntry(BaseModel):
@@ -227,7 +267,11 @@ def parse_text(text: str, *, file: str, program: Program) -> ParsedDocument:
                 field_spans=spans,
             )
         )
-    _TEXTS[file] = text
+    _remember(file, text)
+    for d in directions:
+        _PARSED_FROM[id(d)] = (d, text)
+    while len(_PARSED_FROM) > _PARSED_FROM_MAX:
+        _PARSED_FROM.popitem(last=False)
     return ParsedDocument(program=program, sections=sections, directions=directions, warnings=res.warnings)
 
 
@@ -312,9 +356,7 @@ def locate(
     if span is None:
         raise KeyError(f"direction {direction.id} has no span for field {field!r}")
     if text is None:
-        text = _TEXTS.get(span.file)
-        if text is None:
-            raise KeyError(f"file {span.file} was not parsed in this process: pass text=")
+        text = _source_text(direction, field)
     return clean(text, span.start, span.end).file_span(start, end)
 
 
@@ -323,12 +365,12 @@ def keyword_spans(direction: Direction, *, text: str | None = None) -> list[tupl
     span = direction.field_spans.get("keywords")
     if span is None:
         return []
-    text = text if text is not None else _TEXTS[span.file]
+    text = text if text is not None else _source_text(direction, "keywords")
     return [(item.text, *item.span) for item in split_list(clean(text, span.start, span.end))]
 
 
 def field_source_text(direction: Direction, field: str, *, text: str | None = None) -> str:
     """The cleaned text of a field re-read from its file span (equals the field for title/content/metrics)."""
     span = direction.field_spans[field]
-    text = text if text is not None else _TEXTS[span.file]
+    text = text if text is not None else _source_text(direction, field)
     return clean(text, span.start, span.end).text

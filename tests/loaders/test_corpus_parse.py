@@ -283,7 +283,8 @@ def test_locate_maps_field_offsets_back_to_the_file(corpus, texts):
                     continue
                 span = d.field_spans[name]
                 assert d.source.start <= span.start < span.end <= d.source.end
-                for i, ch in enumerate(value):
+                for i in range(0, len(value), 7):  # every 7th character keeps the test fast
+                    ch = value[i]
                     a, b = locate(d, name, i, i + 1, text=text)
                     assert text[a:b] == ch or (ch == " " and text[a:b].isspace()), (d.id, name, i)
                 a, b = locate(d, name, 0, len(value))

@@ -61,3 +61,24 @@ def test_ascii_titles_keep_ascii_characters(by_program, entries, texts):
     assert (
         d.title == "基于数字减影血管造影(DSA)的肝静脉闭塞精准诊疗及预后预测研究"
     )  # the file's own characters
+
+
+def test_locate_after_parsing_a_variant_of_the_same_file(by_program, entries, texts):
+    """Parsing a re-formatted copy under the same file name must not break locate() for the original."""
+    from loaders.corpus import field_source_text, keyword_spans, locate
+
+    entry = next(e for e in entries if e.id == "most-stic-joint")
+    variant = parse_text(
+        to_ascii(texts[entry.id]).replace("\n", "\r\n"), file=entry.file, program=entry.program()
+    )
+    original = by_program[entry.id]
+    for d, v in zip(original.directions, variant.directions, strict=True):
+        assert locate(d, "content", 0, 5) == locate(d, "content", 0, 5, text=texts[entry.id])
+        assert field_source_text(d, "keywords") == field_source_text(d, "keywords", text=texts[entry.id])
+        assert keyword_spans(d) == keyword_spans(d, text=texts[entry.id])
+        # and the variant's own directions are located in the variant's text
+        a, b = locate(v, "title", 0, len(v.title))
+        assert (a, b) == (v.field_spans["title"].start, v.field_spans["title"].end)
+        # a copy (e.g. read back from JSON) is matched to the right text by its fields
+        copy = type(d).model_validate_json(d.model_dump_json())
+        assert locate(copy, "content", 0, 5) == locate(d, "content", 0, 5, text=texts[entry.id])
