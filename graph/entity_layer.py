@@ -67,8 +67,9 @@ def _discipline_span(d: Direction, code: str) -> tuple[int | None, int | None, s
     try:
         from loaders import corpus
 
-        text = corpus._TEXTS.get(d.source.file)  # the decoded file the loaders parsed in this process
-    except ImportError:
+        # The decoded file the loaders parsed in this process (no public accessor yet: see the report).
+        text = corpus._source_text(d, "title")
+    except (ImportError, AttributeError, KeyError):
         text = None
     snippet = "学科代码：" + "、".join(d.disciplines)
     if not text:
