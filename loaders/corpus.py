@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from fundgraph.errors import GuidelineParseError, ManifestError, ProgramNotFound
-from loaders.parsers import PROFILES, ParseProblem, normalise_category, split_lines
+from loaders.parsers import PROFILES, ParseProblem, normalise_category, split_lines, stated_direction_count
 from loaders.records import Direction, ParsedDocument, Program, Section, SourceSpan
 from loaders.text import clean, direction_id, line_number, section_id, split_list
 
@@ -208,6 +208,11 @@ def parse_text(text: str, *, file: str, program: Program) -> ParsedDocument:
     if not res.directions:
         raise GuidelineParseError(f"no research direction found (profile {program.profile})", path=file)
 
+    stated = stated_direction_count(text)
+    if stated is not None and stated != len(res.directions):
+        res.warnings.append(
+            f"the document states {stated} research directions but {len(res.directions)} were parsed"
+        )
     sections: list[Section] = []
     for k, s in enumerate(res.sections):
         sections.append(

@@ -657,6 +657,24 @@ def _parse_overview_table(
     return rows
 
 
+_STATED_COUNTS = [
+    re.compile(r"拟启动\s*(\d+)\s*个研究方向"),
+    re.compile(r"共计\s*(\d+)\s*个(?:二级)?指南方向"),
+    re.compile(r"设置\s*(\d+)\s*个重点项目支持方向和\s*(\d+)\s*个面上项目支持方向"),
+    re.compile(rf"上述([{CN_NUM}]+)个研究(?:方向|内容)"),
+]
+
+
+def stated_direction_count(text: str) -> int | None:
+    """How many directions the document says it has (``拟启动 16 个研究方向``, ``共计 55 个…指南方向``)."""
+    f = clean(text, 0, len(text)).folded
+    for pattern in _STATED_COUNTS:
+        m = pattern.search(f)
+        if m:
+            return sum(chinese_numeral(g) for g in m.groups())
+    return None
+
+
 PROFILES: dict[str, Callable[[str, list[Line]], ProfileResult]] = {
     "nsfc_enumerated": parse_nsfc_enumerated,
     "most_categorised": parse_most_categorised,

@@ -24,8 +24,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
-              "九": 9}
+_CN_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 _CN_NUMERALS = "零〇一二两三四五六七八九十"
 
 #: Lone page numbers left by PDF conversion: ``9``, ``- 137 -``.
@@ -125,16 +137,20 @@ class Clean:
     def rstrip(self, chars: str) -> Clean:
         """Drop trailing characters in ``chars`` (matched on the folded text) and whitespace."""
         end = len(self.text)
-        while end and (self.text[end - 1].isspace() or fold_char(self.text[end - 1]) in chars
-                       or self.text[end - 1] in chars):
+        while end and (
+            self.text[end - 1].isspace()
+            or fold_char(self.text[end - 1]) in chars
+            or self.text[end - 1] in chars
+        ):
             end -= 1
         return self.slice(0, end)
 
     def lstrip(self, chars: str) -> Clean:
         """Drop leading characters in ``chars`` (matched on the folded text) and whitespace."""
         start = 0
-        while start < len(self.text) and (self.text[start].isspace() or fold_char(self.text[start]) in chars
-                                          or self.text[start] in chars):
+        while start < len(self.text) and (
+            self.text[start].isspace() or fold_char(self.text[start]) in chars or self.text[start] in chars
+        ):
             start += 1
         return self.slice(start)
 
@@ -158,7 +174,7 @@ def line_start(text: str, pos: int) -> int:
 
 
 def line_end(text: str, pos: int) -> int:
-    """Offset of the end (the ``\\n`` or end of text) of the line holding ``pos``."""
+    """Offset of the end (the line feed, or the end of the text) of the line holding ``pos``."""
     e = text.find("\n", pos)
     return len(text) if e < 0 else e
 
