@@ -32,10 +32,50 @@ if TYPE_CHECKING:
 #: Metric boilerplate: words every 考核指标 paragraph uses, whatever the topic. They stay in the vectors
 #: (a query may ask for them) but weigh little.
 METRIC_BOILERPLATE: tuple[str, ...] = (
-    "论文", "发表", "高水平论文", "专利", "发明专利", "申请专利", "授权", "软件著作权", "著作权", "标准", "国际标准",
-    "国家标准", "行业标准", "团体标准", "国际研讨会", "研讨会", "学术会议", "交流互访", "互访", "培训", "人才",
-    "青年", "骨干", "国际合作", "合作研究", "联合研发", "联合实验室", "合作", "外方", "国际", "示范应用",
-    "指标", "考核", "不少于", "以上", "项", "篇", "件", "次", "家", "人次", "套", "个", "名",
+    "论文",
+    "发表",
+    "高水平论文",
+    "专利",
+    "发明专利",
+    "申请专利",
+    "授权",
+    "软件著作权",
+    "著作权",
+    "标准",
+    "国际标准",
+    "国家标准",
+    "行业标准",
+    "团体标准",
+    "国际研讨会",
+    "研讨会",
+    "学术会议",
+    "交流互访",
+    "互访",
+    "培训",
+    "人才",
+    "青年",
+    "骨干",
+    "国际合作",
+    "合作研究",
+    "联合研发",
+    "联合实验室",
+    "合作",
+    "外方",
+    "国际",
+    "示范应用",
+    "指标",
+    "考核",
+    "不少于",
+    "以上",
+    "项",
+    "篇",
+    "件",
+    "次",
+    "家",
+    "人次",
+    "套",
+    "个",
+    "名",
 )
 
 #: Function words and generic research filler (removed before weighting).
@@ -68,7 +108,7 @@ class Encoder(ABC):
 
     name: str = "abstract"
 
-    def fit(self, texts: Sequence[str]) -> Encoder:  # noqa: B027 - optional for encoders that need no fit
+    def fit(self, texts: Sequence[str]) -> Encoder:
         """Learn what the encoder needs from the corpus (no-op for pretrained models)."""
         return self
 
@@ -128,8 +168,14 @@ class LexicalEncoder(Encoder):
 
     name = "lexical"
 
-    def __init__(self, lexicon: Lexicon | None = None, *, boilerplate: Iterable[str] = (),
-                 boilerplate_weight: float = 0.2, min_df: int = 1) -> None:
+    def __init__(
+        self,
+        lexicon: Lexicon | None = None,
+        *,
+        boilerplate: Iterable[str] = (),
+        boilerplate_weight: float = 0.2,
+        min_df: int = 1,
+    ) -> None:
         self.lexicon = lexicon or Lexicon()
         self.boilerplate = sorted({*(b.lower() for b in boilerplate), *METRIC_BOILERPLATE})
         self.boilerplate_weight = boilerplate_weight
@@ -164,7 +210,9 @@ class LexicalEncoder(Encoder):
     def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         """Sublinear-tf × idf rows, L2-normalised (unknown words are ignored)."""
         if not self.vocabulary:
-            raise FundgraphError("the lexical encoder must be fitted (or loaded from a state) before encoding")
+            raise FundgraphError(
+                "the lexical encoder must be fitted (or loaded from a state) before encoding"
+            )
         m = np.zeros((len(texts), len(self.vocabulary)), dtype=np.float32)
         for r, t in enumerate(texts):
             for tok, c in Counter(self.tokenise(t)).items():
@@ -188,15 +236,19 @@ class LexicalEncoder(Encoder):
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> LexicalEncoder:
         """Rebuild a fitted encoder."""
-        enc = cls(Lexicon.from_state(state.get("lexicon", {})), boilerplate=state.get("boilerplate", ()),
-                  boilerplate_weight=state.get("boilerplate_weight", 0.2), min_df=state.get("min_df", 1))
+        enc = cls(
+            Lexicon.from_state(state.get("lexicon", {})),
+            boilerplate=state.get("boilerplate", ()),
+            boilerplate_weight=state.get("boilerplate_weight", 0.2),
+            min_df=state.get("min_df", 1),
+        )
         enc.vocabulary = {t: i for i, t in enumerate(state["vocabulary"])}
         enc.idf = np.asarray(state["idf"], dtype=np.float32)
         return enc
 
 
 class PlainTfidfEncoder(Encoder):
-    """The evaluation baseline: plain jieba TF-IDF (no vocabulary, no synonyms, no weights) via scikit-learn."""
+    """The evaluation baseline: plain jieba TF-IDF (no vocabulary, synonyms or weights), scikit-learn."""
 
     name = "plain-tfidf"
 
@@ -246,7 +298,9 @@ class SentenceTransformerEncoder(Encoder):
             try:
                 from sentence_transformers import SentenceTransformer
             except ImportError as e:
-                raise MissingDependency("sentence-transformers", "st", "The sentence-transformers encoder") from e
+                raise MissingDependency(
+                    "sentence-transformers", "st", "The sentence-transformers encoder"
+                ) from e
             try:
                 self._model = SentenceTransformer(self.model_name, device=self.device)
             except Exception as e:  # network, missing files, bad config: one clear error
@@ -263,8 +317,13 @@ class SentenceTransformerEncoder(Encoder):
         model = self._load()
         if not texts:
             return np.zeros((0, self.dim or 0), dtype=np.float32)
-        v = model.encode(list(texts), batch_size=self.batch_size, show_progress_bar=progress,
-                         normalize_embeddings=True, convert_to_numpy=True)
+        v = model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            show_progress_bar=progress,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+        )
         return l2_normalise(v)
 
     def state(self) -> dict[str, Any]:
@@ -294,8 +353,9 @@ def encoder_from_state(state: dict[str, Any]) -> Encoder:
     raise FundgraphError(f"unknown encoder in the stored state: {name!r}", detail={"encoder": name})
 
 
-def encoder_from_settings(settings: Settings, *, lexicon: Lexicon | None = None,
-                          boilerplate: Iterable[str] = ()) -> Encoder:
+def encoder_from_settings(
+    settings: Settings, *, lexicon: Lexicon | None = None, boilerplate: Iterable[str] = ()
+) -> Encoder:
     """The (unfitted) encoder ``settings.encoder`` names."""
     if settings.encoder == SentenceTransformerEncoder.name:
         return SentenceTransformerEncoder(settings.st_model, batch_size=settings.st_batch_size)

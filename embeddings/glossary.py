@@ -1,4 +1,4 @@
-"""Generic English research words → the Chinese the guidelines use (not entities; the vocabularies hold those).
+"""Generic English research words → the Chinese the guidelines use (entities live in the vocabularies).
 
 An English abstract names its diseases and modalities through the vocabularies' English names and
 synonyms; the words around them ("early diagnosis", "prediction", "segmentation") are translated here so

@@ -1,4 +1,4 @@
-"""Surface forms → canonical terms: the vocabularies' names, synonyms and English names, plus a small glossary.
+"""Surface forms → canonical terms: vocabulary names, synonyms and English names, plus a small glossary.
 
 The lexicon serves two purposes that must agree between documents and queries:
 
@@ -66,8 +66,9 @@ class Lexicon:
 
     # -- construction --------------------------------------------------------------------------------------
     @classmethod
-    def from_terms(cls, terms: Iterable[Term], *, glossary: dict[str, str] | None = None,
-                   min_ascii_len: int = 2) -> Lexicon:
+    def from_terms(
+        cls, terms: Iterable[Term], *, glossary: dict[str, str] | None = None, min_ascii_len: int = 2
+    ) -> Lexicon:
         """Build from vocabulary terms; the English glossary (generic research words) is added unless ``{}``.
 
         An ASCII surface shorter than ``min_ascii_len`` is ignored (one letter is never unambiguous).
@@ -96,8 +97,13 @@ class Lexicon:
         """Rebuild from :meth:`state`."""
         lex = cls()
         for row in state.get("terms", []):
-            t = Term(row["entity_id"], row["type"], row["name"], row.get("name_en") or "",
-                     tuple(row.get("synonyms") or ()))
+            t = Term(
+                row["entity_id"],
+                row["type"],
+                row["name"],
+                row.get("name_en") or "",
+                tuple(row.get("synonyms") or ()),
+            )
             lex.terms[t.entity_id] = t
         lex.surfaces = dict(state.get("surfaces", {}))
         lex.surface_entity = dict(state.get("surface_entity", {}))
@@ -106,8 +112,16 @@ class Lexicon:
     def state(self) -> dict[str, Any]:
         """JSON-able form."""
         return {
-            "terms": [{"entity_id": t.entity_id, "type": t.type, "name": t.name, "name_en": t.name_en,
-                       "synonyms": list(t.synonyms)} for t in self.terms.values()],
+            "terms": [
+                {
+                    "entity_id": t.entity_id,
+                    "type": t.type,
+                    "name": t.name,
+                    "name_en": t.name_en,
+                    "synonyms": list(t.synonyms),
+                }
+                for t in self.terms.values()
+            ],
             "surfaces": dict(self.surfaces),
             "surface_entity": dict(self.surface_entity),
         }
@@ -144,6 +158,7 @@ class Lexicon:
 
     def normalise(self, text: str) -> str:
         """Replace every known surface form by its canonical text, space-separated."""
+
         def repl(m: re.Match[str]) -> str:
             key = self._lookup(m.group(0))
             return f" {self.surfaces[key]} " if key is not None else m.group(0)

@@ -49,13 +49,18 @@ class ScoringConfig:
     # Each field is encoded on its own and normalised, so a short title's words already weigh far more
     # per word than the content's; metrics (papers, patents, seminars) weigh least.
     field_weights: dict[str, float] = field(
-        default_factory=lambda: {"title": 0.5, "keywords": 0.5, "content": 1.0, "metrics": 0.3})
+        default_factory=lambda: {"title": 0.5, "keywords": 0.5, "content": 1.0, "metrics": 0.3}
+    )
     entity_types: tuple[str, ...] = tuple(SHARED_GROUPS)
 
     def state(self) -> dict[str, Any]:
         """JSON-able form."""
-        return {"text_weight": self.text_weight, "entity_weight": self.entity_weight,
-                "field_weights": dict(self.field_weights), "entity_types": list(self.entity_types)}
+        return {
+            "text_weight": self.text_weight,
+            "entity_weight": self.entity_weight,
+            "field_weights": dict(self.field_weights),
+            "entity_types": list(self.entity_types),
+        }
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any] | None) -> ScoringConfig:
@@ -63,10 +68,12 @@ class ScoringConfig:
         if not state:
             return cls()
         d = cls()
-        return cls(text_weight=float(state.get("text_weight", d.text_weight)),
-                   entity_weight=float(state.get("entity_weight", d.entity_weight)),
-                   field_weights=dict(state.get("field_weights", d.field_weights)),
-                   entity_types=tuple(state.get("entity_types", d.entity_types)))
+        return cls(
+            text_weight=float(state.get("text_weight", d.text_weight)),
+            entity_weight=float(state.get("entity_weight", d.entity_weight)),
+            field_weights=dict(state.get("field_weights", d.field_weights)),
+            entity_types=tuple(state.get("entity_types", d.entity_types)),
+        )
 
 
 @dataclass(frozen=True)
@@ -122,20 +129,32 @@ class Scored:
 
     def explanation(self) -> dict[str, Any]:
         """The fields of ``graph.views.Explanation``."""
-        return {"text_score": self.text_score, "entity_score": self.entity_score,
-                "shared": {k: list(v) for k, v in self.shared.items()}, "summary": self.summary}
+        return {
+            "text_score": self.text_score,
+            "entity_score": self.entity_score,
+            "shared": {k: list(v) for k, v in self.shared.items()},
+            "summary": self.summary,
+        }
 
     def edge_props(self) -> dict[str, Any]:
         """Flat edge properties (Neo4j stores lists of primitives, not maps)."""
-        props: dict[str, Any] = {"score": self.score, "text_score": self.text_score,
-                                 "entity_score": self.entity_score, "summary": self.summary}
+        props: dict[str, Any] = {
+            "score": self.score,
+            "text_score": self.text_score,
+            "entity_score": self.entity_score,
+            "summary": self.summary,
+        }
         for group in SHARED_GROUPS.values():
             props[f"shared_{group}"] = list(self.shared.get(group, []))
         return props
 
 
-def entity_profile(mentions: Sequence[tuple[str, str]], entity_types: Sequence[str], types: Mapping[str, str],
-                   field_weights: Mapping[str, float]) -> dict[str, float]:
+def entity_profile(
+    mentions: Sequence[tuple[str, str]],
+    entity_types: Sequence[str],
+    types: Mapping[str, str],
+    field_weights: Mapping[str, float],
+) -> dict[str, float]:
     """Entity id → weight of its strongest field, from (entity id, field) mentions of one direction."""
     out: dict[str, float] = {}
     for eid, fld in mentions:
@@ -146,8 +165,13 @@ def entity_profile(mentions: Sequence[tuple[str, str]], entity_types: Sequence[s
     return out
 
 
-def direction_vectors(encoder: Encoder, fields: Sequence[Mapping[str, str | None]], config: ScoringConfig,
-                      *, progress: bool = False) -> np.ndarray:
+def direction_vectors(
+    encoder: Encoder,
+    fields: Sequence[Mapping[str, str | None]],
+    config: ScoringConfig,
+    *,
+    progress: bool = False,
+) -> np.ndarray:
     """Text vectors of directions: weighted sum of their encoded fields, re-normalised.
 
     Args:
@@ -174,7 +198,7 @@ def direction_vectors(encoder: Encoder, fields: Sequence[Mapping[str, str | None
 
 
 def query_entities(text: str, lexicon: Lexicon, cands: Candidates) -> dict[str, float]:
-    """Entity profile of free text: vocabulary entities in any surface form, and known keywords it contains."""
+    """Entity profile of free text: vocabulary entities in any surface form, and known keywords in it."""
     found = {e: 1.0 for e in lexicon.find_entities(text) if e in cands.idf}
     low = text.lower()
     for eid, info in cands.info.items():
@@ -183,8 +207,9 @@ def query_entities(text: str, lexicon: Lexicon, cands: Candidates) -> dict[str, 
     return found
 
 
-def _summary(shared: dict[str, list[str]], info_by_name: dict[str, EntityInfo], text_score: float,
-             entity_score: float) -> str:
+def _summary(
+    shared: dict[str, list[str]], info_by_name: dict[str, EntityInfo], text_score: float, entity_score: float
+) -> str:
     parts = []
     for group, names in shared.items():
         if not names:
@@ -198,8 +223,13 @@ def _summary(shared: dict[str, list[str]], info_by_name: dict[str, EntityInfo], 
     return f"{head}. Text similarity {text_score:.2f}, entity overlap {entity_score:.2f}."
 
 
-def explain(query_entities_: Mapping[str, float], cand_entities: Mapping[str, float], cands: Candidates,
-            text_score: float, config: ScoringConfig) -> tuple[float, float, dict[str, list[str]], str]:
+def explain(
+    query_entities_: Mapping[str, float],
+    cand_entities: Mapping[str, float],
+    cands: Candidates,
+    text_score: float,
+    config: ScoringConfig,
+) -> tuple[float, float, dict[str, list[str]], str]:
     """Combined score, entity score, shared entity names by group (strongest first), and a summary."""
     e_score, contrib = weighted_overlap(query_entities_, cand_entities, cands.idf)
     shared: dict[str, list[str]] = {g: [] for g in SHARED_GROUPS.values()}
@@ -215,9 +245,17 @@ def explain(query_entities_: Mapping[str, float], cand_entities: Mapping[str, fl
     return float(score), float(e_score), shared, _summary(shared, info_by_name, text_score, e_score)
 
 
-def rank(query_vector: np.ndarray, query_entities_: Mapping[str, float], cands: Candidates, *,
-         config: ScoringConfig, k: int | None = None, exclude: int | None = None,
-         exclude_program: str | None = None, programs: Sequence[str] | None = None) -> list[Scored]:
+def rank(
+    query_vector: np.ndarray,
+    query_entities_: Mapping[str, float],
+    cands: Candidates,
+    *,
+    config: ScoringConfig,
+    k: int | None = None,
+    exclude: int | None = None,
+    exclude_program: str | None = None,
+    programs: Sequence[str] | None = None,
+) -> list[Scored]:
     """Candidates ranked against a query (a direction or free text), best first.
 
     Args:
@@ -235,15 +273,20 @@ def rank(query_vector: np.ndarray, query_entities_: Mapping[str, float], cands: 
     q = np.asarray(query_vector, dtype=np.float32).reshape(-1)
     if cands.vectors.shape[0] == 0:
         return []
-    text = np.clip(cands.vectors @ q, -1.0, 1.0) if q.shape[0] == cands.vectors.shape[1] else \
-        np.zeros(cands.vectors.shape[0], dtype=np.float32)
+    text = (
+        np.clip(cands.vectors @ q, -1.0, 1.0)
+        if q.shape[0] == cands.vectors.shape[1]
+        else np.zeros(cands.vectors.shape[0], dtype=np.float32)
+    )
     allowed = set(programs) if programs is not None else None
     out: list[Scored] = []
     for i, did in enumerate(cands.ids):
         if i == exclude:
             continue
         p = cands.programs[i]
-        if (exclude_program is not None and p == exclude_program) or (allowed is not None and p not in allowed):
+        if (exclude_program is not None and p == exclude_program) or (
+            allowed is not None and p not in allowed
+        ):
             continue
         t = round(float(text[i]), 6)
         score, e, shared, summary = explain(query_entities_, cands.entities[i], cands, t, config)
@@ -254,8 +297,11 @@ def rank(query_vector: np.ndarray, query_entities_: Mapping[str, float], cands: 
 
 def score_matrix(cands: Candidates, config: ScoringConfig) -> np.ndarray:
     """Combined scores of every pair of candidates (the diagonal is each direction with itself)."""
-    text = np.clip(cands.vectors @ cands.vectors.T, -1.0, 1.0) if cands.vectors.size else \
-        np.zeros((len(cands.ids), len(cands.ids)), dtype=np.float32)
+    text = (
+        np.clip(cands.vectors @ cands.vectors.T, -1.0, 1.0)
+        if cands.vectors.size
+        else np.zeros((len(cands.ids), len(cands.ids)), dtype=np.float32)
+    )
     n = len(cands.ids)
     m = np.zeros((n, n), dtype=np.float64)
     for i in range(n):

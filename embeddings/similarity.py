@@ -27,8 +27,9 @@ def cosine_matrix(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
     return np.clip(a @ b.T, -1.0, 1.0)
 
 
-def top_k_edges(scores: np.ndarray, groups: Sequence[str], *, top_k: int, threshold: float,
-                cross_group_only: bool = True) -> list[Edge]:
+def top_k_edges(
+    scores: np.ndarray, groups: Sequence[str], *, top_k: int, threshold: float, cross_group_only: bool = True
+) -> list[Edge]:
     """For each row, its ``top_k`` best columns with score ≥ ``threshold``; never itself.
 
     Args:
@@ -49,15 +50,19 @@ def top_k_edges(scores: np.ndarray, groups: Sequence[str], *, top_k: int, thresh
         return edges
     for i in range(n):
         row = scores[i]
-        cands = [j for j in range(n) if j != i and row[j] >= threshold
-                 and not (cross_group_only and groups[j] == groups[i])]
+        cands = [
+            j
+            for j in range(n)
+            if j != i and row[j] >= threshold and not (cross_group_only and groups[j] == groups[i])
+        ]
         cands.sort(key=lambda j: (-float(row[j]), j))
         edges.extend(Edge(i, j, float(row[j])) for j in cands[:top_k])
     return edges
 
 
-def best_match(scores: np.ndarray, rows: Iterable[int], cols: Sequence[int], *,
-               threshold: float) -> dict[int, tuple[int, float]]:
+def best_match(
+    scores: np.ndarray, rows: Iterable[int], cols: Sequence[int], *, threshold: float
+) -> dict[int, tuple[int, float]]:
     """For each row in ``rows``, the best column among ``cols`` if its score reaches ``threshold``."""
     out: dict[int, tuple[int, float]] = {}
     cols = list(cols)
@@ -84,12 +89,14 @@ def rarity_weights(doc_entities: Iterable[Iterable[str]]) -> dict[str, float]:
     return {e: math.log(n / c) for e, c in df.items()} if n else {}
 
 
-def weighted_overlap(a: Mapping[str, float], b: Mapping[str, float],
-                     idf: Mapping[str, float]) -> tuple[float, dict[str, float]]:
+def weighted_overlap(
+    a: Mapping[str, float], b: Mapping[str, float], idf: Mapping[str, float]
+) -> tuple[float, dict[str, float]]:
     """Cosine of two idf-weighted entity profiles, and each shared entity's share of it.
 
     Args:
-        a, b: entity id → weight in that direction (field weight: title > keywords > content > metrics).
+        a: entity id → weight in one direction (field weight: title > keywords > content > metrics).
+        b: the same for the other direction.
         idf: entity id → rarity weight; entities missing from it weigh 0.
 
     Returns:

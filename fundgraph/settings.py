@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     )
     st_batch_size: int = 32
     similar_top_k: int = 5
-    similar_threshold: float = 0.25
+    similar_threshold: float = 0.18  # on the scale of embeddings.scoring (see `fundgraph eval similarity`)
 
     # API
     cors_origins: list[str] = ["http://localhost:3000", "http://127.0.0.1:3000"]

@@ -77,14 +77,18 @@ def load_gold(path: Path = GOLD_PATH) -> Gold:
             rel[p["a"]].add(p["b"])
             rel[p["b"]].add(p["a"])
         un = data.get("unrelated") or {}
-        return Gold(dict(rel), len(data["pairs"]), list(un.get("programs", [])),
-                    [str(s) for s in un.get("sections", [])])
+        return Gold(
+            dict(rel),
+            len(data["pairs"]),
+            list(un.get("programs", [])),
+            [str(s) for s in un.get("sections", [])],
+        )
     except (OSError, yaml.YAMLError, KeyError, TypeError) as e:
         raise InputError(f"cannot read the similarity gold set: {e}", path=path) from e
 
 
 def metrics(rankings: dict[str, list[str]], gold: Gold, k: int) -> tuple[float, float, list[str]]:
-    """Recall@k and MRR of ranked candidate ids per query; and the queries with nothing relevant in the top k."""
+    """Recall@k and MRR of ranked candidate ids per query, and the queries with no hit in the top k."""
     recalls, rr, misses = [], [], []
     for q, rel in sorted(gold.relevant.items()):
         ranked = rankings.get(q, [])
@@ -102,8 +106,17 @@ def _rankings(cands: Candidates, config: ScoringConfig, queries: list[str]) -> d
     out = {}
     for q in queries:
         i = cands.index[q]
-        out[q] = [s.id for s in rank(cands.vectors[i], cands.entities[i], cands, config=config, exclude=i,
-                                     exclude_program=cands.programs[i])]
+        out[q] = [
+            s.id
+            for s in rank(
+                cands.vectors[i],
+                cands.entities[i],
+                cands,
+                config=config,
+                exclude=i,
+                exclude_program=cands.programs[i],
+            )
+        ]
     return out
 
 
@@ -117,15 +130,23 @@ def unrelated_directions(docs: list[ParsedDocument], gold: Gold) -> list[str]:
     return out
 
 
-def _unrelated_edges(cands: Candidates, config: ScoringConfig, unrelated: list[str], *, top_k: int,
-                     threshold: float) -> tuple[int, float]:
+def _unrelated_edges(
+    cands: Candidates, config: ScoringConfig, unrelated: list[str], *, top_k: int, threshold: float
+) -> tuple[int, float]:
     """How many of ``unrelated`` would get a SIMILAR_TO edge (outgoing or incoming) above the threshold."""
     linked: set[str] = set()
     best = 0.0
     wanted = set(unrelated)
     for i, did in enumerate(cands.ids):
-        for s in rank(cands.vectors[i], cands.entities[i], cands, config=config, k=top_k, exclude=i,
-                      exclude_program=cands.programs[i]):
+        for s in rank(
+            cands.vectors[i],
+            cands.entities[i],
+            cands,
+            config=config,
+            k=top_k,
+            exclude=i,
+            exclude_program=cands.programs[i],
+        ):
             if did in wanted or s.id in wanted:
                 best = max(best, s.score)
                 if s.score >= threshold:
@@ -133,21 +154,43 @@ def _unrelated_edges(cands: Candidates, config: ScoringConfig, unrelated: list[s
     return len(linked), best
 
 
-def evaluate_method(name: str, g: nx.MultiDiGraph, docs: list[ParsedDocument], gold: Gold, *, settings: Settings,
-                    encoder: Encoder | None, config: ScoringConfig | None = None, k: int = 5) -> MethodScore:
+def evaluate_method(
+    name: str,
+    g: nx.MultiDiGraph,
+    docs: list[ParsedDocument],
+    gold: Gold,
+    *,
+    settings: Settings,
+    encoder: Encoder | None,
+    config: ScoringConfig | None = None,
+    k: int = 5,
+) -> MethodScore:
     """Fit/encode with ``encoder`` (None: the settings' encoder) and score the gold queries."""
     t0 = time.perf_counter()
-    ids, vectors, _enc, _lex, cfg = encode_directions(g, docs, settings=settings, encoder=encoder, config=config)
+    ids, vectors, _enc, _lex, cfg = encode_directions(
+        g, docs, settings=settings, encoder=encoder, config=config
+    )
     cands = candidates_from_graph(g, ids, vectors, cfg)
     missing = [q for q in gold.relevant if q not in cands.index]
     if missing:
         raise InputError(f"gold set names unknown directions: {missing}", path=GOLD_PATH)
     r, m, misses = metrics(_rankings(cands, cfg, sorted(gold.relevant)), gold, k)
     unrelated = unrelated_directions(docs, gold)
-    n_linked, best = _unrelated_edges(cands, cfg, unrelated, top_k=settings.similar_top_k,
-                                      threshold=settings.similar_threshold)
-    return MethodScore(name, r, m, k, len(gold.relevant), time.perf_counter() - t0, n_linked, len(unrelated),
-                       round(best, 4), misses)
+    n_linked, best = _unrelated_edges(
+        cands, cfg, unrelated, top_k=settings.similar_top_k, threshold=settings.similar_threshold
+    )
+    return MethodScore(
+        name,
+        r,
+        m,
+        k,
+        len(gold.relevant),
+        time.perf_counter() - t0,
+        n_linked,
+        len(unrelated),
+        round(best, 4),
+        misses,
+    )
 
 
 def evaluate_baseline(docs: list[ParsedDocument], gold: Gold, *, k: int = 5) -> MethodScore:
@@ -157,12 +200,18 @@ def evaluate_baseline(docs: list[ParsedDocument], gold: Gold, *, k: int = 5) -> 
     texts = [" ".join(direction_fields(d).values()) for d in directions]
     enc = PlainTfidfEncoder().fit(texts)
     vectors = enc.encode(texts)
-    cands = Candidates(ids=[d.id for d in directions], programs=[d.program_id for d in directions],
-                       vectors=vectors, entities=[{} for _ in directions], info={})
+    cands = Candidates(
+        ids=[d.id for d in directions],
+        programs=[d.program_id for d in directions],
+        vectors=vectors,
+        entities=[{} for _ in directions],
+        info={},
+    )
     cfg = ScoringConfig(text_weight=1.0, entity_weight=0.0)
     r, m, misses = metrics(_rankings(cands, cfg, sorted(gold.relevant)), gold, k)
-    return MethodScore("baseline (plain jieba TF-IDF)", r, m, k, len(gold.relevant), time.perf_counter() - t0,
-                       misses=misses)
+    return MethodScore(
+        "baseline (plain jieba TF-IDF)", r, m, k, len(gold.relevant), time.perf_counter() - t0, misses=misses
+    )
 
 
 def build_entity_graph(settings: Settings) -> tuple[nx.MultiDiGraph, list[ParsedDocument]]:
@@ -179,25 +228,34 @@ def build_entity_graph(settings: Settings) -> tuple[nx.MultiDiGraph, list[Parsed
     return g, docs
 
 
-def evaluate(settings: Settings, *, st_model: str | None = None, k: int = 5,
-             gold_path: Path = GOLD_PATH) -> list[MethodScore]:
+def evaluate(
+    settings: Settings, *, st_model: str | None = None, k: int = 5, gold_path: Path = GOLD_PATH
+) -> list[MethodScore]:
     """Shipped method and baseline (and sentence-transformers when ``st_model`` is given), in one run."""
     gold = load_gold(gold_path)
     g, docs = build_entity_graph(settings)
     shipped = settings.model_copy(update={"encoder": settings.encoder})
-    out = [evaluate_method(f"shipped ({settings.encoder}+entities)", g, docs, gold, settings=shipped, encoder=None,
-                           k=k),
-           evaluate_baseline(docs, gold, k=k)]
+    out = [
+        evaluate_method(
+            f"shipped ({settings.encoder}+entities)", g, docs, gold, settings=shipped, encoder=None, k=k
+        ),
+        evaluate_baseline(docs, gold, k=k),
+    ]
     if st_model:
         st = SentenceTransformerEncoder(st_model, batch_size=settings.st_batch_size)
-        out.append(evaluate_method("sentence-transformers+entities", g, docs, gold, settings=settings,
-                                   encoder=st, k=k))
+        out.append(
+            evaluate_method(
+                "sentence-transformers+entities", g, docs, gold, settings=settings, encoder=st, k=k
+            )
+        )
     return out
 
 
 def format_report(scores: list[MethodScore], gold: Gold | None = None) -> str:
     """A small table for the terminal."""
-    lines = [f"{'method':44s} {'Recall@' + str(scores[0].k):>9s} {'MRR':>6s} {'unrelated linked':>17s} {'s':>6s}"]
+    lines = [
+        f"{'method':44s} {'Recall@' + str(scores[0].k):>9s} {'MRR':>6s} {'unrelated linked':>17s} {'s':>6s}"
+    ]
     for s in scores:
         un = f"{s.unrelated_with_edges}/{s.unrelated_total}" if s.unrelated_total is not None else "-"
         lines.append(f"{s.method:44s} {s.recall_at_k:9.3f} {s.mrr:6.3f} {un:>17s} {s.seconds:6.1f}")

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
@@ -24,7 +25,15 @@ import numpy as np
 
 from embeddings.encoders import Encoder, encoder_from_settings
 from embeddings.lexicon import Lexicon, Term
-from embeddings.scoring import Candidates, EntityInfo, ScoringConfig, Scored, direction_vectors, entity_profile, rank
+from embeddings.scoring import (
+    Candidates,
+    EntityInfo,
+    Scored,
+    ScoringConfig,
+    direction_vectors,
+    entity_profile,
+    rank,
+)
 from graph.model import ENTITY_TYPES, Label, Rel
 from loaders.records import Direction, ParsedDocument
 
@@ -58,7 +67,12 @@ def entity_type_of(g: nx.MultiDiGraph, node: str) -> str | None:
     """Entity type of a node ('disease', 'modality' …), from its label (or its id prefix), else None."""
     data = g.nodes[node]
     t = _LABEL_TO_TYPE.get(str(data.get("label")))
-    if t is None and ":" in node and node.split(":", 1)[0] in ENTITY_TYPES and data.get("label") != "Direction":
+    if (
+        t is None
+        and ":" in node
+        and node.split(":", 1)[0] in ENTITY_TYPES
+        and data.get("label") != "Direction"
+    ):
         t = node.split(":", 1)[0]
     return t
 
@@ -85,20 +99,32 @@ def lexicon_from_graph(g: nx.MultiDiGraph) -> Lexicon:
         syn = data.get("synonyms") or []
         if isinstance(syn, str):
             syn = [syn]
-        terms.append(Term(node, t, str(data.get("name") or node), str(data.get("name_en") or ""),
-                          tuple(str(s) for s in syn)))
+        terms.append(
+            Term(
+                node,
+                t,
+                str(data.get("name") or node),
+                str(data.get("name_en") or ""),
+                tuple(str(s) for s in syn),
+            )
+        )
     terms.sort(key=lambda t: t.entity_id)
     return Lexicon.from_terms(terms)
 
 
 def direction_fields(d: Direction) -> dict[str, str]:
     """The texts of a direction that are encoded, by field."""
-    return {"title": d.title, "keywords": "；".join(d.keywords), "content": d.content or "",
-            "metrics": d.metrics or ""}
+    return {
+        "title": d.title,
+        "keywords": "；".join(d.keywords),
+        "content": d.content or "",
+        "metrics": d.metrics or "",
+    }
 
 
-def candidates_from_graph(g: nx.MultiDiGraph, direction_ids: list[str], vectors: np.ndarray,
-                          config: ScoringConfig) -> Candidates:
+def candidates_from_graph(
+    g: nx.MultiDiGraph, direction_ids: list[str], vectors: np.ndarray, config: ScoringConfig
+) -> Candidates:
     """Candidates for :func:`embeddings.scoring.rank` from the graph (the embedded store does the same)."""
     mentions = direction_mentions(g, direction_ids)
     types: dict[str, str] = {}
@@ -108,18 +134,37 @@ def candidates_from_graph(g: nx.MultiDiGraph, direction_ids: list[str], vectors:
                 t = entity_type_of(g, ent)
                 if t:
                     types[ent] = t
-    profiles = [entity_profile([(ent, e.get("field") or "") for ent, e in mentions[d] if not e.get("boilerplate")],
-                               config.entity_types, types, config.field_weights) for d in direction_ids]
-    info = {ent: EntityInfo(id=ent, type=t, name=str(g.nodes[ent].get("name") or ent),
-                            name_en=str(g.nodes[ent].get("name_en") or "")) for ent, t in types.items()}
-    return Candidates(ids=list(direction_ids), programs=[g.nodes[d]["program_id"] for d in direction_ids],
-                      vectors=vectors, entities=profiles, info=info)
+    profiles = [
+        entity_profile(
+            [(ent, e.get("field") or "") for ent, e in mentions[d] if not e.get("boilerplate")],
+            config.entity_types,
+            types,
+            config.field_weights,
+        )
+        for d in direction_ids
+    ]
+    info = {
+        ent: EntityInfo(
+            id=ent,
+            type=t,
+            name=str(g.nodes[ent].get("name") or ent),
+            name_en=str(g.nodes[ent].get("name_en") or ""),
+        )
+        for ent, t in types.items()
+    }
+    return Candidates(
+        ids=list(direction_ids),
+        programs=[g.nodes[d]["program_id"] for d in direction_ids],
+        vectors=vectors,
+        entities=profiles,
+        info=info,
+    )
 
 
 def boilerplate_terms(g: nx.MultiDiGraph, direction_ids: Sequence[str]) -> set[str]:
     """Names of entities the entity layer flagged as boilerplate in some program."""
     names: set[str] = set()
-    for d, ms in direction_mentions(g, direction_ids).items():
+    for _d, ms in direction_mentions(g, direction_ids).items():
         for ent, e in ms:
             if e.get("boilerplate") or g.nodes[ent].get("boilerplate"):
                 names.add(str(g.nodes[ent].get("name") or ""))
@@ -130,9 +175,15 @@ def boilerplate_terms(g: nx.MultiDiGraph, direction_ids: Sequence[str]) -> set[s
 # -- the layer ---------------------------------------------------------------------------------------------
 
 
-def encode_directions(g: nx.MultiDiGraph, docs: list[ParsedDocument], *, settings: Settings,
-                      encoder: Encoder | None = None, config: ScoringConfig | None = None,
-                      progress: bool = False) -> tuple[list[str], np.ndarray, Encoder, Lexicon, ScoringConfig]:
+def encode_directions(
+    g: nx.MultiDiGraph,
+    docs: list[ParsedDocument],
+    *,
+    settings: Settings,
+    encoder: Encoder | None = None,
+    config: ScoringConfig | None = None,
+    progress: bool = False,
+) -> tuple[list[str], np.ndarray, Encoder, Lexicon, ScoringConfig]:
     """Fit the encoder on the corpus and compute every direction's text vector (no edges added)."""
     config = config or ScoringConfig()
     directions = [d for doc in docs for d in doc.directions]
@@ -146,9 +197,15 @@ def encode_directions(g: nx.MultiDiGraph, docs: list[ParsedDocument], *, setting
     return ids, vectors, encoder, lexicon, config
 
 
-def add_similarity_layer(g: nx.MultiDiGraph, docs: list[ParsedDocument], vocab: Any = None, *,
-                         settings: Settings, encoder: Encoder | None = None,
-                         progress: Progress | None = None) -> SimilarityResult:
+def add_similarity_layer(
+    g: nx.MultiDiGraph,
+    docs: list[ParsedDocument],
+    vocab: Any = None,
+    *,
+    settings: Settings,
+    encoder: Encoder | None = None,
+    progress: Progress | None = None,
+) -> SimilarityResult:
     """Add SIMILAR_TO, CONTINUES, Community and IN_COMMUNITY to ``g``; return the direction vectors.
 
     Args:
@@ -161,19 +218,33 @@ def add_similarity_layer(g: nx.MultiDiGraph, docs: list[ParsedDocument], vocab: 
     """
     say = progress or (lambda _m: None)
     say("encoding directions")
-    ids, vectors, encoder, lexicon, config = encode_directions(g, docs, settings=settings, encoder=encoder,
-                                                               progress=progress is not None)
+    ids, vectors, encoder, lexicon, config = encode_directions(
+        g, docs, settings=settings, encoder=encoder, progress=progress is not None
+    )
     cands = candidates_from_graph(g, ids, vectors, config)
     method = f"{encoder.name}+entities"
 
     say("linking similar directions across programs")
     for i, did in enumerate(ids):
-        for s in rank(vectors[i], cands.entities[i], cands, config=config, k=settings.similar_top_k, exclude=i,
-                      exclude_program=cands.programs[i]):
+        for s in rank(
+            vectors[i],
+            cands.entities[i],
+            cands,
+            config=config,
+            k=settings.similar_top_k,
+            exclude=i,
+            exclude_program=cands.programs[i],
+        ):
             if s.score < settings.similar_threshold:
                 break
-            g.add_edge(did, s.id, key=Rel.SIMILAR_TO.value, type=Rel.SIMILAR_TO.value, method=method,
-                       **s.edge_props())
+            g.add_edge(
+                did,
+                s.id,
+                key=Rel.SIMILAR_TO.value,
+                type=Rel.SIMILAR_TO.value,
+                method=method,
+                **s.edge_props(),
+            )
 
     say("linking editions of a series")
     add_continues(g, docs, cands, config, method=method)
@@ -190,9 +261,16 @@ def add_similarity_layer(g: nx.MultiDiGraph, docs: list[ParsedDocument], vocab: 
     return SimilarityResult(direction_ids=ids, vectors=vectors, encoder_state=state)
 
 
-def add_continues(g: nx.MultiDiGraph, docs: list[ParsedDocument], cands: Candidates, config: ScoringConfig, *,
-                  method: str, threshold: float = CONTINUES_THRESHOLD) -> list[Scored]:
-    """CONTINUES edges from each direction of a later edition to the previous edition's direction it carries on."""
+def add_continues(
+    g: nx.MultiDiGraph,
+    docs: list[ParsedDocument],
+    cands: Candidates,
+    config: ScoringConfig,
+    *,
+    method: str,
+    threshold: float = CONTINUES_THRESHOLD,
+) -> list[Scored]:
+    """CONTINUES edges from each direction of a later edition to the previous edition's one it carries on."""
     by_series: dict[str, list[ParsedDocument]] = defaultdict(list)
     for doc in docs:
         if doc.program.series and doc.program.year is not None:
@@ -200,17 +278,32 @@ def add_continues(g: nx.MultiDiGraph, docs: list[ParsedDocument], cands: Candida
     made: list[Scored] = []
     for editions in by_series.values():
         editions.sort(key=lambda d: d.program.year or 0)
-        for prev, later in zip(editions, editions[1:], strict=False):
+        for prev, later in itertools.pairwise(editions):
             if prev.program.year == later.program.year:
                 continue
             for d in later.directions:
                 i = cands.index[d.id]
-                best = rank(cands.vectors[i], cands.entities[i], cands, config=config, k=1, exclude=i,
-                            programs=[prev.program.id])
+                best = rank(
+                    cands.vectors[i],
+                    cands.entities[i],
+                    cands,
+                    config=config,
+                    k=1,
+                    exclude=i,
+                    programs=[prev.program.id],
+                )
                 if best and best[0].score >= threshold:
                     s = best[0]
-                    g.add_edge(d.id, s.id, key=Rel.CONTINUES.value, type=Rel.CONTINUES.value, method=method,
-                               from_year=later.program.year, to_year=prev.program.year, **s.edge_props())
+                    g.add_edge(
+                        d.id,
+                        s.id,
+                        key=Rel.CONTINUES.value,
+                        type=Rel.CONTINUES.value,
+                        method=method,
+                        from_year=later.program.year,
+                        to_year=prev.program.year,
+                        **s.edge_props(),
+                    )
                     made.append(s)
     return made
 
@@ -247,12 +340,16 @@ def community_terms(members: Sequence[str], cands: Candidates, *, n_terms: int =
     return [cands.info[e] for _, _, e in scored[:n_terms]]
 
 
-def add_communities(g: nx.MultiDiGraph, cands: Candidates, config: ScoringConfig, *, top_k: int,
-                    threshold: float) -> list[list[str]]:
+def add_communities(
+    g: nx.MultiDiGraph, cands: Candidates, config: ScoringConfig, *, top_k: int, threshold: float
+) -> list[list[str]]:
     """Louvain communities (seeded) on the similarity graph; Community nodes for groups of two or more."""
     sg = similarity_graph(cands, config, top_k=top_k, threshold=threshold)
-    comms = nx.community.louvain_communities(sg, weight="weight", seed=COMMUNITY_SEED) if sg.number_of_edges() \
+    comms = (
+        nx.community.louvain_communities(sg, weight="weight", seed=COMMUNITY_SEED)
+        if sg.number_of_edges()
         else [{d} for d in cands.ids]
+    )
     groups = sorted((sorted(c) for c in comms), key=lambda m: (-len(m), m[0]))
     kept = [m for m in groups if len(m) >= 2]
     for n, members in enumerate(kept, start=1):
@@ -261,9 +358,17 @@ def add_communities(g: nx.MultiDiGraph, cands: Candidates, config: ScoringConfig
         zh = [t.name for t in terms]
         en = [t.name_en or t.name for t in terms]
         programs = sorted({cands.programs[cands.index[d]] for d in members})
-        g.add_node(cid, id=cid, label=Label.COMMUNITY.value, name=" / ".join(zh) or f"社区 {n}",
-                   name_en=" / ".join(en) or f"Community {n}", terms=zh, terms_en=en, size=len(members),
-                   programs=programs)
+        g.add_node(
+            cid,
+            id=cid,
+            label=Label.COMMUNITY.value,
+            name=" / ".join(zh) or f"社区 {n}",
+            name_en=" / ".join(en) or f"Community {n}",
+            terms=zh,
+            terms_en=en,
+            size=len(members),
+            programs=programs,
+        )
         for d in members:
             g.add_edge(d, cid, key=Rel.IN_COMMUNITY.value, type=Rel.IN_COMMUNITY.value)
     return kept

@@ -6,7 +6,13 @@ from embeddings.lexicon import Lexicon, Term
 from fundgraph.errors import FundgraphError
 
 TERMS = [
-    Term("disease:alzheimer", "disease", "阿尔茨海默病", "Alzheimer's disease", ("阿尔兹海默病", "AD", "老年痴呆")),
+    Term(
+        "disease:alzheimer",
+        "disease",
+        "阿尔茨海默病",
+        "Alzheimer's disease",
+        ("阿尔兹海默病", "AD", "老年痴呆"),
+    ),
     Term("modality:PT", "modality", "正电子发射断层成像", "Positron emission tomography", ("PET",)),
     Term("modality:MR", "modality", "磁共振成像", "Magnetic resonance imaging", ("MRI", "MR", "核磁共振")),
     Term("disease:depression", "disease", "抑郁症", "Depression", ("抑郁障碍",)),
@@ -49,7 +55,7 @@ def test_english_query_finds_the_ad_pet_direction(encoder):
 
 
 def test_vectors_are_unit_float32(encoder):
-    v = encoder.encode(DOCS + [""])
+    v = encoder.encode([*DOCS, ""])
     assert v.dtype == np.float32
     assert np.allclose(np.linalg.norm(v[:4], axis=1), 1.0, atol=1e-5)
     assert np.linalg.norm(v[4]) == 0  # nothing known: a zero row, not NaN
@@ -68,8 +74,9 @@ def test_state_round_trip_encodes_identically(encoder):
     again = encoder_from_state(state)
     assert state["name"] == "lexical"
     assert np.allclose(again.encode(DOCS), encoder.encode(DOCS))
-    assert np.allclose(again.encode(["Alzheimer's disease PET imaging"]),
-                       encoder.encode(["Alzheimer's disease PET imaging"]))
+    assert np.allclose(
+        again.encode(["Alzheimer's disease PET imaging"]), encoder.encode(["Alzheimer's disease PET imaging"])
+    )
 
 
 def test_unfitted_and_unknown_state_raise():

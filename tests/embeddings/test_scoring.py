@@ -5,7 +5,9 @@ from embeddings.scoring import Candidates, EntityInfo, ScoringConfig, entity_pro
 
 INFO = {
     "disease:alzheimer": EntityInfo("disease:alzheimer", "disease", "阿尔茨海默病", "Alzheimer's disease"),
-    "technique:foundation-model": EntityInfo("technique:foundation-model", "technique", "大模型", "Foundation model"),
+    "technique:foundation-model": EntityInfo(
+        "technique:foundation-model", "technique", "大模型", "Foundation model"
+    ),
     "modality:PT": EntityInfo("modality:PT", "modality", "正电子发射断层成像", "PET"),
 }
 
@@ -15,19 +17,20 @@ def _cands():
     v = l2_normalise(np.array([[1, 0], [0.5, 0.5], [0.5, 0.5], [0.5, 0.5]], dtype=np.float32))
     ents = [
         {"disease:alzheimer": 1.0, "technique:foundation-model": 1.0},  # query-like direction, program p
-        {"technique:foundation-model": 1.0},                             # shares only the common entity
-        {"disease:alzheimer": 1.0},                                      # shares the rare entity
+        {"technique:foundation-model": 1.0},  # shares only the common entity
+        {"disease:alzheimer": 1.0},  # shares the rare entity
         {"technique:foundation-model": 1.0, "modality:PT": 1.0},
     ]
-    return Candidates(ids=["p:1", "q:1", "r:1", "s:1"], programs=["p", "q", "r", "s"], vectors=v, entities=ents,
-                      info=INFO)
+    return Candidates(
+        ids=["p:1", "q:1", "r:1", "s:1"], programs=["p", "q", "r", "s"], vectors=v, entities=ents, info=INFO
+    )
 
 
 def test_shared_rare_entity_outranks_shared_common_entity():
     c = _cands()
     assert c.idf["disease:alzheimer"] > c.idf["technique:foundation-model"]
     ranked = rank(c.vectors[0], c.entities[0], c, config=ScoringConfig(), exclude=0)
-    assert [s.id for s in ranked][0] == "r:1"
+    assert next(s.id for s in ranked) == "r:1"
     top = ranked[0]
     assert top.shared["diseases"] == ["阿尔茨海默病"]
     assert top.entity_score > ranked[1].entity_score
@@ -57,8 +60,12 @@ def test_edge_props_are_flat():
 def test_entity_profile_takes_strongest_field_and_skips_other_types():
     fw = ScoringConfig().field_weights
     types = {"disease:alzheimer": "disease", "discipline:H09": "discipline"}
-    prof = entity_profile([("disease:alzheimer", "metrics"), ("disease:alzheimer", "title"),
-                           ("discipline:H09", "title")], ("disease",), types, fw)
+    prof = entity_profile(
+        [("disease:alzheimer", "metrics"), ("disease:alzheimer", "title"), ("discipline:H09", "title")],
+        ("disease",),
+        types,
+        fw,
+    )
     assert prof == {"disease:alzheimer": fw["title"]}
     assert fw["title"] > fw["metrics"]
 

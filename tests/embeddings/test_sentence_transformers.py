@@ -29,8 +29,13 @@ def encoder(model_path):
 
 
 def test_encodes_normalised_float32_in_batches(encoder):
-    texts = ["Alzheimer's disease PET imaging", "early warning of Alzheimer's disease from brain scans",
-             "deep-sea cold seep ecosystems", "quantum computing cloud platform", "protein structure design"]
+    texts = [
+        "Alzheimer's disease PET imaging",
+        "early warning of Alzheimer's disease from brain scans",
+        "deep-sea cold seep ecosystems",
+        "quantum computing cloud platform",
+        "protein structure design",
+    ]
     v = encoder.encode(texts, progress=False)
     assert v.shape == (5, 384) and v.dtype == np.float32
     assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)

@@ -9,12 +9,16 @@ from embeddings.similarity import best_match, cosine_matrix, rarity_weights, top
 
 def _vectors():
     # a0 ~ b0 (programs a/b), a1 ~ a0 (same program), c0 orthogonal to everyone
-    return l2_normalise(np.array([
-        [1.0, 0.1, 0.0],   # 0 a
-        [0.9, 0.2, 0.0],   # 1 a
-        [1.0, 0.0, 0.05],  # 2 b
-        [0.0, 0.0, 1.0],   # 3 c
-    ]))
+    return l2_normalise(
+        np.array(
+            [
+                [1.0, 0.1, 0.0],  # 0 a
+                [0.9, 0.2, 0.0],  # 1 a
+                [1.0, 0.0, 0.05],  # 2 b
+                [0.0, 0.0, 1.0],  # 3 c
+            ]
+        )
+    )
 
 
 def test_cosine_matrix_is_symmetric_with_unit_diagonal():
@@ -72,7 +76,7 @@ def test_weighted_overlap_shared_rare_beats_shared_common():
     idf = {"disease:ad": 2.0, "technique:llm": 0.3, "modality:pet": 1.5}
     query = {"disease:ad": 1.0, "technique:llm": 1.0, "modality:pet": 1.0}
     rare, c1 = weighted_overlap(query, {"disease:ad": 1.0}, idf)
-    common, c2 = weighted_overlap(query, {"technique:llm": 1.0}, idf)
+    common, _c2 = weighted_overlap(query, {"technique:llm": 1.0}, idf)
     assert rare > common > 0
     assert set(c1) == {"disease:ad"} and math.isclose(sum(c1.values()), rare)
     assert weighted_overlap(query, {}, idf) == (0.0, {})

@@ -1,0 +1,140 @@
+"""The similarity layer on the real corpus, after the real entity layer (lexical encoder)."""
+
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from embeddings.scoring import query_entities, rank
+from fundgraph.settings import Settings
+from graph.eval_similarity import build_entity_graph, evaluate, load_gold, unrelated_directions
+from graph.similarity_layer import add_similarity_layer, candidates_from_graph, lexicon_from_graph
+
+
+@pytest.fixture(scope="module")
+def settings():
+    return Settings(encoder="lexical")
+
+
+@pytest.fixture(scope="module")
+def built(settings):
+    g, docs = build_entity_graph(settings)
+    result = add_similarity_layer(g, docs, None, settings=settings)
+    return g, docs, result
+
+
+def _edges(g, rel):
+    return [(u, v, d) for u, v, d in g.edges(data=True) if d.get("type") == rel]
+
+
+def test_result_vectors_cover_every_direction(built):
+    _g, _docs, res = built
+    assert len(res.direction_ids) == 124 == res.vectors.shape[0]
+    assert res.vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(res.vectors, axis=1), 1.0, atol=1e-5)
+    assert res.encoder_state["name"] == "lexical"
+    assert {"scoring", "lexicon", "vocabulary", "idf"} <= set(res.encoder_state)
+
+
+def test_similar_to_edges_cross_program_top_k_above_threshold(built, settings):
+    g, _, _ = built
+    edges = _edges(g, "SIMILAR_TO")
+    assert len(edges) > 100
+    per_source = Counter(u for u, _, _ in edges)
+    assert max(per_source.values()) <= settings.similar_top_k
+    for u, v, d in edges:
+        assert u != v
+        assert g.nodes[u]["program_id"] != g.nodes[v]["program_id"]
+        assert d["score"] >= settings.similar_threshold
+        assert d["method"] == "lexical+entities"
+        assert abs(d["score"] - (0.6 * d["text_score"] + 0.4 * d["entity_score"])) < 1e-4
+        for k in ("shared_diseases", "shared_modalities", "shared_techniques", "shared_keywords"):
+            assert isinstance(d[k], list)
+        assert d["summary"]
+
+
+def test_known_related_pairs_are_linked_with_reasons(built):
+    g, _, _ = built
+
+    def targets(src):
+        return {v: d for _, v, d in g.out_edges(src, data=True) if d.get("type") == "SIMILAR_TO"}
+
+    dna = targets("most-btit-2024:1")
+    assert "most-btit-2021:1.1" in dna  # DNA storage for information security, 2024 ↔ 2021
+    nuc = targets("nsfc-tianyuan-sz-2023:14")
+    assert "most-stic-joint:2.7" in nuc  # nuclear-medicine imaging + large model theranostics
+    dep = targets("most-stic-joint:2.2")
+    assert "gd-imaging-2026:YXB0102" in dep
+    assert "抑郁症" in dep["gd-imaging-2026:YXB0102"]["shared_diseases"]
+
+
+def test_continues_goes_from_later_to_earlier_edition(built):
+    g, _, _ = built
+    edges = _edges(g, "CONTINUES")
+    assert edges
+    for u, v, d in edges:
+        assert g.nodes[u]["program_id"] == "most-btit-2024"
+        assert g.nodes[v]["program_id"] == "most-btit-2021"
+        assert d["from_year"] == 2024 and d["to_year"] == 2021 and d["score"] >= 0.30
+    pairs = {(u, v) for u, v, _ in edges}
+    assert ("most-btit-2024:1", "most-btit-2021:1.1") in pairs
+    assert ("most-btit-2024:2", "most-btit-2021:1.4") in pairs
+    assert len({u for u, _ in pairs}) == len(pairs)  # one predecessor per direction
+
+
+def test_communities_are_labelled_and_partition_directions(built):
+    g, _, _ = built
+    comms = [n for n, d in g.nodes(data=True) if d.get("label") == "Community"]
+    assert len(comms) >= 5
+    member_of = Counter(u for u, _, _ in _edges(g, "IN_COMMUNITY"))
+    assert max(member_of.values()) == 1
+    assert sum(member_of.values()) >= 80  # the rest have no neighbour above the threshold
+    for c in comms:
+        d = g.nodes[c]
+        assert d["name"] and d["name_en"] and d["size"] >= 2 and d["terms"]
+        assert d["size"] == sum(1 for _, v, e in _edges(g, "IN_COMMUNITY") if v == c)
+    # the neurodegenerative-imaging directions share a community
+    comm = {u: v for u, v, _ in _edges(g, "IN_COMMUNITY")}
+    assert comm.get("most-stic-joint:6.3") == comm.get("gd-imaging-2026:YXA0101") is not None
+
+
+def test_communities_are_stable_across_builds(built, settings):
+    g, _docs, _ = built
+    g2, docs2 = build_entity_graph(settings)
+    add_similarity_layer(g2, docs2, None, settings=settings)
+    a = sorted((u, v) for u, v, _ in _edges(g, "IN_COMMUNITY"))
+    b = sorted((u, v) for u, v, _ in _edges(g2, "IN_COMMUNITY"))
+    assert a == b
+
+
+def test_unrelated_directions_get_at_most_weak_links(built, settings):
+    g, docs, _ = built
+    unrelated = set(unrelated_directions(docs, load_gold()))
+    assert len(unrelated) == 25  # 002: 矿产 3.x (6), 量子 5.x (10), 深海 7.x (3), 极地 8.x (6)
+    linked = {x for u, v, _ in _edges(g, "SIMILAR_TO") for x in (u, v) if x in unrelated}
+    assert len(linked) <= 2, sorted(linked)
+
+
+def test_english_query_finds_alzheimer_pet_directions(built):
+    g, _, res = built
+    from embeddings.encoders import encoder_from_state
+    from embeddings.scoring import ScoringConfig
+
+    enc = encoder_from_state(res.encoder_state)
+    config = ScoringConfig.from_state(res.encoder_state["scoring"])
+    cands = candidates_from_graph(g, res.direction_ids, res.vectors, config)
+    text = "Alzheimer's disease PET imaging"
+    ents = query_entities(text, lexicon_from_graph(g), cands)
+    assert any(e.startswith("disease:") for e in ents) and any(e.startswith("modality:") for e in ents)
+    top = [s.id for s in rank(enc.encode([text])[0], ents, cands, config=config, k=5)]
+    assert "gd-imaging-2026:YXA0101" in top[:3]
+    assert not any(t.startswith("most-stic-joint:7") or t.startswith("most-stic-joint:8") for t in top)
+
+
+def test_eval_shipped_clearly_above_plain_tfidf_baseline(settings):
+    shipped, baseline = evaluate(settings)
+    assert shipped.queries == baseline.queries >= 50
+    assert shipped.recall_at_k >= baseline.recall_at_k + 0.05
+    assert shipped.mrr >= baseline.mrr + 0.03
+    assert shipped.recall_at_k >= 0.7
+    assert shipped.unrelated_with_edges <= 2
