@@ -190,3 +190,14 @@ def test_parse_file_like(tmp_path, texts):
         parse_file_like(f, "gd-imaging-2026", MANIFEST_PATH)
     with pytest.raises(GuidelineParseError, match="not found"):
         parse_file_like(tmp_path / "missing.txt", "most-btit-2021", MANIFEST_PATH)
+
+
+def test_lost_direction_is_reported_against_the_stated_count(entries, texts, by_program):
+    # every bundled document states its number of directions, and the parse agrees
+    assert all(not any("states" in w for w in doc.warnings) for doc in by_program.values())
+    entry = _entry(entries, "most-stic-joint")
+    # a typo in a heading number ("4.7" → "4.17") breaks the numbering sequence of field 4
+    broken = texts[entry.id].replace("#### 4.7 基于空地机器人", "#### 4.17 基于空地机器人")
+    doc = parse_text(broken, file=entry.file, program=entry.program())
+    assert len(doc.directions) < 55
+    assert any("states 55 research directions" in w for w in doc.warnings)
