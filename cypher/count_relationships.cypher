@@ -1,0 +1,1 @@
+MATCH (:Node)-[r]->(:Node) RETURN count(r) AS count

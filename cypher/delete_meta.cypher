@@ -1,0 +1,1 @@
+MATCH (m:FundgraphMeta) DELETE m

@@ -1,0 +1,2 @@
+MATCH (m:FundgraphMeta {id: 'fundgraph'})
+RETURN m.build AS build
