@@ -270,14 +270,10 @@ def parse_nsfc_enumerated(text: str, lines: list[Line]) -> ProfileResult:
         starts.append((i, f"（{to_chinese_numeral(n)}）", lines[i].body_off + m.start(2)))
     # programme-level funding: "每项200万元，有特别注明的项目，每项300万元"
     program_funding: Funding | None = None
-    for i in range(stop, len(lines)):
-        m = re.search(r"每项\s*(\d+(?:\.\d+)?)\s*(万元|亿元)", lines[i].body)
-        if m:
-            sentence = clean(text, lines[i].body_off, lines[i].end).text
-            program_funding = Funding(
-                amount=float(m.group(1)), unit=m.group(2), scope="program", text=sentence
-            )
-            break
+    tail = clean(text, lines[stop].start if stop < len(lines) else len(text), len(text))
+    for m, sentence in _matches_with_sentences(tail, r"每项\s*(\d+(?:\.\d+)?)\s*(万元|亿元)"):
+        program_funding = Funding(amount=float(m.group(1)), unit=m.group(2), scope="program", text=sentence)
+        break
     for k, (i, code, body_start) in enumerate(starts):
         i1 = starts[k + 1][0] if k + 1 < len(starts) else stop
         d = DirectionDraft(
@@ -317,6 +313,17 @@ def parse_nsfc_enumerated(text: str, lines: list[Line]) -> ProfileResult:
         d.support_type = "重点项目群"
         res.directions.append(d)
     return res
+
+
+def _matches_with_sentences(c: Clean, pattern: str) -> list[tuple[re.Match[str], str]]:
+    """Matches of ``pattern`` in a cleaned region (folded), each with the sentence (。…。) around it."""
+    f = c.folded
+    out = []
+    for m in re.finditer(pattern, f):
+        s = f.rfind("。", 0, m.start()) + 1
+        e = f.find("。", m.end())
+        out.append((m, c.slice(s, e + 1 if e >= 0 else len(f)).text))
+    return out
 
 
 def _mark_young(res: ProfileResult, codes: set[str], note: str | None) -> None:
@@ -503,19 +510,23 @@ def parse_gd_joint_fund(text: str, lines: list[Line]) -> ProfileResult:
     res = ProfileResult([], [])
     # 资助强度 per project type, from the preamble
     funding: dict[str, Funding] = {}
-    current_type: str | None = None
-    for ln in lines:
+    heads: list[tuple[int, str]] = []  # (file offset, 重点项目 | 面上项目) of the preamble's type headings
+    end = len(lines)
+    for i, ln in enumerate(lines):
         m = SUPPORT_HEAD.match(ln.body)
         if m:
-            current_type = m.group(2)
-        if ln.body.startswith("四、") or (
-            "申报方向" in ln.body and re.match(r"^[一二三四五六七八九十]+、", ln.body)
-        ):
+            heads.append((ln.start, m.group(2)))
+        if re.match(r"^[一二三四五六七八九十]+、.*申报方向", ln.body):
+            end = i
             break
-        m = re.search(r"资助强度为\s*(\d+(?:\.\d+)?)\s*(万元|亿元)\s*/\s*项", ln.body)
-        if m and current_type and current_type not in funding:
-            sentence = clean(text, ln.body_off, ln.end).text
-            funding[current_type] = Funding(
+    preamble = clean(text, 0, lines[end].start if end < len(lines) else len(text))
+    for m, sentence in _matches_with_sentences(
+        preamble, r"资助强度为\s*(\d+(?:\.\d+)?)\s*(万元|亿元)\s*/\s*项"
+    ):
+        at = preamble.offsets[m.start()]
+        current = [t for off, t in heads if off < at]
+        if current and current[-1] not in funding:
+            funding[current[-1]] = Funding(
                 amount=float(m.group(1)), unit=m.group(2), scope="category", text=sentence
             )
     topic_re = re.compile(rf"^专题([{CN_NUM}]+)\s*:\s*(\S.*)$")
