@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Query, Request
+import pydantic_core
+from fastapi import Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from fundgraph.errors import InvalidRequest
@@ -78,6 +80,44 @@ async def get_page(settings: SettingsDep,
 
 
 PageDep = Annotated[Page, Depends(get_page)]
+
+
+class JSONBytesCache:
+    """Serialised JSON of result objects the store hands out again and again (cached read models).
+
+    Keyed by object identity; the entry holds the object, so its id cannot be reused while cached.
+    """
+
+    def __init__(self, size: int = 8192) -> None:
+        self.size = size
+        self._entries: OrderedDict[int, tuple[Any, bytes]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def dumps(self, result: Any) -> bytes:
+        """JSON bytes of a read model (or a list of them)."""
+        key = id(result)
+        hit = self._entries.get(key)
+        if hit is not None and hit[0] is result:
+            return hit[1]
+        body = pydantic_core.to_json(result)
+        with self._lock:
+            self._entries[key] = (result, body)
+            if len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        return body
+
+
+_JSON = JSONBytesCache()
+
+
+async def respond(store: GraphStore, fn: Callable[..., Any], *args: Any, thread: bool = False) -> Response:
+    """Run a store query (see :func:`call`) and answer its read model as JSON.
+
+    The read models are already validated ``graph.views`` instances, so the route's ``response_model``
+    documents the shape while the bytes come straight from pydantic (and are reused for cached results).
+    """
+    result = await run_in_threadpool(fn, *args) if thread else await call(store, fn, *args)
+    return Response(_JSON.dumps(result), media_type="application/json")
 
 
 async def call(store: GraphStore, fn: Callable[..., T], *args: Any) -> T:

@@ -158,6 +158,16 @@ class GraphQueries:
         self._similar_cache: OrderedDict[tuple[str, int, str], views.SimilarList] = OrderedDict()
         self._matrix_cache: dict[str, views.Matrix] = {}
 
+    def warm(self) -> GraphQueries:
+        """Compute the lazily built parts now (similarity candidates, the query encoder, its tokeniser)."""
+        self.candidates()
+        if self.built.encoder_state:
+            self._lexicon()
+            tok = getattr(self.encoder(), "tokenise", None)
+            if callable(tok):
+                tok("预热 warm-up")
+        return self
+
     # -- helpers -------------------------------------------------------------------------------------------
     def _codes(self, node: dict[str, Any]) -> dict[str, Any]:
         return {k: node[k] for k in CODE_KEYS if node.get(k) not in (None, "", [])}

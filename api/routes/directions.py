@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 
-from api.deps import MAX_K, PageDep, StoreDep, call
+from api.deps import MAX_K, PageDep, StoreDep, respond
 from api.errors import ERROR_RESPONSES
 from graph import views
 
@@ -28,17 +28,17 @@ async def list_directions(
     keyword: Annotated[str | None, Query(description=_ENTITY_FILTER + " Also matches the 关键词 list.")] = None,
     discipline: Annotated[str | None, Query(description=_ENTITY_FILTER + " E.g. H2701.")] = None,
     category: Annotated[str | None, Query(description="Normalised category (key_technology …) or raw text.")] = None,
-) -> views.DirectionPage:
+) -> Response:
     """Directions matching every given filter, in program and document order, one page at a time."""
     filters = views.DirectionFilter(program=program, q=q, disease=disease, modality=modality, technique=technique,
                                     keyword=keyword, discipline=discipline, category=category)
-    return await call(store, store.directions, filters, page.limit, page.offset)
+    return await respond(store, store.directions, filters, page.limit, page.offset)
 
 
 @router.get("/{direction_id}", response_model=views.DirectionDetail)
-async def get_direction(store: StoreDep, direction_id: DirectionId) -> views.DirectionDetail:
+async def get_direction(store: StoreDep, direction_id: DirectionId) -> Response:
     """One direction: every exported field, plus its entities grouped by type with codes and evidence."""
-    return await call(store, store.direction, direction_id)
+    return await respond(store, store.direction, direction_id)
 
 
 @router.get("/{direction_id}/similar", response_model=views.SimilarList)
@@ -48,6 +48,6 @@ async def similar_directions(
     k: Annotated[int, Query(ge=1, le=MAX_K, description=f"How many (1 … {MAX_K}).")] = 10,
     scope: Annotated[Literal["cross-program", "all"], Query(description="Other programs only, or all.")] = (
         "cross-program"),
-) -> views.SimilarList:
+) -> Response:
     """The k most similar directions, ranked over every candidate, with scores and explanations."""
-    return await call(store, store.similar, direction_id, k, scope)
+    return await respond(store, store.similar, direction_id, k, scope)

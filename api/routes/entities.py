@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 
-from api.deps import StoreDep, call
+from api.deps import StoreDep, respond
 from api.errors import ERROR_RESPONSES
 from graph import views
 
@@ -20,9 +20,9 @@ async def list_entities(
     store: StoreDep,
     type: Annotated[EntityType | None, Query(description="Entity type.")] = None,
     q: Annotated[str | None, Query(max_length=200, description="Text in the id, name, English name or synonyms.")] = None,
-) -> list[views.EntitySummary]:
+) -> Response:
     """Entities with the number of directions and of programs citing each, most cited first."""
-    return await call(store, store.entities, type, q)
+    return await respond(store, store.entities, type, q)
 
 
 @router.get("/{entity_type}/{entity_id}", response_model=views.EntityDetail)
@@ -30,6 +30,6 @@ async def get_entity(
     store: StoreDep,
     entity_type: Annotated[EntityType, Path(description="Entity type.")],
     entity_id: Annotated[str, Path(max_length=200, description="Entity id (disease:alzheimer), vocabulary id or name.")],
-) -> views.EntityDetail:
+) -> Response:
     """One entity with its codes, synonyms, groups, and its directions grouped by program."""
-    return await call(store, store.entity, entity_type, entity_id)
+    return await respond(store, store.entity, entity_type, entity_id)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
-from api.deps import MAX_DEPTH, SettingsDep, StoreDep, call
+from api.deps import MAX_DEPTH, SettingsDep, StoreDep, respond
 from api.errors import ERROR_RESPONSES
 from fundgraph.errors import InvalidRequest
 from graph import views
@@ -21,9 +21,9 @@ async def neighborhood(
     node: Annotated[str, Query(max_length=200, description="Any node id: program, direction, entity …")],
     depth: Annotated[int, Query(ge=0, le=MAX_DEPTH, description=f"Hops (0 … {MAX_DEPTH}).")] = 1,
     limit: Annotated[int, Query(ge=1, description="Most nodes returned (at most Settings.max_limit).")] = 100,
-) -> views.Neighborhood:
+) -> Response:
     """Nodes and edges around a node, as cytoscape.js elements (``{data: {...}}``)."""
     if limit > settings.max_limit:
         raise InvalidRequest(f"limit must be at most {settings.max_limit}",
                              detail={"limit": limit, "max_limit": settings.max_limit})
-    return await call(store, store.neighborhood, node, depth, limit)
+    return await respond(store, store.neighborhood, node, depth, limit)

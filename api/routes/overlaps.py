@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
-from api.deps import StoreDep, call
+from api.deps import StoreDep, respond
 from api.errors import ERROR_RESPONSES
 from graph import views
 
@@ -18,9 +18,9 @@ async def program_overlap(
     store: StoreDep,
     a: Annotated[str, Query(description="A program id.")],
     b: Annotated[str, Query(description="Another program id.")],
-) -> views.Overlap:
+) -> Response:
     """The entities two programs share, with the directions on each side, and their similar direction pairs."""
-    return await call(store, store.overlaps, a, b)
+    return await respond(store, store.overlaps, a, b)
 
 
 @router.get("/matrix", response_model=views.Matrix)
@@ -28,6 +28,6 @@ async def overlap_matrix(
     store: StoreDep,
     by: Annotated[Literal["disease", "modality", "technique", "keyword", "discipline"],
                   Query(description="Entity type of the columns.")] = "disease",
-) -> views.Matrix:
+) -> Response:
     """Program × entity counts (directions of the program citing the entity), for heatmaps."""
-    return await call(store, store.matrix, by)
+    return await respond(store, store.matrix, by)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
-from api.deps import StoreDep, call
+from api.deps import StoreDep, respond
 from api.errors import ERROR_RESPONSES
 from graph import views
 
@@ -12,6 +12,6 @@ router = APIRouter(prefix="/api/programs", tags=["programs"], responses=ERROR_RE
 
 
 @router.get("", response_model=list[views.ProgramSummary])
-async def list_programs(store: StoreDep) -> list[views.ProgramSummary]:
+async def list_programs(store: StoreDep) -> Response:
     """Every funding program, in manifest order, with its number of directions."""
-    return await call(store, store.programs)
+    return await respond(store, store.programs)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.concurrency import run_in_threadpool
 
-from api.deps import MAX_K, StoreDep
+from api.deps import MAX_K, StoreDep, respond
 from api.errors import ERROR_RESPONSES
 from graph import views
 
@@ -24,7 +23,7 @@ class SearchRequest(BaseModel):
 
 
 @router.post("", response_model=views.SimilarList)
-async def search(store: StoreDep, body: SearchRequest) -> views.SimilarList:
+async def search(store: StoreDep, body: SearchRequest) -> Response:
     """Directions ranked against free text, with scores and explanations."""
     # Encoding the text is real work (a model, for sentence-transformers): always off the event loop.
-    return await run_in_threadpool(store.search, body.text, body.k, body.programs)
+    return await respond(store, store.search, body.text, body.k, body.programs, thread=True)

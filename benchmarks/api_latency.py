@@ -1,0 +1,208 @@
+"""API latency: p50/p99 and requests/s for detail, similar, search and matrix at 1 and 32 concurrent clients.
+
+Starts ``uvicorn`` in a subprocess on a free loopback port over a built graph (``--home``, or a fresh build of
+the bundled corpus into a temporary directory), warms it up, then drives it with a small asyncio HTTP/1.1
+keep-alive client (one connection per concurrent client; loopback only; bounded request counts) and prints
+a table.
+
+    python benchmarks/api_latency.py                 # build the corpus into a temp home, then measure
+    python benchmarks/api_latency.py --home ~/.fundgraph --requests 1000
+
+Target (issue 5, embedded store, 2 cores): p99 < 25 ms for detail and similar at 32 clients.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SEARCH_TEXTS = [
+    "Alzheimer's disease PET imaging",
+    "阿尔茨海默病早期诊断的多模态影像",
+    "federated learning for medical imaging across hospitals",
+    "肺癌低剂量CT筛查与人工智能辅助诊断",
+    "brain-computer interface and neural decoding",
+    "单细胞测序与空间组学数据分析",
+]
+MATRIX_BY = ["disease", "modality", "technique", "keyword"]
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def build_into(home: Path) -> None:
+    sys.path.insert(0, str(ROOT))
+    from fundgraph.settings import Settings
+    from graph.build import build_graph
+    from graph.embedded import EmbeddedStore
+
+    settings = Settings(home=home)
+    t = time.perf_counter()
+    EmbeddedStore(home).replace(build_graph(settings))
+    print(f"built the corpus graph into {home} in {time.perf_counter() - t:.1f}s", file=sys.stderr)
+
+
+def start_server(home: Path, port: int, workers: int) -> subprocess.Popen:
+    env = dict(os.environ, FUNDGRAPH_HOME=str(home), FUNDGRAPH_STORE="embedded")
+    cmd = [sys.executable, "-m", "uvicorn", "api.app:app_from_env", "--factory", "--host", "127.0.0.1",
+           "--port", str(port), "--log-level", "warning", "--no-access-log", "--workers", str(workers)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"the server exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2) as r:
+                if r.status == 200:
+                    return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.terminate()
+    raise SystemExit("the server did not become healthy within 60 s")
+
+
+def get_json(port: int, path: str) -> object:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as r:
+        return json.load(r)
+
+
+class Conn:
+    """One keep-alive HTTP/1.1 connection (minimal client: the server, not the client, should be measured)."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def open(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+
+    async def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, int]:
+        head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        if body is not None:
+            head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        self.writer.write(head.encode() + b"\r\n" + (body or b""))
+        status_line = await self.reader.readline()
+        status = int(status_line.split()[1])
+        length = 0
+        while True:
+            line = await self.reader.readline()
+            if line in (b"\r\n", b""):
+                break
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value.strip())
+        payload = await self.reader.readexactly(length)
+        return status, len(payload)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+async def run_scenario(port: int, requests: list[tuple[str, str, bytes | None]], clients: int
+                       ) -> tuple[list[float], float]:
+    conns = [Conn(port) for _ in range(clients)]
+    await asyncio.gather(*(c.open() for c in conns))
+    latencies: list[float] = []
+    queue = list(reversed(requests))
+
+    async def worker(c: Conn) -> None:
+        while queue:
+            method, path, body = queue.pop()
+            t = time.perf_counter()
+            status, _ = await c.request(method, path, body)
+            latencies.append(time.perf_counter() - t)
+            if status != 200:
+                raise SystemExit(f"{method} {path} answered {status}")
+
+    gc.collect()
+    gc.disable()  # the client's own collections would show up as server latency
+    t0 = time.perf_counter()
+    try:
+        await asyncio.gather(*(worker(c) for c in conns))
+    finally:
+        elapsed = time.perf_counter() - t0
+        gc.enable()
+    for c in conns:
+        c.close()
+    return latencies, elapsed
+
+
+def pct(values: list[float], p: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, round(p / 100 * len(s)) - 1))]
+
+
+def scenarios(port: int, n: int) -> dict[str, list[tuple[str, str, bytes | None]]]:
+    ids = [d["id"] for d in get_json(port, "/api/directions?limit=500")["items"]]
+    return {
+        "detail": [("GET", f"/api/directions/{ids[i % len(ids)]}", None) for i in range(n)],
+        "similar": [("GET", f"/api/directions/{ids[i % len(ids)]}/similar?k=10", None) for i in range(n)],
+        "search": [("POST", "/api/search",
+                    json.dumps({"text": SEARCH_TEXTS[i % len(SEARCH_TEXTS)], "k": 10}).encode()) for i in range(n)],
+        "matrix": [("GET", f"/api/overlaps/matrix?by={MATRIX_BY[i % len(MATRIX_BY)]}", None) for i in range(n)],
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--home", type=Path, help="a built embedded store (default: build the corpus into a temp dir)")
+    ap.add_argument("--requests", type=int, default=640, help="requests per scenario and concurrency level")
+    ap.add_argument("--clients", default="1,32", help="comma-separated concurrency levels")
+    ap.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    args = ap.parse_args()
+
+    tmp = None
+    home = args.home
+    if home is None:
+        tmp = tempfile.TemporaryDirectory(prefix="fundgraph-bench-")
+        home = Path(tmp.name)
+        build_into(home)
+    port = free_port()
+    proc = start_server(home, port, args.workers)
+    try:
+        plan = scenarios(port, args.requests)
+        # Warm-up: every distinct request once (fills the per-graph caches, as a running server would have).
+        asyncio.run(run_scenario(port, [r for reqs in plan.values() for r in dict.fromkeys(reqs)], 4))
+        rows = []
+        for name, reqs in plan.items():
+            for clients in (int(c) for c in args.clients.split(",")):
+                lat, elapsed = asyncio.run(run_scenario(port, reqs, clients))
+                rows.append((name, clients, len(lat), statistics.median(lat) * 1e3, pct(lat, 99) * 1e3,
+                             len(lat) / elapsed))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        if tmp is not None:
+            tmp.cleanup()
+
+    print(f"fundgraph API latency (embedded store, uvicorn workers={args.workers}, {os.cpu_count()} CPUs, "
+          f"loopback, keep-alive)")
+    print(f"{'endpoint':<9} {'clients':>7} {'requests':>8} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8}")
+    for name, clients, n, p50, p99, rps in rows:
+        print(f"{name:<9} {clients:>7} {n:>8} {p50:>8.2f} {p99:>8.2f} {rps:>8.0f}")
+    worst = max(r[4] for r in rows if r[0] in ("detail", "similar") and r[1] >= 32) if any(
+        r[1] >= 32 for r in rows) else None
+    if worst is not None:
+        verdict = "meets" if worst < 25 else "MISSES"
+        print(f"target p99 < 25 ms for detail and similar at 32 clients: worst {worst:.2f} ms ({verdict})")
+
+
+if __name__ == "__main__":
+    main()
