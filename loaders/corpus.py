@@ -28,7 +28,7 @@ TEXT_FIELDS = ("title", "content", "metrics", "keywords", "notes")
 # without re-reading files. Several texts may share a name (a re-parsed or edited copy); the right one
 # is the one whose span reproduces the direction's field (see :func:`_source_text`).
 _TEXTS: dict[str, list[str]] = {}
-_TEXTS_PER_FILE = 8
+_TEXTS_PER_FILE = 64  # ~8 MB at most for a 120 kB file; tests parse many variants
 # The exact text each Direction object was parsed from (by object identity; the direction is kept so its
 # id() is never reused). Copies and deserialised directions fall back to _TEXTS.
 _PARSED_FROM: OrderedDict[int, tuple[Direction, str]] = OrderedDict()

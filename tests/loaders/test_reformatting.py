@@ -10,7 +10,10 @@ from loaders.corpus import parse_text
 PROGRAMS = ["nsfc-tianyuan-sz-2023", "most-btit-2024", "most-stic-joint", "most-btit-2021", "gd-imaging-2026"]
 
 VARIANTS = {
-    "split_lines": split_long_lines,
+    # widths below ~10 characters would split the labels and headings themselves, which no layout does
+    "split_lines_11": lambda t: split_long_lines(t, 11),
+    "split_lines_17": split_long_lines,
+    "split_lines_29": lambda t: split_long_lines(t, 29),
     "joined_paragraphs": join_paragraph_lines,
     "no_blank_lines": drop_blank_lines,
     "ascii_punctuation": to_ascii,
