@@ -331,7 +331,7 @@
       el("p", { class: "meta" }, programBadge(d.program_id),
         d.category ? el("span", { class: "badge cat" }, CATEGORIES[d.category] || d.category) : null,
         d.category_raw ? el("span", { class: "badge" }, d.category_raw) : null,
-        el("a", { class: "button", href: `#/graph/${encodeURIComponent(d.id)}?depth=2`, id: "open-graph" },
+        el("a", { class: "button", href: `#/graph/${encodeURIComponent(d.id)}?depth=1`, id: "open-graph" },
           "邻域图 Open graph view →")),
       el("div", { class: "direction-grid" },
         el("div", { class: "col-main" },
