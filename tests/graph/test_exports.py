@@ -164,3 +164,67 @@ def test_node_link_json_round_trip(built, tmp_path):
         Counter((u, v, a["type"]) for u, v, a in g.edges(data=True))
     # Chinese stays readable in the file
     assert "阿尔茨海默" in path.read_text(encoding="utf-8") or "研究" in path.read_text(encoding="utf-8")
+
+
+def test_graphml_through_the_api_engineers_writer(built, tmp_path):
+    g = built.graph
+    path = exports.export_graph(g, "graphml", tmp_path / "out" / "graph.graphml")
+    back = nx.read_graphml(path, force_multigraph=True)
+    assert back.number_of_nodes() == g.number_of_nodes()
+    assert back.number_of_edges() == g.number_of_edges()
+    ad = next(n for n, a in g.nodes(data=True)
+              if a.get("label") == Label.DISEASE.value and "阿尔茨海默" in a["name"])
+    assert back.nodes[ad]["name"] == g.nodes[ad]["name"]
+
+
+@pytest.fixture(scope="module")
+def stored_home(built, tmp_path_factory):
+    """An embedded store holding the built graph, for the CLI."""
+    from graph.embedded import EmbeddedStore
+
+    home = tmp_path_factory.mktemp("cli-home")
+    EmbeddedStore(home).replace(built)
+    return home
+
+
+@pytest.mark.parametrize(("fmt", "target"), [("neo4j-csv", "csv"), ("node-link", "g.json"),
+                                             ("graphml", "g.graphml")])
+def test_cli_export_formats(stored_home, built, tmp_path, monkeypatch, fmt, target):
+    from typer.testing import CliRunner
+
+    from fundgraph.cli import app
+    from fundgraph.settings import get_settings
+
+    monkeypatch.setenv("FUNDGRAPH_HOME", str(stored_home))
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["export", "--format", fmt, "--output", str(tmp_path / target)])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    out = tmp_path / target
+    if fmt == "neo4j-csv":
+        back = exports.read_neo4j_csv(out)
+        assert (out / "import.sh").is_file()
+    elif fmt == "node-link":
+        back = nx.node_link_graph(json.loads(out.read_text(encoding="utf-8")), edges="links")
+    else:
+        back = nx.read_graphml(out, force_multigraph=True)
+    assert back.number_of_nodes() == built.graph.number_of_nodes()
+    assert back.number_of_edges() == built.graph.number_of_edges()
+
+
+def test_cli_export_needs_an_output_for_file_formats(stored_home, monkeypatch):
+    from typer.testing import CliRunner
+
+    from fundgraph.cli import app
+    from fundgraph.settings import get_settings
+
+    monkeypatch.setenv("FUNDGRAPH_HOME", str(stored_home))
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["export", "--format", "neo4j-csv"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2
+    assert "needs --output" in result.output
