@@ -28,8 +28,16 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 logger = logging.getLogger(__name__)
 
-ROUTERS = (health.router, programs.router, directions.router, search.router, entities.router, overlaps.router,
-           graph.router, export.router)
+ROUTERS = (
+    health.router,
+    programs.router,
+    directions.router,
+    search.router,
+    entities.router,
+    overlaps.router,
+    graph.router,
+    export.router,
+)
 
 
 def _graph_version(holder: StoreHolder) -> object | None:
@@ -60,8 +68,9 @@ def _warm_up(holder: StoreHolder) -> None:
     gc.freeze()
 
 
-def create_app(settings: Settings, store: GraphStore | None = None, *, static_dir: Path | None = STATIC_DIR
-               ) -> FastAPI:
+def create_app(
+    settings: Settings, store: GraphStore | None = None, *, static_dir: Path | None = STATIC_DIR
+) -> FastAPI:
     """The API over ``store`` (or the store the settings select, opened on first request).
 
     Args:
@@ -81,7 +90,7 @@ def create_app(settings: Settings, store: GraphStore | None = None, *, static_di
 
     app = FastAPI(
         title="fundgraph",
-        summary="A knowledge graph of research-funding directions: programs, directions, entities, similarity.",
+        summary="A knowledge graph of funding directions: programs, directions, entities, similarity.",
         version="0.1.0",
         docs_url="/docs",
         openapi_url="/openapi.json",
@@ -91,8 +100,13 @@ def create_app(settings: Settings, store: GraphStore | None = None, *, static_di
     app.state.store_holder = holder
     install_error_handlers(app)
     app.add_middleware(ResponseCache, version=lambda: _graph_version(holder))
-    app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
-                       allow_headers=["*"], max_age=600)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=list(settings.cors_origins),
+        allow_methods=["GET", "POST"],
+        allow_headers=["*"],
+        max_age=600,
+    )
     for router in ROUTERS:
         app.include_router(router)
     # Mounted last: /api/* and /docs win; every other path is the dashboard's.

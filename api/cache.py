@@ -42,8 +42,12 @@ class ResponseCache:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer from the cache, or pass through and remember a cacheable answer."""
         path = scope.get("path", "")
-        if (scope["type"] != "http" or scope["method"] != "GET" or not path.startswith("/api/")
-                or path.startswith(UNCACHED_PREFIXES)):
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "GET"
+            or not path.startswith("/api/")
+            or path.startswith(UNCACHED_PREFIXES)
+        ):
             await self.app(scope, receive, send)
             return
         try:

@@ -69,13 +69,17 @@ class Page:
     offset: int
 
 
-async def get_page(settings: SettingsDep,
-                   limit: Annotated[int, Query(ge=1, description="Page size, at most Settings.max_limit (500).")] = 50,
-                   offset: Annotated[int, Query(ge=0, description="Items to skip.")] = 0) -> Page:
+async def get_page(
+    settings: SettingsDep,
+    limit: Annotated[int, Query(ge=1, description="Page size, at most Settings.max_limit (500).")] = 50,
+    offset: Annotated[int, Query(ge=0, description="Items to skip.")] = 0,
+) -> Page:
     """``limit`` (1 … ``settings.max_limit``) and ``offset`` (≥ 0); a larger limit is a 422."""
     if limit > settings.max_limit:
-        raise InvalidRequest(f"limit must be at most {settings.max_limit}",
-                             detail={"limit": limit, "max_limit": settings.max_limit})
+        raise InvalidRequest(
+            f"limit must be at most {settings.max_limit}",
+            detail={"limit": limit, "max_limit": settings.max_limit},
+        )
     return Page(limit, offset)
 
 

@@ -27,9 +27,17 @@ from fundgraph.errors import FundgraphError
 
 logger = logging.getLogger(__name__)
 
-_HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 406: "not_acceptable",
-               413: "payload_too_large", 415: "unsupported_media_type", 422: "invalid_request",
-               429: "too_many_requests", 503: "unavailable"}
+_HTTP_CODES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+    429: "too_many_requests",
+    503: "unavailable",
+}
 
 
 class ErrorBody(BaseModel):
@@ -55,8 +63,13 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def error_response(status: int, code: str, message: str, detail: dict[str, Any] | None = None,
-                   headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    detail: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     """The JSON error response in the one shape."""
     body = {"error": {"status": status, "code": code, "message": message, "detail": _jsonable(detail or {})}}
     return JSONResponse(body, status_code=status, headers=headers)
@@ -81,8 +94,10 @@ async def _fundgraph_error(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-              for e in exc.errors()]
+    errors = [
+        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+        for e in exc.errors()
+    ]
     if any(e["type"] == "json_invalid" for e in errors):
         message = "the request body is not valid JSON"
     else:
@@ -94,8 +109,12 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
-    return error_response(status, _HTTP_CODES.get(status, f"http_{status}"), str(exc.detail),
-                          headers=getattr(exc, "headers", None))
+    return error_response(
+        status,
+        _HTTP_CODES.get(status, f"http_{status}"),
+        str(exc.detail),
+        headers=getattr(exc, "headers", None),
+    )
 
 
 async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:

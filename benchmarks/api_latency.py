@@ -59,8 +59,22 @@ def build_into(home: Path) -> None:
 
 def start_server(home: Path, port: int, workers: int) -> subprocess.Popen:
     env = dict(os.environ, FUNDGRAPH_HOME=str(home), FUNDGRAPH_STORE="embedded")
-    cmd = [sys.executable, "-m", "uvicorn", "api.app:app_from_env", "--factory", "--host", "127.0.0.1",
-           "--port", str(port), "--log-level", "warning", "--no-access-log", "--workers", str(workers)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "api.app:app_from_env",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+        "--workers",
+        str(workers),
+    ]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -115,8 +129,9 @@ class Conn:
             self.writer.close()
 
 
-async def run_scenario(port: int, requests: list[tuple[str, str, bytes | None]], clients: int
-                       ) -> tuple[list[float], float]:
+async def run_scenario(
+    port: int, requests: list[tuple[str, str, bytes | None]], clients: int
+) -> tuple[list[float], float]:
     conns = [Conn(port) for _ in range(clients)]
     await asyncio.gather(*(c.open() for c in conns))
     latencies: list[float] = []
@@ -154,15 +169,25 @@ def scenarios(port: int, n: int) -> dict[str, list[tuple[str, str, bytes | None]
     return {
         "detail": [("GET", f"/api/directions/{ids[i % len(ids)]}", None) for i in range(n)],
         "similar": [("GET", f"/api/directions/{ids[i % len(ids)]}/similar?k=10", None) for i in range(n)],
-        "search": [("POST", "/api/search",
-                    json.dumps({"text": SEARCH_TEXTS[i % len(SEARCH_TEXTS)], "k": 10}).encode()) for i in range(n)],
-        "matrix": [("GET", f"/api/overlaps/matrix?by={MATRIX_BY[i % len(MATRIX_BY)]}", None) for i in range(n)],
+        "search": [
+            (
+                "POST",
+                "/api/search",
+                json.dumps({"text": SEARCH_TEXTS[i % len(SEARCH_TEXTS)], "k": 10}).encode(),
+            )
+            for i in range(n)
+        ],
+        "matrix": [
+            ("GET", f"/api/overlaps/matrix?by={MATRIX_BY[i % len(MATRIX_BY)]}", None) for i in range(n)
+        ],
     }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--home", type=Path, help="a built embedded store (default: build the corpus into a temp dir)")
+    ap.add_argument(
+        "--home", type=Path, help="a built embedded store (default: build the corpus into a temp dir)"
+    )
     ap.add_argument("--requests", type=int, default=640, help="requests per scenario and concurrency level")
     ap.add_argument("--clients", default="1,32", help="comma-separated concurrency levels")
     ap.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
@@ -184,21 +209,34 @@ def main() -> None:
         for name, reqs in plan.items():
             for clients in (int(c) for c in args.clients.split(",")):
                 lat, elapsed = asyncio.run(run_scenario(port, reqs, clients))
-                rows.append((name, clients, len(lat), statistics.median(lat) * 1e3, pct(lat, 99) * 1e3,
-                             len(lat) / elapsed))
+                rows.append(
+                    (
+                        name,
+                        clients,
+                        len(lat),
+                        statistics.median(lat) * 1e3,
+                        pct(lat, 99) * 1e3,
+                        len(lat) / elapsed,
+                    )
+                )
     finally:
         proc.terminate()
         proc.wait(timeout=10)
         if tmp is not None:
             tmp.cleanup()
 
-    print(f"fundgraph API latency (embedded store, uvicorn workers={args.workers}, {os.cpu_count()} CPUs, "
-          f"loopback, keep-alive)")
+    print(
+        f"fundgraph API latency (embedded store, uvicorn workers={args.workers}, {os.cpu_count()} CPUs, "
+        f"loopback, keep-alive)"
+    )
     print(f"{'endpoint':<9} {'clients':>7} {'requests':>8} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8}")
     for name, clients, n, p50, p99, rps in rows:
         print(f"{name:<9} {clients:>7} {n:>8} {p50:>8.2f} {p99:>8.2f} {rps:>8.0f}")
-    worst = max(r[4] for r in rows if r[0] in ("detail", "similar") and r[1] >= 32) if any(
-        r[1] >= 32 for r in rows) else None
+    worst = (
+        max(r[4] for r in rows if r[0] in ("detail", "similar") and r[1] >= 32)
+        if any(r[1] >= 32 for r in rows)
+        else None
+    )
     if worst is not None:
         verdict = "meets" if worst < 25 else "MISSES"
         print(f"target p99 < 25 ms for detail and similar at 32 clients: worst {worst:.2f} ms ({verdict})")

@@ -126,7 +126,8 @@ def graphml_graph(g: nx.MultiDiGraph) -> nx.MultiDiGraph:
 
 def graphml_bytes(g: nx.MultiDiGraph) -> bytes:
     """The graph as GraphML (UTF-8), readable by Gephi, yEd, Cytoscape desktop and networkx."""
-    return "\n".join(nx.generate_graphml(graphml_graph(g), encoding="utf-8", named_key_ids=True)).encode("utf-8")
+    lines = nx.generate_graphml(graphml_graph(g), encoding="utf-8", named_key_ids=True)
+    return "\n".join(lines).encode("utf-8")
 
 
 def write_graphml(g: nx.MultiDiGraph, path: Path) -> Path:

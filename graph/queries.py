@@ -87,13 +87,23 @@ class GraphQueries:
         self.program_ids: list[str] = [p["id"] for p in progs]
         self.program_order = {pid: i for i, pid in enumerate(self.program_ids)}
         dirs = [d for _, d in g.nodes(data=True) if d.get("label") == Label.DIRECTION.value]
-        dirs.sort(key=lambda n: (self.program_order.get(n.get("program_id"), len(progs)), n.get("ordinal", 0),
-                                 n["id"]))
+        dirs.sort(
+            key=lambda n: (
+                self.program_order.get(n.get("program_id"), len(progs)),
+                n.get("ordinal", 0),
+                n["id"],
+            )
+        )
         self.direction_ids: list[str] = [d["id"] for d in dirs]
         self.direction_pos = {did: i for i, did in enumerate(self.direction_ids)}
         self.briefs: dict[str, views.DirectionBrief] = {
-            d["id"]: views.DirectionBrief(id=d["id"], program_id=d["program_id"], code=str(d["code"]),
-                                          title=d["title"], category=d.get("category"))
+            d["id"]: views.DirectionBrief(
+                id=d["id"],
+                program_id=d["program_id"],
+                code=str(d["code"]),
+                title=d["title"],
+                category=d.get("category"),
+            )
             for d in dirs
         }
         self.by_program: dict[str, list[str]] = {pid: [] for pid in self.program_ids}
@@ -124,7 +134,9 @@ class GraphQueries:
                 self.groups[u].add(v)
             elif t == Rel.SIMILAR_TO.value:
                 pair = frozenset((u, v))
-                if pair not in self.similar_edges or e.get("score", 0) > self.similar_edges[pair].get("score", 0):
+                if pair not in self.similar_edges or e.get("score", 0) > self.similar_edges[pair].get(
+                    "score", 0
+                ):
                     self.similar_edges[pair] = {"source": u, "target": v, **e}
             elif t == Rel.IN_COMMUNITY.value:
                 self.community_of[u] = v
@@ -135,8 +147,14 @@ class GraphQueries:
         self.lookup: dict[str, dict[str, set[str]]] = {et: defaultdict(set) for et in ENTITY_TYPES}
         for ent, et in self.entity_type.items():
             d = nodes[ent]
-            keys = [ent, ent.split(":", 1)[-1], d.get("name"), d.get("name_en"),
-                    *_as_list(d.get("synonyms")), *_as_list(d.get("abbreviations"))]
+            keys = [
+                ent,
+                ent.split(":", 1)[-1],
+                d.get("name"),
+                d.get("name_en"),
+                *_as_list(d.get("synonyms")),
+                *_as_list(d.get("abbreviations")),
+            ]
             for k in keys:
                 if isinstance(k, str) and k.strip():
                     self.lookup[et][norm(k)].add(ent)
@@ -175,15 +193,20 @@ class GraphQueries:
     def _entity_summary(self, ent: str) -> views.EntitySummary:
         n = self.g.nodes[ent]
         return views.EntitySummary(
-            id=ent, type=self.entity_type[ent], name=n.get("name") or ent, name_en=n.get("name_en") or "",
-            codes=self._codes(n), direction_count=len(self.entity_dirs.get(ent, ())),
+            id=ent,
+            type=self.entity_type[ent],
+            name=n.get("name") or ent,
+            name_en=n.get("name_en") or "",
+            codes=self._codes(n),
+            direction_count=len(self.entity_dirs.get(ent, ())),
             program_count=len(self.entity_programs.get(ent, ())),
         )
 
     def _check_program(self, program_id: str) -> None:
         if program_id not in self.program_order:
-            raise ProgramNotFound(f"no program has id {program_id!r}",
-                                  detail={"program": program_id, "known": self.program_ids})
+            raise ProgramNotFound(
+                f"no program has id {program_id!r}", detail={"program": program_id, "known": self.program_ids}
+            )
 
     def _check_direction(self, direction_id: str) -> dict[str, Any]:
         node = self.g.nodes.get(direction_id) if direction_id in self.g else None
@@ -201,12 +224,15 @@ class GraphQueries:
             EntityNotFound: when no entity of this type has that id or name.
         """
         if entity_type not in ENTITY_TYPES:
-            raise InvalidRequest(f"unknown entity type {entity_type!r}",
-                                 detail={"type": entity_type, "allowed": list(ENTITY_TYPES)})
+            raise InvalidRequest(
+                f"unknown entity type {entity_type!r}",
+                detail={"type": entity_type, "allowed": list(ENTITY_TYPES)},
+            )
         found = set(self.lookup[entity_type].get(norm(value), ()))
         if not found:
-            raise EntityNotFound(f"no {entity_type} is named or has id {value!r}",
-                                 detail={"type": entity_type, "value": value})
+            raise EntityNotFound(
+                f"no {entity_type} is named or has id {value!r}", detail={"type": entity_type, "value": value}
+            )
         return found
 
     def _with_members(self, ents: set[str]) -> set[str]:
@@ -222,21 +248,33 @@ class GraphQueries:
     def health(self) -> views.Health:
         """Backend, counts, build time."""
         m = self.built.meta or {}
-        return views.Health(backend=self.backend, node_count=self.g.number_of_nodes(),
-                            edge_count=self.g.number_of_edges(), built_at=m.get("built_at"),
-                            encoder=m.get("encoder"))
+        return views.Health(
+            backend=self.backend,
+            node_count=self.g.number_of_nodes(),
+            edge_count=self.g.number_of_edges(),
+            built_at=m.get("built_at"),
+            encoder=m.get("encoder"),
+        )
 
     def programs(self) -> list[views.ProgramSummary]:
         """Every program in manifest order, with its direction count."""
         out = []
         for pid in self.program_ids:
             n = self.g.nodes[pid]
-            out.append(views.ProgramSummary(
-                id=pid, name=n.get("name") or pid, name_en=n.get("name_en") or "",
-                funder=_as_list(n.get("funder")), funder_en=_as_list(n.get("funder_en")),
-                series=n.get("series"), year=n.get("year"), status=n.get("status"),
-                source_file=n.get("source_file") or "", direction_count=len(self.by_program.get(pid, ())),
-            ))
+            out.append(
+                views.ProgramSummary(
+                    id=pid,
+                    name=n.get("name") or pid,
+                    name_en=n.get("name_en") or "",
+                    funder=_as_list(n.get("funder")),
+                    funder_en=_as_list(n.get("funder_en")),
+                    series=n.get("series"),
+                    year=n.get("year"),
+                    status=n.get("status"),
+                    source_file=n.get("source_file") or "",
+                    direction_count=len(self.by_program.get(pid, ())),
+                )
+            )
         return out
 
     def directions(self, filters: views.DirectionFilter, limit: int, offset: int) -> views.DirectionPage:
@@ -256,8 +294,11 @@ class GraphQueries:
             if et == "keyword":
                 # A keyword filter also matches the document's own 关键词 list.
                 wanted = norm(value)
-                own = {d for d in self.direction_ids
-                       if any(norm(k) == wanted for k in self.g.nodes[d].get("keywords") or ())}
+                own = {
+                    d
+                    for d in self.direction_ids
+                    if any(norm(k) == wanted for k in self.g.nodes[d].get("keywords") or ())
+                }
                 try:
                     ents = self._with_members(self.resolve_entities(et, value))
                 except EntityNotFound:
@@ -272,13 +313,21 @@ class GraphQueries:
         result = [d for d in cands if keep is None or d in keep]
         if filters.category:
             c = norm(filters.category)
-            result = [d for d in result if c in (norm(self.g.nodes[d].get("category") or ""),
-                                                 norm(self.g.nodes[d].get("category_raw") or ""))]
+            result = [
+                d
+                for d in result
+                if c
+                in (
+                    norm(self.g.nodes[d].get("category") or ""),
+                    norm(self.g.nodes[d].get("category_raw") or ""),
+                )
+            ]
         if filters.q:
             q = norm(filters.q)
             result = [d for d in result if q in self.haystack[d]]
-        return views.DirectionPage(total=len(result),
-                                   items=[self.briefs[d] for d in result[offset:offset + limit]])
+        return views.DirectionPage(
+            total=len(result), items=[self.briefs[d] for d in result[offset : offset + limit]]
+        )
 
     def direction(self, direction_id: str) -> views.DirectionDetail:
         """One direction: every exported field, its community, and its entities grouped by type."""
@@ -287,24 +336,38 @@ class GraphQueries:
             return cached
         node = self._check_direction(direction_id)
         groups: dict[str, dict[str, views.EntityRef]] = {g: {} for g in ENTITY_GROUPS.values()}
-        mentions = sorted(self.dir_mentions.get(direction_id, ()),
-                          key=lambda m: (m[1].get("start") if m[1].get("start") is not None else -1, m[0]))
+        mentions = sorted(
+            self.dir_mentions.get(direction_id, ()),
+            key=lambda m: (m[1].get("start") if m[1].get("start") is not None else -1, m[0]),
+        )
         for ent, e in mentions:
             et = self.entity_type[ent]
             bucket = groups[ENTITY_GROUPS[et]]
             ref = bucket.get(ent)
             if ref is None:
                 n = self.g.nodes[ent]
-                ref = views.EntityRef(id=ent, type=et, name=n.get("name") or ent, name_en=n.get("name_en") or "",
-                                      codes=self._codes(n), boilerplate=bool(e.get("boilerplate", False)),
-                                      extracted=bool(e.get("extracted", n.get("extracted", False))))
+                ref = views.EntityRef(
+                    id=ent,
+                    type=et,
+                    name=n.get("name") or ent,
+                    name_en=n.get("name_en") or "",
+                    codes=self._codes(n),
+                    boilerplate=bool(e.get("boilerplate", False)),
+                    extracted=bool(e.get("extracted", n.get("extracted", False))),
+                )
                 bucket[ent] = ref
             else:
                 ref.boilerplate = ref.boilerplate and bool(e.get("boilerplate", False))
-            ref.evidence.append(views.Evidence(field=e.get("field") or "", snippet=e.get("snippet") or "",
-                                               span=[int(e.get("start") or 0), int(e.get("end") or 0)]))
+            ref.evidence.append(
+                views.Evidence(
+                    field=e.get("field") or "",
+                    snippet=e.get("snippet") or "",
+                    span=[int(e.get("start") or 0), int(e.get("end") or 0)],
+                )
+            )
         detail = views.DirectionDetail(
-            **direction_record(node), community=self.community_of.get(direction_id),
+            **direction_record(node),
+            community=self.community_of.get(direction_id),
             entities=views.DirectionEntities(**{k: list(v.values()) for k, v in groups.items()}),
         )
         self._details[direction_id] = detail
@@ -375,8 +438,15 @@ class GraphQueries:
         if row is None:  # a direction without a vector (cannot happen for a complete build)
             return views.SimilarList(items=[])
         own = self.g.nodes[direction_id]["program_id"]
-        ranked = rank(cands.vectors[row], cands.entities[row], cands, config=self._config, k=k, exclude=row,
-                      exclude_program=own if scope == "cross-program" else None)
+        ranked = rank(
+            cands.vectors[row],
+            cands.entities[row],
+            cands,
+            config=self._config,
+            k=k,
+            exclude=row,
+            exclude_program=own if scope == "cross-program" else None,
+        )
         result = views.SimilarList(items=[self._item(s) for s in ranked])
         with self._lock:
             self._similar_cache[key] = result
@@ -385,9 +455,12 @@ class GraphQueries:
         return result
 
     def _item(self, s: Any) -> views.SimilarItem:
-        return views.SimilarItem(direction=self.briefs[s.id], score=s.score,
-                                 explanation=views.Explanation(**s.explanation()),
-                                 above_threshold=bool(s.score >= self.threshold))
+        return views.SimilarItem(
+            direction=self.briefs[s.id],
+            score=s.score,
+            explanation=views.Explanation(**s.explanation()),
+            above_threshold=bool(s.score >= self.threshold),
+        )
 
     def search(self, text: str, k: int, programs: list[str] | None) -> views.SimilarList:
         """Directions ranked against free text (Chinese or English)."""
@@ -409,8 +482,10 @@ class GraphQueries:
     def entities(self, entity_type: str | None, q: str | None) -> list[views.EntitySummary]:
         """Entities (of one type, matching ``q`` in id/name/English name/synonyms), most cited first."""
         if entity_type is not None and entity_type not in ENTITY_TYPES:
-            raise InvalidRequest(f"unknown entity type {entity_type!r}",
-                                 detail={"type": entity_type, "allowed": list(ENTITY_TYPES)})
+            raise InvalidRequest(
+                f"unknown entity type {entity_type!r}",
+                detail={"type": entity_type, "allowed": list(ENTITY_TYPES)},
+            )
         nq = norm(q) if q else None
         out = []
         for ent, s in self.summaries.items():
@@ -428,26 +503,35 @@ class GraphQueries:
     def entity(self, entity_type: str, entity_id: str) -> views.EntityDetail:
         """One entity (by id, vocabulary id or name) and its directions grouped by program."""
         if entity_type not in ENTITY_TYPES:
-            raise InvalidRequest(f"unknown entity type {entity_type!r}",
-                                 detail={"type": entity_type, "allowed": list(ENTITY_TYPES)})
+            raise InvalidRequest(
+                f"unknown entity type {entity_type!r}",
+                detail={"type": entity_type, "allowed": list(ENTITY_TYPES)},
+            )
         if self.entity_type.get(entity_id) == entity_type:
             ent = entity_id
         else:
             found = self.lookup[entity_type].get(norm(entity_id), set())
             if len(found) != 1:
-                raise EntityNotFound(f"no {entity_type} has id {entity_id!r}",
-                                     detail={"type": entity_type, "id": entity_id,
-                                             "candidates": sorted(found)})
+                raise EntityNotFound(
+                    f"no {entity_type} has id {entity_id!r}",
+                    detail={"type": entity_type, "id": entity_id, "candidates": sorted(found)},
+                )
             ent = next(iter(found))
         n = self.g.nodes[ent]
         by_prog: dict[str, list[views.DirectionBrief]] = {}
         for did in self._ordered(self.entity_dirs.get(ent, ())):
             by_prog.setdefault(self.g.nodes[did]["program_id"], []).append(self.briefs[did])
         return views.EntityDetail(
-            id=ent, type=entity_type, name=n.get("name") or ent, name_en=n.get("name_en") or "",
-            codes=self._codes(n), synonyms=[s for s in _as_list(n.get("synonyms")) if isinstance(s, str)],
-            no_code_reason=n.get("no_code_reason"), members=sorted(self.members.get(ent, ())),
-            groups=sorted(self.groups.get(ent, ())), directions_by_program=by_prog,
+            id=ent,
+            type=entity_type,
+            name=n.get("name") or ent,
+            name_en=n.get("name_en") or "",
+            codes=self._codes(n),
+            synonyms=[s for s in _as_list(n.get("synonyms")) if isinstance(s, str)],
+            no_code_reason=n.get("no_code_reason"),
+            members=sorted(self.members.get(ent, ())),
+            groups=sorted(self.groups.get(ent, ())),
+            directions_by_program=by_prog,
         )
 
     # -- overlaps ------------------------------------------------------------------------------------------
@@ -459,14 +543,22 @@ class GraphQueries:
         for ent, progs in self.entity_programs.items():
             if a in progs and b in progs:
                 ds = self._ordered(self.entity_dirs[ent])
-                shared.append(views.OverlapEntity(
-                    entity=self.summaries[ent],
-                    a_directions=[self.briefs[d] for d in ds if self.g.nodes[d]["program_id"] == a],
-                    b_directions=[self.briefs[d] for d in ds if self.g.nodes[d]["program_id"] == b],
-                ))
+                shared.append(
+                    views.OverlapEntity(
+                        entity=self.summaries[ent],
+                        a_directions=[self.briefs[d] for d in ds if self.g.nodes[d]["program_id"] == a],
+                        b_directions=[self.briefs[d] for d in ds if self.g.nodes[d]["program_id"] == b],
+                    )
+                )
         type_order = {t: i for i, t in enumerate(ENTITY_TYPES)}
-        shared.sort(key=lambda o: (type_order[o.entity.type], o.entity.program_count, -o.entity.direction_count,
-                                   o.entity.id))
+        shared.sort(
+            key=lambda o: (
+                type_order[o.entity.type],
+                o.entity.program_count,
+                -o.entity.direction_count,
+                o.entity.id,
+            )
+        )
         pairs = []
         for e in self.similar_edges.values():
             s, t = e["source"], e["target"]
@@ -475,8 +567,14 @@ class GraphQueries:
                 s, t = t, s
             elif (ps, pt) != (a, b):
                 continue
-            pairs.append(views.DirectionPair(a=self.briefs[s], b=self.briefs[t], score=float(e.get("score", 0.0)),
-                                             explanation=explanation_from_edge(e)))
+            pairs.append(
+                views.DirectionPair(
+                    a=self.briefs[s],
+                    b=self.briefs[t],
+                    score=float(e.get("score", 0.0)),
+                    explanation=explanation_from_edge(e),
+                )
+            )
         pairs.sort(key=lambda p: (-p.score, p.a.id, p.b.id))
         return views.Overlap(a=a, b=b, shared=shared, similar_pairs=pairs)
 
@@ -499,7 +597,7 @@ class GraphQueries:
 
     # -- neighborhood --------------------------------------------------------------------------------------
     def neighborhood(self, node: str, depth: int, limit: int) -> views.Neighborhood:
-        """Breadth-first nodes within ``depth`` hops (either direction), at most ``limit``; edges among them."""
+        """Nodes within ``depth`` hops (either direction), at most ``limit``; edges among them."""
         if node not in self.g:
             raise NodeNotFound(f"no node has id {node!r}", detail={"node": node})
         if not 0 <= depth <= 3:
@@ -543,8 +641,13 @@ class GraphQueries:
 
     def _node_data(self, n: str, dist: int) -> dict[str, Any]:
         d = self.g.nodes[n]
-        data = {"id": n, "label": d.get("label"), "name": d.get("name") or n, "name_en": d.get("name_en"),
-                "distance": dist}
+        data = {
+            "id": n,
+            "label": d.get("label"),
+            "name": d.get("name") or n,
+            "name_en": d.get("name_en"),
+            "distance": dist,
+        }
         et = entity_type_of(d.get("label"))
         if et:
             data["type"] = et
@@ -564,11 +667,17 @@ def explanation_from_edge(e: dict[str, Any]) -> views.Explanation:
             raw = {"summary": raw}
     if isinstance(raw, dict):
         return views.Explanation.model_validate({"text_score": 0.0, "entity_score": 0.0, **raw})
-    shared = {g: list(e[f"shared_{g}"]) for g in ("diseases", "modalities", "techniques", "keywords", "disciplines")
-              if e.get(f"shared_{g}")}
-    return views.Explanation(text_score=float(e.get("text_score", 0.0)),
-                             entity_score=float(e.get("entity_score", 0.0)), shared=shared,
-                             summary=str(e.get("summary", "")))
+    shared = {
+        g: list(e[f"shared_{g}"])
+        for g in ("diseases", "modalities", "techniques", "keywords", "disciplines")
+        if e.get(f"shared_{g}")
+    }
+    return views.Explanation(
+        text_score=float(e.get("text_score", 0.0)),
+        entity_score=float(e.get("entity_score", 0.0)),
+        shared=shared,
+        summary=str(e.get("summary", "")),
+    )
 
 
 # id(built) -> (weak reference to built, its queries); entries go when the graph is collected.

@@ -25,13 +25,25 @@ async def list_directions(
     disease: Annotated[str | None, Query(description=_ENTITY_FILTER)] = None,
     modality: Annotated[str | None, Query(description=_ENTITY_FILTER)] = None,
     technique: Annotated[str | None, Query(description=_ENTITY_FILTER)] = None,
-    keyword: Annotated[str | None, Query(description=_ENTITY_FILTER + " Also matches the 关键词 list.")] = None,
+    keyword: Annotated[
+        str | None, Query(description=_ENTITY_FILTER + " Also matches the 关键词 list.")
+    ] = None,
     discipline: Annotated[str | None, Query(description=_ENTITY_FILTER + " E.g. H2701.")] = None,
-    category: Annotated[str | None, Query(description="Normalised category (key_technology …) or raw text.")] = None,
+    category: Annotated[
+        str | None, Query(description="Normalised category (key_technology …) or raw text.")
+    ] = None,
 ) -> Response:
     """Directions matching every given filter, in program and document order, one page at a time."""
-    filters = views.DirectionFilter(program=program, q=q, disease=disease, modality=modality, technique=technique,
-                                    keyword=keyword, discipline=discipline, category=category)
+    filters = views.DirectionFilter(
+        program=program,
+        q=q,
+        disease=disease,
+        modality=modality,
+        technique=technique,
+        keyword=keyword,
+        discipline=discipline,
+        category=category,
+    )
     return await respond(store, store.directions, filters, page.limit, page.offset)
 
 
@@ -47,7 +59,8 @@ async def similar_directions(
     direction_id: DirectionId,
     k: Annotated[int, Query(ge=1, le=MAX_K, description=f"How many (1 … {MAX_K}).")] = 10,
     scope: Annotated[Literal["cross-program", "all"], Query(description="Other programs only, or all.")] = (
-        "cross-program"),
+        "cross-program"
+    ),
 ) -> Response:
     """The k most similar directions, ranked over every candidate, with scores and explanations."""
     return await respond(store, store.similar, direction_id, k, scope)

@@ -19,7 +19,9 @@ EntityType = Literal["disease", "modality", "discipline", "technique", "keyword"
 async def list_entities(
     store: StoreDep,
     type: Annotated[EntityType | None, Query(description="Entity type.")] = None,
-    q: Annotated[str | None, Query(max_length=200, description="Text in the id, name, English name or synonyms.")] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, description="Text in the id, name, English name or synonyms.")
+    ] = None,
 ) -> Response:
     """Entities with the number of directions and of programs citing each, most cited first."""
     return await respond(store, store.entities, type, q)
@@ -29,7 +31,9 @@ async def list_entities(
 async def get_entity(
     store: StoreDep,
     entity_type: Annotated[EntityType, Path(description="Entity type.")],
-    entity_id: Annotated[str, Path(max_length=200, description="Entity id (disease:alzheimer), vocabulary id or name.")],
+    entity_id: Annotated[
+        str, Path(max_length=200, description="Entity id (disease:alzheimer), vocabulary id or name.")
+    ],
 ) -> Response:
     """One entity with its codes, synonyms, groups, and its directions grouped by program."""
     return await respond(store, store.entity, entity_type, entity_id)

@@ -31,14 +31,16 @@ class ExportDocument(BaseModel):
 def _render(store: Any, fmt: str) -> Response:
     built = store.load()
     if fmt == "graphml":
-        return Response(graphml_bytes(built.graph), media_type="application/graphml+xml",
-                        headers={"Content-Disposition": 'attachment; filename="fundgraph.graphml"'})
+        return Response(
+            graphml_bytes(built.graph),
+            media_type="application/graphml+xml",
+            headers={"Content-Disposition": 'attachment; filename="fundgraph.graphml"'},
+        )
     body = json.dumps(export_json(built), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     return Response(body, media_type="application/json")
 
 
-@router.get("", response_model=ExportDocument,
-            responses={200: {"content": {"application/graphml+xml": {}}}})
+@router.get("", response_model=ExportDocument, responses={200: {"content": {"application/graphml+xml": {}}}})
 async def export(
     store: StoreDep,
     format: Annotated[Literal["json", "graphml"], Query(description="json or graphml.")] = "json",

@@ -24,6 +24,8 @@ async def neighborhood(
 ) -> Response:
     """Nodes and edges around a node, as cytoscape.js elements (``{data: {...}}``)."""
     if limit > settings.max_limit:
-        raise InvalidRequest(f"limit must be at most {settings.max_limit}",
-                             detail={"limit": limit, "max_limit": settings.max_limit})
+        raise InvalidRequest(
+            f"limit must be at most {settings.max_limit}",
+            detail={"limit": limit, "max_limit": settings.max_limit},
+        )
     return await respond(store, store.neighborhood, node, depth, limit)

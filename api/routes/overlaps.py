@@ -19,15 +19,17 @@ async def program_overlap(
     a: Annotated[str, Query(description="A program id.")],
     b: Annotated[str, Query(description="Another program id.")],
 ) -> Response:
-    """The entities two programs share, with the directions on each side, and their similar direction pairs."""
+    """The entities two programs share, with the directions on each side, and their similar pairs."""
     return await respond(store, store.overlaps, a, b)
 
 
 @router.get("/matrix", response_model=views.Matrix)
 async def overlap_matrix(
     store: StoreDep,
-    by: Annotated[Literal["disease", "modality", "technique", "keyword", "discipline"],
-                  Query(description="Entity type of the columns.")] = "disease",
+    by: Annotated[
+        Literal["disease", "modality", "technique", "keyword", "discipline"],
+        Query(description="Entity type of the columns."),
+    ] = "disease",
 ) -> Response:
     """Program × entity counts (directions of the program citing the entity), for heatmaps."""
     return await respond(store, store.matrix, by)

@@ -19,7 +19,9 @@ class SearchRequest(BaseModel):
 
     text: str = Field(min_length=1, max_length=20_000, description="The text to match.")
     k: int = Field(default=10, ge=1, le=MAX_K, description=f"How many (1 … {MAX_K}).")
-    programs: list[str] | None = Field(default=None, max_length=50, description="Restrict to these program ids.")
+    programs: list[str] | None = Field(
+        default=None, max_length=50, description="Restrict to these program ids."
+    )
 
 
 @router.post("", response_model=views.SimilarList)

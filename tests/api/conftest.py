@@ -25,8 +25,9 @@ def api_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def api_settings(api_home: Path) -> Settings:
-    return Settings(home=api_home, store="embedded", encoder="lexical",
-                    cors_origins=["http://dashboard.example"])
+    return Settings(
+        home=api_home, store="embedded", encoder="lexical", cors_origins=["http://dashboard.example"]
+    )
 
 
 @pytest.fixture(scope="session")

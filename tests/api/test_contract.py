@@ -13,7 +13,13 @@ from graph.export import export_json
 from graph.model import ENTITY_GROUPS, Label, Rel
 
 N_DIRECTIONS = 124
-PROGRAM_IDS = ["nsfc-tianyuan-sz-2023", "most-btit-2024", "most-stic-joint", "most-btit-2021", "gd-imaging-2026"]
+PROGRAM_IDS = [
+    "nsfc-tianyuan-sz-2023",
+    "most-btit-2024",
+    "most-stic-joint",
+    "most-btit-2021",
+    "gd-imaging-2026",
+]
 
 
 def _error(r, status: int, code: str | None = None) -> dict:
@@ -83,14 +89,19 @@ def test_directions_program_filter(client):
 
 
 def test_directions_unknown_program_is_404(client):
-    err = _error(client.get("/api/directions", params={"program": "no-such-program"}), 404, "program_not_found")
+    err = _error(
+        client.get("/api/directions", params={"program": "no-such-program"}), 404, "program_not_found"
+    )
     assert err["detail"]["program"] == "no-such-program"
 
 
 def test_directions_q_matches_title_or_content(client, export):
     body = client.get("/api/directions", params={"q": "阿尔茨海默", "limit": 500}).json()
-    expected = [d["id"] for d in export["directions"]
-                if "阿尔茨海默" in (d["title"] or "") or "阿尔茨海默" in (d["content"] or "")]
+    expected = [
+        d["id"]
+        for d in export["directions"]
+        if "阿尔茨海默" in (d["title"] or "") or "阿尔茨海默" in (d["content"] or "")
+    ]
     assert expected
     assert [d["id"] for d in body["items"]] == expected
 
@@ -108,7 +119,9 @@ def test_entity_filter_accepts_id_chinese_and_english_name(client, export, menti
 def test_entity_filters_combine_with_and(client, export, mentioned):
     ad = next(e for e in export["entities"] if e["type"] == "disease" and "阿尔茨海默" in e["name"])
     mr = next(e for e in export["entities"] if e["type"] == "modality" and e.get("dicom") == "MR")
-    body = client.get("/api/directions", params={"disease": ad["id"], "modality": mr["id"], "limit": 500}).json()
+    body = client.get(
+        "/api/directions", params={"disease": ad["id"], "modality": mr["id"], "limit": 500}
+    ).json()
     assert body["total"] >= 1
     assert {d["id"] for d in body["items"]} <= mentioned[mr["id"]]
 
@@ -137,8 +150,12 @@ def test_direction_detail_has_every_export_field_and_grouped_entities(client, ex
         for k, v in d.items():
             assert body[k] == v, (d["id"], k)
         assert set(body["entities"]) == set(ENTITY_GROUPS.values())
-        got = {(e["id"], ev["field"], tuple(ev["span"])) for group in body["entities"].values() for e in group
-               for ev in e["evidence"]}
+        got = {
+            (e["id"], ev["field"], tuple(ev["span"]))
+            for group in body["entities"].values()
+            for e in group
+            for ev in e["evidence"]
+        }
         want = {(x["entity_id"], x["field"], tuple(x["span"])) for x in links.get(d["id"], [])}
         assert got == want, d["id"]
         for group, items in body["entities"].items():
@@ -171,8 +188,9 @@ def test_unknown_direction_is_404(client, bad):
 
 
 # -- similar -----------------------------------------------------------------------------------------------
-def test_similar_cross_program_ranks_all_candidates(client, export):
-    d = export["directions"][0]
+def test_similar_cross_program_ranks_all_candidates(client, export, built):
+    linked = {u for u, _, e in built.graph.edges(data=True) if e.get("type") == Rel.SIMILAR_TO.value}
+    d = next(x for x in export["directions"] if x["id"] in linked)
     others = [x for x in export["directions"] if x["program_id"] != d["program_id"]]
     body = client.get(f"/api/directions/{d['id']}/similar", params={"k": 100}).json()
     items = body["items"]
@@ -187,7 +205,9 @@ def test_similar_cross_program_ranks_all_candidates(client, export):
 
 def test_similar_scope_all_includes_same_program_and_never_itself(client, export):
     d = export["directions"][0]
-    items = client.get(f"/api/directions/{d['id']}/similar", params={"k": 100, "scope": "all"}).json()["items"]
+    items = client.get(f"/api/directions/{d['id']}/similar", params={"k": 100, "scope": "all"}).json()[
+        "items"
+    ]
     ids = [i["direction"]["id"] for i in items]
     assert d["id"] not in ids
     assert any(i["direction"]["program_id"] == d["program_id"] for i in items)
@@ -208,8 +228,11 @@ def test_similar_agrees_with_stored_edges(client, built):
 
 @pytest.mark.parametrize("params", [{"k": 1000000000}, {"k": 0}, {"k": 101}, {"scope": "galaxy"}])
 def test_similar_bad_params_are_422(client, export, params):
-    _error(client.get(f"/api/directions/{export['directions'][0]['id']}/similar", params=params), 422,
-           "invalid_request")
+    _error(
+        client.get(f"/api/directions/{export['directions'][0]['id']}/similar", params=params),
+        422,
+        "invalid_request",
+    )
 
 
 def test_similar_unknown_direction_is_404(client):
@@ -227,8 +250,9 @@ def test_search_english_abstract_finds_alzheimer_pet_directions(client, export, 
 
 
 def test_search_restricted_to_programs(client):
-    body = client.post("/api/search", json={"text": "医学影像人工智能", "k": 10,
-                                            "programs": ["gd-imaging-2026"]}).json()
+    body = client.post(
+        "/api/search", json={"text": "医学影像人工智能", "k": 10, "programs": ["gd-imaging-2026"]}
+    ).json()
     assert body["items"]
     assert {i["direction"]["program_id"] for i in body["items"]} == {"gd-imaging-2026"}
 
@@ -237,10 +261,19 @@ def test_search_unknown_program_is_404(client):
     _error(client.post("/api/search", json={"text": "影像", "programs": ["nope"]}), 404, "program_not_found")
 
 
-@pytest.mark.parametrize("body", [
-    b"this is not json", b"{\"text\": ", b"", b"[1, 2]", b"{\"k\": 5}", b"{\"text\": \"x\", \"k\": 1000000000}",
-    b"{\"text\": \"\"}", b"{\"text\": 3}",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"this is not json",
+        b'{"text": ',
+        b"",
+        b"[1, 2]",
+        b'{"k": 5}',
+        b'{"text": "x", "k": 1000000000}',
+        b'{"text": ""}',
+        b'{"text": 3}',
+    ],
+)
 def test_search_malformed_bodies_are_422(client, body):
     r = client.post("/api/search", content=body, headers={"content-type": "application/json"})
     _error(r, 422, "invalid_request")
@@ -339,15 +372,20 @@ def test_neighborhood_is_cytoscape_elements(client, export):
 
 
 def test_neighborhood_limit_truncates(client):
-    body = client.get("/api/graph/neighborhood", params={"node": "most-stic-joint", "depth": 2, "limit": 10}).json()
+    body = client.get(
+        "/api/graph/neighborhood", params={"node": "most-stic-joint", "depth": 2, "limit": 10}
+    ).json()
     assert len(body["nodes"]) == 10
     assert body["truncated"] is True
 
 
 @pytest.mark.parametrize("params", [{"depth": 99}, {"depth": -1}, {"limit": 100000}, {"limit": 0}])
 def test_neighborhood_bad_params_are_422(client, params):
-    _error(client.get("/api/graph/neighborhood", params={"node": "most-btit-2024", **params}), 422,
-           "invalid_request")
+    _error(
+        client.get("/api/graph/neighborhood", params={"node": "most-btit-2024", **params}),
+        422,
+        "invalid_request",
+    )
 
 
 def test_neighborhood_unknown_node_is_404(client):
@@ -396,10 +434,20 @@ def test_unknown_path_and_method_use_the_error_shape(client):
 def test_openapi_documents_every_route(client):
     spec = client.get("/openapi.json").json()
     paths = spec["paths"]
-    for p in ["/api/health", "/api/programs", "/api/directions", "/api/directions/{direction_id}",
-              "/api/directions/{direction_id}/similar", "/api/search", "/api/entities",
-              "/api/entities/{entity_type}/{entity_id}", "/api/overlaps", "/api/overlaps/matrix",
-              "/api/graph/neighborhood", "/api/export"]:
+    for p in [
+        "/api/health",
+        "/api/programs",
+        "/api/directions",
+        "/api/directions/{direction_id}",
+        "/api/directions/{direction_id}/similar",
+        "/api/search",
+        "/api/entities",
+        "/api/entities/{entity_type}/{entity_id}",
+        "/api/overlaps",
+        "/api/overlaps/matrix",
+        "/api/graph/neighborhood",
+        "/api/export",
+    ]:
         assert p in paths, p
         for op in paths[p].values():
             assert op.get("summary"), p

@@ -25,8 +25,14 @@ def test_404_shape_is_pinned(small_client):
     r = small_client.get("/api/directions/prog-a:99")
     assert r.status_code == 404
     assert r.headers["content-type"] == "application/json"
-    assert r.json() == {"error": {"status": 404, "code": "direction_not_found",
-                                  "message": "no direction has id 'prog-a:99'", "detail": {"id": "prog-a:99"}}}
+    assert r.json() == {
+        "error": {
+            "status": 404,
+            "code": "direction_not_found",
+            "message": "no direction has id 'prog-a:99'",
+            "detail": {"id": "prog-a:99"},
+        }
+    }
 
 
 def test_422_shape_is_pinned(small_client):
@@ -35,8 +41,9 @@ def test_422_shape_is_pinned(small_client):
     err = r.json()["error"]
     assert err["status"] == 422 and err["code"] == "invalid_request"
     assert err["message"].startswith("invalid request: query.k:")
-    assert err["detail"]["errors"] == [{"loc": ["query", "k"], "msg": "Input should be less than or equal to 100",
-                                        "type": "less_than_equal"}]
+    assert err["detail"]["errors"] == [
+        {"loc": ["query", "k"], "msg": "Input should be less than or equal to 100", "type": "less_than_equal"}
+    ]
 
 
 def test_422_for_a_body_that_is_not_json(small_client):
@@ -49,8 +56,14 @@ def test_422_for_a_body_that_is_not_json(small_client):
 
 def test_422_from_a_fundgraph_error(small_client):
     r = small_client.get("/api/directions", params={"limit": 501})
-    assert r.json() == {"error": {"status": 422, "code": "invalid_request", "message": "limit must be at most 500",
-                                  "detail": {"limit": 501, "max_limit": 500}}}
+    assert r.json() == {
+        "error": {
+            "status": 422,
+            "code": "invalid_request",
+            "message": "limit must be at most 500",
+            "detail": {"limit": 501, "max_limit": 500},
+        }
+    }
 
 
 def test_503_when_no_graph_is_built(tmp_path):
@@ -64,7 +77,7 @@ def test_503_when_no_graph_is_built(tmp_path):
 
 
 class _DownStore(EmbeddedStore):
-    """A store whose backend is unreachable (stands in for Neo4j down; the real case is in the neo4j tests)."""
+    """A store whose backend is unreachable (stands in for Neo4j down)."""
 
     backend = "down"
 
@@ -73,8 +86,16 @@ class _DownStore(EmbeddedStore):
 
 
 def test_503_when_the_backend_is_unavailable(tmp_path):
-    with TestClient(create_app(Settings(home=tmp_path), _DownStore(tmp_path)), raise_server_exceptions=False) as c:
+    with TestClient(
+        create_app(Settings(home=tmp_path), _DownStore(tmp_path)), raise_server_exceptions=False
+    ) as c:
         r = c.get("/api/programs")
     assert r.status_code == 503
-    assert r.json() == {"error": {"status": 503, "code": "backend_unavailable", "message": "cannot reach the backend",
-                                  "detail": {"uri": "bolt://127.0.0.1:1"}}}
+    assert r.json() == {
+        "error": {
+            "status": 503,
+            "code": "backend_unavailable",
+            "message": "cannot reach the backend",
+            "detail": {"uri": "bolt://127.0.0.1:1"},
+        }
+    }

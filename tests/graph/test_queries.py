@@ -44,14 +44,19 @@ def test_programs_and_directions_in_canonical_order(q):
     assert q.directions(views.DirectionFilter(), 2, 3).total == 6
 
 
-@pytest.mark.parametrize("value", ["disease:alzheimer", "alzheimer", "阿尔茨海默病", "阿尔兹海默病", "AD",
-                                   "alzheimer's disease", "ＡＤ"])
+@pytest.mark.parametrize(
+    "value",
+    ["disease:alzheimer", "alzheimer", "阿尔茨海默病", "阿尔兹海默病", "AD", "alzheimer's disease", "ＡＤ"],
+)
 def test_entity_filter_resolves_ids_names_and_synonyms(q, value):
     assert ids(q.directions(views.DirectionFilter(disease=value), 10, 0)) == ["prog-a:1", "prog-b:1.1"]
 
 
 def test_group_filter_includes_members(q):
-    assert ids(q.directions(views.DirectionFilter(disease="神经退行性疾病"), 10, 0)) == ["prog-a:1", "prog-b:1.1"]
+    assert ids(q.directions(views.DirectionFilter(disease="神经退行性疾病"), 10, 0)) == [
+        "prog-a:1",
+        "prog-b:1.1",
+    ]
 
 
 def test_filters_combine(q):
@@ -59,7 +64,10 @@ def test_filters_combine(q):
     assert ids(q.directions(f, 10, 0)) == ["prog-c:YX01"]
     assert ids(q.directions(views.DirectionFilter(disease="AD", technique="大模型"), 10, 0)) == ["prog-b:1.1"]
     assert ids(q.directions(views.DirectionFilter(q="深海"), 10, 0)) == ["prog-a:2"]
-    assert ids(q.directions(views.DirectionFilter(category="key_technology"), 10, 0)) == ["prog-a:1", "prog-b:1.1"]
+    assert ids(q.directions(views.DirectionFilter(category="key_technology"), 10, 0)) == [
+        "prog-a:1",
+        "prog-b:1.1",
+    ]
 
 
 def test_keyword_filter_also_matches_the_documents_own_keywords(q):
@@ -116,12 +124,17 @@ def test_search_matches_english_through_the_vocabulary(q):
 def test_entities_and_entity(q):
     diseases = q.entities("disease", None)
     assert [(e.id, e.direction_count, e.program_count) for e in diseases] == [
-        ("disease:alzheimer", 2, 2), ("disease:lung-cancer", 2, 2), ("disease:neurodegenerative", 0, 0)]
+        ("disease:alzheimer", 2, 2),
+        ("disease:lung-cancer", 2, 2),
+        ("disease:neurodegenerative", 0, 0),
+    ]
     assert [e.id for e in q.entities(None, "federated")] == ["technique:federated-learning"]
     ad = q.entity("disease", "AD")
     assert ad.id == "disease:alzheimer" and ad.groups == ["disease:neurodegenerative"]
     assert {p: [d.id for d in ds] for p, ds in ad.directions_by_program.items()} == {
-        "prog-a": ["prog-a:1"], "prog-b": ["prog-b:1.1"]}
+        "prog-a": ["prog-a:1"],
+        "prog-b": ["prog-b:1.1"],
+    }
     assert q.entity("disease", "neurodegenerative").members == ["disease:alzheimer"]
     with pytest.raises(EntityNotFound):
         q.entity("modality", "disease:alzheimer")
@@ -141,7 +154,14 @@ def test_neighborhood_bfs_and_limit(q):
     n = q.neighborhood("prog-a:1", 1, 100)
     node_ids = [x.data["id"] for x in n.nodes]
     assert node_ids[0] == "prog-a:1"
-    assert set(node_ids) == {"prog-a:1", "prog-a", "disease:alzheimer", "modality:MR", "modality:PT", "prog-b:1.1"}
+    assert set(node_ids) == {
+        "prog-a:1",
+        "prog-a",
+        "disease:alzheimer",
+        "modality:MR",
+        "modality:PT",
+        "prog-b:1.1",
+    }
     assert all({"id", "source", "target", "type"} <= set(e.data) for e in n.edges)
     assert {e.data["type"] for e in n.edges} == {"HAS_DIRECTION", "MENTIONS", "SIMILAR_TO"}
     small = q.neighborhood("prog-a", 2, 3)
@@ -150,8 +170,15 @@ def test_neighborhood_bfs_and_limit(q):
 
 
 def test_explanation_from_flat_edge_props():
-    e = explanation_from_edge({"text_score": 0.5, "entity_score": 0.25, "summary": "s",
-                               "shared_diseases": ["肺癌"], "shared_modalities": []})
+    e = explanation_from_edge(
+        {
+            "text_score": 0.5,
+            "entity_score": 0.25,
+            "summary": "s",
+            "shared_diseases": ["肺癌"],
+            "shared_modalities": [],
+        }
+    )
     assert e.shared == {"diseases": ["肺癌"]} and e.text_score == 0.5
 
 
