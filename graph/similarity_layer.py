@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 Progress = Callable[[str], None]
 
 #: Minimum score for a later direction to "carry forward" an earlier one.
-CONTINUES_THRESHOLD = 0.30
+CONTINUES_THRESHOLD = 0.20
 #: Louvain seed (communities are the same on every build).
 COMMUNITY_SEED = 42
 #: Entity types that label communities and feed the lexicon.
