@@ -40,7 +40,7 @@ def test_overlap_analysis_runs_top_to_bottom(tmp_path, monkeypatch):
     assert "building from the bundled corpus" in text
     # Three heatmaps, program links, community sizes and the network picture.
     pngs = [o for o in outputs if o.output_type == "display_data" and "image/png" in o.get("data", {})]
-    assert len(pngs) >= 6
+    assert len(pngs) >= 7
     html = "".join(o["data"].get("text/html", "") for o in outputs if o.output_type == "display_data")
     assert "most-btit-2024" in html and "gd-imaging-2026" in html
     assert "why 解释" in html and "top entities" in html
