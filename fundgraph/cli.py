@@ -208,6 +208,9 @@ def eval_similarity(
 @eval_app.command("entities")
 def eval_entities(
     errors: Annotated[bool, typer.Option("--errors", help="Also list false positives and negatives.")] = False,
+    gold_file: Annotated[Path | None, typer.Option(
+        "--gold", help="Gold set file (default: tests/data/gold_entities.yaml; a blind second annotation is in "
+                       "tests/data/gold_entities_blind.yaml).")] = None,
 ) -> None:
     """Precision and recall per entity type (diseases, modalities) on the hand-annotated gold set."""
     from loaders.corpus import load_corpus
@@ -216,7 +219,7 @@ def eval_entities(
 
     settings = _settings()
     try:
-        gold = load_gold()
+        gold = load_gold(gold_file) if gold_file else load_gold()
         docs = load_corpus(settings.manifest)
         scores = evaluate_entities(docs, load_vocabularies(settings.vocab_dir), gold)
     except FundgraphError as e:

@@ -100,3 +100,17 @@ def test_precision_and_recall_on_the_gold_set(vocab, corpus):
         assert s.tp > 50, etype
         assert s.precision >= 0.9, (etype, s.false_positives)
         assert s.recall >= 0.9, (etype, s.false_negatives)
+
+
+def test_precision_and_recall_on_the_blind_second_gold_set(vocab, corpus):
+    # Annotated by a second person who saw neither the first gold set nor the matcher's output.
+    from loaders.evaluation import GOLD_PATH
+
+    gold = load_gold(GOLD_PATH.with_name("gold_entities_blind.yaml"))
+    assert len(gold) == 30
+    scores = evaluate_entities(corpus, vocab, gold)
+    for etype in ("disease", "modality"):
+        s = scores[etype]
+        assert s.tp >= 20, etype
+        assert s.precision >= 0.9, (etype, s.false_positives)
+        assert s.recall >= 0.9, (etype, s.false_negatives)
