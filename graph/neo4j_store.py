@@ -185,7 +185,7 @@ class Neo4jStore(GraphStore):
         auth = (settings.neo4j_user, settings.neo4j_password) if settings.neo4j_user else None
         # Short timeouts: with Neo4j down, a request should get its 503 in seconds, not after 30 s of retries.
         driver = neo4j.GraphDatabase.driver(settings.neo4j_uri, auth=auth, connection_timeout=5.0,
-                                            max_transaction_retry_time=5.0, connection_acquisition_timeout=10.0)
+                                            max_transaction_retry_time=2.0, connection_acquisition_timeout=10.0)
         return cls(driver, database=settings.neo4j_database, owns_driver=True, **kwargs)
 
     def close(self) -> None:

@@ -1,0 +1,130 @@
+"""The Neo4j store against a real Neo4j 5.26 (started by the session fixture), compared with the embedded store."""
+
+from __future__ import annotations
+
+import networkx as nx
+import pytest
+
+from cypher.catalog import names, query
+from fundgraph.errors import BackendUnavailable, DirectionNotFound
+from graph import views
+from graph.neo4j_store import Neo4jStore, decode_props, encode_props
+from graph.queries import GraphQueries
+
+pytestmark = pytest.mark.neo4j
+
+
+@pytest.fixture(scope="module")
+def embedded(neo4j_corpus) -> GraphQueries:
+    """What the embedded store answers for the same graph."""
+    return GraphQueries(neo4j_corpus)
+
+
+def test_corpus_counts_equal_embedded_graph(neo4j_store, neo4j_corpus):
+    g = neo4j_corpus.graph
+    assert neo4j_store.counts() == (g.number_of_nodes(), g.number_of_edges())
+    # Pin the corpus's size so a loader that silently drops rows cannot pass by matching itself.
+    assert g.number_of_nodes() > 500 and g.number_of_edges() > 1500
+    labels = {r["label"]: r["count"] for r in neo4j_store.read("count_nodes_by_label")}
+    expected: dict[str, int] = {}
+    for _, d in g.nodes(data=True):
+        expected[d["label"]] = expected.get(d["label"], 0) + 1
+    assert labels == expected
+
+
+def test_reload_gives_no_duplicates(neo4j_store, neo4j_corpus):
+    before = neo4j_store.counts()
+    neo4j_store.replace(neo4j_corpus)
+    assert neo4j_store.counts() == before
+    assert neo4j_store.read("count_duplicate_ids")[0]["count"] == 0
+
+
+def test_round_trip_is_exact(neo4j_store, neo4j_corpus):
+    back = neo4j_store.load()
+    assert list(back.graph.nodes(data=True)) == list(neo4j_corpus.graph.nodes(data=True))
+    assert list(back.graph.edges(keys=True, data=True)) == list(neo4j_corpus.graph.edges(keys=True, data=True))
+    assert back.direction_ids == neo4j_corpus.direction_ids
+    assert (back.vectors == neo4j_corpus.vectors).all()
+    assert back.meta == neo4j_corpus.meta and back.encoder_state == neo4j_corpus.encoder_state
+
+
+def test_interrupted_load_then_rerun_ends_right(neo4j_store, neo4j_corpus):
+    # A smaller graph first, so that the interrupted load leaves both stale and missing rows behind.
+    small = type(neo4j_corpus)(graph=nx.MultiDiGraph(neo4j_corpus.graph.subgraph(
+        list(neo4j_corpus.graph.nodes)[:200])), direction_ids=[], vectors=neo4j_corpus.vectors[:0],
+        encoder_state=neo4j_corpus.encoder_state, meta={**neo4j_corpus.meta, "built_at": "small"})
+    neo4j_store.replace(small)
+    assert neo4j_store.counts() == (200, small.graph.number_of_edges())
+    neo4j_store.batch_size = 100
+    try:
+        with pytest.raises(Exception, match="stopped on purpose"):
+            neo4j_store.replace(neo4j_corpus, stop_after_batches=5)
+        half = neo4j_store.counts()
+        assert half != (neo4j_corpus.graph.number_of_nodes(), neo4j_corpus.graph.number_of_edges())
+        # Readers still see the last complete build.
+        assert neo4j_store.health().built_at == "small"
+        neo4j_store.replace(neo4j_corpus)
+    finally:
+        neo4j_store.batch_size = 1000
+    assert neo4j_store.counts() == (neo4j_corpus.graph.number_of_nodes(), neo4j_corpus.graph.number_of_edges())
+    assert neo4j_store.health().built_at == neo4j_corpus.meta["built_at"]
+
+
+def test_queries_equal_embedded(neo4j_store, embedded):
+    assert neo4j_store.programs() == embedded.programs()
+    h = neo4j_store.health()
+    assert (h.backend, h.node_count, h.edge_count) == ("neo4j", embedded.g.number_of_nodes(),
+                                                       embedded.g.number_of_edges())
+    f = views.DirectionFilter(disease="阿尔茨海默病")
+    assert neo4j_store.directions(f, 50, 0) == embedded.directions(f, 50, 0)
+    for did in embedded.direction_ids[::17]:
+        assert neo4j_store.direction(did) == embedded.direction(did)
+        assert neo4j_store.similar(did, 5, "cross-program") == embedded.similar(did, 5, "cross-program")
+        assert neo4j_store.similar(did, 3, "all") == embedded.similar(did, 3, "all")
+        assert neo4j_store.neighborhood(did, 2, 40) == embedded.neighborhood(did, 2, 40)
+    for text in ("阿尔茨海默病 磁共振 影像", "federated learning for medical imaging", "脑机接口"):
+        got = neo4j_store.search(text, 8, None)
+        assert got == embedded.search(text, 8, None)
+        assert got.items, text
+    a, b = embedded.program_ids[:2]
+    assert neo4j_store.overlaps(a, b) == embedded.overlaps(a, b)
+    assert neo4j_store.matrix("disease") == embedded.matrix("disease")
+    assert neo4j_store.entities("disease", None) == embedded.entities("disease", None)
+    with pytest.raises(DirectionNotFound):
+        neo4j_store.direction("no-such-program:1")
+
+
+def test_vector_index_is_online_and_ranks_a_direction_first(neo4j_store, neo4j_corpus):
+    rows = neo4j_store.read("show_vector_index")
+    assert rows and rows[0]["state"] == "ONLINE"
+    assert rows[0]["dimensions"] == neo4j_corpus.vectors.shape[1]
+    did = neo4j_corpus.direction_ids[0]
+    hits = neo4j_store.read("query_direction_vectors", k=3, vector=neo4j_corpus.vectors[0].astype(float).tolist())
+    assert hits[0]["id"] == did and hits[0]["score"] == pytest.approx(1.0, abs=1e-4)
+
+
+def test_every_statement_is_a_catalog_file_without_fstring_values():
+    assert {"merge_nodes", "merge_relationships", "create_vector_index", "analyst_program_overlap",
+            "analyst_shared_diseases", "analyst_direction_path", "analyst_direction_neighbourhood"} <= set(names())
+    assert "UNWIND $rows AS row" in query("merge_nodes")
+    with pytest.raises(KeyError):
+        query("no_such_statement")
+
+
+def test_props_encoding_round_trips():
+    props = {"a": None, "b": [1, 2.5], "c": {"x": 1}, "d": ["x", None], "e": "t", "f": []}
+    enc = encode_props(props)
+    assert "a" not in enc and enc["b"] == [1, 2.5] and isinstance(enc["c"], str)
+    assert decode_props(enc) == props
+
+
+def test_unreachable_neo4j_is_backend_unavailable():
+    from fundgraph.settings import Settings
+
+    store = Neo4jStore.from_settings(Settings(neo4j_uri="bolt://127.0.0.1:1", neo4j_user=""))
+    try:
+        with pytest.raises(BackendUnavailable) as e:
+            store.health()
+        assert e.value.status_code == 503
+    finally:
+        store.close()
