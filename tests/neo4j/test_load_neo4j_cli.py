@@ -1,0 +1,47 @@
+"""`fundgraph load-neo4j` against the real Neo4j: connection from FUNDGRAPH_NEO4J_*, re-run adds nothing."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from fundgraph.cli import app
+from fundgraph.settings import get_settings
+
+pytestmark = pytest.mark.neo4j
+
+
+def test_load_neo4j_twice_gives_the_same_counts(neo4j_server, neo4j_store, neo4j_corpus, monkeypatch, tmp_path):
+    monkeypatch.setenv("FUNDGRAPH_NEO4J_URI", neo4j_server.uri)
+    monkeypatch.setenv("FUNDGRAPH_NEO4J_USER", "")
+    monkeypatch.setenv("FUNDGRAPH_ENCODER", "lexical")
+    monkeypatch.setenv("FUNDGRAPH_HOME", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        outputs = []
+        for _ in range(2):
+            r = runner.invoke(app, ["load-neo4j", "--batch-size", "300"])
+            assert r.exit_code == 0, r.output
+            outputs.append(r.output)
+    finally:
+        get_settings.cache_clear()
+    expected = (neo4j_corpus.graph.number_of_nodes(), neo4j_corpus.graph.number_of_edges())
+    for text in outputs:
+        m = re.search(r"loaded (\d+) nodes and (\d+) relationships", text)
+        assert m and (int(m[1]), int(m[2])) == expected, text
+    assert neo4j_store.counts() == expected
+
+
+def test_load_neo4j_unreachable_fails_cleanly(monkeypatch, tmp_path):
+    monkeypatch.setenv("FUNDGRAPH_NEO4J_URI", "bolt://127.0.0.1:1")
+    monkeypatch.setenv("FUNDGRAPH_HOME", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        r = CliRunner().invoke(app, ["load-neo4j"])
+    finally:
+        get_settings.cache_clear()
+    assert r.exit_code == 2
+    assert "Neo4j is unavailable" in r.output
