@@ -173,12 +173,20 @@ class GraphQueries:
         self._lex: Any = None
         self._lock = threading.Lock()
         self._details: dict[str, views.DirectionDetail] = {}
+        self._rankings: dict[str, list[views.SimilarItem]] = {}
         self._similar_cache: OrderedDict[tuple[str, int, str], views.SimilarList] = OrderedDict()
         self._matrix_cache: dict[str, views.Matrix] = {}
 
-    def warm(self) -> GraphQueries:
-        """Compute the lazily built parts now (similarity candidates, the query encoder, its tokeniser)."""
+    def warm(self, *, rankings_up_to: int = 2000) -> GraphQueries:
+        """Compute the lazily built parts now.
+
+        That is the similarity candidates, the query encoder and its tokeniser, and (for up to
+        ``rankings_up_to`` directions) every direction's full similarity ranking.
+        """
         self.candidates()
+        if len(self.direction_ids) <= rankings_up_to:
+            for d in self.direction_ids:
+                self.ranking(d)
         if self.built.encoder_state:
             self._lexicon()
             tok = getattr(self.encoder(), "tokenise", None)
@@ -431,28 +439,37 @@ class GraphQueries:
         hit = self._similar_cache.get(key)
         if hit is not None:
             return hit
-        from embeddings.scoring import rank
-
-        cands = self.candidates()
-        row = cands.index.get(direction_id)
-        if row is None:  # a direction without a vector (cannot happen for a complete build)
-            return views.SimilarList(items=[])
-        own = self.g.nodes[direction_id]["program_id"]
-        ranked = rank(
-            cands.vectors[row],
-            cands.entities[row],
-            cands,
-            config=self._config,
-            k=k,
-            exclude=row,
-            exclude_program=own if scope == "cross-program" else None,
-        )
-        result = views.SimilarList(items=[self._item(s) for s in ranked])
+        ranking = self.ranking(direction_id)
+        if scope == "cross-program":
+            own = self.g.nodes[direction_id]["program_id"]
+            ranking = [i for i in ranking if i.direction.program_id != own]
+        result = views.SimilarList(items=ranking[:k])
         with self._lock:
             self._similar_cache[key] = result
             if len(self._similar_cache) > 4096:
                 self._similar_cache.popitem(last=False)
         return result
+
+    def ranking(self, direction_id: str) -> list[views.SimilarItem]:
+        """Every other direction ranked against this one (computed once per direction and graph).
+
+        Cross-program similarity is this list without the direction's own program (the order is kept:
+        :func:`embeddings.scoring.rank` sorts by score, then id), and any ``k`` is a prefix of it.
+        """
+        items = self._rankings.get(direction_id)
+        if items is not None:
+            return items
+        from embeddings.scoring import rank
+
+        cands = self.candidates()
+        row = cands.index.get(direction_id)
+        if row is None:  # a direction without a vector (cannot happen for a complete build)
+            items = []
+        else:
+            ranked = rank(cands.vectors[row], cands.entities[row], cands, config=self._config, exclude=row)
+            items = [self._item(s) for s in ranked]
+        self._rankings[direction_id] = items
+        return items
 
     def _item(self, s: Any) -> views.SimilarItem:
         return views.SimilarItem(
