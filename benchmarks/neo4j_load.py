@@ -43,8 +43,9 @@ def main() -> None:
         server = Neo4jProcess().start()
         uri = server.uri
         print(f"started Neo4j 5.26 (neo4j-harness) at {uri} in {server.startup_s:.1f} s")
-    settings = Settings(store="neo4j", neo4j_uri=uri, neo4j_user=args.user, neo4j_password=args.password,
-                        encoder="lexical")
+    settings = Settings(
+        store="neo4j", neo4j_uri=uri, neo4j_user=args.user, neo4j_password=args.password, encoder="lexical"
+    )
     store = Neo4jStore.from_settings(settings, batch_size=args.batch_size)
     try:
         built = build_graph(settings)
@@ -72,8 +73,10 @@ def main() -> None:
         store.replace(built)  # leave the database holding the graph
 
         b_rate, n_rate = items / best, items / naive
-        print(f"batched (UNWIND, batch {args.batch_size}): {best:.2f} s  {b_rate:,.0f} items/s "
-              f"(runs: {', '.join(f'{t:.2f}' for t in batched)} s)")
+        print(
+            f"batched (UNWIND, batch {args.batch_size}): {best:.2f} s  {b_rate:,.0f} items/s "
+            f"(runs: {', '.join(f'{t:.2f}' for t in batched)} s)"
+        )
         print(f"naive   ({statements} statements):      {naive:.2f} s  {n_rate:,.0f} items/s")
         print(f"ratio batched/naive: {b_rate / n_rate:.1f}x")
     finally:

@@ -29,5 +29,6 @@ def query(name: str) -> str:
 
 def names() -> list[str]:
     """Names of every bundled statement, sorted."""
-    return sorted(p.name[: -len(SUFFIX)] for p in resources.files(__package__).iterdir()
-                  if p.name.endswith(SUFFIX))
+    return sorted(
+        p.name[: -len(SUFFIX)] for p in resources.files(__package__).iterdir() if p.name.endswith(SUFFIX)
+    )

@@ -84,10 +84,11 @@ def build(
 @app.command("load-neo4j")
 def load_neo4j(
     from_embedded: Annotated[bool, typer.Option(
-        "--from-embedded", help="Copy the graph of the embedded store (FUNDGRAPH_HOME) instead of building.")] = False,
+        "--from-embedded", help="Copy the embedded store's graph (FUNDGRAPH_HOME); default: build it.",
+    )] = False,
     batch_size: Annotated[int, typer.Option(min=1, max=50_000, help="Rows per UNWIND batch.")] = 1000,
 ) -> None:
-    """Load the graph into Neo4j (FUNDGRAPH_NEO4J_URI/_USER/_PASSWORD/_DATABASE); re-running adds no duplicates."""
+    """Load the graph into Neo4j (settings FUNDGRAPH_NEO4J_*); re-running it adds no duplicates."""
     from graph.neo4j_store import Neo4jStore
 
     settings = _settings()

@@ -78,8 +78,10 @@ def _primitive_list(value: list[Any]) -> bool:
 
 
 def encode_props(props: dict[str, Any]) -> dict[str, Any]:
-    """Flat Neo4j properties of a node or edge: primitives and homogeneous lists as they are; ``None``
-    recorded by name in ``fg_null`` (Neo4j stores no nulls); anything else JSON-encoded and named in ``fg_json``.
+    """Flat Neo4j properties of a node or edge (Neo4j stores no nulls and no maps).
+
+    Primitives and homogeneous lists are kept as they are; ``None`` is recorded by name in ``fg_null``;
+    anything else is JSON-encoded and named in ``fg_json``.
     """
     out: dict[str, Any] = {}
     nulls: list[str] = []
@@ -150,7 +152,7 @@ def relationship_rows(built: BuiltGraph) -> list[dict[str, Any]]:
 def batches(rows: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
     """Consecutive slices of ``rows`` of at most ``size``."""
     for i in range(0, len(rows), size):
-        yield rows[i:i + size]
+        yield rows[i : i + size]
 
 
 class Neo4jStore(GraphStore):
@@ -164,8 +166,9 @@ class Neo4jStore(GraphStore):
 
     backend = "neo4j"
 
-    def __init__(self, driver: Any, *, database: str = "neo4j", batch_size: int = 1000,
-                 owns_driver: bool = False) -> None:
+    def __init__(
+        self, driver: Any, *, database: str = "neo4j", batch_size: int = 1000, owns_driver: bool = False
+    ) -> None:
         self.driver = driver
         self.database = database
         self.batch_size = batch_size
@@ -184,8 +187,13 @@ class Neo4jStore(GraphStore):
             raise MissingDependency("neo4j", "neo4j", "The Neo4j store")
         auth = (settings.neo4j_user, settings.neo4j_password) if settings.neo4j_user else None
         # Short timeouts: with Neo4j down, a request should get its 503 in seconds, not after 30 s of retries.
-        driver = neo4j.GraphDatabase.driver(settings.neo4j_uri, auth=auth, connection_timeout=5.0,
-                                            max_transaction_retry_time=2.0, connection_acquisition_timeout=10.0)
+        driver = neo4j.GraphDatabase.driver(
+            settings.neo4j_uri,
+            auth=auth,
+            connection_timeout=5.0,
+            max_transaction_retry_time=2.0,
+            connection_acquisition_timeout=10.0,
+        )
         return cls(driver, database=settings.neo4j_database, owns_driver=True, **kwargs)
 
     def close(self) -> None:
@@ -220,8 +228,12 @@ class Neo4jStore(GraphStore):
 
     def schema(self) -> None:
         """Constraints and indexes, created idempotently (schema statements run in auto-commit)."""
-        names = ("create_constraint_node_id", "create_constraint_meta_id", "create_index_node_build",
-                 "create_index_direction_program")
+        names = (
+            "create_constraint_node_id",
+            "create_constraint_meta_id",
+            "create_index_node_build",
+            "create_index_direction_program",
+        )
         try:
             with self.driver.session(database=self.database) as session:
                 for name in names:
@@ -230,7 +242,7 @@ class Neo4jStore(GraphStore):
             raise BackendUnavailable(f"Neo4j is unavailable: {e}", detail={"backend": "neo4j"}) from e
 
     def _vector_index(self, dimensions: int) -> None:
-        """The vector index for ``dimensions``-long vectors (dropped and recreated when the encoder changed)."""
+        """The vector index for vectors of ``dimensions`` (recreated when the encoder changed)."""
         if dimensions <= 0:
             return
         try:
@@ -243,8 +255,9 @@ class Neo4jStore(GraphStore):
             raise BackendUnavailable(f"Neo4j is unavailable: {e}", detail={"backend": "neo4j"}) from e
 
     # -- writing ----------------------------------------------------------------------------------------
-    def replace(self, built: BuiltGraph, *, progress: Progress | None = None,
-                stop_after_batches: int | None = None) -> None:
+    def replace(
+        self, built: BuiltGraph, *, progress: Progress | None = None, stop_after_batches: int | None = None
+    ) -> None:
         """Load ``built`` in batches, then delete what older builds left; see the module docstring.
 
         Args:
@@ -261,7 +274,10 @@ class Neo4jStore(GraphStore):
         self.write("set_meta_loading", build=build)
         nodes, rels = node_rows(built), relationship_rows(built)
         done = 0
-        for stmt, rows, what in (("merge_nodes", nodes, "nodes"), ("merge_relationships", rels, "relationships")):
+        for stmt, rows, what in (
+            ("merge_nodes", nodes, "nodes"),
+            ("merge_relationships", rels, "relationships"),
+        ):
             say(f"loading {len(rows)} {what}")
             for batch in batches(rows, self.batch_size):
                 if stop_after_batches is not None and done >= stop_after_batches:
@@ -270,10 +286,16 @@ class Neo4jStore(GraphStore):
                 done += 1
         say("deleting what older builds left")
         self._sweep(build)
-        self.write("set_meta_loaded", build=build, meta=json.dumps(built.meta, ensure_ascii=False, default=str),
-                   encoder_state=json.dumps(built.encoder_state, ensure_ascii=False, default=str),
-                   direction_ids=list(built.direction_ids), dimensions=dims, node_count=len(nodes),
-                   relationship_count=len(rels))
+        self.write(
+            "set_meta_loaded",
+            build=build,
+            meta=json.dumps(built.meta, ensure_ascii=False, default=str),
+            encoder_state=json.dumps(built.encoder_state, ensure_ascii=False, default=str),
+            direction_ids=list(built.direction_ids),
+            dimensions=dims,
+            node_count=len(nodes),
+            relationship_count=len(rels),
+        )
         with self._lock:
             self._snapshot = None
 
@@ -337,9 +359,13 @@ class Neo4jStore(GraphStore):
             vectors = np.asarray([vectors_by_id[d] for d in direction_ids], dtype=np.float32)
         else:
             vectors = np.zeros((len(direction_ids), dims), dtype=np.float32)
-        return BuiltGraph(graph=g, direction_ids=direction_ids, vectors=vectors,
-                          encoder_state=json.loads(meta.get("encoder_state") or "{}"),
-                          meta=json.loads(meta.get("meta") or "{}"))
+        return BuiltGraph(
+            graph=g,
+            direction_ids=direction_ids,
+            vectors=vectors,
+            encoder_state=json.loads(meta.get("encoder_state") or "{}"),
+            meta=json.loads(meta.get("meta") or "{}"),
+        )
 
     def snapshot(self) -> BuiltGraph:
         """The stored graph, cached while the meta node names the same build (one small query per call)."""
@@ -362,8 +388,13 @@ class Neo4jStore(GraphStore):
         """Backend, node and relationship counts (counted in Neo4j), build time."""
         meta = json.loads(self._meta().get("meta") or "{}")
         n, r = self.counts()
-        return views.Health(backend=self.backend, node_count=n, edge_count=r, built_at=meta.get("built_at"),
-                            encoder=meta.get("encoder"))
+        return views.Health(
+            backend=self.backend,
+            node_count=n,
+            edge_count=r,
+            built_at=meta.get("built_at"),
+            encoder=meta.get("encoder"),
+        )
 
     def programs(self) -> list[views.ProgramSummary]:
         """Every program in manifest order (one Cypher query)."""
@@ -371,11 +402,20 @@ class Neo4jStore(GraphStore):
         out = []
         for row in self.read("get_programs"):
             p = row["program"]
-            out.append(views.ProgramSummary(
-                id=p["id"], name=p.get("name") or p["id"], name_en=p.get("name_en") or "",
-                funder=list(p.get("funder") or []), funder_en=list(p.get("funder_en") or []),
-                series=p.get("series"), year=p.get("year"), status=p.get("status"),
-                source_file=p.get("source_file") or "", direction_count=int(row["direction_count"])))
+            out.append(
+                views.ProgramSummary(
+                    id=p["id"],
+                    name=p.get("name") or p["id"],
+                    name_en=p.get("name_en") or "",
+                    funder=list(p.get("funder") or []),
+                    funder_en=list(p.get("funder_en") or []),
+                    series=p.get("series"),
+                    year=p.get("year"),
+                    status=p.get("status"),
+                    source_file=p.get("source_file") or "",
+                    direction_count=int(row["direction_count"]),
+                )
+            )
         return out
 
     def directions(self, filters: views.DirectionFilter, limit: int, offset: int) -> views.DirectionPage:  # noqa: D102
@@ -402,12 +442,17 @@ class Neo4jStore(GraphStore):
         keep = [i for i, d in enumerate(cands.ids) if d in found or limit is None]
         if len(keep) == n:
             return cands
-        return Candidates(ids=[cands.ids[i] for i in keep], programs=[cands.programs[i] for i in keep],
-                          vectors=cands.vectors[keep], entities=[cands.entities[i] for i in keep],
-                          info=cands.info, idf=cands.idf)
+        return Candidates(
+            ids=[cands.ids[i] for i in keep],
+            programs=[cands.programs[i] for i in keep],
+            vectors=cands.vectors[keep],
+            entities=[cands.entities[i] for i in keep],
+            info=cands.info,
+            idf=cands.idf,
+        )
 
     def similar(self, direction_id: str, k: int, scope: str) -> views.SimilarList:
-        """The k most similar directions; candidates come from the vector index, scored by the shared scoring."""
+        """The k most similar directions: candidates from the vector index, ranked by the shared scoring."""
         from embeddings.scoring import rank
         from graph.queries import SCOPES
 
@@ -428,13 +473,23 @@ class Neo4jStore(GraphStore):
         vector, ents = cands.vectors[row], cands.entities[row]
         pool = self._index_candidates(vector, q)
         own = q.g.nodes[direction_id]["program_id"]
-        ranked = rank(vector, ents, pool, config=q._config, k=k, exclude=pool.index.get(direction_id),
-                      exclude_program=own if scope == "cross-program" else None)
+        ranked = rank(
+            vector,
+            ents,
+            pool,
+            config=q._config,
+            k=k,
+            exclude=pool.index.get(direction_id),
+            exclude_program=own if scope == "cross-program" else None,
+        )
         return views.SimilarList(items=[q._item(s) for s in ranked])
 
     def search(self, text: str, k: int, programs: list[str] | None) -> views.SimilarList:
-        """Directions ranked against free text: the text is encoded with the build's encoder, candidates come
-        from the vector index, and the shared scoring ranks them."""
+        """Directions ranked against free text.
+
+        The text is encoded with the build's encoder, candidates come from the vector index, and the shared
+        scoring ranks them.
+        """
         from embeddings.scoring import query_entities, rank
         from fundgraph.errors import InvalidRequest
 
@@ -477,12 +532,19 @@ def load_rows_naively(store: Neo4jStore, built: BuiltGraph, build: str) -> int:
     n = 0
     with store.driver.session(database=store.database) as session:
         for row in node_rows(built):
-            session.run(query("create_node"), id=row["id"], label=row["label"], props=row["props"],
-                        build=build).consume()
+            session.run(
+                query("create_node"), id=row["id"], label=row["label"], props=row["props"], build=build
+            ).consume()
             n += 1
         for row in relationship_rows(built):
-            session.run(query("create_relationship"), source=row["source"], target=row["target"],
-                        type=row["type"], key=row["key"], props=row["props"], build=build).consume()
+            session.run(
+                query("create_relationship"),
+                source=row["source"],
+                target=row["target"],
+                type=row["type"],
+                key=row["key"],
+                props=row["props"],
+                build=build,
+            ).consume()
             n += 1
     return n
-

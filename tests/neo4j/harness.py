@@ -40,8 +40,9 @@ def build_launcher() -> Path:
     reason = missing_tools()
     if reason:
         raise HarnessUnavailable(reason)
-    proc = subprocess.run(["bash", str(LAUNCHER_DIR / "build.sh")], capture_output=True, text=True,
-                          timeout=900, check=False)
+    proc = subprocess.run(
+        ["bash", str(LAUNCHER_DIR / "build.sh")], capture_output=True, text=True, timeout=900, check=False
+    )
     if proc.returncode != 0 or not JAR.exists():
         raise HarnessUnavailable(f"building the Neo4j launcher failed:\n{proc.stdout}\n{proc.stderr}")
     return JAR
@@ -64,9 +65,23 @@ class Neo4jProcess:
         self.workdir.mkdir(parents=True, exist_ok=True)
         log = (self.workdir / "launcher.log").open("a", encoding="utf-8")
         self.proc = subprocess.Popen(
-            ["java", *JVM_OPTS, "-jar", str(jar), "--port", str(self.port), "--dir", str(self.workdir / "db")],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True, encoding="utf-8",
-            cwd=self.workdir, env={**os.environ},
+            [
+                "java",
+                *JVM_OPTS,
+                "-jar",
+                str(jar),
+                "--port",
+                str(self.port),
+                "--dir",
+                str(self.workdir / "db"),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            encoding="utf-8",
+            cwd=self.workdir,
+            env={**os.environ},
         )
         found: list[str] = []
 
@@ -80,8 +95,10 @@ class Neo4jProcess:
         deadline = time.monotonic() + START_TIMEOUT_S
         while not found:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"the Neo4j launcher exited with {self.proc.returncode}; see "
-                                   f"{self.workdir / 'launcher.log'}")
+                raise RuntimeError(
+                    f"the Neo4j launcher exited with {self.proc.returncode}; see "
+                    f"{self.workdir / 'launcher.log'}"
+                )
             if time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError(f"Neo4j did not start within {START_TIMEOUT_S:.0f} s")

@@ -16,8 +16,10 @@ def q(neo4j_corpus) -> GraphQueries:
 
 def test_program_overlap_matches_the_api_overlap(neo4j_store, q):
     # The pair of programs sharing the most entities, so the test exercises a non-trivial overlap.
-    best = max(((a, b) for i, a in enumerate(q.program_ids) for b in q.program_ids[i + 1:]),
-               key=lambda ab: len(q.overlaps(*ab).shared))
+    best = max(
+        ((a, b) for i, a in enumerate(q.program_ids) for b in q.program_ids[i + 1 :]),
+        key=lambda ab: len(q.overlaps(*ab).shared),
+    )
     rows = neo4j_store.read("analyst_program_overlap", a=best[0], b=best[1])
     expected = q.overlaps(*best)
     assert rows, best
@@ -55,7 +57,9 @@ def test_direction_neighbourhood(neo4j_store, q):
     did = q.direction_ids[0]
     rows = neo4j_store.read("analyst_direction_neighbourhood", id=did)
     g = q.g
-    expected = sorted([(e["type"], "out", v) for _, v, e in g.out_edges(did, data=True)]
-                      + [(e["type"], "in", u) for u, _, e in g.in_edges(did, data=True)])
+    expected = sorted(
+        [(e["type"], "out", v) for _, v, e in g.out_edges(did, data=True)]
+        + [(e["type"], "in", u) for u, _, e in g.in_edges(did, data=True)]
+    )
     assert [(r["relationship"], r["way"], r["neighbour"]) for r in rows] == expected
     assert ("HAS_DIRECTION", "in", g.nodes[did]["program_id"]) in expected

@@ -13,7 +13,9 @@ from fundgraph.settings import get_settings
 pytestmark = pytest.mark.neo4j
 
 
-def test_load_neo4j_twice_gives_the_same_counts(neo4j_server, neo4j_store, neo4j_corpus, monkeypatch, tmp_path):
+def test_load_neo4j_twice_gives_the_same_counts(
+    neo4j_server, neo4j_store, neo4j_corpus, monkeypatch, tmp_path
+):
     monkeypatch.setenv("FUNDGRAPH_NEO4J_URI", neo4j_server.uri)
     monkeypatch.setenv("FUNDGRAPH_NEO4J_USER", "")
     monkeypatch.setenv("FUNDGRAPH_ENCODER", "lexical")

@@ -27,8 +27,9 @@ def test_api_503_while_neo4j_is_down_and_recovers_without_restart(neo4j_server, 
     port = _free_port()
     server = Neo4jProcess(port, workdir=tmp_path).start()
     assert server.port == port
-    settings = Settings(store="neo4j", neo4j_uri=server.uri, neo4j_user="", home=tmp_path / "home",
-                        encoder="lexical")
+    settings = Settings(
+        store="neo4j", neo4j_uri=server.uri, neo4j_user="", home=tmp_path / "home", encoder="lexical"
+    )
     store = Neo4jStore.from_settings(settings)
     try:
         with TestClient(create_app(settings, store), raise_server_exceptions=False) as client:

@@ -1,4 +1,4 @@
-"""The Neo4j store against a real Neo4j 5.26 (started by the session fixture), compared with the embedded store."""
+"""The Neo4j store against a real Neo4j 5.26 (started per session), compared with the embedded store."""
 
 from __future__ import annotations
 
@@ -42,7 +42,9 @@ def test_reload_gives_no_duplicates(neo4j_store, neo4j_corpus):
 def test_round_trip_is_exact(neo4j_store, neo4j_corpus):
     back = neo4j_store.load()
     assert list(back.graph.nodes(data=True)) == list(neo4j_corpus.graph.nodes(data=True))
-    assert list(back.graph.edges(keys=True, data=True)) == list(neo4j_corpus.graph.edges(keys=True, data=True))
+    assert list(back.graph.edges(keys=True, data=True)) == list(
+        neo4j_corpus.graph.edges(keys=True, data=True)
+    )
     assert back.direction_ids == neo4j_corpus.direction_ids
     assert (back.vectors == neo4j_corpus.vectors).all()
     assert back.meta == neo4j_corpus.meta and back.encoder_state == neo4j_corpus.encoder_state
@@ -50,9 +52,13 @@ def test_round_trip_is_exact(neo4j_store, neo4j_corpus):
 
 def test_interrupted_load_then_rerun_ends_right(neo4j_store, neo4j_corpus):
     # A smaller graph first, so that the interrupted load leaves both stale and missing rows behind.
-    small = type(neo4j_corpus)(graph=nx.MultiDiGraph(neo4j_corpus.graph.subgraph(
-        list(neo4j_corpus.graph.nodes)[:200])), direction_ids=[], vectors=neo4j_corpus.vectors[:0],
-        encoder_state=neo4j_corpus.encoder_state, meta={**neo4j_corpus.meta, "built_at": "small"})
+    small = type(neo4j_corpus)(
+        graph=nx.MultiDiGraph(neo4j_corpus.graph.subgraph(list(neo4j_corpus.graph.nodes)[:200])),
+        direction_ids=[],
+        vectors=neo4j_corpus.vectors[:0],
+        encoder_state=neo4j_corpus.encoder_state,
+        meta={**neo4j_corpus.meta, "built_at": "small"},
+    )
     neo4j_store.replace(small)
     assert neo4j_store.counts() == (200, small.graph.number_of_edges())
     neo4j_store.batch_size = 100
@@ -66,15 +72,21 @@ def test_interrupted_load_then_rerun_ends_right(neo4j_store, neo4j_corpus):
         neo4j_store.replace(neo4j_corpus)
     finally:
         neo4j_store.batch_size = 1000
-    assert neo4j_store.counts() == (neo4j_corpus.graph.number_of_nodes(), neo4j_corpus.graph.number_of_edges())
+    assert neo4j_store.counts() == (
+        neo4j_corpus.graph.number_of_nodes(),
+        neo4j_corpus.graph.number_of_edges(),
+    )
     assert neo4j_store.health().built_at == neo4j_corpus.meta["built_at"]
 
 
 def test_queries_equal_embedded(neo4j_store, embedded):
     assert neo4j_store.programs() == embedded.programs()
     h = neo4j_store.health()
-    assert (h.backend, h.node_count, h.edge_count) == ("neo4j", embedded.g.number_of_nodes(),
-                                                       embedded.g.number_of_edges())
+    assert (h.backend, h.node_count, h.edge_count) == (
+        "neo4j",
+        embedded.g.number_of_nodes(),
+        embedded.g.number_of_edges(),
+    )
     f = views.DirectionFilter(disease="阿尔茨海默病")
     assert neo4j_store.directions(f, 50, 0) == embedded.directions(f, 50, 0)
     for did in embedded.direction_ids[::17]:
@@ -99,13 +111,22 @@ def test_vector_index_is_online_and_ranks_a_direction_first(neo4j_store, neo4j_c
     assert rows and rows[0]["state"] == "ONLINE"
     assert rows[0]["dimensions"] == neo4j_corpus.vectors.shape[1]
     did = neo4j_corpus.direction_ids[0]
-    hits = neo4j_store.read("query_direction_vectors", k=3, vector=neo4j_corpus.vectors[0].astype(float).tolist())
+    hits = neo4j_store.read(
+        "query_direction_vectors", k=3, vector=neo4j_corpus.vectors[0].astype(float).tolist()
+    )
     assert hits[0]["id"] == did and hits[0]["score"] == pytest.approx(1.0, abs=1e-4)
 
 
 def test_every_statement_is_a_catalog_file_without_fstring_values():
-    assert {"merge_nodes", "merge_relationships", "create_vector_index", "analyst_program_overlap",
-            "analyst_shared_diseases", "analyst_direction_path", "analyst_direction_neighbourhood"} <= set(names())
+    assert {
+        "merge_nodes",
+        "merge_relationships",
+        "create_vector_index",
+        "analyst_program_overlap",
+        "analyst_shared_diseases",
+        "analyst_direction_path",
+        "analyst_direction_neighbourhood",
+    } <= set(names())
     assert "UNWIND $rows AS row" in query("merge_nodes")
     with pytest.raises(KeyError):
         query("no_such_statement")
