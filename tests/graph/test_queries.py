@@ -106,7 +106,7 @@ def test_similar_ranks_every_candidate(q):
     assert [i.direction.program_id for i in cross].count("prog-a") == 0
     assert len(cross) == 4  # all other-program directions, stored edge or not
     assert cross[0].direction.id == "prog-b:1.1" and cross[0].above_threshold
-    assert cross[0].explanation.shared["diseases"] == ["阿尔茨海默病"]
+    assert "阿尔茨海默病" in cross[0].explanation.shared["diseases"]
     assert not cross[-1].above_threshold
     every = q.similar("prog-a:1", 10, "all").items
     assert len(every) == 5 and "prog-a:1" not in [i.direction.id for i in every]
