@@ -21,6 +21,7 @@ from api.errors import install_error_handlers
 from api.routes import directions, entities, export, graph, health, overlaps, programs, search
 from fundgraph.errors import FundgraphError
 from fundgraph.settings import Settings
+from graph.embedded import EmbeddedStore
 from graph.store import GraphStore
 
 #: The dashboard (built by its own engineer): served at / when ``index.html`` is there.
@@ -51,17 +52,14 @@ def _graph_version(holder: StoreHolder) -> object | None:
 def _warm_up(holder: StoreHolder) -> None:
     """Load the graph and its indexes before the first request, then exempt them from garbage collection.
 
-    The loaded graph is hundreds of thousands of long-lived objects; ``gc.freeze`` keeps the collector
-    from rescanning them during requests (which shows up as p99 spikes). A store that cannot answer yet
-    (no graph, backend down) is left alone: requests then answer 503 until it can.
+    Only the embedded store is warmed: a remote store is not contacted at startup (it may be down, and the
+    API must still start and answer 503). The loaded graph is many long-lived objects; ``gc.freeze`` keeps
+    the collector from rescanning them during requests (which shows up as p99 spikes).
     """
     try:
         store = holder.get()
-        queries = getattr(store, "queries", None)
-        if callable(queries):
-            queries().warm()
-        else:
-            store.health()
+        if isinstance(store, EmbeddedStore):
+            store.queries().warm()
     except FundgraphError as e:
         logger.warning("store not ready at startup: %s", e.message)
     gc.collect()
@@ -85,6 +83,7 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         _warm_up(holder)
         yield
+        gc.unfreeze()
         if owns_store:
             holder.close()
 

@@ -28,13 +28,18 @@ class ResponseCache:
     Args:
         app: the wrapped app.
         version: returns a token of the loaded graph, or None when answers must not be cached.
-        size: most cached answers (least recently used go first).
+        size: most cached answers (least recently stored go first).
+        max_bytes: most bytes of cached bodies.
     """
 
-    def __init__(self, app: ASGIApp, version: Callable[[], Any], size: int = 4096) -> None:
+    def __init__(
+        self, app: ASGIApp, version: Callable[[], Any], size: int = 4096, max_bytes: int = 64 * 1024 * 1024
+    ) -> None:
         self.app = app
         self.version = version
         self.size = size
+        self.max_bytes = max_bytes
+        self._bytes = 0
         self._entries: OrderedDict[tuple[Any, str, bytes], tuple[int, list, bytes]] = OrderedDict()
         self._token: Any = None
         self._lock = threading.Lock()
@@ -60,6 +65,7 @@ class ResponseCache:
         if token is not self._token:
             with self._lock:
                 self._entries.clear()
+                self._bytes = 0
                 self._token = token
         key = (id(token), path, scope.get("query_string", b""))
         hit = self._entries.get(key)
@@ -82,6 +88,9 @@ class ResponseCache:
         body = b"".join(chunks)
         if start.get("status") == 200 and len(body) <= MAX_BODY:
             with self._lock:
-                self._entries[key] = (200, list(start.get("headers", [])), body)
-                if len(self._entries) > self.size:
-                    self._entries.popitem(last=False)
+                if key not in self._entries:
+                    self._entries[key] = (200, list(start.get("headers", [])), body)
+                    self._bytes += len(body)
+                while self._entries and (len(self._entries) > self.size or self._bytes > self.max_bytes):
+                    _, (_, _, dropped) = self._entries.popitem(last=False)
+                    self._bytes -= len(dropped)

@@ -90,11 +90,14 @@ class JSONBytesCache:
     """Serialised JSON of result objects the store hands out again and again (cached read models).
 
     Keyed by object identity; the entry holds the object, so its id cannot be reused while cached.
+    Bounded by entry count and total bytes (least recently stored go first).
     """
 
-    def __init__(self, size: int = 8192) -> None:
+    def __init__(self, size: int = 8192, max_bytes: int = 32 * 1024 * 1024) -> None:
         self.size = size
+        self.max_bytes = max_bytes
         self._entries: OrderedDict[int, tuple[Any, bytes]] = OrderedDict()
+        self._bytes = 0
         self._lock = threading.Lock()
 
     def dumps(self, result: Any) -> bytes:
@@ -104,10 +107,17 @@ class JSONBytesCache:
         if hit is not None and hit[0] is result:
             return hit[1]
         body = pydantic_core.to_json(result)
+        if len(body) > self.max_bytes // 16:
+            return body
         with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._bytes -= len(old[1])
             self._entries[key] = (result, body)
-            if len(self._entries) > self.size:
-                self._entries.popitem(last=False)
+            self._bytes += len(body)
+            while self._entries and (len(self._entries) > self.size or self._bytes > self.max_bytes):
+                _, (_, dropped) = self._entries.popitem(last=False)
+                self._bytes -= len(dropped)
         return body
 
 
