@@ -58,6 +58,9 @@ except ImportError:  # pragma: no cover - exercised only without the extra
 _BUILD, _SEQ, _JSON, _NULL, _KEY = "fg_build", "fg_seq", "fg_json", "fg_null", "fg_key"
 _BOOKKEEPING = {_BUILD, _SEQ, _JSON, _NULL, _KEY}
 EMBEDDING = "embedding"
+#: Neo4j 5's vector indexes take at most 4096 dimensions; longer vectors are stored but not indexed, and
+#: similar/search then rank every candidate without asking the index (same results, no index).
+MAX_INDEXED_DIMENSIONS = 4096
 _LABELS = {label.value for label in Label}
 _RELS = {rel.value for rel in Rel}
 Progress = Callable[[str], None]
@@ -243,14 +246,14 @@ class Neo4jStore(GraphStore):
 
     def _vector_index(self, dimensions: int) -> None:
         """The vector index for vectors of ``dimensions`` (recreated when the encoder changed)."""
-        if dimensions <= 0:
-            return
+        indexable = 0 < dimensions <= MAX_INDEXED_DIMENSIONS
         try:
             with self.driver.session(database=self.database) as session:
                 rows = session.run(query("show_vector_index")).data()
-                if rows and rows[0]["dimensions"] not in (None, dimensions):
+                if rows and (not indexable or rows[0]["dimensions"] not in (None, dimensions)):
                     session.run(query("drop_vector_index")).consume()
-                session.run(query("create_vector_index"), dimensions=int(dimensions)).consume()
+                if indexable:
+                    session.run(query("create_vector_index"), dimensions=int(dimensions)).consume()
         except _unavailable_errors() as e:
             raise BackendUnavailable(f"Neo4j is unavailable: {e}", detail={"backend": "neo4j"}) from e
 
@@ -286,6 +289,7 @@ class Neo4jStore(GraphStore):
                 done += 1
         say("deleting what older builds left")
         self._sweep(build)
+        self._await_indexes()
         self.write(
             "set_meta_loaded",
             build=build,
@@ -298,6 +302,14 @@ class Neo4jStore(GraphStore):
         )
         with self._lock:
             self._snapshot = None
+
+    def _await_indexes(self, timeout_s: int = 300) -> None:
+        """Wait until every index (the vector index too) is online, so queries right after a load use it."""
+        try:
+            with self.driver.session(database=self.database) as session:
+                session.run(query("await_indexes"), timeout_s=timeout_s).consume()
+        except _unavailable_errors() as e:
+            raise BackendUnavailable(f"Neo4j is unavailable: {e}", detail={"backend": "neo4j"}) from e
 
     def _sweep(self, build: str) -> None:
         for stmt in ("delete_stale_relationships", "delete_stale_nodes"):
@@ -435,7 +447,7 @@ class Neo4jStore(GraphStore):
 
         cands = q.candidates()
         n = len(cands.ids)
-        if n == 0 or vector.shape[0] != cands.vectors.shape[1]:
+        if n == 0 or vector.shape[0] != cands.vectors.shape[1] or vector.shape[0] > MAX_INDEXED_DIMENSIONS:
             return cands
         rows = self.read("query_direction_vectors", k=limit or n, vector=vector.astype(float).tolist())
         found = {r["id"] for r in rows}
