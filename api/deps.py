@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
+import anyio
+import anyio.to_thread
 import pydantic_core
 from fastapi import Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
@@ -130,8 +132,23 @@ async def respond(store: GraphStore, fn: Callable[..., Any], *args: Any, thread:
     The read models are already validated ``graph.views`` instances, so the route's ``response_model``
     documents the shape while the bytes come straight from pydantic (and are reused for cached results).
     """
-    result = await run_in_threadpool(fn, *args) if thread else await call(store, fn, *args)
+    result = await in_worker(fn, *args) if thread else await call(store, fn, *args)
     return Response(_JSON.dumps(result), media_type="application/json")
+
+
+_WORKERS: anyio.CapacityLimiter | None = None
+
+
+async def in_worker(fn: Callable[..., T], *args: Any) -> T:
+    """Run CPU-bound work (encoding a search text) in one of two worker threads.
+
+    Two, not anyio's default forty: with many requests in flight, forty threads fighting over the GIL
+    (a 5 ms switch interval) make every request slow; two keep both cores busy and the rest wait their turn.
+    """
+    global _WORKERS
+    if _WORKERS is None:
+        _WORKERS = anyio.CapacityLimiter(2)
+    return await anyio.to_thread.run_sync(lambda: fn(*args), limiter=_WORKERS)
 
 
 async def call(store: GraphStore, fn: Callable[..., T], *args: Any) -> T:
