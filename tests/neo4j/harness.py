@@ -29,7 +29,7 @@ class HarnessUnavailable(RuntimeError):
 
 def missing_tools() -> str | None:
     """Why the launcher cannot run here, or None."""
-    for tool, what in (("java", "Java 17+"), ("mvn", "Maven")):
+    for tool, what in (("java", "Java 17+"), ("javac", "a JDK 17+"), ("mvn", "Maven")):
         if shutil.which(tool) is None:
             return f"{what} ({tool}) is not installed: the Neo4j tests need it to build and run neo4j-harness"
     return None

@@ -149,3 +149,22 @@ def test_unreachable_neo4j_is_backend_unavailable():
         assert e.value.status_code == 503
     finally:
         store.close()
+
+
+def test_settings_select_the_neo4j_store_and_the_api_serves_it(neo4j_store, neo4j_settings, neo4j_corpus):
+    # The compose wiring: FUNDGRAPH_STORE=neo4j + FUNDGRAPH_NEO4J_* and no store handed in.
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from graph.store import open_store
+
+    opened = open_store(neo4j_settings)
+    try:
+        assert isinstance(opened, Neo4jStore)
+    finally:
+        opened.close()
+    with TestClient(create_app(neo4j_settings), raise_server_exceptions=False) as client:
+        body = client.get("/api/health").json()
+        assert (body["backend"], body["node_count"]) == ("neo4j", neo4j_corpus.graph.number_of_nodes())
+        programs = client.get("/api/programs").json()
+        assert [p["id"] for p in programs] == neo4j_corpus.meta["programs"]

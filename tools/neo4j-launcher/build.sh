@@ -8,6 +8,7 @@ stamp="$here/target/lib/.complete"
 
 command -v java >/dev/null || { echo "build.sh: java (17+) is not installed" >&2; exit 3; }
 command -v mvn >/dev/null || { echo "build.sh: mvn (Maven) is not installed" >&2; exit 3; }
+command -v javac >/dev/null || { echo "build.sh: javac (a JDK 17+, e.g. openjdk-17-jdk-headless) is not installed" >&2; exit 3; }
 
 if [[ "${1:-}" != "--force" && -f "$jar" && -f "$stamp" ]]; then
   newer="$(find "$here/pom.xml" "$here/src" -newer "$stamp" -print -quit)"
