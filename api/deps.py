@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from fundgraph.errors import InvalidRequest
 from fundgraph.settings import Settings
+from graph import views
 from graph.store import GraphStore, open_store
 
 #: Largest ``k`` of similar and search.
@@ -104,13 +105,21 @@ class JSONBytesCache:
 
     def dumps(self, result: Any) -> bytes:
         """JSON bytes of a read model (or a list of them)."""
-        key = id(result)
-        hit = self._entries.get(key)
+        hit = self._entries.get(id(result))
         if hit is not None and hit[0] is result:
             return hit[1]
+        if isinstance(result, views.SimilarList):
+            # A similar list is a slice of a direction's cached ranking: join its items' cached bytes
+            # (the same bytes pydantic writes for the whole list, without re-serialising every item).
+            return b'{"items":[' + b",".join(self.dumps(i) for i in result.items) + b"]}"
         body = pydantic_core.to_json(result)
+        self._store(result, body)
+        return body
+
+    def _store(self, result: Any, body: bytes) -> None:
+        key = id(result)
         if len(body) > self.max_bytes // 16:
-            return body
+            return
         with self._lock:
             old = self._entries.pop(key, None)
             if old is not None:
@@ -120,7 +129,6 @@ class JSONBytesCache:
             while self._entries and (len(self._entries) > self.size or self._bytes > self.max_bytes):
                 _, (_, dropped) = self._entries.popitem(last=False)
                 self._bytes -= len(dropped)
-        return body
 
 
 _JSON = JSONBytesCache()

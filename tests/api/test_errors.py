@@ -99,3 +99,18 @@ def test_503_when_the_backend_is_unavailable(tmp_path):
             "detail": {"uri": "bolt://127.0.0.1:1"},
         }
     }
+
+
+def test_json_bytes_cache_writes_what_pydantic_writes():
+    import pydantic_core
+
+    from api.deps import JSONBytesCache
+    from graph import views
+
+    cache = JSONBytesCache()
+    brief = views.DirectionBrief(id="p:1", program_id="p", code="1", title="标题")
+    expl = views.Explanation(text_score=0.5, entity_score=0.25, shared={"diseases": ["肺癌"]}, summary="s")
+    items = [views.SimilarItem(direction=brief, score=0.4, explanation=expl, above_threshold=True)] * 3
+    for result in (views.SimilarList(items=items), views.SimilarList(items=[]), [brief, brief], brief):
+        assert cache.dumps(result) == pydantic_core.to_json(result)
+        assert cache.dumps(result) == pydantic_core.to_json(result)  # from the cache
