@@ -203,7 +203,7 @@ def serve(
     settings = _settings()
     where = settings.home if settings.store == "embedded" else settings.neo4j_uri
     err.print(f"serving the {settings.store} store at {where} on http://{host}:{port} (docs: /docs)",
-              highlight=False)
+              highlight=False, soft_wrap=True)
     if workers > 1:
         uvicorn.run("api.app:app_from_env", factory=True, host=host, port=port, workers=workers,
                     log_level=log_level)
