@@ -4,8 +4,11 @@ A direction is represented by
 
 - its **text vector**: the weighted sum of its field vectors (title > keywords > content > metrics, so the
   title weighs more than the metrics' papers/patents/seminars boilerplate), re-normalised;
-- its **entity profile**: entity id → field weight, from the entity layer's MENTIONS edges, boilerplate
-  entities excluded.
+- its **entity profile**: entity id → weight, from the entity layer's MENTIONS edges: the field weight
+  (title and keywords > content > metrics) × the type weight (disease > modality > technique > keyword);
+  boilerplate entities and jieba-*extracted* keywords left out (they are mostly generic words that dilute
+  the overlap), then expanded up the vocabularies' hierarchy (MEMBER_OF) with a decayed weight, so that a
+  阿尔茨海默病 direction and a 帕金森病 direction share 神经退行性疾病.
 
 ``score = text_weight · cos(text) + entity_weight · overlap(entities)`` where the overlap is the cosine of
 idf-weighted profiles (idf over directions: a shared 阿尔茨海默病 says more than a shared 大模型).
@@ -16,7 +19,7 @@ embedded store and the Neo4j store all call it, so they give identical scores.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -44,14 +47,27 @@ FIELDS: tuple[str, ...] = ("title", "keywords", "content", "metrics")
 class ScoringConfig:
     """Weights of the combined score (stored with the build so queries are scored the same way)."""
 
-    text_weight: float = 0.6
-    entity_weight: float = 0.4
+    text_weight: float = 0.5
+    entity_weight: float = 0.5
     # Each field is encoded on its own and normalised, so a short title's words already weigh far more
     # per word than the content's; metrics (papers, patents, seminars) weigh least.
     field_weights: dict[str, float] = field(
-        default_factory=lambda: {"title": 0.5, "keywords": 0.5, "content": 1.0, "metrics": 0.3}
+        default_factory=lambda: {"title": 1.0, "keywords": 0.5, "content": 1.0, "metrics": 0.2}
     )
     entity_types: tuple[str, ...] = tuple(SHARED_GROUPS)
+    #: Field weights of entity mentions (an entity in the title or keywords is what the direction is about).
+    entity_field_weights: dict[str, float] = field(
+        default_factory=lambda: {"title": 1.0, "keywords": 1.0, "content": 0.7, "metrics": 0.3}
+    )
+    #: A shared disease says more than a shared modality, which says more than a shared keyword.
+    type_weights: dict[str, float] = field(
+        default_factory=lambda: {"disease": 1.5, "modality": 1.2, "technique": 1.0, "keyword": 0.5}
+    )
+    #: Weight of keywords the entity layer extracted with jieba (not the direction's 关键词); 0 drops them.
+    extracted_keyword_weight: float = 0.0
+    #: Each step up the MEMBER_OF hierarchy multiplies the weight by this (0: no expansion).
+    hierarchy_decay: float = 0.7
+    hierarchy_depth: int = 3
 
     def state(self) -> dict[str, Any]:
         """JSON-able form."""
@@ -60,7 +76,16 @@ class ScoringConfig:
             "entity_weight": self.entity_weight,
             "field_weights": dict(self.field_weights),
             "entity_types": list(self.entity_types),
+            "entity_field_weights": dict(self.entity_field_weights),
+            "type_weights": dict(self.type_weights),
+            "extracted_keyword_weight": self.extracted_keyword_weight,
+            "hierarchy_decay": self.hierarchy_decay,
+            "hierarchy_depth": self.hierarchy_depth,
         }
+
+    def with_(self, **changes: Any) -> ScoringConfig:
+        """A copy with some fields changed."""
+        return replace(self, **changes)
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any] | None) -> ScoringConfig:
@@ -73,6 +98,11 @@ class ScoringConfig:
             entity_weight=float(state.get("entity_weight", d.entity_weight)),
             field_weights=dict(state.get("field_weights", d.field_weights)),
             entity_types=tuple(state.get("entity_types", d.entity_types)),
+            entity_field_weights=dict(state.get("entity_field_weights", d.entity_field_weights)),
+            type_weights=dict(state.get("type_weights", d.type_weights)),
+            extracted_keyword_weight=float(state.get("extracted_keyword_weight", d.extracted_keyword_weight)),
+            hierarchy_decay=float(state.get("hierarchy_decay", d.hierarchy_decay)),
+            hierarchy_depth=int(state.get("hierarchy_depth", d.hierarchy_depth)),
         )
 
 
@@ -97,6 +127,9 @@ class Candidates:
         entities: entity profile (entity id → weight) of each direction, boilerplate already excluded.
         info: entity id → :class:`EntityInfo`.
         idf: entity id → rarity weight over these directions (computed when not given).
+        parents: entity id → its broader entities (MEMBER_OF), to expand a free-text query's entities.
+        hierarchy_decay: weight factor per step up ``parents`` (the build's :class:`ScoringConfig` value).
+        type_weights: entity type → weight, for a free-text query's entities (as in the directions' profiles).
     """
 
     ids: list[str]
@@ -105,6 +138,9 @@ class Candidates:
     entities: list[dict[str, float]]
     info: dict[str, EntityInfo]
     idf: dict[str, float] = field(default_factory=dict)
+    parents: dict[str, list[str]] = field(default_factory=dict)
+    hierarchy_decay: float = 0.0
+    type_weights: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not (len(self.ids) == len(self.programs) == len(self.entities) == self.vectors.shape[0]):
@@ -150,18 +186,57 @@ class Scored:
 
 
 def entity_profile(
-    mentions: Sequence[tuple[str, str]],
+    mentions: Sequence[tuple[str, str] | tuple[str, str, bool]],
     entity_types: Sequence[str],
     types: Mapping[str, str],
     field_weights: Mapping[str, float],
+    *,
+    type_weights: Mapping[str, float] | None = None,
+    extracted_weight: float = 1.0,
 ) -> dict[str, float]:
-    """Entity id → weight of its strongest field, from (entity id, field) mentions of one direction."""
+    """Entity id → weight of its strongest mention, from (entity id, field[, extracted]) mentions.
+
+    A mention weighs its field's weight × its type's weight (× ``extracted_weight`` for a keyword the entity
+    layer extracted itself rather than read from the direction's 关键词).
+    """
     out: dict[str, float] = {}
-    for eid, fld in mentions:
-        if types.get(eid) not in entity_types:
+    default_fw = min(field_weights.values()) if field_weights else 1.0
+    for m in mentions:
+        eid, fld = m[0], m[1]
+        extracted = bool(m[2]) if len(m) > 2 else False
+        t = types.get(eid)
+        if t not in entity_types:
             continue
-        w = field_weights.get(fld, min(field_weights.values()) if field_weights else 1.0)
-        out[eid] = max(out.get(eid, 0.0), w)
+        w = field_weights.get(fld, default_fw) * (type_weights or {}).get(t or "", 1.0)
+        if extracted:
+            w *= extracted_weight
+        if w > 0:
+            out[eid] = max(out.get(eid, 0.0), w)
+    return out
+
+
+def expand_hierarchy(
+    profile: Mapping[str, float], parents: Mapping[str, Sequence[str]], *, decay: float, depth: int = 3
+) -> dict[str, float]:
+    """The profile plus each entity's broader entities (MEMBER_OF), at ``decay`` per step up.
+
+    阿尔茨海默病 (1.0) adds 神经退行性疾病 (0.7) and 神经系统疾病 (0.49): a Parkinson's direction then
+    shares the group with an Alzheimer's one, at less than the disease itself would weigh. An entity
+    already in the profile keeps the larger of its own and its inherited weight.
+    """
+    out = dict(profile)
+    if decay <= 0 or not parents:
+        return out
+    frontier = list(profile.items())
+    for _ in range(depth):
+        nxt = []
+        for eid, w in frontier:
+            for parent in parents.get(eid, ()):
+                nw = w * decay
+                if nw > out.get(parent, 0.0):
+                    out[parent] = nw
+                    nxt.append((parent, nw))
+        frontier = nxt
     return out
 
 
@@ -199,12 +274,19 @@ def direction_vectors(
 
 def query_entities(text: str, lexicon: Lexicon, cands: Candidates) -> dict[str, float]:
     """Entity profile of free text: vocabulary entities in any surface form, and known keywords in it."""
-    found = {e: 1.0 for e in lexicon.find_entities(text) if e in cands.idf}
+
+    def weight(eid: str) -> float:
+        info = cands.info.get(eid) or lexicon.terms.get(eid)
+        return cands.type_weights.get(info.type, 1.0) if info is not None else 1.0
+
+    known = cands.idf.keys() | cands.parents.keys()
+    found = {e: weight(e) for e in lexicon.find_entities(text) if e in known}
     low = text.lower()
     for eid, info in cands.info.items():
         if info.type == "keyword" and eid not in found and len(info.name) >= 3 and info.name.lower() in low:
-            found[eid] = 1.0
-    return found
+            found[eid] = weight(eid)
+    expanded = expand_hierarchy(found, cands.parents, decay=cands.hierarchy_decay)
+    return {e: w for e, w in expanded.items() if e in cands.idf}
 
 
 def _summary(

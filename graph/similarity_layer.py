@@ -1,7 +1,8 @@
 """The similarity layer: direction vectors, SIMILAR_TO, CONTINUES, topic communities.
 
 - **SIMILAR_TO** (Direction → Direction of a *different* program): each direction's top k
-  (``settings.similar_top_k``) above ``settings.similar_threshold``, scored by :func:`embeddings.scoring.rank`
+  (``settings.similar_top_k``) above the encoder's calibrated threshold (or ``settings.similar_threshold``
+  when set explicitly, see :func:`similar_threshold`), scored by :func:`embeddings.scoring.rank`
   (text cosine + rarity-weighted shared entities), with the explanation as flat properties.
   Same-program similarity is not stored; the stores compute it live (API ``scope=all``).
 - **CONTINUES** (later Direction → earlier Direction of the same program series): for each direction of a
@@ -32,6 +33,7 @@ from embeddings.scoring import (
     ScoringConfig,
     direction_vectors,
     entity_profile,
+    expand_hierarchy,
     rank,
 )
 from graph.model import ENTITY_TYPES, Label, Rel
@@ -122,27 +124,54 @@ def direction_fields(d: Direction) -> dict[str, str]:
     }
 
 
+def entity_parents(g: nx.MultiDiGraph) -> dict[str, list[str]]:
+    """Entity id → its broader entities (MEMBER_OF edges: 阿尔茨海默病 → 神经退行性疾病, 能谱CT → CT)."""
+    out: dict[str, list[str]] = defaultdict(list)
+    for u, v, data in g.edges(data=True):
+        if data.get("type") == Rel.MEMBER_OF.value and v not in out[u]:
+            out[u].append(v)
+    return {k: sorted(v) for k, v in out.items()}
+
+
 def candidates_from_graph(
     g: nx.MultiDiGraph, direction_ids: list[str], vectors: np.ndarray, config: ScoringConfig
 ) -> Candidates:
-    """Candidates for :func:`embeddings.scoring.rank` from the graph (the embedded store does the same)."""
+    """Candidates for :func:`embeddings.scoring.rank` from the graph (the embedded store does the same).
+
+    Entity profiles: MENTIONS edges, boilerplate left out, extracted keywords at
+    ``config.extracted_keyword_weight``, typed and field-weighted, expanded up MEMBER_OF.
+    """
     mentions = direction_mentions(g, direction_ids)
+    parents = entity_parents(g)
     types: dict[str, str] = {}
+
+    def note_type(ent: str) -> None:
+        if ent not in types and ent in g:
+            t = entity_type_of(g, ent)
+            if t:
+                types[ent] = t
+
     for d in direction_ids:
         for ent, _ in mentions[d]:
-            if ent not in types:
-                t = entity_type_of(g, ent)
-                if t:
-                    types[ent] = t
-    profiles = [
-        entity_profile(
-            [(ent, e.get("field") or "") for ent, e in mentions[d] if not e.get("boilerplate")],
+            note_type(ent)
+    profiles = []
+    for d in direction_ids:
+        p = entity_profile(
+            [
+                (ent, e.get("field") or "", bool(e.get("extracted")))
+                for ent, e in mentions[d]
+                if not e.get("boilerplate")
+            ],
             config.entity_types,
             types,
-            config.field_weights,
+            config.entity_field_weights,
+            type_weights=config.type_weights,
+            extracted_weight=config.extracted_keyword_weight,
         )
-        for d in direction_ids
-    ]
+        p = expand_hierarchy(p, parents, decay=config.hierarchy_decay, depth=config.hierarchy_depth)
+        for ent in p:
+            note_type(ent)
+        profiles.append(p)
     info = {
         ent: EntityInfo(
             id=ent,
@@ -158,6 +187,9 @@ def candidates_from_graph(
         vectors=vectors,
         entities=profiles,
         info=info,
+        parents=parents,
+        hierarchy_decay=config.hierarchy_decay,
+        type_weights=dict(config.type_weights),
     )
 
 
@@ -170,6 +202,17 @@ def boilerplate_terms(g: nx.MultiDiGraph, direction_ids: Sequence[str]) -> set[s
                 names.add(str(g.nodes[ent].get("name") or ""))
     names.discard("")
     return names
+
+
+def similar_threshold(settings: Settings, encoder: Encoder) -> float:
+    """The SIMILAR_TO threshold: the one set explicitly in the settings, else the encoder's calibrated one.
+
+    Scores live on different scales per encoder (MiniLM cosines of any two Chinese texts are high), so
+    one fixed number cannot serve both; each encoder carries its own, measured on the gold set.
+    """
+    if "similar_threshold" in settings.model_fields_set:
+        return float(settings.similar_threshold)
+    return float(getattr(encoder, "default_threshold", settings.similar_threshold))
 
 
 # -- the layer ---------------------------------------------------------------------------------------------
@@ -190,7 +233,10 @@ def encode_directions(
     ids = [d.id for d in directions]
     lexicon = lexicon_from_graph(g)
     if encoder is None:
-        encoder = encoder_from_settings(settings, lexicon=lexicon, boilerplate=boilerplate_terms(g, ids))
+        # The entity layer's per-program boilerplate (大模型 in 天元) is not passed: it is often exactly what
+        # links two programs, and the idf over all directions already weighs truly common words down
+        # (measured: Recall@5 0.851 → 0.886 without it).
+        encoder = encoder_from_settings(settings, lexicon=lexicon)
     fields = [direction_fields(d) for d in directions]
     encoder.fit([" ".join(f.values()) for f in fields])
     vectors = direction_vectors(encoder, fields, config, progress=progress)
@@ -223,6 +269,7 @@ def add_similarity_layer(
     )
     cands = candidates_from_graph(g, ids, vectors, config)
     method = f"{encoder.name}+entities"
+    threshold = similar_threshold(settings, encoder)
 
     say("linking similar directions across programs")
     for i, did in enumerate(ids):
@@ -235,7 +282,7 @@ def add_similarity_layer(
             exclude=i,
             exclude_program=cands.programs[i],
         ):
-            if s.score < settings.similar_threshold:
+            if s.score < threshold:
                 break
             g.add_edge(
                 did,
@@ -250,13 +297,13 @@ def add_similarity_layer(
     add_continues(g, docs, cands, config, method=method)
 
     say("finding topic communities")
-    add_communities(g, cands, config, top_k=settings.similar_top_k, threshold=settings.similar_threshold)
+    add_communities(g, cands, config, top_k=settings.similar_top_k, threshold=threshold)
 
     state = dict(encoder.state())
     state.setdefault("lexicon", lexicon.state())
     state["scoring"] = config.state()
     state["method"] = method
-    state["similar_threshold"] = settings.similar_threshold
+    state["similar_threshold"] = threshold
     state["similar_top_k"] = settings.similar_top_k
     return SimilarityResult(direction_ids=ids, vectors=vectors, encoder_state=state)
 

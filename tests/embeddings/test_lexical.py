@@ -32,7 +32,8 @@ def lexicon():
 
 @pytest.fixture(scope="module")
 def encoder(lexicon):
-    return LexicalEncoder(lexicon, boilerplate=["国际合作"]).fit(DOCS)
+    # min_df=1: on four documents the default (a feature must occur in two) would keep almost nothing
+    return LexicalEncoder(lexicon, boilerplate=["国际合作"], min_df=1).fit(DOCS)
 
 
 def test_english_phrases_map_to_chinese_canonical_names(lexicon):
@@ -65,6 +66,36 @@ def test_metric_boilerplate_is_down_weighted(encoder):
     idf = dict(zip(encoder.state()["vocabulary"], encoder.state()["idf"], strict=True))
     assert idf["论文"] < idf["冷泉"] / 3
     assert idf["申请专利"] < idf["冷泉"] / 3
+    assert idf["#论文"] < idf["#冷泉"] / 3  # the bigram block too
+
+
+def test_char_bigrams_stay_inside_chinese_runs():
+    from embeddings.encoders import char_bigrams
+
+    assert char_bigrams("脑机接口，PET影像") == ["脑机", "机接", "接口", "影像"]
+    assert char_bigrams("AD") == []
+
+
+def test_bigrams_match_where_jieba_cuts_differently(lexicon):
+    # jieba: 蛋白质 / 折叠 vs 蛋白 / 折叠 — the words share only 折叠, the bigrams also share 蛋白
+    docs = ["蛋白质折叠预测", "蛋白折叠结构", "深海冷泉生态系统", "量子计算云平台"]
+    enc = LexicalEncoder(lexicon, min_df=1).fit(docs)
+    words_only = LexicalEncoder(lexicon, min_df=1, word_share=1.0).fit(docs)
+    v, w = enc.encode(docs), words_only.encode(docs)
+    assert v[0] @ v[1] > w[0] @ w[1]
+    assert v[0] @ v[2] == 0 and v[0] @ v[3] == 0
+    # the cosine is the share-weighted sum of the two blocks' cosines
+    assert 0.0 < v[0] @ v[1] <= 1.0
+
+
+def test_min_df_and_max_features_bound_the_dimension(lexicon):
+    docs = [*DOCS, "阿尔茨海默病的PET影像研究", "抑郁症的影像评估"]
+    full = LexicalEncoder(lexicon, min_df=1).fit(docs)
+    shared = LexicalEncoder(lexicon, min_df=2).fit(docs)
+    capped = LexicalEncoder(lexicon, min_df=1, max_features=10).fit(docs)
+    assert len(shared.vocabulary) < len(full.vocabulary)
+    assert "阿尔茨海默病" in shared.vocabulary and "冷泉" not in shared.vocabulary
+    assert len(capped.vocabulary) == 10 and capped.encode(docs).shape == (6, 10)
 
 
 def test_state_round_trip_encodes_identically(encoder):
@@ -72,7 +103,7 @@ def test_state_round_trip_encodes_identically(encoder):
 
     state = json.loads(json.dumps(encoder.state(), ensure_ascii=False))
     again = encoder_from_state(state)
-    assert state["name"] == "lexical"
+    assert state["name"] == "lexical" and state["word_share"] == 0.3 and state["default_threshold"] == 0.25
     assert np.allclose(again.encode(DOCS), encoder.encode(DOCS))
     assert np.allclose(
         again.encode(["Alzheimer's disease PET imaging"]), encoder.encode(["Alzheimer's disease PET imaging"])

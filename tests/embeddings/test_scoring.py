@@ -77,3 +77,31 @@ def test_score_matrix_matches_rank():
     ranked = {s.id: s.score for s in rank(c.vectors[0], c.entities[0], c, config=cfg, exclude=0)}
     for j, did in enumerate(c.ids[1:], start=1):
         assert abs(m[0, j] - ranked[did]) < 1e-5
+
+
+def test_hierarchy_expansion_decays_and_keeps_the_stronger_weight():
+    from embeddings.scoring import expand_hierarchy
+
+    parents = {"d:ad": ["d:neurodeg"], "d:pd": ["d:neurodeg"], "d:neurodeg": ["d:nervous"]}
+    ad = expand_hierarchy({"d:ad": 1.0}, parents, decay=0.5)
+    assert ad == {"d:ad": 1.0, "d:neurodeg": 0.5, "d:nervous": 0.25}
+    # an entity named itself keeps its own (larger) weight
+    both = expand_hierarchy({"d:ad": 1.0, "d:neurodeg": 0.9}, parents, decay=0.5)
+    assert both["d:neurodeg"] == 0.9 and both["d:nervous"] == 0.45
+    assert expand_hierarchy({"d:ad": 1.0}, parents, decay=0.0) == {"d:ad": 1.0}
+    assert "d:nervous" not in expand_hierarchy({"d:ad": 1.0}, parents, decay=0.5, depth=1)
+
+
+def test_entity_profile_weighs_types_and_drops_extracted_keywords():
+    from embeddings.scoring import entity_profile
+
+    types = {"d:ad": "disease", "k:model": "keyword", "k:own": "keyword", "m:pet": "modality"}
+    p = entity_profile(
+        [("d:ad", "content"), ("k:model", "title", True), ("k:own", "keywords", False), ("m:pet", "title")],
+        ("disease", "modality", "keyword"),
+        types,
+        {"title": 1.0, "keywords": 1.0, "content": 0.5},
+        type_weights={"disease": 2.0, "keyword": 0.5},
+        extracted_weight=0.0,
+    )
+    assert p == {"d:ad": 1.0, "k:own": 0.5, "m:pet": 1.0}

@@ -45,9 +45,9 @@ def test_similar_to_edges_cross_program_top_k_above_threshold(built, settings):
     for u, v, d in edges:
         assert u != v
         assert g.nodes[u]["program_id"] != g.nodes[v]["program_id"]
-        assert d["score"] >= settings.similar_threshold
+        assert d["score"] >= 0.25  # the lexical encoder's calibrated threshold (settings leave it unset)
         assert d["method"] == "lexical+entities"
-        assert abs(d["score"] - (0.6 * d["text_score"] + 0.4 * d["entity_score"])) < 1e-4
+        assert abs(d["score"] - (0.5 * d["text_score"] + 0.5 * d["entity_score"])) < 1e-4
         for k in ("shared_diseases", "shared_modalities", "shared_techniques", "shared_keywords"):
             assert isinstance(d[k], list)
         assert d["summary"]
@@ -128,10 +128,39 @@ def test_english_query_finds_alzheimer_pet_directions(built):
     assert not any(t.startswith("most-stic-joint:7") or t.startswith("most-stic-joint:8") for t in top)
 
 
+def test_hierarchy_links_parkinson_and_alzheimer_through_neurodegeneration(built):
+    g, _, res = built
+    from embeddings.scoring import ScoringConfig
+
+    config = ScoringConfig.from_state(res.encoder_state["scoring"])
+    cands = candidates_from_graph(g, res.direction_ids, res.vectors, config)
+    ad = cands.entities[cands.index["gd-imaging-2026:YXA0101"]]
+    assert ad["disease:alzheimer"] > ad["disease:neurodegenerative-disease"] > 0  # inherited, decayed
+    # extracted (jieba) keywords are not in the profile; explicit ones are
+    mentions = [
+        (v, d) for _, v, d in g.out_edges("gd-imaging-2026:YXA0101", data=True) if d.get("type") == "MENTIONS"
+    ]
+    assert all(
+        v not in ad for v, d in mentions if d.get("extracted") and not v.startswith(("disease:", "modality:"))
+    )
+
+
+def test_explicit_threshold_in_settings_wins():
+    from embeddings.encoders import LexicalEncoder, SentenceTransformerEncoder
+    from graph.similarity_layer import similar_threshold
+
+    assert similar_threshold(Settings(), LexicalEncoder()) == 0.25
+    assert similar_threshold(Settings(), SentenceTransformerEncoder("x")) == 0.5
+    assert similar_threshold(Settings(similar_threshold=0.4), LexicalEncoder()) == 0.4
+
+
 def test_eval_shipped_clearly_above_plain_tfidf_baseline(settings):
     shipped, baseline = evaluate(settings)
     assert shipped.queries == baseline.queries >= 50
-    assert shipped.recall_at_k >= baseline.recall_at_k + 0.03
-    assert shipped.mrr >= baseline.mrr  # with the real entity layer: +0.001 only (see report)
-    assert shipped.recall_at_k >= 0.7
+    # measured: shipped 0.886 / 0.751 vs baseline 0.699 / 0.629; 2-fold cross-validated 0.842 / 0.729
+    assert shipped.recall_at_k >= baseline.recall_at_k + 0.15
+    assert shipped.mrr >= baseline.mrr + 0.08
+    assert shipped.cv_recall_at_k >= baseline.recall_at_k + 0.10
+    assert shipped.cv_mrr >= baseline.mrr + 0.07
     assert shipped.unrelated_with_edges <= 2
+    assert 50 <= shipped.similar_edges <= 150
