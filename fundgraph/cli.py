@@ -234,8 +234,9 @@ def eval_similarity(
         out.print_json(json.dumps([s.as_dict() for s in scores], ensure_ascii=False))
     else:
         out.print(format_report(scores, gold), highlight=False)
-        out.print(f"threshold {settings.similar_threshold}, top k {settings.similar_top_k}; 'unrelated linked' = "
-                  "002 mining/quantum/deep-sea/polar directions with a cross-program edge above the threshold",
+        out.print(f"thr = each encoder's calibrated SIMILAR_TO threshold, top k {settings.similar_top_k}; cv = 2-fold "
+                  "cross-validated weights; 'unrelated' = 002 mining/quantum/deep-sea/polar directions with a "
+                  "cross-program edge above thr",
                   highlight=False)
 
 
