@@ -361,7 +361,8 @@ def rank(
         else np.zeros(cands.vectors.shape[0], dtype=np.float32)
     )
     allowed = set(programs) if programs is not None else None
-    out: list[Scored] = []
+    # Score every candidate (cheap), then explain only the k kept (explaining is most of the cost).
+    scored: list[tuple[float, str, int, float]] = []
     for i, did in enumerate(cands.ids):
         if i == exclude:
             continue
@@ -371,10 +372,14 @@ def rank(
         ):
             continue
         t = round(float(text[i]), 6)
-        score, e, shared, summary = explain(query_entities_, cands.entities[i], cands, t, config)
-        out.append(Scored(i, did, p, round(score, 6), t, round(e, 6), shared, summary))
-    out.sort(key=lambda s: (-s.score, s.id))
-    return out if k is None else out[:k]
+        e_score, _ = weighted_overlap(query_entities_, cands.entities[i], cands.idf)
+        scored.append((round(config.text_weight * t + config.entity_weight * e_score, 6), did, i, t))
+    scored.sort(key=lambda s: (-s[0], s[1]))
+    out: list[Scored] = []
+    for score, did, i, t in scored if k is None else scored[:k]:
+        full, e, shared, summary = explain(query_entities_, cands.entities[i], cands, t, config)
+        out.append(Scored(i, did, cands.programs[i], round(full, 6), t, round(e, 6), shared, summary))
+    return out
 
 
 def score_matrix(cands: Candidates, config: ScoringConfig) -> np.ndarray:

@@ -38,7 +38,11 @@ class Settings(BaseSettings):
     )
     st_batch_size: int = 32
     similar_top_k: int = 5
-    similar_threshold: float = 0.18  # on the scale of embeddings.scoring (see `fundgraph eval similarity`)
+    similar_threshold: float | None = Field(
+        default=None,
+        description="SIMILAR_TO score threshold; None uses the encoder's own, calibrated on the gold set "
+                    "(lexical 0.25, sentence-transformers 0.5; see `fundgraph eval similarity`).",
+    )
 
     # API
     cors_origins: list[str] = ["http://localhost:3000", "http://127.0.0.1:3000"]

@@ -210,9 +210,9 @@ def similar_threshold(settings: Settings, encoder: Encoder) -> float:
     Scores live on different scales per encoder (MiniLM cosines of any two Chinese texts are high), so
     one fixed number cannot serve both; each encoder carries its own, measured on the gold set.
     """
-    if "similar_threshold" in settings.model_fields_set:
+    if settings.similar_threshold is not None:
         return float(settings.similar_threshold)
-    return float(getattr(encoder, "default_threshold", settings.similar_threshold))
+    return float(encoder.default_threshold)
 
 
 # -- the layer ---------------------------------------------------------------------------------------------
