@@ -91,7 +91,7 @@ def create_app(
         title="fundgraph",
         summary="A knowledge graph of funding directions: programs, directions, entities, similarity.",
         version="0.1.0",
-        docs_url="/docs",
+        docs_url=None,  # served below from vendored Swagger UI files: no CDN at run time
         openapi_url="/openapi.json",
         lifespan=lifespan,
     )
@@ -108,10 +108,38 @@ def create_app(
     )
     for router in ROUTERS:
         app.include_router(router)
+    _add_docs_route(app)
     # Mounted last: /api/* and /docs win; every other path is the dashboard's.
     if static_dir is not None and (Path(static_dir) / "index.html").is_file():
         app.mount("/", StaticFiles(directory=static_dir, html=True), name="dashboard")
     return app
+
+
+VENDOR_DIR = STATIC_DIR / "vendor"
+
+
+def _add_docs_route(app: FastAPI) -> None:
+    """OpenAPI docs at /docs with Swagger UI from api/static/vendor (vendored from npm, like cytoscape)."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.responses import FileResponse, HTMLResponse
+
+    assets = {"swagger-ui-bundle.js": "application/javascript", "swagger-ui.css": "text/css"}
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="fundgraph API",
+                                   swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs/assets/swagger-ui.css",
+                                   swagger_favicon_url="/docs/assets/favicon-32x32.png")
+
+    @app.get("/docs/assets/{name}", include_in_schema=False)
+    def docs_asset(name: str) -> FileResponse:
+        media = assets.get(name) or ("image/png" if name == "favicon-32x32.png" else None)
+        if media is None:
+            from fundgraph.errors import NotFound
+
+            raise NotFound(f"no docs asset {name!r}", detail={"name": name})
+        return FileResponse(VENDOR_DIR / name, media_type=media)
 
 
 def app_from_env() -> FastAPI:
