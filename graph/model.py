@@ -20,6 +20,12 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+# The id rule lives with the loaders (the bottom layer), which mint the ids; the graph reuses it.
+from loaders.text import chinese_numeral, code_key, direction_id
+
+__all__ = ["ENTITY_GROUPS", "ENTITY_TYPES", "Label", "Rel", "chinese_numeral", "code_key", "direction_id",
+           "entity_id"]
+
 
 class Label(StrEnum):
     """Node labels."""
@@ -69,38 +75,6 @@ ENTITY_GROUPS: dict[str, str] = {
     "technique": "techniques",
     "keyword": "keywords",
 }
-
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
-              "九": 9}
-
-
-def chinese_numeral(text: str) -> int:
-    """Convert a Chinese numeral up to 99 (一 … 九十九) to an int."""
-    text = text.strip()
-    if not text:
-        raise ValueError("empty numeral")
-    if text.isdigit():
-        return int(text)
-    if "十" in text:
-        tens, _, ones = text.partition("十")
-        t = _CN_DIGITS[tens] if tens else 1
-        o = _CN_DIGITS[ones] if ones else 0
-        return t * 10 + o
-    return _CN_DIGITS[text]
-
-
-def code_key(code: str) -> str:
-    """ASCII key of a document code: ``（十一）`` → ``11``, ``7.`` → ``7``, ``2.10`` → ``2.10``."""
-    c = code.strip().strip("（）()[]【】").rstrip(".、．")
-    if c and all(ch in _CN_DIGITS or ch == "十" for ch in c):
-        return str(chinese_numeral(c))
-    return c
-
-
-def direction_id(program_id: str, code: str) -> str:
-    """Stable id of a direction."""
-    return f"{program_id}:{code_key(code)}"
-
 
 def entity_id(entity_type: str, key: str) -> str:
     """Stable id of an entity node."""

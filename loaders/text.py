@@ -92,7 +92,7 @@ def to_chinese_numeral(n: int) -> str:
 def code_key(code: str) -> str:
     """ASCII key of a document code: ``（十一）`` → ``11``, ``7.`` → ``7``, ``2.10`` → ``2.10``.
 
-    Same rule as ``graph.model.code_key`` (loaders do not import ``graph``; a test pins the equality).
+    ``graph.model`` re-exports this rule: there is one definition of a direction's id.
     """
     c = code.strip().strip("（）()[]【】").rstrip(".、．")
     if c and all(ch in _CN_DIGITS or ch == "十" for ch in c):
