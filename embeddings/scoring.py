@@ -376,7 +376,7 @@ def rank(
         scored.append((round(config.text_weight * t + config.entity_weight * e_score, 6), did, i, t))
     scored.sort(key=lambda s: (-s[0], s[1]))
     out: list[Scored] = []
-    for score, did, i, t in scored if k is None else scored[:k]:
+    for _score, did, i, t in scored if k is None else scored[:k]:
         full, e, shared, summary = explain(query_entities_, cands.entities[i], cands, t, config)
         out.append(Scored(i, did, cands.programs[i], round(full, 6), t, round(e, 6), shared, summary))
     return out

@@ -13,7 +13,8 @@ Semantics every store must reproduce (the Neo4j store answers the same questions
   entity raises :class:`EntityNotFound`; an unknown program raises :class:`ProgramNotFound`.
 - ``q`` matches case-insensitively as a substring of a direction's title or content.
 - ``similar`` ranks every candidate direction (not just stored SIMILAR_TO edges) with the shared
-  scoring of :mod:`embeddings.scoring`; ``above_threshold`` compares with the threshold the build used (stored in the encoder state)
+  scoring of :mod:`embeddings.scoring`; ``above_threshold`` compares with the threshold the build used
+  (stored in the encoder state)
   as recorded in the graph.
 """
 

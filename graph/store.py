@@ -107,9 +107,9 @@ class GraphStore(ABC):
 def open_store(settings: Settings, **kwargs: Any) -> GraphStore:
     """Open the store the settings select; imports the Neo4j driver only when it is selected."""
     if settings.store == "neo4j":
-        from graph.neo4j_store import Neo4jStore  # noqa: PLC0415 - optional dependency
+        from graph.neo4j_store import Neo4jStore
 
         return Neo4jStore.from_settings(settings, **kwargs)
-    from graph.embedded import EmbeddedStore  # noqa: PLC0415
+    from graph.embedded import EmbeddedStore
 
     return EmbeddedStore(settings.home, **kwargs)

@@ -65,7 +65,9 @@ class Direction(BaseModel):
     title: str
     category: Category | None = None
     category_raw: str | None = None
-    support_type: str | None = Field(default=None, description="重点攻关 / 常规支持 / 青年科学家 / 重点项目 / 面上项目 …")
+    support_type: str | None = Field(
+        default=None, description="重点攻关 / 常规支持 / 青年科学家 / 重点项目 / 面上项目 …"
+    )
     section: str | None = Field(default=None, description="Id of the innermost section.")
     section_title: str | None = None
     content: str | None = None
