@@ -74,7 +74,9 @@ class Page:
 
 async def get_page(
     settings: SettingsDep,
-    limit: Annotated[int, Query(ge=1, description="Page size, at most Settings.max_limit (500).")] = 50,
+    limit: Annotated[
+        int, Query(ge=1, json_schema_extra={"maximum": 500}, description="Page size, at most Settings.max_limit.")
+    ] = 50,
     offset: Annotated[int, Query(ge=0, description="Items to skip.")] = 0,
 ) -> Page:
     """``limit`` (1 … ``settings.max_limit``) and ``offset`` (≥ 0); a larger limit is a 422."""

@@ -109,6 +109,10 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
+    if status == 400:
+        # FastAPI answers 400 for a body it cannot even decode (not UTF-8): the same client error as a
+        # body that is not JSON, so the same documented 422.
+        return error_response(422, "invalid_request", "the request body is not valid JSON", {"reason": exc.detail})
     return error_response(
         status,
         _HTTP_CODES.get(status, f"http_{status}"),

@@ -20,7 +20,9 @@ async def neighborhood(
     settings: SettingsDep,
     node: Annotated[str, Query(max_length=200, description="Any node id: program, direction, entity …")],
     depth: Annotated[int, Query(ge=0, le=MAX_DEPTH, description=f"Hops (0 … {MAX_DEPTH}).")] = 1,
-    limit: Annotated[int, Query(ge=1, description="Most nodes returned (at most Settings.max_limit).")] = 100,
+    limit: Annotated[
+        int, Query(ge=1, json_schema_extra={"maximum": 500}, description="Most nodes, at most Settings.max_limit.")
+    ] = 100,
 ) -> Response:
     """Nodes and edges around a node, as cytoscape.js elements (``{data: {...}}``)."""
     if limit > settings.max_limit:

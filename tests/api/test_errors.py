@@ -114,3 +114,16 @@ def test_json_bytes_cache_writes_what_pydantic_writes():
     for result in (views.SimilarList(items=items), views.SimilarList(items=[]), [brief, brief], brief):
         assert cache.dumps(result) == pydantic_core.to_json(result)
         assert cache.dumps(result) == pydantic_core.to_json(result)  # from the cache
+
+
+def test_422_for_a_body_that_is_not_even_utf8(small_client):
+    r = small_client.post("/api/search", content=b"\xff\x01-4\xfe", headers={"content-type": "application/json"})
+    assert r.status_code == 422
+    assert r.json()["error"]["code"] == "invalid_request"
+
+
+def test_documented_limits_match_the_enforced_ones(small_client):
+    schema = small_client.get("/openapi.json").json()
+    for path in ("/api/directions", "/api/graph/neighborhood"):
+        params = {p["name"]: p for p in schema["paths"][path]["get"]["parameters"]}
+        assert params["limit"]["schema"]["maximum"] == 500, path
