@@ -21,7 +21,13 @@ import networkx as nx
 
 from graph.model import ENTITY_TYPES, Rel, entity_id
 from loaders.entities import FIELD_WEIGHTS, Mention, extract_direction
-from loaders.keywords import KeywordMention, boilerplate_terms, direction_keywords, english_name
+from loaders.keywords import (
+    KeywordMention,
+    KeywordStats,
+    boilerplate_terms,
+    direction_keywords,
+    english_name,
+)
 from loaders.records import Direction, ParsedDocument
 from loaders.vocab import VocabEntity, Vocabulary
 
@@ -114,6 +120,8 @@ def _keyword_links(d: Direction, kws: list[KeywordMention]) -> dict[tuple[str, s
 def add_entity_layer(g: nx.MultiDiGraph, docs: list[ParsedDocument], vocab: Vocabulary) -> None:
     """Add entity nodes, MEMBER_OF edges and Direction-[:MENTIONS]->Entity edges to ``g``."""
     keyword_nodes: dict[str, dict[str, Any]] = {}
+    # Keyword extraction judges how generic a word is against every direction of the corpus.
+    stats = KeywordStats([d for doc in docs for d in doc.directions])
     for doc in docs:
         links: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
         for d in doc.directions:
@@ -129,7 +137,7 @@ def add_entity_layer(g: nx.MultiDiGraph, docs: list[ParsedDocument], vocab: Voca
                 dl[(eid, "disciplines")] = {"field": "disciplines", "snippet": snippet, "start": start,
                                             "end": end, "count": 1, "weight": FIELD_WEIGHTS["disciplines"],
                                             "extracted": False}
-            kws = direction_keywords(d, vocab)
+            kws = direction_keywords(d, vocab, stats)
             for k in kws:
                 node = keyword_nodes.setdefault(k.key, {"text": k.text, "extracted": True, "programs": set()})
                 node["extracted"] = node["extracted"] and k.extracted

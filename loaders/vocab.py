@@ -8,7 +8,13 @@ Each vocabulary is a CSV file a reviewer can read and extend without touching co
   (a CT variant is a member of CT), ``category``.
 - ``techniques.csv``  — id, names, synonyms, ``member_of``.
 - ``disciplines.csv`` — NSFC application code, Chinese and English title, division.
-- ``keywords_en.csv`` (optional) — English glosses of explicit keywords that no vocabulary covers.
+- ``keywords_en.csv`` (optional) — ``zh,en``: the English name of every keyword (explicit 关键词 and
+  extracted ones) that is not itself a vocabulary name or synonym (those keep the entity's English name,
+  so a glossary row repeating a vocabulary term is refused). Kept sorted by ``zh``.
+- ``keyword_stopwords.csv`` (optional) — ``word,kind,note``: reviewed words for keyword extraction;
+  ``stop`` words end a candidate phrase and never form part of one (研究, 基于, 不少于 …), ``generic``
+  words may sit inside a phrase but are never a keyword alone (模态, 影像 …), ``modifier`` words may
+  start or sit inside a phrase but never end one nor stand alone (精准, 动态, 驱动 …).
 
 Matching columns shared by the entity files: ``synonyms`` (``|``-separated, always matched),
 ``context_synonyms`` (matched only when the ``context`` regex occurs within :data:`CONTEXT_WINDOW`
@@ -44,6 +50,8 @@ ENTITY_FILES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "discipline": ("disciplines.csv", "code", ("code", "name_zh", "name_en")),
 }
 KEYWORD_GLOSSARY = "keywords_en.csv"
+KEYWORD_STOPWORDS = "keyword_stopwords.csv"
+STOPWORD_KINDS = ("stop", "generic", "modifier")
 
 #: Vocabulary columns copied to node properties as codes (column → property).
 CODE_COLUMNS = {"icd10": "icd10", "icd11": "icd11", "mesh": "mesh", "dicom": "dicom"}
@@ -151,6 +159,8 @@ class Vocabulary:
     entities: dict[str, VocabEntity]
     terms: dict[str, Term]
     keyword_glossary: dict[str, str] = field(default_factory=dict)
+    #: Reviewed keyword-extraction words (normalised) → kind (``stop`` or ``generic``).
+    keyword_stopwords: dict[str, str] = field(default_factory=dict)
     directory: Path | None = None
     _pattern: re.Pattern[str] | None = field(default=None, repr=False)
 
@@ -323,14 +333,51 @@ def load_vocabularies(vocab_dir: Path) -> Vocabulary:
             if g not in entities:
                 raise VocabularyError(f"{e.key}: member_of names unknown id {g.split(':', 1)[1]!r}",
                                       path=e.source_file, line=e.line)
+    glossary = _load_glossary(vocab_dir / KEYWORD_GLOSSARY, terms, entities)
+    stopwords = _load_stopwords(vocab_dir / KEYWORD_STOPWORDS)
+    return Vocabulary(entities=entities, terms=terms, keyword_glossary=glossary, keyword_stopwords=stopwords,
+                      directory=vocab_dir)
+
+
+def _load_glossary(path: Path, terms: dict[str, Term], entities: dict[str, VocabEntity]) -> dict[str, str]:
+    """Keyword → English name from ``keywords_en.csv`` (absent file: empty)."""
     glossary: dict[str, str] = {}
-    gpath = vocab_dir / KEYWORD_GLOSSARY
-    if gpath.exists():
-        for line, row in _read_rows(gpath, ("zh", "en")):
-            if not row["zh"] or not row["en"]:
-                raise VocabularyError("malformed row: zh and en are both required", path=gpath, line=line)
-            k = norm_term(row["zh"])
-            if k in glossary:
-                raise VocabularyError(f"duplicate keyword {row['zh']!r}", path=gpath, line=line)
-            glossary[k] = row["en"]
-    return Vocabulary(entities=entities, terms=terms, keyword_glossary=glossary, directory=vocab_dir)
+    first_line: dict[str, int] = {}
+    if not path.exists():
+        return glossary
+    for line, row in _read_rows(path, ("zh", "en")):
+        if not row["zh"] or not row["en"]:
+            raise VocabularyError("malformed row: zh and en are both required", path=path, line=line)
+        k = norm_term(row["zh"])
+        if k in glossary:
+            raise VocabularyError(f"duplicate keyword {row['zh']!r} (first on line {first_line[k]})",
+                                  path=path, line=line)
+        t = terms.get(k)
+        if t is not None:
+            raise VocabularyError(
+                f"keyword {row['zh']!r} is a vocabulary term of {t.entity_id} and takes its English name "
+                f"({entities[t.entity_id].name_en!r}); drop this row", path=path, line=line)
+        glossary[k] = row["en"]
+        first_line[k] = line
+    return glossary
+
+
+def _load_stopwords(path: Path) -> dict[str, str]:
+    """Normalised word → kind from ``keyword_stopwords.csv`` (absent file: empty)."""
+    out: dict[str, str] = {}
+    first_line: dict[str, int] = {}
+    if not path.exists():
+        return out
+    for line, row in _read_rows(path, ("word", "kind")):
+        w = norm_term(row["word"])
+        if not w:
+            raise VocabularyError("malformed row: word is empty", path=path, line=line)
+        if row["kind"] not in STOPWORD_KINDS:
+            raise VocabularyError(f"malformed row: kind must be one of {', '.join(STOPWORD_KINDS)}, "
+                                  f"not {row['kind']!r}", path=path, line=line)
+        if w in out:
+            raise VocabularyError(f"duplicate word {row['word']!r} (first on line {first_line[w]})",
+                                  path=path, line=line)
+        out[w] = row["kind"]
+        first_line[w] = line
+    return out
