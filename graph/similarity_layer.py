@@ -384,7 +384,15 @@ def community_terms(members: Sequence[str], cands: Candidates, *, n_terms: int =
         score = (c / len(members)) * math.log(1 + total / df) * (c / df)
         scored.append((score, c, e))
     scored.sort(key=lambda x: (-x[0], -x[1], x[2]))
-    return [cands.info[e] for _, _, e in scored[:n_terms]]
+    # A keyword and a technique may carry the same name (合成生物学): name each term once.
+    terms: list[EntityInfo] = []
+    for _, _, e in scored:
+        info = cands.info[e]
+        if all(t.name != info.name for t in terms):
+            terms.append(info)
+        if len(terms) == n_terms:
+            break
+    return terms
 
 
 def add_communities(
