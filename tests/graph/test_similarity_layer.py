@@ -92,6 +92,8 @@ def test_communities_are_labelled_and_partition_directions(built):
     for c in comms:
         d = g.nodes[c]
         assert d["name"] and d["name_en"] and d["size"] >= 2 and d["terms"]
+        names = d["name"].split(" / ")
+        assert len(names) == len(set(names)), d["name"]
         assert d["size"] == sum(1 for _, v, e in _edges(g, "IN_COMMUNITY") if v == c)
 
 
