@@ -714,5 +714,6 @@ def queries_for(built: BuiltGraph, *, backend: str = "embedded") -> GraphQueries
             return entry[1]
         q = GraphQueries(built, backend=backend)
         key = id(built)
-        _CACHE[key] = (weakref.ref(built, lambda _r, key=key: _CACHE.pop(key, None)), q)
+        # The dict is bound now: at interpreter exit the module global may already be None.
+        _CACHE[key] = (weakref.ref(built, lambda _r, key=key, cache=_CACHE: cache.pop(key, None)), q)
         return q
