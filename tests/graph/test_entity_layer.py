@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import csv
+from collections import Counter
+
 import pytest
 
 from fundgraph.paths import MANIFEST_PATH, VOCAB_DIR
 from graph.build import base_graph
 from graph.entity_layer import add_entity_layer
+from graph.model import ENTITY_TYPES
 from loaders.corpus import load_corpus
-from loaders.vocab import load_vocabularies
+from loaders.vocab import load_vocabularies, norm_term
 
 
 @pytest.fixture(scope="module")
@@ -86,3 +90,40 @@ def test_international_cooperation_is_002_boilerplate(g):
 def test_stimulation_directions_do_not_link_ultrasound_imaging(g):
     for did in ("most-stic-joint:6.4", "most-stic-joint:6.8"):
         assert not g.has_edge(did, "modality:US")
+
+
+def test_every_entity_node_is_named_in_chinese_and_english(g):
+    """Chinese first, English beside it: every entity of every type (and funder, series) has both names."""
+    labels = {lab.value for lab in ENTITY_TYPES.values()} | {"Funder", "ProgramSeries"}
+    seen = Counter()
+    for _, n in g.nodes(data=True):
+        if n.get("label") in labels:
+            seen[n["label"]] += 1
+            assert isinstance(n.get("name"), str) and n["name"].strip(), n["id"]
+            assert isinstance(n.get("name_en"), str) and n["name_en"].strip(), n["id"]
+    assert set(seen) == labels
+    kws = [n for _, n in g.nodes(data=True) if n.get("label") == "Keyword"]
+    assert all(n["name_en_source"] != "none" for n in kws)
+    assert sum(1 for n in kws if n["extracted"]) >= 250  # the extracted ones are named too
+
+
+def test_keywords_matching_a_vocabulary_entity_keep_its_english_name(g):
+    vocab = load_vocabularies(VOCAB_DIR)
+    for _, n in g.nodes(data=True):
+        if n.get("label") == "Keyword":
+            t = vocab.terms.get(n["key"])
+            if t is not None:
+                assert n["name_en"] == vocab.entities[t.entity_id].name_en, n["id"]
+                assert n["name_en_source"] == f"vocab:{t.entity_id}"
+            else:
+                assert n["name_en"] == vocab.keyword_glossary[n["key"]], n["id"]
+    assert g.nodes["keyword:分子编程"]["name_en"] == "Molecular programming"
+    assert g.nodes["keyword:硅光芯片"]["name_en"] == "Silicon photonic chip"
+
+
+def test_keyword_glossary_is_sorted_and_every_row_is_used(g):
+    rows = list(csv.reader((VOCAB_DIR / "keywords_en.csv").read_text(encoding="utf-8").splitlines()))[1:]
+    zh = [r[0] for r in rows]
+    assert zh == sorted(zh)
+    used = {n["key"] for _, n in g.nodes(data=True) if n.get("label") == "Keyword"}
+    assert [z for z in zh if norm_term(z) not in used] == []
