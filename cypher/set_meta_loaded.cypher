@@ -2,4 +2,5 @@
 MERGE (m:FundgraphMeta {id: 'fundgraph'})
 SET m.build = $build, m.loading = null, m.loading_since = null, m.loaded_at = datetime(),
     m.meta = $meta, m.encoder_state = $encoder_state, m.direction_ids = $direction_ids,
-    m.dimensions = $dimensions, m.node_count = $node_count, m.relationship_count = $relationship_count
+    m.dimensions = $dimensions, m.node_count = $node_count, m.relationship_count = $relationship_count,
+    m.layout = $layout

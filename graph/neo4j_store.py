@@ -39,9 +39,21 @@ import networkx as nx
 import numpy as np
 
 from cypher.catalog import query
-from fundgraph.errors import BackendUnavailable, FundgraphError, GraphNotBuilt, MissingDependency
+from fundgraph.errors import (
+    BackendUnavailable,
+    DirectionNotFound,
+    EntityNotFound,
+    FundgraphError,
+    GraphNotBuilt,
+    InvalidRequest,
+    MissingDependency,
+    NodeNotFound,
+    ProgramNotFound,
+)
 from graph import views
-from graph.model import Label, Rel
+from graph.export import direction_record
+from graph.model import ENTITY_GROUPS, ENTITY_TYPES, Label, Rel
+from graph.queries import CODE_KEYS, MATRIX_BY, SCOPES, entity_type_of, explanation_from_edge, norm
 from graph.store import BuiltGraph, GraphStore
 
 if TYPE_CHECKING:
@@ -56,7 +68,14 @@ except ImportError:  # pragma: no cover - exercised only without the extra
 
 #: Bookkeeping properties the loader adds (stripped when the graph is read back).
 _BUILD, _SEQ, _JSON, _NULL, _KEY = "fg_build", "fg_seq", "fg_json", "fg_null", "fg_key"
-_BOOKKEEPING = {_BUILD, _SEQ, _JSON, _NULL, _KEY}
+#: Query properties the loader derives so the read queries can be plain Cypher (see :func:`query_props`).
+_ORDER, _LOOKUP, _SEARCH, _TEXT, _KEYWORDS, _CATEGORY = (
+    "fg_order", "fg_lookup", "fg_search", "fg_text", "fg_keywords", "fg_category"
+)
+_BOOKKEEPING = {_BUILD, _SEQ, _JSON, _NULL, _KEY, _ORDER, _LOOKUP, _SEARCH, _TEXT, _KEYWORDS, _CATEGORY}
+#: Version of the stored layout (the query properties above). A graph loaded by an older loader lacks them:
+#: the store then asks for a re-load instead of answering wrongly.
+LAYOUT = 2
 EMBEDDING = "embedding"
 #: Neo4j 5's vector indexes take at most 4096 dimensions; longer vectors are stored but not indexed, and
 #: similar/search then rank every candidate without asking the index (same results, no index).
@@ -122,10 +141,68 @@ def decode_props(props: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return [value]
+
+
+def _norms(values: list[Any]) -> list[str]:
+    """Distinct lookup forms (:func:`graph.queries.norm`) of the non-blank strings among ``values``."""
+    out: list[str] = []
+    for v in values:
+        if isinstance(v, str) and v.strip():
+            k = norm(v)
+            if k not in out:
+                out.append(k)
+    return out
+
+
+def query_props(g: nx.MultiDiGraph) -> dict[str, dict[str, Any]]:
+    """Node id → the derived properties the read queries match on (stripped again by :func:`decode_props`).
+
+    Cypher has no NFKC/case-folding equal to Python's, so the lookup forms of :func:`graph.queries.norm` are
+    computed here, once per load, and the queries compare them exactly:
+
+    - Direction: ``fg_order`` (rank in the canonical order: program manifest order, ordinal, id),
+      ``fg_text`` (title + content, for ``q``), ``fg_keywords`` (its own 关键词), ``fg_category``
+      (category and raw category);
+    - entity: ``fg_lookup`` (id, vocabulary id, name, English name, synonyms, abbreviations: what a filter
+      value or an entity id in a path may name) and ``fg_search`` (id, name, English name, synonyms: what the
+      entity list's ``q`` searches).
+    """
+    out: dict[str, dict[str, Any]] = {}
+    progs = [d for _, d in g.nodes(data=True) if d.get("label") == Label.PROGRAM.value]
+    progs.sort(key=lambda n: (n.get("manifest_order", 0), n["id"]))
+    order = {p["id"]: i for i, p in enumerate(progs)}
+    dirs = [d for _, d in g.nodes(data=True) if d.get("label") == Label.DIRECTION.value]
+    dirs.sort(key=lambda n: (order.get(n.get("program_id"), len(progs)), n.get("ordinal", 0), n["id"]))
+    for i, d in enumerate(dirs):
+        out[d["id"]] = {
+            _ORDER: i,
+            _TEXT: norm(f"{d.get('title') or ''}\n{d.get('content') or ''}"),
+            _KEYWORDS: [norm(k) for k in d.get("keywords") or () if isinstance(k, str)],
+            _CATEGORY: [norm(d.get("category") or ""), norm(d.get("category_raw") or "")],
+        }
+    for n, d in g.nodes(data=True):
+        if entity_type_of(d.get("label")) is None:
+            continue
+        syn = _as_list(d.get("synonyms"))
+        out[n] = {
+            _LOOKUP: _norms([n, n.split(":", 1)[-1], d.get("name"), d.get("name_en"), *syn,
+                             *_as_list(d.get("abbreviations"))]),
+            _SEARCH: _norms([n, d.get("name"), d.get("name_en"), *syn]),
+        }
+    return out
+
+
 def node_rows(built: BuiltGraph) -> list[dict[str, Any]]:
     """Parameter rows of every node (Direction rows carry their vector as ``embedding``)."""
     vec_row = {d: i for i, d in enumerate(built.direction_ids)}
     vectors = np.asarray(built.vectors, dtype=np.float32)
+    derived = query_props(built.graph)
     rows = []
     for seq, (n, d) in enumerate(built.graph.nodes(data=True)):
         label = d.get("label")
@@ -133,6 +210,7 @@ def node_rows(built: BuiltGraph) -> list[dict[str, Any]]:
             raise FundgraphError(f"node {n!r} has label {label!r}, not one of graph.model.Label")
         props = encode_props({k: v for k, v in d.items() if k != EMBEDDING})
         props[_SEQ] = seq
+        props.update(derived.get(n, {}))
         if n in vec_row and vectors.ndim == 2 and vectors.shape[1] > 0:
             props[EMBEDDING] = vectors[vec_row[n]].astype(float).tolist()
         rows.append({"id": str(n), "label": label, "props": props})
@@ -177,7 +255,7 @@ class Neo4jStore(GraphStore):
         self.batch_size = batch_size
         self._owns_driver = owns_driver
         self._lock = threading.Lock()
-        self._snapshot: tuple[str, BuiltGraph] | None = None
+        self._ranking: _RankingData | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: Any) -> Neo4jStore:
@@ -299,9 +377,10 @@ class Neo4jStore(GraphStore):
             dimensions=dims,
             node_count=len(nodes),
             relationship_count=len(rels),
+            layout=LAYOUT,
         )
         with self._lock:
-            self._snapshot = None
+            self._ranking = None
 
     def _await_indexes(self, timeout_s: int = 300) -> None:
         """Wait until every index (the vector index too) is online, so queries right after a load use it."""
@@ -322,7 +401,7 @@ class Neo4jStore(GraphStore):
             pass
         self.write("delete_meta")
         with self._lock:
-            self._snapshot = None
+            self._ranking = None
 
     # -- reading ----------------------------------------------------------------------------------------
     def counts(self) -> tuple[int, int]:
@@ -337,14 +416,38 @@ class Neo4jStore(GraphStore):
             raise GraphNotBuilt("Neo4j holds no fundgraph graph yet: run `fundgraph load-neo4j` first")
         return rows[0]
 
-    def _current_build(self) -> str:
-        rows = self.read("get_build")
-        if not rows or not rows[0].get("build"):
+    def _check_build(self, tx: Any) -> str:
+        """The current build id, read in transaction ``tx`` (raises GraphNotBuilt when there is none)."""
+        row = tx.run(query("get_build")).single()
+        if row is None or not row["build"]:
             raise GraphNotBuilt("Neo4j holds no fundgraph graph yet: run `fundgraph load-neo4j` first")
-        return rows[0]["build"]
+        if row["layout"] != LAYOUT:
+            raise GraphNotBuilt(
+                "the graph in Neo4j was loaded by an older fundgraph: run `fundgraph load-neo4j` again",
+                detail={"layout": row["layout"], "expected": LAYOUT},
+            )
+        return row["build"]
+
+    def _current_build(self) -> str:
+        return self._run(self._check_build)
+
+    def _query(self, work: Callable[..., Any]) -> Any:
+        """Run ``work(run)`` in one read transaction, after checking a complete build is stored.
+
+        ``run(name, **params)`` runs the catalog statement ``name`` and returns its rows as dicts.
+        """
+
+        def tx_fn(tx: Any) -> Any:
+            self._check_build(tx)
+            return work(lambda name, **params: [r.data() for r in tx.run(query(name), params)])
+
+        return self._run(tx_fn)
 
     def load(self) -> BuiltGraph:
-        """Read the whole stored graph back (nodes and edges in build order, vectors, meta)."""
+        """Read the whole stored graph back (nodes and edges in build order, vectors, meta).
+
+        An explicit export (``fundgraph export``, ``GET /api/export``, tests): no query calls it.
+        """
         meta = self._meta()
 
         def read_all(tx: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -379,26 +482,10 @@ class Neo4jStore(GraphStore):
             meta=json.loads(meta.get("meta") or "{}"),
         )
 
-    def snapshot(self) -> BuiltGraph:
-        """The stored graph, cached while the meta node names the same build (one small query per call)."""
-        build = self._current_build()
-        with self._lock:
-            if self._snapshot is not None and self._snapshot[0] == build:
-                return self._snapshot[1]
-        built = self.load()
-        with self._lock:
-            self._snapshot = (build, built)
-        return built
-
-    def queries(self) -> Any:
-        """:class:`graph.queries.GraphQueries` over the current snapshot."""
-        from graph.queries import queries_for
-
-        return queries_for(self.snapshot(), backend=self.backend)
-
     def health(self) -> views.Health:
         """Backend, node and relationship counts (counted in Neo4j), build time."""
         meta = json.loads(self._meta().get("meta") or "{}")
+        self._current_build()
         n, r = self.counts()
         return views.Health(
             backend=self.backend,
@@ -410,9 +497,8 @@ class Neo4jStore(GraphStore):
 
     def programs(self) -> list[views.ProgramSummary]:
         """Every program in manifest order (one Cypher query)."""
-        self._current_build()
         out = []
-        for row in self.read("get_programs"):
+        for row in self._query(lambda run: run("get_programs")):
             p = row["program"]
             out.append(
                 views.ProgramSummary(
@@ -430,13 +516,326 @@ class Neo4jStore(GraphStore):
             )
         return out
 
-    def directions(self, filters: views.DirectionFilter, limit: int, offset: int) -> views.DirectionPage:  # noqa: D102
-        return self.queries().directions(filters, limit, offset)
+    # -- the queries, in Cypher -------------------------------------------------------------------------
+    @staticmethod
+    def _check_programs(run: Callable[..., list[dict[str, Any]]], *program_ids: str) -> list[str]:
+        """Every program id in manifest order; raises ProgramNotFound for the first unknown one given."""
+        known = [r["id"] for r in run("get_program_ids")]
+        for pid in program_ids:
+            if pid not in known:
+                raise ProgramNotFound(f"no program has id {pid!r}", detail={"program": pid, "known": known})
+        return known
 
-    def direction(self, direction_id: str) -> views.DirectionDetail:  # noqa: D102
-        return self.queries().direction(direction_id)
+    def directions(self, filters: views.DirectionFilter, limit: int, offset: int) -> views.DirectionPage:
+        """Directions matching every filter, in canonical order: one page and the total, in Cypher.
 
-    def _index_candidates(self, vector: np.ndarray, q: Any, *, limit: int | None = None) -> Any:
+        Entity filters are resolved first (an unknown value is EntityNotFound, as in :mod:`graph.queries`),
+        then one query filters, orders, counts and slices.
+        """
+        if limit < 0 or offset < 0:
+            raise InvalidRequest("limit and offset must be >= 0", detail={"limit": limit, "offset": offset})
+        wanted = [(et, getattr(filters, et)) for et in ENTITY_TYPES if getattr(filters, et)]
+
+        def work(run: Callable[..., list[dict[str, Any]]]) -> views.DirectionPage:
+            if filters.program:
+                self._check_programs(run, filters.program)
+            resolved = []
+            if wanted:
+                rows = run(
+                    "resolve_entity_filters",
+                    filters=[
+                        {"type": et, "label": ENTITY_TYPES[et].value, "key": norm(v)} for et, v in wanted
+                    ],
+                )
+                for (et, value), row in zip(wanted, rows, strict=True):
+                    own = et == "keyword" and row["own"] > 0
+                    if not row["found"] and not own:
+                        raise EntityNotFound(
+                            f"no {et} is named or has id {value!r}", detail={"type": et, "value": value}
+                        )
+                    resolved.append(
+                        {"entities": row["expanded"], "keyword": norm(value) if et == "keyword" else None}
+                    )
+            row = run(
+                "find_directions",
+                program=filters.program or None,
+                category=norm(filters.category) if filters.category else None,
+                q=norm(filters.q) if filters.q else None,
+                filters=resolved,
+                offset=offset,
+                limit=limit,
+            )[0]
+            return views.DirectionPage(total=row["total"], items=[_brief(b) for b in row["items"]])
+
+        return self._query(work)
+
+    def direction(self, direction_id: str) -> views.DirectionDetail:
+        """One direction with its community and its entities (with evidence) grouped by type, in Cypher."""
+        rows = self._query(
+            lambda run: run("get_direction", id=direction_id, entity_labels=_ENTITY_LABEL_VALUES)
+        )
+        if not rows:
+            raise DirectionNotFound(f"no direction has id {direction_id!r}", detail={"id": direction_id})
+        row = rows[0]
+        node = _props(row["props"])
+        mentions = [(m["entity"], _props(m["node"]), _props(m["edge"])) for m in row["mentions"] if m]
+        # The embedded store's order: evidence start (none first), then entity id; build order breaks ties.
+        mentions.sort(key=lambda m: (m[2].get("start") if m[2].get("start") is not None else -1, m[0]))
+        groups: dict[str, dict[str, views.EntityRef]] = {g: {} for g in ENTITY_GROUPS.values()}
+        for ent, n, e in mentions:
+            et = entity_type_of(n.get("label"))
+            if et is None:
+                continue
+            bucket = groups[ENTITY_GROUPS[et]]
+            ref = bucket.get(ent)
+            if ref is None:
+                ref = views.EntityRef(
+                    id=ent,
+                    type=et,
+                    name=n.get("name") or ent,
+                    name_en=n.get("name_en") or "",
+                    codes=_codes(n),
+                    boilerplate=bool(e.get("boilerplate", False)),
+                    extracted=bool(e.get("extracted", n.get("extracted", False))),
+                )
+                bucket[ent] = ref
+            else:
+                ref.boilerplate = ref.boilerplate and bool(e.get("boilerplate", False))
+            ref.evidence.append(
+                views.Evidence(
+                    field=e.get("field") or "",
+                    snippet=e.get("snippet") or "",
+                    span=[int(e.get("start") or 0), int(e.get("end") or 0)],
+                )
+            )
+        communities = row["communities"]
+        return views.DirectionDetail(
+            **direction_record(node),
+            community=communities[-1] if communities else None,
+            entities=views.DirectionEntities(**{k: list(v.values()) for k, v in groups.items()}),
+        )
+
+    def entities(self, entity_type: str | None, q: str | None) -> list[views.EntitySummary]:
+        """Entities (of one type, matching ``q``), most cited first, counted in Cypher."""
+        if entity_type is not None and entity_type not in ENTITY_TYPES:
+            raise _unknown_type(entity_type)
+        labels = [ENTITY_TYPES[entity_type].value] if entity_type else _ENTITY_LABEL_VALUES
+        rows = self._query(
+            lambda run: run("find_entities", labels=labels, q=norm(q) if q else None, keys=_SUMMARY_KEYS)
+        )
+        out = [
+            _summary(r["id"], entity_type_of(r["label"]) or "", _props(r["props"]), r["direction_count"],
+                     r["program_count"])
+            for r in rows
+        ]
+        out.sort(key=lambda s: (-s.direction_count, -s.program_count, s.id))
+        return out
+
+    def entity(self, entity_type: str, entity_id: str) -> views.EntityDetail:
+        """One entity (by id, vocabulary id or name) and its directions grouped by program, in Cypher."""
+        if entity_type not in ENTITY_TYPES:
+            raise _unknown_type(entity_type)
+        label = ENTITY_TYPES[entity_type].value
+
+        def work(run: Callable[..., list[dict[str, Any]]]) -> dict[str, Any]:
+            r = run("resolve_entity", id=entity_id, label=label, key=norm(entity_id))[0]
+            ent = r["exact"]
+            if ent is None:
+                found = sorted(set(r["found"]))
+                if len(found) != 1:
+                    raise EntityNotFound(
+                        f"no {entity_type} has id {entity_id!r}",
+                        detail={"type": entity_type, "id": entity_id, "candidates": found},
+                    )
+                ent = found[0]
+            return {"id": ent, **run("get_entity", id=ent)[0]}
+
+        row = self._query(work)
+        n = _props(row["props"])
+        ent = row["id"]
+        by_prog: dict[str, list[views.DirectionBrief]] = {}
+        for b in row["directions"]:
+            by_prog.setdefault(b["program_id"], []).append(_brief(b))
+        return views.EntityDetail(
+            id=ent,
+            type=entity_type,
+            name=n.get("name") or ent,
+            name_en=n.get("name_en") or "",
+            codes=_codes(n),
+            synonyms=[s for s in _as_list(n.get("synonyms")) if isinstance(s, str)],
+            no_code_reason=n.get("no_code_reason"),
+            members=sorted(row["members"]),
+            groups=sorted(row["groups"]),
+            directions_by_program=by_prog,
+        )
+
+    def overlaps(self, a: str, b: str) -> views.Overlap:
+        """Entities programs a and b both cite (rarest first) and their SIMILAR_TO pairs, in Cypher."""
+
+        def work(run: Callable[..., list[dict[str, Any]]]) -> tuple[list[Any], list[Any]]:
+            self._check_programs(run, a, b)
+            shared = run("find_shared_entities", a=a, b=b, entity_labels=_ENTITY_LABEL_VALUES,
+                         keys=_SUMMARY_KEYS)
+            return shared, run("find_similar_pairs", a=a, b=b)
+
+        shared_rows, pair_rows = self._query(work)
+        shared = []
+        for r in shared_rows:
+            ds = r["directions"]
+            summary = _summary(
+                r["id"], entity_type_of(r["label"]) or "", _props(r["props"]), len(ds), r["program_count"]
+            )
+            shared.append(
+                views.OverlapEntity(
+                    entity=summary,
+                    a_directions=[_brief(d) for d in ds if d["program_id"] == a],
+                    b_directions=[_brief(d) for d in ds if d["program_id"] == b],
+                )
+            )
+        type_order = {t: i for i, t in enumerate(ENTITY_TYPES)}
+        shared.sort(
+            key=lambda o: (type_order[o.entity.type], o.entity.program_count, -o.entity.direction_count,
+                           o.entity.id)
+        )
+        # One pair per two directions: the edge with the best score (the first one on ties), as in queries.py.
+        best: dict[frozenset[str], dict[str, Any]] = {}
+        for r in pair_rows:
+            e = _props(r["props"])
+            pair = frozenset((r["source"]["id"], r["target"]["id"]))
+            if pair not in best or e.get("score", 0) > best[pair]["e"].get("score", 0):
+                best[pair] = {"s": r["source"], "t": r["target"], "e": e}
+        pairs = []
+        for p in best.values():
+            s, t = p["s"], p["t"]
+            if (s["program_id"], t["program_id"]) == (b, a):
+                s, t = t, s
+            elif (s["program_id"], t["program_id"]) != (a, b):
+                continue
+            pairs.append(
+                views.DirectionPair(
+                    a=_brief(s), b=_brief(t), score=float(p["e"].get("score", 0.0)),
+                    explanation=explanation_from_edge(p["e"]),
+                )
+            )
+        pairs.sort(key=lambda p: (-p.score, p.a.id, p.b.id))
+        return views.Overlap(a=a, b=b, shared=shared, similar_pairs=pairs)
+
+    def matrix(self, by: str) -> views.Matrix:
+        """Program × entity counts for one entity type, aggregated in Cypher."""
+        if by not in MATRIX_BY:
+            raise InvalidRequest(f"by must be one of {MATRIX_BY}", detail={"by": by})
+
+        def work(run: Callable[..., list[dict[str, Any]]]) -> tuple[list[str], list[dict[str, Any]]]:
+            programs = [r["id"] for r in run("get_program_ids")]
+            return programs, run("count_entity_programs", label=ENTITY_TYPES[by].value, keys=_SUMMARY_KEYS)
+
+        programs, rows = self._query(work)
+        order = {p: i for i, p in enumerate(programs)}
+        ents = []
+        for r in rows:
+            per = {p: n for p, n in r["per_program"]}
+            s = _summary(r["id"], by, _props(r["props"]), sum(per.values()), len(per))
+            ents.append((s, per))
+        ents.sort(key=lambda sp: (-sp[0].program_count, -sp[0].direction_count, sp[0].id))
+        counts = [[0] * len(ents) for _ in programs]
+        for j, (_, per) in enumerate(ents):
+            for p, n in per.items():
+                counts[order[p]][j] += n
+        return views.Matrix(by=by, programs=programs, entities=[s for s, _ in ents], counts=counts)
+
+    def neighborhood(self, node: str, depth: int, limit: int) -> views.Neighborhood:
+        """Nodes within ``depth`` hops (either way), at most ``limit``, and the edges among them.
+
+        A breadth-first walk of one Cypher query per level: each level asks only for the frontier's
+        neighbours not seen yet, smallest ids first, and at most as many per node as the walk can still take
+        (the nodes added by earlier frontier nodes of the level, the nodes still to add, and one to tell that
+        the result is truncated); then one query reads the chosen nodes' small properties and their edges.
+        """
+
+        def work(run: Callable[..., list[dict[str, Any]]]) -> views.Neighborhood:
+            if not run("get_node_exists", id=node):
+                raise NodeNotFound(f"no node has id {node!r}", detail={"node": node})
+            if not 0 <= depth <= 3:
+                raise InvalidRequest("depth must be between 0 and 3", detail={"depth": depth})
+            if limit < 1:
+                raise InvalidRequest("limit must be >= 1", detail={"limit": limit})
+            seen = {node: 0}
+            order = [node]
+            frontier = [node]
+            truncated = False
+            for level in range(1, depth + 1):
+                if not frontier:
+                    break
+                room = limit - len(order)
+                rows = run("find_neighbours", frontier=frontier, seen=order, cap=2 * room + 1)
+                nbrs = {r["id"]: r["neighbours"] for r in rows}
+                nxt = []
+                for u in frontier:
+                    for v in nbrs.get(u, ()):
+                        if v in seen:
+                            continue
+                        if len(order) >= limit:
+                            truncated = True
+                            break
+                        seen[v] = level
+                        order.append(v)
+                        nxt.append(v)
+                    if truncated:
+                        break
+                if truncated:
+                    break
+                frontier = nxt
+            el = run("get_neighbourhood_elements", ids=order, node_keys=_NEIGHBOURHOOD_NODE_KEYS,
+                     edge_keys=_NEIGHBOURHOOD_EDGE_KEYS)[0]
+            props = {n["id"]: _props(n["props"]) for n in el["nodes"]}
+            nodes = [views.GraphNode(data=_node_data(n, props[n], seen[n])) for n in order]
+            pos = {n: i for i, n in enumerate(order)}
+            edges = []
+            rels = sorted(el["edges"], key=lambda r: pos[r["source"]])  # stable: build order within a node
+            for r in rels:
+                raw = dict(r["props"])
+                e = _props(r["props"])
+                u, v = r["source"], r["target"]
+                key = json.loads(raw.get(_KEY) or '""')
+                data = {"id": f"{u}|{key}|{v}", "source": u, "target": v, "type": e.get("type")}
+                data.update({k: e[k] for k in _EDGE_DATA_KEYS if e.get(k) is not None})
+                edges.append(views.GraphEdge(data=data))
+            return views.Neighborhood(center=node, depth=depth, nodes=nodes, edges=edges, truncated=truncated)
+
+        return self._query(work)
+
+    # -- similar and search: the vector index and the shared ranking --------------------------------------
+    def ranking_data(self) -> _RankingData:
+        """What similar and search rank with, for the current build (read once per build, then cached).
+
+        Only the directions' briefs, vectors and entity profiles (plus the names and MEMBER_OF hierarchy of the
+        entities they cite, the encoder state and the scoring parameters): what
+        :func:`embeddings.scoring.rank` needs, never the whole graph. Re-read when the meta node names another
+        build (one small query per call checks it).
+        """
+        build = self._current_build()
+        with self._lock:
+            if self._ranking is not None and self._ranking.build == build:
+                return self._ranking
+        data = self._read_ranking_data()
+        with self._lock:
+            if data.build == build or self._ranking is None:
+                self._ranking = data
+        return data
+
+    def _read_ranking_data(self) -> _RankingData:
+        def work(tx: Any) -> tuple[str, dict[str, Any], list[Any], dict[str, Any], list[str]]:
+            build = self._check_build(tx)
+            meta = tx.run(query("get_meta")).single().data()
+            dirs = [r.data() for r in tx.run(query("get_direction_profiles"), edge_keys=_PROFILE_EDGE_KEYS)]
+            hier = tx.run(query("get_entity_hierarchy"), node_keys=_PROFILE_NODE_KEYS).single().data()
+            programs = [r["id"] for r in tx.run(query("get_program_ids"))]
+            return build, meta, dirs, hier, programs
+
+        build, meta, dirs, hier, programs = self._run(work)
+        return _RankingData.from_rows(build, meta, dirs, hier, programs)
+
+    def _index_candidates(self, vector: np.ndarray, data: _RankingData, *, limit: int | None = None) -> Any:
         """Candidates for ranking, taken from the vector index.
 
         The API ranks over all candidates with the combined text + entity score, so the index is asked for
@@ -445,7 +844,7 @@ class Neo4jStore(GraphStore):
         """
         from embeddings.scoring import Candidates
 
-        cands = q.candidates()
+        cands = data.cands
         n = len(cands.ids)
         if n == 0 or vector.shape[0] != cands.vectors.shape[1] or vector.shape[0] > MAX_INDEXED_DIMENSIONS:
             return cands
@@ -466,35 +865,31 @@ class Neo4jStore(GraphStore):
     def similar(self, direction_id: str, k: int, scope: str) -> views.SimilarList:
         """The k most similar directions: candidates from the vector index, ranked by the shared scoring."""
         from embeddings.scoring import rank
-        from graph.queries import SCOPES
 
-        q = self.queries()
-        q._check_direction(direction_id)
+        data = self.ranking_data()
+        if direction_id not in data.briefs:
+            raise DirectionNotFound(f"no direction has id {direction_id!r}", detail={"id": direction_id})
         if scope not in SCOPES:
-            from fundgraph.errors import InvalidRequest
-
             raise InvalidRequest(f"scope must be one of {SCOPES}", detail={"scope": scope})
         if k < 1:
-            from fundgraph.errors import InvalidRequest
-
             raise InvalidRequest("k must be >= 1", detail={"k": k})
-        cands = q.candidates()
+        cands = data.cands
         row = cands.index.get(direction_id)
         if row is None:
             return views.SimilarList(items=[])
         vector, ents = cands.vectors[row], cands.entities[row]
-        pool = self._index_candidates(vector, q)
-        own = q.g.nodes[direction_id]["program_id"]
+        pool = self._index_candidates(vector, data)
+        own = data.briefs[direction_id].program_id
         ranked = rank(
             vector,
             ents,
             pool,
-            config=q._config,
+            config=data.config,
             k=k,
             exclude=pool.index.get(direction_id),
             exclude_program=own if scope == "cross-program" else None,
         )
-        return views.SimilarList(items=[q._item(s) for s in ranked])
+        return views.SimilarList(items=[data.item(s) for s in ranked])
 
     def search(self, text: str, k: int, programs: list[str] | None) -> views.SimilarList:
         """Directions ranked against free text.
@@ -503,36 +898,175 @@ class Neo4jStore(GraphStore):
         scoring ranks them.
         """
         from embeddings.scoring import query_entities, rank
-        from fundgraph.errors import InvalidRequest
 
-        q = self.queries()
+        data = self.ranking_data()
         if not text or not text.strip():
             raise InvalidRequest("text must not be empty", detail={"text": text})
         if k < 1:
             raise InvalidRequest("k must be >= 1", detail={"k": k})
         for p in programs or ():
-            q._check_program(p)
-        cands = q.candidates()
-        vector = np.asarray(q.encoder().encode([text])[0], dtype=np.float32)
-        ents = query_entities(text, q._lexicon(), cands)
-        pool = self._index_candidates(vector, q)
-        ranked = rank(vector, ents, pool, config=q._config, k=k, programs=programs or None)
-        return views.SimilarList(items=[q._item(s) for s in ranked])
+            if p not in data.program_ids:
+                raise ProgramNotFound(
+                    f"no program has id {p!r}", detail={"program": p, "known": data.program_ids}
+                )
+        cands = data.cands
+        vector = np.asarray(data.encoder().encode([text])[0], dtype=np.float32)
+        ents = query_entities(text, data.lexicon(), cands)
+        pool = self._index_candidates(vector, data)
+        ranked = rank(vector, ents, pool, config=data.config, k=k, programs=programs or None)
+        return views.SimilarList(items=[data.item(s) for s in ranked])
 
-    def entities(self, entity_type: str | None, q: str | None) -> list[views.EntitySummary]:  # noqa: D102
-        return self.queries().entities(entity_type, q)
 
-    def entity(self, entity_type: str, entity_id: str) -> views.EntityDetail:  # noqa: D102
-        return self.queries().entity(entity_type, entity_id)
+#: Entity labels (what the API calls entity types).
+_ENTITY_LABEL_VALUES = [label.value for label in ENTITY_TYPES.values()]
+#: Node properties an entity summary shows (plus the encoding bookkeeping needed to decode them).
+_SUMMARY_KEYS = ["name", "name_en", *CODE_KEYS, _JSON, _NULL]
+#: Node and edge properties a neighbourhood element carries (as graph.queries copies them).
+_NODE_DATA_KEYS = ("program_id", "code", "category", "year", "icd10", "dicom", "nsfc", "kind")
+_EDGE_DATA_KEYS = ("field", "score", "weight", "method")
+_NEIGHBOURHOOD_NODE_KEYS = ["label", "name", "name_en", *_NODE_DATA_KEYS, _JSON, _NULL]
+_NEIGHBOURHOOD_EDGE_KEYS = ["type", *_EDGE_DATA_KEYS, _KEY, _JSON, _NULL]
+#: What the ranking reads of MENTIONS edges and of the entities.
+_PROFILE_EDGE_KEYS = ["type", "field", "extracted", "boilerplate", _JSON, _NULL]
+_PROFILE_NODE_KEYS = ["label", "name", "name_en", _JSON, _NULL]
 
-    def overlaps(self, a: str, b: str) -> views.Overlap:  # noqa: D102
-        return self.queries().overlaps(a, b)
 
-    def matrix(self, by: str) -> views.Matrix:  # noqa: D102
-        return self.queries().matrix(by)
+def _props(pairs: list[list[Any]]) -> dict[str, Any]:
+    """Decoded properties from the ``[key, value]`` pairs a statement returns."""
+    return decode_props({k: v for k, v in pairs})
 
-    def neighborhood(self, node: str, depth: int, limit: int) -> views.Neighborhood:  # noqa: D102
-        return self.queries().neighborhood(node, depth, limit)
+
+def _brief(b: dict[str, Any]) -> views.DirectionBrief:
+    return views.DirectionBrief(
+        id=b["id"], program_id=b["program_id"], code=str(b["code"]), title=b["title"], category=b.get("category")
+    )
+
+
+def _codes(node: dict[str, Any]) -> dict[str, Any]:
+    return {k: node[k] for k in CODE_KEYS if node.get(k) not in (None, "", [])}
+
+
+def _summary(ent: str, et: str, n: dict[str, Any], direction_count: int, program_count: int) -> views.EntitySummary:
+    return views.EntitySummary(
+        id=ent,
+        type=et,
+        name=n.get("name") or ent,
+        name_en=n.get("name_en") or "",
+        codes=_codes(n),
+        direction_count=int(direction_count),
+        program_count=int(program_count),
+    )
+
+
+def _unknown_type(entity_type: str) -> InvalidRequest:
+    return InvalidRequest(
+        f"unknown entity type {entity_type!r}", detail={"type": entity_type, "allowed": list(ENTITY_TYPES)}
+    )
+
+
+def _node_data(n: str, d: dict[str, Any], dist: int) -> dict[str, Any]:
+    data = {"id": n, "label": d.get("label"), "name": d.get("name") or n, "name_en": d.get("name_en"),
+            "distance": dist}
+    et = entity_type_of(d.get("label"))
+    if et:
+        data["type"] = et
+    data.update({k: d[k] for k in _NODE_DATA_KEYS if d.get(k) is not None})
+    return data
+
+
+class _RankingData:
+    """One build's ranking inputs: candidates (vectors + entity profiles), briefs, scoring, encoder, lexicon.
+
+    The entity profiles are computed by :func:`graph.similarity_layer.candidates_from_graph` (as the embedded
+    store does) over a small graph of just the directions, the entities they cite and MEMBER_OF.
+    """
+
+    def __init__(self, build: str, meta: dict[str, Any], encoder_state: dict[str, Any], cands: Any,
+                 config: Any, briefs: dict[str, views.DirectionBrief], program_ids: list[str]) -> None:
+        self.build = build
+        self.meta = meta
+        self.encoder_state = encoder_state
+        self.cands = cands
+        self.config = config
+        self.briefs = briefs
+        self.program_ids = program_ids
+        self.threshold = float(self._param("similar_threshold", self._param("threshold", 0.25)))
+        self._encoder: Any = None
+        self._lex: Any = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_rows(cls, build: str, meta_row: dict[str, Any], dirs: list[dict[str, Any]], hier: dict[str, Any],
+                  program_ids: list[str]) -> _RankingData:
+        from embeddings.scoring import ScoringConfig
+        from graph.similarity_layer import candidates_from_graph
+
+        meta = json.loads(meta_row.get("meta") or "{}")
+        encoder_state = json.loads(meta_row.get("encoder_state") or "{}")
+        g = nx.MultiDiGraph()
+        vectors_by_id: dict[str, list[float]] = {}
+        briefs: dict[str, views.DirectionBrief] = {}
+        for r in dirs:
+            b = r["brief"]
+            briefs[b["id"]] = _brief(b)
+            g.add_node(b["id"], id=b["id"], label=Label.DIRECTION.value, program_id=b["program_id"])
+            if r["embedding"] is not None:
+                vectors_by_id[b["id"]] = r["embedding"]
+        for eid, pairs in hier["entities"]:
+            g.add_node(eid, id=eid, **_props(pairs))
+        for r in dirs:
+            for m in r["mentions"]:
+                if m:
+                    g.add_edge(r["brief"]["id"], m[0], **_props(m[1]))
+        for a, b in hier["member_of"]:
+            g.add_edge(a, b, type=Rel.MEMBER_OF.value)
+        ids = [d for d in meta_row.get("direction_ids") or [] if d in briefs]
+        dims = int(meta_row.get("dimensions") or 0)
+        if ids and dims:
+            vectors = np.asarray([vectors_by_id[d] for d in ids], dtype=np.float32)
+        else:
+            vectors = np.zeros((len(ids), dims), dtype=np.float32)
+        data = cls(build, meta, encoder_state, None, None, briefs, program_ids)
+        data.config = ScoringConfig.from_state(data._param("scoring", None))
+        data.cands = candidates_from_graph(g, ids, vectors, data.config)
+        return data
+
+    def _param(self, name: str, default: Any) -> Any:
+        """A similarity parameter recorded by the build (meta, meta.similarity, or the encoder state)."""
+        for where in (self.meta, self.meta.get("similarity") or {}, self.encoder_state or {}):
+            if isinstance(where, dict) and where.get(name) is not None:
+                return where[name]
+        return default
+
+    def encoder(self) -> Any:
+        """The build's encoder, rebuilt from its stored state (to encode search text)."""
+        if self._encoder is None:
+            with self._lock:
+                if self._encoder is None:
+                    from embeddings.encoders import encoder_from_state
+
+                    self._encoder = encoder_from_state(self.encoder_state)
+        return self._encoder
+
+    def lexicon(self) -> Any:
+        """The encoder's lexicon (or the one stored with the build), to find entities in search text."""
+        if self._lex is None:
+            lex = getattr(self.encoder(), "lexicon", None)
+            if lex is None:
+                from embeddings.lexicon import Lexicon
+
+                lex = Lexicon.from_state(self._param("lexicon", {}) or {})
+            self._lex = lex
+        return self._lex
+
+    def item(self, s: Any) -> views.SimilarItem:
+        """A ranked candidate as the API shows it."""
+        return views.SimilarItem(
+            direction=self.briefs[s.id],
+            score=s.score,
+            explanation=views.Explanation(**s.explanation()),
+            above_threshold=bool(s.score >= self.threshold),
+        )
 
 
 def load_rows_naively(store: Neo4jStore, built: BuiltGraph, build: str) -> int:

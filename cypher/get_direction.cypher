@@ -1,0 +1,19 @@
+// GET /api/directions/{id}: the direction's properties (no vector), its community, and every MENTIONS edge
+// to an entity with that entity's properties, in build order (fg_seq).
+MATCH (d:Direction {id: $id})
+CALL (d) {
+  OPTIONAL MATCH (d)-[ic:IN_COMMUNITY]->(c:Node)
+  WITH ic, c
+  ORDER BY ic.fg_seq
+  RETURN collect(c.id) AS communities
+}
+CALL (d) {
+  OPTIONAL MATCH (d)-[r:MENTIONS]->(e:Node)
+  WHERE e.label IN $entity_labels
+  WITH r, e
+  ORDER BY r.fg_seq
+  RETURN collect(CASE WHEN r IS NULL THEN null
+                      ELSE {entity: e.id, label: e.label, node: [k IN keys(e) | [k, e[k]]],
+                            edge: [k IN keys(r) | [k, r[k]]]} END) AS mentions
+}
+RETURN [k IN keys(d) WHERE k <> 'embedding' | [k, d[k]]] AS props, communities, mentions

@@ -1,0 +1,11 @@
+// Similar/search candidates: every direction's brief, vector and MENTIONS edges (entity and the edge
+// properties in $edge_keys) in build order. What the shared ranking needs, and nothing else of the directions.
+MATCH (d:Direction)
+CALL (d) {
+  OPTIONAL MATCH (d)-[r:MENTIONS]->(e:Node)
+  WITH r, e
+  ORDER BY r.fg_seq
+  RETURN collect(CASE WHEN r IS NULL THEN null
+                      ELSE [e.id, [k IN keys(r) WHERE k IN $edge_keys | [k, r[k]]]] END) AS mentions
+}
+RETURN d {.id, .program_id, .code, .title, .category} AS brief, d.embedding AS embedding, mentions
