@@ -17,10 +17,18 @@ half-way, ends with exactly the built graph. A Neo4j Browser user watching mid-l
 old and new graph (ids are stable, so that is mostly the same nodes with refreshed properties); readers of
 this store keep answering from the previous complete build until the meta node changes.
 
-Reads: programs and health are answered by Cypher; similar and search take their candidates from the
-vector index; the other queries run over a snapshot of the graph read from Neo4j (cached per build id,
-re-read when another process loads a new build) through :mod:`graph.queries`, so both stores give equal
-results by construction.
+Reads are Cypher (``cypher/<verb_noun>.cypher``, values only as ``$parameters``, each request in one read
+transaction via ``session.execute_read`` that first checks the meta node names a complete build):
+health, programs, directions (filters, total and page in one query), direction detail, entities, entity,
+overlaps, matrix and neighbourhood (one query per BFS level, each asking only for the neighbours the walk
+can still take). What :mod:`graph.queries` defines (ordering, tie-breaks, error details) is reproduced in
+Python over those bounded results; for the lookups Cypher cannot do equally (NFKC + case folding), the loader
+stores each node's lookup forms (``fg_lookup``, ``fg_search``, ``fg_text``, ``fg_keywords``, ``fg_category``)
+and canonical rank (``fg_order``), see :func:`query_props`. Similar and search take their candidates from
+the vector index and rank them with :func:`embeddings.scoring.rank`; the ranking inputs (direction briefs,
+vectors and entity profiles, the cited entities' names and MEMBER_OF, the encoder) are read once per build
+and cached (:meth:`Neo4jStore.ranking_data`). The API process never holds the whole graph: only
+:meth:`Neo4jStore.load` reads it all, for explicit exports.
 
 Driver errors that mean "the database cannot be reached" become :class:`BackendUnavailable` (HTTP 503);
 the driver reconnects by itself on the next call once Neo4j is back.

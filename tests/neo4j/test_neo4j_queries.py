@@ -1,0 +1,162 @@
+"""Every API endpoint answers the same JSON on the Neo4j store as on the embedded store (same graph), and the
+Neo4j store answers requests in Cypher without ever reading the whole graph."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from fastapi.testclient import TestClient
+
+import graph.neo4j_store as neo4j_store_module
+from api.app import create_app
+from fundgraph.settings import Settings
+from graph.embedded import EmbeddedStore
+from graph.queries import GraphQueries
+
+pytestmark = pytest.mark.neo4j
+
+
+@pytest.fixture(scope="module")
+def clients(neo4j_store, neo4j_corpus, tmp_path_factory) -> Iterator[tuple[TestClient, TestClient]]:
+    """An API over the embedded store and one over the Neo4j store, both holding the corpus graph."""
+    home: Path = tmp_path_factory.mktemp("equal-home")
+    settings = Settings(home=home, store="embedded", encoder="lexical")
+    embedded = EmbeddedStore(home)
+    embedded.replace(neo4j_corpus)
+    neo4j_store.replace(neo4j_corpus)
+    with (
+        TestClient(create_app(settings, embedded), raise_server_exceptions=False) as a,
+        TestClient(create_app(settings, neo4j_store), raise_server_exceptions=False) as b,
+    ):
+        yield a, b
+
+
+def _urls(q: GraphQueries) -> list[str]:
+    """A sample of every GET endpoint: each filter kind (by id, name, English name; unknown values), pages,
+    details, entities, overlaps of every program pair, every matrix, neighbourhoods at every depth."""
+    g = q.g
+    urls = ["/api/programs", "/api/directions", "/api/directions?limit=7&offset=5", "/api/directions?limit=500"]
+    for p in [*q.program_ids, "no-such-program"]:
+        urls.append(f"/api/directions?program={p}&limit=10&offset=2")
+    by_type: dict[str, list[str]] = {}
+    for ent, et in sorted(q.entity_type.items()):
+        by_type.setdefault(et, []).append(ent)
+    for et, ents in by_type.items():
+        for ent in ents[:: max(1, len(ents) // 5)]:
+            n = g.nodes[ent]
+            for v in (ent, ent.split(":", 1)[-1], n.get("name"), (n.get("name_en") or "").upper()):
+                if v:
+                    urls.append(f"/api/directions?{et}={quote(v)}")
+            urls.append(f"/api/entities/{et}/{quote(ent)}")
+            if n.get("name"):
+                urls.append(f"/api/entities/{et}/{quote(n['name'])}")
+        urls += [f"/api/directions?{et}=no-such-entity", f"/api/entities?type={et}", f"/api/entities/{et}/nope"]
+        urls.append(f"/api/overlaps/matrix?by={et}")
+    groups = sorted(v for _, v, e in g.edges(data=True) if e.get("type") == "MEMBER_OF")
+    urls += [f"/api/directions?disease={quote(x)}" for x in groups[:5] if x.startswith("disease:")]
+    for did in q.direction_ids[::9]:
+        n = g.nodes[did]
+        for kw in (n.get("keywords") or [])[:1]:
+            urls.append(f"/api/directions?keyword={quote(kw)}")
+        if n.get("category"):
+            urls.append(f"/api/directions?category={quote(n['category'])}&program={n['program_id']}")
+        urls.append(f"/api/directions/{quote(did)}")
+        for depth, limit in ((1, 30), (2, 15), (3, 200)):
+            urls.append(f"/api/graph/neighborhood?node={quote(did)}&depth={depth}&limit={limit}")
+    urls += [f"/api/directions?q={quote(t)}" for t in ("影像", "mri", "ＣＴ", "zzz")]
+    urls += [f"/api/entities?q={quote(t)}" for t in ("脑", "alz", "CT")] + ["/api/entities"]
+    urls += ["/api/directions/no-such:1", "/api/graph/neighborhood?node=nope", "/api/overlaps/matrix?by=bogus"]
+    for a in q.program_ids:
+        for b in q.program_ids:
+            urls.append(f"/api/overlaps?a={a}&b={b}")
+    urls.append(f"/api/overlaps?a={q.program_ids[0]}&b=no-such-program")
+    for node in q.program_ids[:2] + [next(iter(by_type["disease"]))]:
+        urls.append(f"/api/graph/neighborhood?node={quote(node)}&depth=2&limit=25")
+    return urls
+
+
+def test_every_get_endpoint_answers_equal_json(clients, neo4j_corpus):
+    embedded, neo4j = clients
+    urls = _urls(GraphQueries(neo4j_corpus))
+    assert len(urls) > 150
+    statuses = set()
+    for url in urls:
+        a, b = embedded.get(url), neo4j.get(url)
+        assert (b.status_code, b.json()) == (a.status_code, a.json()), url
+        statuses.add(a.status_code)
+    assert statuses == {200, 404, 422}  # found, unknown ids/values, bad parameters: all pinned
+
+
+def test_similar_and_search_answer_equal_json(clients, neo4j_corpus):
+    embedded, neo4j = clients
+    for did in neo4j_corpus.direction_ids[::11]:
+        for params in ("k=5", "k=3&scope=all", "k=100&scope=all"):
+            url = f"/api/directions/{quote(did)}/similar?{params}"
+            a, b = embedded.get(url), neo4j.get(url)
+            assert (b.status_code, b.json()) == (a.status_code, a.json()), url
+    programs = neo4j_corpus.meta["programs"]
+    for body in (
+        {"text": "阿尔茨海默病 磁共振 影像", "k": 10},
+        {"text": "federated learning", "k": 5, "programs": programs[:2]},
+        {"text": "脑机接口", "k": 3, "programs": ["no-such-program"]},
+    ):
+        a, b = embedded.post("/api/search", json=body), neo4j.post("/api/search", json=body)
+        assert (b.status_code, b.json()) == (a.status_code, a.json()), body
+
+
+def test_health_counts_equal_and_export_equal(clients):
+    embedded, neo4j = clients
+    a, b = embedded.get("/api/health").json(), neo4j.get("/api/health").json()
+    assert (b["backend"], a["backend"]) == ("neo4j", "embedded")
+    assert {k: v for k, v in b.items() if k != "backend"} == {k: v for k, v in a.items() if k != "backend"}
+    assert neo4j.get("/api/export?format=json").json() == embedded.get("/api/export?format=json").json()
+
+
+def test_requests_never_read_the_whole_graph(neo4j_store, neo4j_corpus, monkeypatch):
+    """Only explicit exports call load(); queries name only bounded statements (no get_nodes/relationships)."""
+    used: list[str] = []
+    real_query = neo4j_store_module.query
+
+    def recording(name: str) -> str:
+        used.append(name)
+        return real_query(name)
+
+    def no_load() -> None:
+        raise AssertionError("a query read the whole graph")
+
+    monkeypatch.setattr(neo4j_store_module, "query", recording)
+    monkeypatch.setattr(neo4j_store, "load", no_load)
+    q = GraphQueries(neo4j_corpus)
+    did, (a, b) = q.direction_ids[3], q.program_ids[:2]
+    neo4j_store.health()
+    neo4j_store.programs()
+    neo4j_store.directions(q_filter(disease="阿尔茨海默病"), 20, 0)
+    neo4j_store.direction(did)
+    neo4j_store.entities(None, "CT")
+    neo4j_store.entity("disease", "disease:alzheimer")
+    neo4j_store.overlaps(a, b)
+    neo4j_store.matrix("modality")
+    neo4j_store.neighborhood(did, 3, 50)
+    neo4j_store.similar(did, 5, "all")
+    neo4j_store.search("脑机接口", 5, None)
+    assert used and not {"get_nodes", "get_relationships"} & set(used)
+    assert "query_direction_vectors" in used and "find_directions" in used
+
+
+def test_ranking_data_is_cached_per_build_and_reread_after_a_load(neo4j_store, neo4j_corpus):
+    first = neo4j_store.ranking_data()
+    assert neo4j_store.ranking_data() is first
+    assert len(first.cands.ids) == len(neo4j_corpus.direction_ids)
+    neo4j_store.replace(neo4j_corpus)
+    again = neo4j_store.ranking_data()
+    assert again is not first and again.build != first.build
+    assert again.cands.ids == first.cands.ids and again.cands.entities == first.cands.entities
+
+
+def q_filter(**kw):
+    from graph import views
+
+    return views.DirectionFilter(**kw)
