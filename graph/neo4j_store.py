@@ -78,7 +78,12 @@ except ImportError:  # pragma: no cover - exercised only without the extra
 _BUILD, _SEQ, _JSON, _NULL, _KEY = "fg_build", "fg_seq", "fg_json", "fg_null", "fg_key"
 #: Query properties the loader derives so the read queries can be plain Cypher (see :func:`query_props`).
 _ORDER, _LOOKUP, _SEARCH, _TEXT, _KEYWORDS, _CATEGORY = (
-    "fg_order", "fg_lookup", "fg_search", "fg_text", "fg_keywords", "fg_category"
+    "fg_order",
+    "fg_lookup",
+    "fg_search",
+    "fg_text",
+    "fg_keywords",
+    "fg_category",
 )
 _BOOKKEEPING = {_BUILD, _SEQ, _JSON, _NULL, _KEY, _ORDER, _LOOKUP, _SEARCH, _TEXT, _KEYWORDS, _CATEGORY}
 #: Version of the stored layout (the query properties above). A graph loaded by an older loader lacks them:
@@ -199,8 +204,9 @@ def query_props(g: nx.MultiDiGraph) -> dict[str, dict[str, Any]]:
             continue
         syn = _as_list(d.get("synonyms"))
         out[n] = {
-            _LOOKUP: _norms([n, n.split(":", 1)[-1], d.get("name"), d.get("name_en"), *syn,
-                             *_as_list(d.get("abbreviations"))]),
+            _LOOKUP: _norms(
+                [n, n.split(":", 1)[-1], d.get("name"), d.get("name_en"), *syn, *_as_list(d.get("abbreviations"))]
+            ),
             _SEARCH: _norms([n, d.get("name"), d.get("name_en"), *syn]),
         }
     return out
@@ -551,9 +557,7 @@ class Neo4jStore(GraphStore):
             if wanted:
                 rows = run(
                     "resolve_entity_filters",
-                    filters=[
-                        {"type": et, "label": ENTITY_TYPES[et].value, "key": norm(v)} for et, v in wanted
-                    ],
+                    filters=[{"type": et, "label": ENTITY_TYPES[et].value, "key": norm(v)} for et, v in wanted],
                 )
                 for (et, value), row in zip(wanted, rows, strict=True):
                     own = et == "keyword" and row["own"] > 0
@@ -561,9 +565,7 @@ class Neo4jStore(GraphStore):
                         raise EntityNotFound(
                             f"no {et} is named or has id {value!r}", detail={"type": et, "value": value}
                         )
-                    resolved.append(
-                        {"entities": row["expanded"], "keyword": norm(value) if et == "keyword" else None}
-                    )
+                    resolved.append({"entities": row["expanded"], "keyword": norm(value) if et == "keyword" else None})
             row = run(
                 "find_directions",
                 program=filters.program or None,
@@ -579,9 +581,7 @@ class Neo4jStore(GraphStore):
 
     def direction(self, direction_id: str) -> views.DirectionDetail:
         """One direction with its community and its entities (with evidence) grouped by type, in Cypher."""
-        rows = self._query(
-            lambda run: run("get_direction", id=direction_id, entity_labels=_ENTITY_LABEL_VALUES)
-        )
+        rows = self._query(lambda run: run("get_direction", id=direction_id, entity_labels=_ENTITY_LABEL_VALUES))
         if not rows:
             raise DirectionNotFound(f"no direction has id {direction_id!r}", detail={"id": direction_id})
         row = rows[0]
@@ -632,8 +632,9 @@ class Neo4jStore(GraphStore):
             lambda run: run("find_entities", labels=labels, q=norm(q) if q else None, keys=_SUMMARY_KEYS)
         )
         out = [
-            _summary(r["id"], entity_type_of(r["label"]) or "", _props(r["props"]), r["direction_count"],
-                     r["program_count"])
+            _summary(
+                r["id"], entity_type_of(r["label"]) or "", _props(r["props"]), r["direction_count"], r["program_count"]
+            )
             for r in rows
         ]
         out.sort(key=lambda s: (-s.direction_count, -s.program_count, s.id))
@@ -682,8 +683,7 @@ class Neo4jStore(GraphStore):
 
         def work(run: Callable[..., list[dict[str, Any]]]) -> tuple[list[Any], list[Any]]:
             self._check_programs(run, a, b)
-            shared = run("find_shared_entities", a=a, b=b, entity_labels=_ENTITY_LABEL_VALUES,
-                         keys=_SUMMARY_KEYS)
+            shared = run("find_shared_entities", a=a, b=b, entity_labels=_ENTITY_LABEL_VALUES, keys=_SUMMARY_KEYS)
             return shared, run("find_similar_pairs", a=a, b=b)
 
         shared_rows, pair_rows = self._query(work)
@@ -702,8 +702,7 @@ class Neo4jStore(GraphStore):
             )
         type_order = {t: i for i, t in enumerate(ENTITY_TYPES)}
         shared.sort(
-            key=lambda o: (type_order[o.entity.type], o.entity.program_count, -o.entity.direction_count,
-                           o.entity.id)
+            key=lambda o: (type_order[o.entity.type], o.entity.program_count, -o.entity.direction_count, o.entity.id)
         )
         # One pair per two directions: the edge with the best score (the first one on ties), as in queries.py.
         best: dict[frozenset[str], dict[str, Any]] = {}
@@ -721,7 +720,9 @@ class Neo4jStore(GraphStore):
                 continue
             pairs.append(
                 views.DirectionPair(
-                    a=_brief(s), b=_brief(t), score=float(p["e"].get("score", 0.0)),
+                    a=_brief(s),
+                    b=_brief(t),
+                    score=float(p["e"].get("score", 0.0)),
                     explanation=explanation_from_edge(p["e"]),
                 )
             )
@@ -793,8 +794,12 @@ class Neo4jStore(GraphStore):
                 if truncated:
                     break
                 frontier = nxt
-            el = run("get_neighbourhood_elements", ids=order, node_keys=_NEIGHBOURHOOD_NODE_KEYS,
-                     edge_keys=_NEIGHBOURHOOD_EDGE_KEYS)[0]
+            el = run(
+                "get_neighbourhood_elements",
+                ids=order,
+                node_keys=_NEIGHBOURHOOD_NODE_KEYS,
+                edge_keys=_NEIGHBOURHOOD_EDGE_KEYS,
+            )[0]
             props = {n["id"]: _props(n["props"]) for n in el["nodes"]}
             nodes = [views.GraphNode(data=_node_data(n, props[n], seen[n])) for n in order]
             pos = {n: i for i, n in enumerate(order)}
@@ -914,9 +919,7 @@ class Neo4jStore(GraphStore):
             raise InvalidRequest("k must be >= 1", detail={"k": k})
         for p in programs or ():
             if p not in data.program_ids:
-                raise ProgramNotFound(
-                    f"no program has id {p!r}", detail={"program": p, "known": data.program_ids}
-                )
+                raise ProgramNotFound(f"no program has id {p!r}", detail={"program": p, "known": data.program_ids})
         cands = data.cands
         vector = np.asarray(data.encoder().encode([text])[0], dtype=np.float32)
         ents = query_entities(text, data.lexicon(), cands)
@@ -973,8 +976,7 @@ def _unknown_type(entity_type: str) -> InvalidRequest:
 
 
 def _node_data(n: str, d: dict[str, Any], dist: int) -> dict[str, Any]:
-    data = {"id": n, "label": d.get("label"), "name": d.get("name") or n, "name_en": d.get("name_en"),
-            "distance": dist}
+    data = {"id": n, "label": d.get("label"), "name": d.get("name") or n, "name_en": d.get("name_en"), "distance": dist}
     et = entity_type_of(d.get("label"))
     if et:
         data["type"] = et
@@ -989,8 +991,16 @@ class _RankingData:
     store does) over a small graph of just the directions, the entities they cite and MEMBER_OF.
     """
 
-    def __init__(self, build: str, meta: dict[str, Any], encoder_state: dict[str, Any], cands: Any,
-                 config: Any, briefs: dict[str, views.DirectionBrief], program_ids: list[str]) -> None:
+    def __init__(
+        self,
+        build: str,
+        meta: dict[str, Any],
+        encoder_state: dict[str, Any],
+        cands: Any,
+        config: Any,
+        briefs: dict[str, views.DirectionBrief],
+        program_ids: list[str],
+    ) -> None:
         self.build = build
         self.meta = meta
         self.encoder_state = encoder_state
@@ -1004,8 +1014,14 @@ class _RankingData:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_rows(cls, build: str, meta_row: dict[str, Any], dirs: list[dict[str, Any]], hier: dict[str, Any],
-                  program_ids: list[str]) -> _RankingData:
+    def from_rows(
+        cls,
+        build: str,
+        meta_row: dict[str, Any],
+        dirs: list[dict[str, Any]],
+        hier: dict[str, Any],
+        program_ids: list[str],
+    ) -> _RankingData:
         from embeddings.scoring import ScoringConfig
         from graph.similarity_layer import candidates_from_graph
 

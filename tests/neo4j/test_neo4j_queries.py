@@ -73,7 +73,7 @@ def _urls(q: GraphQueries) -> list[str]:
         for b in q.program_ids:
             urls.append(f"/api/overlaps?a={a}&b={b}")
     urls.append(f"/api/overlaps?a={q.program_ids[0]}&b=no-such-program")
-    for node in q.program_ids[:2] + [next(iter(by_type["disease"]))]:
+    for node in [*q.program_ids[:2], next(iter(by_type["disease"]))]:
         urls.append(f"/api/graph/neighborhood?node={quote(node)}&depth=2&limit=25")
     return urls
 
