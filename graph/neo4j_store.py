@@ -629,7 +629,7 @@ class Neo4jStore(GraphStore):
             raise _unknown_type(entity_type)
         labels = [ENTITY_TYPES[entity_type].value] if entity_type else _ENTITY_LABEL_VALUES
         rows = self._query(
-            lambda run: run("find_entities", labels=labels, q=norm(q) if q else None, keys=_SUMMARY_KEYS)
+            lambda run: run("find_entities", labels=labels, q=(norm(q) or None) if q else None, keys=_SUMMARY_KEYS)
         )
         out = [
             _summary(
