@@ -203,11 +203,12 @@ def write_neo4j_csv(g: nx.MultiDiGraph, directory: Path, *,
 
 def neo4j_admin_command(files: Neo4jImportFiles, database: str = "neo4j") -> list[str]:
     """The ``neo4j-admin database import full`` arguments that load ``files`` (paths relative to them)."""
-    cmd = ["neo4j-admin", "database", "import", "full", f"--array-delimiter={files.array_delimiter}",
+    # The database name goes right after `full`: --nodes/--relationships take a list of files, so a
+    # name after them is read as one more file (neo4j-admin 5.26: "File 'neo4j' doesn't exist").
+    cmd = ["neo4j-admin", "database", "import", "full", database, f"--array-delimiter={files.array_delimiter}",
            "--multiline-fields=true", "--overwrite-destination=true"]
     cmd += [f"--nodes={label}={p.name}" for label, p in files.nodes.items()]
     cmd += [f"--relationships={t}={p.name}" for t, p in files.relationships.items()]
-    cmd.append(database)
     return cmd
 
 

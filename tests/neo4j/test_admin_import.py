@@ -65,16 +65,6 @@ def _fresh_home(root: Path) -> Path:
     return home
 
 
-def _database_first(cmd: list[str]) -> list[str]:
-    """The exporter's command with the database name moved right after ``full``.
-
-    The exporter puts the database name last, after ``--relationships=TYPE=FILE``; neo4j-admin's option takes
-    a list of files, so picocli reads the name as one more file (see test_import_sh_runs_as_written).
-    """
-    i = cmd.index("full") + 1
-    return [*cmd[:i], cmd[-1], *cmd[i:-1]]
-
-
 def _run(cmd: list[str], cwd: Path, bin_dir: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
     return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
@@ -173,7 +163,9 @@ def imported(corpus, tools_ready, tmp_path_factory):
     bin_dir = root / "bin"
     _admin_shim(bin_dir, home)
     t0 = time.perf_counter()
-    proc = _run(_database_first(exports.neo4j_admin_command(files)), files.directory, bin_dir)
+    cmd = exports.neo4j_admin_command(files)
+    assert cmd[cmd.index("full") + 1] == "neo4j"  # the name before the file lists, which would swallow it
+    proc = _run(cmd, files.directory, bin_dir)
     import_s = time.perf_counter() - t0
     assert proc.returncode == 0, (
         f"neo4j-admin import failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
@@ -287,14 +279,6 @@ def test_mentions_edge_properties(imported, corpus):
     assert values["start"] == attrs["start"] and values["snippet"] == attrs["snippet"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="graph.exports.neo4j_admin_command puts the database name after the last "
-    "--relationships=TYPE=FILE, whose value is a list of files: neo4j-admin 5.26 "
-    "then fails with \"File 'neo4j' doesn't exist\" (exit 70). Fix: database name "
-    "right after 'full'; then drop this marker.",
-)
 def test_import_sh_runs_as_written(corpus, tools_ready, tmp_path):
     """The import.sh the exporter writes, run as an analyst would, with the real neo4j-admin on PATH."""
     files = exports.write_neo4j_csv(corpus.graph, tmp_path / "csv")
