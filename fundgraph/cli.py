@@ -191,6 +191,7 @@ def serve(
     store: Annotated[StoreChoice | None, typer.Option(help="Store to serve (default: settings).")] = None,
     workers: Annotated[int, typer.Option(min=1, help="uvicorn worker processes.")] = 1,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    access_log: Annotated[bool, typer.Option(help="Log every request.")] = True,
 ) -> None:
     """Serve the API (JSON under /api, OpenAPI at /docs, the dashboard at /) with uvicorn."""
     import os
@@ -204,13 +205,16 @@ def serve(
     where = settings.home if settings.store == "embedded" else settings.neo4j_uri
     err.print(f"serving the {settings.store} store at {where} on http://{host}:{port} (docs: /docs)",
               highlight=False, soft_wrap=True)
+    from api.server import NoDelayH11Protocol
+
     if workers > 1:
         uvicorn.run("api.app:app_from_env", factory=True, host=host, port=port, workers=workers,
-                    log_level=log_level)
+                    log_level=log_level, access_log=access_log, http=NoDelayH11Protocol)
     else:
         from api.app import create_app
 
-        uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
+        uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, access_log=access_log,
+                    http=NoDelayH11Protocol)
 
 
 @eval_app.command("similarity")
