@@ -20,8 +20,8 @@ app = typer.Typer(no_args_is_help=True, add_completion=False,
 eval_app = typer.Typer(no_args_is_help=True, help="Evaluate extraction and similarity against the dev gold sets.")
 app.add_typer(eval_app, name="eval")
 
-err = Console(stderr=True)
-out = Console()
+err = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
 
 
 class StoreChoice(StrEnum):
