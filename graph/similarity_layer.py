@@ -5,9 +5,11 @@
   when set explicitly, see :func:`similar_threshold`), scored by :func:`embeddings.scoring.rank`
   (text cosine + rarity-weighted shared entities), with the explanation as flat properties.
   Same-program similarity is not stored; the stores compute it live (API ``scope=all``).
-- **CONTINUES** (later Direction → earlier Direction of the same program series): for each direction of a
-  later edition, its best match in the previous edition when that match carries it forward
-  (score ≥ :data:`CONTINUES_THRESHOLD`).
+- **CONTINUES** (later Direction → earlier Direction of the same program series): for each pair of
+  consecutive editions of any series, a direction of the later edition continues its best match in the
+  previous edition when that match is unambiguous (:class:`LineageRule`): the combined score reaches the
+  lineage threshold, the match is mutual (the earlier direction's best match in the later edition is this
+  one), and the titles agree (by title alone the same earlier direction is the best match).
 - **Communities**: Louvain (seeded) over the directions' similarity graph (each direction's top k over all
   programs, above the threshold); Community nodes labelled by their most characteristic entities.
 """
@@ -44,7 +46,10 @@ if TYPE_CHECKING:
 
 Progress = Callable[[str], None]
 
-#: Minimum score for a later direction to "carry forward" an earlier one.
+#: Minimum score for a later direction to "carry forward" an earlier one, as a share of the encoder's
+#: calibrated SIMILAR_TO threshold (lexical: 0.8 × 0.25 = 0.20; scores live on different scales per encoder).
+CONTINUES_SHARE = 0.8
+#: The lineage threshold of the lexical encoder (the default), for reference.
 CONTINUES_THRESHOLD = 0.20
 #: Louvain seed (communities are the same on every build).
 COMMUNITY_SEED = 42
@@ -294,7 +299,8 @@ def add_similarity_layer(
             )
 
     say("linking editions of a series")
-    add_continues(g, docs, cands, config, method=method)
+    lineage = lineage_rule(settings, encoder)
+    add_continues(g, docs, cands, config, encoder, method=method, rule=lineage)
 
     say("finding topic communities")
     add_communities(g, cands, config, top_k=settings.similar_top_k, threshold=threshold)
@@ -305,7 +311,146 @@ def add_similarity_layer(
     state["method"] = method
     state["similar_threshold"] = threshold
     state["similar_top_k"] = settings.similar_top_k
+    state["continues_threshold"] = lineage.threshold
     return SimilarityResult(direction_ids=ids, vectors=vectors, encoder_state=state)
+
+
+@dataclass(frozen=True)
+class LineageRule:
+    """When a direction of a later edition CONTINUES one of the previous edition.
+
+    The score alone cannot tell a continuation from a direction of the same broad field (an ICU large model
+    and a 2021 smart-pathology direction share 智慧诊疗, AI and multi-omics). A continuation names the same
+    object, so it is *unambiguous*: the two directions pick each other, and their titles agree. At most one
+    predecessor per direction.
+
+    Attributes:
+        threshold: minimum combined score (text + shared entities) of the pair.
+        mutual: the earlier direction's best match in the later edition must be this direction.
+        title_agrees: by title alone (encoded on its own), the earlier direction must also be the best match,
+            with a title similarity above zero.
+    """
+
+    threshold: float = CONTINUES_THRESHOLD
+    mutual: bool = True
+    title_agrees: bool = True
+
+    def describe(self) -> str:
+        """Short human-readable form (eval tables)."""
+        parts = [f"score≥{self.threshold:.2f}"]
+        if self.mutual:
+            parts.append("mutual best")
+        if self.title_agrees:
+            parts.append("titles agree")
+        return " + ".join(parts)
+
+
+def lineage_rule(settings: Settings | None, encoder: Encoder) -> LineageRule:
+    """The shipped rule, its threshold scaled to the encoder (:data:`CONTINUES_SHARE` × SIMILAR_TO threshold)."""
+    base = (
+        float(settings.similar_threshold)
+        if settings is not None and settings.similar_threshold is not None
+        else float(encoder.default_threshold)
+    )
+    return LineageRule(threshold=round(CONTINUES_SHARE * base, 4))
+
+
+@dataclass
+class Continuation:
+    """One CONTINUES link: the later direction, the earlier one, and why."""
+
+    later: str
+    earlier: str
+    from_year: int
+    to_year: int
+    scored: Scored
+    title_score: float
+    runner_up: float
+
+    def edge_props(self, rule: LineageRule) -> dict[str, Any]:
+        """Flat edge properties: the score's explanation plus the lineage evidence."""
+        props = self.scored.edge_props()
+        props["summary"] = (
+            f"Carries forward {self.earlier} ({self.to_year} → {self.from_year}): "
+            f"{rule.describe()} (title similarity {self.title_score:.2f}, next best {self.runner_up:.2f}). "
+            + props["summary"]
+        )
+        props["title_score"] = round(self.title_score, 6)
+        return props
+
+
+def series_editions(docs: Sequence[ParsedDocument]) -> list[tuple[ParsedDocument, ParsedDocument]]:
+    """(previous, later) pairs of consecutive editions of every series with two or more dated editions."""
+    by_series: dict[str, list[ParsedDocument]] = defaultdict(list)
+    for doc in docs:
+        if doc.program.series and doc.program.year is not None:
+            by_series[doc.program.series].append(doc)
+    out = []
+    for series in sorted(by_series):
+        editions = sorted(by_series[series], key=lambda d: (d.program.year or 0, d.program.id))
+        for prev, later in itertools.pairwise(editions):
+            if prev.program.year != later.program.year:
+                out.append((prev, later))
+    return out
+
+
+def title_vectors(encoder: Encoder, directions: Sequence[Direction]) -> dict[str, np.ndarray]:
+    """Direction id → its title encoded on its own (unit length; zero for an empty title)."""
+    if not directions:
+        return {}
+    m = np.asarray(encoder.encode([d.title or "" for d in directions]), dtype=np.float32)
+    norms = np.linalg.norm(m, axis=1, keepdims=True)
+    m = np.divide(m, norms, out=np.zeros_like(m), where=norms > 0)
+    return {d.id: m[i] for i, d in enumerate(directions)}
+
+
+def find_continues(
+    docs: Sequence[ParsedDocument],
+    cands: Candidates,
+    config: ScoringConfig,
+    encoder: Encoder,
+    rule: LineageRule | None = None,
+) -> list[Continuation]:
+    """The CONTINUES links :class:`LineageRule` accepts, for every series with two or more editions."""
+    rule = rule or LineageRule()
+    made: list[Continuation] = []
+    for prev, later in series_editions(docs):
+        titles = title_vectors(encoder, [*prev.directions, *later.directions])
+        prev_ids = [d.id for d in prev.directions]
+
+        def best_in(did: str, program: str, k: int | None = 1) -> list[Scored]:
+            i = cands.index[did]
+            return rank(
+                cands.vectors[i], cands.entities[i], cands, config=config, k=k, exclude=i, programs=[program]
+            )
+
+        back: dict[str, str | None] = {}
+        for d in later.directions:
+            ranked = best_in(d.id, prev.program.id, k=2)
+            if not ranked or ranked[0].score < rule.threshold:
+                continue
+            s = ranked[0]
+            if rule.mutual:
+                if s.id not in back:
+                    b = best_in(s.id, later.program.id)
+                    back[s.id] = b[0].id if b else None
+                if back[s.id] != d.id:
+                    continue
+            t = {p: float(titles[d.id] @ titles[p]) for p in prev_ids}
+            if rule.title_agrees and not (t[s.id] > 1e-6 and t[s.id] >= max(t.values()) - 1e-6):
+                continue
+            made.append(
+                Continuation(
+                    later=d.id,
+                    earlier=s.id,
+                    from_year=int(later.program.year or 0),
+                    to_year=int(prev.program.year or 0),
+                    scored=s,
+                    title_score=t[s.id],
+                    runner_up=ranked[1].score if len(ranked) > 1 else 0.0,
+                )
+            )
+    return made
 
 
 def add_continues(
@@ -313,45 +458,25 @@ def add_continues(
     docs: list[ParsedDocument],
     cands: Candidates,
     config: ScoringConfig,
+    encoder: Encoder,
     *,
     method: str,
-    threshold: float = CONTINUES_THRESHOLD,
-) -> list[Scored]:
-    """CONTINUES edges from each direction of a later edition to the previous edition's one it carries on."""
-    by_series: dict[str, list[ParsedDocument]] = defaultdict(list)
-    for doc in docs:
-        if doc.program.series and doc.program.year is not None:
-            by_series[doc.program.series].append(doc)
-    made: list[Scored] = []
-    for editions in by_series.values():
-        editions.sort(key=lambda d: d.program.year or 0)
-        for prev, later in itertools.pairwise(editions):
-            if prev.program.year == later.program.year:
-                continue
-            for d in later.directions:
-                i = cands.index[d.id]
-                best = rank(
-                    cands.vectors[i],
-                    cands.entities[i],
-                    cands,
-                    config=config,
-                    k=1,
-                    exclude=i,
-                    programs=[prev.program.id],
-                )
-                if best and best[0].score >= threshold:
-                    s = best[0]
-                    g.add_edge(
-                        d.id,
-                        s.id,
-                        key=Rel.CONTINUES.value,
-                        type=Rel.CONTINUES.value,
-                        method=method,
-                        from_year=later.program.year,
-                        to_year=prev.program.year,
-                        **s.edge_props(),
-                    )
-                    made.append(s)
+    rule: LineageRule | None = None,
+) -> list[Continuation]:
+    """CONTINUES edges from directions of a later edition to the previous edition's ones they carry on."""
+    rule = rule or LineageRule()
+    made = find_continues(docs, cands, config, encoder, rule)
+    for c in made:
+        g.add_edge(
+            c.later,
+            c.earlier,
+            key=Rel.CONTINUES.value,
+            type=Rel.CONTINUES.value,
+            method=method,
+            from_year=c.from_year,
+            to_year=c.to_year,
+            **c.edge_props(rule),
+        )
     return made
 
 
