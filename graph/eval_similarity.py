@@ -15,6 +15,10 @@ It also counts the directions with no real counterpart (002's mining, quantum, d
 directions) that get a cross-program SIMILAR_TO edge above the threshold (each encoder's own calibrated
 threshold, see :func:`graph.similarity_layer.similar_threshold`).
 
+Lineage (CONTINUES) is scored against ``tests/data/gold_lineage.yaml``: precision (strict: borderline
+pairs count as wrong; lenient: as right) and recall of the shipped :class:`graph.similarity_layer.LineageRule`
+and, for comparison, of the rule with its parts switched off (score only = the rule before the gold set).
+
 The shipped weights were chosen on this gold set, so the shipped figure is optimistic. :func:`cross_validate`
 gives an honest one: the gold queries are split in two folds along the gold graph's connected components
 (no pair straddles the folds), the scoring weights are tuned on one fold and scored on the other, and back.
@@ -38,14 +42,18 @@ from fundgraph.errors import InputError
 from fundgraph.paths import PROJECT_ROOT
 from fundgraph.settings import Settings
 from graph.similarity_layer import (
+    LineageRule,
     candidates_from_graph,
     direction_fields,
     encode_directions,
+    find_continues,
+    lineage_rule,
     similar_threshold,
 )
 from loaders.records import ParsedDocument
 
 GOLD_PATH = PROJECT_ROOT / "tests" / "data" / "gold_similar.yaml"
+LINEAGE_GOLD_PATH = PROJECT_ROOT / "tests" / "data" / "gold_lineage.yaml"
 
 
 @dataclass
@@ -77,10 +85,63 @@ class MethodScore:
     cv_mrr: float | None = None
     cv_choices: list[dict[str, float]] = field(default_factory=list)
     misses: list[str] = field(default_factory=list)
+    lineage: list[LineageScore] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-able form."""
-        return dict(self.__dict__)
+        d = dict(self.__dict__)
+        d["lineage"] = [ls.as_dict() for ls in self.lineage]
+        return d
+
+
+@dataclass
+class LineageGold:
+    """Lineage gold: later direction → the earlier ones it carries forward, and the borderline ones."""
+
+    continues: dict[str, set[str]]
+    borderline: dict[str, set[str]]
+
+    @property
+    def pairs(self) -> set[tuple[str, str]]:
+        """Gold (later, earlier) pairs."""
+        return {(a, b) for a, bs in self.continues.items() for b in bs}
+
+
+@dataclass
+class LineageScore:
+    """Precision/recall of one lineage rule against the lineage gold set."""
+
+    rule: str
+    edges: int
+    correct: int
+    borderline: int
+    gold: int
+    shipped: bool = False
+    wrong: list[str] = field(default_factory=list)
+
+    @property
+    def precision(self) -> float:
+        """Strict precision (borderline edges count as wrong); 1.0 with no edges."""
+        return self.correct / self.edges if self.edges else 1.0
+
+    @property
+    def lenient_precision(self) -> float:
+        """Precision counting borderline edges as right."""
+        return (self.correct + self.borderline) / self.edges if self.edges else 1.0
+
+    @property
+    def recall(self) -> float:
+        """Share of the gold pairs found."""
+        return self.correct / self.gold if self.gold else 1.0
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-able form."""
+        return {
+            **self.__dict__,
+            "precision": self.precision,
+            "lenient_precision": self.lenient_precision,
+            "recall": self.recall,
+        }
 
 
 def load_gold(path: Path = GOLD_PATH) -> Gold:
@@ -100,6 +161,59 @@ def load_gold(path: Path = GOLD_PATH) -> Gold:
         )
     except (OSError, yaml.YAMLError, KeyError, TypeError) as e:
         raise InputError(f"cannot read the similarity gold set: {e}", path=path) from e
+
+
+def load_lineage_gold(path: Path = LINEAGE_GOLD_PATH) -> LineageGold:
+    """Read the lineage gold YAML."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        cont: dict[str, set[str]] = {}
+        border: dict[str, set[str]] = {}
+        for series in data["series"]:
+            for d in series["directions"]:
+                cont[str(d["id"])] = {str(x) for x in d.get("continues") or []}
+                border[str(d["id"])] = {str(x) for x in d.get("borderline") or []}
+        return LineageGold(cont, border)
+    except (OSError, yaml.YAMLError, KeyError, TypeError) as e:
+        raise InputError(f"cannot read the lineage gold set: {e}", path=path) from e
+
+
+def lineage_metrics(edges: set[tuple[str, str]], gold: LineageGold, rule: str) -> LineageScore:
+    """Score (later, earlier) edges whose later direction the gold set judges."""
+    judged = [(a, b) for a, b in sorted(edges) if a in gold.continues]
+    correct = [e for e in judged if e[1] in gold.continues[e[0]]]
+    border = [e for e in judged if e[1] in gold.borderline.get(e[0], set())]
+    wrong = [f"{a}→{b}" for a, b in judged if (a, b) not in correct and (a, b) not in border]
+    return LineageScore(rule, len(judged), len(correct), len(border), len(gold.pairs), wrong=wrong)
+
+
+def evaluate_lineage(
+    docs: list[ParsedDocument],
+    cands: Candidates,
+    config: ScoringConfig,
+    encoder: Encoder,
+    gold: LineageGold,
+    *,
+    shipped: LineageRule,
+) -> list[LineageScore]:
+    """The shipped lineage rule, then the same rule with its parts switched off (an ablation), on the gold."""
+    variants = [
+        (shipped, True),
+        (LineageRule(shipped.threshold, mutual=False, title_agrees=False), False),  # the rule before the gold
+        (LineageRule(shipped.threshold, mutual=True, title_agrees=False), False),
+        (LineageRule(shipped.threshold, mutual=False, title_agrees=True), False),
+    ]
+    missing = [d for d in gold.continues if d not in cands.index]
+    missing += [d for ds in (*gold.continues.values(), *gold.borderline.values()) for d in ds if d not in cands.index]
+    if missing:
+        raise InputError(f"lineage gold set names unknown directions: {sorted(set(missing))}", path=LINEAGE_GOLD_PATH)
+    out = []
+    for rule, is_shipped in variants:
+        made = find_continues(docs, cands, config, encoder, rule)
+        score = lineage_metrics({(c.later, c.earlier) for c in made}, gold, rule.describe())
+        score.shipped = is_shipped
+        out.append(score)
+    return out
 
 
 def metrics(rankings: dict[str, list[str]], gold: Gold, k: int) -> tuple[float, float, list[str]]:
@@ -245,6 +359,7 @@ def evaluate_method(
     config: ScoringConfig | None = None,
     k: int = 5,
     cv: bool = True,
+    lineage_gold: LineageGold | None = None,
 ) -> MethodScore:
     """Fit/encode with ``encoder`` (None: the settings' encoder) and score the gold queries."""
     t0 = time.perf_counter()
@@ -275,6 +390,10 @@ def evaluate_method(
         n_edges,
         misses=misses,
     )
+    if lineage_gold is not None:
+        score.lineage = evaluate_lineage(
+            docs, cands, cfg, enc, lineage_gold, shipped=lineage_rule(settings, enc)
+        )
     if cv:
         score.cv_recall_at_k, score.cv_mrr, score.cv_choices = cross_validate(g, ids, vectors, gold, cfg, k=k)
     score.seconds = time.perf_counter() - t0
@@ -317,15 +436,31 @@ def build_entity_graph(settings: Settings) -> tuple[nx.MultiDiGraph, list[Parsed
 
 
 def evaluate(
-    settings: Settings, *, st_model: str | None = None, k: int = 5, gold_path: Path = GOLD_PATH
+    settings: Settings,
+    *,
+    st_model: str | None = None,
+    k: int = 5,
+    gold_path: Path = GOLD_PATH,
+    lineage_path: Path = LINEAGE_GOLD_PATH,
 ) -> list[MethodScore]:
-    """Shipped method and baseline (and sentence-transformers when ``st_model`` is given), in one run."""
+    """Shipped method and baseline (and sentence-transformers when ``st_model`` is given), in one run.
+
+    The encoder-based methods also carry their lineage (CONTINUES) scores on the lineage gold set.
+    """
     gold = load_gold(gold_path)
+    lineage_gold = load_lineage_gold(lineage_path)
     g, docs = build_entity_graph(settings)
     shipped = settings
     out = [
         evaluate_method(
-            f"shipped ({settings.encoder}+entities)", g, docs, gold, settings=shipped, encoder=None, k=k
+            f"shipped ({settings.encoder}+entities)",
+            g,
+            docs,
+            gold,
+            settings=shipped,
+            encoder=None,
+            k=k,
+            lineage_gold=lineage_gold,
         ),
         evaluate_baseline(docs, gold, k=k),
     ]
@@ -337,7 +472,14 @@ def evaluate(
         st = SentenceTransformerEncoder(st_model, batch_size=settings.st_batch_size)
         out.append(
             evaluate_method(
-                "sentence-transformers+entities", g, docs, gold, settings=settings, encoder=st, k=k
+                "sentence-transformers+entities",
+                g,
+                docs,
+                gold,
+                settings=settings,
+                encoder=st,
+                k=k,
+                lineage_gold=lineage_gold,
             )
         )
     return out
@@ -361,6 +503,22 @@ def format_report(scores: list[MethodScore], gold: Gold | None = None) -> str:
         )
     if gold is not None:
         lines.append(f"gold: {gold.pairs} pairs, {len(gold.relevant)} queries")
+    lineage = [(s, ls) for s in scores for ls in s.lineage]
+    if lineage:
+        n_gold = lineage[0][1].gold
+        lines.append("")
+        lines.append(
+            f"lineage (CONTINUES, later → earlier edition) on {n_gold} gold pairs "
+            "(P = strict precision, P~ = borderline pairs counted right):"
+        )
+        lines.append(f"{'method':34s} {'rule':52s} {'edges':>5s} {'P':>6s} {'P~':>6s} {'R':>6s}")
+        for s, ls in lineage:
+            name = s.method if ls.shipped else ""
+            rule = ls.rule + (" (shipped)" if ls.shipped else "")
+            lines.append(
+                f"{name:34s} {rule:52s} {ls.edges:5d} {ls.precision:6.3f} {ls.lenient_precision:6.3f} "
+                f"{ls.recall:6.3f}"
+            )
     return "\n".join(lines)
 
 
