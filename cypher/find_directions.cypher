@@ -14,4 +14,4 @@ WITH d
 ORDER BY d.fg_order
 WITH collect(d) AS ds
 RETURN size(ds) AS total,
-       [d IN ds[$offset..($offset + $limit)] | d {.id, .program_id, .code, .title, .category}] AS items
+       [d IN ds[$offset..($offset + $limit)] | d {.id, .program_id, .code, .title, .title_en, .category}] AS items

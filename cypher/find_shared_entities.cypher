@@ -8,7 +8,7 @@ CALL (e) {
   MATCH (d:Node)-[:MENTIONS]->(e)
   WITH DISTINCT d
   ORDER BY d.fg_order
-  RETURN collect(d {.id, .program_id, .code, .title, .category}) AS directions,
+  RETURN collect(d {.id, .program_id, .code, .title, .title_en, .category}) AS directions,
          count(DISTINCT d.program_id) AS program_count
 }
 RETURN e.id AS id, e.label AS label, [k IN keys(e) WHERE k IN $keys | [k, e[k]]] AS props,

@@ -4,7 +4,7 @@ MATCH (s:Direction)
 WHERE s.program_id IN [$a, $b]
 MATCH (s)-[r:SIMILAR_TO]->(t:Direction)
 WHERE (s.program_id = $a AND t.program_id = $b) OR (s.program_id = $b AND t.program_id = $a)
-RETURN s {.id, .program_id, .code, .title, .category} AS source,
-       t {.id, .program_id, .code, .title, .category} AS target,
+RETURN s {.id, .program_id, .code, .title, .title_en, .category} AS source,
+       t {.id, .program_id, .code, .title, .title_en, .category} AS target,
        [k IN keys(r) | [k, r[k]]] AS props
 ORDER BY r.fg_seq

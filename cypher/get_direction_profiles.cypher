@@ -8,4 +8,4 @@ CALL (d) {
   RETURN collect(CASE WHEN r IS NULL THEN null
                       ELSE [e.id, [k IN keys(r) WHERE k IN $edge_keys | [k, r[k]]]] END) AS mentions
 }
-RETURN d {.id, .program_id, .code, .title, .category} AS brief, d.embedding AS embedding, mentions
+RETURN d {.id, .program_id, .code, .title, .title_en, .category} AS brief, d.embedding AS embedding, mentions

@@ -13,6 +13,6 @@ CALL (e) {
   OPTIONAL MATCH (d:Node)-[:MENTIONS]->(e)
   WITH DISTINCT d
   ORDER BY d.fg_order
-  RETURN collect(d {.id, .program_id, .code, .title, .category}) AS directions
+  RETURN collect(d {.id, .program_id, .code, .title, .title_en, .category}) AS directions
 }
 RETURN [k IN keys(e) | [k, e[k]]] AS props, members, groups, directions

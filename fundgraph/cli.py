@@ -79,6 +79,10 @@ def build(
     out.print(f"built {len(m['programs'])} programs, {m['direction_count']} directions, "
               f"{m['node_count']} nodes, {m['edge_count']} edges with the {m.get('encoder')} encoder "
               f"in {elapsed:.2f}s → {settings.store} store at {where}", highlight=False)
+    stale = (m.get("title_translations") or {}).get("stale")
+    if stale:
+        err.print(f"warning: {len(stale)} stale English title(s) not attached (zh no longer matches the parsed "
+                  f"title; update {m['title_translations'].get('file')}): {', '.join(stale)}", highlight=False)
 
 
 @app.command("load-neo4j")

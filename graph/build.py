@@ -10,7 +10,7 @@ Each layer is a function over the same ``networkx.MultiDiGraph``:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -64,6 +64,7 @@ def direction_node(d: Direction) -> dict[str, Any]:
         "code": d.code,
         "ordinal": d.ordinal,
         "title": d.title,
+        "title_en": None,
         "category": d.category.value if d.category else None,
         "category_raw": d.category_raw,
         "support_type": d.support_type,
@@ -87,8 +88,13 @@ def direction_node(d: Direction) -> dict[str, Any]:
     }
 
 
-def base_graph(docs: list[ParsedDocument]) -> nx.MultiDiGraph:
-    """Programs, funders, series, sections and directions, with their structural edges."""
+def base_graph(docs: list[ParsedDocument], titles_en: Mapping[str, str] | None = None) -> nx.MultiDiGraph:
+    """Programs, funders, series, sections and directions, with their structural edges.
+
+    ``titles_en`` maps direction and section ids to English titles (:func:`loaders.titles.match_titles`);
+    a node without one keeps ``name_en`` (and a direction ``title_en``) None.
+    """
+    titles_en = titles_en or {}
     g = nx.MultiDiGraph()
     for order, doc in enumerate(docs):
         p = doc.program
@@ -105,12 +111,13 @@ def base_graph(docs: list[ParsedDocument]) -> nx.MultiDiGraph:
                 g.add_node(sid, id=sid, label=Label.SERIES.value, name=p.series, name_en=p.series_en)
             g.add_edge(p.id, sid, key=Rel.IN_SERIES.value, type=Rel.IN_SERIES.value)
         for s in doc.sections:
-            g.add_node(s.id, id=s.id, label=Label.SECTION.value, name=s.title, name_en=None,
+            g.add_node(s.id, id=s.id, label=Label.SECTION.value, name=s.title, name_en=titles_en.get(s.id),
                        program_id=s.program_id, code=s.code, kind=s.kind, ordinal=s.ordinal)
             parent = s.parent_id or p.id
             g.add_edge(parent, s.id, key=Rel.HAS_SECTION.value, type=Rel.HAS_SECTION.value)
         for d in doc.directions:
-            g.add_node(d.id, **direction_node(d))
+            en = titles_en.get(d.id)
+            g.add_node(d.id, **{**direction_node(d), "name_en": en, "title_en": en})
             g.add_edge(p.id, d.id, key=Rel.HAS_DIRECTION.value, type=Rel.HAS_DIRECTION.value)
             if d.section:
                 g.add_edge(d.id, d.section, key=Rel.IN_SECTION.value, type=Rel.IN_SECTION.value)
@@ -132,6 +139,7 @@ def build_graph(settings: Settings, *, encoder: Encoder | None = None,
     from graph.entity_layer import add_entity_layer
     from graph.similarity_layer import add_similarity_layer
     from loaders.corpus import load_corpus
+    from loaders.titles import TITLES_FILE, load_title_translations, match_titles
     from loaders.vocab import load_vocabularies
 
     say = progress or (lambda _msg: None)
@@ -145,7 +153,9 @@ def build_graph(settings: Settings, *, encoder: Encoder | None = None,
     say("loading vocabularies")
     t = time.perf_counter()
     vocab = load_vocabularies(settings.vocab_dir)
-    g = base_graph(docs)
+    titles = load_title_translations(settings.vocab_dir / TITLES_FILE)
+    title_match = match_titles(titles, [(x.id, x.title) for doc in docs for x in (*doc.sections, *doc.directions)])
+    g = base_graph(docs, title_match.english)
 
     say("extracting entities")
     add_entity_layer(g, docs, vocab)
@@ -165,6 +175,7 @@ def build_graph(settings: Settings, *, encoder: Encoder | None = None,
         "node_count": g.number_of_nodes(),
         "edge_count": g.number_of_edges(),
         "timings": timings,
+        "title_translations": title_match.report(titles.path),
     }
     return BuiltGraph(graph=g, direction_ids=sim.direction_ids, vectors=sim.vectors,
                       encoder_state=sim.encoder_state, meta=meta)

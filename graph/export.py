@@ -37,6 +37,7 @@ def direction_record(node: dict[str, Any]) -> dict[str, Any]:
         "code": node["code"],
         "ordinal": node["ordinal"],
         "title": node["title"],
+        "title_en": node.get("title_en"),
         "category": node.get("category"),
         "category_raw": node.get("category_raw"),
         "support_type": node.get("support_type"),

@@ -949,7 +949,12 @@ def _props(pairs: list[list[Any]]) -> dict[str, Any]:
 
 def _brief(b: dict[str, Any]) -> views.DirectionBrief:
     return views.DirectionBrief(
-        id=b["id"], program_id=b["program_id"], code=str(b["code"]), title=b["title"], category=b.get("category")
+        id=b["id"],
+        program_id=b["program_id"],
+        code=str(b["code"]),
+        title=b["title"],
+        title_en=b.get("title_en"),
+        category=b.get("category"),
     )
 
 

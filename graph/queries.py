@@ -103,6 +103,7 @@ class GraphQueries:
                 program_id=d["program_id"],
                 code=str(d["code"]),
                 title=d["title"],
+                title_en=d.get("title_en"),
                 category=d.get("category"),
             )
             for d in dirs

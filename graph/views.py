@@ -40,6 +40,7 @@ class DirectionBrief(BaseModel):
     program_id: str
     code: str
     title: str
+    title_en: str | None = None
     category: str | None = None
 
 
@@ -102,6 +103,7 @@ class DirectionDetail(BaseModel):
     code: str
     ordinal: int
     title: str
+    title_en: str | None = None
     category: str | None = None
     category_raw: str | None = None
     support_type: str | None = None

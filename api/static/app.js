@@ -102,6 +102,11 @@
       el("span", { class: "code" }, d.code), " ", d.title);
   }
 
+  function titleEn(d, attrs) {
+    // The English title under the Chinese one (null for a document not yet translated).
+    return d.title_en ? el("div", { class: "title-en", lang: "en", ...attrs }, d.title_en) : null;
+  }
+
   function programBadge(pid) {
     const p = state.programById[pid];
     return el("span", { class: "badge prog", title: p ? `${p.name}\n${p.name_en}` : pid },
@@ -234,7 +239,8 @@
     box.replaceChildren(
       el("h3", {}, title, " ", el("small", {}, `(${page.total} 研究方向 directions)`)),
       el("ul", { class: "dir-list" }, page.items.map((d) => el("li", {}, programBadge(d.program_id), " ",
-        directionLink(d), d.category ? el("span", { class: "badge cat" }, CATEGORIES[d.category] || d.category) : null))));
+        directionLink(d), d.category ? el("span", { class: "badge cat" }, CATEGORIES[d.category] || d.category) : null,
+        titleEn(d)))));
     box.scrollIntoView({ behavior: "smooth", block: "start" });
   }
 
@@ -258,6 +264,7 @@
       el("div", { class: "body" },
         el("div", {}, programBadge(d.program_id), " ", directionLink(d),
           it.above_threshold ? el("span", { class: "badge ok", title: "above the similarity threshold" }, "强相关 strong") : null),
+        titleEn(d),
         explanationView(it.explanation)));
   }
 
@@ -328,6 +335,7 @@
       el("nav", { class: "crumbs" }, el("a", { href: "#/" }, "概览 Overview"), " › ",
         el("span", { title: p ? p.name_en : "" }, p ? p.name : d.program_id)),
       el("h2", { id: "direction-title" }, el("span", { class: "code" }, d.code), " ", d.title),
+      titleEn(d, { id: "direction-title-en" }),
       el("p", { class: "meta" }, programBadge(d.program_id),
         d.category ? el("span", { class: "badge cat" }, CATEGORIES[d.category] || d.category) : null,
         d.category_raw ? el("span", { class: "badge" }, d.category_raw) : null,

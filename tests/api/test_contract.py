@@ -74,7 +74,7 @@ def test_directions_default_page_and_paging(client, export):
     first = client.get("/api/directions").json()
     assert first["total"] == N_DIRECTIONS
     assert len(first["items"]) == 50
-    assert set(first["items"][0]) == {"id", "program_id", "code", "title", "category"}
+    assert set(first["items"][0]) == {"id", "program_id", "code", "title", "title_en", "category"}
     everything = client.get("/api/directions", params={"limit": 500}).json()["items"]
     assert [d["id"] for d in everything] == [d["id"] for d in export["directions"]]
     page = client.get("/api/directions", params={"limit": 10, "offset": 120}).json()
