@@ -128,3 +128,33 @@ def test_rule_works_for_any_series_with_more_editions(settings):
     assert not [e for e in edges if e[0].startswith("most-btit-2024") and not e[1].startswith("most-btit-2021")]
     assert ("most-btit-2024:1", "most-btit-2021:1.1") in edges
     assert ("most-btit-2024:2", "most-btit-2021:1.4") in edges
+
+
+def test_lineage_threshold_follows_the_encoders_scale():
+    from embeddings.encoders import LexicalEncoder, SentenceTransformerEncoder
+    from graph.similarity_layer import lineage_rule
+
+    assert lineage_rule(Settings(), LexicalEncoder()).threshold == CONTINUES_THRESHOLD == 0.20
+    assert lineage_rule(Settings(), SentenceTransformerEncoder("x")).threshold == 0.40
+    assert lineage_rule(Settings(similar_threshold=0.3), LexicalEncoder()).threshold == 0.24
+
+
+def test_eval_reports_lineage_for_the_shipped_rule_and_its_ablation(settings):
+    from graph.eval_similarity import MethodScore, evaluate_lineage, format_report
+    from graph.similarity_layer import candidates_from_graph, encode_directions, lineage_rule
+
+    g, docs = build_entity_graph(settings)
+    ids, vectors, enc, _lex, cfg = encode_directions(g, docs, settings=settings)
+    cands = candidates_from_graph(g, ids, vectors, cfg)
+    rows = evaluate_lineage(docs, cands, cfg, enc, load_lineage_gold(), shipped=lineage_rule(settings, enc))
+    shipped, score_only = rows[0], rows[1]
+    assert shipped.shipped and not score_only.shipped
+    assert (shipped.edges, shipped.correct, shipped.recall) == (4, 3, 1.0)
+    # the score-only rule (before the gold set) links ICU → pathology, radiomics → cancer big data, …
+    assert (score_only.edges, score_only.correct) == (8, 3) and score_only.precision < shipped.precision
+    assert "most-btit-2024:10→most-btit-2021:3.3" in score_only.wrong
+    report = format_report([MethodScore("shipped (lexical+entities)", 0.9, 0.8, 5, 57, 1.0, lineage=rows)])
+    assert "lineage (CONTINUES" in report and "3 gold pairs" in report
+    line = next(x for x in report.splitlines() if "(shipped)" in x)
+    assert line.split()[-4:] == ["4", "0.750", "1.000", "1.000"]
+    assert shipped.as_dict()["precision"] == 0.75
