@@ -163,6 +163,12 @@ def test_search_finds_the_alzheimer_direction(browser, base_url):
     assert results
     _top_id, top_title, top_score, top_expl = results[0]
     assert "阿尔茨海默" in top_title, results[:3]
+    # The English title sits under the Chinese one in every result.
+    english = browser.execute_script(
+        "return [...document.querySelectorAll('#search-results .result')].map(li => "
+        "li.querySelector('.title-en') ? li.querySelector('.title-en').textContent : '');")
+    assert all(english), english
+    assert "Alzheimer" in english[0], english[:3]
     assert float(top_score) > 0
     assert "文本 text" in top_expl and "实体 entities" in top_expl
     # Alzheimer's directions of more than one program are found, and say why (the shared disease).
@@ -189,6 +195,9 @@ def test_direction_page_shows_entities_and_evidence(browser, base_url):
     settled(browser)
     title = browser.find_element("id", "direction-title").text
     assert "阿尔茨海默" in title
+    title_en = browser.find_element("id", "direction-title-en")
+    assert "Alzheimer" in title_en.text and title_en.get_attribute("lang") == "en"
+    assert title_en.text == httpx.get(f"{base_url}api/directions/{direction_id}").json()["title_en"]
     diseases = browser.execute_script(
         "return [...document.querySelectorAll('[data-group=diseases] .entity')].map(e => e.dataset.entity);")
     assert "disease:alzheimer" in diseases or any("alzheimer" in d for d in diseases), diseases

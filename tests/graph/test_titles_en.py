@@ -37,7 +37,7 @@ def test_every_bundled_direction_and_section_has_an_english_title(bundled):
         assert d["title_en"] and d["title_en"].strip() and d["name_en"] == d["title_en"], d["id"]
     for s in sections:
         assert s["name_en"] and s["name_en"].strip(), s["id"]
-    assert bundled.graph.nodes["most-btit-2024:s:1"]["name_en"] == "Key breakthrough projects"
+    assert bundled.graph.nodes["most-btit-2024:s:1"]["name_en"] == "Key challenge projects"
     assert bundled.meta["title_translations"] == {
         "file": TITLES_FILE, "attached": N_DIRECTIONS + N_SECTIONS, "stale": [], "untranslated": 0,
     }
