@@ -47,3 +47,19 @@ def test_load_neo4j_unreachable_fails_cleanly(monkeypatch, tmp_path):
         get_settings.cache_clear()
     assert r.exit_code == 2
     assert "Neo4j is unavailable" in r.output
+
+
+def test_build_store_neo4j_writes_the_graph_to_neo4j(neo4j_server, neo4j_store, neo4j_corpus, monkeypatch, tmp_path):
+    monkeypatch.setenv("FUNDGRAPH_NEO4J_URI", neo4j_server.uri)
+    monkeypatch.setenv("FUNDGRAPH_NEO4J_USER", "")
+    monkeypatch.setenv("FUNDGRAPH_HOME", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        r = CliRunner().invoke(app, ["build", "--store", "neo4j"])
+    finally:
+        get_settings.cache_clear()
+    assert r.exit_code == 0, r.output
+    assert "→ neo4j store" in r.output
+    assert not (tmp_path / "current").exists()  # nothing went to the embedded store
+    expected = (neo4j_corpus.graph.number_of_nodes(), neo4j_corpus.graph.number_of_edges())
+    assert neo4j_store.counts() == expected
