@@ -369,11 +369,8 @@ class Neo4jStore(GraphStore):
         self.write("set_meta_loading", build=build)
         nodes, rels = node_rows(built), relationship_rows(built)
         done = 0
-        for stmt, rows, what in (
-            ("merge_nodes", nodes, "nodes"),
-            ("merge_relationships", rels, "relationships"),
-        ):
-            say(f"loading {len(rows)} {what}")
+        say(f"loading {len(nodes)} nodes and {len(rels)} relationships")
+        for stmt, rows in load_statements(nodes, rels):
             for batch in batches(rows, self.batch_size):
                 if stop_after_batches is not None and done >= stop_after_batches:
                     raise FundgraphError("load stopped on purpose (test hook)")
@@ -1098,28 +1095,29 @@ class _RankingData:
         )
 
 
+def load_statements(nodes: list[dict], rels: list[dict]) -> list[tuple[str, list[dict]]]:
+    """The loading plan: (statement name, rows), nodes first, then relationships grouped by type.
+
+    Each relationship type has its own statement (``merge_relationships_<TYPE>``): with a static type the
+    planner expands only that type, about 6× faster than one statement with a dynamic ``$(row.type)``.
+    """
+    by_type: dict[str, list[dict]] = {}
+    for row in rels:
+        by_type.setdefault(Rel(row["type"]).value, []).append(row)
+    return [("merge_nodes", nodes)] + [(f"merge_relationships_{t}", rows) for t, rows in by_type.items()]
+
+
 def load_rows_naively(store: Neo4jStore, built: BuiltGraph, build: str) -> int:
-    """The naive loader (benchmark baseline): one auto-commit statement per node and per relationship.
+    """The naive loader (benchmark baseline): the same statements, one auto-commit statement per row.
 
     Returns:
         The number of statements run.
     """
     n = 0
     with store.driver.session(database=store.database) as session:
-        for row in node_rows(built):
-            session.run(
-                query("create_node"), id=row["id"], label=row["label"], props=row["props"], build=build
-            ).consume()
-            n += 1
-        for row in relationship_rows(built):
-            session.run(
-                query("create_relationship"),
-                source=row["source"],
-                target=row["target"],
-                type=row["type"],
-                key=row["key"],
-                props=row["props"],
-                build=build,
-            ).consume()
-            n += 1
+        for stmt, rows in load_statements(node_rows(built), relationship_rows(built)):
+            text = query(stmt)
+            for row in rows:
+                session.run(text, rows=[row], build=build).consume()
+                n += 1
     return n

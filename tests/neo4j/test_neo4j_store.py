@@ -8,6 +8,7 @@ import pytest
 from cypher.catalog import names, query
 from fundgraph.errors import BackendUnavailable, DirectionNotFound
 from graph import views
+from graph.model import Rel
 from graph.neo4j_store import Neo4jStore, decode_props, encode_props
 from graph.queries import GraphQueries
 
@@ -120,7 +121,7 @@ def test_vector_index_is_online_and_ranks_a_direction_first(neo4j_store, neo4j_c
 def test_every_statement_is_a_catalog_file_without_fstring_values():
     assert {
         "merge_nodes",
-        "merge_relationships",
+        *(f"merge_relationships_{t.value}" for t in Rel),
         "create_vector_index",
         "analyst_program_overlap",
         "analyst_shared_diseases",
@@ -128,6 +129,10 @@ def test_every_statement_is_a_catalog_file_without_fstring_values():
         "analyst_direction_neighbourhood",
     } <= set(names())
     assert "UNWIND $rows AS row" in query("merge_nodes")
+    for t in Rel:  # one static-type statement per relationship type, all of the same shape
+        text = query(f"merge_relationships_{t.value}")
+        assert f"MERGE (a)-[r:{t.value} {{fg_key: row.key}}]->(b)" in text
+        assert text.replace(t.value, "TYPE") == query("merge_relationships_MENTIONS").replace("MENTIONS", "TYPE")
     with pytest.raises(KeyError):
         query("no_such_statement")
 
