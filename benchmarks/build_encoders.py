@@ -6,11 +6,11 @@ The sentence-transformers run uses the model shipped in the PyPI package gt-all-
 unless --st-model names another. Figures: wall time of build_graph (parse → entities → similarity) and the
 child process's peak resident memory (ru_maxrss), with ratios against the lexical baseline.
 
-Measured 2026-11-22 on the 2-core dev machine (one run each):
+Measured 2026-11-22 on the 2-core dev machine (one run each, machine otherwise idle):
 
     encoder                   build s  x lex  process s  peak MB  x lex    dim SIMILAR_TO
-    lexical                      7.77    1.0       8.19      398    1.0   4000         98
-    sentence-transformers       39.95    5.1      40.33     1414    3.6    384        117
+    lexical                      5.34    1.0       5.65      320    1.0   4000         98
+    sentence-transformers       22.86    4.3      23.16     1379    4.3    384        117
 
 Each encoder uses its own calibrated SIMILAR_TO threshold (lexical 0.25, MiniLM 0.5); at 0.25 MiniLM
 made 620 edges. The lexical vectors are word + character-bigram TF-IDF, capped at 4000 dimensions
