@@ -61,7 +61,15 @@ from fundgraph.errors import (
 from graph import views
 from graph.export import direction_record
 from graph.model import ENTITY_GROUPS, ENTITY_TYPES, Label, Rel
-from graph.queries import CODE_KEYS, MATRIX_BY, SCOPES, entity_type_of, explanation_from_edge, norm
+from graph.queries import (
+    CODE_KEYS,
+    MATRIX_BY,
+    SCOPES,
+    entity_type_of,
+    expand_level,
+    explanation_from_edge,
+    norm,
+)
 from graph.store import BuiltGraph, GraphStore
 
 if TYPE_CHECKING:
@@ -775,22 +783,9 @@ class Neo4jStore(GraphStore):
                 room = limit - len(order)
                 rows = run("find_neighbours", frontier=frontier, seen=order, cap=2 * room + 1)
                 nbrs = {r["id"]: r["neighbours"] for r in rows}
-                nxt = []
-                for u in frontier:
-                    for v in nbrs.get(u, ()):
-                        if v in seen:
-                            continue
-                        if len(order) >= limit:
-                            truncated = True
-                            break
-                        seen[v] = level
-                        order.append(v)
-                        nxt.append(v)
-                    if truncated:
-                        break
+                frontier, truncated = expand_level(frontier, nbrs, level, seen, order, limit)
                 if truncated:
                     break
-                frontier = nxt
             el = run(
                 "get_neighbourhood_elements",
                 ids=order,

@@ -24,7 +24,7 @@ import threading
 import unicodedata
 import weakref
 from collections import OrderedDict, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -629,23 +629,10 @@ class GraphQueries:
         frontier = [node]
         truncated = False
         for level in range(1, depth + 1):
-            nxt = []
-            for u in frontier:
-                nbrs = set(g.successors(u)) | set(g.predecessors(u))
-                for v in sorted(nbrs):
-                    if v in seen:
-                        continue
-                    if len(order) >= limit:
-                        truncated = True
-                        break
-                    seen[v] = level
-                    order.append(v)
-                    nxt.append(v)
-                if truncated:
-                    break
+            nbrs = {u: sorted(set(g.successors(u)) | set(g.predecessors(u))) for u in frontier}
+            frontier, truncated = expand_level(frontier, nbrs, level, seen, order, limit)
             if truncated:
                 break
-            frontier = nxt
         nodes = [views.GraphNode(data=self._node_data(n, seen[n])) for n in order]
         edges = []
         for u in order:
@@ -697,6 +684,35 @@ def explanation_from_edge(e: dict[str, Any]) -> views.Explanation:
         shared=shared,
         summary=str(e.get("summary", "")),
     )
+
+
+def expand_level(
+    frontier: list[str],
+    neighbours: Mapping[str, Iterable[str]],
+    level: int,
+    seen: dict[str, int],
+    order: list[str],
+    limit: int,
+) -> tuple[list[str], bool]:
+    """One breadth-first step of a neighbourhood walk, shared by both stores so they visit nodes alike.
+
+    Visits each frontier node's unseen neighbours in the given order, recording their ``level`` in ``seen``
+    and appending them to ``order`` until ``limit`` nodes are held.
+
+    Returns:
+        (the next frontier, whether the walk was cut short by ``limit``).
+    """
+    nxt: list[str] = []
+    for u in frontier:
+        for v in neighbours.get(u, ()):
+            if v in seen:
+                continue
+            if len(order) >= limit:
+                return nxt, True
+            seen[v] = level
+            order.append(v)
+            nxt.append(v)
+    return nxt, False
 
 
 # id(built) -> (weak reference to built, its queries); entries go when the graph is collected.
