@@ -435,28 +435,56 @@ def _cut_events(
         res.directions.append(d)
 
 
-def parse_most_fields_markdown(text: str, lines: list[Line]) -> ProfileResult:
-    """MOST guidelines converted to markdown: ``## 1.领域``, ``### 1.1 题目（…类）`` at any heading depth."""
-    res = ProfileResult([], [])
-    field_re = re.compile(r"^(\d{1,2})\s*[.、]\s*(?!\d)(\S.{0,30})$")
-    dir_re = re.compile(r"^(\d{1,2})\.(\d{1,2})(?!\d)\s*(.*)$")
+def _scan_two_level(
+    lines: list[Line],
+    res: ProfileResult,
+    *,
+    kind: str,
+    section_re: re.Pattern[str],
+    direction_re: re.Pattern[str],
+    is_section: Callable[[Line, re.Match[str]], bool],
+) -> list[tuple[str, int, object]]:
+    """Scan ``N. section`` / ``N.M direction`` numbering that must run in sequence.
+
+    A line is a section heading only when its number is the next one and ``is_section`` agrees; a
+    direction only when it is the next ``N.M`` under the current section. So a stray ``3.8`` or ``2.``
+    in running text is never taken for structure. Sections are appended to ``res``.
+
+    Returns:
+        The events ``("section", line index, section index)`` and
+        ``("direction", line index, (code, title start offset))`` in document order.
+    """
     events: list[tuple[str, int, object]] = []
     major = 0
     minor = 0
     for i, ln in enumerate(lines):
-        m = field_re.match(ln.body)
-        if m and int(m.group(1)) == major + 1 and not LABEL_RE.match(ln.body):
+        m = section_re.match(ln.body)
+        if m and int(m.group(1)) == major + 1 and is_section(ln, m):
             major += 1
             minor = 0
             res.sections.append(
-                SectionDraft(title="", kind="field", code=m.group(1), title_start=ln.body_off + m.start(2))
+                SectionDraft(title="", kind=kind, code=m.group(1), title_start=ln.body_off + m.start(2))
             )
             events.append(("section", i, len(res.sections) - 1))
             continue
-        m = dir_re.match(ln.body)
+        m = direction_re.match(ln.body)
         if m and major and int(m.group(1)) == major and int(m.group(2)) == minor + 1:
             minor += 1
             events.append(("direction", i, (f"{m.group(1)}.{m.group(2)}", ln.body_off + m.start(3))))
+    return events
+
+
+def parse_most_fields_markdown(text: str, lines: list[Line]) -> ProfileResult:
+    """MOST guidelines converted to markdown: ``## 1.领域``, ``### 1.1 题目（…类）`` at any heading depth."""
+    res = ProfileResult([], [])
+    events = _scan_two_level(
+        lines,
+        res,
+        kind="field",
+        section_re=re.compile(r"^(\d{1,2})\s*[.、]\s*(?!\d)(\S.{0,30})$"),
+        direction_re=re.compile(r"^(\d{1,2})\.(\d{1,2})(?!\d)\s*(.*)$"),
+        is_section=lambda ln, _m: not LABEL_RE.match(ln.body),
+    )
     _section_titles(text, lines, events, res)
     _cut_events(text, lines, events, res)
     for d in res.directions:
@@ -467,25 +495,14 @@ def parse_most_fields_markdown(text: str, lines: list[Line]) -> ProfileResult:
 def parse_most_tasks(text: str, lines: list[Line]) -> ProfileResult:
     """MOST guidelines by task: ``1. 任务`` then ``1.1 题目`` (titles broken over lines and pages)."""
     res = ProfileResult([], [])
-    task_re = re.compile(r"^(\d{1,2})\s*[.、]\s*(?!\d)(\S.*)$")
-    dir_re = re.compile(r"^(\d{1,2})\.(\d{1,2})(?!\d)\s*(\S.*)$")
-    events: list[tuple[str, int, object]] = []
-    major = 0
-    minor = 0
-    for i, ln in enumerate(lines):
-        m = task_re.match(ln.body)
-        if m and int(m.group(1)) == major + 1 and len(m.group(2)) < 60:
-            major += 1
-            minor = 0
-            res.sections.append(
-                SectionDraft(title="", kind="task", code=m.group(1), title_start=ln.body_off + m.start(2))
-            )
-            events.append(("section", i, len(res.sections) - 1))
-            continue
-        m = dir_re.match(ln.body)
-        if m and major and int(m.group(1)) == major and int(m.group(2)) == minor + 1:
-            minor += 1
-            events.append(("direction", i, (f"{m.group(1)}.{m.group(2)}", ln.body_off + m.start(3))))
+    events = _scan_two_level(
+        lines,
+        res,
+        kind="task",
+        section_re=re.compile(r"^(\d{1,2})\s*[.、]\s*(?!\d)(\S.*)$"),
+        direction_re=re.compile(r"^(\d{1,2})\.(\d{1,2})(?!\d)\s*(\S.*)$"),
+        is_section=lambda _ln, m: len(m.group(2)) < 60,
+    )
     _section_titles(text, lines, events, res)
     _cut_events(text, lines, events, res)
     for d in res.directions:
