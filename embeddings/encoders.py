@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import threading
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -435,3 +436,38 @@ def encoder_from_settings(
     if settings.encoder == SentenceTransformerEncoder.name:
         return SentenceTransformerEncoder(settings.st_model, batch_size=settings.st_batch_size)
     return LexicalEncoder(lexicon, boilerplate=boilerplate)
+
+
+class QueryEncoder:
+    """Encodes search text the way a build did: its encoder and lexicon, rebuilt lazily from the stored state.
+
+    Both stores hold one per loaded build, so a query is encoded identically whichever store serves it.
+    """
+
+    def __init__(self, state: dict[str, Any], *, lexicon_state: dict[str, Any] | None = None) -> None:
+        self.state = state
+        self._lexicon_state = lexicon_state or {}
+        self._encoder: Encoder | None = None
+        self._lexicon: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def encoder(self) -> Encoder:
+        """The build's encoder."""
+        if self._encoder is None:
+            with self._lock:
+                if self._encoder is None:
+                    self._encoder = encoder_from_state(self.state)
+        return self._encoder
+
+    @property
+    def lexicon(self) -> Any:
+        """The encoder's lexicon (or the one stored with the build), to find entities in search text."""
+        if self._lexicon is None:
+            lex = getattr(self.encoder, "lexicon", None)
+            if lex is None:
+                from embeddings.lexicon import Lexicon
+
+                lex = Lexicon.from_state(self._lexicon_state)
+            self._lexicon = lex
+        return self._lexicon

@@ -47,6 +47,7 @@ import networkx as nx
 import numpy as np
 
 from cypher.catalog import query
+from embeddings.encoders import QueryEncoder
 from fundgraph.errors import (
     BackendUnavailable,
     DirectionNotFound,
@@ -65,6 +66,7 @@ from graph.queries import (
     CODE_KEYS,
     MATRIX_BY,
     SCOPES,
+    build_param,
     entity_type_of,
     expand_level,
     explanation_from_edge,
@@ -1006,9 +1008,7 @@ class _RankingData:
         self.briefs = briefs
         self.program_ids = program_ids
         self.threshold = float(self._param("similar_threshold", self._param("threshold", 0.25)))
-        self._encoder: Any = None
-        self._lex: Any = None
-        self._lock = threading.Lock()
+        self._query_encoder = QueryEncoder(encoder_state, lexicon_state=self._param("lexicon", {}) or {})
 
     @classmethod
     def from_rows(
@@ -1053,32 +1053,15 @@ class _RankingData:
         return data
 
     def _param(self, name: str, default: Any) -> Any:
-        """A similarity parameter recorded by the build (meta, meta.similarity, or the encoder state)."""
-        for where in (self.meta, self.meta.get("similarity") or {}, self.encoder_state or {}):
-            if isinstance(where, dict) and where.get(name) is not None:
-                return where[name]
-        return default
+        return build_param(self.meta, self.encoder_state, name, default)
 
     def encoder(self) -> Any:
         """The build's encoder, rebuilt from its stored state (to encode search text)."""
-        if self._encoder is None:
-            with self._lock:
-                if self._encoder is None:
-                    from embeddings.encoders import encoder_from_state
-
-                    self._encoder = encoder_from_state(self.encoder_state)
-        return self._encoder
+        return self._query_encoder.encoder
 
     def lexicon(self) -> Any:
         """The encoder's lexicon (or the one stored with the build), to find entities in search text."""
-        if self._lex is None:
-            lex = getattr(self.encoder(), "lexicon", None)
-            if lex is None:
-                from embeddings.lexicon import Lexicon
-
-                lex = Lexicon.from_state(self._param("lexicon", {}) or {})
-            self._lex = lex
-        return self._lex
+        return self._query_encoder.lexicon
 
     def item(self, s: Any) -> views.SimilarItem:
         """A ranked candidate as the API shows it."""

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from embeddings.encoders import QueryEncoder
 from fundgraph.errors import (
     DirectionNotFound,
     EntityNotFound,
@@ -171,8 +172,7 @@ class GraphQueries:
         self.threshold = float(self._param("similar_threshold", self._param("threshold", 0.25)))
         self._cands: Any = None
         self._config: Any = None
-        self._encoder: Any = None
-        self._lex: Any = None
+        self._query_encoder = QueryEncoder(built.encoder_state, lexicon_state=self._param("lexicon", {}) or {})
         self._lock = threading.Lock()
         self._details: dict[str, views.DirectionDetail] = {}
         self._rankings: dict[str, list[views.SimilarItem]] = {}
@@ -385,12 +385,7 @@ class GraphQueries:
 
     # -- similarity ----------------------------------------------------------------------------------------
     def _param(self, name: str, default: Any) -> Any:
-        """A similarity parameter recorded by the build (meta, meta.similarity, or the encoder state)."""
-        meta = self.built.meta or {}
-        for where in (meta, meta.get("similarity") or {}, self.built.encoder_state or {}):
-            if isinstance(where, dict) and where.get(name) is not None:
-                return where[name]
-        return default
+        return build_param(self.built.meta, self.built.encoder_state, name, default)
 
     def candidates(self) -> Any:
         """Every direction as :class:`embeddings.scoring.Candidates` (vectors, entity profiles, rarity)."""
@@ -412,23 +407,10 @@ class GraphQueries:
 
     def encoder(self) -> Any:
         """The build's encoder, rebuilt from its stored state (to encode search text)."""
-        if self._encoder is None:
-            with self._lock:
-                if self._encoder is None:
-                    from embeddings.encoders import encoder_from_state
-
-                    self._encoder = encoder_from_state(self.built.encoder_state)
-        return self._encoder
+        return self._query_encoder.encoder
 
     def _lexicon(self) -> Any:
-        if self._lex is None:
-            lex = getattr(self.encoder(), "lexicon", None)
-            if lex is None:
-                from embeddings.lexicon import Lexicon
-
-                lex = Lexicon.from_state(self._param("lexicon", {}) or {})
-            self._lex = lex
-        return self._lex
+        return self._query_encoder.lexicon
 
     def similar(self, direction_id: str, k: int, scope: str) -> views.SimilarList:
         """The k most similar directions over all candidates (cross-program or all others)."""
@@ -684,6 +666,15 @@ def explanation_from_edge(e: dict[str, Any]) -> views.Explanation:
         shared=shared,
         summary=str(e.get("summary", "")),
     )
+
+
+def build_param(meta: dict[str, Any] | None, encoder_state: dict[str, Any] | None, name: str, default: Any) -> Any:
+    """A similarity parameter recorded by the build: in its meta, meta.similarity, or the encoder state."""
+    meta = meta or {}
+    for where in (meta, meta.get("similarity") or {}, encoder_state or {}):
+        if isinstance(where, dict) and where.get(name) is not None:
+            return where[name]
+    return default
 
 
 def expand_level(
