@@ -61,15 +61,17 @@ from fundgraph.errors import (
 )
 from graph import views
 from graph.export import direction_record
-from graph.model import ENTITY_GROUPS, ENTITY_TYPES, Label, Rel
+from graph.model import ENTITY_TYPES, Label, Rel
 from graph.queries import (
     CODE_KEYS,
     MATRIX_BY,
     SCOPES,
     build_param,
+    entity_codes,
     entity_type_of,
     expand_level,
     explanation_from_edge,
+    group_entities,
     norm,
 )
 from graph.store import BuiltGraph, GraphStore
@@ -593,41 +595,17 @@ class Neo4jStore(GraphStore):
             raise DirectionNotFound(f"no direction has id {direction_id!r}", detail={"id": direction_id})
         row = rows[0]
         node = _props(row["props"])
-        mentions = [(m["entity"], _props(m["node"]), _props(m["edge"])) for m in row["mentions"] if m]
-        # The embedded store's order: evidence start (none first), then entity id; build order breaks ties.
-        mentions.sort(key=lambda m: (m[2].get("start") if m[2].get("start") is not None else -1, m[0]))
-        groups: dict[str, dict[str, views.EntityRef]] = {g: {} for g in ENTITY_GROUPS.values()}
-        for ent, n, e in mentions:
-            et = entity_type_of(n.get("label"))
-            if et is None:
-                continue
-            bucket = groups[ENTITY_GROUPS[et]]
-            ref = bucket.get(ent)
-            if ref is None:
-                ref = views.EntityRef(
-                    id=ent,
-                    type=et,
-                    name=n.get("name") or ent,
-                    name_en=n.get("name_en") or "",
-                    codes=_codes(n),
-                    boilerplate=bool(e.get("boilerplate", False)),
-                    extracted=bool(e.get("extracted", n.get("extracted", False))),
-                )
-                bucket[ent] = ref
-            else:
-                ref.boilerplate = ref.boilerplate and bool(e.get("boilerplate", False))
-            ref.evidence.append(
-                views.Evidence(
-                    field=e.get("field") or "",
-                    snippet=e.get("snippet") or "",
-                    span=[int(e.get("start") or 0), int(e.get("end") or 0)],
-                )
-            )
+        mentions = []
+        for m in row["mentions"]:
+            n = _props(m["node"]) if m else {}
+            et = entity_type_of(n.get("label")) if m else None
+            if et is not None:
+                mentions.append((m["entity"], et, n, _props(m["edge"])))
         communities = row["communities"]
         return views.DirectionDetail(
             **direction_record(node),
             community=communities[-1] if communities else None,
-            entities=views.DirectionEntities(**{k: list(v.values()) for k, v in groups.items()}),
+            entities=group_entities(mentions),
         )
 
     def entities(self, entity_type: str | None, q: str | None) -> list[views.EntitySummary]:
@@ -677,7 +655,7 @@ class Neo4jStore(GraphStore):
             type=entity_type,
             name=n.get("name") or ent,
             name_en=n.get("name_en") or "",
-            codes=_codes(n),
+            codes=entity_codes(n),
             synonyms=[s for s in _as_list(n.get("synonyms")) if isinstance(s, str)],
             no_code_reason=n.get("no_code_reason"),
             members=sorted(row["members"]),
@@ -952,17 +930,13 @@ def _brief(b: dict[str, Any]) -> views.DirectionBrief:
     )
 
 
-def _codes(node: dict[str, Any]) -> dict[str, Any]:
-    return {k: node[k] for k in CODE_KEYS if node.get(k) not in (None, "", [])}
-
-
 def _summary(ent: str, et: str, n: dict[str, Any], direction_count: int, program_count: int) -> views.EntitySummary:
     return views.EntitySummary(
         id=ent,
         type=et,
         name=n.get("name") or ent,
         name_en=n.get("name_en") or "",
-        codes=_codes(n),
+        codes=entity_codes(n),
         direction_count=int(direction_count),
         program_count=int(program_count),
     )

@@ -197,9 +197,6 @@ class GraphQueries:
         return self
 
     # -- helpers -------------------------------------------------------------------------------------------
-    def _codes(self, node: dict[str, Any]) -> dict[str, Any]:
-        return {k: node[k] for k in CODE_KEYS if node.get(k) not in (None, "", [])}
-
     def _entity_summary(self, ent: str) -> views.EntitySummary:
         n = self.g.nodes[ent]
         return views.EntitySummary(
@@ -207,7 +204,7 @@ class GraphQueries:
             type=self.entity_type[ent],
             name=n.get("name") or ent,
             name_en=n.get("name_en") or "",
-            codes=self._codes(n),
+            codes=entity_codes(n),
             direction_count=len(self.entity_dirs.get(ent, ())),
             program_count=len(self.entity_programs.get(ent, ())),
         )
@@ -345,40 +342,13 @@ class GraphQueries:
         if cached is not None:
             return cached
         node = self._check_direction(direction_id)
-        groups: dict[str, dict[str, views.EntityRef]] = {g: {} for g in ENTITY_GROUPS.values()}
-        mentions = sorted(
-            self.dir_mentions.get(direction_id, ()),
-            key=lambda m: (m[1].get("start") if m[1].get("start") is not None else -1, m[0]),
-        )
-        for ent, e in mentions:
-            et = self.entity_type[ent]
-            bucket = groups[ENTITY_GROUPS[et]]
-            ref = bucket.get(ent)
-            if ref is None:
-                n = self.g.nodes[ent]
-                ref = views.EntityRef(
-                    id=ent,
-                    type=et,
-                    name=n.get("name") or ent,
-                    name_en=n.get("name_en") or "",
-                    codes=self._codes(n),
-                    boilerplate=bool(e.get("boilerplate", False)),
-                    extracted=bool(e.get("extracted", n.get("extracted", False))),
-                )
-                bucket[ent] = ref
-            else:
-                ref.boilerplate = ref.boilerplate and bool(e.get("boilerplate", False))
-            ref.evidence.append(
-                views.Evidence(
-                    field=e.get("field") or "",
-                    snippet=e.get("snippet") or "",
-                    span=[int(e.get("start") or 0), int(e.get("end") or 0)],
-                )
-            )
+        mentions = [
+            (ent, self.entity_type[ent], self.g.nodes[ent], e) for ent, e in self.dir_mentions.get(direction_id, ())
+        ]
         detail = views.DirectionDetail(
             **direction_record(node),
             community=self.community_of.get(direction_id),
-            entities=views.DirectionEntities(**{k: list(v.values()) for k, v in groups.items()}),
+            entities=group_entities(mentions),
         )
         self._details[direction_id] = detail
         return detail
@@ -527,7 +497,7 @@ class GraphQueries:
             type=entity_type,
             name=n.get("name") or ent,
             name_en=n.get("name_en") or "",
-            codes=self._codes(n),
+            codes=entity_codes(n),
             synonyms=[s for s in _as_list(n.get("synonyms")) if isinstance(s, str)],
             no_code_reason=n.get("no_code_reason"),
             members=sorted(self.members.get(ent, ())),
@@ -666,6 +636,47 @@ def explanation_from_edge(e: dict[str, Any]) -> views.Explanation:
         shared=shared,
         summary=str(e.get("summary", "")),
     )
+
+
+def entity_codes(node: dict[str, Any]) -> dict[str, Any]:
+    """An entity node's standard codes (icd10, dicom, nsfc …) that are set."""
+    return {k: node[k] for k in CODE_KEYS if node.get(k) not in (None, "", [])}
+
+
+def group_entities(mentions: Iterable[tuple[str, str, dict[str, Any], dict[str, Any]]]) -> views.DirectionEntities:
+    """A direction's entities grouped by type, each with its evidence, from its MENTIONS edges.
+
+    Args:
+        mentions: (entity id, entity type, entity node properties, MENTIONS edge properties).
+
+    Evidence is ordered by its start in the file (none first), then entity id, so both stores agree.
+    """
+    ordered = sorted(mentions, key=lambda m: (m[3].get("start") if m[3].get("start") is not None else -1, m[0]))
+    groups: dict[str, dict[str, views.EntityRef]] = {g: {} for g in ENTITY_GROUPS.values()}
+    for ent, et, n, e in ordered:
+        bucket = groups[ENTITY_GROUPS[et]]
+        ref = bucket.get(ent)
+        if ref is None:
+            ref = views.EntityRef(
+                id=ent,
+                type=et,
+                name=n.get("name") or ent,
+                name_en=n.get("name_en") or "",
+                codes=entity_codes(n),
+                boilerplate=bool(e.get("boilerplate", False)),
+                extracted=bool(e.get("extracted", n.get("extracted", False))),
+            )
+            bucket[ent] = ref
+        else:
+            ref.boilerplate = ref.boilerplate and bool(e.get("boilerplate", False))
+        ref.evidence.append(
+            views.Evidence(
+                field=e.get("field") or "",
+                snippet=e.get("snippet") or "",
+                span=[int(e.get("start") or 0), int(e.get("end") or 0)],
+            )
+        )
+    return views.DirectionEntities(**{k: list(v.values()) for k, v in groups.items()})
 
 
 def build_param(meta: dict[str, Any] | None, encoder_state: dict[str, Any] | None, name: str, default: Any) -> Any:
