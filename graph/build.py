@@ -9,6 +9,7 @@ Each layer is a function over the same ``networkx.MultiDiGraph``:
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -28,8 +29,6 @@ Progress = Callable[[str], None]
 
 
 def _slug(text: str) -> str:
-    import re
-
     return re.sub(r"[^0-9a-z]+", "-", text.lower()).strip("-")
 
 
