@@ -10,14 +10,9 @@ WORKDIR /app
 # Metadata first so the dependency layer is cached across source edits.
 COPY pyproject.toml README.md ./
 COPY fundgraph ./fundgraph
-COPY loaders ./loaders
-COPY embeddings ./embeddings
-COPY graph ./graph
-COPY api ./api
-COPY cypher ./cypher
-# The bundled corpus and vocabularies are read from the source tree (fundgraph/paths.py), hence -e.
-COPY data ./data
-RUN pip install -e ".[neo4j]"
+# A wheel, not an editable install: the corpus, vocabularies, Cypher and dashboard are package data.
+RUN pip wheel --no-deps -w /tmp/wheels . && pip install "$(ls /tmp/wheels/fundgraph-*.whl)[neo4j]" \
+    && rm -rf /tmp/wheels /app/fundgraph
 
 RUN useradd --system --create-home fundgraph && mkdir -p /var/lib/fundgraph && chown fundgraph /var/lib/fundgraph
 USER fundgraph

@@ -47,9 +47,9 @@ def free_port() -> int:
 
 def build_into(home: Path) -> None:
     sys.path.insert(0, str(ROOT))
-    from fundgraph.settings import Settings
-    from graph.build import build_graph
-    from graph.embedded import EmbeddedStore
+    from fundgraph.core.settings import Settings
+    from fundgraph.graph.build.pipeline import build_graph
+    from fundgraph.graph.stores.embedded.store import EmbeddedStore
 
     settings = Settings(home=home)
     t = time.perf_counter()

@@ -31,8 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CHILD = r"""
 import json, resource, sys, time
 t0 = time.perf_counter()
-from fundgraph.settings import Settings
-from graph.build import build_graph
+from fundgraph.core.settings import Settings
+from fundgraph.graph.build.pipeline import build_graph
 settings = Settings(encoder=sys.argv[1], st_model=sys.argv[2])
 t1 = time.perf_counter()
 built = build_graph(settings)

@@ -20,9 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from fundgraph.settings import Settings  # noqa: E402
-from graph.build import build_graph  # noqa: E402
-from graph.neo4j_store import Neo4jStore, load_rows_naively  # noqa: E402
+from fundgraph.core.settings import Settings  # noqa: E402
+from fundgraph.graph.build.pipeline import build_graph  # noqa: E402
+from fundgraph.graph.stores.neo4j.store import Neo4jStore, load_rows_naively  # noqa: E402
 
 
 def main() -> None:

@@ -12,8 +12,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from fundgraph.errors import FundgraphError
-from fundgraph.settings import Settings, get_settings
+from fundgraph.core.errors import FundgraphError
+from fundgraph.core.settings import Settings, get_settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="fundgraph: research-funding directions as a knowledge graph.")
@@ -57,8 +57,8 @@ def build(
     encoder: Annotated[str | None, typer.Option(help="lexical | sentence-transformers (default: settings).")] = None,
 ) -> None:
     """Parse the bundled corpus and write the graph to the store."""
-    from graph.build import build_graph
-    from graph.store import open_store
+    from fundgraph.graph.build.pipeline import build_graph
+    from fundgraph.graph.stores.base import open_store
 
     settings = _settings(store=store.value if store else None, encoder=encoder)
     t0 = time.perf_counter()
@@ -93,18 +93,18 @@ def load_neo4j(
     batch_size: Annotated[int, typer.Option(min=1, max=50_000, help="Rows per UNWIND batch.")] = 1000,
 ) -> None:
     """Load the graph into Neo4j (settings FUNDGRAPH_NEO4J_*); re-running it adds no duplicates."""
-    from graph.neo4j_store import Neo4jStore
+    from fundgraph.graph.stores.neo4j.store import Neo4jStore
 
     settings = _settings()
     t0 = time.perf_counter()
     try:
         with err.status("building…") as status:
             if from_embedded:
-                from graph.embedded import EmbeddedStore
+                from fundgraph.graph.stores.embedded.store import EmbeddedStore
 
                 built = EmbeddedStore(settings.home).load()
             else:
-                from graph.build import build_graph
+                from fundgraph.graph.build.pipeline import build_graph
 
                 built = build_graph(settings, progress=lambda msg: status.update(msg + "…"))
             store = Neo4jStore.from_settings(settings, batch_size=batch_size)
@@ -126,8 +126,8 @@ def export(
         "--output", "-o", help="File to write (default: stdout); a directory for neo4j-csv.")] = None,
 ) -> None:
     """Export the built graph (programs, directions, entities, links)."""
-    from graph.export import export_json
-    from graph.store import open_store
+    from fundgraph.graph.read.records import export_json
+    from fundgraph.graph.stores.base import open_store
 
     settings = _settings()
     try:
@@ -139,7 +139,7 @@ def export(
     except FundgraphError as e:
         _fail(e)
     if format is not ExportFormat.json:
-        from graph.exports import export_graph
+        from fundgraph.graph.formats.exports import export_graph
 
         if output is None:
             err.print(f"[bold red]error:[/] --format {format.value} needs --output (a "
@@ -166,9 +166,9 @@ def parse(
     format: Annotated[str, typer.Option("--format", help="text | json")] = "text",
 ) -> None:
     """Parse one document with an existing program's profile and show what it yields."""
-    from graph.build import direction_node
-    from graph.export import direction_record
-    from loaders.corpus import parse_file_like
+    from fundgraph.graph.build.pipeline import direction_node
+    from fundgraph.graph.read.records import direction_record
+    from fundgraph.loaders.corpus import parse_file_like
 
     settings = _settings()
     try:
@@ -209,13 +209,13 @@ def serve(
     where = settings.home if settings.store == "embedded" else settings.neo4j_uri
     err.print(f"serving the {settings.store} store at {where} on http://{host}:{port} (docs: /docs)",
               highlight=False, soft_wrap=True)
-    from api.server import NoDelayH11Protocol
+    from fundgraph.api.server import NoDelayH11Protocol
 
     if workers > 1:
-        uvicorn.run("api.app:app_from_env", factory=True, host=host, port=port, workers=workers,
+        uvicorn.run("fundgraph.api.app:app_from_env", factory=True, host=host, port=port, workers=workers,
                     log_level=log_level, access_log=access_log, http=NoDelayH11Protocol)
     else:
-        from api.app import create_app
+        from fundgraph.api.app import create_app
 
         uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, access_log=access_log,
                     http=NoDelayH11Protocol)
@@ -229,7 +229,7 @@ def eval_similarity(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Recall@k and MRR on the similarity gold set: shipped method vs plain TF-IDF (and sentence-transformers)."""
-    from graph.eval_similarity import evaluate, format_report, load_gold
+    from fundgraph.evaluation.similarity import evaluate, format_report, load_gold
 
     settings = _settings()
     model = settings.st_model if encoder == "settings" else encoder
@@ -252,13 +252,13 @@ def eval_similarity(
 def eval_entities(
     errors: Annotated[bool, typer.Option("--errors", help="Also list false positives and negatives.")] = False,
     gold_file: Annotated[Path | None, typer.Option(
-        "--gold", help="Gold set file (default: tests/data/gold_entities.yaml; a blind second annotation is in "
-                       "tests/data/gold_entities_blind.yaml).")] = None,
+        "--gold", help="Gold set file (default: the bundled gold_entities.yaml; a blind second annotation "
+                       "is gold_entities_blind.yaml beside it).")] = None,
 ) -> None:
     """Precision and recall per entity type (diseases, modalities) on the hand-annotated gold set."""
-    from loaders.corpus import load_corpus
-    from loaders.evaluation import evaluate_entities, format_report, load_gold
-    from loaders.vocab import load_vocabularies
+    from fundgraph.evaluation.entities import evaluate_entities, format_report, load_gold
+    from fundgraph.loaders.corpus import load_corpus
+    from fundgraph.loaders.vocab import load_vocabularies
 
     settings = _settings()
     try:

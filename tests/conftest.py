@@ -40,7 +40,7 @@ def neo4j_server(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture(scope="session")
 def neo4j_settings(neo4j_server, tmp_path_factory: pytest.TempPathFactory):
     """Settings pointing at the session's Neo4j (auth disabled: user empty)."""
-    from fundgraph.settings import Settings
+    from fundgraph.core.settings import Settings
 
     return Settings(store="neo4j", neo4j_uri=neo4j_server.uri, neo4j_user="", neo4j_password="",
                     home=tmp_path_factory.mktemp("neo4j-home"), encoder="lexical")
@@ -49,7 +49,7 @@ def neo4j_settings(neo4j_server, tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture(scope="session")
 def neo4j_corpus(neo4j_settings):
     """The real graph of the bundled corpus (lexical encoder), built once for the Neo4j tests."""
-    from graph.build import build_graph
+    from fundgraph.graph.build.pipeline import build_graph
 
     return build_graph(neo4j_settings)
 
@@ -57,7 +57,7 @@ def neo4j_corpus(neo4j_settings):
 @pytest.fixture(scope="session")
 def neo4j_store(neo4j_settings, neo4j_corpus):
     """A Neo4jStore on the session's Neo4j, loaded with the corpus graph."""
-    from graph.neo4j_store import Neo4jStore
+    from fundgraph.graph.stores.neo4j.store import Neo4jStore
 
     store = Neo4jStore.from_settings(neo4j_settings)
     store.replace(neo4j_corpus)

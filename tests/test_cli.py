@@ -12,8 +12,8 @@ import yaml
 from typer.testing import CliRunner
 
 from fundgraph.cli import app
-from fundgraph.paths import GUIDELINES_DIR, MANIFEST_PATH, VOCAB_DIR
-from fundgraph.settings import get_settings
+from fundgraph.core.paths import GUIDELINES_DIR, MANIFEST_PATH, VOCAB_DIR
+from fundgraph.core.settings import get_settings
 
 runner = CliRunner()
 

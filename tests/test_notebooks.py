@@ -5,7 +5,7 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from fundgraph.paths import PROJECT_ROOT
+from tests import PROJECT_ROOT
 
 NOTEBOOKS = PROJECT_ROOT / "notebooks"
 OUTPUT = PROJECT_ROOT / "test-output"

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from fundgraph.settings import Settings
-from graph.embedded import EmbeddedStore
-from graph.store import BuiltGraph, GraphStore
+from fundgraph.api.app import create_app
+from fundgraph.core.settings import Settings
+from fundgraph.graph.stores.base import BuiltGraph, GraphStore
+from fundgraph.graph.stores.embedded.store import EmbeddedStore
 
 
 @pytest.fixture(scope="session")
@@ -33,7 +33,7 @@ def api_settings(api_home: Path) -> Settings:
 @pytest.fixture(scope="session")
 def built(api_settings: Settings) -> BuiltGraph:
     """The real graph of the bundled corpus (lexical encoder), built once per session."""
-    from graph.build import build_graph
+    from fundgraph.graph.build.pipeline import build_graph
 
     return build_graph(api_settings)
 

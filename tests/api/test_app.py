@@ -6,9 +6,9 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from api.app import create_app
-from fundgraph.settings import Settings
-from graph.embedded import EmbeddedStore
+from fundgraph.api.app import create_app
+from fundgraph.core.settings import Settings
+from fundgraph.graph.stores.embedded.store import EmbeddedStore
 from tests.graph.handmade import handmade_built
 
 
@@ -52,7 +52,7 @@ def test_serve_command_runs_uvicorn_with_the_app(monkeypatch, home):
     import uvicorn
 
     from fundgraph import cli
-    from fundgraph.settings import get_settings
+    from fundgraph.core.settings import get_settings
 
     seen = {}
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(app=app, **kw))

@@ -9,8 +9,8 @@ import xml.etree.ElementTree as ET
 import networkx as nx
 import pytest
 
-from graph.export import export_json
-from graph.model import ENTITY_GROUPS, Label, Rel
+from fundgraph.graph.model import ENTITY_GROUPS, Label, Rel
+from fundgraph.graph.read.records import export_json
 
 N_DIRECTIONS = 124
 PROGRAM_IDS = [
@@ -165,7 +165,7 @@ def test_direction_detail_has_every_export_field_and_grouped_entities(client, ex
 
 
 def test_direction_evidence_points_into_the_source_file(client, export):
-    from fundgraph.paths import GUIDELINES_DIR
+    from fundgraph.core.paths import GUIDELINES_DIR
 
     d = next(x for x in export["directions"] if x["program_id"] == "most-btit-2024")
     body = client.get(f"/api/directions/{d['id']}").json()
@@ -457,7 +457,7 @@ def test_openapi_documents_every_route(client):
 
 
 def test_ids_are_stable_across_rebuilds(client, api_settings):
-    from graph.build import build_graph
+    from fundgraph.graph.build.pipeline import build_graph
 
     again = build_graph(api_settings)
     ids = sorted(n for n, d in again.graph.nodes(data=True))

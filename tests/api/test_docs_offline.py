@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from fundgraph.settings import Settings
+from fundgraph.api.app import create_app
+from fundgraph.core.settings import Settings
 
 
 def test_docs_page_uses_only_local_assets(tmp_path):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from fundgraph.errors import BackendUnavailable
-from fundgraph.settings import Settings
-from graph.embedded import EmbeddedStore
+from fundgraph.api.app import create_app
+from fundgraph.core.errors import BackendUnavailable
+from fundgraph.core.settings import Settings
+from fundgraph.graph.stores.embedded.store import EmbeddedStore
 from tests.graph.handmade import handmade_built
 
 
@@ -104,14 +104,14 @@ def test_503_when_the_backend_is_unavailable(tmp_path):
 def test_json_bytes_cache_writes_what_pydantic_writes():
     import pydantic_core
 
-    from api.deps import JSONBytesCache
-    from graph import views
+    from fundgraph.api.deps import JSONBytesCache
+    from fundgraph.graph.read import models
 
     cache = JSONBytesCache()
-    brief = views.DirectionBrief(id="p:1", program_id="p", code="1", title="标题")
-    expl = views.Explanation(text_score=0.5, entity_score=0.25, shared={"diseases": ["肺癌"]}, summary="s")
-    items = [views.SimilarItem(direction=brief, score=0.4, explanation=expl, above_threshold=True)] * 3
-    for result in (views.SimilarList(items=items), views.SimilarList(items=[]), [brief, brief], brief):
+    brief = models.DirectionBrief(id="p:1", program_id="p", code="1", title="标题")
+    expl = models.Explanation(text_score=0.5, entity_score=0.25, shared={"diseases": ["肺癌"]}, summary="s")
+    items = [models.SimilarItem(direction=brief, score=0.4, explanation=expl, above_threshold=True)] * 3
+    for result in (models.SimilarList(items=items), models.SimilarList(items=[]), [brief, brief], brief):
         assert cache.dumps(result) == pydantic_core.to_json(result)
         assert cache.dumps(result) == pydantic_core.to_json(result)  # from the cache
 

@@ -10,8 +10,8 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
-from api.app import create_app
-from graph.embedded import EmbeddedStore
+from fundgraph.api.app import create_app
+from fundgraph.graph.stores.embedded.store import EmbeddedStore
 
 
 def test_no_request_gets_a_server_error(built, api_settings):

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from fundgraph.paths import PROJECT_ROOT
+from tests import PROJECT_ROOT
 
 pytestmark = pytest.mark.browser
 
@@ -34,10 +34,10 @@ def base_url(tmp_path_factory):
     """uvicorn serving create_app over a freshly built graph; yields http://127.0.0.1:<port>/."""
     import uvicorn
 
-    from api.app import create_app
-    from fundgraph.settings import Settings
-    from graph.build import build_graph
-    from graph.embedded import EmbeddedStore
+    from fundgraph.api.app import create_app
+    from fundgraph.core.settings import Settings
+    from fundgraph.graph.build.pipeline import build_graph
+    from fundgraph.graph.stores.embedded.store import EmbeddedStore
 
     settings = Settings(home=tmp_path_factory.mktemp("home"), encoder="lexical")
     store = EmbeddedStore(settings.home)

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from embeddings.encoders import LexicalEncoder, encoder_from_state
-from embeddings.lexicon import Lexicon, Term
-from fundgraph.errors import FundgraphError
+from fundgraph.core.errors import FundgraphError
+from fundgraph.embeddings.encoders import LexicalEncoder, encoder_from_state
+from fundgraph.embeddings.lexicon import Lexicon, Term
 
 TERMS = [
     Term(
@@ -70,7 +70,7 @@ def test_metric_boilerplate_is_down_weighted(encoder):
 
 
 def test_char_bigrams_stay_inside_chinese_runs():
-    from embeddings.encoders import char_bigrams
+    from fundgraph.embeddings.encoders import char_bigrams
 
     assert char_bigrams("脑机接口，PET影像") == ["脑机", "机接", "接口", "影像"]
     assert char_bigrams("AD") == []

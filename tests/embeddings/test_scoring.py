@@ -1,7 +1,7 @@
 import numpy as np
 
-from embeddings.encoders import l2_normalise
-from embeddings.scoring import Candidates, EntityInfo, ScoringConfig, entity_profile, rank, score_matrix
+from fundgraph.embeddings.encoders import l2_normalise
+from fundgraph.embeddings.scoring import Candidates, EntityInfo, ScoringConfig, entity_profile, rank, score_matrix
 
 INFO = {
     "disease:alzheimer": EntityInfo("disease:alzheimer", "disease", "阿尔茨海默病", "Alzheimer's disease"),
@@ -80,7 +80,7 @@ def test_score_matrix_matches_rank():
 
 
 def test_hierarchy_expansion_decays_and_keeps_the_stronger_weight():
-    from embeddings.scoring import expand_hierarchy
+    from fundgraph.embeddings.scoring import expand_hierarchy
 
     parents = {"d:ad": ["d:neurodeg"], "d:pd": ["d:neurodeg"], "d:neurodeg": ["d:nervous"]}
     ad = expand_hierarchy({"d:ad": 1.0}, parents, decay=0.5)
@@ -93,7 +93,7 @@ def test_hierarchy_expansion_decays_and_keeps_the_stronger_weight():
 
 
 def test_entity_profile_weighs_types_and_drops_extracted_keywords():
-    from embeddings.scoring import entity_profile
+    from fundgraph.embeddings.scoring import entity_profile
 
     types = {"d:ad": "disease", "k:model": "keyword", "k:own": "keyword", "m:pet": "modality"}
     p = entity_profile(

@@ -23,7 +23,7 @@ def monkeypatch_module():
 
 @pytest.fixture(scope="module")
 def encoder(model_path):
-    from embeddings.encoders import SentenceTransformerEncoder
+    from fundgraph.embeddings.encoders import SentenceTransformerEncoder
 
     return SentenceTransformerEncoder(model_path, batch_size=2)
 
@@ -44,7 +44,7 @@ def test_encodes_normalised_float32_in_batches(encoder):
 
 
 def test_state_round_trip(encoder):
-    from embeddings.encoders import encoder_from_state
+    from fundgraph.embeddings.encoders import encoder_from_state
 
     encoder.encode(["x"])
     state = encoder.state()
@@ -54,8 +54,8 @@ def test_state_round_trip(encoder):
 
 
 def test_missing_model_is_a_clear_error(monkeypatch_module, tmp_path):
-    from embeddings.encoders import SentenceTransformerEncoder
-    from fundgraph.errors import FundgraphError
+    from fundgraph.core.errors import FundgraphError
+    from fundgraph.embeddings.encoders import SentenceTransformerEncoder
 
     with pytest.raises(FundgraphError, match="cannot load sentence-transformers model"):
         SentenceTransformerEncoder(str(tmp_path / "no-such-model")).encode(["x"])
@@ -63,8 +63,8 @@ def test_missing_model_is_a_clear_error(monkeypatch_module, tmp_path):
 
 def test_gold_set_figures_and_calibrated_threshold(model_path):
     """The numbers behind the default encoder: MiniLM (English-only) is weak on the Chinese gold set."""
-    from fundgraph.settings import Settings
-    from graph.eval_similarity import evaluate
+    from fundgraph.core.settings import Settings
+    from fundgraph.evaluation.similarity import evaluate
 
     # `fundgraph eval similarity --encoder sentence-transformers` with FUNDGRAPH_ST_MODEL = the gt model
     shipped, _baseline, st = evaluate(Settings(st_model=model_path), st_model="sentence-transformers")

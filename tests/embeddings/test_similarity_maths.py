@@ -3,8 +3,8 @@ import math
 import numpy as np
 import pytest
 
-from embeddings.encoders import l2_normalise
-from embeddings.similarity import best_match, cosine_matrix, rarity_weights, top_k_edges, weighted_overlap
+from fundgraph.embeddings.encoders import l2_normalise
+from fundgraph.embeddings.similarity import best_match, cosine_matrix, rarity_weights, top_k_edges, weighted_overlap
 
 
 def _vectors():

@@ -6,13 +6,13 @@ encoder and ``embeddings.scoring.direction_vectors``); only the entity layer is 
 
 from __future__ import annotations
 
-from embeddings.encoders import LexicalEncoder
-from embeddings.lexicon import Lexicon, Term
-from embeddings.scoring import ScoringConfig, direction_vectors
-from graph.build import base_graph
-from graph.model import ENTITY_TYPES, Rel, direction_id
-from graph.store import BuiltGraph
-from loaders.records import Category, Direction, ParsedDocument, Program, SourceSpan
+from fundgraph.embeddings.encoders import LexicalEncoder
+from fundgraph.embeddings.lexicon import Lexicon, Term
+from fundgraph.embeddings.scoring import ScoringConfig, direction_vectors
+from fundgraph.graph.build.pipeline import base_graph
+from fundgraph.graph.model import ENTITY_TYPES, Rel, direction_id
+from fundgraph.graph.stores.base import BuiltGraph
+from fundgraph.loaders.records import Category, Direction, ParsedDocument, Program, SourceSpan
 
 PROGRAMS = [
     ("prog-a", "甲项目", "Program A"),

@@ -7,12 +7,12 @@ from collections import Counter
 
 import pytest
 
-from fundgraph.paths import MANIFEST_PATH, VOCAB_DIR
-from graph.build import base_graph
-from graph.entity_layer import add_entity_layer
-from graph.model import ENTITY_TYPES
-from loaders.corpus import load_corpus
-from loaders.vocab import load_vocabularies, norm_term
+from fundgraph.core.paths import MANIFEST_PATH, VOCAB_DIR
+from fundgraph.graph.build.entities import add_entity_layer
+from fundgraph.graph.build.pipeline import base_graph
+from fundgraph.graph.model import ENTITY_TYPES
+from fundgraph.loaders.corpus import load_corpus
+from fundgraph.loaders.vocab import load_vocabularies, norm_term
 
 
 @pytest.fixture(scope="module")

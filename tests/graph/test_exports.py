@@ -11,16 +11,16 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-from fundgraph.errors import FundgraphError, InvalidRequest
-from graph import exports
-from graph.model import Label, Rel
+from fundgraph.core.errors import FundgraphError, InvalidRequest
+from fundgraph.graph.formats import exports
+from fundgraph.graph.model import Label, Rel
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """The real graph built from the bundled corpus (lexical encoder: no model download)."""
-    from fundgraph.settings import Settings
-    from graph.build import build_graph
+    from fundgraph.core.settings import Settings
+    from fundgraph.graph.build.pipeline import build_graph
 
     home = tmp_path_factory.mktemp("home")
     return build_graph(Settings(home=home, encoder="lexical"))
@@ -180,7 +180,7 @@ def test_graphml_through_the_api_engineers_writer(built, tmp_path):
 @pytest.fixture(scope="module")
 def stored_home(built, tmp_path_factory):
     """An embedded store holding the built graph, for the CLI."""
-    from graph.embedded import EmbeddedStore
+    from fundgraph.graph.stores.embedded.store import EmbeddedStore
 
     home = tmp_path_factory.mktemp("cli-home")
     EmbeddedStore(home).replace(built)
@@ -193,7 +193,7 @@ def test_cli_export_formats(stored_home, built, tmp_path, monkeypatch, fmt, targ
     from typer.testing import CliRunner
 
     from fundgraph.cli import app
-    from fundgraph.settings import get_settings
+    from fundgraph.core.settings import get_settings
 
     monkeypatch.setenv("FUNDGRAPH_HOME", str(stored_home))
     get_settings.cache_clear()
@@ -218,7 +218,7 @@ def test_cli_export_needs_an_output_for_file_formats(stored_home, monkeypatch):
     from typer.testing import CliRunner
 
     from fundgraph.cli import app
-    from fundgraph.settings import get_settings
+    from fundgraph.core.settings import get_settings
 
     monkeypatch.setenv("FUNDGRAPH_HOME", str(stored_home))
     get_settings.cache_clear()

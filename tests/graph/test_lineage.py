@@ -1,26 +1,26 @@
-"""Lineage (CONTINUES) on the real corpus against the hand-judged gold set (tests/data/gold_lineage.yaml)."""
+"""Lineage (CONTINUES) on the real corpus against the hand-judged gold set (fundgraph/data/eval/gold_lineage.yaml)."""
 
 from collections import Counter
 
 import pytest
 
-from fundgraph.settings import Settings
-from graph.build import base_graph
-from graph.entity_layer import add_entity_layer
-from graph.eval_similarity import (
+from fundgraph.core.settings import Settings
+from fundgraph.evaluation.similarity import (
     build_entity_graph,
     lineage_metrics,
     load_lineage_gold,
 )
-from graph.similarity_layer import (
+from fundgraph.graph.build.entities import add_entity_layer
+from fundgraph.graph.build.pipeline import base_graph
+from fundgraph.graph.build.similarity import (
     CONTINUES_THRESHOLD,
     LineageRule,
     add_similarity_layer,
     series_editions,
 )
-from loaders.corpus import load_corpus
-from loaders.records import ParsedDocument
-from loaders.vocab import load_vocabularies
+from fundgraph.loaders.corpus import load_corpus
+from fundgraph.loaders.records import ParsedDocument
+from fundgraph.loaders.vocab import load_vocabularies
 
 
 @pytest.fixture(scope="module")
@@ -131,8 +131,8 @@ def test_rule_works_for_any_series_with_more_editions(settings):
 
 
 def test_lineage_threshold_follows_the_encoders_scale():
-    from embeddings.encoders import LexicalEncoder, SentenceTransformerEncoder
-    from graph.similarity_layer import lineage_rule
+    from fundgraph.embeddings.encoders import LexicalEncoder, SentenceTransformerEncoder
+    from fundgraph.graph.build.similarity import lineage_rule
 
     assert lineage_rule(Settings(), LexicalEncoder()).threshold == CONTINUES_THRESHOLD == 0.20
     assert lineage_rule(Settings(), SentenceTransformerEncoder("x")).threshold == 0.40
@@ -140,8 +140,8 @@ def test_lineage_threshold_follows_the_encoders_scale():
 
 
 def test_eval_reports_lineage_for_the_shipped_rule_and_its_ablation(settings):
-    from graph.eval_similarity import MethodScore, evaluate_lineage, format_report
-    from graph.similarity_layer import candidates_from_graph, encode_directions, lineage_rule
+    from fundgraph.evaluation.similarity import MethodScore, evaluate_lineage, format_report
+    from fundgraph.graph.build.similarity import candidates_from_graph, encode_directions, lineage_rule
 
     g, docs = build_entity_graph(settings)
     ids, vectors, enc, _lex, cfg = encode_directions(g, docs, settings=settings)

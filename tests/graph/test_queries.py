@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from fundgraph.errors import DirectionNotFound, EntityNotFound, InvalidRequest, NodeNotFound, ProgramNotFound
-from graph import views
-from graph.embedded import EmbeddedStore
-from graph.queries import GraphQueries, explanation_from_edge, norm, queries_for
+from fundgraph.core.errors import DirectionNotFound, EntityNotFound, InvalidRequest, NodeNotFound, ProgramNotFound
+from fundgraph.graph.read import models
+from fundgraph.graph.stores.embedded.queries import GraphQueries, explanation_from_edge, norm, queries_for
+from fundgraph.graph.stores.embedded.store import EmbeddedStore
 from tests.graph.handmade import handmade_built
 
 
@@ -21,7 +21,7 @@ def q(built) -> GraphQueries:
     return queries_for(built)
 
 
-def ids(page: views.DirectionPage) -> list[str]:
+def ids(page: models.DirectionPage) -> list[str]:
     return [d.id for d in page.items]
 
 
@@ -38,10 +38,10 @@ def test_queries_are_cached_per_graph(built):
 def test_programs_and_directions_in_canonical_order(q):
     assert [p.id for p in q.programs()] == ["prog-a", "prog-b", "prog-c"]
     assert [p.direction_count for p in q.programs()] == [2, 2, 2]
-    page = q.directions(views.DirectionFilter(), 100, 0)
+    page = q.directions(models.DirectionFilter(), 100, 0)
     assert ids(page) == ["prog-a:1", "prog-a:2", "prog-b:1.1", "prog-b:1.2", "prog-c:YX01", "prog-c:YX02"]
-    assert ids(q.directions(views.DirectionFilter(), 2, 3)) == ["prog-b:1.2", "prog-c:YX01"]
-    assert q.directions(views.DirectionFilter(), 2, 3).total == 6
+    assert ids(q.directions(models.DirectionFilter(), 2, 3)) == ["prog-b:1.2", "prog-c:YX01"]
+    assert q.directions(models.DirectionFilter(), 2, 3).total == 6
 
 
 @pytest.mark.parametrize(
@@ -49,37 +49,37 @@ def test_programs_and_directions_in_canonical_order(q):
     ["disease:alzheimer", "alzheimer", "阿尔茨海默病", "阿尔兹海默病", "AD", "alzheimer's disease", "ＡＤ"],
 )
 def test_entity_filter_resolves_ids_names_and_synonyms(q, value):
-    assert ids(q.directions(views.DirectionFilter(disease=value), 10, 0)) == ["prog-a:1", "prog-b:1.1"]
+    assert ids(q.directions(models.DirectionFilter(disease=value), 10, 0)) == ["prog-a:1", "prog-b:1.1"]
 
 
 def test_group_filter_includes_members(q):
-    assert ids(q.directions(views.DirectionFilter(disease="神经退行性疾病"), 10, 0)) == [
+    assert ids(q.directions(models.DirectionFilter(disease="神经退行性疾病"), 10, 0)) == [
         "prog-a:1",
         "prog-b:1.1",
     ]
 
 
 def test_filters_combine(q):
-    f = views.DirectionFilter(disease="肺癌", modality="CT", program="prog-c")
+    f = models.DirectionFilter(disease="肺癌", modality="CT", program="prog-c")
     assert ids(q.directions(f, 10, 0)) == ["prog-c:YX01"]
-    assert ids(q.directions(views.DirectionFilter(disease="AD", technique="大模型"), 10, 0)) == ["prog-b:1.1"]
-    assert ids(q.directions(views.DirectionFilter(q="深海"), 10, 0)) == ["prog-a:2"]
-    assert ids(q.directions(views.DirectionFilter(category="key_technology"), 10, 0)) == [
+    assert ids(q.directions(models.DirectionFilter(disease="AD", technique="大模型"), 10, 0)) == ["prog-b:1.1"]
+    assert ids(q.directions(models.DirectionFilter(q="深海"), 10, 0)) == ["prog-a:2"]
+    assert ids(q.directions(models.DirectionFilter(category="key_technology"), 10, 0)) == [
         "prog-a:1",
         "prog-b:1.1",
     ]
 
 
 def test_keyword_filter_also_matches_the_documents_own_keywords(q):
-    assert q.directions(views.DirectionFilter(keyword="影像"), 10, 0).total == 6
-    assert ids(q.directions(views.DirectionFilter(keyword="radiomics"), 10, 0)) == ["prog-c:YX01"]
+    assert q.directions(models.DirectionFilter(keyword="影像"), 10, 0).total == 6
+    assert ids(q.directions(models.DirectionFilter(keyword="radiomics"), 10, 0)) == ["prog-c:YX01"]
 
 
 def test_unknown_names_raise(q):
     with pytest.raises(ProgramNotFound):
-        q.directions(views.DirectionFilter(program="nope"), 10, 0)
+        q.directions(models.DirectionFilter(program="nope"), 10, 0)
     with pytest.raises(EntityNotFound):
-        q.directions(views.DirectionFilter(disease="nope"), 10, 0)
+        q.directions(models.DirectionFilter(disease="nope"), 10, 0)
     with pytest.raises(DirectionNotFound):
         q.direction("prog-a")  # a program id is not a direction id
     with pytest.raises(NodeNotFound):

@@ -5,10 +5,10 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from embeddings.scoring import query_entities, rank
-from fundgraph.settings import Settings
-from graph.eval_similarity import build_entity_graph, evaluate, load_gold, unrelated_directions
-from graph.similarity_layer import add_similarity_layer, candidates_from_graph, lexicon_from_graph
+from fundgraph.core.settings import Settings
+from fundgraph.embeddings.scoring import query_entities, rank
+from fundgraph.evaluation.similarity import build_entity_graph, evaluate, load_gold, unrelated_directions
+from fundgraph.graph.build.similarity import add_similarity_layer, candidates_from_graph, lexicon_from_graph
 
 
 @pytest.fixture(scope="module")
@@ -116,8 +116,8 @@ def test_unrelated_directions_get_at_most_weak_links(built, settings):
 
 def test_english_query_finds_alzheimer_pet_directions(built):
     g, _, res = built
-    from embeddings.encoders import encoder_from_state
-    from embeddings.scoring import ScoringConfig
+    from fundgraph.embeddings.encoders import encoder_from_state
+    from fundgraph.embeddings.scoring import ScoringConfig
 
     enc = encoder_from_state(res.encoder_state)
     config = ScoringConfig.from_state(res.encoder_state["scoring"])
@@ -132,7 +132,7 @@ def test_english_query_finds_alzheimer_pet_directions(built):
 
 def test_hierarchy_links_parkinson_and_alzheimer_through_neurodegeneration(built):
     g, _, res = built
-    from embeddings.scoring import ScoringConfig
+    from fundgraph.embeddings.scoring import ScoringConfig
 
     config = ScoringConfig.from_state(res.encoder_state["scoring"])
     cands = candidates_from_graph(g, res.direction_ids, res.vectors, config)
@@ -148,8 +148,8 @@ def test_hierarchy_links_parkinson_and_alzheimer_through_neurodegeneration(built
 
 
 def test_explicit_threshold_in_settings_wins():
-    from embeddings.encoders import LexicalEncoder, SentenceTransformerEncoder
-    from graph.similarity_layer import similar_threshold
+    from fundgraph.embeddings.encoders import LexicalEncoder, SentenceTransformerEncoder
+    from fundgraph.graph.build.similarity import similar_threshold
 
     assert similar_threshold(Settings(), LexicalEncoder()) == 0.25
     assert similar_threshold(Settings(), SentenceTransformerEncoder("x")) == 0.5

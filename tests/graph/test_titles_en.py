@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from fundgraph.paths import VOCAB_DIR
-from fundgraph.settings import Settings
-from graph.build import build_graph
-from graph.export import export_json
-from graph.model import Label
-from loaders.titles import TITLES_FILE
+from fundgraph.core.paths import VOCAB_DIR
+from fundgraph.core.settings import Settings
+from fundgraph.graph.build.pipeline import build_graph
+from fundgraph.graph.model import Label
+from fundgraph.graph.read.records import export_json
+from fundgraph.loaders.titles import TITLES_FILE
 
 N_DIRECTIONS, N_SECTIONS = 124, 19
 EDITED = "gd-imaging-2026:YXA0101"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from fundgraph.paths import GUIDELINES_DIR, MANIFEST_PATH
-from loaders.corpus import ManifestEntry, load_corpus, read_manifest
-from loaders.records import Direction, ParsedDocument
+from fundgraph.core.paths import GUIDELINES_DIR, MANIFEST_PATH
+from fundgraph.loaders.corpus import ManifestEntry, load_corpus, read_manifest
+from fundgraph.loaders.records import Direction, ParsedDocument
 
 
 @pytest.fixture(scope="session")

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 
-from loaders.records import Direction
-from loaders.text import fold
+from fundgraph.loaders.records import Direction
+from fundgraph.loaders.text import fold
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _TERMINATORS = tuple("。：:；;")

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fundgraph.errors import FundgraphError, GuidelineParseError, InputError, ManifestError
-from fundgraph.paths import GUIDELINES_DIR, MANIFEST_PATH
-from loaders.corpus import load_corpus, load_document, parse_text, read_manifest, read_text
-from loaders.records import Category
+from fundgraph.core.errors import FundgraphError, GuidelineParseError, InputError, ManifestError
+from fundgraph.core.paths import GUIDELINES_DIR, MANIFEST_PATH
+from fundgraph.loaders.corpus import load_corpus, load_document, parse_text, read_manifest, read_text
+from fundgraph.loaders.records import Category
 
 EXTRA = Path(__file__).resolve().parent.parent / "data" / "loaders" / "extra"
 
@@ -175,8 +175,8 @@ def test_new_document_needs_only_a_manifest_entry():
 
 
 def test_parse_file_like(tmp_path, texts):
-    from fundgraph.errors import ProgramNotFound
-    from loaders.corpus import parse_file_like
+    from fundgraph.core.errors import ProgramNotFound
+    from fundgraph.loaders.corpus import parse_file_like
 
     f = tmp_path / "draft.txt"
     f.write_bytes(texts["most-btit-2021"].encode("gb18030"))

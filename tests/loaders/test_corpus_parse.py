@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from fundgraph.paths import GUIDELINES_DIR, MANIFEST_PATH
-from graph.model import direction_id as graph_direction_id
-from loaders.corpus import keyword_spans, load_corpus, locate, parse_text
-from loaders.parsers import normalise_category
-from loaders.records import Category
+from fundgraph.core.paths import GUIDELINES_DIR, MANIFEST_PATH
+from fundgraph.graph.model import direction_id as graph_direction_id
+from fundgraph.loaders.corpus import keyword_spans, load_corpus, locate, parse_text
+from fundgraph.loaders.parsers import normalise_category
+from fundgraph.loaders.records import Category
 
 EXPECTED_COUNTS = {
     "nsfc-tianyuan-sz-2023": 14,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from fundgraph.paths import VOCAB_DIR
-from loaders.entities import extract_direction, find_mentions
-from loaders.evaluation import evaluate_entities, load_gold
-from loaders.vocab import load_vocabularies
+from fundgraph.core.paths import VOCAB_DIR
+from fundgraph.evaluation.entities import evaluate_entities, load_gold
+from fundgraph.loaders.entities import extract_direction, find_mentions
+from fundgraph.loaders.vocab import load_vocabularies
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +104,7 @@ def test_precision_and_recall_on_the_gold_set(vocab, corpus):
 
 def test_precision_and_recall_on_the_blind_second_gold_set(vocab, corpus):
     # Annotated by a second person who saw neither the first gold set nor the matcher's output.
-    from loaders.evaluation import GOLD_PATH
+    from fundgraph.evaluation.entities import GOLD_PATH
 
     gold = load_gold(GOLD_PATH.with_name("gold_entities_blind.yaml"))
     assert len(gold) == 30

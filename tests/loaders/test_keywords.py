@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from fundgraph.errors import VocabularyError
-from fundgraph.paths import VOCAB_DIR
-from loaders.keywords import TOP_K, KeywordStats, direction_keywords, extract_keywords
-from loaders.vocab import load_vocabularies, norm_term
+from fundgraph.core.errors import VocabularyError
+from fundgraph.core.paths import VOCAB_DIR
+from fundgraph.loaders.keywords import TOP_K, KeywordStats, direction_keywords, extract_keywords
+from fundgraph.loaders.vocab import load_vocabularies, norm_term
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -79,7 +79,7 @@ def test_corpus_statistics_mark_generic_words(stats):
 
 
 def test_extraction_spans_point_at_the_keyword(corpus, vocab, stats):
-    from loaders.entities import field_texts
+    from fundgraph.loaders.entities import field_texts
 
     d = next(d for doc in corpus for d in doc.directions if d.id == "nsfc-tianyuan-sz-2023:1")
     texts = field_texts(d)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from loader_variants import comparable, drop_blank_lines, join_paragraph_lines, split_long_lines, to_ascii
 
-from loaders.corpus import parse_text
+from fundgraph.loaders.corpus import parse_text
 
 PROGRAMS = ["nsfc-tianyuan-sz-2023", "most-btit-2024", "most-stic-joint", "most-btit-2021", "gd-imaging-2026"]
 
@@ -68,7 +68,7 @@ def test_ascii_titles_keep_ascii_characters(by_program, entries, texts):
 
 def test_locate_after_parsing_a_variant_of_the_same_file(by_program, entries, texts):
     """Parsing a re-formatted copy under the same file name must not break locate() for the original."""
-    from loaders.corpus import field_source_text, keyword_spans, locate
+    from fundgraph.loaders.corpus import field_source_text, keyword_spans, locate
 
     entry = next(e for e in entries if e.id == "most-stic-joint")
     variant = parse_text(

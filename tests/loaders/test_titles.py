@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from fundgraph.errors import VocabularyError
-from fundgraph.paths import VOCAB_DIR
-from loaders.titles import TITLES_FILE, load_title_translations, match_titles
+from fundgraph.core.errors import VocabularyError
+from fundgraph.core.paths import VOCAB_DIR
+from fundgraph.loaders.titles import TITLES_FILE, load_title_translations, match_titles
 
 BUNDLED = VOCAB_DIR / TITLES_FILE
 N_DIRECTIONS, N_SECTIONS = 124, 19

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from fundgraph.errors import VocabularyError
-from fundgraph.paths import VOCAB_DIR
-from loaders.vocab import load_vocabularies
+from fundgraph.core.errors import VocabularyError
+from fundgraph.core.paths import VOCAB_DIR
+from fundgraph.loaders.vocab import load_vocabularies
 
 
 @pytest.fixture(scope="module")

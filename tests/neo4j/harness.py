@@ -14,7 +14,7 @@ import threading
 import time
 from pathlib import Path
 
-from fundgraph.paths import PROJECT_ROOT
+from tests import PROJECT_ROOT
 
 LAUNCHER_DIR = PROJECT_ROOT / "tools" / "neo4j-launcher"
 JAR = LAUNCHER_DIR / "target" / "neo4j-launcher.jar"

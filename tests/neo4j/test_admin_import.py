@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from graph import exports
-from graph.model import Label, Rel
+from fundgraph.graph.formats import exports
+from fundgraph.graph.model import Label, Rel
 from tests.neo4j.harness import LAUNCHER_DIR, build_launcher, missing_tools
 
 pytestmark = pytest.mark.neo4j
@@ -136,8 +136,8 @@ class ImportedServer:
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     """The real graph of the bundled corpus (lexical encoder), as the Neo4j tests build it."""
-    from fundgraph.settings import Settings
-    from graph.build import build_graph
+    from fundgraph.core.settings import Settings
+    from fundgraph.graph.build.pipeline import build_graph
 
     return build_graph(Settings(home=tmp_path_factory.mktemp("admin-import-home"), encoder="lexical"))
 

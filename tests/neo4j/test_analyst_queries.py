@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from graph.queries import GraphQueries
+from fundgraph.graph.stores.embedded.queries import GraphQueries
 
 pytestmark = pytest.mark.neo4j
 

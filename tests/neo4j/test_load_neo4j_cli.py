@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from fundgraph.cli import app
-from fundgraph.settings import get_settings
+from fundgraph.core.settings import get_settings
 
 pytestmark = pytest.mark.neo4j
 

@@ -10,11 +10,11 @@ from urllib.parse import quote
 import pytest
 from fastapi.testclient import TestClient
 
-import graph.neo4j_store as neo4j_store_module
-from api.app import create_app
-from fundgraph.settings import Settings
-from graph.embedded import EmbeddedStore
-from graph.queries import GraphQueries
+import fundgraph.graph.stores.neo4j.store as neo4j_store_module
+from fundgraph.api.app import create_app
+from fundgraph.core.settings import Settings
+from fundgraph.graph.stores.embedded.queries import GraphQueries
+from fundgraph.graph.stores.embedded.store import EmbeddedStore
 
 pytestmark = pytest.mark.neo4j
 
@@ -157,6 +157,6 @@ def test_ranking_data_is_cached_per_build_and_reread_after_a_load(neo4j_store, n
 
 
 def q_filter(**kw):
-    from graph import views
+    from fundgraph.graph.read import models
 
-    return views.DirectionFilter(**kw)
+    return models.DirectionFilter(**kw)

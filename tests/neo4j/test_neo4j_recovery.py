@@ -8,9 +8,9 @@ import socket
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from fundgraph.settings import Settings
-from graph.neo4j_store import Neo4jStore
+from fundgraph.api.app import create_app
+from fundgraph.core.settings import Settings
+from fundgraph.graph.stores.neo4j.store import Neo4jStore
 
 pytestmark = pytest.mark.neo4j
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import networkx as nx
 import pytest
 
-from cypher.catalog import names, query
-from fundgraph.errors import BackendUnavailable, DirectionNotFound
-from graph import views
-from graph.model import Rel
-from graph.neo4j_store import Neo4jStore, decode_props, encode_props
-from graph.queries import GraphQueries
+from fundgraph.core.errors import BackendUnavailable, DirectionNotFound
+from fundgraph.cypher.catalog import names, query
+from fundgraph.graph.model import Rel
+from fundgraph.graph.read import models
+from fundgraph.graph.stores.embedded.queries import GraphQueries
+from fundgraph.graph.stores.neo4j.store import Neo4jStore, decode_props, encode_props
 
 pytestmark = pytest.mark.neo4j
 
@@ -88,7 +88,7 @@ def test_queries_equal_embedded(neo4j_store, embedded):
         embedded.g.number_of_nodes(),
         embedded.g.number_of_edges(),
     )
-    f = views.DirectionFilter(disease="阿尔茨海默病")
+    f = models.DirectionFilter(disease="阿尔茨海默病")
     assert neo4j_store.directions(f, 50, 0) == embedded.directions(f, 50, 0)
     for did in embedded.direction_ids[::17]:
         assert neo4j_store.direction(did) == embedded.direction(did)
@@ -145,7 +145,7 @@ def test_props_encoding_round_trips():
 
 
 def test_unreachable_neo4j_is_backend_unavailable():
-    from fundgraph.settings import Settings
+    from fundgraph.core.settings import Settings
 
     store = Neo4jStore.from_settings(Settings(neo4j_uri="bolt://127.0.0.1:1", neo4j_user=""))
     try:
@@ -160,8 +160,8 @@ def test_settings_select_the_neo4j_store_and_the_api_serves_it(neo4j_store, neo4
     # The compose wiring: FUNDGRAPH_STORE=neo4j + FUNDGRAPH_NEO4J_* and no store handed in.
     from fastapi.testclient import TestClient
 
-    from api.app import create_app
-    from graph.store import open_store
+    from fundgraph.api.app import create_app
+    from fundgraph.graph.stores.base import open_store
 
     opened = open_store(neo4j_settings)
     try:

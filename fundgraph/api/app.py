@@ -1,0 +1,149 @@
+"""The FastAPI app: JSON under /api, OpenAPI at /docs, the dashboard at /.
+
+``create_app(settings, store=None)`` is the only constructor: ``fundgraph serve`` and the tests call it.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
+
+from fundgraph.api.cache import ResponseCache
+from fundgraph.api.deps import StoreHolder
+from fundgraph.api.errors import install_error_handlers
+from fundgraph.api.routes import directions, entities, export, graph, health, overlaps, programs, search
+from fundgraph.core.errors import FundgraphError
+from fundgraph.core.settings import Settings
+from fundgraph.graph.stores.base import GraphStore
+from fundgraph.graph.stores.embedded.store import EmbeddedStore
+
+#: The dashboard (built by its own engineer): served at / when ``index.html`` is there.
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+logger = logging.getLogger(__name__)
+
+ROUTERS = (
+    health.router,
+    programs.router,
+    directions.router,
+    search.router,
+    entities.router,
+    overlaps.router,
+    graph.router,
+    export.router,
+)
+
+
+def _graph_version(holder: StoreHolder) -> object | None:
+    """The loaded graph of an embedded store (its identity changes on rebuild); None for other stores."""
+    store = holder.get()
+    if store.backend != "embedded":
+        return None
+    return store.load()
+
+
+def _warm_up(holder: StoreHolder) -> None:
+    """Load the graph and its indexes before the first request, then exempt them from garbage collection.
+
+    Only the embedded store is warmed: a remote store is not contacted at startup (it may be down, and the
+    API must still start and answer 503). The loaded graph is many long-lived objects; ``gc.freeze`` keeps
+    the collector from rescanning them during requests (which shows up as p99 spikes).
+    """
+    try:
+        store = holder.get()
+        if isinstance(store, EmbeddedStore):
+            store.queries().warm()
+    except FundgraphError as e:
+        logger.warning("store not ready at startup: %s", e.message)
+    gc.collect()
+    gc.freeze()
+
+
+def create_app(
+    settings: Settings, store: GraphStore | None = None, *, static_dir: Path | None = STATIC_DIR
+) -> FastAPI:
+    """The API over ``store`` (or the store the settings select, opened on first request).
+
+    Args:
+        settings: CORS origins, limits, and the store to open when none is given.
+        store: an open store to serve (tests pass one); the app closes only a store it opened itself.
+        static_dir: directory served at ``/`` (the dashboard) when it holds an ``index.html``; None for none.
+    """
+    holder = StoreHolder(settings, store)
+    owns_store = store is None
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        _warm_up(holder)
+        yield
+        gc.unfreeze()
+        if owns_store:
+            holder.close()
+
+    app = FastAPI(
+        title="fundgraph",
+        summary="A knowledge graph of funding directions: programs, directions, entities, similarity.",
+        version="0.1.0",
+        docs_url=None,  # served below from vendored Swagger UI files: no CDN at run time
+        openapi_url="/openapi.json",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.store_holder = holder
+    install_error_handlers(app)
+    app.add_middleware(ResponseCache, version=lambda: _graph_version(holder))
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=list(settings.cors_origins),
+        allow_methods=["GET", "POST"],
+        allow_headers=["*"],
+        max_age=600,
+    )
+    for router in ROUTERS:
+        app.include_router(router)
+    _add_docs_route(app)
+    # Mounted last: /api/* and /docs win; every other path is the dashboard's.
+    if static_dir is not None and (Path(static_dir) / "index.html").is_file():
+        app.mount("/", StaticFiles(directory=static_dir, html=True), name="dashboard")
+    return app
+
+
+VENDOR_DIR = STATIC_DIR / "vendor"
+
+
+def _add_docs_route(app: FastAPI) -> None:
+    """OpenAPI docs at /docs with Swagger UI from api/static/vendor (vendored from npm, like cytoscape)."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.responses import FileResponse, HTMLResponse
+
+    assets = {"swagger-ui-bundle.js": "application/javascript", "swagger-ui.css": "text/css"}
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="fundgraph API",
+                                   swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs/assets/swagger-ui.css",
+                                   swagger_favicon_url="/docs/assets/favicon-32x32.png")
+
+    @app.get("/docs/assets/{name}", include_in_schema=False)
+    def docs_asset(name: str) -> FileResponse:
+        media = assets.get(name) or ("image/png" if name == "favicon-32x32.png" else None)
+        if media is None:
+            from fundgraph.core.errors import NotFound
+
+            raise NotFound(f"no docs asset {name!r}", detail={"name": name})
+        return FileResponse(VENDOR_DIR / name, media_type=media)
+
+
+def app_from_env() -> FastAPI:
+    """The app over the settings read from the environment (uvicorn factory for several workers)."""
+    from fundgraph.core.settings import get_settings
+
+    return create_app(get_settings())

@@ -1,0 +1,172 @@
+"""Dependencies handed to routes with ``Annotated[..., Depends(...)]``: the settings, the store, limits."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
+
+import anyio
+import anyio.to_thread
+import pydantic_core
+from fastapi import Depends, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from fundgraph.core.errors import InvalidRequest
+from fundgraph.core.settings import Settings
+from fundgraph.graph.read import models
+from fundgraph.graph.stores.base import GraphStore, open_store
+
+#: Largest ``k`` of similar and search.
+MAX_K = 100
+#: Largest neighbourhood depth.
+MAX_DEPTH = 3
+
+T = TypeVar("T")
+
+
+class StoreHolder:
+    """The app's store, opened on first use (so the API starts, and answers 503, while a backend is down)."""
+
+    def __init__(self, settings: Settings, store: GraphStore | None = None) -> None:
+        self.settings = settings
+        self._store = store
+        self._lock = threading.Lock()
+
+    def get(self) -> GraphStore:
+        """The store (raises BackendUnavailable while it cannot be opened)."""
+        if self._store is None:
+            with self._lock:
+                if self._store is None:
+                    self._store = open_store(self.settings)
+        return self._store
+
+    def close(self) -> None:
+        """Close the store if it was opened."""
+        if self._store is not None:
+            self._store.close()
+
+
+# Dependencies are ``async def`` so FastAPI calls them on the event loop instead of a worker thread.
+async def get_settings(request: Request) -> Settings:
+    """The settings the app was created with."""
+    return request.app.state.settings
+
+
+async def get_store(request: Request) -> GraphStore:
+    """The app's store."""
+    return request.app.state.store_holder.get()
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+StoreDep = Annotated[GraphStore, Depends(get_store)]
+
+
+@dataclass(frozen=True)
+class Page:
+    """``limit`` and ``offset`` of a list endpoint."""
+
+    limit: int
+    offset: int
+
+
+async def get_page(
+    settings: SettingsDep,
+    limit: Annotated[
+        int, Query(ge=1, json_schema_extra={"maximum": 500}, description="Page size, at most Settings.max_limit.")
+    ] = 50,
+    offset: Annotated[int, Query(ge=0, description="Items to skip.")] = 0,
+) -> Page:
+    """``limit`` (1 … ``settings.max_limit``) and ``offset`` (≥ 0); a larger limit is a 422."""
+    if limit > settings.max_limit:
+        raise InvalidRequest(
+            f"limit must be at most {settings.max_limit}",
+            detail={"limit": limit, "max_limit": settings.max_limit},
+        )
+    return Page(limit, offset)
+
+
+PageDep = Annotated[Page, Depends(get_page)]
+
+
+class JSONBytesCache:
+    """Serialised JSON of result objects the store hands out again and again (cached read models).
+
+    Keyed by object identity; the entry holds the object, so its id cannot be reused while cached.
+    Bounded by entry count and total bytes (least recently stored go first).
+    """
+
+    def __init__(self, size: int = 8192, max_bytes: int = 32 * 1024 * 1024) -> None:
+        self.size = size
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[int, tuple[Any, bytes]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def dumps(self, result: Any) -> bytes:
+        """JSON bytes of a read model (or a list of them)."""
+        hit = self._entries.get(id(result))
+        if hit is not None and hit[0] is result:
+            return hit[1]
+        if isinstance(result, models.SimilarList):
+            # A similar list is a slice of a direction's cached ranking: join its items' cached bytes
+            # (the same bytes pydantic writes for the whole list, without re-serialising every item).
+            return b'{"items":[' + b",".join(self.dumps(i) for i in result.items) + b"]}"
+        body = pydantic_core.to_json(result)
+        self._store(result, body)
+        return body
+
+    def _store(self, result: Any, body: bytes) -> None:
+        key = id(result)
+        if len(body) > self.max_bytes // 16:
+            return
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._bytes -= len(old[1])
+            self._entries[key] = (result, body)
+            self._bytes += len(body)
+            while self._entries and (len(self._entries) > self.size or self._bytes > self.max_bytes):
+                _, (_, dropped) = self._entries.popitem(last=False)
+                self._bytes -= len(dropped)
+
+
+_JSON = JSONBytesCache()
+
+
+async def respond(store: GraphStore, fn: Callable[..., Any], *args: Any, thread: bool = False) -> Response:
+    """Run a store query (see :func:`call`) and answer its read model as JSON.
+
+    The read models are already validated ``graph.views`` instances, so the route's ``response_model``
+    documents the shape while the bytes come straight from pydantic (and are reused for cached results).
+    """
+    result = await in_worker(fn, *args) if thread else await call(store, fn, *args)
+    return Response(_JSON.dumps(result), media_type="application/json")
+
+
+_WORKERS: anyio.CapacityLimiter | None = None
+
+
+async def in_worker(fn: Callable[..., T], *args: Any) -> T:
+    """Run CPU-bound work (encoding a search text) in one of two worker threads.
+
+    Two, not anyio's default forty: with many requests in flight, forty threads fighting over the GIL
+    (a 5 ms switch interval) make every request slow; two keep both cores busy and the rest wait their turn.
+    """
+    global _WORKERS
+    if _WORKERS is None:
+        _WORKERS = anyio.CapacityLimiter(2)
+    return await anyio.to_thread.run_sync(lambda: fn(*args), limiter=_WORKERS)
+
+
+async def call(store: GraphStore, fn: Callable[..., T], *args: Any) -> T:
+    """Run a store query: inline for the in-memory store (microseconds), in a worker thread otherwise.
+
+    The embedded store answers from precomputed in-memory indexes, so a thread hop would cost more than
+    the query; the Neo4j store waits on the network and must not block the event loop.
+    """
+    if store.backend == "embedded":
+        return fn(*args)
+    return await run_in_threadpool(fn, *args)

@@ -1,0 +1,35 @@
+"""GET /api/overlaps, /api/overlaps/matrix."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Response
+
+from fundgraph.api.deps import StoreDep, respond
+from fundgraph.api.errors import ERROR_RESPONSES
+from fundgraph.graph.read import models
+
+router = APIRouter(prefix="/api/overlaps", tags=["overlaps"], responses=ERROR_RESPONSES)
+
+
+@router.get("", response_model=models.Overlap)
+async def program_overlap(
+    store: StoreDep,
+    a: Annotated[str, Query(description="A program id.")],
+    b: Annotated[str, Query(description="Another program id.")],
+) -> Response:
+    """The entities two programs share, with the directions on each side, and their similar pairs."""
+    return await respond(store, store.overlaps, a, b)
+
+
+@router.get("/matrix", response_model=models.Matrix)
+async def overlap_matrix(
+    store: StoreDep,
+    by: Annotated[
+        Literal["disease", "modality", "technique", "keyword", "discipline"],
+        Query(description="Entity type of the columns."),
+    ] = "disease",
+) -> Response:
+    """Program × entity counts (directions of the program citing the entity), for heatmaps."""
+    return await respond(store, store.matrix, by)

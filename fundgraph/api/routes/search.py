@@ -1,0 +1,31 @@
+"""POST /api/search."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from fundgraph.api.deps import MAX_K, StoreDep, respond
+from fundgraph.api.errors import ERROR_RESPONSES
+from fundgraph.graph.read import models
+
+router = APIRouter(prefix="/api/search", tags=["search"], responses=ERROR_RESPONSES)
+
+
+class SearchRequest(BaseModel):
+    """Free text (e.g. a researcher's abstract, Chinese or English) and how many directions to return."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=20_000, description="The text to match.")
+    k: int = Field(default=10, ge=1, le=MAX_K, description=f"How many (1 … {MAX_K}).")
+    programs: list[str] | None = Field(
+        default=None, max_length=50, description="Restrict to these program ids."
+    )
+
+
+@router.post("", response_model=models.SimilarList)
+async def search(store: StoreDep, body: SearchRequest) -> Response:
+    """Directions ranked against free text, with scores and explanations."""
+    # Encoding the text is real work (a model, for sentence-transformers): always off the event loop.
+    return await respond(store, store.search, body.text, body.k, body.programs, thread=True)

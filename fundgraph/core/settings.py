@@ -1,0 +1,55 @@
+"""One settings object, read from the environment (prefix ``FUNDGRAPH_``) at the entry points."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from fundgraph.core.paths import MANIFEST_PATH, VOCAB_DIR
+
+
+class Settings(BaseSettings):
+    """Every knob fundgraph reads; the CLI and the API read it once and pass values down."""
+
+    model_config = SettingsConfigDict(env_prefix="FUNDGRAPH_", env_file=None, extra="ignore")
+
+    # Storage
+    store: Literal["embedded", "neo4j"] = "embedded"
+    home: Path = Field(default_factory=lambda: Path.home() / ".fundgraph",
+                       description="Directory of the embedded store.")
+    neo4j_uri: str = "bolt://localhost:7687"
+    neo4j_user: str = "neo4j"
+    neo4j_password: str = "fundgraph"
+    neo4j_database: str = "neo4j"
+
+    # Corpus and vocabularies
+    manifest: Path = MANIFEST_PATH
+    vocab_dir: Path = VOCAB_DIR
+
+    # Embeddings / similarity
+    encoder: Literal["lexical", "sentence-transformers"] = "lexical"
+    st_model: str = Field(
+        default="BAAI/bge-small-zh-v1.5",
+        description="sentence-transformers model name or local path (online default: a Chinese-capable model).",
+    )
+    st_batch_size: int = 32
+    similar_top_k: int = 5
+    similar_threshold: float | None = Field(
+        default=None,
+        description="SIMILAR_TO score threshold; None uses the encoder's own, calibrated on the gold set "
+                    "(lexical 0.25, sentence-transformers 0.5; see `fundgraph eval similarity`).",
+    )
+
+    # API
+    cors_origins: list[str] = ["http://localhost:3000", "http://127.0.0.1:3000"]
+    max_limit: int = 500
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings read once per process (tests clear the cache after changing the environment)."""
+    return Settings()

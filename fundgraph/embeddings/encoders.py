@@ -1,0 +1,473 @@
+"""Text encoders behind one interface: the expensive ``encode`` call, split from the pure maths.
+
+Two implementations:
+
+- :class:`LexicalEncoder` (offline, no model): TF-IDF over jieba tokens, with the vocabularies as a user
+  dictionary, every synonym/English name normalised to its canonical Chinese name before tokenising (so an
+  English query meets the Chinese documents), and boilerplate terms down-weighted.
+- :class:`SentenceTransformerEncoder`: a sentence-transformers model by name or local path; imported lazily.
+
+Every encoder returns L2-normalised float32 rows and has a JSON-able :meth:`Encoder.state` from which
+:func:`encoder_from_state` rebuilds it to encode queries later (in the API, for either store).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import threading
+from abc import ABC, abstractmethod
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from fundgraph.core.errors import FundgraphError, MissingDependency
+from fundgraph.embeddings.lexicon import Lexicon
+
+if TYPE_CHECKING:
+    from fundgraph.core.settings import Settings
+
+#: Metric boilerplate: words every 考核指标 paragraph uses, whatever the topic. They stay in the vectors
+#: (a query may ask for them) but weigh little.
+METRIC_BOILERPLATE: tuple[str, ...] = (
+    "论文",
+    "发表",
+    "高水平论文",
+    "专利",
+    "发明专利",
+    "申请专利",
+    "授权",
+    "软件著作权",
+    "著作权",
+    "标准",
+    "国际标准",
+    "国家标准",
+    "行业标准",
+    "团体标准",
+    "国际研讨会",
+    "研讨会",
+    "学术会议",
+    "交流互访",
+    "互访",
+    "培训",
+    "人才",
+    "青年",
+    "骨干",
+    "国际合作",
+    "合作研究",
+    "联合研发",
+    "联合实验室",
+    "合作",
+    "外方",
+    "国际",
+    "示范应用",
+    "指标",
+    "考核",
+    "不少于",
+    "以上",
+    "项",
+    "篇",
+    "件",
+    "次",
+    "家",
+    "人次",
+    "套",
+    "个",
+    "名",
+)
+
+#: Function words and generic research filler (removed before weighting).
+STOPWORDS: frozenset[str] = frozenset(
+    "的 了 和 与 及 或 等 在 对 为 以 并 其 中 上 下 由 从 将 把 被 向 于 至 到 之 各 每 该 本 此 这 那 "
+    "一 二 三 四 五 六 七 八 九 十 个 种 类 项 是 有 无 可 能 要 需 使 用 如 及其 以及 基于 针对 面向 通过 "
+    "研究 开展 实现 形成 建立 构建 提出 提供 进行 完成 突破 提升 提高 发展 重点 主要 相关 有效 有关 "
+    "包括 具有 满足 支持 达到 获得 不少于 以上 以下 不低于 不超过 左右 内容 目标 方向 任务 研究内容 "
+    "考核指标 预期指标 技术指标 关键词 应用 方面 问题 领域 能力 水平 需求 条件 情况 过程 工作".split()
+)
+
+_TOKEN_OK = re.compile(r"[\u4e00-\u9fffA-Za-z]")
+_NUMERIC = re.compile(r"^[\d.,%％:：×xX+\-~～/]+$")
+
+logger = logging.getLogger(__name__)
+
+
+def l2_normalise(m: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (zero rows stay zero), as float32."""
+    m = np.asarray(m, dtype=np.float32)
+    if m.ndim == 1:
+        m = m[None, :]
+    norms = np.linalg.norm(m, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return (m / norms).astype(np.float32)
+
+
+class Encoder(ABC):
+    """Turns texts into L2-normalised float32 vectors."""
+
+    name: str = "abstract"
+    #: SIMILAR_TO threshold calibrated on this encoder's score scale (``fundgraph eval similarity`` reports
+    #: how many unrelated directions it links); used unless ``FUNDGRAPH_SIMILAR_THRESHOLD`` is set.
+    default_threshold: float = 0.25
+
+    def fit(self, texts: Sequence[str]) -> Encoder:
+        """Learn what the encoder needs from the corpus (no-op for pretrained models)."""
+        return self
+
+    @abstractmethod
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        """Vectors of ``texts``, shape (len(texts), dim), float32, each row of unit length (or zero)."""
+
+    @abstractmethod
+    def state(self) -> dict[str, Any]:
+        """JSON-able state, with ``name``; :func:`encoder_from_state` rebuilds an equal encoder from it."""
+
+
+# -- lexical ----------------------------------------------------------------------------------------------
+
+
+class Tokeniser:
+    """jieba tokens with the lexicon's canonical words as a private user dictionary.
+
+    A private ``jieba.Tokenizer`` keeps our user words out of the global one other code may use.
+    """
+
+    def __init__(self, lexicon: Lexicon | None = None, extra_words: Iterable[str] = ()) -> None:
+        import jieba
+
+        jieba.setLogLevel(logging.WARNING)
+        self.lexicon = lexicon or Lexicon()
+        self._tk = jieba.Tokenizer()
+        self._tk.initialize()
+        for w in (*self.lexicon.canonical_words, *extra_words):
+            if w and not w.isascii():
+                self._tk.add_word(w, freq=200000)
+
+    def __call__(self, text: str) -> list[str]:
+        """Normalise surface forms, cut, lower-case, drop stopwords, digits and punctuation."""
+        text = self.lexicon.normalise(text or "")
+        out: list[str] = []
+        for tok in self._tk.cut(text, HMM=True):
+            tok = tok.strip().lower()
+            if not tok or tok in STOPWORDS or _NUMERIC.match(tok) or not _TOKEN_OK.search(tok):
+                continue
+            if len(tok) == 1 and tok.isascii():
+                continue
+            out.append(tok)
+        return out
+
+
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
+#: Prefix of character-bigram features (keeps them apart from two-character words in one vocabulary).
+CHAR_PREFIX = "#"
+
+
+def char_bigrams(text: str) -> list[str]:
+    """Overlapping character bigrams inside each run of Chinese characters (never across punctuation)."""
+    out: list[str] = []
+    for run in _CJK_RUN.findall(text):
+        out.extend(run[i : i + 2] for i in range(len(run) - 1))
+    return out
+
+
+class LexicalEncoder(Encoder):
+    """TF-IDF over jieba words *and* Chinese character bigrams; vocabulary-aware, boilerplate-aware; no model.
+
+    Two blocks of features, each sublinear-tf × idf and L2-normalised, concatenated with weights
+    √``word_share`` and √``char_share`` so that the cosine of two vectors is
+    ``word_share · cos(words) + char_share · cos(bigrams)``:
+
+    - **words**: jieba tokens after every known surface form (synonym, English name) is normalised to its
+      canonical Chinese name, with the vocabularies as a user dictionary;
+    - **character bigrams** of the same normalised text: robust to jieba cutting a term differently in two
+      guidelines (多模态影像 vs 多模态 + 影像, 脑机接口 vs 脑机 + 接口).
+
+    Only features seen in at least ``min_df`` fitted documents are kept (a feature of one direction can
+    never make two directions similar), at most ``max_features`` of them, the most frequent first (the
+    Neo4j vector index takes at most 4096 dimensions).
+
+    Args:
+        lexicon: surface forms → canonical names (vocabularies + English glossary).
+        boilerplate: terms to down-weight (program boilerplate entities from the entity layer); the
+            :data:`METRIC_BOILERPLATE` words are always added (and, in the bigram block, their bigrams).
+        boilerplate_weight: factor applied to a boilerplate term's weight.
+        min_df: features seen in fewer fitted documents are dropped.
+        word_share: weight of the word block in the cosine (the bigram block has the rest).
+        max_features: cap on the vector's dimension.
+    """
+
+    name = "lexical"
+    default_threshold = 0.25
+
+    def __init__(
+        self,
+        lexicon: Lexicon | None = None,
+        *,
+        boilerplate: Iterable[str] = (),
+        boilerplate_weight: float = 0.2,
+        min_df: int = 2,
+        word_share: float = 0.3,
+        max_features: int = 4000,
+    ) -> None:
+        self.lexicon = lexicon or Lexicon()
+        self.boilerplate = sorted({*(b.lower() for b in boilerplate), *METRIC_BOILERPLATE})
+        self.boilerplate_weight = boilerplate_weight
+        self.min_df = min_df
+        self.word_share = word_share
+        self.max_features = max_features
+        self.vocabulary: dict[str, int] = {}
+        self.idf = np.zeros(0, dtype=np.float32)
+        self._tokenise: Tokeniser | None = None
+
+    @property
+    def tokenise(self) -> Tokeniser:
+        """The tokeniser (built on first use: jieba's dictionary takes a moment to load)."""
+        if self._tokenise is None:
+            self._tokenise = Tokeniser(self.lexicon, self.boilerplate)
+        return self._tokenise
+
+    def features(self, text: str) -> list[str]:
+        """Word tokens, then prefixed character bigrams, of one text."""
+        words = self.tokenise(text)
+        if self.word_share >= 1.0:
+            return words
+        normalised = self.lexicon.normalise(text or "").lower()
+        return words + [CHAR_PREFIX + b for b in char_bigrams(normalised)]
+
+    def _boilerplate_features(self) -> set[str]:
+        bp = set(self.boilerplate)
+        for w in self.boilerplate:
+            bp.update(CHAR_PREFIX + b for b in char_bigrams(w))
+        return bp
+
+    def fit(self, texts: Sequence[str]) -> LexicalEncoder:
+        """Learn the vocabulary and idf from the corpus (one text per direction)."""
+        df: Counter[str] = Counter()
+        for t in texts:
+            df.update(set(self.features(t)))
+        kept = sorted((t for t, c in df.items() if c >= self.min_df), key=lambda t: (-df[t], t))
+        terms = sorted(kept[: self.max_features])
+        self.vocabulary = {t: i for i, t in enumerate(terms)}
+        n = len(texts)
+        idf = np.array([math.log((1 + n) / (1 + df[t])) + 1.0 for t in terms], dtype=np.float32)
+        bp = self._boilerplate_features()
+        for t, i in self.vocabulary.items():
+            if t in bp:
+                idf[i] *= self.boilerplate_weight
+        self.idf = idf
+        return self
+
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        """Sublinear-tf × idf rows per block, each block normalised and weighted, L2-normalised overall."""
+        if not self.vocabulary:
+            raise FundgraphError(
+                "the lexical encoder must be fitted (or loaded from a state) before encoding"
+            )
+        m = np.zeros((len(texts), len(self.vocabulary)), dtype=np.float32)
+        for r, t in enumerate(texts):
+            for tok, c in Counter(self.features(t)).items():
+                j = self.vocabulary.get(tok)
+                if j is not None:
+                    m[r, j] = (1.0 + math.log(c)) * self.idf[j]
+        is_char = np.zeros(len(self.vocabulary), dtype=bool)
+        for t, j in self.vocabulary.items():
+            is_char[j] = t.startswith(CHAR_PREFIX)
+        if is_char.any() and (~is_char).any():
+            words = l2_normalise(np.where(is_char, 0.0, m)) * math.sqrt(self.word_share)
+            chars = l2_normalise(np.where(is_char, m, 0.0)) * math.sqrt(1.0 - self.word_share)
+            m = words + chars
+        return l2_normalise(m)
+
+    def state(self) -> dict[str, Any]:
+        """Name, fitted vocabulary and idf, boilerplate, block shares, and the lexicon."""
+        return {
+            "name": self.name,
+            "vocabulary": sorted(self.vocabulary, key=self.vocabulary.__getitem__),
+            "idf": [float(x) for x in self.idf],
+            "boilerplate": list(self.boilerplate),
+            "boilerplate_weight": self.boilerplate_weight,
+            "min_df": self.min_df,
+            "word_share": self.word_share,
+            "max_features": self.max_features,
+            "default_threshold": self.default_threshold,
+            "lexicon": self.lexicon.state(),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> LexicalEncoder:
+        """Rebuild a fitted encoder (a state without ``word_share`` is a words-only one)."""
+        enc = cls(
+            Lexicon.from_state(state.get("lexicon", {})),
+            boilerplate=state.get("boilerplate", ()),
+            boilerplate_weight=state.get("boilerplate_weight", 0.2),
+            min_df=state.get("min_df", 1),
+            word_share=float(state.get("word_share", 1.0)),
+            max_features=int(state.get("max_features", len(state["vocabulary"]))),
+        )
+        enc.vocabulary = {t: i for i, t in enumerate(state["vocabulary"])}
+        enc.idf = np.asarray(state["idf"], dtype=np.float32)
+        return enc
+
+
+class PlainTfidfEncoder(Encoder):
+    """The evaluation baseline: plain jieba TF-IDF (no vocabulary, synonyms or weights), scikit-learn."""
+
+    name = "plain-tfidf"
+
+    def __init__(self) -> None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        self._tok = Tokeniser(Lexicon(), ())
+        self._vec = TfidfVectorizer(tokenizer=self._tok, lowercase=False, token_pattern=None)
+
+    def fit(self, texts: Sequence[str]) -> PlainTfidfEncoder:
+        """Fit the sklearn vectoriser."""
+        self._vec.fit(list(texts))
+        return self
+
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        """Dense normalised TF-IDF rows."""
+        return l2_normalise(self._vec.transform(list(texts)).toarray())
+
+    def state(self) -> dict[str, Any]:
+        """Only the name: the baseline is rebuilt per evaluation run, never stored."""
+        return {"name": self.name}
+
+
+# -- sentence-transformers ------------------------------------------------------------------------------
+
+
+class SentenceTransformerEncoder(Encoder):
+    """A sentence-transformers model (name on the Hugging Face hub, or a local directory).
+
+    Args:
+        model: model name or path (``Settings.st_model``).
+        batch_size: encoding batch size (``Settings.st_batch_size``).
+        device: torch device; CPU unless told.
+    """
+
+    name = "sentence-transformers"
+    #: Calibrated on the offline all-MiniLM-L6-v2 (any two Chinese texts have a cosine of 0.3–0.6 there):
+    #: at 0.5 the build makes ~117 SIMILAR_TO edges and links 2 of the 25 unrelated directions (at 0.25:
+    #: 620 edges, all 25). Set ``FUNDGRAPH_SIMILAR_THRESHOLD`` for another model.
+    default_threshold = 0.5
+
+    def __init__(self, model: str, *, batch_size: int = 32, device: str | None = "cpu") -> None:
+        self.model_name = str(model)
+        self.batch_size = batch_size
+        self.device = device
+        self._model: Any = None
+        self.dim: int | None = None
+
+    def _load(self) -> Any:
+        if self._model is None:
+            try:
+                from sentence_transformers import SentenceTransformer
+            except ImportError as e:
+                raise MissingDependency(
+                    "sentence-transformers", "st", "The sentence-transformers encoder"
+                ) from e
+            try:
+                self._model = SentenceTransformer(self.model_name, device=self.device)
+            except Exception as e:  # network, missing files, bad config: one clear error
+                raise FundgraphError(
+                    f"cannot load sentence-transformers model {self.model_name!r}: {e}",
+                    detail={"model": self.model_name},
+                ) from e
+            get_dim = getattr(self._model, "get_embedding_dimension", None) or getattr(
+                self._model, "get_sentence_embedding_dimension", None
+            )
+            self.dim = int(get_dim()) if get_dim else None
+        return self._model
+
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        """Normalised embeddings, in batches, with a progress bar when asked."""
+        model = self._load()
+        if not texts:
+            return np.zeros((0, self.dim or 0), dtype=np.float32)
+        v = model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            show_progress_bar=progress,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+        )
+        return l2_normalise(v)
+
+    def state(self) -> dict[str, Any]:
+        """Name, model and batch size."""
+        return {
+            "name": self.name,
+            "model": self.model_name,
+            "batch_size": self.batch_size,
+            "dim": self.dim,
+            "default_threshold": self.default_threshold,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> SentenceTransformerEncoder:
+        """Rebuild (the model loads on first encode)."""
+        return cls(state["model"], batch_size=int(state.get("batch_size", 32)))
+
+
+# -- factories ----------------------------------------------------------------------------------------------
+
+
+def encoder_from_state(state: dict[str, Any]) -> Encoder:
+    """Rebuild the encoder a build used, to encode queries against its vectors.
+
+    Raises:
+        FundgraphError: the state names no known encoder.
+    """
+    name = state.get("name")
+    if name == LexicalEncoder.name:
+        return LexicalEncoder.from_state(state)
+    if name == SentenceTransformerEncoder.name:
+        return SentenceTransformerEncoder.from_state(state)
+    raise FundgraphError(f"unknown encoder in the stored state: {name!r}", detail={"encoder": name})
+
+
+def encoder_from_settings(
+    settings: Settings, *, lexicon: Lexicon | None = None, boilerplate: Iterable[str] = ()
+) -> Encoder:
+    """The (unfitted) encoder ``settings.encoder`` names."""
+    if settings.encoder == SentenceTransformerEncoder.name:
+        return SentenceTransformerEncoder(settings.st_model, batch_size=settings.st_batch_size)
+    return LexicalEncoder(lexicon, boilerplate=boilerplate)
+
+
+class QueryEncoder:
+    """Encodes search text the way a build did: its encoder and lexicon, rebuilt lazily from the stored state.
+
+    Both stores hold one per loaded build, so a query is encoded identically whichever store serves it.
+    """
+
+    def __init__(self, state: dict[str, Any], *, lexicon_state: dict[str, Any] | None = None) -> None:
+        self.state = state
+        self._lexicon_state = lexicon_state or {}
+        self._encoder: Encoder | None = None
+        self._lexicon: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def encoder(self) -> Encoder:
+        """The build's encoder."""
+        if self._encoder is None:
+            with self._lock:
+                if self._encoder is None:
+                    self._encoder = encoder_from_state(self.state)
+        return self._encoder
+
+    @property
+    def lexicon(self) -> Any:
+        """The encoder's lexicon (or the one stored with the build), to find entities in search text."""
+        if self._lexicon is None:
+            lex = getattr(self.encoder, "lexicon", None)
+            if lex is None:
+                from fundgraph.embeddings.lexicon import Lexicon
+
+                lex = Lexicon.from_state(self._lexicon_state)
+            self._lexicon = lex
+        return self._lexicon

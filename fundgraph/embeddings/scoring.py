@@ -1,0 +1,398 @@
+"""One scoring function for both stores: text cosine + rarity-weighted shared entities, with the reason.
+
+A direction is represented by
+
+- its **text vector**: the weighted sum of its field vectors (title > keywords > content > metrics, so the
+  title weighs more than the metrics' papers/patents/seminars boilerplate), re-normalised;
+- its **entity profile**: entity id → weight, from the entity layer's MENTIONS edges: the field weight
+  (title and keywords > content > metrics) × the type weight (disease > modality > technique > keyword);
+  boilerplate entities and jieba-*extracted* keywords left out (they are mostly generic words that dilute
+  the overlap), then expanded up the vocabularies' hierarchy (MEMBER_OF) with a decayed weight, so that a
+  阿尔茨海默病 direction and a 帕金森病 direction share 神经退行性疾病.
+
+``score = text_weight · cos(text) + entity_weight · overlap(entities)`` where the overlap is the cosine of
+idf-weighted profiles (idf over directions: a shared 阿尔茨海默病 says more than a shared 大模型).
+:func:`rank` ranks candidates for a direction (similar) or for free text (search); the build, the
+embedded store and the Neo4j store all call it, so they give identical scores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from fundgraph.embeddings.encoders import l2_normalise
+from fundgraph.embeddings.similarity import rarity_weights, weighted_overlap
+
+if TYPE_CHECKING:
+    from fundgraph.embeddings.encoders import Encoder
+    from fundgraph.embeddings.lexicon import Lexicon
+
+#: Explanation groups, in the order the summary names them.
+SHARED_GROUPS: dict[str, str] = {
+    "disease": "diseases",
+    "modality": "modalities",
+    "technique": "techniques",
+    "keyword": "keywords",
+}
+
+#: Direction fields encoded separately, and how much each counts.
+FIELDS: tuple[str, ...] = ("title", "keywords", "content", "metrics")
+
+
+@dataclass(frozen=True)
+class ScoringConfig:
+    """Weights of the combined score (stored with the build so queries are scored the same way)."""
+
+    text_weight: float = 0.5
+    entity_weight: float = 0.5
+    # Each field is encoded on its own and normalised, so a short title's words already weigh far more
+    # per word than the content's; metrics (papers, patents, seminars) weigh least.
+    field_weights: dict[str, float] = field(
+        default_factory=lambda: {"title": 1.0, "keywords": 0.5, "content": 1.0, "metrics": 0.2}
+    )
+    entity_types: tuple[str, ...] = tuple(SHARED_GROUPS)
+    #: Field weights of entity mentions (an entity in the title or keywords is what the direction is about).
+    entity_field_weights: dict[str, float] = field(
+        default_factory=lambda: {"title": 1.0, "keywords": 1.0, "content": 0.7, "metrics": 0.3}
+    )
+    #: A shared disease says more than a shared modality, which says more than a shared keyword.
+    type_weights: dict[str, float] = field(
+        default_factory=lambda: {"disease": 1.5, "modality": 1.2, "technique": 1.0, "keyword": 0.5}
+    )
+    #: Weight of keywords the entity layer extracted with jieba (not the direction's 关键词); 0 drops them.
+    extracted_keyword_weight: float = 0.0
+    #: Each step up the MEMBER_OF hierarchy multiplies the weight by this (0: no expansion).
+    hierarchy_decay: float = 0.7
+    hierarchy_depth: int = 3
+
+    def state(self) -> dict[str, Any]:
+        """JSON-able form."""
+        return {
+            "text_weight": self.text_weight,
+            "entity_weight": self.entity_weight,
+            "field_weights": dict(self.field_weights),
+            "entity_types": list(self.entity_types),
+            "entity_field_weights": dict(self.entity_field_weights),
+            "type_weights": dict(self.type_weights),
+            "extracted_keyword_weight": self.extracted_keyword_weight,
+            "hierarchy_decay": self.hierarchy_decay,
+            "hierarchy_depth": self.hierarchy_depth,
+        }
+
+    def with_(self, **changes: Any) -> ScoringConfig:
+        """A copy with some fields changed."""
+        return replace(self, **changes)
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any] | None) -> ScoringConfig:
+        """Rebuild from :meth:`state` (defaults where absent)."""
+        if not state:
+            return cls()
+        d = cls()
+        return cls(
+            text_weight=float(state.get("text_weight", d.text_weight)),
+            entity_weight=float(state.get("entity_weight", d.entity_weight)),
+            field_weights=dict(state.get("field_weights", d.field_weights)),
+            entity_types=tuple(state.get("entity_types", d.entity_types)),
+            entity_field_weights=dict(state.get("entity_field_weights", d.entity_field_weights)),
+            type_weights=dict(state.get("type_weights", d.type_weights)),
+            extracted_keyword_weight=float(state.get("extracted_keyword_weight", d.extracted_keyword_weight)),
+            hierarchy_decay=float(state.get("hierarchy_decay", d.hierarchy_decay)),
+            hierarchy_depth=int(state.get("hierarchy_depth", d.hierarchy_depth)),
+        )
+
+
+@dataclass(frozen=True)
+class EntityInfo:
+    """What the explanation needs to name an entity."""
+
+    id: str
+    type: str
+    name: str
+    name_en: str = ""
+
+
+@dataclass
+class Candidates:
+    """Everything :func:`rank` needs about the candidate directions (each store supplies its own).
+
+    Attributes:
+        ids: direction ids, in row order of ``vectors``.
+        programs: program id of each direction.
+        vectors: text vectors (L2-normalised rows).
+        entities: entity profile (entity id → weight) of each direction, boilerplate already excluded.
+        info: entity id → :class:`EntityInfo`.
+        idf: entity id → rarity weight over these directions (computed when not given).
+        parents: entity id → its broader entities (MEMBER_OF), to expand a free-text query's entities.
+        hierarchy_decay: weight factor per step up ``parents`` (the build's :class:`ScoringConfig` value).
+        type_weights: entity type → weight, for a free-text query's entities (as in the directions' profiles).
+    """
+
+    ids: list[str]
+    programs: list[str]
+    vectors: np.ndarray
+    entities: list[dict[str, float]]
+    info: dict[str, EntityInfo]
+    idf: dict[str, float] = field(default_factory=dict)
+    parents: dict[str, list[str]] = field(default_factory=dict)
+    hierarchy_decay: float = 0.0
+    type_weights: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not (len(self.ids) == len(self.programs) == len(self.entities) == self.vectors.shape[0]):
+            raise ValueError("ids, programs, entities and vectors must have one row per direction")
+        if not self.idf:
+            self.idf = rarity_weights(self.entities)
+        self.index = {d: i for i, d in enumerate(self.ids)}
+
+
+@dataclass
+class Scored:
+    """One ranked candidate and why."""
+
+    index: int
+    id: str
+    program_id: str
+    score: float
+    text_score: float
+    entity_score: float
+    shared: dict[str, list[str]]
+    summary: str
+
+    def explanation(self) -> dict[str, Any]:
+        """The fields of ``graph.views.Explanation``."""
+        return {
+            "text_score": self.text_score,
+            "entity_score": self.entity_score,
+            "shared": {k: list(v) for k, v in self.shared.items()},
+            "summary": self.summary,
+        }
+
+    def edge_props(self) -> dict[str, Any]:
+        """Flat edge properties (Neo4j stores lists of primitives, not maps)."""
+        props: dict[str, Any] = {
+            "score": self.score,
+            "text_score": self.text_score,
+            "entity_score": self.entity_score,
+            "summary": self.summary,
+        }
+        for group in SHARED_GROUPS.values():
+            props[f"shared_{group}"] = list(self.shared.get(group, []))
+        return props
+
+
+def entity_profile(
+    mentions: Sequence[tuple[str, str] | tuple[str, str, bool]],
+    entity_types: Sequence[str],
+    types: Mapping[str, str],
+    field_weights: Mapping[str, float],
+    *,
+    type_weights: Mapping[str, float] | None = None,
+    extracted_weight: float = 1.0,
+) -> dict[str, float]:
+    """Entity id → weight of its strongest mention, from (entity id, field[, extracted]) mentions.
+
+    A mention weighs its field's weight × its type's weight (× ``extracted_weight`` for a keyword the entity
+    layer extracted itself rather than read from the direction's 关键词).
+    """
+    out: dict[str, float] = {}
+    default_fw = min(field_weights.values()) if field_weights else 1.0
+    for m in mentions:
+        eid, fld = m[0], m[1]
+        extracted = bool(m[2]) if len(m) > 2 else False
+        t = types.get(eid)
+        if t not in entity_types:
+            continue
+        w = field_weights.get(fld, default_fw) * (type_weights or {}).get(t or "", 1.0)
+        if extracted:
+            w *= extracted_weight
+        if w > 0:
+            out[eid] = max(out.get(eid, 0.0), w)
+    return out
+
+
+def expand_hierarchy(
+    profile: Mapping[str, float], parents: Mapping[str, Sequence[str]], *, decay: float, depth: int = 3
+) -> dict[str, float]:
+    """The profile plus each entity's broader entities (MEMBER_OF), at ``decay`` per step up.
+
+    阿尔茨海默病 (1.0) adds 神经退行性疾病 (0.7) and 神经系统疾病 (0.49): a Parkinson's direction then
+    shares the group with an Alzheimer's one, at less than the disease itself would weigh. An entity
+    already in the profile keeps the larger of its own and its inherited weight.
+    """
+    out = dict(profile)
+    if decay <= 0 or not parents:
+        return out
+    frontier = list(profile.items())
+    for _ in range(depth):
+        nxt = []
+        for eid, w in frontier:
+            for parent in parents.get(eid, ()):
+                nw = w * decay
+                if nw > out.get(parent, 0.0):
+                    out[parent] = nw
+                    nxt.append((parent, nw))
+        frontier = nxt
+    return out
+
+
+def direction_vectors(
+    encoder: Encoder,
+    fields: Sequence[Mapping[str, str | None]],
+    config: ScoringConfig,
+    *,
+    progress: bool = False,
+) -> np.ndarray:
+    """Text vectors of directions: weighted sum of their encoded fields, re-normalised.
+
+    Args:
+        encoder: a fitted encoder.
+        fields: per direction, field name → text (missing or empty fields are skipped).
+        config: field weights.
+        progress: show the encoder's progress bar.
+    """
+    texts: list[str] = []
+    where: list[tuple[int, float]] = []
+    for i, f in enumerate(fields):
+        for name in FIELDS:
+            t = (f.get(name) or "").strip()
+            w = config.field_weights.get(name, 0.0)
+            if t and w > 0:
+                texts.append(t)
+                where.append((i, w))
+    enc = encoder.encode(texts, progress=progress)
+    dim = enc.shape[1] if enc.ndim == 2 and enc.shape[0] else 0
+    out = np.zeros((len(fields), dim), dtype=np.float32)
+    for (i, w), v in zip(where, enc, strict=True):
+        out[i] += w * v
+    return l2_normalise(out) if len(fields) else out
+
+
+def query_entities(text: str, lexicon: Lexicon, cands: Candidates) -> dict[str, float]:
+    """Entity profile of free text: vocabulary entities in any surface form, and known keywords in it."""
+
+    def weight(eid: str) -> float:
+        info = cands.info.get(eid) or lexicon.terms.get(eid)
+        return cands.type_weights.get(info.type, 1.0) if info is not None else 1.0
+
+    known = cands.idf.keys() | cands.parents.keys()
+    found = {e: weight(e) for e in lexicon.find_entities(text) if e in known}
+    low = text.lower()
+    for eid, info in cands.info.items():
+        if info.type == "keyword" and eid not in found and len(info.name) >= 3 and info.name.lower() in low:
+            found[eid] = weight(eid)
+    expanded = expand_hierarchy(found, cands.parents, decay=cands.hierarchy_decay)
+    return {e: w for e, w in expanded.items() if e in cands.idf}
+
+
+def _summary(
+    shared: dict[str, list[str]], info_by_name: dict[str, EntityInfo], text_score: float, entity_score: float
+) -> str:
+    parts = []
+    for group, names in shared.items():
+        if not names:
+            continue
+        shown = []
+        for n in names[:4]:
+            en = info_by_name.get(n)
+            shown.append(f"{n} ({en.name_en})" if en and en.name_en and en.name_en != n else n)
+        parts.append(f"{group}: {', '.join(shown)}")
+    head = "Shares " + "; ".join(parts) if parts else "No shared entities"
+    return f"{head}. Text similarity {text_score:.2f}, entity overlap {entity_score:.2f}."
+
+
+def explain(
+    query_entities_: Mapping[str, float],
+    cand_entities: Mapping[str, float],
+    cands: Candidates,
+    text_score: float,
+    config: ScoringConfig,
+) -> tuple[float, float, dict[str, list[str]], str]:
+    """Combined score, entity score, shared entity names by group (strongest first), and a summary."""
+    e_score, contrib = weighted_overlap(query_entities_, cand_entities, cands.idf)
+    shared: dict[str, list[str]] = {g: [] for g in SHARED_GROUPS.values()}
+    info_by_name: dict[str, EntityInfo] = {}
+    for eid in sorted(contrib, key=lambda e: (-contrib[e], e)):
+        info = cands.info.get(eid)
+        if info is None or info.type not in SHARED_GROUPS:
+            continue
+        if info.name not in shared[SHARED_GROUPS[info.type]]:
+            shared[SHARED_GROUPS[info.type]].append(info.name)
+            info_by_name[info.name] = info
+    score = config.text_weight * text_score + config.entity_weight * e_score
+    return float(score), float(e_score), shared, _summary(shared, info_by_name, text_score, e_score)
+
+
+def rank(
+    query_vector: np.ndarray,
+    query_entities_: Mapping[str, float],
+    cands: Candidates,
+    *,
+    config: ScoringConfig,
+    k: int | None = None,
+    exclude: int | None = None,
+    exclude_program: str | None = None,
+    programs: Sequence[str] | None = None,
+) -> list[Scored]:
+    """Candidates ranked against a query (a direction or free text), best first.
+
+    Args:
+        query_vector: the query's text vector (unit length).
+        query_entities_: the query's entity profile.
+        cands: candidate directions.
+        config: weights.
+        k: keep the best k (all when None).
+        exclude: row of the query direction itself (never its own neighbour).
+        exclude_program: skip candidates of this program (cross-program similarity).
+        programs: only candidates of these programs.
+
+    Ties are broken by direction id, so every store returns the same order.
+    """
+    q = np.asarray(query_vector, dtype=np.float32).reshape(-1)
+    if cands.vectors.shape[0] == 0:
+        return []
+    text = (
+        np.clip(cands.vectors @ q, -1.0, 1.0)
+        if q.shape[0] == cands.vectors.shape[1]
+        else np.zeros(cands.vectors.shape[0], dtype=np.float32)
+    )
+    allowed = set(programs) if programs is not None else None
+    # Score every candidate (cheap), then explain only the k kept (explaining is most of the cost).
+    scored: list[tuple[float, str, int, float]] = []
+    for i, did in enumerate(cands.ids):
+        if i == exclude:
+            continue
+        p = cands.programs[i]
+        if (exclude_program is not None and p == exclude_program) or (
+            allowed is not None and p not in allowed
+        ):
+            continue
+        t = round(float(text[i]), 6)
+        e_score, _ = weighted_overlap(query_entities_, cands.entities[i], cands.idf)
+        scored.append((round(config.text_weight * t + config.entity_weight * e_score, 6), did, i, t))
+    scored.sort(key=lambda s: (-s[0], s[1]))
+    out: list[Scored] = []
+    for _score, did, i, t in scored if k is None else scored[:k]:
+        full, e, shared, summary = explain(query_entities_, cands.entities[i], cands, t, config)
+        out.append(Scored(i, did, cands.programs[i], round(full, 6), t, round(e, 6), shared, summary))
+    return out
+
+
+def score_matrix(cands: Candidates, config: ScoringConfig) -> np.ndarray:
+    """Combined scores of every pair of candidates (the diagonal is each direction with itself)."""
+    text = (
+        np.clip(cands.vectors @ cands.vectors.T, -1.0, 1.0)
+        if cands.vectors.size
+        else np.zeros((len(cands.ids), len(cands.ids)), dtype=np.float32)
+    )
+    n = len(cands.ids)
+    m = np.zeros((n, n), dtype=np.float64)
+    for i in range(n):
+        for j in range(n):
+            e, _ = weighted_overlap(cands.entities[i], cands.entities[j], cands.idf)
+            m[i, j] = config.text_weight * round(float(text[i, j]), 6) + config.entity_weight * e
+    return m

@@ -1,0 +1,115 @@
+"""One storage interface, two implementations (embedded networkx, Neo4j), picked by a factory.
+
+The factory imports ``neo4j`` only when the Neo4j store is chosen.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import networkx as nx
+import numpy as np
+
+from fundgraph.graph.read import models
+
+if TYPE_CHECKING:
+    from fundgraph.core.settings import Settings
+
+
+@dataclass
+class BuiltGraph:
+    """What the build pipeline produces and a store persists.
+
+    Attributes:
+        graph: nodes and edges (see :mod:`graph.model`).
+        direction_ids: row order of ``vectors``.
+        vectors: L2-normalised direction vectors, shape (n_directions, dim), float32.
+        encoder_state: what the encoder needs to encode a query later (name, fitted vocabulary…), JSON-able.
+        meta: built_at (ISO), encoder, counts, timings.
+    """
+
+    graph: nx.MultiDiGraph
+    direction_ids: list[str] = field(default_factory=list)
+    vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+    encoder_state: dict[str, Any] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+class GraphStore(ABC):
+    """The storage interface. Every method raises a :class:`fundgraph.core.errors.FundgraphError` subclass on failure.
+
+    Ids are the stable ids of :mod:`graph.model`. Query results are the read models of :mod:`graph.views`;
+    both stores must return equal results for the same graph.
+    """
+
+    backend: str = "abstract"
+
+    # -- writing -----------------------------------------------------------------------------------------
+    @abstractmethod
+    def replace(self, built: BuiltGraph) -> None:
+        """Replace the stored graph by ``built``: all or nothing (a failure leaves the previous graph)."""
+
+    @abstractmethod
+    def load(self) -> BuiltGraph:
+        """Read the whole stored graph back (raises GraphNotBuilt when there is none)."""
+
+    # -- reading -----------------------------------------------------------------------------------------
+    @abstractmethod
+    def health(self) -> models.Health:
+        """Backend, node and edge counts, build time."""
+
+    @abstractmethod
+    def programs(self) -> list[models.ProgramSummary]:
+        """Every program, in manifest order."""
+
+    @abstractmethod
+    def directions(self, filters: models.DirectionFilter, limit: int, offset: int) -> models.DirectionPage:
+        """Directions matching all given filters, in (program manifest order, ordinal) order."""
+
+    @abstractmethod
+    def direction(self, direction_id: str) -> models.DirectionDetail:
+        """One direction with its entities and evidence (raises DirectionNotFound)."""
+
+    @abstractmethod
+    def similar(self, direction_id: str, k: int, scope: str) -> models.SimilarList:
+        """The k most similar directions over all candidates; scope is 'cross-program' or 'all'."""
+
+    @abstractmethod
+    def search(self, text: str, k: int, programs: list[str] | None) -> models.SimilarList:
+        """Directions ranked against free text (Chinese or English)."""
+
+    @abstractmethod
+    def entities(self, entity_type: str | None, q: str | None) -> list[models.EntitySummary]:
+        """Entities with the number of directions and programs citing each."""
+
+    @abstractmethod
+    def entity(self, entity_type: str, entity_id: str) -> models.EntityDetail:
+        """One entity and its directions grouped by program (raises EntityNotFound)."""
+
+    @abstractmethod
+    def overlaps(self, a: str, b: str) -> models.Overlap:
+        """Entities two programs share, with directions on each side, and their similar pairs."""
+
+    @abstractmethod
+    def matrix(self, by: str) -> models.Matrix:
+        """Program × entity counts for one entity type."""
+
+    @abstractmethod
+    def neighborhood(self, node: str, depth: int, limit: int) -> models.Neighborhood:
+        """Nodes and edges within ``depth`` hops of ``node`` (at most ``limit`` nodes)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""
+
+
+def open_store(settings: Settings, **kwargs: Any) -> GraphStore:
+    """Open the store the settings select; imports the Neo4j driver only when it is selected."""
+    if settings.store == "neo4j":
+        from fundgraph.graph.stores.neo4j.store import Neo4jStore
+
+        return Neo4jStore.from_settings(settings, **kwargs)
+    from fundgraph.graph.stores.embedded.store import EmbeddedStore
+
+    return EmbeddedStore(settings.home, **kwargs)

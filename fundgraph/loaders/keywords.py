@@ -1,0 +1,386 @@
+"""Keywords: explicit 关键词 normalised, jieba extraction where there are none, program boilerplate.
+
+- Explicit keywords are kept as the document gives them (display text), one Keyword per normalised
+  term (full-width folded, ASCII lower-cased, spaces dropped except between Latin letters/digits).
+- Directions without 关键词 (documents 000, 003, 004) get up to :data:`TOP_K` extracted keywords
+  (marked ``extracted``): noun phrases of jieba part-of-speech tagging over title + content + metrics,
+  with every vocabulary name and synonym in a private jieba dictionary so domain terms stay whole,
+  scored by field-weighted frequency × corpus IDF, vocabulary terms and longer phrases preferred.
+  Generic single words are dropped by a stop list with two halves: statistical (a non-vocabulary term
+  contained in ≥ :data:`GENERIC_DF_SHARE` of all the corpus's directions, see :class:`KeywordStats`) and
+  reviewed (``data/vocab/keyword_stopwords.csv``).
+- English names: a vocabulary entity whose name or synonym equals the keyword gives its English name;
+  otherwise the keyword glossary (``data/vocab/keywords_en.csv``); otherwise ``name_en`` is None and
+  ``name_en_source`` is ``"none"`` (a test keeps that from happening for the bundled corpus) — never a
+  machine guess.
+- A term cited by at least :data:`BOILERPLATE_SHARE` of a program's directions (and at least
+  :data:`BOILERPLATE_MIN_DIRECTIONS` of them) is that program's boilerplate (国际合作 in 002).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+
+from fundgraph.loaders.entities import field_texts, snippet_of
+from fundgraph.loaders.records import Direction
+from fundgraph.loaders.vocab import Vocabulary, norm_term, normalise
+
+TOP_K = 8
+#: Fields extraction reads, and how much one occurrence in each counts (a title word is what the
+#: direction is about; metrics are mostly targets and counts).
+EXTRACT_FIELDS: dict[str, float] = {"title": 3.0, "content": 1.0, "metrics": 0.5}
+#: Parts of speech a phrase is made of: nouns, proper/domain nouns (vocabulary terms are tagged nz),
+#: verbal nouns, idioms, abbreviations and Latin words.
+NOUN_POS = frozenset({"n", "nz", "nt", "nr", "ns", "nrt", "nl", "ng", "vn", "an", "l", "j", "eng"})
+#: Modifiers glued to the token after them when it is a noun (多+模态, 早期+预警, 新型+标志物).
+MODIFIER_POS = frozenset({"b", "t"})
+MODIFIER_WORDS = frozenset("多 跨 超 高 低 大 全 微 单 双 非 无 自 类 抗 新型".split())
+#: Longest phrase: units (a modifier glued to its noun is one unit) and characters.
+MAX_UNITS = 3
+MAX_CHARS = 10
+#: A candidate that is not a vocabulary term is generic when at least this share of all the corpus's
+#: directions contain it (模态, 影像, 精准 …): the statistical half of the stop list.
+GENERIC_DF_SHARE = 0.08
+GENERIC_DF_MIN = 6
+#: Vocabulary terms are preferred, and so are longer phrases.
+VOCAB_BONUS = 1.5
+UNIT_BONUS = 0.3
+BOILERPLATE_SHARE = 0.8
+BOILERPLATE_MIN_DIRECTIONS = 5
+
+_SPLIT = re.compile(r"[；;、，,]+")
+_STRIP = " \t\r\n。.：:·•-—*#"
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
+#: Units and bare symbols that are never keywords.
+_LATIN_UNITS = frozenset("db mm cm nm um ms hz khz mhz ghz kg mg ml tb gb pb mb kb".split())
+
+
+@dataclass(frozen=True)
+class KeywordMention:
+    """A keyword of a direction, with where it came from."""
+
+    key: str  # normalised term (the Keyword node's identity)
+    text: str  # as written
+    field: str
+    start: int | None  # offsets in the field text
+    end: int | None
+    snippet: str
+    extracted: bool
+
+
+def normalise_keyword(term: str) -> str:
+    """Identity of a keyword: full-width folded, ASCII lower-cased, inner spaces dropped.
+
+    ``DNA 存储`` → ``dna存储``.
+    """
+    return norm_term(term.strip(_STRIP))
+
+
+def split_keywords(raw: str) -> list[str]:
+    """Split a 关键词 line on ；;、，, and drop empty pieces."""
+    return [p.strip(_STRIP) for p in _SPLIT.split(raw or "") if p.strip(_STRIP)]
+
+
+def _find(text: str, term: str) -> tuple[int, int] | None:
+    """Offsets of the first occurrence of ``term`` in ``text``, compared in normalised form."""
+    norm, idx = normalise(text)
+    k = norm.find(norm_term(term))
+    if k < 0 or not norm_term(term):
+        return None
+    return idx[k], idx[k + len(norm_term(term)) - 1] + 1
+
+
+def explicit_keywords(direction: Direction) -> list[KeywordMention]:
+    """The direction's 关键词 as given, one per normalised term, each located in the keywords field."""
+    raw = field_texts(direction)["keywords"]
+    out: list[KeywordMention] = []
+    seen: set[str] = set()
+    terms = direction.keywords or split_keywords(raw)
+    for kw in terms:
+        text = kw.strip(_STRIP)
+        key = normalise_keyword(text)
+        if not key or key in seen:
+            continue
+        seen.add(key)
+        span = _find(raw, text)
+        out.append(KeywordMention(key=key, text=text, field="keywords", start=span[0] if span else None,
+                                  end=span[1] if span else None, snippet=raw, extracted=False))
+    return out
+
+
+@lru_cache(maxsize=4)
+def _tokenizer(words: tuple[str, ...]):
+    import logging
+
+    import jieba
+    import jieba.posseg
+
+    jieba.setLogLevel(logging.WARNING)  # not "Building prefix dict…" on every build
+    tok = jieba.Tokenizer()
+    for w in words:
+        tok.add_word(w, freq=2000, tag="nz")
+    return jieba.posseg.POSTokenizer(tok)
+
+
+def _direction_text(direction: Direction) -> str:
+    texts = field_texts(direction)
+    return norm_term("\n".join(texts[f] for f in ("title", "content", "metrics", "keywords") if texts[f]))
+
+
+class KeywordStats:
+    """Document frequencies over the whole corpus: how many directions contain a term (normalised).
+
+    Built once per build from every direction of every document, so "generic" means generic across the
+    corpus, not within one program.
+    """
+
+    def __init__(self, directions: list[Direction]):
+        self._texts = [_direction_text(d) for d in directions]
+        self._df: dict[str, int] = {}
+
+    @property
+    def n(self) -> int:
+        """Number of directions."""
+        return len(self._texts)
+
+    def df(self, term: str) -> int:
+        """Directions whose text contains ``term`` (normalised substring)."""
+        key = norm_term(term)
+        if key not in self._df:
+            self._df[key] = sum(1 for t in self._texts if key in t)
+        return self._df[key]
+
+    def idf(self, term: str) -> float:
+        """Smoothed inverse document frequency."""
+        return math.log((self.n + 1) / (self.df(term) + 1)) + 1.0
+
+    def is_generic(self, term: str) -> bool:
+        """Contained in so many directions that, alone, it says nothing about any of them."""
+        return self.n > 0 and self.df(term) >= max(GENERIC_DF_MIN, GENERIC_DF_SHARE * self.n)
+
+
+def _latin_ok(text: str) -> bool:
+    """A Latin-only candidate: a phrase (``Scaling Law``), an acronym (``GNN``, ``SLeM``) or a long word."""
+    if " " in text.strip():
+        return True
+    if text.lower() in _LATIN_UNITS:
+        return False
+    return sum(c.isupper() for c in text) >= 2 or (len(text) >= 4 and text[0].isupper())
+
+
+def _good(text: str, vocab: Vocabulary) -> bool:
+    """Shape rules: ≥ 2 Chinese characters, or an acceptable Latin term; no numbers or measurements."""
+    t = text.strip()
+    if not t or (re.search(r"\d", t) and not vocab.terms.get(norm_term(t))):
+        return False
+    cjk = len(_CJK.findall(t))
+    if cjk:
+        return cjk >= 2 or (vocab.terms.get(norm_term(t)) is not None and len(t) >= 2)
+    if not _LATIN_WORD.fullmatch(t.replace(" ", "")) and " " not in t:
+        return False
+    return _latin_ok(t)
+
+
+@dataclass
+class _Unit:
+    text: str
+    start: int
+    end: int
+    head: str  # normalised last token (the word that decides whether the unit can end a phrase)
+
+
+def _chunks(text: str, vocab: Vocabulary) -> list[list[_Unit]]:
+    """Runs of noun-like units in ``text`` (offsets relative to ``text``).
+
+    A run ends at any other part of speech, punctuation, a number or a ``stop`` word. A modifier (多, 跨,
+    早期 …) is glued to the noun after it; two Latin words separated by a space are one unit
+    (``Scaling Law``).
+    """
+    pt = _tokenizer(tuple(vocab.user_dictionary_words()))
+    stop = {w for w, k in vocab.keyword_stopwords.items() if k == "stop"}
+    toks: list[tuple[str, str, int]] = []
+    pos = 0
+    for w, flag in pt.cut(text):
+        toks.append((w, flag, pos))
+        pos += len(w)
+    chunks: list[list[_Unit]] = []
+    cur: list[_Unit] = []
+    pending: tuple[str, int] | None = None  # a modifier waiting for its noun
+
+    def close() -> None:
+        nonlocal cur, pending
+        if cur:
+            chunks.append(cur)
+        cur, pending = [], None
+
+    for i, (w, flag, p) in enumerate(toks):
+        key = norm_term(w)
+        in_vocab = key in vocab.terms
+        if not in_vocab and key in stop:
+            close()
+            continue
+        if flag == "eng" and cur and pending is None:
+            prev = cur[-1]
+            gap = text[prev.end:p]
+            if gap == " " and _LATIN_WORD.fullmatch(prev.text.split(" ")[-1] or ""):
+                cur[-1] = _Unit(prev.text + " " + w, prev.start, p + len(w), key)
+                continue
+            if gap == "" and prev.text[-1:] in "-－" and len(cur) and prev.text[:-1].isascii():
+                cur[-1] = _Unit(prev.text + w, prev.start, p + len(w), key)  # BT-IT
+                continue
+        if w.isspace() and cur and flag == "x":
+            nxt = toks[i + 1] if i + 1 < len(toks) else None
+            if nxt and nxt[1] == "eng" and cur[-1].text[-1:].isascii() and w == " ":
+                continue  # the space inside a Latin phrase
+            close()
+            continue
+        if w in "-－" and cur and pending is None and cur[-1].text.isascii():
+            nxt = toks[i + 1] if i + 1 < len(toks) else None
+            if nxt and nxt[1] == "eng" and cur[-1].end == p:
+                cur[-1] = _Unit(cur[-1].text + w, cur[-1].start, p + 1, cur[-1].head)
+                continue
+        if flag in NOUN_POS or in_vocab:
+            if pending is not None:
+                cur.append(_Unit(pending[0] + w, pending[1], p + len(w), key))
+                pending = None
+            else:
+                cur.append(_Unit(w, p, p + len(w), key))
+            continue
+        if flag in MODIFIER_POS or w in MODIFIER_WORDS:
+            nxt = toks[i + 1] if i + 1 < len(toks) else None
+            if nxt and (nxt[1] in NOUN_POS or norm_term(nxt[0]) in vocab.terms) and pending is None:
+                pending = (w, p)
+                continue
+        close()
+    close()
+    return chunks
+
+
+@dataclass
+class _Candidate:
+    text: str
+    field: str
+    start: int
+    end: int
+    units: int
+    head: str
+    first_len: int
+    score: float = 0.0
+    in_vocab: bool = False
+
+
+def _candidates(texts: dict[str, str], vocab: Vocabulary) -> dict[str, _Candidate]:
+    """Every phrase of 1..MAX_UNITS consecutive units, first occurrence (title first), by normalised key."""
+    out: dict[str, _Candidate] = {}
+    for f in EXTRACT_FIELDS:
+        text = texts.get(f) or ""
+        if not text.strip():
+            continue
+        for chunk in _chunks(text, vocab):
+            n = len(chunk)
+            # Single units anywhere; longer phrases only as suffixes of their run (a Chinese noun
+            # compound ends with its head: 多模态影像大模型, never 阿尔茨海默病动态).
+            spans = {(i, i + 1) for i in range(n)} | {(i, n) for i in range(max(0, n - MAX_UNITS), n)}
+            for i, j in sorted(spans):
+                if True:
+                    a, b = chunk[i].start, chunk[j - 1].end
+                    phrase = text[a:b]
+                    if j - i > 1 and len(_CJK.findall(phrase)) + len(phrase.split()) > MAX_CHARS:
+                        continue
+                    if not _good(phrase, vocab):
+                        continue
+                    key = normalise_keyword(phrase)
+                    if key and key not in out:
+                        units = max(j - i, len(phrase.split()))  # Scaling Law: two words
+                        out[key] = _Candidate(phrase.strip(), f, a, b, units, chunk[j - 1].head,
+                                              len(chunk[i].text), in_vocab=key in vocab.terms)
+    return out
+
+
+def _overlap(a: str, b: str) -> bool:
+    """One contains the other, or they share ≥ 2 characters at the seam (病例高维 / 高维多模态)."""
+    if a in b or b in a:
+        return True
+    return any(a.endswith(b[:k]) or b.endswith(a[:k]) for k in range(2, min(len(a), len(b))))
+
+
+def extract_keywords(direction: Direction, vocab: Vocabulary, top_k: int = TOP_K,
+                     stats: KeywordStats | None = None) -> list[KeywordMention]:
+    """Up to ``top_k`` keywords from title, content and metrics, best first.
+
+    Candidates are noun phrases of jieba's part-of-speech tagging (vocabulary terms kept whole as nz
+    words; modifiers glued to their noun; Latin phrases merged), scored by field-weighted frequency ×
+    corpus inverse document frequency, with a bonus for vocabulary terms and for longer phrases. A
+    candidate that is not a vocabulary term is dropped when it is a reviewed ``generic`` word or is
+    contained in too many directions of the corpus (``stats``; without it, the direction alone is the
+    corpus and only the reviewed list applies). A phrase overlapping one already chosen is skipped
+    unless it is a vocabulary term.
+    """
+    texts = field_texts(direction)
+    if not any((texts[f] or "").strip() for f in EXTRACT_FIELDS):
+        return []
+    stats = stats or KeywordStats([direction])
+    generic = {w for w, k in vocab.keyword_stopwords.items() if k == "generic"}
+    modifier = {w for w, k in vocab.keyword_stopwords.items() if k == "modifier"}
+    norm_fields = {f: norm_term(texts[f] or "") for f in EXTRACT_FIELDS}
+    scored: list[_Candidate] = []
+    for key, c in _candidates(texts, vocab).items():
+        if not c.in_vocab and (key in generic or key in modifier or (stats.n > 1 and stats.is_generic(key))):
+            continue
+        if not c.in_vocab and (c.head in modifier or (c.units == 1 and c.head in generic)):
+            continue  # 早期精准, 大模型驱动: a modifier is never the head; 多模态 alone is generic
+        if c.units > 1 and c.first_len < 2:
+            continue  # 灶精准定位: a phrase does not start with a split-off character
+        counts = {f: norm_fields[f].count(key) for f in EXTRACT_FIELDS}
+        if not c.in_vocab and c.units == 1 and not counts["title"] and sum(counts.values()) < 2:
+            continue  # a lone word said once in the body is not what the direction is about
+        tf = sum(counts[f] * w for f, w in EXTRACT_FIELDS.items())
+        c.score = tf * stats.idf(key) * (VOCAB_BONUS if c.in_vocab else 1.0) * (1 + UNIT_BONUS * (c.units - 1))
+        scored.append(c)
+    scored.sort(key=lambda c: (-c.score, c.start))
+    chosen: list[tuple[str, _Candidate]] = []
+    for c in scored:
+        key = normalise_keyword(c.text)
+        if not c.in_vocab and any(_overlap(key, k) for k, _ in chosen):
+            continue
+        chosen.append((key, c))
+        if len(chosen) >= top_k:
+            break
+    return [KeywordMention(key=key, text=c.text, field=c.field, start=c.start, end=c.end,
+                           snippet=snippet_of(texts[c.field], c.start, c.end), extracted=True)
+            for key, c in chosen]
+
+
+def direction_keywords(direction: Direction, vocab: Vocabulary,
+                       stats: KeywordStats | None = None) -> list[KeywordMention]:
+    """Explicit keywords where the document gives 关键词, else extracted ones (``stats``: the corpus)."""
+    explicit = explicit_keywords(direction)
+    return explicit if explicit else extract_keywords(direction, vocab, stats=stats)
+
+
+def english_name(key: str, vocab: Vocabulary) -> tuple[str | None, str]:
+    """(name_en, source) of a keyword: ``vocab:<entity id>``, ``glossary`` or (None, ``none``).
+
+    A keyword that is a vocabulary name or synonym keeps that entity's English name.
+    """
+    t = vocab.terms.get(key)
+    if t is not None:
+        return vocab.entities[t.entity_id].name_en, f"vocab:{t.entity_id}"
+    if key in vocab.keyword_glossary:
+        return vocab.keyword_glossary[key], "glossary"
+    return None, "none"
+
+
+def boilerplate_terms(direction_terms: dict[str, set[str]], *, share: float = BOILERPLATE_SHARE,
+                      min_directions: int = BOILERPLATE_MIN_DIRECTIONS) -> set[str]:
+    """Terms cited by at least ``share`` of one program's directions (given direction id → its terms)."""
+    n = len(direction_terms)
+    if n < min_directions:
+        return set()
+    counts = Counter(t for terms in direction_terms.values() for t in terms)
+    return {t for t, c in counts.items() if c >= share * n}

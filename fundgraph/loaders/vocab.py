@@ -1,0 +1,383 @@
+"""Load and validate the entity vocabularies (``data/vocab/*.csv``) and build the matcher over them.
+
+Each vocabulary is a CSV file a reviewer can read and extend without touching code:
+
+- ``diseases.csv``    — id, name_zh, name_en, synonyms, ICD-10 (category or range), ICD-11 / MeSH where
+  certain, ``no_code_reason`` where there is no ICD-10 code, ``member_of`` (groups), ``is_group``.
+- ``modalities.csv``  — id, names, synonyms, DICOM modality code or ``no_code_reason``, ``member_of``
+  (a CT variant is a member of CT), ``category``.
+- ``techniques.csv``  — id, names, synonyms, ``member_of``.
+- ``disciplines.csv`` — NSFC application code, Chinese and English title, division.
+- ``keywords_en.csv`` (optional) — ``zh,en``: the English name of every keyword (explicit 关键词 and
+  extracted ones) that is not itself a vocabulary name or synonym (those keep the entity's English name,
+  so a glossary row repeating a vocabulary term is refused). Kept sorted by ``zh``.
+- ``keyword_stopwords.csv`` (optional) — ``word,kind,note``: reviewed words for keyword extraction;
+  ``stop`` words end a candidate phrase and never form part of one (研究, 基于, 不少于 …), ``generic``
+  words may sit inside a phrase but are never a keyword alone (模态, 影像 …), ``modifier`` words may
+  start or sit inside a phrase but never end one nor stand alone (精准, 动态, 驱动 …).
+
+Matching columns shared by the entity files: ``synonyms`` (``|``-separated, always matched),
+``context_synonyms`` (matched only when the ``context`` regex occurs within :data:`CONTEXT_WINDOW`
+characters, e.g. ``AD`` near 阿尔茨/患者/认知), ``not_before`` / ``not_after`` (regexes that veto a match
+when they occur immediately before / after it, e.g. 超声 followed by 刺激). Every surface form, once
+normalised, belongs to exactly one entity across all files.
+
+:func:`load_vocabularies` refuses a bad file with :class:`~fundgraph.core.errors.VocabularyError` naming the
+file and the line: duplicate ids, one synonym mapped to two entities, malformed rows (wrong number of
+fields, empty required values, bad regexes, unknown groups, a disease without ICD-10 code or reason, a
+modality without DICOM code or reason).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fundgraph.core.errors import VocabularyError
+
+#: Characters either side of a match searched for a row's ``context`` regex.
+CONTEXT_WINDOW = 30
+
+#: Entity files: type → (file name, key column, required columns).
+ENTITY_FILES: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "disease": ("diseases.csv", "id", ("id", "name_zh", "name_en", "synonyms", "icd10", "no_code_reason",
+                                       "member_of", "is_group")),
+    "modality": ("modalities.csv", "id", ("id", "name_zh", "name_en", "synonyms", "dicom", "no_code_reason",
+                                          "member_of")),
+    "technique": ("techniques.csv", "id", ("id", "name_zh", "name_en", "synonyms", "member_of")),
+    "discipline": ("disciplines.csv", "code", ("code", "name_zh", "name_en")),
+}
+KEYWORD_GLOSSARY = "keywords_en.csv"
+KEYWORD_STOPWORDS = "keyword_stopwords.csv"
+STOPWORD_KINDS = ("stop", "generic", "modifier")
+
+#: Vocabulary columns copied to node properties as codes (column → property).
+CODE_COLUMNS = {"icd10": "icd10", "icd11": "icd11", "mesh": "mesh", "dicom": "dicom"}
+
+_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]*$")
+_TRUE = {"true", "yes", "1"}
+_FALSE = {"false", "no", "0", ""}
+
+
+def fold_char(c: str) -> str:
+    """One character for one: full-width ASCII variants to ASCII, ASCII letters lower-cased."""
+    o = ord(c)
+    if 0xFF01 <= o <= 0xFF5E:
+        c = chr(o - 0xFEE0)
+    elif c == "\u3000":
+        c = " "
+    elif c in "－—–":
+        c = "-"
+    return c.lower() if c.isascii() else c
+
+
+def _is_word(c: str) -> bool:
+    return c.isascii() and c.isalnum()
+
+
+def normalise(text: str) -> tuple[str, list[int]]:
+    """Matching form of a text and, for each of its characters, the offset it came from in ``text``.
+
+    Full-width forms fold to ASCII, ASCII is lower-cased, and whitespace is dropped except one space
+    between two ASCII letters/digits (the loaders' rule, so ``DNA 存储`` and ``DNA存储`` match alike).
+    """
+    out: list[str] = []
+    idx: list[int] = []
+    n = len(text)
+    i = 0
+    while i < n:
+        c = fold_char(text[i])
+        if c.isspace():
+            j = i
+            while j < n and fold_char(text[j]).isspace():
+                j += 1
+            if out and _is_word(out[-1]) and j < n and _is_word(fold_char(text[j])):
+                out.append(" ")
+                idx.append(i)
+            i = j
+            continue
+        out.append(c)
+        idx.append(i)
+        i += 1
+    return "".join(out), idx
+
+
+def norm_term(text: str) -> str:
+    """Normalised form of a vocabulary term (the key synonyms are compared by)."""
+    return normalise(text.strip())[0]
+
+
+@dataclass
+class VocabEntity:
+    """One vocabulary row: an entity with its names, codes, synonyms and matching rules."""
+
+    type: str
+    key: str
+    name: str
+    name_en: str
+    synonyms: list[str] = field(default_factory=list)
+    context_synonyms: list[str] = field(default_factory=list)
+    context: re.Pattern[str] | None = None
+    not_before: re.Pattern[str] | None = None
+    not_after: re.Pattern[str] | None = None
+    codes: dict[str, str] = field(default_factory=dict)
+    no_code_reason: str | None = None
+    member_of: list[str] = field(default_factory=list)
+    is_group: bool = False
+    category: str | None = None
+    note: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+    source_file: str = ""
+    line: int = 0
+
+    @property
+    def id(self) -> str:
+        """Graph id, ``{type}:{key}`` (see :func:`graph.model.entity_id`)."""
+        return f"{self.type}:{self.key}"
+
+    @property
+    def group_ids(self) -> list[str]:
+        """Graph ids of the groups this entity is a member of."""
+        return [f"{self.type}:{g}" for g in self.member_of]
+
+
+@dataclass(frozen=True)
+class Term:
+    """A surface form that names an entity."""
+
+    text: str  # normalised
+    entity_id: str
+    conditional: bool  # a context synonym: needs the entity's context regex nearby
+
+
+@dataclass
+class Vocabulary:
+    """All vocabularies, indexed for lookup and matching."""
+
+    entities: dict[str, VocabEntity]
+    terms: dict[str, Term]
+    keyword_glossary: dict[str, str] = field(default_factory=dict)
+    #: Reviewed keyword-extraction words (normalised) → kind (``stop`` or ``generic``).
+    keyword_stopwords: dict[str, str] = field(default_factory=dict)
+    directory: Path | None = None
+    _pattern: re.Pattern[str] | None = field(default=None, repr=False)
+
+    def of_type(self, entity_type: str) -> list[VocabEntity]:
+        """Entities of one type, in file order."""
+        return [e for e in self.entities.values() if e.type == entity_type]
+
+    def lookup(self, text: str) -> VocabEntity | None:
+        """The entity a surface form names (any synonym or name, normalised), or None."""
+        t = self.terms.get(norm_term(text))
+        return self.entities[t.entity_id] if t else None
+
+    def discipline(self, code: str) -> VocabEntity | None:
+        """The discipline with this NSFC code, or None."""
+        return self.entities.get(f"discipline:{code.strip().upper()}")
+
+    def pattern(self) -> re.Pattern[str]:
+        """One regex finding, at every position, the longest term starting there (overlapping)."""
+        if self._pattern is None:
+            alts = sorted(self.terms, key=lambda s: (-len(s), s))
+            self._pattern = re.compile("(?=(" + "|".join(re.escape(a) for a in alts) + "))")
+        return self._pattern
+
+    def user_dictionary_words(self) -> list[str]:
+        """Chinese surface forms (names and synonyms) for a jieba user dictionary."""
+        words: set[str] = set()
+        for e in self.entities.values():
+            for w in [e.name, *e.synonyms]:
+                w = w.strip()
+                if len(w) >= 2 and not w.isascii() and " " not in w:
+                    words.add(w)
+        return sorted(words)
+
+
+def _split(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split("|") if v.strip()]
+
+
+def _regex(value: str | None, where: tuple[Path, int], column: str) -> re.Pattern[str] | None:
+    if not value or not value.strip():
+        return None
+    try:
+        return re.compile(value.strip())
+    except re.error as e:
+        raise VocabularyError(f"column {column}: bad regular expression {value!r} ({e})",
+                              path=where[0], line=where[1]) from e
+
+
+def _read_rows(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as e:
+        raise VocabularyError("vocabulary file is missing", path=path) from e
+    except UnicodeDecodeError as e:
+        raise VocabularyError(f"not UTF-8 text ({e.reason})", path=path) from e
+    reader = csv.reader(text.splitlines())
+    try:
+        header = next(reader)
+    except StopIteration as e:
+        raise VocabularyError("empty file (no header row)", path=path, line=1) from e
+    header = [h.strip() for h in header]
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise VocabularyError(f"header lacks column(s) {', '.join(missing)}", path=path, line=1)
+    rows: list[tuple[int, dict[str, str]]] = []
+    try:
+        for values in reader:
+            line = reader.line_num
+            if not values or all(not v.strip() for v in values):
+                continue
+            if len(values) != len(header):
+                raise VocabularyError(
+                    f"malformed row: {len(values)} fields where the header has {len(header)}",
+                    path=path, line=line)
+            rows.append((line, {h: v.strip() for h, v in zip(header, values, strict=True)}))
+    except csv.Error as e:
+        raise VocabularyError(f"malformed CSV ({e})", path=path, line=reader.line_num) from e
+    return rows
+
+
+def _entity(etype: str, key_col: str, path: Path, line: int, row: dict[str, str]) -> VocabEntity:
+    where = (path, line)
+    key = row[key_col]
+    if not key or not _ID_RE.match(key):
+        raise VocabularyError(f"malformed row: {key_col} {key!r} is empty or has characters other than "
+                              "letters, digits, '.' and '-'", path=path, line=line)
+    for col in ("name_zh", "name_en"):
+        if not row.get(col):
+            raise VocabularyError(f"malformed row: {key_col} {key}: {col} is empty", path=path, line=line)
+    is_group_raw = (row.get("is_group") or "").lower()
+    if is_group_raw not in _TRUE | _FALSE:
+        raise VocabularyError(f"malformed row: is_group must be true or false, not {row.get('is_group')!r}",
+                              path=path, line=line)
+    codes = {prop: row[col] for col, prop in CODE_COLUMNS.items() if row.get(col)}
+    if etype == "discipline":
+        key = key.upper()
+        codes = {"nsfc": key}
+    known = {"id", "code", "name_zh", "name_en", "synonyms", "context_synonyms", "context", "not_before",
+             "not_after", "no_code_reason", "member_of", "is_group", "category", "note", *CODE_COLUMNS}
+    e = VocabEntity(
+        type=etype,
+        key=key,
+        name=row["name_zh"],
+        name_en=row["name_en"],
+        synonyms=_split(row.get("synonyms")),
+        context_synonyms=_split(row.get("context_synonyms")),
+        context=_regex(row.get("context"), where, "context"),
+        not_before=_regex(f"(?:{row['not_before']})$" if row.get("not_before") else None, where,
+                          "not_before"),
+        not_after=_regex((row.get("not_after") or "").lstrip("^"), where, "not_after"),
+        codes=codes,
+        no_code_reason=row.get("no_code_reason") or None,
+        member_of=_split(row.get("member_of").replace(";", "|") if row.get("member_of") else None),
+        is_group=is_group_raw in _TRUE,
+        category=row.get("category") or None,
+        note=row.get("note") or None,
+        extra={k: v for k, v in row.items() if k not in known and v},
+        source_file=str(path),
+        line=line,
+    )
+    if e.context_synonyms and e.context is None:
+        raise VocabularyError(f"malformed row: {key}: context_synonyms need a context regex",
+                              path=path, line=line)
+    required_code = {"disease": "icd10", "modality": "dicom"}.get(etype)
+    if required_code and not e.codes.get(required_code) and not e.no_code_reason:
+        raise VocabularyError(f"malformed row: {key}: neither a {required_code} code nor a no_code_reason",
+                              path=path, line=line)
+    return e
+
+
+def load_vocabularies(vocab_dir: Path) -> Vocabulary:
+    """Read and validate every vocabulary file of ``vocab_dir``.
+
+    Raises:
+        VocabularyError: naming the file and the line of the first problem found.
+    """
+    vocab_dir = Path(vocab_dir)
+    if not vocab_dir.is_dir():
+        raise VocabularyError("vocabulary directory does not exist", path=vocab_dir)
+    entities: dict[str, VocabEntity] = {}
+    terms: dict[str, Term] = {}
+    for etype, (fname, key_col, required) in ENTITY_FILES.items():
+        path = vocab_dir / fname
+        for line, row in _read_rows(path, required):
+            e = _entity(etype, key_col, path, line, row)
+            if e.id in entities:
+                first = entities[e.id]
+                raise VocabularyError(f"duplicate id {e.key!r} (first defined on line {first.line})",
+                                      path=path, line=line)
+            entities[e.id] = e
+            forms = [(e.name, False), *((s, False) for s in e.synonyms),
+                     *((s, True) for s in e.context_synonyms)]
+            if etype == "discipline":
+                forms = []  # disciplines come from the documents' 学科代码, never from free text
+            seen_here: set[str] = set()
+            for surface, conditional in forms:
+                t = norm_term(surface)
+                if not t or t in seen_here:
+                    continue
+                seen_here.add(t)
+                other = terms.get(t)
+                if other is not None and other.entity_id != e.id:
+                    o = entities[other.entity_id]
+                    raise VocabularyError(
+                        f"synonym {surface!r} maps to two entities: {e.id} and {o.id} "
+                        f"({Path(o.source_file).name} line {o.line})", path=path, line=line)
+                terms[t] = Term(t, e.id, conditional)
+    for e in entities.values():
+        for g in e.group_ids:
+            if g not in entities:
+                raise VocabularyError(f"{e.key}: member_of names unknown id {g.split(':', 1)[1]!r}",
+                                      path=e.source_file, line=e.line)
+    glossary = _load_glossary(vocab_dir / KEYWORD_GLOSSARY, terms, entities)
+    stopwords = _load_stopwords(vocab_dir / KEYWORD_STOPWORDS)
+    return Vocabulary(entities=entities, terms=terms, keyword_glossary=glossary, keyword_stopwords=stopwords,
+                      directory=vocab_dir)
+
+
+def _load_glossary(path: Path, terms: dict[str, Term], entities: dict[str, VocabEntity]) -> dict[str, str]:
+    """Keyword → English name from ``keywords_en.csv`` (absent file: empty)."""
+    glossary: dict[str, str] = {}
+    first_line: dict[str, int] = {}
+    if not path.exists():
+        return glossary
+    for line, row in _read_rows(path, ("zh", "en")):
+        if not row["zh"] or not row["en"]:
+            raise VocabularyError("malformed row: zh and en are both required", path=path, line=line)
+        k = norm_term(row["zh"])
+        if k in glossary:
+            raise VocabularyError(f"duplicate keyword {row['zh']!r} (first on line {first_line[k]})",
+                                  path=path, line=line)
+        t = terms.get(k)
+        if t is not None:
+            raise VocabularyError(
+                f"keyword {row['zh']!r} is a vocabulary term of {t.entity_id} and takes its English name "
+                f"({entities[t.entity_id].name_en!r}); drop this row", path=path, line=line)
+        glossary[k] = row["en"]
+        first_line[k] = line
+    return glossary
+
+
+def _load_stopwords(path: Path) -> dict[str, str]:
+    """Normalised word → kind from ``keyword_stopwords.csv`` (absent file: empty)."""
+    out: dict[str, str] = {}
+    first_line: dict[str, int] = {}
+    if not path.exists():
+        return out
+    for line, row in _read_rows(path, ("word", "kind")):
+        w = norm_term(row["word"])
+        if not w:
+            raise VocabularyError("malformed row: word is empty", path=path, line=line)
+        if row["kind"] not in STOPWORD_KINDS:
+            raise VocabularyError(f"malformed row: kind must be one of {', '.join(STOPWORD_KINDS)}, "
+                                  f"not {row['kind']!r}", path=path, line=line)
+        if w in out:
+            raise VocabularyError(f"duplicate word {row['word']!r} (first on line {first_line[w]})",
+                                  path=path, line=line)
+        out[w] = row["kind"]
+        first_line[w] = line
+    return out
