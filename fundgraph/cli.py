@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -12,8 +11,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from fundgraph import service
 from fundgraph.core.errors import FundgraphError
-from fundgraph.core.settings import Settings, get_settings
+from fundgraph.core.settings import get_settings
+from fundgraph.graph.formats.registry import FORMATS
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="fundgraph: research-funding directions as a knowledge graph.")
@@ -31,24 +32,13 @@ class StoreChoice(StrEnum):
     neo4j = "neo4j"
 
 
-class ExportFormat(StrEnum):
-    """Export formats."""
-
-    json = "json"
-    graphml = "graphml"  # Gephi, yEd
-    node_link = "node-link"  # JSON node-link (D3, networkx)
-    neo4j_csv = "neo4j-csv"  # a directory of CSV files for `neo4j-admin database import full`
+#: Export formats, from the one format registry (the API's ``format`` parameter comes from the same one).
+ExportFormat = StrEnum("ExportFormat", {name.replace("-", "_"): name for name in FORMATS})
 
 
 def _fail(e: FundgraphError) -> None:
     err.print(f"[bold red]error:[/] {e.message}", markup=True, highlight=False, soft_wrap=True)
     raise typer.Exit(code=2) from e
-
-
-def _settings(**overrides: object) -> Settings:
-    base = get_settings()
-    clean = {k: v for k, v in overrides.items() if v is not None}
-    return base.model_copy(update=clean) if clean else base
 
 
 @app.command()
@@ -57,28 +47,16 @@ def build(
     encoder: Annotated[str | None, typer.Option(help="lexical | sentence-transformers (default: settings).")] = None,
 ) -> None:
     """Parse the bundled corpus and write the graph to the store."""
-    from fundgraph.graph.build.pipeline import build_graph
-    from fundgraph.graph.stores.base import open_store
-
-    settings = _settings(store=store.value if store else None, encoder=encoder)
-    t0 = time.perf_counter()
+    settings = service.settings_with(store=store.value if store else None, encoder=encoder)
     try:
         with err.status("building…") as status:
-            built = build_graph(settings, progress=lambda msg: status.update(msg + "…"))
-            status.update(f"writing to the {settings.store} store…")
-            target = open_store(settings)
-            try:
-                target.replace(built)
-            finally:
-                target.close()
+            report = service.build(settings, progress=lambda msg: status.update(msg + "…"))
     except FundgraphError as e:
         _fail(e)
-    elapsed = time.perf_counter() - t0
-    m = built.meta
-    where = settings.home if settings.store == "embedded" else settings.neo4j_uri
+    m = report.built.meta
     out.print(f"built {len(m['programs'])} programs, {m['direction_count']} directions, "
               f"{m['node_count']} nodes, {m['edge_count']} edges with the {m.get('encoder')} encoder "
-              f"in {elapsed:.2f}s → {settings.store} store at {where}", highlight=False)
+              f"in {report.seconds:.2f}s → {report.store} store at {report.location}", highlight=False)
     stale = (m.get("title_translations") or {}).get("stale")
     if stale:
         err.print(f"warning: {len(stale)} stale English title(s) not attached (zh no longer matches the parsed "
@@ -93,70 +71,34 @@ def load_neo4j(
     batch_size: Annotated[int, typer.Option(min=1, max=50_000, help="Rows per UNWIND batch.")] = 1000,
 ) -> None:
     """Load the graph into Neo4j (settings FUNDGRAPH_NEO4J_*); re-running it adds no duplicates."""
-    from fundgraph.graph.stores.neo4j.store import Neo4jStore
-
-    settings = _settings()
-    t0 = time.perf_counter()
+    settings = service.settings_with()
     try:
         with err.status("building…") as status:
-            if from_embedded:
-                from fundgraph.graph.stores.embedded.store import EmbeddedStore
-
-                built = EmbeddedStore(settings.home).load()
-            else:
-                from fundgraph.graph.build.pipeline import build_graph
-
-                built = build_graph(settings, progress=lambda msg: status.update(msg + "…"))
-            store = Neo4jStore.from_settings(settings, batch_size=batch_size)
-            try:
-                store.replace(built, progress=lambda msg: status.update(msg + "…"))
-                nodes, rels = store.counts()
-            finally:
-                store.close()
+            loaded = service.load_neo4j(settings, from_embedded=from_embedded, batch_size=batch_size,
+                                        progress=lambda msg: status.update(msg + "…"))
     except FundgraphError as e:
         _fail(e)
-    out.print(f"loaded {nodes} nodes and {rels} relationships into Neo4j at {settings.neo4j_uri} "
-              f"(database {settings.neo4j_database}) in {time.perf_counter() - t0:.2f}s", highlight=False)
+    out.print(f"loaded {loaded.nodes} nodes and {loaded.relationships} relationships into Neo4j at "
+              f"{settings.neo4j_uri} (database {settings.neo4j_database}) in {loaded.seconds:.2f}s", highlight=False)
 
 
 @app.command()
 def export(
-    format: Annotated[ExportFormat, typer.Option("--format", "-f", help="Output format.")] = ExportFormat.json,
+    format: Annotated[ExportFormat, typer.Option("--format", "-f", help="Output format: " + "; ".join(
+        f"{f.name}: {f.help}" for f in FORMATS.values()) + ".")] = ExportFormat("json"),
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="File to write (default: stdout); a directory for neo4j-csv.")] = None,
 ) -> None:
     """Export the built graph (programs, directions, entities, links)."""
-    from fundgraph.graph.read.records import export_json
-    from fundgraph.graph.stores.base import open_store
-
-    settings = _settings()
+    settings = service.settings_with()
     try:
-        store = open_store(settings)
-        try:
-            built = store.load()
-        finally:
-            store.close()
+        if output is None:
+            sys.stdout.write(service.export_text(settings, format.value))
+            return
+        written = service.export_to_path(settings, format.value, output)
     except FundgraphError as e:
         _fail(e)
-    if format is not ExportFormat.json:
-        from fundgraph.graph.formats.exports import export_graph
-
-        if output is None:
-            err.print(f"[bold red]error:[/] --format {format.value} needs --output (a "
-                      f"{'directory' if format is ExportFormat.neo4j_csv else 'file'})", highlight=False)
-            raise typer.Exit(code=2)
-        try:
-            written = export_graph(built.graph, format.value, output)
-        except FundgraphError as e:
-            _fail(e)
-        err.print(f"wrote {written}", highlight=False)
-        return
-    text = json.dumps(export_json(built), ensure_ascii=False, indent=1)
-    if output is None:
-        sys.stdout.write(text + "\n")
-    else:
-        output.write_text(text + "\n", encoding="utf-8")
-        err.print(f"wrote {output}", highlight=False)
+    err.print(f"wrote {written}", highlight=False)
 
 
 @app.command()
@@ -166,21 +108,15 @@ def parse(
     format: Annotated[str, typer.Option("--format", help="text | json")] = "text",
 ) -> None:
     """Parse one document with an existing program's profile and show what it yields."""
-    from fundgraph.graph.build.pipeline import direction_node
-    from fundgraph.graph.read.records import direction_record
-    from fundgraph.loaders.corpus import parse_file_like
-
-    settings = _settings()
+    settings = service.settings_with()
     try:
-        doc = parse_file_like(file, like, settings.manifest)
+        doc = service.parse_document(settings, file, like)
     except FundgraphError as e:
         _fail(e)
     for w in doc.warnings:
         err.print(f"[yellow]warning:[/] {w}", highlight=False)
     if format == "json":
-        payload = {"program": doc.program.model_dump(mode="json"),
-                   "directions": [direction_record(direction_node(d)) for d in doc.directions]}
-        sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=1) + "\n")
+        sys.stdout.write(json.dumps(service.parsed_document_json(doc), ensure_ascii=False, indent=1) + "\n")
         return
     out.print(f"{file}: {len(doc.directions)} directions (profile {doc.program.profile})", highlight=False)
     for d in doc.directions:
@@ -205,10 +141,9 @@ def serve(
     if store is not None:  # workers read the settings from the environment
         os.environ["FUNDGRAPH_STORE"] = store.value
         get_settings.cache_clear()
-    settings = _settings()
-    where = settings.home if settings.store == "embedded" else settings.neo4j_uri
-    err.print(f"serving the {settings.store} store at {where} on http://{host}:{port} (docs: /docs)",
-              highlight=False, soft_wrap=True)
+    settings = service.settings_with()
+    err.print(f"serving the {settings.store} store at {service.store_location(settings)} on http://{host}:{port} "
+              "(docs: /docs)", highlight=False, soft_wrap=True)
     from fundgraph.api.server import NoDelayH11Protocol
 
     if workers > 1:
@@ -229,19 +164,18 @@ def eval_similarity(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Recall@k and MRR on the similarity gold set: shipped method vs plain TF-IDF (and sentence-transformers)."""
-    from fundgraph.evaluation.similarity import evaluate, format_report, load_gold
+    from fundgraph.evaluation.similarity import format_report
 
-    settings = _settings()
+    settings = service.settings_with()
     model = settings.st_model if encoder == "settings" else encoder
     try:
-        scores = evaluate(settings, st_model=model, k=k)
-        gold = load_gold()
+        result = service.evaluate_similarity(settings, st_model=model, k=k)
     except FundgraphError as e:
         _fail(e)
     if as_json:
-        out.print_json(json.dumps([s.as_dict() for s in scores], ensure_ascii=False))
+        out.print_json(json.dumps([s.as_dict() for s in result.scores], ensure_ascii=False))
     else:
-        out.print(format_report(scores, gold), highlight=False)
+        out.print(format_report(result.scores, result.gold), highlight=False)
         out.print(f"thr = each encoder's calibrated SIMILAR_TO threshold, top k {settings.similar_top_k}; cv = 2-fold "
                   "cross-validated weights; 'unrelated' = 002 mining/quantum/deep-sea/polar directions with a "
                   "cross-program edge above thr",
@@ -256,20 +190,19 @@ def eval_entities(
                        "is gold_entities_blind.yaml beside it).")] = None,
 ) -> None:
     """Precision and recall per entity type (diseases, modalities) on the hand-annotated gold set."""
-    from fundgraph.evaluation.entities import evaluate_entities, format_report, load_gold
-    from fundgraph.loaders.corpus import load_corpus
-    from fundgraph.loaders.vocab import load_vocabularies
+    from fundgraph.evaluation.entities import format_report
 
-    settings = _settings()
     try:
-        gold = load_gold(gold_file) if gold_file else load_gold()
-        docs = load_corpus(settings.manifest)
-        scores = evaluate_entities(docs, load_vocabularies(settings.vocab_dir), gold)
+        result = service.evaluate_entities(service.settings_with(), gold_file=gold_file)
     except FundgraphError as e:
         _fail(e)
-    out.print(format_report(scores, n_directions=len(gold), show_errors=errors), highlight=False)
+    out.print(format_report(result.scores, n_directions=result.n_directions, show_errors=errors), highlight=False)
 
 
 def main() -> None:  # pragma: no cover - console entry
     """Console entry point."""
     app()
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m fundgraph.cli`
+    main()

@@ -10,7 +10,6 @@ the exact range of the file it came from.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from pathlib import Path
 
 import yaml
@@ -18,54 +17,20 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from fundgraph.core.errors import GuidelineParseError, ManifestError, ProgramNotFound
 from fundgraph.loaders.parsers import PROFILES, ParseProblem, normalise_category, split_lines, stated_direction_count
-from fundgraph.loaders.records import Direction, ParsedDocument, Program, Section, SourceSpan
-from fundgraph.loaders.text import clean, direction_id, line_number, section_id, split_list
+from fundgraph.loaders.records import Direction, ParsedDocument, Program, Section, SourceSpan, SourceText
+from fundgraph.loaders.text import (
+    Clean,
+    clean,
+    direction_id,
+    line_end,
+    line_number,
+    line_start,
+    section_id,
+    split_list,
+)
 
 #: Fields of a direction that carry text (and a span in ``Direction.field_spans``).
 TEXT_FIELDS = ("title", "content", "metrics", "keywords", "notes")
-
-# Decoded texts this process parsed, by file name (most recent first), so that :func:`locate` works
-# without re-reading files. Several texts may share a name (a re-parsed or edited copy); the right one
-# is the one whose span reproduces the direction's field (see :func:`_source_text`).
-_TEXTS: dict[str, list[str]] = {}
-_TEXTS_PER_FILE = 64  # ~8 MB at most for a 120 kB file; tests parse many variants
-# The exact text each Direction object was parsed from (by object identity; the direction is kept so its
-# id() is never reused). Copies and deserialised directions fall back to _TEXTS.
-_PARSED_FROM: OrderedDict[int, tuple[Direction, str]] = OrderedDict()
-_PARSED_FROM_MAX = 50_000
-
-
-def _remember(file: str, text: str) -> None:
-    texts = [t for t in _TEXTS.get(file, []) if t != text]
-    _TEXTS[file] = [text, *texts][:_TEXTS_PER_FILE]
-
-
-def _field_matches(direction: Direction, field: str, text: str) -> bool:
-    span = direction.field_spans[field]
-    if span.end > len(text):
-        return False
-    c = clean(text, span.start, span.end)
-    if field == "keywords":
-        return [k.text for k in split_list(c)] == direction.keywords
-    if field == "notes":
-        return c.text in direction.notes
-    return c.text == getattr(direction, field)
-
-
-def _source_text(direction: Direction, field: str) -> str:
-    """The text the direction was parsed from, else a parsed text of its file reproducing its fields."""
-    known = _PARSED_FROM.get(id(direction))
-    if known is not None and known[0] is direction:
-        return known[1]
-    span = direction.field_spans[field]
-    for text in _TEXTS.get(span.file, []):
-        if all(_field_matches(direction, f, text) for f in direction.field_spans):
-            return text
-    raise KeyError(
-        f"file {span.file} (as direction {direction.id} was parsed from it) was not parsed in "
-        "this process: pass text="
-    )
-
 
 class ManifestEntry(BaseModel):
     """One document in ``data/manifest.yaml``."""
@@ -270,18 +235,22 @@ def parse_text(text: str, *, file: str, program: Program) -> ParsedDocument:
                 disciplines=d.disciplines,
                 source=_span(file, text, d.start, d.end),
                 field_spans=spans,
+                source_text=_lines_covering(text, [(d.start, d.end), *((s.start, s.end) for s in spans.values())]),
             )
         )
-    _remember(file, text)
-    for d in directions:
-        _PARSED_FROM[id(d)] = (d, text)
-    while len(_PARSED_FROM) > _PARSED_FROM_MAX:
-        _PARSED_FROM.popitem(last=False)
     return ParsedDocument(program=program, sections=sections, directions=directions, warnings=res.warnings)
 
 
 def _span(file: str, text: str, start: int, end: int) -> SourceSpan:
     return SourceSpan(file=file, start=start, end=end, line=line_number(text, start))
+
+
+def _lines_covering(text: str, ranges: list[tuple[int, int]]) -> SourceText:
+    """The whole lines of ``text`` that hold every range: all :func:`loaders.text.clean` reads of them."""
+    first = line_start(text, min(a for a, _ in ranges))
+    last = max(b for _, b in ranges)
+    stop = line_end(text, last - 1) if last > first else first
+    return SourceText(start=first, text=text[first:stop])
 
 
 def load_document(entry: ManifestEntry, base_dir: Path) -> ParsedDocument:
@@ -341,41 +310,58 @@ def parse_file_like(path: Path, like: str, manifest_path: Path) -> ParsedDocumen
     return doc
 
 
+def _field_clean(direction: Direction, field: str, text: str | None) -> Clean:
+    """The cleaned field, with offsets in the decoded file, read from ``text`` or the direction's own lines."""
+    span = direction.field_spans.get(field)
+    if span is None:
+        raise KeyError(f"direction {direction.id} has no span for field {field!r}")
+    if text is not None:
+        return clean(text, span.start, span.end)
+    own = direction.source_text
+    if own is None or not (own.start <= span.start and span.end <= own.end):
+        raise KeyError(f"direction {direction.id} carries no source text for field {field!r}: pass text=")
+    c = clean(own.text, span.start - own.start, span.end - own.start)
+    return Clean(c.text, [o + own.start for o in c.offsets])
+
+
 def locate(
     direction: Direction, field: str, start: int, end: int, *, text: str | None = None
 ) -> tuple[int, int]:
     """Map the range [start, end) of a direction's normalised field to the exact range in its file.
 
     Args:
-        direction: A direction from :func:`parse_text` / :func:`load_corpus`.
+        direction: A direction from :func:`parse_text` / :func:`load_corpus` (it carries its source lines).
         field: ``title``, ``content``, ``metrics``, ``keywords`` (the ``;``-joined source text of the
             keyword list, i.e. the field as cleaned before splitting) or ``notes``.
         start: Start offset inside the field text.
         end: End offset inside the field text.
-        text: The decoded file text; default the text this process parsed for ``direction.source.file``.
+        text: The decoded file text; default the lines the direction carries (``direction.source_text``).
 
     Returns:
         (file_start, file_end), offsets in the decoded file text.
+
+    Raises:
+        KeyError: the direction has no span for ``field``, or carries no source text and none is passed.
     """
-    span = direction.field_spans.get(field)
-    if span is None:
-        raise KeyError(f"direction {direction.id} has no span for field {field!r}")
-    if text is None:
-        text = _source_text(direction, field)
-    return clean(text, span.start, span.end).file_span(start, end)
+    return _field_clean(direction, field, text).file_span(start, end)
 
 
 def keyword_spans(direction: Direction, *, text: str | None = None) -> list[tuple[str, int, int]]:
     """Each keyword of a direction with its exact [start, end) in the file (same order as ``keywords``)."""
-    span = direction.field_spans.get("keywords")
-    if span is None:
+    if "keywords" not in direction.field_spans:
         return []
-    text = text if text is not None else _source_text(direction, "keywords")
-    return [(item.text, *item.span) for item in split_list(clean(text, span.start, span.end))]
+    return [(item.text, *item.span) for item in split_list(_field_clean(direction, "keywords", text))]
 
 
 def field_source_text(direction: Direction, field: str, *, text: str | None = None) -> str:
     """The cleaned text of a field re-read from its file span (equals the field for title/content/metrics)."""
-    span = direction.field_spans[field]
-    text = text if text is not None else _source_text(direction, field)
-    return clean(text, span.start, span.end).text
+    return _field_clean(direction, field, text).text
+
+
+def source_region(direction: Direction) -> str | None:
+    """The exact file text of the direction's ``source`` span, or None when it carries no source text."""
+    own = direction.source_text
+    src = direction.source
+    if own is None or not (own.start <= src.start and src.end <= own.end):
+        return None
+    return own.text[src.start - own.start:src.end - own.start]

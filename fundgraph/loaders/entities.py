@@ -128,7 +128,8 @@ def field_texts(direction: Direction) -> dict[str, str]:
     return texts
 
 
-def _file_span(direction: Direction, field: str, start: int, end: int) -> tuple[int | None, int | None]:
+def file_span(direction: Direction, field: str, start: int, end: int) -> tuple[int | None, int | None]:
+    """Exact [start, end) in the file of a range of a field; the field's own span when the text is not at hand."""
     try:
         from fundgraph.loaders.corpus import locate
 
@@ -137,7 +138,7 @@ def _file_span(direction: Direction, field: str, start: int, end: int) -> tuple[
         span = direction.field_spans.get(field)
         if span is None:
             return None, None
-        # Fallback: the field's own start (exact offsets need the file text the loaders parsed).
+        # Fallback: the field's own span (exact offsets need the source text the direction carries).
         return span.start, span.end
 
 
@@ -147,7 +148,7 @@ def extract_direction(direction: Direction, vocab: Vocabulary, *, with_spans: bo
     for field, text in field_texts(direction).items():
         for m in find_mentions(text, vocab, field):
             if with_spans:
-                fs, fe = _file_span(direction, field, m.start, m.end)
+                fs, fe = file_span(direction, field, m.start, m.end)
                 m = Mention(**{**m.__dict__, "file_start": fs, "file_end": fe})
             out.append(m)
     return out

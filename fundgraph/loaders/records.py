@@ -34,6 +34,22 @@ class SourceSpan(BaseModel):
     line: int | None = Field(default=None, description="1-based line of `start`.")
 
 
+class SourceText(BaseModel):
+    """Whole lines of a decoded file, from character ``start``: the text a record was parsed from.
+
+    A direction keeps the lines its spans cover, so its field spans can be mapped back to the file
+    (:func:`loaders.corpus.locate`) without the file, and a copy read back from JSON still can.
+    """
+
+    start: int = Field(description="Offset of ``text`` in the decoded file (a line start).")
+    text: str
+
+    @property
+    def end(self) -> int:
+        """Offset just past ``text`` in the decoded file."""
+        return self.start + len(self.text)
+
+
 class Funding(BaseModel):
     """Funding stated by the document."""
 
@@ -81,6 +97,10 @@ class Direction(BaseModel):
     source: SourceSpan
     field_spans: dict[str, SourceSpan] = Field(
         default_factory=dict, description="Span of each text field (title, content, metrics, keywords) in the file."
+    )
+    source_text: SourceText | None = Field(
+        default=None, repr=False,
+        description="The file's lines that ``source`` and ``field_spans`` cover (None for hand-made records).",
     )
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fundgraph.core.errors import VocabularyError
-from fundgraph.loaders.vocab import _read_rows
+from fundgraph.loaders.vocab import read_rows
 
 #: File name of the title translations in the vocabulary directory.
 TITLES_FILE = "titles_en.csv"
@@ -70,7 +70,7 @@ def load_title_translations(path: Path) -> TitleTranslations:
     out = TitleTranslations(path=path)
     if not path.exists():
         return out
-    for line, row in _read_rows(path, ("id", "zh", "en")):
+    for line, row in read_rows(path, ("id", "zh", "en")):
         tid, zh, en = row["id"], row["zh"], row["en"]
         if not tid or not _ID_RE.match(tid):
             raise VocabularyError(f"malformed row: id {tid!r} is empty or has characters other than letters, "

@@ -209,7 +209,12 @@ def _regex(value: str | None, where: tuple[Path, int], column: str) -> re.Patter
                               path=where[0], line=where[1]) from e
 
 
-def _read_rows(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
+def read_rows(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
+    """The rows of a UTF-8 CSV vocabulary file with their 1-based line numbers (blank rows skipped).
+
+    Raises:
+        VocabularyError: the file is missing, not UTF-8, lacks a ``required`` column or has a malformed row.
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as e:
@@ -304,7 +309,7 @@ def load_vocabularies(vocab_dir: Path) -> Vocabulary:
     terms: dict[str, Term] = {}
     for etype, (fname, key_col, required) in ENTITY_FILES.items():
         path = vocab_dir / fname
-        for line, row in _read_rows(path, required):
+        for line, row in read_rows(path, required):
             e = _entity(etype, key_col, path, line, row)
             if e.id in entities:
                 first = entities[e.id]
@@ -345,7 +350,7 @@ def _load_glossary(path: Path, terms: dict[str, Term], entities: dict[str, Vocab
     first_line: dict[str, int] = {}
     if not path.exists():
         return glossary
-    for line, row in _read_rows(path, ("zh", "en")):
+    for line, row in read_rows(path, ("zh", "en")):
         if not row["zh"] or not row["en"]:
             raise VocabularyError("malformed row: zh and en are both required", path=path, line=line)
         k = norm_term(row["zh"])
@@ -368,7 +373,7 @@ def _load_stopwords(path: Path) -> dict[str, str]:
     first_line: dict[str, int] = {}
     if not path.exists():
         return out
-    for line, row in _read_rows(path, ("word", "kind")):
+    for line, row in read_rows(path, ("word", "kind")):
         w = norm_term(row["word"])
         if not w:
             raise VocabularyError("malformed row: word is empty", path=path, line=line)

@@ -9,8 +9,8 @@ import xml.etree.ElementTree as ET
 import networkx as nx
 import pytest
 
+from fundgraph.graph.formats.json_document import export_json
 from fundgraph.graph.model import ENTITY_GROUPS, Label, Rel
-from fundgraph.graph.read.records import export_json
 
 N_DIRECTIONS = 124
 PROGRAM_IDS = [

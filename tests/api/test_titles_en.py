@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fundgraph.graph.read.records import export_json
+from fundgraph.graph.formats.json_document import export_json
 
 AD = "gd-imaging-2026:YXA0101"
 AD_EN = "Dynamic prediction and early warning of Alzheimer's disease based on multimodal imaging large models"

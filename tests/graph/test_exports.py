@@ -1,4 +1,4 @@
-"""Analyst export formats: JSON node-link, CSV for neo4j-admin import, GraphML (through graph.export)."""
+"""Analyst export formats behind the one registry: JSON node-link, CSV for neo4j-admin import, GraphML."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ import networkx as nx
 import pytest
 
 from fundgraph.core.errors import FundgraphError, InvalidRequest
-from fundgraph.graph.formats import exports
+from fundgraph.graph.formats import export_graph, neo4j_csv
 from fundgraph.graph.model import Label, Rel
+from fundgraph.graph.stores.base import BuiltGraph
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +54,7 @@ def small_graph() -> nx.MultiDiGraph:
 
 
 def test_csv_types_headers_and_delimiter_choice(tmp_path):
-    files = exports.write_neo4j_csv(small_graph(), tmp_path)
+    files = neo4j_csv.write_neo4j_csv(small_graph(), tmp_path)
     # "|" occurs inside a keyword, so the next candidate is declared.
     assert files.array_delimiter == ";"
     header, rows = _rows(files.nodes["Direction"])
@@ -78,8 +79,8 @@ def test_csv_types_headers_and_delimiter_choice(tmp_path):
 
 def test_csv_round_trip_small(tmp_path):
     g = small_graph()
-    exports.write_neo4j_csv(g, tmp_path)
-    back = exports.read_neo4j_csv(tmp_path)
+    neo4j_csv.write_neo4j_csv(g, tmp_path)
+    back = neo4j_csv.read_neo4j_csv(tmp_path)
     for n, attrs in g.nodes(data=True):
         assert back.nodes[n] == _clean(attrs)
     # d2's score was written as a double because d1's is a float: it comes back as 1.0 == 1
@@ -88,20 +89,20 @@ def test_csv_round_trip_small(tmp_path):
 
 def test_csv_declared_delimiter_inside_a_value_is_refused(tmp_path):
     with pytest.raises(FundgraphError, match="occurs inside"):
-        exports.write_neo4j_csv(small_graph(), tmp_path, array_delimiter="|")
+        neo4j_csv.write_neo4j_csv(small_graph(), tmp_path, array_delimiter="|")
     with pytest.raises(InvalidRequest):
-        exports.write_neo4j_csv(small_graph(), tmp_path, array_delimiter="||")
+        neo4j_csv.write_neo4j_csv(small_graph(), tmp_path, array_delimiter="||")
 
 
 def test_unknown_format_is_an_invalid_request(tmp_path):
     with pytest.raises(InvalidRequest, match="unknown export format"):
-        exports.export_graph(small_graph(), "gexf", tmp_path / "x")
+        export_graph(BuiltGraph(small_graph()), "gexf", tmp_path / "x")
 
 
 # -- the real graph -----------------------------------------------------------------------------------------
 def test_csv_counts_equal_the_graph(built, tmp_path):
     g = built.graph
-    files = exports.write_neo4j_csv(g, tmp_path)
+    files = neo4j_csv.write_neo4j_csv(g, tmp_path)
     labels = Counter(a["label"] for _, a in g.nodes(data=True))
     types = Counter(a["type"] for *_, a in g.edges(data=True))
     assert files.node_counts == dict(labels)
@@ -121,7 +122,7 @@ def test_csv_counts_equal_the_graph(built, tmp_path):
 
 
 def test_csv_headers_on_the_real_graph(built, tmp_path):
-    files = exports.write_neo4j_csv(built.graph, tmp_path)
+    files = neo4j_csv.write_neo4j_csv(built.graph, tmp_path)
     header, _ = _rows(files.nodes[Label.DIRECTION.value])
     assert header[:2] == ["id:ID", ":LABEL"]
     for col in ("ordinal:int", "keywords:string[]", "title:string", "program_id:string", "source_start:int"):
@@ -134,8 +135,8 @@ def test_csv_headers_on_the_real_graph(built, tmp_path):
 
 def test_csv_round_trip_real_graph(built, tmp_path):
     g = built.graph
-    exports.write_neo4j_csv(g, tmp_path)
-    back = exports.read_neo4j_csv(tmp_path)
+    neo4j_csv.write_neo4j_csv(g, tmp_path)
+    back = neo4j_csv.read_neo4j_csv(tmp_path)
     assert back.number_of_nodes() == g.number_of_nodes()
     assert back.number_of_edges() == g.number_of_edges()
     for n, attrs in g.nodes(data=True):
@@ -151,7 +152,7 @@ def test_csv_round_trip_real_graph(built, tmp_path):
 
 def test_node_link_json_round_trip(built, tmp_path):
     g = built.graph
-    path = exports.export_graph(g, "node-link", tmp_path / "graph.json")
+    path = export_graph(built, "node-link", tmp_path / "graph.json")
     data = json.loads(path.read_text(encoding="utf-8"))
     assert set(data) >= {"nodes", "links", "directed", "multigraph"}
     assert len(data["nodes"]) == g.number_of_nodes()
@@ -166,9 +167,9 @@ def test_node_link_json_round_trip(built, tmp_path):
     assert "阿尔茨海默" in path.read_text(encoding="utf-8") or "研究" in path.read_text(encoding="utf-8")
 
 
-def test_graphml_through_the_api_engineers_writer(built, tmp_path):
+def test_graphml_round_trip(built, tmp_path):
     g = built.graph
-    path = exports.export_graph(g, "graphml", tmp_path / "out" / "graph.graphml")
+    path = export_graph(built, "graphml", tmp_path / "out" / "graph.graphml")
     back = nx.read_graphml(path, force_multigraph=True)
     assert back.number_of_nodes() == g.number_of_nodes()
     assert back.number_of_edges() == g.number_of_edges()
@@ -204,7 +205,7 @@ def test_cli_export_formats(stored_home, built, tmp_path, monkeypatch, fmt, targ
     assert result.exit_code == 0, result.output
     out = tmp_path / target
     if fmt == "neo4j-csv":
-        back = exports.read_neo4j_csv(out)
+        back = neo4j_csv.read_neo4j_csv(out)
         assert (out / "import.sh").is_file()
     elif fmt == "node-link":
         back = nx.node_link_graph(json.loads(out.read_text(encoding="utf-8")), edges="links")

@@ -11,8 +11,8 @@ import pytest
 from fundgraph.core.paths import VOCAB_DIR
 from fundgraph.core.settings import Settings
 from fundgraph.graph.build.pipeline import build_graph
+from fundgraph.graph.formats.json_document import export_json
 from fundgraph.graph.model import Label
-from fundgraph.graph.read.records import export_json
 from fundgraph.loaders.titles import TITLES_FILE
 
 N_DIRECTIONS, N_SECTIONS = 124, 19

@@ -1,4 +1,4 @@
-"""The neo4j-admin CSV export (graph.exports) loaded by Neo4j 5.26's real bulk importer.
+"""The neo4j-admin CSV export (graph.formats.neo4j_csv) loaded by Neo4j 5.26's real bulk importer.
 
 ``neo4j-admin database import full`` is ``org.neo4j.cli.AdminTool`` with the importer from
 ``org.neo4j:neo4j-import-tool`` 5.26.30, both already on the test launcher's class path (tools/neo4j-launcher,
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from fundgraph.graph.formats import exports
+from fundgraph.graph.formats import neo4j_csv
 from fundgraph.graph.model import Label, Rel
 from tests.neo4j.harness import LAUNCHER_DIR, build_launcher, missing_tools
 
@@ -158,12 +158,12 @@ def imported(corpus, tools_ready, tmp_path_factory):
     import neo4j
 
     root = tmp_path_factory.mktemp("admin-import")
-    files = exports.write_neo4j_csv(corpus.graph, root / "csv")
+    files = neo4j_csv.write_neo4j_csv(corpus.graph, root / "csv")
     home = _fresh_home(root)
     bin_dir = root / "bin"
     _admin_shim(bin_dir, home)
     t0 = time.perf_counter()
-    cmd = exports.neo4j_admin_command(files)
+    cmd = neo4j_csv.neo4j_admin_command(files)
     assert cmd[cmd.index("full") + 1] == "neo4j"  # the name before the file lists, which would swallow it
     proc = _run(cmd, files.directory, bin_dir)
     import_s = time.perf_counter() - t0
@@ -281,7 +281,7 @@ def test_mentions_edge_properties(imported, corpus):
 
 def test_import_sh_runs_as_written(corpus, tools_ready, tmp_path):
     """The import.sh the exporter writes, run as an analyst would, with the real neo4j-admin on PATH."""
-    files = exports.write_neo4j_csv(corpus.graph, tmp_path / "csv")
+    files = neo4j_csv.write_neo4j_csv(corpus.graph, tmp_path / "csv")
     home = _fresh_home(tmp_path)
     _admin_shim(tmp_path / "bin", home)
     proc = _run(["sh", str(files.directory / "import.sh")], tmp_path, tmp_path / "bin")

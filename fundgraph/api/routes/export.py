@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -10,11 +9,15 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from fundgraph import service
 from fundgraph.api.deps import StoreDep
 from fundgraph.api.errors import ERROR_RESPONSES
-from fundgraph.graph.read.records import export_json, graphml_bytes
+from fundgraph.graph.formats import FORMATS, SERVED_FORMATS
 
 router = APIRouter(prefix="/api/export", tags=["export"], responses=ERROR_RESPONSES)
+
+#: The ``format`` values, from the one format registry (today json and graphml).
+ServedFormat = Literal[SERVED_FORMATS]  # type: ignore[valid-type]
 
 
 class ExportDocument(BaseModel):
@@ -29,21 +32,16 @@ class ExportDocument(BaseModel):
 
 
 def _render(store: Any, fmt: str) -> Response:
-    built = store.load()
-    if fmt == "graphml":
-        return Response(
-            graphml_bytes(built.graph),
-            media_type="application/graphml+xml",
-            headers={"Content-Disposition": 'attachment; filename="fundgraph.graphml"'},
-        )
-    body = json.dumps(export_json(built), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    return Response(body, media_type="application/json")
+    served = service.served_export(store, fmt)
+    headers = {"Content-Disposition": f'attachment; filename="{served.filename}"'} if served.filename else None
+    return Response(served.body, media_type=served.media_type, headers=headers)
 
 
-@router.get("", response_model=ExportDocument, responses={200: {"content": {"application/graphml+xml": {}}}})
+@router.get("", response_model=ExportDocument, responses={200: {"content": {
+    FORMATS[name].served.media_type: {} for name in SERVED_FORMATS if name != "json"}}})
 async def export(
     store: StoreDep,
-    format: Annotated[Literal["json", "graphml"], Query(description="json or graphml.")] = "json",
+    format: Annotated[ServedFormat, Query(description=" or ".join(SERVED_FORMATS) + ".")] = "json",
 ) -> Response:
     """The whole graph: JSON (as `fundgraph export`) or GraphML (Gephi, yEd, Cytoscape desktop)."""
     return await run_in_threadpool(_render, store, format)

@@ -20,7 +20,8 @@ from typing import Any
 import networkx as nx
 
 from fundgraph.graph.model import ENTITY_TYPES, Rel, entity_id
-from fundgraph.loaders.entities import FIELD_WEIGHTS, Mention, extract_direction
+from fundgraph.loaders.corpus import source_region
+from fundgraph.loaders.entities import FIELD_WEIGHTS, Mention, extract_direction, file_span
 from fundgraph.loaders.keywords import (
     KeywordMention,
     KeywordStats,
@@ -69,25 +70,20 @@ def _ensure_entity(g: nx.MultiDiGraph, vocab: Vocabulary, eid: str) -> None:
 
 
 def _discipline_span(d: Direction, code: str) -> tuple[int | None, int | None, str]:
-    """File span and snippet of a 学科代码 inside the direction's source span (when the file is at hand)."""
-    try:
-        from fundgraph.loaders import corpus
-
-        # The decoded file the loaders parsed in this process (no public accessor yet: see the report).
-        text = corpus._source_text(d, "title")
-    except (ImportError, AttributeError, KeyError):
-        text = None
+    """File span and snippet of a 学科代码 inside the direction's source span (when it carries its text)."""
+    region = source_region(d)
     snippet = "学科代码：" + "、".join(d.disciplines)
-    if not text:
+    if not region:
         return None, None, snippet
-    k = text.find(code, d.source.start, d.source.end)
+    k = region.find(code)
     if k < 0:
         return None, None, snippet
-    left = text.rfind("（", d.source.start, k)
-    right = text.find("）", k, d.source.end)
+    left = region.rfind("（", 0, k)
+    right = region.find("）", k)
     if left >= 0 and right >= 0:
-        snippet = "".join(text[left:right + 1].split())
-    return k, k + len(code), snippet
+        snippet = "".join(region[left:right + 1].split())
+    base = d.source.start
+    return base + k, base + k + len(code), snippet
 
 
 def _links(d: Direction, mentions: list[Mention]) -> dict[tuple[str, str], dict[str, Any]]:
@@ -104,14 +100,12 @@ def _links(d: Direction, mentions: list[Mention]) -> dict[tuple[str, str], dict[
 
 
 def _keyword_links(d: Direction, kws: list[KeywordMention]) -> dict[tuple[str, str], dict[str, Any]]:
-    from fundgraph.loaders.entities import _file_span
-
     out = {}
     for k in kws:
         eid = entity_id("keyword", k.key)
         start = end = None
         if k.start is not None and k.end is not None:
-            start, end = _file_span(d, k.field, k.start, k.end)
+            start, end = file_span(d, k.field, k.start, k.end)
         out[(eid, k.field)] = {"field": k.field, "snippet": k.snippet, "start": start, "end": end,
                                "count": 1, "weight": FIELD_WEIGHTS[k.field], "extracted": k.extracted}
     return out

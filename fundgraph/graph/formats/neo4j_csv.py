@@ -1,7 +1,4 @@
-"""Export formats for analysts' tools: JSON node-link, CSV for ``neo4j-admin database import``, GraphML.
-
-GraphML (Gephi) is written by :mod:`graph.export`; this module adds the other two and one entry point,
-:func:`export_graph`, that the CLI calls for every format.
+"""The graph as CSV files for ``neo4j-admin database import full``, and their reader.
 
 The CSV layout follows the ``neo4j-admin database import full`` conventions:
 
@@ -29,33 +26,10 @@ import networkx as nx
 
 from fundgraph.core.errors import FundgraphError, InvalidRequest
 
-#: Formats :func:`export_graph` writes, with the path each produces (a file or a directory).
-FORMATS = ("graphml", "node-link", "neo4j-csv")
-
 #: Array delimiters tried in order; the first that occurs in no array element is declared.
 ARRAY_DELIMITERS = ("|", ";", "¦", "^", "~")
 
 _INT32 = (-(2**31), 2**31 - 1)
-
-
-# -- JSON node-link ----------------------------------------------------------------------------------------
-def node_link(g: nx.MultiDiGraph) -> dict[str, Any]:
-    """The graph as node-link data in the D3 / networkx convention (``nodes`` and ``links``).
-
-    ``networkx.node_link_graph(data, edges="links")`` reads it back; D3's force layout reads it directly.
-    """
-    data = nx.node_link_data(g, edges="links")
-    data["graph"] = dict(data.get("graph") or {})
-    return data
-
-
-def write_node_link_json(g: nx.MultiDiGraph, path: Path) -> Path:
-    """Write :func:`node_link` to ``path`` as UTF-8 JSON (Chinese text kept readable)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as fh:
-        json.dump(node_link(g), fh, ensure_ascii=False, indent=1)
-    return path
 
 
 # -- CSV for neo4j-admin -----------------------------------------------------------------------------------
@@ -273,24 +247,3 @@ def read_neo4j_csv(directory: Path, *, array_delimiter: str | None = None) -> nx
                         attrs[name] = _parse_cell(cell, typ, delim)
                 g.add_edge(start, end, type=rel_type, **attrs)
     return g
-
-
-# -- one entry point ---------------------------------------------------------------------------------------
-def export_graph(g: nx.MultiDiGraph, fmt: str, out: Path) -> Path:
-    """Write ``g`` in ``fmt`` to ``out`` (a file for graphml/json, a directory for neo4j-csv).
-
-    Raises:
-        InvalidRequest: for an unknown format.
-    """
-    out = Path(out)
-    if fmt == "node-link":
-        return write_node_link_json(g, out)
-    if fmt == "neo4j-csv":
-        return write_neo4j_csv(g, out).directory
-    if fmt == "graphml":
-        from fundgraph.graph.read import records as graphml_export  # the API engineer's module
-
-        out.parent.mkdir(parents=True, exist_ok=True)
-        return graphml_export.write_graphml(g, out)
-    raise InvalidRequest(f"unknown export format {fmt!r}: choose one of {', '.join(FORMATS)}",
-                         detail={"format": fmt, "formats": list(FORMATS)})
