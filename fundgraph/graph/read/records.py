@@ -10,13 +10,14 @@ from typing import Any
 
 import networkx as nx
 
-from fundgraph.graph.model import ENTITY_TYPES, Label, Rel
+from fundgraph.core import schema
+from fundgraph.core.schema import field_names
+from fundgraph.graph.model import ENTITY_KEY_BY_LABEL, Label, Rel
 from fundgraph.graph.stores.base import BuiltGraph
 
-PROGRAM_FIELDS = ("id", "name", "name_en", "funder", "funder_en", "series", "series_en", "year", "status",
-                  "status_en", "source_file")
+PROGRAM_FIELDS = field_names(schema.PROGRAM_FIELDS, exported=True)
 
-_ENTITY_LABELS = {label.value: etype for etype, label in ENTITY_TYPES.items()}
+_ENTITY_LABELS = ENTITY_KEY_BY_LABEL
 _NODE_BOOKKEEPING = {"label"}
 
 
