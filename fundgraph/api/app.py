@@ -18,11 +18,12 @@ from fastapi.staticfiles import StaticFiles
 from fundgraph.api.cache import ResponseCache
 from fundgraph.api.deps import StoreHolder
 from fundgraph.api.errors import install_error_handlers
-from fundgraph.api.routes import directions, entities, export, graph, health, overlaps, programs, search
+from fundgraph.api.routes import directions, entities, export, graph, health, overlaps, programs, schema, search
 from fundgraph.core.errors import FundgraphError
 from fundgraph.core.settings import Settings
 from fundgraph.graph.stores.base import GraphStore
 from fundgraph.graph.stores.embedded.store import EmbeddedStore
+from fundgraph.loaders.vocab import register_vocabulary_types
 
 #: The dashboard (built by its own engineer): served at / when ``index.html`` is there.
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -38,6 +39,7 @@ ROUTERS = (
     overlaps.router,
     graph.router,
     export.router,
+    schema.router,
 )
 
 
@@ -76,6 +78,7 @@ def create_app(
         store: an open store to serve (tests pass one); the app closes only a store it opened itself.
         static_dir: directory served at ``/`` (the dashboard) when it holds an ``index.html``; None for none.
     """
+    register_vocabulary_types(settings.vocab_dir)  # entity types of the vocabulary directory's entity_types.csv
     holder = StoreHolder(settings, store)
     owns_store = store is None
 

@@ -12,9 +12,13 @@ import anyio
 import anyio.to_thread
 import pydantic_core
 from fastapi import Depends, Query, Request, Response
+from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import PydanticCustomError, core_schema
 from starlette.concurrency import run_in_threadpool
 
 from fundgraph.core.errors import InvalidRequest
+from fundgraph.core.schema import ENTITY_REGISTRY
 from fundgraph.core.settings import Settings
 from fundgraph.graph.read import models
 from fundgraph.graph.stores.base import GraphStore, open_store
@@ -89,6 +93,44 @@ async def get_page(
 
 
 PageDep = Annotated[Page, Depends(get_page)]
+
+
+class _RegisteredEntityType:
+    """Validates an entity type against the schema registry at request time (types registered after import too).
+
+    Documented and refused exactly as ``Literal["disease", "modality", …]`` would be, over the registered keys
+    (in registry order, or with the scoring groups first).
+    """
+
+    def __init__(self, *, scored_first: bool = False) -> None:
+        self.scored_first = scored_first
+
+    def _keys(self) -> list[str]:
+        rows = ENTITY_REGISTRY.scored_first() if self.scored_first else ENTITY_REGISTRY.rows()
+        return [t.key for t in rows]
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        def check(value: str) -> str:
+            if value not in ENTITY_REGISTRY:
+                keys = [repr(k) for k in self._keys()]
+                expected = f"{', '.join(keys[:-1])} or {keys[-1]}" if len(keys) > 1 else keys[0]
+                raise PydanticCustomError("literal_error", "Input should be {expected}", {"expected": expected})
+            return value
+
+        return core_schema.no_info_after_validator_function(check, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        rest = {k: v for k, v in handler(schema).items() if k != "type"}
+        return {"enum": self._keys(), "type": "string", **rest}
+
+
+#: A route parameter naming an entity type (``type=``, ``by=``): one of the schema registry's keys.
+EntityTypeKey = Annotated[str, _RegisteredEntityType()]
+#: The same, listing the scoring groups first (``by=`` of the overlap matrix).
+EntityTypeKeyScoredFirst = Annotated[str, _RegisteredEntityType(scored_first=True)]
+
 
 
 class JSONBytesCache:

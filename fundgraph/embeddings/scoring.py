@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from fundgraph.core.schema import ENTITY_REGISTRY
 from fundgraph.embeddings.encoders import l2_normalise
 from fundgraph.embeddings.similarity import rarity_weights, weighted_overlap
 
@@ -31,13 +32,20 @@ if TYPE_CHECKING:
     from fundgraph.embeddings.encoders import Encoder
     from fundgraph.embeddings.lexicon import Lexicon
 
-#: Explanation groups, in the order the summary names them.
-SHARED_GROUPS: dict[str, str] = {
-    "disease": "diseases",
-    "modality": "modalities",
-    "technique": "techniques",
-    "keyword": "keywords",
-}
+def shared_groups() -> dict[str, str]:
+    """Explanation groups: the schema registry's scoring groups (type → plural), in the order the summary names them.
+
+    For the built-in types ``{"disease": "diseases", "modality": "modalities", "technique": "techniques",
+    "keyword": "keywords"}``.
+    """
+    return {t.key: t.plural for t in ENTITY_REGISTRY.scored()}
+
+
+def type_weights() -> dict[str, float]:
+    """Weight of a shared entity by type, from the schema registry (disease > modality > technique > keyword)."""
+    return {t.key: float(t.score_weight) for t in ENTITY_REGISTRY.scored() if t.score_weight is not None}
+
+
 
 #: Direction fields encoded separately, and how much each counts.
 FIELDS: tuple[str, ...] = ("title", "keywords", "content", "metrics")
@@ -54,15 +62,13 @@ class ScoringConfig:
     field_weights: dict[str, float] = field(
         default_factory=lambda: {"title": 1.0, "keywords": 0.5, "content": 1.0, "metrics": 0.2}
     )
-    entity_types: tuple[str, ...] = tuple(SHARED_GROUPS)
+    entity_types: tuple[str, ...] = field(default_factory=lambda: tuple(shared_groups()))
     #: Field weights of entity mentions (an entity in the title or keywords is what the direction is about).
     entity_field_weights: dict[str, float] = field(
         default_factory=lambda: {"title": 1.0, "keywords": 1.0, "content": 0.7, "metrics": 0.3}
     )
     #: A shared disease says more than a shared modality, which says more than a shared keyword.
-    type_weights: dict[str, float] = field(
-        default_factory=lambda: {"disease": 1.5, "modality": 1.2, "technique": 1.0, "keyword": 0.5}
-    )
+    type_weights: dict[str, float] = field(default_factory=type_weights)
     #: Weight of keywords the entity layer extracted with jieba (not the direction's 关键词); 0 drops them.
     extracted_keyword_weight: float = 0.0
     #: Each step up the MEMBER_OF hierarchy multiplies the weight by this (0: no expansion).
@@ -180,7 +186,7 @@ class Scored:
             "entity_score": self.entity_score,
             "summary": self.summary,
         }
-        for group in SHARED_GROUPS.values():
+        for group in shared_groups().values():
             props[f"shared_{group}"] = list(self.shared.get(group, []))
         return props
 
@@ -314,14 +320,15 @@ def explain(
 ) -> tuple[float, float, dict[str, list[str]], str]:
     """Combined score, entity score, shared entity names by group (strongest first), and a summary."""
     e_score, contrib = weighted_overlap(query_entities_, cand_entities, cands.idf)
-    shared: dict[str, list[str]] = {g: [] for g in SHARED_GROUPS.values()}
+    groups = shared_groups()
+    shared: dict[str, list[str]] = {g: [] for g in groups.values()}
     info_by_name: dict[str, EntityInfo] = {}
     for eid in sorted(contrib, key=lambda e: (-contrib[e], e)):
         info = cands.info.get(eid)
-        if info is None or info.type not in SHARED_GROUPS:
+        if info is None or info.type not in groups:
             continue
-        if info.name not in shared[SHARED_GROUPS[info.type]]:
-            shared[SHARED_GROUPS[info.type]].append(info.name)
+        if info.name not in shared[groups[info.type]]:
+            shared[groups[info.type]].append(info.name)
             info_by_name[info.name] = info
     score = config.text_weight * text_score + config.entity_weight * e_score
     return float(score), float(e_score), shared, _summary(shared, info_by_name, text_score, e_score)

@@ -18,29 +18,51 @@ Id conventions (stable across rebuilds: derived from the manifest and the docume
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
 from enum import StrEnum
+
+from fundgraph.core.schema import (
+    BUILTIN_ENTITY_TYPES,
+    ENTITY_LABELS_AFTER,
+    ENTITY_REGISTRY,
+    NODE_TYPES,
+    EntityType,
+)
 
 # The id rule lives with the loaders (the bottom layer), which mint the ids; the graph reuses it.
 from fundgraph.loaders.text import chinese_numeral, code_key, direction_id
 
-__all__ = ["ENTITY_GROUPS", "ENTITY_TYPES", "Label", "Rel", "chinese_numeral", "code_key", "direction_id",
-           "entity_id"]
+__all__ = ["ENTITY_GROUPS", "ENTITY_KEY_BY_LABEL", "ENTITY_TYPES", "EntityLabel", "Label", "Rel", "chinese_numeral",
+           "code_key", "direction_id", "entity_id", "explanation_groups"]
 
 
-class Label(StrEnum):
-    """Node labels."""
+def _label_members() -> dict[str, str]:
+    members: dict[str, str] = {}
+    for n in NODE_TYPES:
+        members[n.member] = n.label
+        if n.label == ENTITY_LABELS_AFTER:
+            members.update({t.key.upper(): t.label for t in BUILTIN_ENTITY_TYPES})
+    return members
 
-    PROGRAM = "Program"
-    SECTION = "Section"
-    DIRECTION = "Direction"
-    DISEASE = "Disease"
-    MODALITY = "ImagingModality"
-    DISCIPLINE = "Discipline"
-    TECHNIQUE = "Technique"
-    KEYWORD = "Keyword"
-    FUNDER = "Funder"
-    SERIES = "ProgramSeries"
-    COMMUNITY = "Community"
+
+#: Node labels: the structural ones and the built-in entity types' (``Label.DISEASE`` …), from the schema.
+Label = StrEnum("Label", _label_members(), module=__name__)
+Label.__doc__ = "Node labels."
+
+
+class EntityLabel(str):
+    """The node label of an entity type registered at run time (a str with ``.value``, like a :class:`Label`)."""
+
+    __slots__ = ()
+
+    @property
+    def value(self) -> str:
+        """The label itself."""
+        return str.__str__(self)
+
+
+def _label(name: str) -> Label | EntityLabel:
+    return Label(name) if name in Label._value2member_map_ else EntityLabel(name)
 
 
 class Rel(StrEnum):
@@ -51,30 +73,58 @@ class Rel(StrEnum):
     HAS_SECTION = "HAS_SECTION"  # Program -> Section, Section -> Section
     HAS_DIRECTION = "HAS_DIRECTION"  # Program -> Direction
     IN_SECTION = "IN_SECTION"  # Direction -> Section
-    MENTIONS = "MENTIONS"  # Direction -> Disease|ImagingModality|Discipline|Technique|Keyword (one per field)
+    MENTIONS = "MENTIONS"  # Direction -> any entity type (one per field)
     MEMBER_OF = "MEMBER_OF"  # Disease -> Disease group (and likewise for other grouped entities)
     SIMILAR_TO = "SIMILAR_TO"  # Direction -> Direction (cross-program, top-k above threshold)
     CONTINUES = "CONTINUES"  # later Direction -> earlier Direction of the same series
     IN_COMMUNITY = "IN_COMMUNITY"  # Direction -> Community
 
 
-#: Entity types as the API names them, and their labels.
-ENTITY_TYPES: dict[str, Label] = {
-    "disease": Label.DISEASE,
-    "modality": Label.MODALITY,
-    "discipline": Label.DISCIPLINE,
-    "technique": Label.TECHNIQUE,
-    "keyword": Label.KEYWORD,
-}
+class _RegistryView(Mapping[str, object]):
+    """A read-only mapping over the entity registry (follows types registered after import)."""
 
-#: Plural group names used in a direction's detail (``entities.diseases`` …).
-ENTITY_GROUPS: dict[str, str] = {
-    "disease": "diseases",
-    "modality": "modalities",
-    "discipline": "disciplines",
-    "technique": "techniques",
-    "keyword": "keywords",
-}
+    def __init__(self, key_of: Callable[[EntityType], str], value_of: Callable[[EntityType], object]) -> None:
+        self._key_of = key_of
+        self._value_of = value_of
+        self._cache: tuple[int, dict] = (-1, {})
+
+    def _items(self) -> dict:
+        version, items = self._cache
+        if version != ENTITY_REGISTRY.version:
+            items = {self._key_of(t): self._value_of(t) for t in ENTITY_REGISTRY.rows()}
+            self._cache = (ENTITY_REGISTRY.version, items)
+        return items
+
+    def __getitem__(self, key: str):
+        return self._items()[key]
+
+    def __iter__(self) -> Iterator:
+        return iter(self._items())
+
+    def __len__(self) -> int:
+        return len(self._items())
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._items()
+
+    def __repr__(self) -> str:
+        return repr(self._items())
+
+
+#: Entity types as the API names them, and their labels (``{"disease": Label.DISEASE, …}``).
+ENTITY_TYPES: Mapping[str, Label | EntityLabel] = _RegistryView(lambda t: t.key, lambda t: _label(t.label))
+
+#: Plural group names used in a direction's detail (``{"disease": "diseases", …}``).
+ENTITY_GROUPS: Mapping[str, str] = _RegistryView(lambda t: t.key, lambda t: t.plural)
+
+#: Entity type of a node label (``{"Disease": "disease", …}``).
+ENTITY_KEY_BY_LABEL: Mapping[str, str] = _RegistryView(lambda t: t.label, lambda t: t.key)
+
+
+def explanation_groups() -> tuple[str, ...]:
+    """Entity groups of a similarity explanation: the scoring groups first, then the other types' plurals."""
+    return tuple(t.plural for t in ENTITY_REGISTRY.scored_first())
+
 
 def entity_id(entity_type: str, key: str) -> str:
     """Stable id of an entity node."""

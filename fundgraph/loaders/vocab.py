@@ -8,6 +8,10 @@ Each vocabulary is a CSV file a reviewer can read and extend without touching co
   (a CT variant is a member of CT), ``category``.
 - ``techniques.csv``  — id, names, synonyms, ``member_of``.
 - ``disciplines.csv`` — NSFC application code, Chinese and English title, division.
+- ``entity_types.csv`` (optional) — further entity types, one row each (``key,label,plural,name_zh,name_en,
+  plural_en,color,vocab_file`` and optionally ``short_en,code_systems,required_code,score_weight,lexicon,
+  matrix_menu,filter_hint``), each read from its own ``vocab_file`` like ``techniques.csv``: a user adds an
+  entity type without editing code (the built-in types are rows of :mod:`fundgraph.core.schema`).
 - ``keywords_en.csv`` (optional) — ``zh,en``: the English name of every keyword (explicit 关键词 and
   extracted ones) that is not itself a vocabulary name or synonym (those keep the entity's English name,
   so a glossary row repeating a vocabulary term is refused). Kept sorted by ``zh``.
@@ -36,25 +40,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fundgraph.core.errors import VocabularyError
+from fundgraph.core.schema import BUILTIN_ENTITY_TYPES, ENTITY_REGISTRY, EntityType
 
 #: Characters either side of a match searched for a row's ``context`` regex.
 CONTEXT_WINDOW = 30
 
-#: Entity files: type → (file name, key column, required columns).
-ENTITY_FILES: dict[str, tuple[str, str, tuple[str, ...]]] = {
-    "disease": ("diseases.csv", "id", ("id", "name_zh", "name_en", "synonyms", "icd10", "no_code_reason",
-                                       "member_of", "is_group")),
-    "modality": ("modalities.csv", "id", ("id", "name_zh", "name_en", "synonyms", "dicom", "no_code_reason",
-                                          "member_of")),
-    "technique": ("techniques.csv", "id", ("id", "name_zh", "name_en", "synonyms", "member_of")),
-    "discipline": ("disciplines.csv", "code", ("code", "name_zh", "name_en")),
-}
+#: Optional file of the vocabulary directory that declares further entity types.
+ENTITY_TYPES_FILE = "entity_types.csv"
 KEYWORD_GLOSSARY = "keywords_en.csv"
 KEYWORD_STOPWORDS = "keyword_stopwords.csv"
 STOPWORD_KINDS = ("stop", "generic", "modifier")
 
-#: Vocabulary columns copied to node properties as codes (column → property).
-CODE_COLUMNS = {"icd10": "icd10", "icd11": "icd11", "mesh": "mesh", "dicom": "dicom"}
+_TYPE_KEY_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+_LABEL_RE = re.compile(r"^[A-Z][A-Za-z0-9]*$")
+_TYPE_REQUIRED = ("key", "label", "plural", "name_zh", "name_en", "plural_en", "color", "vocab_file")
+_COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]*$")
 _TRUE = {"true", "yes", "1"}
@@ -162,6 +162,8 @@ class Vocabulary:
     #: Reviewed keyword-extraction words (normalised) → kind (``stop`` or ``generic``).
     keyword_stopwords: dict[str, str] = field(default_factory=dict)
     directory: Path | None = None
+    #: The entity types read (the built-in ones and those of the directory's ``entity_types.csv``).
+    entity_types: tuple[EntityType, ...] = BUILTIN_ENTITY_TYPES
     _pattern: re.Pattern[str] | None = field(default=None, repr=False)
 
     def of_type(self, entity_type: str) -> list[VocabEntity]:
@@ -246,7 +248,8 @@ def read_rows(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[str
     return rows
 
 
-def _entity(etype: str, key_col: str, path: Path, line: int, row: dict[str, str]) -> VocabEntity:
+def _entity(etype: EntityType, path: Path, line: int, row: dict[str, str]) -> VocabEntity:
+    key_col = etype.key_column
     where = (path, line)
     key = row[key_col]
     if not key or not _ID_RE.match(key):
@@ -259,14 +262,15 @@ def _entity(etype: str, key_col: str, path: Path, line: int, row: dict[str, str]
     if is_group_raw not in _TRUE | _FALSE:
         raise VocabularyError(f"malformed row: is_group must be true or false, not {row.get('is_group')!r}",
                               path=path, line=line)
-    codes = {prop: row[col] for col, prop in CODE_COLUMNS.items() if row.get(col)}
-    if etype == "discipline":
+    code_columns = [c for t in ENTITY_REGISTRY.rows() for c in t.code_systems]
+    codes = {c: row[c] for c in dict.fromkeys(code_columns) if row.get(c)}
+    if etype.key_column != "id":  # keyed by its code (disciplines: the NSFC code)
         key = key.upper()
-        codes = {"nsfc": key}
+        codes = {etype.code_systems[0]: key}
     known = {"id", "code", "name_zh", "name_en", "synonyms", "context_synonyms", "context", "not_before",
-             "not_after", "no_code_reason", "member_of", "is_group", "category", "note", *CODE_COLUMNS}
+             "not_after", "no_code_reason", "member_of", "is_group", "category", "note", *code_columns}
     e = VocabEntity(
-        type=etype,
+        type=etype.key,
         key=key,
         name=row["name_zh"],
         name_en=row["name_en"],
@@ -289,15 +293,91 @@ def _entity(etype: str, key_col: str, path: Path, line: int, row: dict[str, str]
     if e.context_synonyms and e.context is None:
         raise VocabularyError(f"malformed row: {key}: context_synonyms need a context regex",
                               path=path, line=line)
-    required_code = {"disease": "icd10", "modality": "dicom"}.get(etype)
+    required_code = etype.required_code
     if required_code and not e.codes.get(required_code) and not e.no_code_reason:
         raise VocabularyError(f"malformed row: {key}: neither a {required_code} code nor a no_code_reason",
                               path=path, line=line)
     return e
 
 
+def _flag(value: str, path: Path, line: int, column: str, default: bool) -> bool:
+    v = value.strip().lower()
+    if not v:
+        return default
+    if v not in _TRUE | _FALSE:
+        raise VocabularyError(f"malformed row: {column} must be true or false, not {value!r}", path=path, line=line)
+    return v in _TRUE
+
+
+def _entity_type(path: Path, line: int, row: dict[str, str]) -> EntityType:
+    """One row of ``entity_types.csv`` as a registry row."""
+    for col in _TYPE_REQUIRED:
+        if not row.get(col):
+            raise VocabularyError(f"malformed row: {col} is empty", path=path, line=line)
+    if not _TYPE_KEY_RE.match(row["key"]):
+        raise VocabularyError(f"malformed row: key {row['key']!r} must be lower-case letters, digits and '_'",
+                              path=path, line=line)
+    if not _LABEL_RE.match(row["label"]):
+        raise VocabularyError(f"malformed row: label {row['label']!r} must be a CamelCase word", path=path, line=line)
+    if not _COLOR_RE.match(row["color"]):
+        raise VocabularyError(f"malformed row: color {row['color']!r} is not #rrggbb", path=path, line=line)
+    try:
+        weight = float(row["score_weight"]) if row.get("score_weight") else None
+    except ValueError as e:
+        raise VocabularyError(f"malformed row: score_weight {row['score_weight']!r} is not a number",
+                              path=path, line=line) from e
+    return EntityType(
+        key=row["key"], label=row["label"], plural=row["plural"], name_zh=row["name_zh"], name_en=row["name_en"],
+        plural_en=row["plural_en"], color=row["color"], short_en=row.get("short_en") or "",
+        code_systems=tuple(_split(row.get("code_systems"))), required_code=row.get("required_code") or None,
+        vocab_file=row["vocab_file"], score_weight=weight,
+        lexicon=_flag(row.get("lexicon") or "", path, line, "lexicon", True),
+        matrix_menu=_flag(row.get("matrix_menu") or "", path, line, "matrix_menu", True),
+        filter_hint=row.get("filter_hint") or "",
+    )
+
+
+def vocabulary_entity_types(vocab_dir: Path) -> tuple[EntityType, ...]:
+    """The entity types of a vocabulary directory: the built-in rows, then those of its ``entity_types.csv``.
+
+    Raises:
+        VocabularyError: a malformed row, or a type whose key, label or plural is taken.
+    """
+    path = Path(vocab_dir) / ENTITY_TYPES_FILE
+    types = list(BUILTIN_ENTITY_TYPES)
+    if not path.exists():
+        return tuple(types)
+    for line, row in read_rows(path, _TYPE_REQUIRED):
+        t = _entity_type(path, line, row)
+        for other in types:
+            for attr in ("key", "label", "plural", "vocab_file"):
+                if getattr(other, attr) == getattr(t, attr):
+                    raise VocabularyError(f"{attr} {getattr(t, attr)!r} is already entity type {other.key!r}'s",
+                                          path=path, line=line)
+        types.append(t)
+    return tuple(types)
+
+
+def register_vocabulary_types(vocab_dir: Path) -> tuple[EntityType, ...]:
+    """Register the entity types of ``vocab_dir`` in :data:`~fundgraph.core.schema.ENTITY_REGISTRY`; return them.
+
+    The build and the API call this with the vocabulary directory of their settings, so a type declared in
+    ``entity_types.csv`` gets its graph label, route parameter value, scoring group and dashboard colour.
+
+    Raises:
+        VocabularyError: as :func:`vocabulary_entity_types`, or the type clashes with one registered earlier.
+    """
+    types = vocabulary_entity_types(vocab_dir)
+    for t in types:
+        try:
+            ENTITY_REGISTRY.register(t)
+        except ValueError as e:
+            raise VocabularyError(str(e), path=Path(vocab_dir) / ENTITY_TYPES_FILE) from e
+    return types
+
+
 def load_vocabularies(vocab_dir: Path) -> Vocabulary:
-    """Read and validate every vocabulary file of ``vocab_dir``.
+    """Read and validate every vocabulary file of ``vocab_dir`` (registering its entity types).
 
     Raises:
         VocabularyError: naming the file and the line of the first problem found.
@@ -305,12 +385,15 @@ def load_vocabularies(vocab_dir: Path) -> Vocabulary:
     vocab_dir = Path(vocab_dir)
     if not vocab_dir.is_dir():
         raise VocabularyError("vocabulary directory does not exist", path=vocab_dir)
+    types = register_vocabulary_types(vocab_dir)
     entities: dict[str, VocabEntity] = {}
     terms: dict[str, Term] = {}
-    for etype, (fname, key_col, required) in ENTITY_FILES.items():
-        path = vocab_dir / fname
-        for line, row in read_rows(path, required):
-            e = _entity(etype, key_col, path, line, row)
+    for etype in types:
+        if etype.vocab_file is None:
+            continue
+        path = vocab_dir / etype.vocab_file
+        for line, row in read_rows(path, etype.columns):
+            e = _entity(etype, path, line, row)
             if e.id in entities:
                 first = entities[e.id]
                 raise VocabularyError(f"duplicate id {e.key!r} (first defined on line {first.line})",
@@ -318,7 +401,7 @@ def load_vocabularies(vocab_dir: Path) -> Vocabulary:
             entities[e.id] = e
             forms = [(e.name, False), *((s, False) for s in e.synonyms),
                      *((s, True) for s in e.context_synonyms)]
-            if etype == "discipline":
+            if not etype.matched_in_text:
                 forms = []  # disciplines come from the documents' 学科代码, never from free text
             seen_here: set[str] = set()
             for surface, conditional in forms:
@@ -341,7 +424,7 @@ def load_vocabularies(vocab_dir: Path) -> Vocabulary:
     glossary = _load_glossary(vocab_dir / KEYWORD_GLOSSARY, terms, entities)
     stopwords = _load_stopwords(vocab_dir / KEYWORD_STOPWORDS)
     return Vocabulary(entities=entities, terms=terms, keyword_glossary=glossary, keyword_stopwords=stopwords,
-                      directory=vocab_dir)
+                      directory=vocab_dir, entity_types=types)
 
 
 def _load_glossary(path: Path, terms: dict[str, Term], entities: dict[str, VocabEntity]) -> dict[str, str]:

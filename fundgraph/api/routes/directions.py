@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import inspect
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from fundgraph.api.deps import MAX_K, PageDep, StoreDep, respond
 from fundgraph.api.errors import ERROR_RESPONSES
+from fundgraph.core.schema import ENTITY_REGISTRY
 from fundgraph.graph.read import models
 
 router = APIRouter(prefix="/api/directions", tags=["directions"], responses=ERROR_RESPONSES)
@@ -15,36 +17,52 @@ router = APIRouter(prefix="/api/directions", tags=["directions"], responses=ERRO
 _ENTITY_FILTER = "An entity id (disease:alzheimer), vocabulary id, or a name/synonym in Chinese or English."
 DirectionId = Annotated[str, Path(description="Direction id, e.g. most-btit-2024:1.4", max_length=200)]
 
+#: The entity filters declared as query parameters: one per entity type of the schema registry (scoring groups
+#: first, as in the overlap matrix's ``by=``).
+_DECLARED = ENTITY_REGISTRY.keys()
 
-@router.get("", response_model=models.DirectionPage)
+
+async def _later_entity_filters(request: Request) -> dict[str, str]:
+    """Filters of entity types registered after this module was imported (from the query string)."""
+    return {k: v for k, v in request.query_params.items() if k in ENTITY_REGISTRY and k not in _DECLARED}
+
+
 async def list_directions(
     store: StoreDep,
     page: PageDep,
+    later: Annotated[dict[str, str], Depends(_later_entity_filters)],
     program: Annotated[str | None, Query(description="Program id (404 when unknown).")] = None,
     q: Annotated[str | None, Query(description="Text in the title or content (case-insensitive).")] = None,
-    disease: Annotated[str | None, Query(description=_ENTITY_FILTER)] = None,
-    modality: Annotated[str | None, Query(description=_ENTITY_FILTER)] = None,
-    technique: Annotated[str | None, Query(description=_ENTITY_FILTER)] = None,
-    keyword: Annotated[
-        str | None, Query(description=_ENTITY_FILTER + " Also matches the 关键词 list.")
-    ] = None,
-    discipline: Annotated[str | None, Query(description=_ENTITY_FILTER + " E.g. H2701.")] = None,
     category: Annotated[
         str | None, Query(description="Normalised category (key_technology …) or raw text.")
     ] = None,
+    **entities: str | None,
 ) -> Response:
     """Directions matching every given filter, in program and document order, one page at a time."""
-    filters = models.DirectionFilter(
-        program=program,
-        q=q,
-        disease=disease,
-        modality=modality,
-        technique=technique,
-        keyword=keyword,
-        discipline=discipline,
-        category=category,
-    )
+    filters = models.DirectionFilter(program=program, q=q, category=category, **entities, **later)
     return await respond(store, store.directions, filters, page.limit, page.offset)
+
+
+def _with_entity_filters(fn: Any) -> Any:
+    """``fn`` with one ``str | None`` query parameter per registered entity type, between ``q`` and ``category``."""
+    sig = inspect.signature(fn, eval_str=True)
+    params = [p for p in sig.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    at = [p.name for p in params].index("category")
+    filters = [
+        inspect.Parameter(
+            t.key,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=None,
+            annotation=Annotated[str | None, Query(description=f"{_ENTITY_FILTER} {t.filter_hint}".rstrip())],
+        )
+        for t in ENTITY_REGISTRY.scored_first()
+    ]
+    params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in params]
+    fn.__signature__ = sig.replace(parameters=[*params[:at], *filters, *params[at:]])
+    return fn
+
+
+router.get("", response_model=models.DirectionPage)(_with_entity_filters(list_directions))
 
 
 @router.get("/{direction_id}", response_model=models.DirectionDetail)

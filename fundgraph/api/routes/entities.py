@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from fundgraph.api.deps import StoreDep, respond
+from fundgraph.api.deps import EntityTypeKey, StoreDep, respond
 from fundgraph.api.errors import ERROR_RESPONSES
 from fundgraph.graph.read import models
 
 router = APIRouter(prefix="/api/entities", tags=["entities"], responses=ERROR_RESPONSES)
 
-EntityType = Literal["disease", "modality", "discipline", "technique", "keyword"]
+EntityType = EntityTypeKey
 
 
 @router.get("", response_model=list[models.EntitySummary])

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from fundgraph.api.deps import StoreDep, respond
+from fundgraph.api.deps import EntityTypeKeyScoredFirst, StoreDep, respond
 from fundgraph.api.errors import ERROR_RESPONSES
 from fundgraph.graph.read import models
 
@@ -27,7 +27,7 @@ async def program_overlap(
 async def overlap_matrix(
     store: StoreDep,
     by: Annotated[
-        Literal["disease", "modality", "technique", "keyword", "discipline"],
+        EntityTypeKeyScoredFirst,
         Query(description="Entity type of the columns."),
     ] = "disease",
 ) -> Response:

@@ -14,11 +14,9 @@
   // Exposed for the browser test and for analysts poking at the page from the console.
   window.fundgraph = state;
 
-  // Bilingual labels for entity groups, fields and node labels.
-  const GROUPS = {
-    diseases: "疾病 Diseases", modalities: "影像模态 Imaging modalities", disciplines: "学科 Disciplines",
-    techniques: "技术 Techniques", keywords: "关键词 Keywords",
-  };
+  // Bilingual labels for entity groups, fields and node labels. Entity groups, node names and colours come
+  // from GET /api/schema (the schema registry) at start-up: see applySchema.
+  const GROUPS = {};
   const FIELDS = {
     title: "标题 Title", content: "研究内容 Content", metrics: "考核指标 Metrics", keywords: "关键词 Keywords",
     notes: "说明 Notes", category: "类别 Category", support_type: "支持方式 Support type",
@@ -32,17 +30,8 @@
     key_project: "重点项目 Key project", general_project: "面上项目 General project",
     cross_key_project: "交叉重点专项 Cross-disciplinary key project",
   };
-  const NODE_COLORS = {
-    Program: "#1f4e79", Section: "#8c8c8c", Direction: "#2e86de", Disease: "#d35400",
-    ImagingModality: "#8e44ad", Discipline: "#16a085", Technique: "#27ae60", Keyword: "#b7950b",
-    Funder: "#34495e", ProgramSeries: "#5d6d7e", Community: "#c0392b",
-  };
-  const NODE_NAMES = {
-    Program: "项目 Program", Section: "章节 Section", Direction: "研究方向 Direction", Disease: "疾病 Disease",
-    ImagingModality: "影像模态 Modality", Discipline: "学科 Discipline", Technique: "技术 Technique",
-    Keyword: "关键词 Keyword", Funder: "资助方 Funder", ProgramSeries: "项目系列 Series",
-    Community: "主题社区 Community",
-  };
+  const NODE_COLORS = {};
+  const NODE_NAMES = {};
   const EDGE_COLORS = {
     SIMILAR_TO: "#e74c3c", CONTINUES: "#f39c12", MENTIONS: "#b0b7c3", HAS_DIRECTION: "#1f4e79",
     IN_COMMUNITY: "#c0392b",
@@ -488,6 +477,22 @@
     }
   }
 
+  function applySchema(schema) {
+    // Names and colours of every node label, entity groups, and the heatmap's column types.
+    for (const n of schema.node_types) {
+      NODE_COLORS[n.label] = n.color;
+      NODE_NAMES[n.label] = `${n.name_zh} ${n.name_en}`;
+    }
+    for (const t of schema.entity_types) {
+      NODE_COLORS[t.label] = t.color;
+      NODE_NAMES[t.label] = `${t.name_zh} ${t.short_en}`;
+      GROUPS[t.plural] = `${t.name_zh} ${t.plural_en}`;
+    }
+    $("#matrix-by").replaceChildren(...schema.entity_types.filter((t) => t.matrix_menu)
+      .map((t) => el("option", { value: t.key }, `${t.name_zh} ${t.name_en}`)));
+    state.schema = schema;
+  }
+
   async function init() {
     $("#search-form").addEventListener("submit", (ev) => {
       ev.preventDefault();
@@ -506,6 +511,7 @@
     try {
       const h = await api("/health");
       $("#foot").dataset.health = JSON.stringify(h);
+      applySchema(await api("/schema"));
       await loadPrograms();
       $("#foot").append(` · ${h.node_count} 节点 nodes · ${h.edge_count} 边 edges · ${h.backend}` +
         (h.built_at ? ` · built ${h.built_at}` : "") + (h.encoder ? ` · encoder ${h.encoder}` : ""));

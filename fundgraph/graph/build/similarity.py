@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 import numpy as np
 
+from fundgraph.core.schema import ENTITY_REGISTRY
 from fundgraph.embeddings.encoders import Encoder, encoder_from_settings
 from fundgraph.embeddings.lexicon import Lexicon, Term
 from fundgraph.embeddings.scoring import (
@@ -38,7 +39,7 @@ from fundgraph.embeddings.scoring import (
     expand_hierarchy,
     rank,
 )
-from fundgraph.graph.model import ENTITY_TYPES, Label, Rel
+from fundgraph.graph.model import ENTITY_KEY_BY_LABEL, ENTITY_TYPES, Label, Rel
 from fundgraph.loaders.records import Direction, ParsedDocument
 
 if TYPE_CHECKING:
@@ -53,9 +54,11 @@ CONTINUES_SHARE = 0.8
 CONTINUES_THRESHOLD = 0.20
 #: Louvain seed (communities are the same on every build).
 COMMUNITY_SEED = 42
-#: Entity types that label communities and feed the lexicon.
-_LEXICON_TYPES = ("disease", "modality", "technique", "discipline")
-_LABEL_TO_TYPE = {label.value: t for t, label in ENTITY_TYPES.items()}
+
+
+def lexicon_types() -> frozenset[str]:
+    """Entity types whose vocabulary names feed the lexicon (the schema registry's ``lexicon`` rows)."""
+    return frozenset(t.key for t in ENTITY_REGISTRY.rows() if t.lexicon)
 
 
 @dataclass
@@ -73,7 +76,7 @@ class SimilarityResult:
 def entity_type_of(g: nx.MultiDiGraph, node: str) -> str | None:
     """Entity type of a node ('disease', 'modality' …), from its label (or its id prefix), else None."""
     data = g.nodes[node]
-    t = _LABEL_TO_TYPE.get(str(data.get("label")))
+    t = ENTITY_KEY_BY_LABEL.get(str(data.get("label")))
     if (
         t is None
         and ":" in node
@@ -99,9 +102,10 @@ def direction_mentions(g: nx.MultiDiGraph, direction_ids: Sequence[str]) -> dict
 def lexicon_from_graph(g: nx.MultiDiGraph) -> Lexicon:
     """Lexicon of the vocabulary entities present in the graph (names, English names, synonyms)."""
     terms = []
+    wanted = lexicon_types()
     for node, data in g.nodes(data=True):
         t = entity_type_of(g, node)
-        if t not in _LEXICON_TYPES:
+        if t not in wanted:
             continue
         syn = data.get("synonyms") or []
         if isinstance(syn, str):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from fundgraph.core.schema import ENTITY_REGISTRY
 
 
 class Health(BaseModel):
@@ -51,17 +53,30 @@ class DirectionPage(BaseModel):
     items: list[DirectionBrief]
 
 
-class DirectionFilter(BaseModel):
+class _DirectionFilter(BaseModel):
     """Filters of GET /api/directions; entity filters take an entity id or a name/synonym."""
+
+    # A type registered after import (fundgraph.core.schema) filters as an extra field.
+    model_config = ConfigDict(extra="allow")
 
     program: str | None = None
     q: str | None = None
-    disease: str | None = None
-    modality: str | None = None
-    technique: str | None = None
-    keyword: str | None = None
-    discipline: str | None = None
-    category: str | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ENTITY_REGISTRY:
+            return (self.__pydantic_extra__ or {}).get(name)
+        return super().__getattr__(name)  # type: ignore[misc]
+
+
+#: One ``str | None`` filter per entity type of the schema registry, between ``q`` and ``category``.
+DirectionFilter = create_model(
+    "DirectionFilter",
+    __base__=_DirectionFilter,
+    __module__=__name__,
+    __doc__=_DirectionFilter.__doc__,
+    **{key: (str | None, None) for key in ENTITY_REGISTRY},
+    category=(str | None, None),
+)
 
 
 class Evidence(BaseModel):
@@ -85,14 +100,25 @@ class EntityRef(BaseModel):
     evidence: list[Evidence] = Field(default_factory=list)
 
 
-class DirectionEntities(BaseModel):
+def _drop_additional_properties(schema: dict[str, Any]) -> None:
+    schema.pop("additionalProperties", None)
+
+
+class _DirectionEntities(BaseModel):
     """A direction's entities grouped by type."""
 
-    diseases: list[EntityRef] = Field(default_factory=list)
-    modalities: list[EntityRef] = Field(default_factory=list)
-    disciplines: list[EntityRef] = Field(default_factory=list)
-    techniques: list[EntityRef] = Field(default_factory=list)
-    keywords: list[EntityRef] = Field(default_factory=list)
+    # The group of a type registered after import (fundgraph.core.schema) is an extra field.
+    model_config = ConfigDict(extra="allow", json_schema_extra=_drop_additional_properties)
+
+
+#: One group per entity type of the schema registry (``diseases``, ``modalities`` …).
+DirectionEntities = create_model(
+    "DirectionEntities",
+    __base__=_DirectionEntities,
+    __module__=__name__,
+    __doc__=_DirectionEntities.__doc__,
+    **{t.plural: (list[EntityRef], Field(default_factory=list)) for t in ENTITY_REGISTRY.rows()},
+)
 
 
 class DirectionDetail(BaseModel):
@@ -229,3 +255,48 @@ class Neighborhood(BaseModel):
     nodes: list[GraphNode]
     edges: list[GraphEdge]
     truncated: bool = False
+
+
+class EntityTypeInfo(BaseModel):
+    """One entity type of the schema registry: its names, graph label, codes, scoring group and colour."""
+
+    key: str = Field(description="API name and id prefix: the value of type= and by=")
+    label: str = Field(description="Graph node label")
+    plural: str = Field(description="Group name in a direction's entities")
+    name_zh: str
+    name_en: str
+    plural_en: str
+    short_en: str = Field(description="Legend name (name_en where empty)")
+    color: str = Field(description="Dashboard colour, #rrggbb")
+    code_systems: list[str] = Field(description="Node properties holding its codes (icd10, dicom, nsfc …)")
+    vocab_file: str | None = Field(description="Vocabulary file; None for extracted keywords")
+    score_weight: float | None = Field(description="Weight of a shared entity in similarity; None: not scored")
+    matrix_menu: bool = Field(description="Offered as heatmap columns on the dashboard")
+
+
+class NodeTypeInfo(BaseModel):
+    """A node label that is not an entity type (Program, Direction …), with its name and colour."""
+
+    label: str
+    name_zh: str
+    name_en: str
+    color: str
+
+
+class FieldInfo(BaseModel):
+    """A field of the Program or Direction record."""
+
+    name: str
+    type: str = Field(description='"str", "str?", "int?", "list[str]" … ("?": may be null)')
+    exported: bool
+    filterable: bool
+    brief: bool = Field(description="Shown in lists")
+
+
+class SchemaInfo(BaseModel):
+    """The schema registry: entity types, other node labels, and the Program / Direction fields."""
+
+    entity_types: list[EntityTypeInfo]
+    node_types: list[NodeTypeInfo]
+    program_fields: list[FieldInfo]
+    direction_fields: list[FieldInfo]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fundgraph.graph.model import ENTITY_TYPES
+from fundgraph.core import schema
+from fundgraph.core.schema import field_names
+from fundgraph.graph.model import ENTITY_KEY_BY_LABEL
 
-PROGRAM_FIELDS = ("id", "name", "name_en", "funder", "funder_en", "series", "series_en", "year", "status",
-                  "status_en", "source_file")
+PROGRAM_FIELDS = field_names(schema.PROGRAM_FIELDS, exported=True)
 
-_ENTITY_LABELS = {label.value: etype for etype, label in ENTITY_TYPES.items()}
+_ENTITY_LABELS = ENTITY_KEY_BY_LABEL
 
 
 def program_record(node: dict[str, Any]) -> dict[str, Any]:

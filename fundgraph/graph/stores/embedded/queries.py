@@ -36,8 +36,9 @@ from fundgraph.core.errors import (
     NodeNotFound,
     ProgramNotFound,
 )
+from fundgraph.core.schema import ENTITY_REGISTRY
 from fundgraph.embeddings.encoders import QueryEncoder
-from fundgraph.graph.model import ENTITY_GROUPS, ENTITY_TYPES, Label, Rel
+from fundgraph.graph.model import ENTITY_GROUPS, ENTITY_KEY_BY_LABEL, ENTITY_TYPES, Label, Rel, explanation_groups
 from fundgraph.graph.read import models
 from fundgraph.graph.read.records import direction_record
 from fundgraph.graph.stores.base import BuiltGraph
@@ -45,8 +46,8 @@ from fundgraph.graph.stores.base import BuiltGraph
 #: Node properties of an entity that are codes in a standard (shown under ``codes``).
 CODE_KEYS = ("icd10", "icd10_range", "icd11", "mesh", "dicom", "nsfc", "snomed", "umls", "code_range")
 SCOPES = ("cross-program", "all")
-MATRIX_BY = ("disease", "modality", "technique", "keyword", "discipline")
-_ENTITY_LABELS = {label.value: etype for etype, label in ENTITY_TYPES.items()}
+MATRIX_BY = ENTITY_REGISTRY  # every entity type of the schema registry
+_ENTITY_LABELS = ENTITY_KEY_BY_LABEL
 #: Node properties copied into a neighborhood node's ``data`` (small and flat; no long texts).
 _NODE_DATA_KEYS = ("program_id", "code", "category", "year", "icd10", "dicom", "nsfc", "kind")
 _EDGE_DATA_KEYS = ("field", "score", "weight", "method")
@@ -627,7 +628,7 @@ def explanation_from_edge(e: dict[str, Any]) -> models.Explanation:
         return models.Explanation.model_validate({"text_score": 0.0, "entity_score": 0.0, **raw})
     shared = {
         g: list(e[f"shared_{g}"])
-        for g in ("diseases", "modalities", "techniques", "keywords", "disciplines")
+        for g in explanation_groups()
         if e.get(f"shared_{g}")
     }
     return models.Explanation(
