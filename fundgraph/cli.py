@@ -58,7 +58,7 @@ def build(
 ) -> None:
     """Parse the bundled corpus and write the graph to the store."""
     from fundgraph.graph.build.pipeline import build_graph
-    from fundgraph.graph.stores.base import open_store
+    from fundgraph.graph.stores.factory import open_store
 
     settings = _settings(store=store.value if store else None, encoder=encoder)
     t0 = time.perf_counter()
@@ -127,7 +127,7 @@ def export(
 ) -> None:
     """Export the built graph (programs, directions, entities, links)."""
     from fundgraph.graph.read.records import export_json
-    from fundgraph.graph.stores.base import open_store
+    from fundgraph.graph.stores.factory import open_store
 
     settings = _settings()
     try:
