@@ -79,6 +79,12 @@ def entity_codes(node: Mapping[str, Any]) -> dict[str, Any]:
     return {k: node[k] for k in CODE_KEYS if node.get(k) not in (None, "", [])}
 
 
+def entity_head(entity_id: str, entity_type: str, node: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields every entity record starts with: id, type, name, English name, codes."""
+    return {"id": entity_id, "type": entity_type, "name": node.get("name") or entity_id,
+            "name_en": node.get("name_en") or "", "codes": entity_codes(node)}
+
+
 def program_summary(node: Mapping[str, Any], direction_count: int) -> models.ProgramSummary:
     """A program in the program list."""
     pid = node["id"]
@@ -134,11 +140,7 @@ def group_entities(
         ref = bucket.get(ent)
         if ref is None:
             ref = models.EntityRef(
-                id=ent,
-                type=et,
-                name=n.get("name") or ent,
-                name_en=n.get("name_en") or "",
-                codes=entity_codes(n),
+                **entity_head(ent, et, n),
                 boilerplate=bool(e.get("boilerplate", False)),
                 extracted=bool(e.get("extracted", n.get("extracted", False))),
             )
@@ -160,11 +162,7 @@ def entity_summary(
 ) -> models.EntitySummary:
     """An entity with the number of directions and programs citing it."""
     return models.EntitySummary(
-        id=entity_id,
-        type=entity_type,
-        name=node.get("name") or entity_id,
-        name_en=node.get("name_en") or "",
-        codes=entity_codes(node),
+        **entity_head(entity_id, entity_type, node),
         direction_count=int(direction_count),
         program_count=int(program_count),
     )
@@ -180,11 +178,7 @@ def entity_detail(
 ) -> models.EntityDetail:
     """One entity, its MEMBER_OF neighbours and its directions grouped by program."""
     return models.EntityDetail(
-        id=entity_id,
-        type=entity_type,
-        name=node.get("name") or entity_id,
-        name_en=node.get("name_en") or "",
-        codes=entity_codes(node),
+        **entity_head(entity_id, entity_type, node),
         synonyms=[s for s in as_list(node.get("synonyms")) if isinstance(s, str)],
         no_code_reason=node.get("no_code_reason"),
         members=sorted(members),
