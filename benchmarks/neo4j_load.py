@@ -1,5 +1,6 @@
 """Load throughput into a real Neo4j: the batched loader (UNWIND $rows … MERGE, one transaction per batch)
-against a naive loader (one auto-commit statement per node and per relationship), in the same run.
+against a naive loader (one auto-commit statement per node and per relationship, :func:`load_rows_naively`,
+the baseline kept here rather than in the store), in the same run.
 
 Usage:
     python benchmarks/neo4j_load.py                 # starts the test Neo4j (tools/neo4j-launcher) itself
@@ -21,8 +22,27 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from fundgraph.core.settings import Settings  # noqa: E402
+from fundgraph.cypher.catalog import query  # noqa: E402
 from fundgraph.graph.build.pipeline import build_graph  # noqa: E402
-from fundgraph.graph.stores.neo4j.store import Neo4jStore, load_rows_naively  # noqa: E402
+from fundgraph.graph.stores.base import BuiltGraph  # noqa: E402
+from fundgraph.graph.stores.neo4j.loader import load_statements, node_rows, relationship_rows  # noqa: E402
+from fundgraph.graph.stores.neo4j.store import Neo4jStore  # noqa: E402
+
+
+def load_rows_naively(store: Neo4jStore, built: BuiltGraph, build: str) -> int:
+    """The naive loader (the baseline): the batched loader's statements, one auto-commit statement per row.
+
+    Returns:
+        The number of statements run.
+    """
+    n = 0
+    with store.driver.session(database=store.database) as session:
+        for stmt, rows in load_statements(node_rows(built), relationship_rows(built)):
+            text = query(stmt)
+            for row in rows:
+                session.run(text, rows=[row], build=build).consume()
+                n += 1
+    return n
 
 
 def main() -> None:

@@ -46,7 +46,7 @@ def store_location(settings: Settings) -> str:
 # -- the store -----------------------------------------------------------------------------------------------
 def open_store(settings: Settings, **kwargs: Any) -> GraphStore:
     """Open the store the settings select (the caller closes it)."""
-    from fundgraph.graph.stores.base import open_store as open_selected
+    from fundgraph.graph.stores.factory import open_store as open_selected
 
     return open_selected(settings, **kwargs)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Hashable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -22,7 +22,6 @@ from fundgraph.api.routes import directions, entities, export, graph, health, ov
 from fundgraph.core.errors import FundgraphError
 from fundgraph.core.settings import Settings
 from fundgraph.graph.stores.base import GraphStore
-from fundgraph.graph.stores.embedded.store import EmbeddedStore
 from fundgraph.loaders.vocab import register_vocabulary_types
 
 #: The dashboard (built by its own engineer): served at / when ``index.html`` is there.
@@ -43,25 +42,21 @@ ROUTERS = (
 )
 
 
-def _graph_version(holder: StoreHolder) -> object | None:
-    """The loaded graph of an embedded store (its identity changes on rebuild); None for other stores."""
-    store = holder.get()
-    if store.backend != "embedded":
-        return None
-    return store.load()
+def _graph_version(holder: StoreHolder) -> Hashable | None:
+    """The store's token of the graph it serves, for the response cache (None: answers must not be cached)."""
+    return holder.get().version()
 
 
 def _warm_up(holder: StoreHolder) -> None:
-    """Load the graph and its indexes before the first request, then exempt them from garbage collection.
+    """Let the store prepare before the first request, then exempt what it loaded from garbage collection.
 
-    Only the embedded store is warmed: a remote store is not contacted at startup (it may be down, and the
-    API must still start and answer 503). The loaded graph is many long-lived objects; ``gc.freeze`` keeps
-    the collector from rescanning them during requests (which shows up as p99 spikes).
+    Each store decides what warming means (the embedded store loads its graph and indexes; a remote store is
+    not contacted at startup: it may be down, and the API must still start and answer 503). A loaded graph is
+    many long-lived objects; ``gc.freeze`` keeps the collector from rescanning them during requests (which
+    shows up as p99 spikes).
     """
     try:
-        store = holder.get()
-        if isinstance(store, EmbeddedStore):
-            store.queries().warm()
+        holder.get().warm()
     except FundgraphError as e:
         logger.warning("store not ready at startup: %s", e.message)
     gc.collect()

@@ -1,16 +1,16 @@
-"""A response cache for the embedded store: GET answers are a pure function of (graph, path, query).
+"""A response cache: while a store serves the same graph, a GET answer is a function of (path, query).
 
-The embedded store serves a read-only graph that changes only when ``fundgraph build`` swaps in a new one,
-so a GET's 200 answer can be replayed byte for byte until then. The cache is keyed by the identity of the
-loaded graph (``EmbeddedStore.load()`` returns a new object after a rebuild), so it empties itself on
-reload. Other stores (Neo4j: others may write to the database) bypass it.
+A store whose :meth:`~fundgraph.graph.stores.base.GraphStore.version` gives a token (the embedded store: its
+graph changes only when ``fundgraph build`` swaps in a new one) has its 200 answers replayed byte for byte
+until the token changes; the cache then empties itself. A store whose token is None (Neo4j: others may write
+to the database) bypasses it. The token is a small value, never the graph: the cache keeps no graph alive.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -27,21 +27,21 @@ class ResponseCache:
 
     Args:
         app: the wrapped app.
-        version: returns a token of the loaded graph, or None when answers must not be cached.
+        version: returns a token of the graph being served, or None when answers must not be cached.
         size: most cached answers (least recently stored go first).
         max_bytes: most bytes of cached bodies.
     """
 
     def __init__(
-        self, app: ASGIApp, version: Callable[[], Any], size: int = 4096, max_bytes: int = 64 * 1024 * 1024
+        self, app: ASGIApp, version: Callable[[], Hashable | None], size: int = 4096, max_bytes: int = 64 * 1024 * 1024
     ) -> None:
         self.app = app
         self.version = version
         self.size = size
         self.max_bytes = max_bytes
         self._bytes = 0
-        self._entries: OrderedDict[tuple[Any, str, bytes], tuple[int, list, bytes]] = OrderedDict()
-        self._token: Any = None
+        self._entries: OrderedDict[tuple[Hashable, str, bytes], tuple[int, list, bytes]] = OrderedDict()
+        self._token: Hashable | None = None
         self._lock = threading.Lock()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -62,12 +62,12 @@ class ResponseCache:
         if token is None:
             await self.app(scope, receive, send)
             return
-        if token is not self._token:
+        if token != self._token:
             with self._lock:
                 self._entries.clear()
                 self._bytes = 0
                 self._token = token
-        key = (id(token), path, scope.get("query_string", b""))
+        key = (token, path, scope.get("query_string", b""))
         hit = self._entries.get(key)
         if hit is not None:
             status, headers, body = hit

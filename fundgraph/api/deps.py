@@ -21,7 +21,8 @@ from fundgraph.core.errors import InvalidRequest
 from fundgraph.core.schema import ENTITY_REGISTRY
 from fundgraph.core.settings import Settings
 from fundgraph.graph.read import models
-from fundgraph.graph.stores.base import GraphStore, open_store
+from fundgraph.graph.stores.base import GraphStore
+from fundgraph.graph.stores.factory import open_store
 
 #: Largest ``k`` of similar and search.
 MAX_K = 100
@@ -204,11 +205,11 @@ async def in_worker(fn: Callable[..., T], *args: Any) -> T:
 
 
 async def call(store: GraphStore, fn: Callable[..., T], *args: Any) -> T:
-    """Run a store query: inline for the in-memory store (microseconds), in a worker thread otherwise.
+    """Run a store query: inline for a store that answers from memory (microseconds), in a worker thread otherwise.
 
-    The embedded store answers from precomputed in-memory indexes, so a thread hop would cost more than
-    the query; the Neo4j store waits on the network and must not block the event loop.
+    An in-memory store answers from precomputed indexes, so a thread hop would cost more than the query; a
+    store that waits on the network must not block the event loop.
     """
-    if store.backend == "embedded":
+    if store.in_memory:
         return fn(*args)
     return await run_in_threadpool(fn, *args)

@@ -6,7 +6,9 @@ import pytest
 
 from fundgraph.core.errors import DirectionNotFound, EntityNotFound, InvalidRequest, NodeNotFound, ProgramNotFound
 from fundgraph.graph.read import models
-from fundgraph.graph.stores.embedded.queries import GraphQueries, explanation_from_edge, norm, queries_for
+from fundgraph.graph.read.records import explanation_from_edge
+from fundgraph.graph.read.semantics import norm
+from fundgraph.graph.stores.embedded.queries import GraphQueries
 from fundgraph.graph.stores.embedded.store import EmbeddedStore
 from tests.graph.handmade import handmade_built
 
@@ -18,7 +20,7 @@ def built():
 
 @pytest.fixture(scope="module")
 def q(built) -> GraphQueries:
-    return queries_for(built)
+    return GraphQueries(built)
 
 
 def ids(page: models.DirectionPage) -> list[str]:
@@ -28,11 +30,6 @@ def ids(page: models.DirectionPage) -> list[str]:
 def test_norm_folds_case_and_full_width():
     assert norm("  ＭＲＩ  Scan ") == "mri scan"
     assert norm("Alzheimer's") == norm("ALZHEIMER'S")
-
-
-def test_queries_are_cached_per_graph(built):
-    assert queries_for(built) is queries_for(built)
-    assert queries_for(handmade_built()) is not queries_for(built)
 
 
 def test_programs_and_directions_in_canonical_order(q):

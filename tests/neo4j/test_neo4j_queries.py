@@ -10,7 +10,7 @@ from urllib.parse import quote
 import pytest
 from fastapi.testclient import TestClient
 
-import fundgraph.graph.stores.neo4j.store as neo4j_store_module
+import fundgraph.graph.stores.neo4j.connection as neo4j_connection
 from fundgraph.api.app import create_app
 from fundgraph.core.settings import Settings
 from fundgraph.graph.stores.embedded.queries import GraphQueries
@@ -118,7 +118,7 @@ def test_health_counts_equal_and_export_equal(clients):
 def test_requests_never_read_the_whole_graph(neo4j_store, neo4j_corpus, monkeypatch):
     """Only explicit exports call load(); queries name only bounded statements (no get_nodes/relationships)."""
     used: list[str] = []
-    real_query = neo4j_store_module.query
+    real_query = neo4j_connection.query
 
     def recording(name: str) -> str:
         used.append(name)
@@ -127,7 +127,7 @@ def test_requests_never_read_the_whole_graph(neo4j_store, neo4j_corpus, monkeypa
     def no_load() -> None:
         raise AssertionError("a query read the whole graph")
 
-    monkeypatch.setattr(neo4j_store_module, "query", recording)
+    monkeypatch.setattr(neo4j_connection, "query", recording)
     monkeypatch.setattr(neo4j_store, "load", no_load)
     q = GraphQueries(neo4j_corpus)
     did, (a, b) = q.direction_ids[3], q.program_ids[:2]

@@ -10,7 +10,7 @@ from fundgraph.cypher.catalog import names, query
 from fundgraph.graph.model import Rel
 from fundgraph.graph.read import models
 from fundgraph.graph.stores.embedded.queries import GraphQueries
-from fundgraph.graph.stores.neo4j.store import Neo4jStore, decode_props, encode_props
+from fundgraph.graph.stores.neo4j.store import Neo4jStore
 
 pytestmark = pytest.mark.neo4j
 
@@ -137,13 +137,6 @@ def test_every_statement_is_a_catalog_file_without_fstring_values():
         query("no_such_statement")
 
 
-def test_props_encoding_round_trips():
-    props = {"a": None, "b": [1, 2.5], "c": {"x": 1}, "d": ["x", None], "e": "t", "f": []}
-    enc = encode_props(props)
-    assert "a" not in enc and enc["b"] == [1, 2.5] and isinstance(enc["c"], str)
-    assert decode_props(enc) == props
-
-
 def test_unreachable_neo4j_is_backend_unavailable():
     from fundgraph.core.settings import Settings
 
@@ -161,7 +154,7 @@ def test_settings_select_the_neo4j_store_and_the_api_serves_it(neo4j_store, neo4
     from fastapi.testclient import TestClient
 
     from fundgraph.api.app import create_app
-    from fundgraph.graph.stores.base import open_store
+    from fundgraph.graph.stores.factory import open_store
 
     opened = open_store(neo4j_settings)
     try:

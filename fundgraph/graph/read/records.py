@@ -1,12 +1,20 @@
-"""Record mappers both stores and the exports use: flat node properties → the records the API and exports show."""
+"""Record mappers: stored node and edge properties → the records the API and the exports show.
+
+Both stores call these (the embedded store on networkx attributes, the Neo4j store on decoded properties), so a
+record is shaped in one place. The export formats (graph/formats/) build on the same mappers.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from fundgraph.core import schema
 from fundgraph.core.schema import field_names
-from fundgraph.graph.model import ENTITY_KEY_BY_LABEL
+from fundgraph.graph.model import ENTITY_GROUPS, ENTITY_KEY_BY_LABEL, explanation_groups
+from fundgraph.graph.read import models
+from fundgraph.graph.read.semantics import as_list
 
 PROGRAM_FIELDS = field_names(schema.PROGRAM_FIELDS, exported=True)
 
@@ -48,6 +56,168 @@ def direction_record(node: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def entity_type_of(label: str) -> str | None:
+def entity_type_of(label: str | None) -> str | None:
     """API entity type ('disease' …) of a node label, or None for non-entity labels."""
-    return _ENTITY_LABELS.get(label)
+    return _ENTITY_LABELS.get(label or "")
+
+
+#: Node properties of an entity that are codes in a standard (shown under ``codes``).
+CODE_KEYS = ("icd10", "icd10_range", "icd11", "mesh", "dicom", "nsfc", "snomed", "umls", "code_range")
+#: Node properties copied into a neighbourhood node's ``data`` (small and flat; no long texts).
+NODE_DATA_KEYS = ("program_id", "code", "category", "year", "icd10", "dicom", "nsfc", "kind")
+#: Edge properties copied into a neighbourhood edge's ``data``.
+EDGE_DATA_KEYS = ("field", "score", "weight", "method")
+
+
+def entity_codes(node: Mapping[str, Any]) -> dict[str, Any]:
+    """An entity node's standard codes (icd10, dicom, nsfc …) that are set."""
+    return {k: node[k] for k in CODE_KEYS if node.get(k) not in (None, "", [])}
+
+
+def entity_head(entity_id: str, entity_type: str, node: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields every entity record starts with: id, type, name, English name, codes."""
+    return {"id": entity_id, "type": entity_type, "name": node.get("name") or entity_id,
+            "name_en": node.get("name_en") or "", "codes": entity_codes(node)}
+
+
+def program_summary(node: Mapping[str, Any], direction_count: int) -> models.ProgramSummary:
+    """A program in the program list."""
+    pid = node["id"]
+    return models.ProgramSummary(
+        id=pid,
+        name=node.get("name") or pid,
+        name_en=node.get("name_en") or "",
+        funder=as_list(node.get("funder")),
+        funder_en=as_list(node.get("funder_en")),
+        series=node.get("series"),
+        year=node.get("year"),
+        status=node.get("status"),
+        source_file=node.get("source_file") or "",
+        direction_count=int(direction_count),
+    )
+
+
+def direction_brief(node: Mapping[str, Any]) -> models.DirectionBrief:
+    """A direction in lists."""
+    return models.DirectionBrief(
+        id=node["id"],
+        program_id=node["program_id"],
+        code=str(node["code"]),
+        title=node["title"],
+        title_en=node.get("title_en"),
+        category=node.get("category"),
+    )
+
+
+def direction_detail(
+    node: dict[str, Any],
+    community: str | None,
+    mentions: Iterable[tuple[str, str, Mapping[str, Any], Mapping[str, Any]]],
+) -> models.DirectionDetail:
+    """One direction: every exported field, its community, its entities grouped by type (see group_entities)."""
+    return models.DirectionDetail(**direction_record(node), community=community, entities=group_entities(mentions))
+
+
+def group_entities(
+    mentions: Iterable[tuple[str, str, Mapping[str, Any], Mapping[str, Any]]],
+) -> models.DirectionEntities:
+    """A direction's entities grouped by type, each with its evidence, from its MENTIONS edges.
+
+    Args:
+        mentions: (entity id, entity type, entity node properties, MENTIONS edge properties).
+
+    Evidence is ordered by its start in the file (none first), then entity id, so both stores agree.
+    """
+    ordered = sorted(mentions, key=lambda m: (m[3].get("start") if m[3].get("start") is not None else -1, m[0]))
+    groups: dict[str, dict[str, models.EntityRef]] = {g: {} for g in ENTITY_GROUPS.values()}
+    for ent, et, n, e in ordered:
+        bucket = groups[ENTITY_GROUPS[et]]
+        ref = bucket.get(ent)
+        if ref is None:
+            ref = models.EntityRef(
+                **entity_head(ent, et, n),
+                boilerplate=bool(e.get("boilerplate", False)),
+                extracted=bool(e.get("extracted", n.get("extracted", False))),
+            )
+            bucket[ent] = ref
+        else:
+            ref.boilerplate = ref.boilerplate and bool(e.get("boilerplate", False))
+        ref.evidence.append(
+            models.Evidence(
+                field=e.get("field") or "",
+                snippet=e.get("snippet") or "",
+                span=[int(e.get("start") or 0), int(e.get("end") or 0)],
+            )
+        )
+    return models.DirectionEntities(**{k: list(v.values()) for k, v in groups.items()})
+
+
+def entity_summary(
+    entity_id: str, entity_type: str, node: Mapping[str, Any], direction_count: int, program_count: int
+) -> models.EntitySummary:
+    """An entity with the number of directions and programs citing it."""
+    return models.EntitySummary(
+        **entity_head(entity_id, entity_type, node),
+        direction_count=int(direction_count),
+        program_count=int(program_count),
+    )
+
+
+def entity_detail(
+    entity_id: str,
+    entity_type: str,
+    node: Mapping[str, Any],
+    members: Iterable[str],
+    groups: Iterable[str],
+    directions_by_program: dict[str, list[models.DirectionBrief]],
+) -> models.EntityDetail:
+    """One entity, its MEMBER_OF neighbours and its directions grouped by program."""
+    return models.EntityDetail(
+        **entity_head(entity_id, entity_type, node),
+        synonyms=[s for s in as_list(node.get("synonyms")) if isinstance(s, str)],
+        no_code_reason=node.get("no_code_reason"),
+        members=sorted(members),
+        groups=sorted(groups),
+        directions_by_program=directions_by_program,
+    )
+
+
+def explanation_from_edge(e: Mapping[str, Any]) -> models.Explanation:
+    """The Explanation a stored SIMILAR_TO edge carries (flat props ``text_score``, ``shared_*`` …)."""
+    raw = e.get("explanation")
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            raw = {"summary": raw}
+    if isinstance(raw, dict):
+        return models.Explanation.model_validate({"text_score": 0.0, "entity_score": 0.0, **raw})
+    shared = {
+        g: list(e[f"shared_{g}"])
+        for g in explanation_groups()
+        if e.get(f"shared_{g}")
+    }
+    return models.Explanation(
+        text_score=float(e.get("text_score", 0.0)),
+        entity_score=float(e.get("entity_score", 0.0)),
+        shared=shared,
+        summary=str(e.get("summary", "")),
+    )
+
+
+def graph_node(node_id: str, node: Mapping[str, Any], distance: int) -> models.GraphNode:
+    """A node of a neighbourhood (small, flat properties only)."""
+    data = {"id": node_id, "label": node.get("label"), "name": node.get("name") or node_id,
+            "name_en": node.get("name_en"), "distance": distance}
+    et = entity_type_of(node.get("label"))
+    if et:
+        data["type"] = et
+    data.update({k: node[k] for k in NODE_DATA_KEYS if node.get(k) is not None})
+    return models.GraphNode(data=data)
+
+
+def graph_edge(source: str, key: Any, target: str, edge: Mapping[str, Any]) -> models.GraphEdge:
+    """An edge of a neighbourhood; its id is ``source|key|target`` (key: the networkx edge key)."""
+    data = {"id": f"{source}|{key}|{target}", "source": source, "target": target, "type": edge.get("type")}
+    data.update({k: edge[k] for k in EDGE_DATA_KEYS if edge.get(k) is not None})
+    return models.GraphEdge(data=data)

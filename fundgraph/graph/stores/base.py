@@ -1,11 +1,14 @@
-"""One storage interface, two implementations (embedded networkx, Neo4j), picked by a factory.
+"""The storage interface (:class:`GraphStore`) and what a store persists (:class:`BuiltGraph`).
 
-The factory imports ``neo4j`` only when the Neo4j store is chosen.
+Two implementations, each in its own package: :mod:`fundgraph.graph.stores.embedded` (networkx on disk, the
+default) and :mod:`fundgraph.graph.stores.neo4j`. :func:`fundgraph.graph.stores.factory.open_store` picks one
+from the settings; this module imports neither.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -40,11 +43,22 @@ class BuiltGraph:
 class GraphStore(ABC):
     """The storage interface. Every method raises a :class:`fundgraph.core.errors.FundgraphError` subclass on failure.
 
-    Ids are the stable ids of :mod:`graph.model`. Query results are the read models of :mod:`graph.views`;
-    both stores must return equal results for the same graph.
+    Ids are the stable ids of :mod:`fundgraph.graph.model`. Query results are the read models of
+    :mod:`fundgraph.graph.read.models`; both stores must return equal results for the same graph.
+
+    Attributes:
+        backend: the name the settings select this store by (shown by ``health``).
+        in_memory: True when queries are answered from memory in microseconds (the API then calls them on its
+            event loop); False when they wait on I/O (the API runs them in a worker thread).
     """
 
     backend: str = "abstract"
+    in_memory: bool = False
+
+    @classmethod
+    @abstractmethod
+    def from_settings(cls, settings: Settings, **kwargs: Any) -> GraphStore:
+        """Open the store the settings describe (the factory calls this)."""
 
     # -- writing -----------------------------------------------------------------------------------------
     @abstractmethod
@@ -100,16 +114,20 @@ class GraphStore(ABC):
     def neighborhood(self, node: str, depth: int, limit: int) -> models.Neighborhood:
         """Nodes and edges within ``depth`` hops of ``node`` (at most ``limit`` nodes)."""
 
+    # -- serving -----------------------------------------------------------------------------------------
+    def version(self) -> Hashable | None:
+        """A token of the graph being served that changes whenever another graph is served, or None.
+
+        None (the default) means answers can change without this process noticing (a shared database), so
+        they must not be cached. A token must be small: holding it must not keep a graph alive.
+        """
+        return None
+
+    def warm(self) -> None:  # noqa: B027 - optional hook
+        """Prepare to answer (load and index the graph) before the first request; by default nothing.
+
+        A remote store is not contacted here: it may be down, and the API must still start and answer 503.
+        """
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
-
-
-def open_store(settings: Settings, **kwargs: Any) -> GraphStore:
-    """Open the store the settings select; imports the Neo4j driver only when it is selected."""
-    if settings.store == "neo4j":
-        from fundgraph.graph.stores.neo4j.store import Neo4jStore
-
-        return Neo4jStore.from_settings(settings, **kwargs)
-    from fundgraph.graph.stores.embedded.store import EmbeddedStore
-
-    return EmbeddedStore(settings.home, **kwargs)

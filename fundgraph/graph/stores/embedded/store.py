@@ -1,82 +1,49 @@
-"""The embedded default store: the graph as networkx, persisted on disk in one directory.
+"""The embedded default store: the graph as networkx, persisted on disk in ``home/current`` (see :mod:`.files`).
 
-Layout of ``home``::
+``replace`` writes a complete new directory beside ``current`` and swaps it in with renames, so a failed or
+interrupted build never leaves a half-written graph: the previous one stays until the new one is complete.
 
-    home/current/graph.json      node-link JSON of the MultiDiGraph
-    home/current/vectors.npy     float32 direction vectors, rows in direction_ids order
-    home/current/index.json      direction_ids, encoder_state, meta
-
-``replace`` writes a complete new directory beside ``current`` and swaps it in with renames, so a
-failed or interrupted build never leaves a half-written graph: the previous one stays until the new
-one is complete.
+The store owns the :class:`GraphQueries` of the graph it serves, and only that one: reading another graph (after
+a ``replace``, or after another process rebuilt ``home``) drops the old graph and its indexes together.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any
-
-import networkx as nx
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from fundgraph.core.errors import FundgraphError, GraphNotBuilt
 from fundgraph.graph.read import models
 from fundgraph.graph.stores.base import BuiltGraph, GraphStore
-from fundgraph.graph.stores.embedded.queries import GraphQueries, queries_for
+from fundgraph.graph.stores.embedded.files import INDEX_FILE, read_built, save_built
+from fundgraph.graph.stores.embedded.queries import GraphQueries
 
-GRAPH_FILE = "graph.json"
-VECTORS_FILE = "vectors.npy"
-INDEX_FILE = "index.json"
-
-
-def _write_json(path: Path, data: Any) -> None:
-    with path.open("w", encoding="utf-8") as fh:
-        json.dump(data, fh, ensure_ascii=False, separators=(",", ":"))
-
-
-def save_built(built: BuiltGraph, target: Path) -> None:
-    """Write ``built`` into the (new, empty) directory ``target``."""
-    target.mkdir(parents=True, exist_ok=False)
-    _write_json(target / GRAPH_FILE, nx.node_link_data(built.graph, edges="edges"))
-    np.save(target / VECTORS_FILE, np.asarray(built.vectors, dtype=np.float32), allow_pickle=False)
-    _write_json(target / INDEX_FILE, {
-        "direction_ids": built.direction_ids,
-        "encoder_state": built.encoder_state,
-        "meta": built.meta,
-    })
-
-
-def read_built(source: Path) -> BuiltGraph:
-    """Read a graph directory written by :func:`save_built`."""
-    with (source / GRAPH_FILE).open(encoding="utf-8") as fh:
-        g = nx.node_link_graph(json.load(fh), directed=True, multigraph=True, edges="edges")
-    # node-link JSON keeps the node key under "id" and drops the attribute of the same name: restore it.
-    for n, d in g.nodes(data=True):
-        d.setdefault("id", n)
-    vectors = np.load(source / VECTORS_FILE, allow_pickle=False)
-    with (source / INDEX_FILE).open(encoding="utf-8") as fh:
-        index = json.load(fh)
-    return BuiltGraph(graph=g, direction_ids=index["direction_ids"], vectors=vectors,
-                      encoder_state=index["encoder_state"], meta=index["meta"])
+if TYPE_CHECKING:
+    from fundgraph.core.settings import Settings
 
 
 class EmbeddedStore(GraphStore):
     """networkx graph persisted on disk; reads are served from memory (loaded lazily, reloaded on change)."""
 
     backend = "embedded"
+    in_memory = True
 
     def __init__(self, home: Path, **_: Any) -> None:
         self.home = Path(home)
         self.current = self.home / "current"
         self._lock = threading.Lock()
-        self._cached: BuiltGraph | None = None
-        self._cached_mtime: float | None = None
-        self._queries: Any = None
+        #: (file stamp, generation, queries) of the graph being served; replaced as a whole.
+        self._current: tuple[tuple[int, int, int], int, GraphQueries] | None = None
+        self._generation = 0
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **kwargs: Any) -> EmbeddedStore:
+        """The store at ``settings.home``."""
+        return cls(settings.home, **kwargs)
 
     # -- writing -----------------------------------------------------------------------------------------
     def replace(self, built: BuiltGraph) -> None:
@@ -95,34 +62,54 @@ class EmbeddedStore(GraphStore):
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         with self._lock:
-            self._cached = None
+            self._current = None  # the old graph goes now, not at the next read
 
     # -- reading -----------------------------------------------------------------------------------------
-    def load(self) -> BuiltGraph:
-        """The stored graph, cached in memory and reloaded when the directory changes."""
-        index = self.current / INDEX_FILE
-        if not index.exists():
-            raise GraphNotBuilt(f"no graph in {self.home}: run `fundgraph build` first")
-        mtime = index.stat().st_mtime
+    def _file_stamp(self) -> tuple[int, int, int]:
+        """Identity of the stored graph's index file (a rebuild writes a new file: new inode, new mtime)."""
+        try:
+            st = (self.current / INDEX_FILE).stat()
+        except FileNotFoundError as e:
+            raise GraphNotBuilt(f"no graph in {self.home}: run `fundgraph build` first") from e
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def _serving(self) -> tuple[tuple[int, int, int], int, GraphQueries]:
+        """The graph being served: read on first use, and again when it changed on disk."""
+        stamp = self._file_stamp()
+        current = self._current
+        if current is not None and current[0] == stamp:
+            return current
         with self._lock:
-            if self._cached is None or self._cached_mtime != mtime:
-                self._cached = read_built(self.current)
-                self._cached_mtime = mtime
-                self._queries = None
-            return self._cached
+            current = self._current
+            if current is None or current[0] != stamp:
+                self._current = current = None  # let the old graph go before reading the new one
+                self._generation += 1
+                self._current = current = (stamp, self._generation,
+                                           GraphQueries(read_built(self.current), backend=self.backend))
+            return current
 
-    def health(self) -> models.Health:
-        """Backend, counts, build time."""
-        b = self.load()
-        return models.Health(backend=self.backend, node_count=b.graph.number_of_nodes(),
-                            edge_count=b.graph.number_of_edges(), built_at=b.meta.get("built_at"),
-                            encoder=b.meta.get("encoder"))
+    def load(self) -> BuiltGraph:
+        """The stored graph, read on first use and again when it changed on disk."""
+        return self._serving()[2].built
 
-    # The query methods delegate to graph/queries.py over the in-memory graph; its indexes are built once
-    # per loaded graph (and rebuilt when `load` reads a new one).
     def queries(self) -> GraphQueries:
-        """The precomputed queries of the currently stored graph."""
-        return queries_for(self.load(), backend=self.backend)
+        """The queries (and indexes) of the graph :meth:`load` gives (every read goes through ``load``)."""
+        built = self.load()
+        current = self._current
+        if current is not None and current[2].built is built:
+            return current[2]
+        return self._serving()[2]
+
+    def version(self) -> int:
+        """A number that changes each time another graph is read (answers may be cached until then)."""
+        return self._serving()[1]
+
+    def warm(self) -> None:
+        """Read the graph and compute its indexes and similarity rankings now, not on the first request."""
+        self.queries().warm()
+
+    def health(self) -> models.Health:  # noqa: D102
+        return self.queries().health()
 
     def programs(self) -> list[models.ProgramSummary]:  # noqa: D102
         return self.queries().programs()

@@ -1,0 +1,1 @@
+"""The embedded store (the default): the built graph in memory as networkx, persisted in one directory."""

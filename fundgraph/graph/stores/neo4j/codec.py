@@ -1,0 +1,134 @@
+"""How the graph's properties are stored in Neo4j and read back: pure functions, no driver, no server.
+
+Neo4j stores no nulls and no maps, so :func:`encode_props` keeps primitives and homogeneous lists as they are,
+records ``None`` by name in ``fg_null`` and JSON-encodes anything else (named in ``fg_json``);
+:func:`decode_props` inverts it. The loader also stores bookkeeping (build id, order, edge key) and the lookup
+forms of :mod:`fundgraph.graph.read.semantics` (:func:`query_props`), so the reads can be plain Cypher; all of
+it is stripped again when properties are decoded.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from fundgraph.graph.read import semantics
+from fundgraph.graph.read.records import entity_type_of
+
+#: Bookkeeping properties the loader adds (stripped when the graph is read back).
+BUILD_KEY = "fg_build"
+SEQ_KEY = "fg_seq"
+JSON_KEYS = "fg_json"
+NULL_KEYS = "fg_null"
+EDGE_KEY = "fg_key"
+#: Query properties the loader derives so the read queries can be plain Cypher (see :func:`query_props`).
+ORDER_KEY = "fg_order"
+LOOKUP_KEY = "fg_lookup"
+SEARCH_KEY = "fg_search"
+TEXT_KEY = "fg_text"
+KEYWORDS_KEY = "fg_keywords"
+CATEGORY_KEY = "fg_category"
+BOOKKEEPING = frozenset({BUILD_KEY, SEQ_KEY, JSON_KEYS, NULL_KEYS, EDGE_KEY, ORDER_KEY, LOOKUP_KEY, SEARCH_KEY,
+                         TEXT_KEY, KEYWORDS_KEY, CATEGORY_KEY})
+#: Version of the stored layout (the query properties above). A graph loaded by an older loader lacks them:
+#: the store then asks for a re-load instead of answering wrongly.
+LAYOUT = 2
+#: The Direction property holding its vector (under the vector index).
+EMBEDDING = "embedding"
+#: Neo4j 5's vector indexes take at most 4096 dimensions; longer vectors are stored but not indexed, and
+#: similar/search then rank every candidate without asking the index (same results, no index).
+MAX_INDEXED_DIMENSIONS = 4096
+
+
+def _primitive_list(value: list[Any]) -> bool:
+    kinds = {type(v) for v in value}
+    if not value:
+        return True
+    if None in value or len(kinds) > 1:
+        return kinds <= {int, float} and None not in value
+    return kinds <= {str, int, float, bool}
+
+
+def encode_props(props: dict[str, Any]) -> dict[str, Any]:
+    """Flat Neo4j properties of a node or edge (Neo4j stores no nulls and no maps).
+
+    Primitives and homogeneous lists are kept as they are; ``None`` is recorded by name in ``fg_null``;
+    anything else is JSON-encoded and named in ``fg_json``.
+    """
+    out: dict[str, Any] = {}
+    nulls: list[str] = []
+    as_json: list[str] = []
+    for k, v in props.items():
+        if isinstance(v, np.generic):
+            v = v.item()
+        elif isinstance(v, np.ndarray):
+            v = v.tolist()
+        if isinstance(v, tuple):
+            v = list(v)
+        if v is None:
+            nulls.append(k)
+        elif isinstance(v, (str, bool, int)) or (isinstance(v, float) and math.isfinite(v)):
+            out[k] = v
+        elif isinstance(v, list) and _primitive_list(v):
+            out[k] = v
+        else:
+            out[k] = json.dumps(v, ensure_ascii=False)
+            as_json.append(k)
+    if nulls:
+        out[NULL_KEYS] = nulls
+    if as_json:
+        out[JSON_KEYS] = as_json
+    return out
+
+
+def decode_props(props: dict[str, Any]) -> dict[str, Any]:
+    """Inverse of :func:`encode_props` (bookkeeping properties dropped)."""
+    out = {k: v for k, v in props.items() if k not in BOOKKEEPING}
+    for k in props.get(JSON_KEYS) or ():
+        out[k] = json.loads(out[k])
+    for k in props.get(NULL_KEYS) or ():
+        out[k] = None
+    return out
+
+
+def decode_pairs(pairs: list[list[Any]]) -> dict[str, Any]:
+    """Decoded properties from the ``[key, value]`` pairs a statement returns (a chosen subset of keys)."""
+    return decode_props({k: v for k, v in pairs})
+
+
+def decode_edge_key(props: dict[str, Any]) -> Any:
+    """The networkx edge key a relationship was stored with (JSON in ``fg_key``)."""
+    return json.loads(props.get(EDGE_KEY) or '""')
+
+
+def query_props(g: nx.MultiDiGraph) -> dict[str, dict[str, Any]]:
+    """Node id → the derived properties the read queries match on (stripped again by :func:`decode_props`).
+
+    Cypher has no NFKC/case-folding equal to Python's, so the lookup forms of
+    :func:`fundgraph.graph.read.semantics.norm` are computed here, once per load, and the queries compare them
+    exactly:
+
+    - Direction: ``fg_order`` (rank in the canonical order: program manifest order, ordinal, id),
+      ``fg_text`` (title + content, for ``q``), ``fg_keywords`` (its own 关键词), ``fg_category``
+      (category and raw category);
+    - entity: ``fg_lookup`` (what a filter value or an entity id in a path may name) and ``fg_search`` (what the
+      entity list's ``q`` searches).
+    """
+    out: dict[str, dict[str, Any]] = {}
+    _, dirs = semantics.canonical_order(d for _, d in g.nodes(data=True))
+    for i, d in enumerate(dirs):
+        out[d["id"]] = {
+            ORDER_KEY: i,
+            TEXT_KEY: semantics.direction_text(d),
+            KEYWORDS_KEY: semantics.direction_keywords(d),
+            CATEGORY_KEY: semantics.direction_categories(d),
+        }
+    for n, d in g.nodes(data=True):
+        if entity_type_of(d.get("label")) is None:
+            continue
+        out[n] = {LOOKUP_KEY: semantics.lookup_forms(n, d), SEARCH_KEY: semantics.search_forms(n, d)}
+    return out

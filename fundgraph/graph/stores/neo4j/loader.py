@@ -1,0 +1,190 @@
+"""Writing a :class:`BuiltGraph` into Neo4j: parameter rows, batches, schema, and the replace protocol.
+
+Layout in Neo4j: every fundgraph node has the common label ``:Node`` (unique ``id``) plus its model label
+(``:Direction``, ``:Disease`` …); relationships carry their model type. Labels are passed as parameters to Neo4j
+5.26's dynamic labels after being checked against :mod:`fundgraph.graph.model` (Cypher cannot take them as
+ordinary parameters, and splicing text into Cypher is what we never do). Direction vectors are the ``embedding``
+property under the cosine vector index ``direction_embedding``; one ``(:FundgraphMeta {id: 'fundgraph'})`` node
+holds the build id, the build meta and the encoder state (JSON strings) and the row order of the vectors.
+
+Loading (:func:`replace`) is batched and idempotent: ``UNWIND $rows AS row MERGE …`` tags every node and
+relationship with the new build id, then deletes whatever an older (or interrupted) load left, then marks the
+meta node with the new build id. Re-running a load, or re-running after a load died half-way, ends with exactly
+the built graph. A Neo4j Browser user watching mid-load sees the union of the old and new graph (ids are stable,
+so that is mostly the same nodes with refreshed properties); readers keep answering from the previous complete
+build until the meta node changes.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from fundgraph.core.errors import FundgraphError
+from fundgraph.graph.model import Label, Rel
+from fundgraph.graph.stores.base import BuiltGraph
+from fundgraph.graph.stores.neo4j.codec import (
+    EMBEDDING,
+    LAYOUT,
+    MAX_INDEXED_DIMENSIONS,
+    SEQ_KEY,
+    encode_props,
+    query_props,
+)
+
+if TYPE_CHECKING:
+    from fundgraph.graph.stores.neo4j.connection import Connection
+
+Progress = Callable[[str], None]
+#: Constraints and indexes, created idempotently.
+SCHEMA = (
+    "create_constraint_node_id",
+    "create_constraint_meta_id",
+    "create_index_node_build",
+    "create_index_direction_program",
+)
+_LABELS = {label.value for label in Label}
+_RELS = {rel.value for rel in Rel}
+
+
+# -- rows (pure) ----------------------------------------------------------------------------------------------
+def node_rows(built: BuiltGraph) -> list[dict[str, Any]]:
+    """Parameter rows of every node (Direction rows carry their vector as ``embedding``)."""
+    vec_row = {d: i for i, d in enumerate(built.direction_ids)}
+    vectors = np.asarray(built.vectors, dtype=np.float32)
+    derived = query_props(built.graph)
+    rows = []
+    for seq, (n, d) in enumerate(built.graph.nodes(data=True)):
+        label = d.get("label")
+        if label not in _LABELS:
+            raise FundgraphError(f"node {n!r} has label {label!r}, not one of graph.model.Label")
+        props = encode_props({k: v for k, v in d.items() if k != EMBEDDING})
+        props[SEQ_KEY] = seq
+        props.update(derived.get(n, {}))
+        if n in vec_row and vectors.ndim == 2 and vectors.shape[1] > 0:
+            props[EMBEDDING] = vectors[vec_row[n]].astype(float).tolist()
+        rows.append({"id": str(n), "label": label, "props": props})
+    return rows
+
+
+def relationship_rows(built: BuiltGraph) -> list[dict[str, Any]]:
+    """Parameter rows of every edge (``key`` is the networkx edge key, JSON-encoded)."""
+    rows = []
+    for seq, (u, v, key, e) in enumerate(built.graph.edges(keys=True, data=True)):
+        rel = e.get("type")
+        if rel not in _RELS:
+            raise FundgraphError(f"edge {u!r}->{v!r} has type {rel!r}, not one of graph.model.Rel")
+        props = encode_props(e)
+        props[SEQ_KEY] = seq
+        rows.append({"source": str(u), "target": str(v), "type": rel, "key": json.dumps(key), "props": props})
+    return rows
+
+
+def batches(rows: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    """Consecutive slices of ``rows`` of at most ``size``."""
+    for i in range(0, len(rows), size):
+        yield rows[i : i + size]
+
+
+def load_statements(nodes: list[dict], rels: list[dict]) -> list[tuple[str, list[dict]]]:
+    """The loading plan: (statement name, rows), nodes first, then relationships grouped by type.
+
+    Each relationship type has its own statement (``merge_relationships_<TYPE>``): with a static type the
+    planner expands only that type, about 6× faster than one statement with a dynamic ``$(row.type)``.
+    """
+    by_type: dict[str, list[dict]] = {}
+    for row in rels:
+        by_type.setdefault(Rel(row["type"]).value, []).append(row)
+    return [("merge_nodes", nodes)] + [(f"merge_relationships_{t}", rows) for t, rows in by_type.items()]
+
+
+# -- writing --------------------------------------------------------------------------------------------------
+def create_schema(conn: Connection) -> None:
+    """Constraints and indexes, created idempotently (schema statements run in auto-commit)."""
+    for name in SCHEMA:
+        conn.auto(name)
+
+
+def ensure_vector_index(conn: Connection, dimensions: int) -> None:
+    """The vector index for vectors of ``dimensions`` (recreated when the encoder changed)."""
+    indexable = 0 < dimensions <= MAX_INDEXED_DIMENSIONS
+    rows = conn.auto("show_vector_index")
+    if rows and (not indexable or rows[0]["dimensions"] not in (None, dimensions)):
+        conn.auto("drop_vector_index")
+    if indexable:
+        conn.auto("create_vector_index", dimensions=int(dimensions))
+
+
+def await_indexes(conn: Connection, timeout_s: int = 300) -> None:
+    """Wait until every index (the vector index too) is online, so queries right after a load use it."""
+    conn.auto("await_indexes", timeout_s=timeout_s)
+
+
+def delete_in_batches(conn: Connection, statement: str, batch: int, **params: Any) -> None:
+    """Run a ``delete_*`` statement (which deletes at most ``$batch`` and returns ``deleted``) until it is done."""
+    while conn.write(statement, batch=batch, **params)[0]["deleted"]:
+        pass
+
+
+def replace(
+    conn: Connection,
+    built: BuiltGraph,
+    *,
+    batch_size: int = 1000,
+    progress: Progress | None = None,
+    stop_after_batches: int | None = None,
+) -> str:
+    """Load ``built`` in batches, then delete what older builds left; see the module docstring.
+
+    Args:
+        conn: where to write.
+        built: the graph.
+        batch_size: rows per ``UNWIND`` batch (one write transaction each).
+        progress: called with a short message per step.
+        stop_after_batches: testing hook: stop (as a crash would) after this many write batches.
+
+    Returns:
+        The new build id.
+    """
+    say = progress or (lambda _msg: None)
+    build = uuid.uuid4().hex
+    vectors = np.asarray(built.vectors, dtype=np.float32)
+    dims = int(vectors.shape[1]) if vectors.ndim == 2 and vectors.shape[0] else 0
+    create_schema(conn)
+    ensure_vector_index(conn, dims)
+    conn.write("set_meta_loading", build=build)
+    nodes, rels = node_rows(built), relationship_rows(built)
+    done = 0
+    say(f"loading {len(nodes)} nodes and {len(rels)} relationships")
+    for stmt, rows in load_statements(nodes, rels):
+        for batch in batches(rows, batch_size):
+            if stop_after_batches is not None and done >= stop_after_batches:
+                raise FundgraphError("load stopped on purpose (test hook)")
+            conn.write(stmt, rows=batch, build=build)
+            done += 1
+    say("deleting what older builds left")
+    for stmt in ("delete_stale_relationships", "delete_stale_nodes"):
+        delete_in_batches(conn, stmt, batch_size * 5, build=build)
+    await_indexes(conn)
+    conn.write(
+        "set_meta_loaded",
+        build=build,
+        meta=json.dumps(built.meta, ensure_ascii=False, default=str),
+        encoder_state=json.dumps(built.encoder_state, ensure_ascii=False, default=str),
+        direction_ids=list(built.direction_ids),
+        dimensions=dims,
+        node_count=len(nodes),
+        relationship_count=len(rels),
+        layout=LAYOUT,
+    )
+    return build
+
+
+def clear(conn: Connection, *, batch_size: int = 1000) -> None:
+    """Delete the whole fundgraph graph and its meta node (tests and benchmarks)."""
+    delete_in_batches(conn, "delete_all_nodes", batch_size * 5)
+    conn.write("delete_meta")

@@ -1,0 +1,98 @@
+"""The Neo4j store's pure half (property codec, lookup properties, load rows and plan): no server needed."""
+
+from __future__ import annotations
+
+import json
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from fundgraph.core.errors import FundgraphError
+from fundgraph.graph.model import Rel
+from fundgraph.graph.stores.base import BuiltGraph
+from fundgraph.graph.stores.neo4j.codec import (
+    EMBEDDING,
+    JSON_KEYS,
+    LOOKUP_KEY,
+    NULL_KEYS,
+    ORDER_KEY,
+    SEARCH_KEY,
+    decode_edge_key,
+    decode_pairs,
+    decode_props,
+    encode_props,
+    query_props,
+)
+from fundgraph.graph.stores.neo4j.loader import batches, load_statements, node_rows, relationship_rows
+from tests.graph.handmade import handmade_built
+
+
+@pytest.fixture(scope="module")
+def built() -> BuiltGraph:
+    return handmade_built()
+
+
+def test_props_encoding_round_trips():
+    props = {"a": None, "b": [1, 2.5], "c": {"x": 1}, "d": ["x", None], "e": "t", "f": [], "g": (1, 2),
+             "h": np.float32(0.5), "i": float("nan")}
+    enc = encode_props(props)
+    assert "a" not in enc and enc[NULL_KEYS] == ["a"]
+    assert enc["b"] == [1, 2.5] and enc["g"] == [1, 2] and enc["h"] == 0.5 and enc["f"] == []
+    assert set(enc[JSON_KEYS]) == {"c", "d", "i"}  # a map, a list with a null, a non-finite float
+    assert json.loads(enc["c"]) == {"x": 1}
+    dec = decode_props(enc)
+    assert {k: v for k, v in dec.items() if k != "i"} == {**{k: v for k, v in props.items() if k != "i"},
+                                                         "g": [1, 2]}
+    assert np.isnan(dec["i"])
+
+
+def test_decoding_drops_bookkeeping_and_reads_pairs():
+    enc = {**encode_props({"name": "肺癌", "x": None}), "fg_build": "b1", "fg_seq": 3, "fg_lookup": ["肺癌"]}
+    assert decode_props(enc) == {"name": "肺癌", "x": None}
+    assert decode_pairs([[k, v] for k, v in enc.items()]) == {"name": "肺癌", "x": None}
+    assert decode_edge_key({"fg_key": json.dumps(2)}) == 2 and decode_edge_key({}) == ""
+
+
+def test_query_props_hold_the_lookup_forms_and_canonical_order(built):
+    derived = query_props(built.graph)
+    ad = derived["disease:alzheimer"]
+    assert {"disease:alzheimer", "alzheimer", "阿尔茨海默病", "ad"} <= set(ad[LOOKUP_KEY])
+    assert "alzheimer" not in ad[SEARCH_KEY]  # the bare vocabulary id names an entity in filters, not in q
+    order = sorted((d[ORDER_KEY], n) for n, d in derived.items() if ORDER_KEY in d)
+    assert [n for _, n in order] == ["prog-a:1", "prog-a:2", "prog-b:1.1", "prog-b:1.2", "prog-c:YX01",
+                                     "prog-c:YX02"]
+
+
+def test_rows_carry_every_node_and_edge_with_vectors(built):
+    nodes, rels = node_rows(built), relationship_rows(built)
+    g = built.graph
+    assert len(nodes) == g.number_of_nodes() and len(rels) == g.number_of_edges()
+    by_id = {r["id"]: r for r in nodes}
+    row = built.direction_ids.index("prog-a:1")
+    assert by_id["prog-a:1"]["label"] == "Direction"
+    assert by_id["prog-a:1"]["props"][EMBEDDING] == pytest.approx(built.vectors[row].tolist())
+    assert EMBEDDING not in by_id["prog-a"]["props"]
+    assert decode_props(by_id["disease:alzheimer"]["props"]) == dict(g.nodes["disease:alzheimer"])
+    assert [r["props"]["fg_seq"] for r in rels] == list(range(len(rels)))
+
+
+def test_load_plan_puts_nodes_first_and_one_statement_per_relationship_type(built):
+    nodes, rels = node_rows(built), relationship_rows(built)
+    plan = load_statements(nodes, rels)
+    assert plan[0] == ("merge_nodes", nodes)
+    names = [name for name, _ in plan[1:]]
+    assert len(names) == len(set(names)) and {n.removeprefix("merge_relationships_") for n in names} <= set(Rel)
+    assert sum(len(rows) for _, rows in plan[1:]) == len(rels)
+    assert [len(b) for b in batches(list(range(7)), 3)] == [3, 3, 1]
+
+
+def test_rows_refuse_labels_and_types_outside_the_model():
+    g = nx.MultiDiGraph()
+    g.add_node("x", id="x", label="Planet")
+    with pytest.raises(FundgraphError, match="Planet"):
+        node_rows(BuiltGraph(graph=g))
+    g = nx.MultiDiGraph()
+    g.add_edge("a", "b", type="ORBITS")
+    with pytest.raises(FundgraphError, match="ORBITS"):
+        relationship_rows(BuiltGraph(graph=g))
