@@ -29,10 +29,9 @@ def settings():
 
 
 @pytest.fixture(scope="module")
-def built(settings):
-    g, docs = build_entity_graph(settings)
-    add_similarity_layer(g, docs, None, settings=settings)
-    return g, docs
+def built(corpus_built, corpus_docs):
+    """The session's corpus graph (tests/conftest.py: lexical encoder, default settings) and its documents."""
+    return corpus_built.graph, corpus_docs
 
 
 def _continues(g):
