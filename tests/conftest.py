@@ -22,6 +22,22 @@ if TYPE_CHECKING:
 REQUIRE_ALL = os.environ.get("FUNDGRAPH_REQUIRE_ALL") == "1"
 
 
+#: Fixtures that need a service, and the marker every test using one (directly or through other fixtures)
+#: must carry, so that `-m "not neo4j and not browser ..."` never starts a service.
+SERVICE_FIXTURES = {"neo4j_server": "neo4j", "base_url": "browser", "browser": "browser"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    unmarked = [
+        f"{item.nodeid} uses the {fixture} fixture but is not marked {marker}"
+        for item in items
+        for fixture, marker in SERVICE_FIXTURES.items()
+        if fixture in getattr(item, "fixturenames", ()) and item.get_closest_marker(marker) is None
+    ]
+    if unmarked:
+        raise pytest.UsageError("tests that need a service must carry its marker:\n" + "\n".join(unmarked))
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
@@ -155,11 +171,9 @@ def neo4j_settings(neo4j_server, tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.fixture(scope="session")
-def neo4j_corpus(neo4j_settings):
-    """The real graph of the bundled corpus (lexical encoder), built once for the Neo4j tests."""
-    from fundgraph.graph.build.pipeline import build_graph
-
-    return build_graph(neo4j_settings)
+def neo4j_corpus(corpus_built: BuiltGraph) -> BuiltGraph:
+    """The real graph of the bundled corpus (``corpus_built``: the build does not depend on the store)."""
+    return corpus_built
 
 
 @pytest.fixture(scope="session")
