@@ -7,7 +7,7 @@ import pytest
 
 from fundgraph.core.settings import Settings
 from fundgraph.embeddings.scoring import query_entities, rank
-from fundgraph.evaluation.similarity import evaluate, load_gold, unrelated_directions
+from fundgraph.evaluation.similarity import load_gold, unrelated_directions
 from fundgraph.graph.build.similarity import candidates_from_graph, lexicon_from_graph
 
 
@@ -155,8 +155,8 @@ def test_explicit_threshold_in_settings_wins():
     assert similar_threshold(Settings(similar_threshold=0.4), LexicalEncoder()) == 0.4
 
 
-def test_eval_shipped_clearly_above_plain_tfidf_baseline(settings):
-    shipped, baseline = evaluate(settings)
+def test_eval_shipped_clearly_above_plain_tfidf_baseline(corpus_eval):
+    shipped, baseline = corpus_eval
     assert shipped.queries == baseline.queries >= 50
     # measured: shipped 0.886 / 0.751 vs baseline 0.699 / 0.629; 2-fold cross-validated 0.842 / 0.729
     assert shipped.recall_at_k >= baseline.recall_at_k + 0.15
