@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from fundgraph.cli import app
 from fundgraph.core.paths import GUIDELINES_DIR, MANIFEST_PATH, VOCAB_DIR
 from fundgraph.core.settings import get_settings
+from fundgraph.graph.formats.json_document import export_json
 
 runner = CliRunner()
 
@@ -43,17 +44,9 @@ def store_fingerprint(home: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def built_home(tmp_path_factory) -> Path:
-    home = tmp_path_factory.mktemp("home")
-    result = invoke(["build"], {"FUNDGRAPH_HOME": str(home)})
-    assert result.exit_code == 0, result.output
-    assert "124 directions" in result.output
-    return home
-
-
-@pytest.fixture(scope="module")
-def exported(built_home) -> dict:
-    result = invoke(["export", "--format", "json"], {"FUNDGRAPH_HOME": str(built_home)})
+def exported(cli_built_home) -> dict:
+    """The CLI's build (once per session, tests/conftest.py) exported through the CLI."""
+    result = invoke(["export", "--format", "json"], {"FUNDGRAPH_HOME": str(cli_built_home)})
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 
@@ -83,10 +76,9 @@ def test_direction_source_span_points_at_the_title_in_the_file(exported):
         assert head in region.replace("\n", "").replace(" ", ""), d["id"]
 
 
-def test_ids_are_stable_across_rebuilds(tmp_path, exported):
-    result = invoke(["build"], {"FUNDGRAPH_HOME": str(tmp_path)})
-    assert result.exit_code == 0, result.output
-    again = json.loads(invoke(["export"], {"FUNDGRAPH_HOME": str(tmp_path)}).stdout)
+def test_ids_are_stable_across_rebuilds(exported, corpus_built):
+    # the CLI's build and the session's in-process build are two independent builds of the same corpus
+    again = export_json(corpus_built)
     assert [d["id"] for d in again["directions"]] == [d["id"] for d in exported["directions"]]
     assert sorted(e["id"] for e in again["entities"]) == sorted(e["id"] for e in exported["entities"])
 
@@ -129,17 +121,17 @@ BAD_FILES = {
 
 
 @pytest.mark.parametrize("kind", [*BAD_FILES, "missing"])
-def test_bad_document_fails_clearly_and_leaves_the_graph_untouched(kind, built_home, tmp_path):
+def test_bad_document_fails_clearly_and_leaves_the_graph_untouched(kind, cli_built_home, tmp_path):
     manifest = _corpus_copy(tmp_path)
     bad_name = f"bad-{kind}.txt"
     if kind != "missing":
         (manifest.parent / "guidelines" / bad_name).write_bytes(BAD_FILES[kind])
     _point_entry_at(manifest, 2, bad_name)
-    before = store_fingerprint(built_home)
-    result = invoke(["build"], {"FUNDGRAPH_HOME": str(built_home), "FUNDGRAPH_MANIFEST": str(manifest)})
+    before = store_fingerprint(cli_built_home)
+    result = invoke(["build"], {"FUNDGRAPH_HOME": str(cli_built_home), "FUNDGRAPH_MANIFEST": str(manifest)})
     assert result.exit_code != 0
     assert bad_name in result.output, result.output
-    assert store_fingerprint(built_home) == before
+    assert store_fingerprint(cli_built_home) == before
 
 
 def test_gbk_document_is_decoded_and_said_so(tmp_path):
@@ -152,15 +144,15 @@ def test_gbk_document_is_decoded_and_said_so(tmp_path):
     assert len(json.loads(result.stdout)["directions"]) == 14
 
 
-def test_bad_vocabulary_refuses_the_build_and_leaves_the_graph_untouched(built_home, tmp_path):
+def test_bad_vocabulary_refuses_the_build_and_leaves_the_graph_untouched(cli_built_home, tmp_path):
     vocab = tmp_path / "vocab"
     shutil.copytree(VOCAB_DIR, vocab)
     diseases = vocab / "diseases.csv"
     lines = diseases.read_text(encoding="utf-8").splitlines()
     lines.append(lines[1])  # a duplicate id
     diseases.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    before = store_fingerprint(built_home)
-    result = invoke(["build"], {"FUNDGRAPH_HOME": str(built_home), "FUNDGRAPH_VOCAB_DIR": str(vocab)})
+    before = store_fingerprint(cli_built_home)
+    result = invoke(["build"], {"FUNDGRAPH_HOME": str(cli_built_home), "FUNDGRAPH_VOCAB_DIR": str(vocab)})
     assert result.exit_code != 0
     assert "diseases.csv" in result.output and str(len(lines)) in result.output, result.output
-    assert store_fingerprint(built_home) == before
+    assert store_fingerprint(cli_built_home) == before

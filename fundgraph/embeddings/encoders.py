@@ -135,12 +135,10 @@ class Tokeniser:
     """
 
     def __init__(self, lexicon: Lexicon | None = None, extra_words: Iterable[str] = ()) -> None:
-        import jieba
+        from fundgraph.loaders.tokenizer import private_tokenizer
 
-        jieba.setLogLevel(logging.WARNING)
         self.lexicon = lexicon or Lexicon()
-        self._tk = jieba.Tokenizer()
-        self._tk.initialize()
+        self._tk = private_tokenizer()
         for w in (*self.lexicon.canonical_words, *extra_words):
             if w and not w.isascii():
                 self._tk.add_word(w, freq=200000)

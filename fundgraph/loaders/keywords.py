@@ -115,13 +115,11 @@ def explicit_keywords(direction: Direction) -> list[KeywordMention]:
 
 @lru_cache(maxsize=4)
 def _tokenizer(words: tuple[str, ...]):
-    import logging
-
-    import jieba
     import jieba.posseg
 
-    jieba.setLogLevel(logging.WARNING)  # not "Building prefix dict…" on every build
-    tok = jieba.Tokenizer()
+    from fundgraph.loaders.tokenizer import private_tokenizer
+
+    tok = private_tokenizer()
     for w in words:
         tok.add_word(w, freq=2000, tag="nz")
     return jieba.posseg.POSTokenizer(tok)

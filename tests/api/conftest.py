@@ -31,11 +31,9 @@ def api_settings(api_home: Path) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def built(api_settings: Settings) -> BuiltGraph:
-    """The real graph of the bundled corpus (lexical encoder), built once per session."""
-    from fundgraph.graph.build.pipeline import build_graph
-
-    return build_graph(api_settings)
+def built(corpus_built: BuiltGraph) -> BuiltGraph:
+    """The real graph of the bundled corpus (lexical encoder), built once per session (tests/conftest.py)."""
+    return corpus_built
 
 
 @pytest.fixture(scope="session", params=["embedded", pytest.param("neo4j", marks=pytest.mark.neo4j)])

@@ -456,10 +456,8 @@ def test_openapi_documents_every_route(client):
     assert client.get("/docs").status_code == 200
 
 
-def test_ids_are_stable_across_rebuilds(client, api_settings):
-    from fundgraph.graph.build.pipeline import build_graph
-
-    again = build_graph(api_settings)
+def test_ids_are_stable_across_rebuilds(client, corpus_rebuilt):
+    again = corpus_rebuilt  # a second, independent build of the same corpus (through the CLI)
     ids = sorted(n for n, d in again.graph.nodes(data=True))
     served = client.get("/api/directions", params={"limit": 500}).json()["items"]
     assert {d["id"] for d in served} <= set(ids)

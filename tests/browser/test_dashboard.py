@@ -30,18 +30,17 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def base_url(tmp_path_factory):
-    """uvicorn serving create_app over a freshly built graph; yields http://127.0.0.1:<port>/."""
+def base_url(tmp_path_factory, corpus_built):
+    """uvicorn serving create_app over the corpus graph (built once per session); yields http://127.0.0.1:<port>/."""
     import uvicorn
 
     from fundgraph.api.app import create_app
     from fundgraph.core.settings import Settings
-    from fundgraph.graph.build.pipeline import build_graph
     from fundgraph.graph.stores.embedded.store import EmbeddedStore
 
     settings = Settings(home=tmp_path_factory.mktemp("home"), encoder="lexical")
     store = EmbeddedStore(settings.home)
-    store.replace(build_graph(settings))
+    store.replace(corpus_built)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(settings, store), host="127.0.0.1", port=port,
                                            log_level="warning", lifespan="on"))

@@ -7,20 +7,15 @@ from collections import Counter
 
 import pytest
 
-from fundgraph.core.paths import MANIFEST_PATH, VOCAB_DIR
-from fundgraph.graph.build.entities import add_entity_layer
-from fundgraph.graph.build.pipeline import base_graph
+from fundgraph.core.paths import VOCAB_DIR
 from fundgraph.graph.model import ENTITY_TYPES
-from fundgraph.loaders.corpus import load_corpus
 from fundgraph.loaders.vocab import load_vocabularies, norm_term
 
 
 @pytest.fixture(scope="module")
-def g():
-    docs = load_corpus(MANIFEST_PATH)
-    graph = base_graph(docs)
-    add_entity_layer(graph, docs, load_vocabularies(VOCAB_DIR))
-    return graph
+def g(corpus_built):
+    """The session's corpus graph (tests/conftest.py), whose entity layer these tests check."""
+    return corpus_built.graph
 
 
 def mentions(g, did):

@@ -17,16 +17,6 @@ from fundgraph.graph.model import Label, Rel
 from fundgraph.graph.stores.base import BuiltGraph
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    """The real graph built from the bundled corpus (lexical encoder: no model download)."""
-    from fundgraph.core.settings import Settings
-    from fundgraph.graph.build.pipeline import build_graph
-
-    home = tmp_path_factory.mktemp("home")
-    return build_graph(Settings(home=home, encoder="lexical"))
-
-
 def _clean(attrs: dict) -> dict:
     """Properties as Neo4j keeps them: no nulls, no empty arrays."""
     return {k: v for k, v in attrs.items() if v is not None and v != []}
@@ -100,8 +90,8 @@ def test_unknown_format_is_an_invalid_request(tmp_path):
 
 
 # -- the real graph -----------------------------------------------------------------------------------------
-def test_csv_counts_equal_the_graph(built, tmp_path):
-    g = built.graph
+def test_csv_counts_equal_the_graph(corpus_built, tmp_path):
+    g = corpus_built.graph
     files = neo4j_csv.write_neo4j_csv(g, tmp_path)
     labels = Counter(a["label"] for _, a in g.nodes(data=True))
     types = Counter(a["type"] for *_, a in g.edges(data=True))
@@ -121,8 +111,8 @@ def test_csv_counts_equal_the_graph(built, tmp_path):
         assert all(r[0] in ids and r[1] in ids for r in _rows(path)[1])
 
 
-def test_csv_headers_on_the_real_graph(built, tmp_path):
-    files = neo4j_csv.write_neo4j_csv(built.graph, tmp_path)
+def test_csv_headers_on_the_real_graph(corpus_built, tmp_path):
+    files = neo4j_csv.write_neo4j_csv(corpus_built.graph, tmp_path)
     header, _ = _rows(files.nodes[Label.DIRECTION.value])
     assert header[:2] == ["id:ID", ":LABEL"]
     for col in ("ordinal:int", "keywords:string[]", "title:string", "program_id:string", "source_start:int"):
@@ -133,8 +123,8 @@ def test_csv_headers_on_the_real_graph(built, tmp_path):
         assert col in header
 
 
-def test_csv_round_trip_real_graph(built, tmp_path):
-    g = built.graph
+def test_csv_round_trip_real_graph(corpus_built, tmp_path):
+    g = corpus_built.graph
     neo4j_csv.write_neo4j_csv(g, tmp_path)
     back = neo4j_csv.read_neo4j_csv(tmp_path)
     assert back.number_of_nodes() == g.number_of_nodes()
@@ -150,9 +140,9 @@ def test_csv_round_trip_real_graph(built, tmp_path):
     assert got_edges == want_edges
 
 
-def test_node_link_json_round_trip(built, tmp_path):
-    g = built.graph
-    path = export_graph(built, "node-link", tmp_path / "graph.json")
+def test_node_link_json_round_trip(corpus_built, tmp_path):
+    g = corpus_built.graph
+    path = export_graph(corpus_built, "node-link", tmp_path / "graph.json")
     data = json.loads(path.read_text(encoding="utf-8"))
     assert set(data) >= {"nodes", "links", "directed", "multigraph"}
     assert len(data["nodes"]) == g.number_of_nodes()
@@ -167,9 +157,9 @@ def test_node_link_json_round_trip(built, tmp_path):
     assert "阿尔茨海默" in path.read_text(encoding="utf-8") or "研究" in path.read_text(encoding="utf-8")
 
 
-def test_graphml_round_trip(built, tmp_path):
-    g = built.graph
-    path = export_graph(built, "graphml", tmp_path / "out" / "graph.graphml")
+def test_graphml_round_trip(corpus_built, tmp_path):
+    g = corpus_built.graph
+    path = export_graph(corpus_built, "graphml", tmp_path / "out" / "graph.graphml")
     back = nx.read_graphml(path, force_multigraph=True)
     assert back.number_of_nodes() == g.number_of_nodes()
     assert back.number_of_edges() == g.number_of_edges()
@@ -179,18 +169,18 @@ def test_graphml_round_trip(built, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def stored_home(built, tmp_path_factory):
+def stored_home(corpus_built, tmp_path_factory):
     """An embedded store holding the built graph, for the CLI."""
     from fundgraph.graph.stores.embedded.store import EmbeddedStore
 
     home = tmp_path_factory.mktemp("cli-home")
-    EmbeddedStore(home).replace(built)
+    EmbeddedStore(home).replace(corpus_built)
     return home
 
 
 @pytest.mark.parametrize(("fmt", "target"), [("neo4j-csv", "csv"), ("node-link", "g.json"),
                                              ("graphml", "g.graphml")])
-def test_cli_export_formats(stored_home, built, tmp_path, monkeypatch, fmt, target):
+def test_cli_export_formats(stored_home, corpus_built, tmp_path, monkeypatch, fmt, target):
     from typer.testing import CliRunner
 
     from fundgraph.cli import app
@@ -211,8 +201,8 @@ def test_cli_export_formats(stored_home, built, tmp_path, monkeypatch, fmt, targ
         back = nx.node_link_graph(json.loads(out.read_text(encoding="utf-8")), edges="links")
     else:
         back = nx.read_graphml(out, force_multigraph=True)
-    assert back.number_of_nodes() == built.graph.number_of_nodes()
-    assert back.number_of_edges() == built.graph.number_of_edges()
+    assert back.number_of_nodes() == corpus_built.graph.number_of_nodes()
+    assert back.number_of_edges() == corpus_built.graph.number_of_edges()
 
 
 def test_cli_export_needs_an_output_for_file_formats(stored_home, monkeypatch):

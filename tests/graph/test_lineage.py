@@ -6,7 +6,6 @@ import pytest
 
 from fundgraph.core.settings import Settings
 from fundgraph.evaluation.similarity import (
-    build_entity_graph,
     lineage_metrics,
     load_lineage_gold,
 )
@@ -29,10 +28,9 @@ def settings():
 
 
 @pytest.fixture(scope="module")
-def built(settings):
-    g, docs = build_entity_graph(settings)
-    add_similarity_layer(g, docs, None, settings=settings)
-    return g, docs
+def built(corpus_built, corpus_docs):
+    """The session's corpus graph (tests/conftest.py: lexical encoder, default settings) and its documents."""
+    return corpus_built.graph, corpus_docs
 
 
 def _continues(g):
@@ -139,14 +137,10 @@ def test_lineage_threshold_follows_the_encoders_scale():
     assert lineage_rule(Settings(similar_threshold=0.3), LexicalEncoder()).threshold == 0.24
 
 
-def test_eval_reports_lineage_for_the_shipped_rule_and_its_ablation(settings):
-    from fundgraph.evaluation.similarity import MethodScore, evaluate_lineage, format_report
-    from fundgraph.graph.build.similarity import candidates_from_graph, encode_directions, lineage_rule
+def test_eval_reports_lineage_for_the_shipped_rule_and_its_ablation(corpus_eval):
+    from fundgraph.evaluation.similarity import MethodScore, format_report
 
-    g, docs = build_entity_graph(settings)
-    ids, vectors, enc, _lex, cfg = encode_directions(g, docs, settings=settings)
-    cands = candidates_from_graph(g, ids, vectors, cfg)
-    rows = evaluate_lineage(docs, cands, cfg, enc, load_lineage_gold(), shipped=lineage_rule(settings, enc))
+    rows = corpus_eval[0].lineage  # what `fundgraph eval similarity` scores for the shipped method
     shipped, score_only = rows[0], rows[1]
     assert shipped.shipped and not score_only.shipped
     assert (shipped.edges, shipped.correct, shipped.recall) == (4, 3, 1.0)

@@ -7,8 +7,8 @@ import pytest
 
 from fundgraph.core.settings import Settings
 from fundgraph.embeddings.scoring import query_entities, rank
-from fundgraph.evaluation.similarity import build_entity_graph, evaluate, load_gold, unrelated_directions
-from fundgraph.graph.build.similarity import add_similarity_layer, candidates_from_graph, lexicon_from_graph
+from fundgraph.evaluation.similarity import load_gold, unrelated_directions
+from fundgraph.graph.build.similarity import candidates_from_graph, lexicon_from_graph
 
 
 @pytest.fixture(scope="module")
@@ -17,10 +17,9 @@ def settings():
 
 
 @pytest.fixture(scope="module")
-def built(settings):
-    g, docs = build_entity_graph(settings)
-    result = add_similarity_layer(g, docs, None, settings=settings)
-    return g, docs, result
+def built(corpus_built, corpus_docs):
+    """The session's corpus graph (tests/conftest.py: lexical encoder, default settings), its documents, vectors."""
+    return corpus_built.graph, corpus_docs, corpus_built
 
 
 def _edges(g, rel):
@@ -97,12 +96,12 @@ def test_communities_are_labelled_and_partition_directions(built):
         assert d["size"] == sum(1 for _, v, e in _edges(g, "IN_COMMUNITY") if v == c)
 
 
-def test_communities_are_stable_across_builds(built, settings):
+def test_communities_are_stable_across_builds(built, corpus_rebuilt):
     g, _docs, _ = built
-    g2, docs2 = build_entity_graph(settings)
-    add_similarity_layer(g2, docs2, None, settings=settings)
+    # corpus_rebuilt: a second, independent build of the same corpus (through the CLI)
     a = sorted((u, v) for u, v, _ in _edges(g, "IN_COMMUNITY"))
-    b = sorted((u, v) for u, v, _ in _edges(g2, "IN_COMMUNITY"))
+    b = sorted((u, v) for u, v, _ in _edges(corpus_rebuilt.graph, "IN_COMMUNITY"))
+    assert a
     assert a == b
 
 
@@ -156,8 +155,8 @@ def test_explicit_threshold_in_settings_wins():
     assert similar_threshold(Settings(similar_threshold=0.4), LexicalEncoder()) == 0.4
 
 
-def test_eval_shipped_clearly_above_plain_tfidf_baseline(settings):
-    shipped, baseline = evaluate(settings)
+def test_eval_shipped_clearly_above_plain_tfidf_baseline(corpus_eval):
+    shipped, baseline = corpus_eval
     assert shipped.queries == baseline.queries >= 50
     # measured: shipped 0.886 / 0.751 vs baseline 0.699 / 0.629; 2-fold cross-validated 0.842 / 0.729
     assert shipped.recall_at_k >= baseline.recall_at_k + 0.15

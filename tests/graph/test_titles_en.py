@@ -6,8 +6,6 @@ import csv
 import shutil
 from pathlib import Path
 
-import pytest
-
 from fundgraph.core.paths import VOCAB_DIR
 from fundgraph.core.settings import Settings
 from fundgraph.graph.build.pipeline import build_graph
@@ -19,32 +17,26 @@ N_DIRECTIONS, N_SECTIONS = 124, 19
 EDITED = "gd-imaging-2026:YXA0101"
 
 
-@pytest.fixture(scope="module")
-def bundled(tmp_path_factory):
-    home = tmp_path_factory.mktemp("titles-home")
-    return build_graph(Settings(home=home, store="embedded", encoder="lexical"))
-
-
 def _nodes(g, label: Label) -> list[dict]:
     return [d for _, d in g.nodes(data=True) if d.get("label") == label.value]
 
 
-def test_every_bundled_direction_and_section_has_an_english_title(bundled):
-    directions = _nodes(bundled.graph, Label.DIRECTION)
-    sections = _nodes(bundled.graph, Label.SECTION)
+def test_every_bundled_direction_and_section_has_an_english_title(corpus_built):
+    directions = _nodes(corpus_built.graph, Label.DIRECTION)
+    sections = _nodes(corpus_built.graph, Label.SECTION)
     assert (len(directions), len(sections)) == (N_DIRECTIONS, N_SECTIONS)
     for d in directions:
         assert d["title_en"] and d["title_en"].strip() and d["name_en"] == d["title_en"], d["id"]
     for s in sections:
         assert s["name_en"] and s["name_en"].strip(), s["id"]
-    assert bundled.graph.nodes["most-btit-2024:s:1"]["name_en"] == "Key challenge projects"
-    assert bundled.meta["title_translations"] == {
+    assert corpus_built.graph.nodes["most-btit-2024:s:1"]["name_en"] == "Key challenge projects"
+    assert corpus_built.meta["title_translations"] == {
         "file": TITLES_FILE, "attached": N_DIRECTIONS + N_SECTIONS, "stale": [], "untranslated": 0,
     }
 
 
-def test_export_direction_records_carry_title_en(bundled):
-    records = export_json(bundled)["directions"]
+def test_export_direction_records_carry_title_en(corpus_built):
+    records = export_json(corpus_built)["directions"]
     assert len(records) == N_DIRECTIONS
     by_id = {r["id"]: r for r in records}
     assert by_id["gd-imaging-2026:YXA0103"]["title_en"] == (
@@ -52,7 +44,7 @@ def test_export_direction_records_carry_title_en(bundled):
     assert all(r["title_en"] for r in records)
 
 
-def test_stale_row_after_a_document_edit_is_not_attached_and_is_reported(tmp_path, bundled):
+def test_stale_row_after_a_document_edit_is_not_attached_and_is_reported(tmp_path, corpus_built):
     """A row whose zh no longer equals the parsed title (the document changed) keeps its English off."""
     vocab = tmp_path / "vocab"
     shutil.copytree(VOCAB_DIR, vocab)
@@ -67,14 +59,14 @@ def test_stale_row_after_a_document_edit_is_not_attached_and_is_reported(tmp_pat
 
     built = build_graph(Settings(home=tmp_path / "home", store="embedded", encoder="lexical", vocab_dir=vocab))
     node = built.graph.nodes[EDITED]
-    assert node["title"] == bundled.graph.nodes[EDITED]["title"]
+    assert node["title"] == corpus_built.graph.nodes[EDITED]["title"]
     assert node["title_en"] is None and node["name_en"] is None
     assert built.graph.nodes["gd-imaging-2026:s:1"]["name_en"] is None
     assert built.meta["title_translations"]["stale"] == ["gd-imaging-2026:s:1", EDITED]
     assert built.meta["title_translations"]["attached"] == N_DIRECTIONS + N_SECTIONS - 2
     # Everything else is still attached.
     other = built.graph.nodes["gd-imaging-2026:YXA0102"]
-    assert other["title_en"] == bundled.graph.nodes["gd-imaging-2026:YXA0102"]["title_en"]
+    assert other["title_en"] == corpus_built.graph.nodes["gd-imaging-2026:YXA0102"]["title_en"]
     assert export_json(built)["directions"][0]["title_en"]
 
 

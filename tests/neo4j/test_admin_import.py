@@ -134,12 +134,9 @@ class ImportedServer:
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    """The real graph of the bundled corpus (lexical encoder), as the Neo4j tests build it."""
-    from fundgraph.core.settings import Settings
-    from fundgraph.graph.build.pipeline import build_graph
-
-    return build_graph(Settings(home=tmp_path_factory.mktemp("admin-import-home"), encoder="lexical"))
+def corpus(corpus_built):
+    """The real graph of the bundled corpus (lexical encoder), built once per session (tests/conftest.py)."""
+    return corpus_built
 
 
 @pytest.fixture(scope="module")

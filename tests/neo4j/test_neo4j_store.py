@@ -5,9 +5,7 @@ from __future__ import annotations
 import networkx as nx
 import pytest
 
-from fundgraph.core.errors import BackendUnavailable, DirectionNotFound
-from fundgraph.cypher.catalog import names, query
-from fundgraph.graph.model import Rel
+from fundgraph.core.errors import DirectionNotFound
 from fundgraph.graph.read import models
 from fundgraph.graph.stores.embedded.queries import GraphQueries
 from fundgraph.graph.stores.neo4j.store import Neo4jStore
@@ -116,37 +114,6 @@ def test_vector_index_is_online_and_ranks_a_direction_first(neo4j_store, neo4j_c
         "query_direction_vectors", k=3, vector=neo4j_corpus.vectors[0].astype(float).tolist()
     )
     assert hits[0]["id"] == did and hits[0]["score"] == pytest.approx(1.0, abs=1e-4)
-
-
-def test_every_statement_is_a_catalog_file_without_fstring_values():
-    assert {
-        "merge_nodes",
-        *(f"merge_relationships_{t.value}" for t in Rel),
-        "create_vector_index",
-        "analyst_program_overlap",
-        "analyst_shared_diseases",
-        "analyst_direction_path",
-        "analyst_direction_neighbourhood",
-    } <= set(names())
-    assert "UNWIND $rows AS row" in query("merge_nodes")
-    for t in Rel:  # one static-type statement per relationship type, all of the same shape
-        text = query(f"merge_relationships_{t.value}")
-        assert f"MERGE (a)-[r:{t.value} {{fg_key: row.key}}]->(b)" in text
-        assert text.replace(t.value, "TYPE") == query("merge_relationships_MENTIONS").replace("MENTIONS", "TYPE")
-    with pytest.raises(KeyError):
-        query("no_such_statement")
-
-
-def test_unreachable_neo4j_is_backend_unavailable():
-    from fundgraph.core.settings import Settings
-
-    store = Neo4jStore.from_settings(Settings(neo4j_uri="bolt://127.0.0.1:1", neo4j_user=""))
-    try:
-        with pytest.raises(BackendUnavailable) as e:
-            store.health()
-        assert e.value.status_code == 503
-    finally:
-        store.close()
 
 
 def test_settings_select_the_neo4j_store_and_the_api_serves_it(neo4j_store, neo4j_settings, neo4j_corpus):
