@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import unicodedata
 import zipfile
 from collections import Counter
 from collections.abc import Iterator
@@ -489,6 +490,13 @@ PAGE_NUMBER_LINE = re.compile(
     r"|(?:page|p\.)\s*\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?)$",
     re.I,
 )
+#: Kangxi radicals and CJK radical supplements → the unified ideographs they look like (``⼤`` U+2F24 → ``大``).
+#: PDF fonts often map shared glyphs to the radical code points, so the text would not match the same word typed.
+KANGXI = {
+    c: unicodedata.normalize("NFKC", chr(c))
+    for c in range(0x2E80, 0x2FE0)
+    if len(unicodedata.normalize("NFKC", chr(c))) == 1 and unicodedata.normalize("NFKC", chr(c)) != chr(c)
+}
 _EDGE = 3  # lines at the top and at the bottom of a page where running headers/footers are looked for
 
 
@@ -514,7 +522,8 @@ def _read_pdf(path: Path) -> DocumentText:
             raw = textpage.get_text_range()
             textpage.close()
             page.close()
-            lines = [ln.strip() for ln in raw.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+            raw = raw.replace("\r\n", "\n").replace("\r", "\n").translate(KANGXI)
+            lines = [ln.strip() for ln in raw.split("\n")]
             pages.append([ln for ln in lines if ln])
     finally:
         pdf.close()
@@ -554,23 +563,44 @@ def _drop_running_lines(pages: list[list[str]], path: Path) -> tuple[list[str], 
 def _read_html(data: bytes, path: Path) -> DocumentText:
     try:
         import trafilatura
+        from lxml import etree
     except ImportError as e:
         raise MissingDependency("trafilatura", "formats", "reading HTML") from e
     text, encoding, warnings = _decode_html(data, path)
-    extracted = trafilatura.extract(
-        text,
-        include_tables=True,
-        include_comments=False,
-        include_links=False,
-        include_images=False,
-        favor_recall=True,  # guideline pages are long lists of short lines: keep them all
-        deduplicate=False,
-    )
-    if not extracted:
+    # XML output keeps the blocks (p, head, list item, table row) that the text output flattens;
+    # precision mode drops the navigation and share bars that recall mode keeps on short pages.
+    xml = trafilatura.extract(text, output_format="xml", include_tables=True, include_comments=False,
+                              include_links=False, include_images=False, favor_precision=True, deduplicate=False)
+    main = etree.fromstring(xml.encode("utf-8")).find("main") if xml else None
+    lines = list(_xml_lines(main)) if main is not None else []
+    if not any(ln.strip() for ln in lines):
         raise _unsupported(path, "no main text found in this web page",
                            "save the page as PDF with text or copy its text into a .txt file")
-    lines = [ln.rstrip() for ln in extracted.split("\n")]
     return DocumentText(path, DocumentFormat.HTML, lines, encoding=encoding, warnings=warnings)
+
+
+def _inline_text(el: Any) -> str:
+    """Text of a trafilatura block, ``<lb/>`` as a line break."""
+    parts = [el.text or ""]
+    for child in el:
+        parts.append("\n" if child.tag == "lb" else _inline_text(child))
+        parts.append(child.tail or "")
+    return "".join(parts)
+
+
+def _xml_lines(el: Any) -> Iterator[str]:
+    """Lines of trafilatura's XML: one per paragraph, heading and list item; ``| a | b |`` per table row."""
+    for child in el:
+        if child.tag == "row":
+            cells = [" ".join(_inline_text(c).split()) for c in child.iter("cell")]
+            if any(cells):
+                yield "| " + " | ".join(cells) + " |"
+        elif child.tag in ("table", "list", "div", "quote") and len(child):
+            yield from _xml_lines(child)
+        else:
+            for ln in _inline_text(child).split("\n"):
+                if ln.strip():
+                    yield ln.strip()
 
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([\w-]+)""", re.I)
