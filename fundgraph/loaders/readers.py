@@ -535,24 +535,35 @@ def _read_pdf(path: Path) -> DocumentText:
 
 
 def _drop_running_lines(pages: list[list[str]], path: Path) -> tuple[list[str], list[int], list[str]]:
-    """Drop page numbers and lines repeated at the top or bottom of most pages (running headers/footers)."""
-    seen = Counter()
+    """Drop page numbers and lines repeated at the top or bottom of most pages (running headers/footers).
+
+    A running line is told by its text (digits masked) *and* its place: the k-th line from the top, or from
+    the bottom, on more than half of the pages (and at least 3). Body text repeated on several pages sits at
+    different places, so it stays.
+    """
+
+    def places(lines: list[str]) -> Iterator[tuple[int, str, int]]:
+        n = len(lines)
+        for k in range(min(_EDGE, n)):
+            yield k, _edge_key(lines[k]), k
+        for k in range(1, min(_EDGE, n) + 1):
+            if n - k >= _EDGE:  # not already a top line
+                yield n - k, _edge_key(lines[n - k]), -k
+
+    seen: Counter[tuple[str, int]] = Counter()
     for lines in pages:
-        edge = set(lines[:_EDGE]) | set(lines[-_EDGE:])
-        seen.update({_edge_key(ln) for ln in edge})
-    # "Most pages": more than half, and at least 3 (two pages can share a line by chance).
-    running = {k for k, n in seen.items() if len(pages) >= 3 and n >= 3 and n > len(pages) / 2}
+        seen.update({(key, where) for _, key, where in places(lines)})
+    running = {kw for kw, n in seen.items() if len(pages) >= 3 and n >= 3 and n > len(pages) / 2}
     out: list[str] = []
     out_pages: list[int] = []
     dropped = 0
     for no, lines in enumerate(pages, start=1):
-        for k, ln in enumerate(lines):
-            at_edge = k < _EDGE or k >= len(lines) - _EDGE
-            if at_edge and (PAGE_NUMBER_LINE.match(ln) or _edge_key(ln) in running):
-                dropped += 1
-                continue
-            out.append(ln)
-            out_pages.append(no)
+        drop = {i for i, key, where in places(lines) if (key, where) in running or PAGE_NUMBER_LINE.match(lines[i])}
+        dropped += len(drop)
+        for i, ln in enumerate(lines):
+            if i not in drop:
+                out.append(ln)
+                out_pages.append(no)
     warnings = [f"{path.name}: dropped {dropped} page-number/running header and footer lines"] if dropped else []
     return out, out_pages, warnings
 
