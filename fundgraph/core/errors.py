@@ -47,6 +47,12 @@ class GuidelineParseError(InputError):
     code = "guideline_parse_error"
 
 
+class UnsupportedDocument(GuidelineParseError):
+    """A file fundgraph cannot read as a guideline (.doc, .wps, a zip, a scan, an empty file); says what to do."""
+
+    code = "unsupported_document"
+
+
 class ManifestError(InputError):
     """The corpus manifest is malformed or points to a missing file."""
 
