@@ -133,7 +133,12 @@ STOP_HEADINGS = (
     "申报资格",
     "资助方式",
     "资助强度",
-    "材料",
+    "申报材料",
+    "申请材料",
+    "材料报送",
+    "提交材料",
+    "材料提交",
+    "材料要求",
     "时间安排",
     "时间要求",
     "联系方式",
@@ -155,7 +160,11 @@ STOP_HEADINGS = (
     "总体目标",
     "科学目标",
     "基金简介",
-    "背景",
+    "申报说明",
+    "申报办法",
+    "申报须知",
+    "项目管理",
+    "资助计划",
 )
 #: Web-page navigation lines (treated as blank).
 WEB_JUNK = re.compile(
@@ -166,6 +175,7 @@ CATEGORY_LINE = re.compile(r"^(重点攻关类|常规支持类|青年科学家�
 CODE_MARK = re.compile(
     r"\(\s*申报代码\s*:\s*(?P<app>[A-Z]{1,4}\d{3,6})\s*[,、;]?\s*(?:学科代码\s*:\s*(?P<disc>[^)]*))?\)"
 )
+INLINE_LABEL = re.compile(r"(?:研究内容|考核指标|预期指标|技术指标|关键词|有关说明)\s*:")
 NOTE_LINE = re.compile(r"^\(\s*注\s*:")
 SENTENCE_END = "。；;!！?？"
 
@@ -549,6 +559,8 @@ def infer(text: str, lines: list[Line], hints: Hints | None = None) -> Inference
     whole = Region(0, len(lines))
     best: Candidate | None = None
     for region in [*regions, whole]:
+        if region is whole and best is not None and len(best.marks) >= 2:
+            break  # a list under a direction heading beats any list elsewhere
         cands = _candidates(lines, marks, region, stops)
         rows = _table_rows(text, lines, region)
         if len(rows) >= 2:
@@ -715,7 +727,9 @@ def _wrap_width(lines: list[Line]) -> int:
     return lens[int(len(lens) * 0.8)] if lens else 40
 
 
-def _title(head: Clean, lines: list[Line], i: int, i1: int, labelled: bool, wrap: int) -> tuple[Clean, Clean]:
+def _title(
+    text: str, head: Clean, lines: list[Line], i: int, i1: int, labelled: bool, wrap: int
+) -> tuple[Clean, Clean]:
     """Split a direction's head into (title, rest)."""
     f = head.folded
     code = CODE_MARK.search(f)
@@ -728,14 +742,18 @@ def _title(head: Clean, lines: list[Line], i: int, i1: int, labelled: bool, wrap
     stop = len(f)
     j = i
     off_end = lines[i].end
+    double = sum(ln.blank for ln in lines) > 0.4 * len(lines)  # double-spaced PDF text
     while True:
         body = lines[j].body
         if body.endswith(tuple(SENTENCE_END + ":")) or len(body) < 0.85 * wrap:
             break
         k = j + 1
-        while k < i1 and lines[k].blank:
+        while k < i1 and lines[k].blank and double:
             k += 1
-        if k >= i1 or LABEL_RE.match(lines[k].body):
+        if k >= i1 or lines[k].blank or LABEL_RE.match(lines[k].body):
+            break
+        nxt = lines[k].body
+        if any(c in nxt for c in "。，,；;") and not (nxt.endswith("。") and len(nxt) < 0.5 * wrap):
             break
         j = k
         off_end = lines[j].end
@@ -744,6 +762,16 @@ def _title(head: Clean, lines: list[Line], i: int, i1: int, labelled: bool, wrap
             stop = p
             break
     cut = min(x for x in (stop, dot if dot >= 0 else stop) if x >= 0)
+    semi = re.search("[;；]", f[:cut])
+    if semi:
+        cut = semi.start()
+    # a field label or a table cell break on the title line itself ("题目 研究内容：…", "1\t题目\t代码")
+    inline = INLINE_LABEL.search(f, 1, cut)
+    if inline:
+        cut = inline.start()
+    gap = next((p for p in range(1, cut) if "\t" in text[head.offsets[p - 1] : head.offsets[p]]), None)
+    if gap:
+        cut = gap
     colon = f.find(":", 0, cut)
     if 0 < colon:
         cut = colon
@@ -874,7 +902,7 @@ def _direction(
     main_end = note_lines[0] if note_lines else i1
     head = cut_fields(text, lines, i, main_end, mk.head_start, d)
     labelled = bool(d.fields)
-    title, rest = _title(head, lines, i, main_end, labelled, wrap)
+    title, rest = _title(text, head, lines, i, main_end, labelled, wrap)
     d.title = title
     m = CODE_MARK.search(head.folded)
     if m:
