@@ -311,12 +311,13 @@ class Region:
     heading_line: int | None = None
 
 
-def _zones(lines: list[Line], marks: list[Mark]) -> tuple[list[tuple[int, int, str]], list[Region]]:
+def _zones(text: str, lines: list[Line], marks: list[Mark]) -> tuple[list[tuple[int, int, str]], list[Region]]:
     """Excluded (stop) zones and direction-heading regions."""
     by_line: dict[int, list[Mark]] = {}
     for mk in marks:
         by_line.setdefault(mk.i, []).append(mk)
     heads: list[tuple[int, int, str, str]] = []  # (line, rank, kind, text)
+    style: dict[int, str] = {}  # markup of heading lines: "**一、…**" and plain "一、…" are different levels
     for i, ln in enumerate(lines):
         if ln.blank:
             continue
@@ -328,6 +329,8 @@ def _zones(lines: list[Line], marks: list[Mark]) -> tuple[list[tuple[int, int, s
             continue
         textv = (mk.rest if mk else ln.body).strip()
         rank = SCHEME[mk.scheme].rank if mk else -1
+        raw = text[ln.start : ln.end].strip()
+        style[i] = ("#" if raw.startswith("#") else "") + ("*" if "**" in raw else "")
         if _has(STOP_HEADINGS, textv) and not _has(("研究方向", "支持方向", "申报方向", "指南方向"), textv):
             heads.append((i, rank, "stop", textv))
         elif _has(DIRECTION_HEADINGS, textv) and not textv.startswith(("研究内容:", "研究内容：")):
@@ -341,6 +344,8 @@ def _zones(lines: list[Line], marks: list[Mark]) -> tuple[list[tuple[int, int, s
             continue
         end = len(lines)
         for j, r2, k2, _t in heads[k + 1 :]:
+            if r2 == rank >= 0 and style[j] != style[i]:
+                continue
             if (rank >= 0 and 0 <= r2 <= rank) or (rank < 0 and (k2 in ("stop", "dir") or r2 == 0)):
                 end = j
                 break
@@ -555,7 +560,7 @@ def infer(text: str, lines: list[Line], hints: Hints | None = None) -> Inference
         if WEB_JUNK.match(ln.body):
             ln.page = True
     marks = find_marks(lines)
-    stops, regions = _zones(lines, marks)
+    stops, regions = _zones(text, lines, marks)
     whole = Region(0, len(lines))
     best: Candidate | None = None
     for region in [*regions, whole]:
@@ -1043,15 +1048,18 @@ def _check_end(text: str, lines: list[Line], res: ProfileResult, inf: Inference)
     if j < 0 or lines[j].start > last.end or lines[j].end < last.end:
         return
     body = lines[j].body
-    if lines[j].no == last.line and not last.fields:
-        return  # a one-line direction at the end of the file is complete
     if body.endswith(tuple(SENTENCE_END + ')）」”"')) or body.startswith("关键词"):
         return
-    res.directions.pop()
-    res.warnings.append(
-        f"line {lines[j].no}: the document ends inside direction {last.code} (line {last.line}); "
-        "it is left out as incomplete"
-    )
+    if not last.fields and lines[j].no == last.line:
+        prev = res.directions[-2] if len(res.directions) > 1 else None
+        if prev is None or not prev.fields:
+            return  # a list of one-line titles: the last one is complete
+        res.directions.pop()
+        res.warnings.append(
+            f"line {lines[j].no}: the document ends inside the title of direction {last.code}; left out"
+        )
+        return
+    res.warnings.append(f"line {lines[j].no}: the document ends inside direction {last.code} (line {last.line})")
 
 
 #: Every parser a manifest ``profile:`` may name: ``auto`` (inference) and today's hand-written profiles.
