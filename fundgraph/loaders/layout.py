@@ -772,15 +772,16 @@ def _title(
         cut = semi.start()
     # a field label or a table cell break on the title line itself ("题目 研究内容：…", "1\t题目\t代码")
     inline = INLINE_LABEL.search(f, 1, cut)
+    rest_at = cut + 1 if cut < len(f) else cut
     if inline:
-        cut = inline.start()
+        cut, rest_at = inline.start(), inline.end()
     gap = next((p for p in range(1, cut) if "\t" in text[head.offsets[p - 1] : head.offsets[p]]), None)
     if gap:
-        cut = gap
+        cut = rest_at = gap
     colon = f.find(":", 0, cut)
     if 0 < colon:
-        cut = colon
-    return head.slice(0, cut).rstrip("。."), head.slice(cut + 1 if cut < len(f) else cut)
+        cut, rest_at = colon, colon + 1
+    return head.slice(0, cut).rstrip("。."), head.slice(max(rest_at, cut))
 
 
 def _support_type(raw: str | None) -> str | None:
@@ -867,6 +868,11 @@ def parse_with_layout(
         if raw:
             d.title, d.category_raw = t, raw
         res.directions.append(d)
+    codes = [d.code for d in res.directions]
+    if len(set(codes)) < len(codes):  # numbering restarts in each section: qualify by the section's code
+        for d in res.directions:
+            if d.section is not None and d.application_code is None:
+                d.code = f"{res.sections[d.section].code}-{d.code}"
     _program_rules(text, lines, res, inf, first_event, stop, hints)
     if inf.overview:
         _merge_overview(text, lines, inf, res)
