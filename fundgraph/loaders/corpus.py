@@ -16,7 +16,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from fundgraph.core.errors import GuidelineParseError, ManifestError, ProgramNotFound
-from fundgraph.loaders.parsers import PROFILES, ParseProblem, normalise_category, split_lines, stated_direction_count
+from fundgraph.loaders.layout import PARSERS
+from fundgraph.loaders.parsers import ParseProblem, normalise_category, split_lines, stated_direction_count
 from fundgraph.loaders.records import Direction, ParsedDocument, Program, Section, SourceSpan, SourceText
 from fundgraph.loaders.text import (
     Clean,
@@ -95,10 +96,10 @@ def read_manifest(path: Path) -> list[ManifestEntry]:
                 path=path,
                 line=_manifest_line(text, f"id: {ident}") if ident else None,
             ) from e
-        if entry.profile not in PROFILES:
+        if entry.profile not in PARSERS:
             raise ManifestError(
                 f"document {entry.id}: unknown profile {entry.profile!r} "
-                f"(known: {', '.join(sorted(PROFILES))})",
+                f"(known: {', '.join(sorted(PARSERS))})",
                 path=path,
                 line=_manifest_line(text, f"profile: {entry.profile}"),
             )
@@ -162,7 +163,7 @@ def parse_text(text: str, *, file: str, program: Program) -> ParsedDocument:
     """
     if not text.strip():
         raise GuidelineParseError("empty file", path=file)
-    profile = PROFILES.get(program.profile)
+    profile = PARSERS.get(program.profile)
     if profile is None:
         raise GuidelineParseError(f"unknown parsing profile {program.profile!r}", path=file)
     lines = split_lines(text)

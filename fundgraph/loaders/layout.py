@@ -1,0 +1,1075 @@
+"""Layout inference: find a guideline's direction list from its text alone, and parse it.
+
+One engine replaces the per-document parsing profiles. It works in four steps:
+
+1. **Marks.** Every line is matched against the numbering schemes of :data:`SCHEMES` (``一、`` ``（一）``
+   ``1.`` ``1.1`` ``（1）`` ``①`` ``方向一：`` ``专题1`` …) on its folded, markup-free body, and against the
+   rows of markdown or HTML tables with a 序号 column.
+2. **Regions.** A heading such as 研究方向 / 支持方向 / 选题 / 课题指南 opens a candidate region, closed by
+   the next heading of the same rank; sections such as 申报条件 / 资助方式 / 联系方式 are excluded zones,
+   so their numbered lists never become directions.
+3. **Scoring.** Each scheme's marks are read as numbering sequences (1, 2, 3 … restarting at 1; ``N.M``
+   under ``N``); a stray number that breaks the sequence is ignored. Each candidate list is scored on
+   its length, on the field labels (研究内容 / 考核指标 …) or application codes that follow its items, on
+   sitting under a direction heading, and is penalised when it is introduced by a colon sentence that is
+   not about directions (``应同时满足以下条件：``). The best (region, scheme) wins; a scheme ranked above
+   it that numbers the lines between its runs becomes the section level, and category lines
+   (``重点攻关类：``, ``（一）重点项目``) become category markers.
+4. **Records.** Each direction's lines are cut into title and fields; the title ends at the first of
+   line end (wrapped PDF lines are joined), 。, a field label or ``（申报代码…）``. Category tails, notes,
+   funding sentences, young-scientist notes and a duplicated overview table (merged by 申报代码) are
+   handled by the same rules for every document.
+
+The result is a :class:`~fundgraph.loaders.parsers.ProfileResult` (what :func:`corpus.parse_text` turns
+into records) plus a :class:`Layout` saying what was inferred. :data:`HINTS` holds per-document
+configuration for documents inference alone cannot read; the five bundled documents need none.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel, Field
+
+from fundgraph.loaders.parsers import (
+    DISCIPLINE,
+    LABEL_RE,
+    PROFILES,
+    SUPPORT_HEAD,
+    DirectionDraft,
+    Line,
+    ProfileResult,
+    SectionDraft,
+    _category_funding,
+    _last_content_end,
+    _matches_with_sentences,
+    _parse_overview_table,
+    cut_fields,
+    normalise_category,
+    split_category_tail,
+    split_lines,
+    young_scientist_notes,
+)
+from fundgraph.loaders.records import Funding
+from fundgraph.loaders.text import Clean, chinese_numeral, clean, to_chinese_numeral
+
+CN = "一二三四五六七八九十"
+CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
+
+# ---------------------------------------------------------------------------------------------- schemes
+
+
+@dataclass(frozen=True)
+class Scheme:
+    """A line-start numbering scheme: its name, how it is printed, its regex and its rank (0 = outermost)."""
+
+    name: str
+    shown: str
+    pattern: re.Pattern[str]
+    rank: int
+
+
+_SEP = r"\s*[、.:]?\s*"
+SCHEMES: tuple[Scheme, ...] = (
+    Scheme("cn_dun", "一、", re.compile(rf"^(?P<n>[{CN}]{{1,3}})\s*[、.]\s*(?P<rest>.*)$"), 0),
+    Scheme(
+        "keyword",
+        "方向一：",
+        re.compile(
+            rf"^(?P<kw>研究方向|方向|项目|课题|子课题|专题|任务|选题|榜单|题目)\s*(?:第\s*)?"
+            rf"(?P<n>[{CN}]{{1,3}}|\d{{1,2}})(?![\d{CN}])\s*[、.:)]?\s*(?P<rest>.*)$"
+        ),
+        1,
+    ),
+    Scheme("cn_paren", "（一）", re.compile(rf"^\((?P<n>[{CN}—－\-]{{1,3}})\){_SEP}(?P<rest>.*)$"), 2),
+    Scheme(
+        "ar_dotted",
+        "1.1",
+        re.compile(r"^(?P<major>\d{1,2})\.(?P<n>\d{1,2})(?![\d.])\s*[、.:]?\s*(?P<rest>.*)$"),
+        3,
+    ),
+    Scheme("ar_dot", "1.", re.compile(r"^(?P<n>\d{1,2})\s*[.、:]\s*(?!\d)(?P<rest>.*)$"), 3),
+    Scheme("ar_paren", "（1）", re.compile(rf"^\((?P<n>\d{{1,2}})\){_SEP}(?P<rest>.*)$"), 4),
+    Scheme("circled", "①", re.compile(rf"^(?P<n>[{CIRCLED}])\s*[、.:]?\s*(?P<rest>.*)$"), 5),
+    Scheme(
+        "ar_space",
+        "1 ",
+        re.compile(r"^(?P<n>\d{1,2})\s+(?P<rest>[\u4e00-\u9fff](?![个项种套篇年月日次名家人万亿倍例台件类位])\S.*)$"),
+        6,
+    ),
+)
+SCHEME = {s.name: s for s in SCHEMES}
+
+#: Words of a heading that opens the direction list.
+DIRECTION_HEADINGS = (
+    "研究方向",
+    "支持方向",
+    "拟资助方向",
+    "资助方向",
+    "申报方向",
+    "指南方向",
+    "领域和方向",
+    "选题",
+    "课题指南",
+    "项目指南",
+    "核心科学问题",
+    "研究内容",
+    "榜单",
+    "攻关方向",
+    "研究任务",
+    "重点任务",
+    "课题方向",
+    "招标课题",
+)
+#: Words of a heading that opens a section whose numbered lists are not directions.
+STOP_HEADINGS = (
+    "申报对象",
+    "申报条件",
+    "申请条件",
+    "申报要求",
+    "申请要求",
+    "申报资格",
+    "资助方式",
+    "资助强度",
+    "申报材料",
+    "申请材料",
+    "材料报送",
+    "提交材料",
+    "材料提交",
+    "材料要求",
+    "时间安排",
+    "时间要求",
+    "联系方式",
+    "联系人",
+    "绩效管理",
+    "注意事项",
+    "组织实施",
+    "申报程序",
+    "申报方式",
+    "申报流程",
+    "评审",
+    "知识产权",
+    "经费管理",
+    "其他事项",
+    "有关要求",
+    "工作要求",
+    "限项",
+    "总体要求",
+    "总体目标",
+    "科学目标",
+    "基金简介",
+    "申报说明",
+    "申报办法",
+    "申报须知",
+    "项目管理",
+    "资助计划",
+)
+#: Web-page navigation lines (treated as blank).
+WEB_JUNK = re.compile(
+    r"^(当前位置|您的位置|首页\s*>|.*点击数|.*浏览次数|.*(?:作者|编辑|来源|发布时间)\s*:.*(?:作者|编辑|点击|来源|时间)"
+    r"|.*分享到|【\s*字体|.*打印本页|.*关闭窗口|【\s*打印|上一篇|下一篇)"
+)
+CATEGORY_LINE = re.compile(r"^(重点攻关类|常规支持类|青年科学家项目|青年科学家|[^\s:]{2,8}类)\s*:\s*$")
+CODE_MARK = re.compile(
+    r"\(\s*申报代码\s*:\s*(?P<app>[A-Z]{1,4}\d{3,6})\s*[,、;]?\s*(?:学科代码\s*:\s*(?P<disc>[^)]*))?\)"
+)
+INLINE_LABEL = re.compile(r"(?:研究内容|考核指标|预期指标|技术指标|关键词|有关说明)\s*:")
+NOTE_LINE = re.compile(r"^\(\s*注\s*:")
+SENTENCE_END = "。；;!！?？"
+
+
+# ---------------------------------------------------------------------------------------------- records
+
+
+class Level(BaseModel):
+    """One inferred level of the document's structure."""
+
+    role: str = Field(description="direction | section | category")
+    scheme: str = Field(description="Numbering scheme name (see layout.SCHEMES), 'line' or 'table'.")
+    shown: str = Field(description="How the numbering looks: （一）, 1.1, 方向一：, 重点攻关类： …")
+    count: int
+    first_line: int | None = None
+
+
+class Layout(BaseModel):
+    """What inference found in a document (printed by the CLI beside the directions)."""
+
+    levels: list[Level] = Field(default_factory=list)
+    heading: str | None = Field(default=None, description="The heading that opens the direction list.")
+    heading_line: int | None = None
+    end_line: int | None = Field(default=None, description="Line where the direction list ends.")
+    excluded_sections: list[str] = Field(
+        default_factory=list, description="Headings of sections whose lists are not directions (申报条件 …)."
+    )
+    overview_table: bool = Field(default=False, description="Directions also listed in an overview table.")
+    score: float = 0.0
+
+
+@dataclass(frozen=True)
+class Hints:
+    """Per-document configuration for what inference cannot see (none of the bundled documents needs one)."""
+
+    direction_scheme: str | None = None
+    section_kind: str | None = None
+    category_raw: str | None = None
+    support_type: str | None = None
+
+
+#: Hint sets by name (a manifest ``profile:`` may name one). ``auto`` is inference alone.
+HINTS: dict[str, Hints] = {"auto": Hints()}
+
+
+# ---------------------------------------------------------------------------------------------- marks
+
+
+@dataclass
+class Mark:
+    """A numbered line: which scheme, which number, where its text starts."""
+
+    i: int
+    scheme: str
+    n: int
+    major: int | None
+    code: str
+    rest: str
+    head_start: int
+    kw: str | None = None
+    fixed: str | None = None  # a numeral read with a fix (（十—） → （十一）)
+    raw: str = ""  # the numeral as printed
+
+
+def _numeral(s: str) -> tuple[int, str | None] | None:
+    if s in CIRCLED:
+        return CIRCLED.index(s) + 1, None
+    fixed = re.sub(r"[—－\-]", "一", s)
+    try:
+        return chinese_numeral(fixed), (fixed if fixed != s else None)
+    except (KeyError, ValueError):
+        return None
+
+
+def find_marks(lines: list[Line]) -> list[Mark]:
+    """Every numbered line, once per scheme it matches."""
+    out: list[Mark] = []
+    for i, ln in enumerate(lines):
+        if ln.blank:
+            continue
+        for s in SCHEMES:
+            m = s.pattern.match(ln.body)
+            if not m:
+                continue
+            got = _numeral(m.group("n"))
+            if got is None:
+                continue
+            n, fixed = got
+            major = int(m.group("major")) if s.name == "ar_dotted" else None
+            if s.name == "cn_paren":
+                code = f"（{to_chinese_numeral(n)}）"
+            elif s.name == "ar_dotted":
+                code = f"{major}.{n}"
+            elif s.name == "circled":
+                code = m.group("n")
+            elif s.name == "cn_dun":
+                code = to_chinese_numeral(n)
+            elif s.name == "ar_paren":
+                code = f"（{n}）"
+            else:
+                code = str(n)
+            kw = m.groupdict().get("kw")
+            if kw:
+                code = f"{kw}{m.group('n')}"
+            out.append(
+                Mark(i, s.name, n, major, code, m.group("rest"), ln.body_off + m.start("rest"), kw, fixed, m.group("n"))
+            )
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- regions
+
+
+def _is_heading(ln: Line, mark: Mark | None) -> bool:
+    body = mark.rest if mark else ln.body
+    body = body.strip().rstrip(":")
+    if LABEL_RE.match(ln.body) and len(ln.body) > 8:
+        return False
+    return 1 < len(body) <= 24 and "。" not in body and "," not in body and "，" not in body
+
+
+def _has(words: tuple[str, ...], s: str) -> bool:
+    return any(w in s for w in words)
+
+
+@dataclass
+class Region:
+    """A candidate span of lines for the direction list."""
+
+    start: int
+    end: int
+    heading: str | None = None
+    heading_line: int | None = None
+
+
+def _zones(text: str, lines: list[Line], marks: list[Mark]) -> tuple[list[tuple[int, int, str]], list[Region]]:
+    """Excluded (stop) zones and direction-heading regions."""
+    by_line: dict[int, list[Mark]] = {}
+    for mk in marks:
+        by_line.setdefault(mk.i, []).append(mk)
+    heads: list[tuple[int, int, str, str]] = []  # (line, rank, kind, text)
+    style: dict[int, str] = {}  # markup of heading lines: "**一、…**" and plain "一、…" are different levels
+    for i, ln in enumerate(lines):
+        if ln.blank:
+            continue
+        mks = [m for m in by_line.get(i, []) if m.scheme not in ("ar_dotted", "ar_space")]
+        mk = min(mks, key=lambda m: SCHEME[m.scheme].rank) if mks else None
+        if mk is None and not (ln.body.endswith(":") or ln.start != ln.body_off or len(ln.body) <= 14):
+            continue
+        if not _is_heading(ln, mk):
+            continue
+        textv = (mk.rest if mk else ln.body).strip()
+        rank = SCHEME[mk.scheme].rank if mk else -1
+        raw = text[ln.start : ln.end].strip()
+        style[i] = ("#" if raw.startswith("#") else "") + ("*" if "**" in raw else "")
+        if _has(STOP_HEADINGS, textv) and not _has(("研究方向", "支持方向", "申报方向", "指南方向"), textv):
+            heads.append((i, rank, "stop", textv))
+        elif _has(DIRECTION_HEADINGS, textv) and not textv.startswith(("研究内容:", "研究内容：")):
+            heads.append((i, rank, "dir", textv))
+        elif mk is not None and mk.scheme in ("cn_dun",):
+            heads.append((i, rank, "other", textv))
+    stops: list[tuple[int, int, str]] = []
+    regions: list[Region] = []
+    for k, (i, rank, kind, textv) in enumerate(heads):
+        if kind == "other":
+            continue
+        end = len(lines)
+        for j, r2, k2, _t in heads[k + 1 :]:
+            if r2 == rank >= 0 and style[j] != style[i]:
+                continue
+            if (rank >= 0 and 0 <= r2 <= rank) or (rank < 0 and (k2 in ("stop", "dir") or r2 == 0)):
+                end = j
+                break
+            if kind == "dir" and k2 == "stop" and r2 <= rank + 1 and r2 >= 0 and rank >= 0 and r2 == rank:
+                end = j
+                break
+        if kind == "stop":
+            stops.append((i, end, textv))
+        else:
+            regions.append(Region(i + 1, end, textv, lines[i].no))
+    return stops, regions
+
+
+# ---------------------------------------------------------------------------------------------- candidates
+
+
+@dataclass
+class Candidate:
+    """One reading of a region: the direction marks (in sequence), their score, and the scheme."""
+
+    scheme: str
+    marks: list[Mark]
+    score: float
+    region: Region
+    table: list[tuple[Mark, Clean]] | None = None
+
+
+def _accept_flat(marks: list[Mark]) -> list[list[Mark]]:
+    """Runs of a flat scheme: 1, 2, 3 … in order; a restart at 1 opens a new run; strays are skipped."""
+    runs: list[list[Mark]] = []
+    for mk in marks:
+        if runs and mk.n == runs[-1][-1].n + 1:
+            runs[-1].append(mk)
+        elif mk.n == 1:
+            runs.append([mk])
+    return runs
+
+
+def _accept_dotted(marks: list[Mark]) -> list[list[Mark]]:
+    """``N.M`` marks in sequence: 1.1 1.2 … 2.1 … (one run)."""
+    run: list[Mark] = []
+    for mk in marks:
+        if not run:
+            if mk.n == 1:
+                run.append(mk)
+            continue
+        last = run[-1]
+        if (mk.major == last.major and mk.n == last.n + 1) or (
+            mk.major is not None and last.major is not None and mk.major == last.major + 1 and mk.n == 1
+        ):
+            run.append(mk)
+    return [run] if run else []
+
+
+def _intro_line(lines: list[Line], i: int) -> str:
+    j = i - 1
+    while j >= 0 and lines[j].blank:
+        j -= 1
+    return lines[j].body if j >= 0 else ""
+
+
+def _item_quality(lines: list[Line], mk: Mark, nxt: int) -> float:
+    q = 1.0
+    rest = mk.rest.strip()
+    if not rest:
+        q -= 0.5
+    span = range(mk.i, min(nxt, mk.i + 60))
+    if any(LABEL_RE.match(lines[j].body) for j in span if j != mk.i) or "申报代码" in "".join(
+        lines[j].body for j in range(mk.i, min(nxt, mk.i + 3))
+    ):
+        q += 1.0
+    head = rest.split("。")[0]
+    if len(head) > 60 or (("，" in head or "," in head) and len(head) > 30):
+        q -= 0.6
+    if LABEL_RE.match(rest):
+        q -= 1.0
+    return q
+
+
+def _score_runs(lines: list[Line], runs: list[list[Mark]], region: Region) -> tuple[float, list[Mark]]:
+    kept: list[Mark] = []
+    score = 0.0
+    for run in runs:
+        intro = _intro_line(lines, run[0].i)
+        s = 0.0
+        for k, mk in enumerate(run):
+            nxt = run[k + 1].i if k + 1 < len(run) else region.end
+            s += _item_quality(lines, mk, nxt)
+        if intro.endswith(":") and not _has(("方向", "选题", "课题", "项目", "题目", "内容", "问题", "任务"), intro):
+            s *= 0.3
+        if len(run) == 1 and s < 1.5:
+            continue
+        score += s
+        kept.extend(run)
+    return score, kept
+
+
+def _in_zone(i: int, stops: list[tuple[int, int, str]]) -> bool:
+    return any(a <= i < b for a, b, _ in stops)
+
+
+def _candidates(
+    lines: list[Line], marks: list[Mark], region: Region, stops: list[tuple[int, int, str]]
+) -> list[Candidate]:
+    inside = [m for m in marks if region.start <= m.i < region.end and not _in_zone(m.i, stops)]
+    out: list[Candidate] = []
+    for s in SCHEMES:
+        ms = [m for m in inside if m.scheme == s.name]
+        if not ms:
+            continue
+        runs = _accept_dotted(ms) if s.name == "ar_dotted" else _accept_flat(ms)
+        score, kept = _score_runs(lines, runs, region)
+        if s.name == "ar_space":
+            score *= 0.6
+        if kept:
+            out.append(Candidate(s.name, sorted(kept, key=lambda m: m.i), score, region))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- tables
+
+_TITLE_COLS = ("名称", "方向", "题目", "选题", "课题", "榜单", "项目", "内容", "任务")
+
+
+def _table_rows(text: str, lines: list[Line], region: Region) -> list[tuple[Mark, Clean]]:
+    """Rows of a markdown or HTML table with a 序号 column inside the region: (mark, title)."""
+    rows: list[tuple[Mark, Clean]] = []
+    cols: tuple[int, int] | None = None  # (序号 column, title column)
+    for i in range(region.start, region.end):
+        ln = lines[i]
+        raw = text[ln.body_off : ln.end]
+        cells = _cells(raw, ln.body_off)
+        if not cells:
+            if not raw.strip().startswith("<") or "</table" in raw:
+                cols = None if not raw.strip() or "</table" in raw else cols
+            continue
+        names = [text[a:b].strip() for a, b in cells]
+        if any(n.replace(" ", "") == "序号" for n in names):
+            no = next(k for k, n in enumerate(names) if n.replace(" ", "") == "序号")
+            tc = next((k for k, n in enumerate(names) if k != no and _has(_TITLE_COLS, n)), None)
+            cols = (no, tc if tc is not None else no + 1)
+            continue
+        if cols is None or max(cols) >= len(cells):
+            continue
+        num = text[cells[cols[0]][0] : cells[cols[0]][1]].strip()
+        if not num.isdigit():
+            continue
+        a, b = cells[cols[1]]
+        title = clean(text, a, b).rstrip("。.")
+        mk = Mark(i, "table", int(num), None, num, title.text, a)
+        rows.append((mk, title))
+    return rows
+
+
+_CELL_MD = re.compile(r"\|([^|]*)")
+_CELL_HTML = re.compile(r"<t[dh][^>]*>(.*?)</t[dh]>", re.S)
+
+
+def _cells(raw: str, off: int) -> list[tuple[int, int]]:
+    s = raw.strip()
+    if s.startswith("|"):
+        lead = raw.index("|")
+        out = []
+        for m in _CELL_MD.finditer(raw, lead):
+            if m.end() >= len(raw.rstrip()) and not m.group(1).strip():
+                break
+            a, b = m.start(1), m.end(1)
+            out.append((off + a, off + b))
+        if out and all(re.fullmatch(r"\s*:?-{2,}:?\s*", raw[a - off : b - off]) for a, b in out):
+            return []
+        return out
+    if "<td" in s or "<th" in s:
+        out = []
+        for m in _CELL_HTML.finditer(raw):
+            a, b = m.start(1), m.end(1)
+            inner = raw[a:b]
+            # skip tags inside the cell (<p>, <span>)
+            while inner.startswith("<") and ">" in inner:
+                k = inner.index(">") + 1
+                a += k
+                inner = inner[k:]
+            while inner.endswith(">") and "<" in inner:
+                k = inner.rindex("<")
+                b -= len(inner) - k
+                inner = inner[:k]
+            out.append((off + a, off + b))
+        return out
+    return []
+
+
+# ---------------------------------------------------------------------------------------------- inference
+
+
+@dataclass
+class Inference:
+    """The chosen reading of a document."""
+
+    layout: Layout
+    directions: list[Mark]
+    sections: list[Mark] = field(default_factory=list)
+    categories: list[tuple[int, str]] = field(default_factory=list)  # (line index, raw category)
+    table: dict[int, Clean] | None = None
+    region: Region | None = None
+    stops: list[tuple[int, int, str]] = field(default_factory=list)
+    overview: tuple[int, int] | None = None  # lines of an overview table listing the directions again
+
+
+def infer(text: str, lines: list[Line], hints: Hints | None = None) -> Inference:
+    """Infer the layout of a document: regions, the direction scheme, sections and category markers."""
+    hints = hints or Hints()
+    for ln in lines:
+        if WEB_JUNK.match(ln.body):
+            ln.page = True
+    marks = find_marks(lines)
+    stops, regions = _zones(text, lines, marks)
+    whole = Region(0, len(lines))
+    best: Candidate | None = None
+    for region in [*regions, whole]:
+        if region is whole and best is not None and len(best.marks) >= 2:
+            break  # a list under a direction heading beats any list elsewhere
+        cands = _candidates(lines, marks, region, stops)
+        rows = _table_rows(text, lines, region)
+        if len(rows) >= 2:
+            cands.append(Candidate("table", [r[0] for r in rows], 2.0 * len(rows) + 1, region, rows))
+        if hints.direction_scheme:
+            cands = [c for c in cands if c.scheme == hints.direction_scheme]
+        for c in cands:
+            bonus = 1.5 if region.heading else 0.0
+            c.score += bonus
+            if best is None or c.score > best.score + 1e-9:
+                best = c
+    layout = Layout(excluded_sections=[t for _a, _b, t in stops])
+    if best is None:
+        return Inference(layout, [], stops=stops)
+    region = best.region
+    layout.heading, layout.heading_line = region.heading, region.heading_line
+    layout.end_line = lines[region.end - 1].no if region.end > 0 else None
+    layout.score = round(best.score, 2)
+    inf = Inference(layout, best.marks, region=region, stops=stops)
+    if best.table is not None:
+        inf.table = {m.i: t for m, t in best.table}
+        layout.levels.append(
+            Level(
+                role="direction",
+                scheme="table",
+                shown="序号",
+                count=len(best.marks),
+                first_line=lines[best.marks[0].i].no,
+            )
+        )
+        return inf
+    first, last = best.marks[0].i, best.marks[-1].i
+    # category markers: "重点攻关类：" lines, or numbered lines whose text is a category ("（一）重点项目")
+    for i in range(region.start, region.end):
+        ln = lines[i]
+        if ln.blank or _in_zone(i, stops):
+            continue
+        m = CATEGORY_LINE.match(ln.body)
+        if m and (normalise_category(m.group(1)) is not None or i < last):
+            inf.categories.append((i, m.group(1)))
+            continue
+        m2 = SUPPORT_HEAD.match(ln.body)
+        if m2 and best.scheme != "cn_paren":
+            inf.categories.append((i, m2.group(2)))
+    cat_lines = {i for i, _ in inf.categories}
+    # sections: a scheme ranked above the directions' that numbers lines among them, in sequence
+    if best.scheme == "ar_dotted":
+        majors = {m.major for m in best.marks}
+        sec = []
+        for mk in marks:
+            if mk.scheme != "ar_dot" or not region.start <= mk.i < region.end or mk.i > last:
+                continue
+            if (
+                mk.n in majors
+                and mk.n == len(sec) + 1
+                and len(mk.rest) <= 60
+                and "。" not in mk.rest
+                and not LABEL_RE.match(mk.rest)
+            ):
+                sec.append(mk)
+        inf.sections = sec
+    else:
+        inf.sections = _section_marks(text, lines, marks, best, region, stops, cat_lines)
+        if inf.sections and any(s.kw == "专题" for s in inf.sections):
+            inf.overview = _overview_zone(lines, inf.sections[0].i, first)
+    if inf.overview:
+        a, b = inf.overview
+        inf.directions = [m for m in inf.directions if not a <= m.i < b]
+        layout.overview_table = True
+    if inf.sections:
+        s0 = inf.sections[0]
+        layout.levels.append(
+            Level(
+                role="section",
+                scheme=s0.scheme,
+                shown=f"{s0.kw}一：" if s0.kw else SCHEME[s0.scheme].shown,
+                count=len(inf.sections),
+                first_line=lines[s0.i].no,
+            )
+        )
+    if inf.categories:
+        layout.levels.append(
+            Level(
+                role="category",
+                scheme="line",
+                shown=inf.categories[0][1],
+                count=len(inf.categories),
+                first_line=lines[inf.categories[0][0]].no,
+            )
+        )
+    d0 = inf.directions[0] if inf.directions else best.marks[0]
+    layout.levels.append(
+        Level(
+            role="direction",
+            scheme=best.scheme,
+            shown=f"{d0.kw}一" if d0.kw else SCHEME[best.scheme].shown,
+            count=len(inf.directions),
+            first_line=lines[d0.i].no,
+        )
+    )
+    return inf
+
+
+def _section_marks(
+    text: str,
+    lines: list[Line],
+    marks: list[Mark],
+    best: Candidate,
+    region: Region,
+    stops: list[tuple[int, int, str]],
+    cat_lines: set[int],
+) -> list[Mark]:
+    """Marks of the best scheme ranked above the directions that head groups of them, in sequence."""
+    d_rank = SCHEME[best.scheme].rank
+    first, last = best.marks[0].i, best.marks[-1].i
+    dset = {m.i for m in best.marks}
+    options: list[list[Mark]] = []
+    for s in SCHEMES:
+        if s.rank >= d_rank or s.name in ("ar_dotted", "ar_space"):
+            continue
+        ms = [
+            m
+            for m in marks
+            if m.scheme == s.name
+            and region.start <= m.i <= last
+            and m.i not in dset
+            and m.i not in cat_lines
+            and not _in_zone(m.i, stops)
+            and len(m.rest) <= 40
+            and "。" not in m.rest
+            and normalise_category(m.rest) is None
+        ]
+        # must sit before the first direction or between directions, and number in sequence
+        ms = [m for m in ms if m.i >= first - 40]
+        seq: list[Mark] = []
+        for m in ms:
+            if m.n == len(seq) + 1:
+                seq.append(m)
+            elif m.n == 1 and seq and s.name == "keyword":
+                # a second listing (an overview table, then the sections): keep the later one
+                seq = [m]
+        if seq and (len(seq) >= 2 or seq[0].i < first):
+            # a section must head at least one direction
+            if any(seq[0].i < d.i for d in best.marks):
+                options.append(seq)
+    if not options:
+        return []
+    return max(options, key=lambda seq: (len(seq), -SCHEME[seq[0].scheme].rank))
+
+
+def _overview_zone(lines: list[Line], section_start: int, first_direction: int) -> tuple[int, int] | None:
+    """An overview table (``表 1 …``) before the first section that lists the directions again."""
+    for i in range(section_start - 1, -1, -1):
+        if re.match(r"^表\s*\d", lines[i].body):
+            return (i, section_start) if i <= first_direction else None
+    return None
+
+
+# ---------------------------------------------------------------------------------------------- records
+
+
+def _wrap_width(lines: list[Line]) -> int:
+    lens = sorted(len(ln.body) for ln in lines if not ln.blank and len(ln.body) > 8)
+    return lens[int(len(lens) * 0.8)] if lens else 40
+
+
+def _title(
+    text: str, head: Clean, lines: list[Line], i: int, i1: int, labelled: bool, wrap: int
+) -> tuple[Clean, Clean]:
+    """Split a direction's head into (title, rest)."""
+    f = head.folded
+    code = CODE_MARK.search(f)
+    dot = f.find("。")
+    if code and (dot < 0 or code.start() < dot):
+        return head.slice(0, code.start()).rstrip("。."), head.slice(code.end())
+    if labelled and dot < 0:
+        return head.rstrip("。."), Clean()
+    # title lines: the first line, and wrapped continuations of full lines
+    stop = len(f)
+    j = i
+    off_end = lines[i].end
+    double = sum(ln.blank for ln in lines) > 0.4 * len(lines)  # double-spaced PDF text
+    while True:
+        body = lines[j].body
+        if body.endswith(tuple(SENTENCE_END + ":")) or len(body) < 0.85 * wrap:
+            break
+        k = j + 1
+        while k < i1 and lines[k].blank and double:
+            k += 1
+        if k >= i1 or lines[k].blank or LABEL_RE.match(lines[k].body):
+            break
+        nxt = lines[k].body
+        if any(c in nxt for c in "。，,；;") and not (nxt.endswith("。") and len(nxt) < 0.5 * wrap):
+            break
+        j = k
+        off_end = lines[j].end
+    for p, o in enumerate(head.offsets):
+        if o >= off_end:
+            stop = p
+            break
+    cut = min(x for x in (stop, dot if dot >= 0 else stop) if x >= 0)
+    semi = re.search("[;；]", f[:cut])
+    if semi:
+        cut = semi.start()
+    # a field label or a table cell break on the title line itself ("题目 研究内容：…", "1\t题目\t代码")
+    inline = INLINE_LABEL.search(f, 1, cut)
+    rest_at = cut + 1 if cut < len(f) else cut
+    if inline:
+        cut, rest_at = inline.start(), inline.end()
+    gap = next((p for p in range(1, cut) if "\t" in text[head.offsets[p - 1] : head.offsets[p]]), None)
+    if gap:
+        cut = rest_at = gap
+    colon = f.find(":", 0, cut)
+    if 0 < colon:
+        cut, rest_at = colon, colon + 1
+    return head.slice(0, cut).rstrip("。."), head.slice(max(rest_at, cut))
+
+
+def _support_type(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    s = re.sub(r"类$", "", raw)
+    t = re.sub(r"项目$", "", s)
+    return t if len(t) > 2 else s
+
+
+def _section_kind(text: str, sec: Mark) -> str:
+    if sec.kw == "专题":
+        return "topic"
+    if sec.kw == "任务":
+        return "task"
+    if sec.kw == "领域":
+        return "field"
+    m = re.search(rf"(?:\d+|[{CN}]+)\s*(?:个|项|大)\s*(领域|任务|专题)", text)
+    if m:
+        return {"领域": "field", "任务": "task", "专题": "topic"}[m.group(1)]
+    return "group"
+
+
+def parse_layout(text: str, lines: list[Line] | None = None, hints: Hints | None = None) -> ProfileResult:
+    """Infer the layout and parse the directions (the ``auto`` profile)."""
+    return parse_with_layout(text, lines, hints)[0]
+
+
+def parse_with_layout(
+    text: str, lines: list[Line] | None = None, hints: Hints | None = None
+) -> tuple[ProfileResult, Layout]:
+    """Infer the layout and parse: (drafts, layout)."""
+    hints = hints or Hints()
+    lines = lines if lines is not None else split_lines(text)
+    inf = infer(text, lines, hints)
+    res = ProfileResult([], [])
+    if not inf.directions:
+        return res, inf.layout
+    region = inf.region
+    assert region is not None
+    wrap = _wrap_width(lines)
+    # events in document order
+    events: list[tuple[int, str, object]] = []
+    for mk in inf.sections:
+        kind = hints.section_kind or _section_kind(text, mk)
+        res.sections.append(SectionDraft(title="", kind=kind, code=str(mk.n), title_start=mk.head_start))
+        events.append((mk.i, "section", len(res.sections) - 1))
+    use_cat_sections = not inf.sections and inf.categories
+    for i, raw in inf.categories:
+        if use_cat_sections:
+            res.sections.append(SectionDraft(title=raw, kind="category_group"))
+            events.append((i, "section", len(res.sections) - 1))
+        else:
+            events.append((i, "category", raw))
+    for mk in inf.directions:
+        events.append((mk.i, "direction", mk))
+    events.sort(key=lambda e: e[0])
+    first_event = events[0][0]
+    # the list ends at the region end or at an excluded section after the last direction
+    stop = region.end
+    last_dir = inf.directions[-1].i
+    for a, _b, _t in inf.stops:
+        if last_dir < a < stop:
+            stop = a
+    _section_titles_ev(text, lines, events, res, stop)
+    current: int | None = None
+    category: str | None = None
+    for k, (i, kind, payload) in enumerate(events):
+        if kind == "section":
+            current = payload  # type: ignore[assignment]
+            category = res.sections[current].title if use_cat_sections else None
+            continue
+        if kind == "category":
+            category = payload  # type: ignore[assignment]
+            continue
+        mk: Mark = payload  # type: ignore[assignment]
+        i1 = events[k + 1][0] if k + 1 < len(events) else stop
+        d = _direction(text, lines, mk, i, i1, wrap, inf, res)
+        d.section = current
+        if category:
+            d.category_raw = category
+            d.support_type = _support_type(category)
+        t, raw = split_category_tail(d.title)
+        if raw:
+            d.title, d.category_raw = t, raw
+        res.directions.append(d)
+    codes = [d.code for d in res.directions]
+    if len(set(codes)) < len(codes):  # numbering restarts in each section: qualify by the section's code
+        for d in res.directions:
+            if d.section is not None and d.application_code is None:
+                d.code = f"{res.sections[d.section].code}-{d.code}"
+    _program_rules(text, lines, res, inf, first_event, stop, hints)
+    if inf.overview:
+        _merge_overview(text, lines, inf, res)
+    _check_end(text, lines, res, inf)
+    inf.layout.levels[-1].count = len(res.directions)
+    return res, inf.layout
+
+
+def _section_titles_ev(
+    text: str, lines: list[Line], events: list[tuple[int, str, object]], res: ProfileResult, stop: int
+) -> None:
+    for k, (i, kind, payload) in enumerate(events):
+        if kind != "section":
+            continue
+        s = res.sections[payload]  # type: ignore[index]
+        if s.title_start is None:
+            continue
+        nxt = events[k + 1][0] if k + 1 < len(events) else stop
+        j = i + 1
+        while j < nxt and not (lines[j].body.startswith("本专题") or "。" in lines[j].body):
+            j += 1
+        s.title = clean(text, s.title_start, _last_content_end(lines, i, j)).text
+
+
+def _direction(
+    text: str, lines: list[Line], mk: Mark, i: int, i1: int, wrap: int, inf: Inference, res: ProfileResult
+) -> DirectionDraft:
+    if mk.fixed:
+        res.warnings.append(f"line {lines[i].no}: numeral （{mk.raw}） read as （{mk.fixed}）")
+    end = _last_content_end(lines, i, i1)
+    d = DirectionDraft(code=mk.code, start=lines[i].body_off, end=end, line=lines[i].no, title=Clean())
+    if inf.table is not None:
+        d.start = lines[i].body_off
+        d.end = lines[i].end
+        d.title = inf.table[i]
+        return d
+    note_lines = [j for j in range(i + 1, i1) if NOTE_LINE.match(lines[j].body)]
+    main_end = note_lines[0] if note_lines else i1
+    head = cut_fields(text, lines, i, main_end, mk.head_start, d)
+    labelled = bool(d.fields)
+    title, rest = _title(text, head, lines, i, main_end, labelled, wrap)
+    d.title = title
+    m = CODE_MARK.search(head.folded)
+    if m:
+        d.code = d.application_code = m.group("app")
+        d.disciplines = DISCIPLINE.findall(m.group("disc") or "")
+    if rest.text and "content" not in d.fields:
+        d.fields["content"] = rest
+    for j in note_lines:
+        jn = next((x for x in note_lines if x > j), i1)
+        nend = _last_content_end(lines, j, jn) if jn > j else lines[j].end
+        note = clean(text, lines[j].body_off, nend).lstrip("(").rstrip(")")
+        note = note.lstrip("注").lstrip(":")
+        d.notes.append(note.text)
+        d.fields.setdefault("notes", note)
+        fm = re.search(r"(\d+(?:\.\d+)?)\s*(万元|亿元)", note.folded)
+        if fm and "经费" in note.text:
+            d.funding = Funding(amount=float(fm.group(1)), unit=fm.group(2), scope="direction", text=note.text)
+    return d
+
+
+def _program_rules(
+    text: str,
+    lines: list[Line],
+    res: ProfileResult,
+    inf: Inference,
+    first_event: int,
+    stop: int,
+    hints: Hints,
+) -> None:
+    """Document-wide statements applied to every direction: category, funding, young-scientist notes."""
+    pre_clean = clean(text, 0, lines[first_event].start)
+    # "本交叉重点专项项目拟资助以下研究方向" / "以重点项目群的方式资助"
+    cat = hints.category_raw
+    sup = hints.support_type
+    if cat is None:
+        m = re.search(r"本([^\s,，。、本]{2,12}?项目)拟资助以下", pre_clean.folded)
+        cat = m.group(1) if m else None
+    if sup is None:
+        m = re.search(r"以([^\s,，。、]{2,8}?)的方式资助", clean(text, 0, len(text)).folded)
+        sup = m.group(1) if m and cat else None
+    if cat:
+        for d in res.directions:
+            if d.category_raw is None:
+                d.category_raw = cat
+                d.support_type = sup
+    # funding stated for the whole program after the list ("每项200万元")
+    program_funding: Funding | None = None
+    if stop < len(lines):
+        tail = clean(text, lines[stop].start, len(text))
+        for m, sentence in _matches_with_sentences(tail, r"每项\s*(\d+(?:\.\d+)?)\s*(万元|亿元)"):
+            program_funding = Funding(amount=float(m.group(1)), unit=m.group(2), scope="program", text=sentence)
+            break
+    # funding per category stated in the preamble
+    by_cat = _category_funding(text, lines, first_event)
+    by_support = _support_funding(text, lines, inf)
+    for d in res.directions:
+        if d.funding is None and d.category_raw and normalise_category(d.category_raw) in by_cat:
+            d.funding = by_cat[normalise_category(d.category_raw)]
+        if d.funding is None and d.support_type in by_support:
+            d.funding = by_support[d.support_type]
+        if d.funding is None:
+            d.funding = program_funding
+    codes, note = young_scientist_notes(text, lines, first_event)
+    if note:
+        for d in res.directions:
+            if d.code in codes:
+                d.notes.insert(0, note)
+
+
+def _support_funding(text: str, lines: list[Line], inf: Inference) -> dict[str, Funding]:
+    """资助强度 per project type (``（一）重点项目`` … ``资助强度为 50万元/项``) stated before the list."""
+    upto = inf.region.start if inf.region else 0
+    if inf.layout.heading_line is None:
+        return {}
+    upto = inf.layout.heading_line - 1
+    heads = [(ln.start, m.group(2)) for ln in lines[:upto] if (m := SUPPORT_HEAD.match(ln.body))]
+    if not heads:
+        return {}
+    preamble = clean(text, 0, lines[upto].start)
+    out: dict[str, Funding] = {}
+    for m, sentence in _matches_with_sentences(preamble, r"资助强度为\s*(\d+(?:\.\d+)?)\s*(万元|亿元)\s*/\s*项"):
+        at = preamble.offsets[m.start()]
+        current = [t for off, t in heads if off < at]
+        if current and current[-1] not in out:
+            out[current[-1]] = Funding(amount=float(m.group(1)), unit=m.group(2), scope="category", text=sentence)
+    return out
+
+
+def _merge_overview(text: str, lines: list[Line], inf: Inference, res: ProfileResult) -> None:
+    """Merge the overview table's rows into the directions listed again below it, by 申报代码."""
+    assert inf.overview is not None
+    a, b = inf.overview
+    table = _parse_overview_table(text, lines, a, b)
+    seen = {d.code for d in res.directions}
+    funding = {d.support_type: d.funding for d in res.directions if d.support_type}
+    for d in res.directions:
+        row = table.get(d.code)
+        if row is None:
+            res.warnings.append(f"line {d.line}: {d.code} is not in the overview table")
+            continue
+        title, disciplines, line_no = row
+        for x in disciplines:
+            if x not in d.disciplines:
+                d.disciplines.append(x)
+        if not d.title.text:
+            d.title = title
+        elif re.sub(r"\s", "", title.text) != re.sub(r"\s", "", d.title.text):
+            res.warnings.append(f"line {line_no}: overview title of {d.code} differs from its section title")
+    for code, (title, disciplines, line_no) in table.items():
+        if code in seen:
+            continue
+        res.warnings.append(f"line {line_no}: {code} is only in the overview table")
+        stype = "重点项目" if code.startswith("YXB") else "面上项目"
+        res.directions.append(
+            DirectionDraft(
+                code=code,
+                start=title.span[0],
+                end=title.span[1],
+                line=line_no,
+                title=title,
+                support_type=stype,
+                category_raw=stype,
+                application_code=code,
+                disciplines=list(disciplines),
+                funding=funding.get(stype),
+            )
+        )
+
+
+def _check_end(text: str, lines: list[Line], res: ProfileResult, inf: Inference) -> None:
+    """A document cut off inside its last direction: drop that direction and say where the text stops."""
+    if not res.directions or inf.table is not None:
+        return
+    last = res.directions[-1]
+    j = len(lines) - 1
+    while j >= 0 and lines[j].blank:
+        j -= 1
+    if j < 0 or lines[j].start > last.end or lines[j].end < last.end:
+        return
+    body = lines[j].body
+    if body.endswith(tuple(SENTENCE_END + ')）」”"')) or body.startswith("关键词"):
+        return
+    if not last.fields and lines[j].no == last.line:
+        prev = res.directions[-2] if len(res.directions) > 1 else None
+        if prev is None or not prev.fields:
+            return  # a list of one-line titles: the last one is complete
+        res.directions.pop()
+        res.warnings.append(
+            f"line {lines[j].no}: the document ends inside the title of direction {last.code}; left out"
+        )
+        return
+    res.warnings.append(f"line {lines[j].no}: the document ends inside direction {last.code} (line {last.line})")
+
+
+#: Every parser a manifest ``profile:`` may name: ``auto`` (inference) and today's hand-written profiles.
+PARSERS: dict[str, Callable[[str, list[Line]], ProfileResult]] = {
+    **PROFILES,
+    **{name: (lambda text, lines, _h=h: parse_layout(text, lines, _h)) for name, h in HINTS.items()},
+}

@@ -1,0 +1,72 @@
+"""Layout inference on invented documents (tests/data/layout): schemes, headings, stop sections, tables, cut-offs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from fundgraph.loaders.corpus import parse_text
+from fundgraph.loaders.layout import parse_with_layout
+from fundgraph.loaders.parsers import split_lines
+from fundgraph.loaders.records import Program
+
+ROOT = Path(__file__).resolve().parents[1] / "data" / "layout"
+EXPECTED = yaml.safe_load((ROOT / "expected.yaml").read_text(encoding="utf-8"))
+
+
+def _parse(name: str):
+    text = (ROOT / name).read_text(encoding="utf-8")
+    return parse_with_layout(text, split_lines(text))
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_codes_and_titles(name):
+    res, _layout = _parse(name)
+    assert [[d.code, d.title.text] for d in res.directions] == EXPECTED[name]
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_records_through_parse_text(name):
+    text = (ROOT / name).read_text(encoding="utf-8")
+    program = Program(id="fixture", name="x", name_en="x", funder=["x"], source_file=name, profile="auto")
+    doc = parse_text(text, file=name, program=program)
+    assert [d.title for d in doc.directions] == [t for _c, t in EXPECTED[name]]
+    for d in doc.directions:
+        assert text[d.source.start : d.source.end].strip()
+
+
+def test_inline_label_ends_title_and_becomes_content():
+    res, layout = _parse("fangxiang_colon.txt")
+    assert [(lv.role, lv.scheme) for lv in layout.levels] == [("direction", "keyword")]
+    assert layout.heading == "支持方向"
+    assert "申报条件" in layout.excluded_sections
+    assert res.directions[2].fields["content"].text == "建立分钟级更新的排水模型。"
+
+
+def test_two_levels_are_reported():
+    res, layout = _parse("circled_sections.txt")
+    assert [(lv.role, lv.scheme, lv.count) for lv in layout.levels] == [
+        ("section", "ar_dot", 2),
+        ("direction", "circled", 5),
+    ]
+    assert [s.title for s in res.sections] == ["先进金属材料", "电子信息材料"]
+
+
+def test_cut_off_document_warns_with_the_line():
+    res, _layout = _parse("truncated.txt")
+    assert len(res.directions) == 2
+    assert any(w.startswith("line 7:") for w in res.warnings)
+
+
+def test_stray_and_requirement_numbers_are_not_directions():
+    res, _layout = _parse("stray_numbers.txt")
+    assert "这是正文中误排的编号" not in "".join(d.title.text for d in res.directions)
+    assert "申请人须为本校在职教师" not in "".join(d.title.text for d in res.directions)
+
+
+def test_html_table_rows_and_web_junk():
+    res, layout = _parse("html_table.html.txt")
+    assert layout.levels[0].scheme == "table"
+    assert res.directions[0].title.text == "山区县域急救网络的布局优化"

@@ -1,0 +1,69 @@
+"""The five bundled guidelines parse with inference alone (`profile: auto`) into exactly today's records."""
+
+from __future__ import annotations
+
+import pytest
+
+from fundgraph.core.paths import GUIDELINES_DIR, MANIFEST_PATH
+from fundgraph.loaders.corpus import parse_text, read_manifest, read_text
+from fundgraph.loaders.layout import parse_with_layout
+from fundgraph.loaders.parsers import split_lines
+
+ENTRIES = read_manifest(MANIFEST_PATH)
+
+
+@pytest.fixture(scope="module", params=ENTRIES, ids=[e.id for e in ENTRIES])
+def pair(request):
+    entry = request.param
+    text, _ = read_text(GUIDELINES_DIR / entry.file)
+    profile = parse_text(text, file=entry.file, program=entry.program())
+    auto = parse_text(text, file=entry.file, program=entry.program().model_copy(update={"profile": "auto"}))
+    return entry, text, profile, auto
+
+
+def test_same_directions_field_by_field(pair):
+    _entry, _text, profile, auto = pair
+    assert [d.id for d in auto.directions] == [d.id for d in profile.directions]
+    for want, got in zip(profile.directions, auto.directions, strict=True):
+        got_fields = got.model_dump()
+        for name, value in want.model_dump().items():
+            assert got_fields[name] == value, (want.id, name)
+
+
+def test_same_sections_and_warnings(pair):
+    _entry, _text, profile, auto = pair
+    assert [s.model_dump() for s in auto.sections] == [s.model_dump() for s in profile.sections]
+    assert auto.warnings == profile.warnings
+
+
+def test_total_is_124():
+    total = 0
+    for entry in ENTRIES:
+        text, _ = read_text(GUIDELINES_DIR / entry.file)
+        total += len(
+            parse_text(text, file=entry.file, program=entry.program().model_copy(update={"profile": "auto"})).directions
+        )
+    assert total == 124
+
+
+@pytest.mark.parametrize(
+    ("program_id", "heading", "roles"),
+    [
+        ("nsfc-tianyuan-sz-2023", "资助研究方向", [("direction", "cn_paren", 14)]),
+        ("most-btit-2024", None, [("category", "line", 3), ("direction", "ar_dot", 15)]),
+        ("most-stic-joint", "领域和方向", [("section", "ar_dot", 8), ("direction", "ar_dotted", 55)]),
+        ("most-btit-2021", None, [("section", "ar_dot", 3), ("direction", "ar_dotted", 16)]),
+        (
+            "gd-imaging-2026",
+            "申报方向和要求",
+            [("section", "keyword", 5), ("category", "line", 9), ("direction", "ar_dot", 24)],
+        ),
+    ],
+)
+def test_layout_says_what_was_inferred(program_id, heading, roles):
+    entry = next(e for e in ENTRIES if e.id == program_id)
+    text, _ = read_text(GUIDELINES_DIR / entry.file)
+    _res, layout = parse_with_layout(text, split_lines(text))
+    assert layout.heading == heading
+    assert [(lv.role, lv.scheme, lv.count) for lv in layout.levels] == roles
+    assert layout.overview_table == (program_id == "gd-imaging-2026")
