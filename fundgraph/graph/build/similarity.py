@@ -37,6 +37,7 @@ from fundgraph.embeddings.scoring import (
     direction_vectors,
     rank,
 )
+from fundgraph.embeddings.topk import Selection, top_k_all
 from fundgraph.graph.model import Label, Rel
 from fundgraph.graph.profiles import candidates_from_graph, direction_mentions, entity_type_of
 from fundgraph.loaders.records import Direction, ParsedDocument
@@ -185,18 +186,15 @@ def add_similarity_layer(
     threshold = similar_threshold(settings, encoder)
 
     say("linking similar directions across programs")
-    for i, did in enumerate(ids):
-        for s in rank(
-            vectors[i],
-            cands.entities[i],
-            cands,
-            config=config,
-            k=settings.similar_top_k,
-            exclude=i,
-            exclude_program=cands.programs[i],
-        ):
-            if s.score < threshold:
-                break
+    # One pass of blocked matrix products serves both lists (SIMILAR_TO across programs, and the communities'
+    # similarity graph over all programs); each equals rank(..., k, exclude=i[, exclude_program]) cut at the
+    # threshold, without looping over every candidate in Python (embeddings.topk).
+    across, everywhere = top_k_all(cands, config, [
+        Selection(settings.similar_top_k, threshold, cross_group=True),
+        Selection(settings.similar_top_k, threshold),
+    ])
+    for did, ranked in zip(ids, across, strict=True):
+        for s in ranked:
             g.add_edge(
                 did,
                 s.id,
@@ -211,7 +209,7 @@ def add_similarity_layer(
     add_continues(g, docs, cands, config, encoder, method=method, rule=lineage)
 
     say("finding topic communities")
-    add_communities(g, cands, config, top_k=settings.similar_top_k, threshold=threshold)
+    add_communities(g, cands, config, top_k=settings.similar_top_k, threshold=threshold, ranked=everywhere)
 
     state = dict(encoder.state())
     state.setdefault("lexicon", lexicon.state())
@@ -388,14 +386,24 @@ def add_continues(
     return made
 
 
-def similarity_graph(cands: Candidates, config: ScoringConfig, *, top_k: int, threshold: float) -> nx.Graph:
-    """Undirected weighted graph over directions: each one's top k over all programs, above the threshold."""
+def similarity_graph(
+    cands: Candidates,
+    config: ScoringConfig,
+    *,
+    top_k: int,
+    threshold: float,
+    ranked: Sequence[Sequence[Scored]] | None = None,
+) -> nx.Graph:
+    """Undirected weighted graph over directions: each one's top k over all programs, above the threshold.
+
+    ``ranked``: those lists when already computed (:func:`embeddings.topk.top_k_all`), one per direction.
+    """
+    if ranked is None:
+        (ranked,) = top_k_all(cands, config, [Selection(top_k, threshold)])
     sg = nx.Graph()
     sg.add_nodes_from(cands.ids)
-    for i, did in enumerate(cands.ids):
-        for s in rank(cands.vectors[i], cands.entities[i], cands, config=config, k=top_k, exclude=i):
-            if s.score < threshold:
-                break
+    for did, row in zip(cands.ids, ranked, strict=True):
+        for s in row:
             w = max(s.score, sg.edges[did, s.id]["weight"]) if sg.has_edge(did, s.id) else s.score
             sg.add_edge(did, s.id, weight=w)
     return sg
@@ -429,10 +437,16 @@ def community_terms(members: Sequence[str], cands: Candidates, *, n_terms: int =
 
 
 def add_communities(
-    g: nx.MultiDiGraph, cands: Candidates, config: ScoringConfig, *, top_k: int, threshold: float
+    g: nx.MultiDiGraph,
+    cands: Candidates,
+    config: ScoringConfig,
+    *,
+    top_k: int,
+    threshold: float,
+    ranked: Sequence[Sequence[Scored]] | None = None,
 ) -> list[list[str]]:
     """Louvain communities (seeded) on the similarity graph; Community nodes for groups of two or more."""
-    sg = similarity_graph(cands, config, top_k=top_k, threshold=threshold)
+    sg = similarity_graph(cands, config, top_k=top_k, threshold=threshold, ranked=ranked)
     comms = (
         nx.community.louvain_communities(sg, weight="weight", seed=COMMUNITY_SEED)
         if sg.number_of_edges()

@@ -1,0 +1,169 @@
+"""Where the build's time and memory go, per stage, on synthetic corpora of several sizes.
+
+    PYTHONPATH=$PWD python benchmarks/build_stages.py --directions 1000 3000
+
+For each size: generate the corpus (benchmarks/gen_corpus.py, seeded) unless it exists, then build it in a
+fresh process (the embedded store, lexical encoder) and print wall time and peak RSS per stage: parse,
+entities, keywords, vectors, similarity, lineage, communities, store write. Stages are told apart by the
+build's own progress messages (no change to the pipeline); keyword extraction, interleaved with entity
+extraction, is timed by wrapping ``direction_keywords`` and subtracted from the entities stage. Peak RSS
+is sampled every 20 ms in a thread and kept per stage. The last row is the growth exponent between sizes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+STAGES = ("parse", "entities", "keywords", "vectors", "similarity", "lineage", "communities", "store write")
+#: Build progress message → the stage it starts.
+MESSAGES = {
+    "parsing documents": "parse",
+    "loading vocabularies": "entities",
+    "encoding and linking similar directions": "vectors",
+    "encoding directions": "vectors",
+    "linking similar directions across programs": "similarity",
+    "linking editions of a series": "lineage",
+    "finding topic communities": "communities",
+}
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * _PAGE / 2**20
+
+
+class StageClock:
+    """Wall time and peak RSS per stage; ``enter(stage)`` closes the current one."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self.peak: dict[str, float] = {}
+        self.stage: str | None = None
+        self.t = time.perf_counter()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.02):
+            self.note()
+
+    def note(self) -> None:
+        if self.stage:
+            self.peak[self.stage] = max(self.peak.get(self.stage, 0.0), rss_mb())
+
+    def enter(self, stage: str | None) -> None:
+        now = time.perf_counter()
+        self.note()
+        if self.stage:
+            self.seconds[self.stage] = self.seconds.get(self.stage, 0.0) + now - self.t
+        self.stage, self.t = stage, now
+        self.note()
+
+    def close(self) -> None:
+        self.enter(None)
+        self._stop.set()
+
+
+def build_one(manifest: Path) -> dict:
+    """Build the corpus of ``manifest`` into a temporary embedded store; stage figures as a dict."""
+    import fundgraph.graph.build.entities as entity_layer
+    from fundgraph.core.settings import Settings
+    from fundgraph.graph.build.pipeline import build_graph
+    from fundgraph.graph.stores.embedded.store import EmbeddedStore
+
+    clock = StageClock()
+    kw_time = [0.0]
+    extract = entity_layer.direction_keywords
+
+    def timed_keywords(*a, **k):  # type: ignore[no-untyped-def]
+        t = time.perf_counter()
+        try:
+            return extract(*a, **k)
+        finally:
+            kw_time[0] += time.perf_counter() - t
+
+    entity_layer.direction_keywords = timed_keywords
+    settings = Settings(manifest=manifest, store="embedded")
+    t0 = time.perf_counter()
+    built = build_graph(settings, progress=lambda msg: clock.enter(MESSAGES.get(msg, clock.stage)))
+    home = Path(tempfile.mkdtemp(prefix="fg-stages-"))
+    clock.enter("store write")
+    EmbeddedStore(home).replace(built)
+    clock.close()
+    total = time.perf_counter() - t0
+    secs = dict(clock.seconds)
+    secs["keywords"] = kw_time[0]
+    secs["entities"] = secs.get("entities", 0.0) - kw_time[0]
+    peak = dict(clock.peak)
+    peak["keywords"] = peak.get("entities", 0.0)
+    size = sum(f.stat().st_size for f in (home / "current").iterdir())
+    sim_edges = sum(1 for *_e, d in built.graph.edges(data=True) if d.get("type") == "SIMILAR_TO")
+    cont = sum(1 for *_e, d in built.graph.edges(data=True) if d.get("type") == "CONTINUES")
+    comms = sum(1 for _n, d in built.graph.nodes(data=True) if d.get("label") == "Community")
+    import resource
+
+    return {
+        "directions": built.meta["direction_count"], "seconds": secs, "peak_mb": peak, "total_s": total,
+        "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "store_mb": size / 2**20,
+        "similar_to": sim_edges, "continues": cont, "communities": comms,
+    }
+
+
+def table(results: list[dict]) -> str:
+    head = "| stage | " + " | ".join(f"{r['directions']:,} s | peak MB" for r in results) + " |"
+    sep = "|---|" + "---|---|" * len(results)
+    rows = [head, sep]
+    for s in STAGES:
+        rows.append(f"| {s} | " + " | ".join(
+            f"{r['seconds'].get(s, 0.0):.1f} | {r['peak_mb'].get(s, 0.0):.0f}" for r in results) + " |")
+    rows.append("| **total** | " + " | ".join(f"{r['total_s']:.1f} | {r['max_rss_mb']:.0f}" for r in results) + " |")
+    rows.append("| store MB / SIMILAR_TO / CONTINUES / communities | " + " | ".join(
+        f"{r['store_mb']:.1f} | {r['similar_to']} / {r['continues']} / {r['communities']}" for r in results) + " |")
+    if len(results) > 1:
+        a, b = results[-2], results[-1]
+        e = math.log(b["total_s"] / a["total_s"]) / math.log(b["directions"] / a["directions"])
+        rows.append(f"\ngrowth exponent of the total between {a['directions']:,} and {b['directions']:,}: {e:.2f}")
+    return "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--directions", type=int, nargs="+", default=[1000, 3000])
+    ap.add_argument("--corpora", type=Path, default=Path(tempfile.gettempdir()) / "fundgraph-corpora")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--one", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--json", type=Path, help="also write the figures here")
+    args = ap.parse_args(argv)
+    if args.one:
+        print(json.dumps(build_one(args.one)))
+        return 0
+    here = Path(__file__).resolve().parent
+    results = []
+    for n in args.directions:
+        out = args.corpora / f"n{n}-s{args.seed}"
+        if not (out / "manifest.yaml").exists():
+            subprocess.run([sys.executable, str(here / "gen_corpus.py"), "--directions", str(n), "--out", str(out),
+                            "--seed", str(args.seed)], check=True)
+        proc = subprocess.run([sys.executable, __file__, "--one", str(out / "manifest.yaml")],
+                              check=True, capture_output=True, text=True)
+        results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+        print(table(results[-1:]), flush=True)
+    print(table(results))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
