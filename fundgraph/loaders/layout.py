@@ -42,12 +42,12 @@ from fundgraph.loaders.parsers import (
     Line,
     ProfileResult,
     SectionDraft,
-    _category_funding,
-    _last_content_end,
-    _matches_with_sentences,
-    _parse_overview_table,
+    category_funding,
     cut_fields,
+    last_content_end,
+    matches_with_sentences,
     normalise_category,
+    parse_overview_table,
     split_category_tail,
     split_lines,
     young_scientist_notes,
@@ -894,7 +894,7 @@ def _section_titles_ev(
         j = i + 1
         while j < nxt and not (lines[j].body.startswith("本专题") or "。" in lines[j].body):
             j += 1
-        s.title = clean(text, s.title_start, _last_content_end(lines, i, j)).text
+        s.title = clean(text, s.title_start, last_content_end(lines, i, j)).text
 
 
 def _direction(
@@ -902,7 +902,7 @@ def _direction(
 ) -> DirectionDraft:
     if mk.fixed:
         res.warnings.append(f"line {lines[i].no}: numeral （{mk.raw}） read as （{mk.fixed}）")
-    end = _last_content_end(lines, i, i1)
+    end = last_content_end(lines, i, i1)
     d = DirectionDraft(code=mk.code, start=lines[i].body_off, end=end, line=lines[i].no, title=Clean())
     if inf.table is not None:
         d.start = lines[i].body_off
@@ -923,7 +923,7 @@ def _direction(
         d.fields["content"] = rest
     for j in note_lines:
         jn = next((x for x in note_lines if x > j), i1)
-        nend = _last_content_end(lines, j, jn) if jn > j else lines[j].end
+        nend = last_content_end(lines, j, jn) if jn > j else lines[j].end
         note = clean(text, lines[j].body_off, nend).lstrip("(").rstrip(")")
         note = note.lstrip("注").lstrip(":")
         d.notes.append(note.text)
@@ -963,11 +963,11 @@ def _program_rules(
     program_funding: Funding | None = None
     if stop < len(lines):
         tail = clean(text, lines[stop].start, len(text))
-        for m, sentence in _matches_with_sentences(tail, r"每项\s*(\d+(?:\.\d+)?)\s*(万元|亿元)"):
+        for m, sentence in matches_with_sentences(tail, r"每项\s*(\d+(?:\.\d+)?)\s*(万元|亿元)"):
             program_funding = Funding(amount=float(m.group(1)), unit=m.group(2), scope="program", text=sentence)
             break
     # funding per category stated in the preamble
-    by_cat = _category_funding(text, lines, first_event)
+    by_cat = category_funding(text, lines, first_event)
     by_support = _support_funding(text, lines, inf)
     for d in res.directions:
         if d.funding is None and d.category_raw and normalise_category(d.category_raw) in by_cat:
@@ -994,7 +994,7 @@ def _support_funding(text: str, lines: list[Line], inf: Inference) -> dict[str, 
         return {}
     preamble = clean(text, 0, lines[upto].start)
     out: dict[str, Funding] = {}
-    for m, sentence in _matches_with_sentences(preamble, r"资助强度为\s*(\d+(?:\.\d+)?)\s*(万元|亿元)\s*/\s*项"):
+    for m, sentence in matches_with_sentences(preamble, r"资助强度为\s*(\d+(?:\.\d+)?)\s*(万元|亿元)\s*/\s*项"):
         at = preamble.offsets[m.start()]
         current = [t for off, t in heads if off < at]
         if current and current[-1] not in out:
@@ -1006,7 +1006,7 @@ def _merge_overview(text: str, lines: list[Line], inf: Inference, res: ProfileRe
     """Merge the overview table's rows into the directions listed again below it, by 申报代码."""
     assert inf.overview is not None
     a, b = inf.overview
-    table = _parse_overview_table(text, lines, a, b)
+    table = parse_overview_table(text, lines, a, b)
     seen = {d.code for d in res.directions}
     funding = {d.support_type: d.funding for d in res.directions if d.support_type}
     for d in res.directions:

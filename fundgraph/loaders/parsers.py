@@ -156,7 +156,7 @@ class ProfileResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def _last_content_end(lines: list[Line], i0: int, i1: int) -> int:
+def last_content_end(lines: list[Line], i0: int, i1: int) -> int:
     """File offset after the last non-blank line in lines[i0:i1]."""
     for i in range(i1 - 1, i0 - 1, -1):
         if not lines[i].blank:
@@ -192,7 +192,7 @@ def cut_fields(
         if m and LABELS[m.group(1)] not in seen:
             seen.add(LABELS[m.group(1)])
             labels.append((i, m.group(1), lines[i].body_off + m.end()))
-    end = _last_content_end(lines, i0, i1)
+    end = last_content_end(lines, i0, i1)
     head_end = lines[labels[0][0]].start if labels else end
     head = clean(text, head_start, head_end)
     for k, (_i, label, vstart) in enumerate(labels):
@@ -271,7 +271,7 @@ def parse_nsfc_enumerated(text: str, lines: list[Line]) -> ProfileResult:
     # programme-level funding: "每项200万元，有特别注明的项目，每项300万元"
     program_funding: Funding | None = None
     tail = clean(text, lines[stop].start if stop < len(lines) else len(text), len(text))
-    for m, sentence in _matches_with_sentences(tail, r"每项\s*(\d+(?:\.\d+)?)\s*(万元|亿元)"):
+    for m, sentence in matches_with_sentences(tail, r"每项\s*(\d+(?:\.\d+)?)\s*(万元|亿元)"):
         program_funding = Funding(amount=float(m.group(1)), unit=m.group(2), scope="program", text=sentence)
         break
     for k, (i, code, body_start) in enumerate(starts):
@@ -279,7 +279,7 @@ def parse_nsfc_enumerated(text: str, lines: list[Line]) -> ProfileResult:
         d = DirectionDraft(
             code=code,
             start=lines[i].body_off,
-            end=_last_content_end(lines, i, i1),
+            end=last_content_end(lines, i, i1),
             line=lines[i].no,
             title=Clean(),
         )
@@ -297,7 +297,7 @@ def parse_nsfc_enumerated(text: str, lines: list[Line]) -> ProfileResult:
             d.fields["content"] = content
         for j in note_lines:
             jn = next((x for x in note_lines if x > j), i1)
-            nend = _last_content_end(lines, j, jn) if jn > j else lines[j].end
+            nend = last_content_end(lines, j, jn) if jn > j else lines[j].end
             note = clean(text, lines[j].body_off, nend).lstrip("(").rstrip(")")
             note = note.lstrip("注").lstrip(":")
             d.notes.append(note.text)
@@ -315,7 +315,7 @@ def parse_nsfc_enumerated(text: str, lines: list[Line]) -> ProfileResult:
     return res
 
 
-def _matches_with_sentences(c: Clean, pattern: str) -> list[tuple[re.Match[str], str]]:
+def matches_with_sentences(c: Clean, pattern: str) -> list[tuple[re.Match[str], str]]:
     """Matches of ``pattern`` in a cleaned region (folded), each with the sentence (。…。) around it."""
     f = c.folded
     out = []
@@ -353,7 +353,7 @@ def parse_most_categorised(text: str, lines: list[Line]) -> ProfileResult:
         if m and int(m.group(1)) == count + 1:
             count += 1
             events.append(("direction", i, (m.group(1), ln.body_off + m.start(2))))
-    funding = _category_funding(text, lines, events[0][1] if events else len(lines))
+    funding = category_funding(text, lines, events[0][1] if events else len(lines))
     _section_titles(text, lines, events, res)
     _cut_events(text, lines, events, res)
     for d in res.directions:
@@ -370,7 +370,7 @@ def parse_most_categorised(text: str, lines: list[Line]) -> ProfileResult:
     return res
 
 
-def _category_funding(text: str, lines: list[Line], upto: int) -> dict[Category, Funding]:
+def category_funding(text: str, lines: list[Line], upto: int) -> dict[Category, Funding]:
     """Per-category amounts stated in a MOST preamble (``…青年科学家项目 5 项，每个项目 300 万元``)."""
     pre = clean(text, 0, lines[upto].start if upto < len(lines) else len(text))
     f = pre.folded
@@ -402,7 +402,7 @@ def _section_titles(
         j = i + 1
         while j < stop and not (lines[j].body.startswith("本专题") or "。" in lines[j].body):
             j += 1
-        s.title = clean(text, s.title_start, _last_content_end(lines, i, j)).text
+        s.title = clean(text, s.title_start, last_content_end(lines, i, j)).text
 
 
 def _cut_events(
@@ -425,7 +425,7 @@ def _cut_events(
         d = DirectionDraft(
             code=code,
             start=lines[i].body_off,
-            end=_last_content_end(lines, i, i1),
+            end=last_content_end(lines, i, i1),
             line=lines[i].no,
             title=Clean(),
             section=current,
@@ -537,7 +537,7 @@ def parse_gd_joint_fund(text: str, lines: list[Line]) -> ProfileResult:
             end = i
             break
     preamble = clean(text, 0, lines[end].start if end < len(lines) else len(text))
-    for m, sentence in _matches_with_sentences(
+    for m, sentence in matches_with_sentences(
         preamble, r"资助强度为\s*(\d+(?:\.\d+)?)\s*(万元|亿元)\s*/\s*项"
     ):
         at = preamble.offsets[m.start()]
@@ -566,7 +566,7 @@ def parse_gd_joint_fund(text: str, lines: list[Line]) -> ProfileResult:
     table_start = next(
         (i for i, ln in enumerate(lines[:section_start]) if re.match(r"^表\s*\d", ln.body)), section_start
     )
-    table = _parse_overview_table(text, lines, table_start, section_start)
+    table = parse_overview_table(text, lines, table_start, section_start)
 
     dir_re = re.compile(r"^(\d{1,2})\s*[.、]\s*(?!\d)(\S.*)$")
     code_re = re.compile(r"\(\s*申报代码\s*:\s*(YX[A-Z]\d{4})\s*[,、;]?\s*学科代码\s*:\s*([^)]*)\)")
@@ -604,7 +604,7 @@ def parse_gd_joint_fund(text: str, lines: list[Line]) -> ProfileResult:
             continue
         _num, head_start, stype = payload  # type: ignore[misc]
         i1 = events[k + 1][1] if k + 1 < len(events) else len(lines)
-        end = _last_content_end(lines, i, i1)
+        end = last_content_end(lines, i, i1)
         whole = clean(text, head_start, end)
         m = code_re.search(whole.folded)
         if not m:
@@ -662,7 +662,7 @@ def parse_gd_joint_fund(text: str, lines: list[Line]) -> ProfileResult:
     return res
 
 
-def _parse_overview_table(
+def parse_overview_table(
     text: str, lines: list[Line], i0: int, i1: int
 ) -> dict[str, tuple[Clean, list[str], int]]:
     """Rows of the overview table (表1): 申报代码 → (title, 学科代码, line)."""
@@ -673,7 +673,7 @@ def _parse_overview_table(
         j = starts[k + 1] if k + 1 < len(starts) else i1
         m = row_re.match(lines[i].body)
         assert m
-        row = clean(text, lines[i].body_off + m.start(2), _last_content_end(lines, i, j))
+        row = clean(text, lines[i].body_off + m.start(2), last_content_end(lines, i, j))
         c = APP_CODE.search(row.folded)
         if not c:
             continue
