@@ -45,22 +45,68 @@ def _fail(e: FundgraphError) -> None:
 def build(
     store: Annotated[StoreChoice | None, typer.Option(help="Where to write the graph (default: settings).")] = None,
     encoder: Annotated[str | None, typer.Option(help="lexical | sentence-transformers (default: settings).")] = None,
+    strict: Annotated[bool, typer.Option(
+        "--strict", help="Refuse the whole build when one document cannot be parsed (the graph stays as it was).",
+    )] = False,
+    bundled: Annotated[bool, typer.Option(
+        "--bundled/--no-bundled", help="Build the bundled corpus with the user's (--no-bundled: the user's alone).",
+    )] = True,
 ) -> None:
-    """Parse the bundled corpus and write the graph to the store."""
+    """Parse the bundled corpus and the user's (fundgraph add) and write the graph to the store."""
     settings = service.settings_with(store=store.value if store else None, encoder=encoder)
     try:
         with err.status("building…") as status:
-            report = service.build(settings, progress=lambda msg: status.update(msg + "…"))
+            report = service.build(settings, progress=lambda msg: status.update(msg + "…"), strict=strict,
+                                   bundled=bundled)
     except FundgraphError as e:
         _fail(e)
     m = report.built.meta
     out.print(f"built {len(m['programs'])} programs, {m['direction_count']} directions, "
               f"{m['node_count']} nodes, {m['edge_count']} edges with the {m.get('encoder')} encoder "
               f"in {report.seconds:.2f}s → {report.store} store at {report.location}", highlight=False)
+    if report.left_out:
+        err.print(f"[yellow]warning:[/] {len(report.left_out)} document(s) left out (fix them and build again, or "
+                  "use --strict to refuse such a build):", highlight=False)
+        for lo in report.left_out:
+            err.print(f"  {lo}", highlight=False, markup=False)
     stale = (m.get("title_translations") or {}).get("stale")
     if stale:
         err.print(f"warning: {len(stale)} stale English title(s) not attached (zh no longer matches the parsed "
                   f"title; update {m['title_translations'].get('file')}): {', '.join(stale)}", highlight=False)
+
+
+@app.command()
+def add(
+    files: Annotated[list[Path], typer.Argument(help="Guideline documents (.txt/.md, .docx, .pdf, .html).")],
+    program_id: Annotated[str | None, typer.Option(
+        "--program-id", help="Program id (one file; default: from the file name).")] = None,
+    name: Annotated[str | None, typer.Option(help="Program name (one file; default: the title lines).")] = None,
+    year: Annotated[int | None, typer.Option(help="Year (default: the title lines).")] = None,
+    funder: Annotated[list[str] | None, typer.Option(help="Funder, repeatable (default: the title lines).")] = None,
+    status: Annotated[str | None, typer.Option(help="征求意见稿 | 正式 (default: the title lines).")] = None,
+    corpus: Annotated[Path | None, typer.Option(
+        "--corpus", help="The user's corpus directory (default: FUNDGRAPH_CORPUS_DIR or FUNDGRAPH_HOME/corpus).",
+    )] = None,
+) -> None:
+    """Add documents to your corpus (copied, with a manifest entry); `fundgraph build` then builds them."""
+    settings = service.settings_with()
+    try:
+        added = service.add_documents(settings, files, program_id=program_id, name=name, year=year,
+                                      funder=funder, status=status, corpus_dir=corpus)
+    except FundgraphError as e:
+        _fail(e)
+    for a in added:
+        e, doc = a.entry, a.parsed.document
+        for w in doc.warnings:
+            err.print(f"[yellow]warning:[/] {w}", highlight=False)
+        out.print(f"{'updated' if a.updated else 'added'} {e.id}: {e.name} · {e.year or 'year ?'} · "
+                  f"{'、'.join(e.funder) or 'funder ?'} · {e.status} → {a.stored_as}", highlight=False, markup=False)
+        out.print(f"  {len(doc.directions)} directions, {len(doc.sections)} sections ({_layout_line(a.parsed)}); "
+                  "first titles:", highlight=False, markup=False)
+        for d in doc.directions[:3]:
+            out.print(f"  {d.code:>8}  {d.title}", highlight=False, markup=False)
+    root = added[0].stored_as.parent.parent if added else corpus
+    out.print(f"manifest: {root / 'manifest.yaml'}; run `fundgraph build` to build it", highlight=False)
 
 
 @app.command("load-neo4j")
@@ -101,25 +147,58 @@ def export(
     err.print(f"wrote {written}", highlight=False)
 
 
+class ParseFormat(StrEnum):
+    """Output of `fundgraph parse`."""
+
+    text = "text"
+    json = "json"
+
+
+def _layout_line(parsed: service.ParsedFile) -> str:
+    """One line saying what layout inference found (or which profile parsed the document)."""
+    layout, doc = parsed.layout, parsed.document
+    if layout is None:
+        return f"profile {doc.program.profile}"
+    levels = ", ".join(f"{lv.role} {lv.shown} ×{lv.count}" for lv in layout.levels)
+    where = f" under “{layout.heading}” (line {layout.heading_line})" if layout.heading else ""
+    return f"layout {levels}{where}"
+
+
 @app.command()
 def parse(
-    file: Annotated[Path, typer.Argument(help="A guideline document (UTF-8 text, or GBK).")],
-    like: Annotated[str, typer.Option("--like", help="Program id whose parsing profile to use.")],
-    format: Annotated[str, typer.Option("--format", help="text | json")] = "text",
+    file: Annotated[Path, typer.Argument(help="A guideline document: .txt/.md (any encoding), .docx, .pdf, .html.")],
+    like: Annotated[str | None, typer.Option(
+        "--like", help="Program id whose parsing profile and metadata to use (default: infer the layout).")] = None,
+    format: Annotated[ParseFormat, typer.Option("--format", help="text | json")] = ParseFormat.text,
 ) -> None:
-    """Parse one document with an existing program's profile and show what it yields."""
+    """Parse one document and show what it yields (the layout is inferred unless --like names a program)."""
     settings = service.settings_with()
     try:
-        doc = service.parse_document(settings, file, like)
+        parsed = service.parse_file(settings, file, like=like)
     except FundgraphError as e:
         _fail(e)
+    doc = parsed.document
     for w in doc.warnings:
         err.print(f"[yellow]warning:[/] {w}", highlight=False)
-    if format == "json":
-        sys.stdout.write(json.dumps(service.parsed_document_json(doc), ensure_ascii=False, indent=1) + "\n")
+    if format is ParseFormat.json:
+        sys.stdout.write(json.dumps(service.parsed_file_json(parsed), ensure_ascii=False, indent=1) + "\n")
         return
-    out.print(f"{file}: {len(doc.directions)} directions (profile {doc.program.profile})", highlight=False)
+    read = parsed.read
+    p = doc.program
+    pages = f", {read.page_count} pages" if read.page_count else ""
+    out.print(f"{file}: {len(doc.directions)} directions (read as {read.format.value}{pages})", highlight=False)
+    origin = "inferred from the title lines" if parsed.metadata is not None else f"from program {like}"
+    out.print(f"program ({origin}): {p.name} · year {p.year or '?'} · funder {'、'.join(p.funder) or '?'} · "
+              f"status {p.status or '?'}", highlight=False, markup=False)
+    out.print(_layout_line(parsed), highlight=False, markup=False)
+    if parsed.layout is not None and parsed.layout.excluded_sections:
+        out.print(f"not directions: {', '.join(parsed.layout.excluded_sections)}", highlight=False, markup=False)
+    sections = {s.id: s for s in doc.sections}
+    current = None
     for d in doc.directions:
+        if d.section and d.section != current and d.section in sections:
+            current = d.section
+            out.print(f"  [{sections[current].code}] {sections[current].title}", highlight=False, markup=False)
         cat = f" [{d.category_raw}]" if d.category_raw else ""
         out.print(f"  {d.code:>8}  {d.title}{cat}", highlight=False, markup=False)
 
@@ -197,6 +276,22 @@ def eval_entities(
     except FundgraphError as e:
         _fail(e)
     out.print(format_report(result.scores, n_directions=result.n_directions, show_errors=errors), highlight=False)
+
+
+@eval_app.command("parse")
+def eval_parse(
+    dev: Annotated[Path | None, typer.Option(
+        "--dev", help="Dev set folder (docs/ + expected.yaml; default: the bundled one).")] = None,
+    details: Annotated[bool, typer.Option("--details", help="Also list each imperfect document's misses.")] = False,
+) -> None:
+    """Exact-title recall, precision and documents fully right: shipped parser vs the naive baseline."""
+    from fundgraph.evaluation.parsing import format_report
+
+    try:
+        report = service.evaluate_parsing(dev_dir=dev)
+    except FundgraphError as e:
+        _fail(e)
+    out.print(format_report(report, details=details), highlight=False, markup=False)
 
 
 def main() -> None:  # pragma: no cover - console entry

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,9 +19,11 @@ from fundgraph.core.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from fundgraph.evaluation.entities import TypeScore
+    from fundgraph.evaluation.parsing import ParseReport
     from fundgraph.evaluation.similarity import Gold, MethodScore
     from fundgraph.graph.formats import GraphFormat
     from fundgraph.graph.stores.base import BuiltGraph, GraphStore
+    from fundgraph.loaders.corpus import CorpusLoad, LeftOut, ManifestEntry, ParsedFile
     from fundgraph.loaders.records import ParsedDocument
 
 Progress = Callable[[str], None]
@@ -68,25 +70,68 @@ def load_graph(settings: Settings) -> BuiltGraph:
 # -- build ---------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class BuildReport:
-    """What :func:`build` did: the graph, where it went, and how long parsing, building and writing took."""
+    """What :func:`build` did: the graph, where it went, how long it took, and the documents left out."""
 
     built: BuiltGraph
     store: str
     location: str
     seconds: float
+    left_out: list[LeftOut] = field(default_factory=list)
+    manifests: list[Path] = field(default_factory=list)
 
 
-def build(settings: Settings, *, progress: Progress | None = None) -> BuildReport:
-    """Parse the corpus, build the graph and replace the selected store's graph by it.
+def corpus_manifests(settings: Settings, *, bundled: bool = True) -> list[Path]:
+    """The manifests a build reads: the bundled corpus (unless ``bundled`` is false), then the user's corpus.
 
     Raises:
-        FundgraphError: on bad input (documents, manifest, vocabularies) nothing is written.
+        InvalidRequest: nothing to build (no bundled corpus asked for and no user corpus).
+    """
+    out = [Path(settings.manifest)] if bundled else []
+    user = settings.user_corpus / "manifest.yaml"
+    if user.is_file():
+        out.append(user)
+    if not out:
+        raise InvalidRequest(f"nothing to build: no user corpus at {settings.user_corpus}; add documents with "
+                             "`fundgraph add FILE` or build the bundled corpus too (drop --no-bundled)",
+                             detail={"corpus_dir": str(settings.user_corpus)})
+    return out
+
+
+def load_corpus(settings: Settings, *, bundled: bool = True, strict: bool = False) -> CorpusLoad:
+    """Parse the bundled and the user's corpus; a bad document is left out (or, ``strict``, raises).
+
+    Raises:
+        FundgraphError: a manifest is malformed; (``strict``) a document is bad; no document parses at all.
+    """
+    from fundgraph.core.errors import InputError
+    from fundgraph.loaders.corpus import load_corpora
+
+    loaded = load_corpora(corpus_manifests(settings, bundled=bundled), strict=strict)
+    if not loaded.documents:
+        listed = "; ".join(str(lo) for lo in loaded.left_out)
+        raise InputError(f"no document of the corpus could be parsed: {listed}",
+                         detail={"left_out": [lo.as_dict() for lo in loaded.left_out]})
+    return loaded
+
+
+def build(settings: Settings, *, progress: Progress | None = None, strict: bool = False,
+          bundled: bool = True) -> BuildReport:
+    """Parse the corpus (bundled + user's), build the graph and replace the selected store's graph by it.
+
+    Every document that parses is built; one that does not is left out and reported (``BuildReport.left_out``
+    and the build meta's ``left_out``, which ``/api/health`` shows). With ``strict`` a bad document refuses
+    the whole build instead and the store is left untouched.
+
+    Raises:
+        FundgraphError: on bad input (strict: any document; always: manifests, vocabularies) nothing is written.
     """
     from fundgraph.graph.build.pipeline import build_graph
 
     say = progress or _quiet
     t0 = time.perf_counter()
-    built = build_graph(settings, progress=say)
+    say("parsing documents")
+    corpus = load_corpus(settings, bundled=bundled, strict=strict)
+    built = build_graph(settings, progress=say, corpus=corpus)
     say(f"writing to the {settings.store} store")
     target = open_store(settings)
     try:
@@ -94,7 +139,7 @@ def build(settings: Settings, *, progress: Progress | None = None) -> BuildRepor
     finally:
         target.close()
     return BuildReport(built=built, store=settings.store, location=store_location(settings),
-                       seconds=time.perf_counter() - t0)
+                       seconds=time.perf_counter() - t0, left_out=corpus.left_out, manifests=corpus.manifests)
 
 
 @dataclass(frozen=True)
@@ -121,7 +166,7 @@ def load_neo4j(settings: Settings, *, from_embedded: bool = False, batch_size: i
     else:
         from fundgraph.graph.build.pipeline import build_graph
 
-        built = build_graph(settings, progress=say)
+        built = build_graph(settings, progress=say, corpus=load_corpus(settings, strict=True))
     store = Neo4jStore.from_settings(settings, batch_size=batch_size)
     try:
         store.replace(built, progress=say)
@@ -189,9 +234,37 @@ def parse_document(settings: Settings, path: Path, like: str) -> ParsedDocument:
         ProgramNotFound: the manifest has no program ``like``.
         GuidelineParseError: the file cannot be read or yields no direction.
     """
-    from fundgraph.loaders.corpus import parse_file_like
+    return parse_file(settings, path, like=like).document
 
-    return parse_file_like(path, like, settings.manifest)
+
+def parse_file(settings: Settings, path: Path, *, like: str | None = None) -> ParsedFile:
+    """Read a guideline in any supported format and parse it.
+
+    Without ``like`` the layout is inferred and the program's name, year, funder and status are read from the
+    title lines (``ParsedFile.metadata``); with ``like`` the profile and metadata of that program of the bundled
+    (or the user's) manifest are used.
+
+    Raises:
+        ProgramNotFound: no manifest has a program ``like``.
+        UnsupportedDocument: a format fundgraph does not read (the message says what to do).
+        GuidelineParseError: the file cannot be read or yields no direction (the message names file and line).
+    """
+    from fundgraph.core.errors import ProgramNotFound
+    from fundgraph.loaders.corpus import parse_file as parse_any
+
+    if like is None:
+        return parse_any(path)
+    manifests = [Path(settings.manifest)]
+    user = settings.user_corpus / "manifest.yaml"
+    if user.is_file():
+        manifests.append(user)
+    for k, manifest in enumerate(manifests):
+        try:
+            return parse_any(path, like=like, manifest_path=manifest)
+        except ProgramNotFound:
+            if k == len(manifests) - 1:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def parsed_document_json(doc: ParsedDocument) -> dict[str, Any]:
@@ -201,6 +274,128 @@ def parsed_document_json(doc: ParsedDocument) -> dict[str, Any]:
 
     return {"program": doc.program.model_dump(mode="json"),
             "directions": [direction_record(direction_node(d)) for d in doc.directions]}
+
+
+def parsed_file_json(parsed: ParsedFile) -> dict[str, Any]:
+    """:func:`parsed_document_json` plus the sections, the inferred layout and how the file was read."""
+    out = parsed_document_json(parsed.document)
+    out["sections"] = [s.model_dump(mode="json") for s in parsed.document.sections]
+    out["layout"] = parsed.layout.model_dump(mode="json") if parsed.layout is not None else None
+    out["source"] = {"file": str(parsed.read.path), "format": parsed.read.format.value,
+                     "encoding": parsed.read.encoding, "pages": parsed.read.page_count,
+                     "title_lines": parsed.metadata.title_lines if parsed.metadata else []}
+    out["warnings"] = list(parsed.document.warnings)
+    return out
+
+
+# -- the user's corpus ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AddedDocument:
+    """One document :func:`add_documents` put in the user's corpus."""
+
+    entry: ManifestEntry
+    parsed: ParsedFile
+    stored_as: Path
+    updated: bool
+
+
+def add_documents(settings: Settings, files: list[Path], *, program_id: str | None = None, name: str | None = None,
+                  year: int | None = None, funder: list[str] | None = None, status: str | None = None,
+                  corpus_dir: Path | None = None) -> list[AddedDocument]:
+    """Copy guideline files into the user's corpus and write their manifest entries (``profile: auto``).
+
+    Each file is read and parsed first (nothing is added unless every file parses). The program's name, year,
+    funder and status come from the arguments, else from the document's title lines; a document with no
+    draft marker (征求意见稿) is 正式. Adding a file again (same program id) updates its entry.
+
+    Args:
+        settings: The settings (``user_corpus`` is the default corpus directory; ``manifest`` the bundled one,
+            whose ids a new program may not take).
+        files: The guideline files.
+        program_id: The program id (one file only); default from the file name.
+        name: The program name (one file only).
+        year: The year, for every file.
+        funder: The funders, for every file.
+        status: 征求意见稿 or 正式, for every file.
+        corpus_dir: The corpus directory instead of ``settings.user_corpus``.
+
+    Raises:
+        InvalidRequest: ``program_id``/``name`` with several files, or an id the bundled corpus uses.
+        GuidelineParseError: a file cannot be read or yields no direction (nothing is added).
+        ManifestError: the user's manifest is malformed.
+    """
+    import shutil
+
+    import yaml
+
+    from fundgraph.loaders.corpus import ManifestEntry, parse_read, program_from_title, read_guideline, read_manifest
+    from fundgraph.loaders.metadata import infer_metadata
+
+    files = [Path(f) for f in files]
+    if len(files) > 1 and (program_id or name):
+        raise InvalidRequest("--program-id and --name name one program: add one file at a time with them",
+                             detail={"files": [str(f) for f in files]})
+    root = Path(corpus_dir) if corpus_dir is not None else settings.user_corpus
+    manifest = root / "manifest.yaml"
+    bundled_ids = {e.id for e in read_manifest(settings.manifest)}
+    entries = read_manifest(manifest) if manifest.is_file() else []
+    if program_id and program_id in bundled_ids:
+        raise InvalidRequest(f"program id {program_id!r} is a bundled program: choose another --program-id",
+                             detail={"program_id": program_id})
+    planned: list[tuple[Path, ManifestEntry, ParsedFile]] = []
+    for path in files:
+        read = read_guideline(path)
+        meta = infer_metadata(read.lines)
+        meta.name = name or meta.name
+        meta.year = year or meta.year
+        meta.funder = list(funder) if funder else meta.funder
+        meta.status = status or meta.status or "正式"
+        pid = program_id or _free_id(program_from_title(path, meta).id, bundled_ids)
+        program = program_from_title(path, meta, program_id=pid)
+        parsed = parse_read(read, program, metadata=meta)
+        entry = ManifestEntry(id=pid, name=program.name, name_en=program.name_en, funder=program.funder,
+                              year=program.year, status=program.status, status_en=program.status_en,
+                              file=_stored_name(root, path, pid, entries), profile="auto")
+        planned.append((path, entry, parsed))
+    (root / "guidelines").mkdir(parents=True, exist_ok=True)
+    added: list[AddedDocument] = []
+    by_id = {e.id: k for k, e in enumerate(entries)}
+    for path, entry, parsed in planned:
+        target = root / "guidelines" / entry.file
+        if path.resolve() != target.resolve():
+            shutil.copyfile(path, target)
+        updated = entry.id in by_id
+        if updated:
+            entries[by_id[entry.id]] = entry
+        else:
+            by_id[entry.id] = len(entries)
+            entries.append(entry)
+        added.append(AddedDocument(entry=entry, parsed=parsed, stored_as=target, updated=updated))
+    body = yaml.safe_dump({"documents": [e.model_dump(exclude_defaults=True) for e in entries]}, allow_unicode=True,
+                          sort_keys=False, width=1000)
+    manifest.write_text("# The user's corpus: written by `fundgraph add` (profile auto = layout inference).\n"
+                        "# Edit names, years and funders freely; `fundgraph build` reads it with the bundled one.\n"
+                        + body, encoding="utf-8")
+    return added
+
+
+def _free_id(pid: str, taken: set[str]) -> str:
+    """``pid``, or ``pid-2``, ``pid-3``… when a bundled program has it."""
+    k, out = 2, pid
+    while out in taken:
+        out, k = f"{pid}-{k}", k + 1
+    return out
+
+
+def _stored_name(root: Path, path: Path, pid: str, entries: list[ManifestEntry]) -> str:
+    """The file name in ``guidelines/``: the file's own, prefixed by the program id if another program has it."""
+    own = next((e.file for e in entries if e.id == pid), None)
+    if own == path.name:
+        return own
+    taken = {e.file for e in entries if e.id != pid}
+    if path.name in taken:
+        return f"{pid}__{path.name}"
+    return path.name
 
 
 # -- evaluate ------------------------------------------------------------------------------------------------
@@ -238,3 +433,19 @@ def evaluate_entities(settings: Settings, *, gold_file: Path | None = None) -> E
     docs = load_corpus(settings.manifest)
     return EntityEvaluation(scores=score(docs, load_vocabularies(settings.vocab_dir), gold),
                             n_directions=len(gold))
+
+
+def evaluate_parsing(*, dev_dir: Path | None = None) -> ParseReport:
+    """Exact-title recall, precision and documents fully right: shipped parser vs naive baseline, one run.
+
+    The shipped parser is ``fundgraph parse FILE``'s: any format read, the layout inferred. The dev set is the
+    bundled one (package data) unless ``dev_dir`` is given.
+
+    Raises:
+        InputError: the dev set is missing or malformed.
+    """
+    from fundgraph.core.paths import PARSE_DEV_DIR
+    from fundgraph.evaluation.parsing import evaluate_parsing as score
+    from fundgraph.evaluation.parsing import shipped_parse
+
+    return score(shipped_parse, Path(dev_dir) if dev_dir is not None else PARSE_DEV_DIR)

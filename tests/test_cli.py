@@ -121,16 +121,17 @@ BAD_FILES = {
 
 
 @pytest.mark.parametrize("kind", [*BAD_FILES, "missing"])
-def test_bad_document_fails_clearly_and_leaves_the_graph_untouched(kind, cli_built_home, tmp_path):
+def test_bad_document_with_strict_fails_clearly_and_leaves_the_graph_untouched(kind, cli_built_home, tmp_path):
     manifest = _corpus_copy(tmp_path)
     bad_name = f"bad-{kind}.txt"
     if kind != "missing":
         (manifest.parent / "guidelines" / bad_name).write_bytes(BAD_FILES[kind])
     _point_entry_at(manifest, 2, bad_name)
     before = store_fingerprint(cli_built_home)
-    result = invoke(["build"], {"FUNDGRAPH_HOME": str(cli_built_home), "FUNDGRAPH_MANIFEST": str(manifest)})
-    assert result.exit_code != 0
+    result = invoke(["build", "--strict"], {"FUNDGRAPH_HOME": str(cli_built_home), "FUNDGRAPH_MANIFEST": str(manifest)})
+    assert result.exit_code == 2
     assert bad_name in result.output, result.output
+    assert "Traceback" not in result.output
     assert store_fingerprint(cli_built_home) == before
 
 

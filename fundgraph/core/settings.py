@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     # Corpus and vocabularies
     manifest: Path = MANIFEST_PATH
     vocab_dir: Path = VOCAB_DIR
+    corpus_dir: Path | None = Field(
+        default=None,
+        description="The user's corpus (documents added with `fundgraph add`: manifest.yaml and guidelines/), "
+                    "built with the bundled one; default <home>/corpus.",
+    )
 
     # Embeddings / similarity
     encoder: Literal["lexical", "sentence-transformers"] = "lexical"
@@ -47,6 +52,12 @@ class Settings(BaseSettings):
     # API
     cors_origins: list[str] = ["http://localhost:3000", "http://127.0.0.1:3000"]
     max_limit: int = 500
+
+
+    @property
+    def user_corpus(self) -> Path:
+        """The user's corpus directory: ``corpus_dir``, or ``corpus/`` under ``home``."""
+        return self.corpus_dir if self.corpus_dir is not None else self.home / "corpus"
 
 
 @lru_cache(maxsize=1)

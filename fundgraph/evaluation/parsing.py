@@ -1,4 +1,4 @@
-"""Evaluate direction parsing against the hand-written parse dev set (``tests/data/parse_dev``).
+"""Evaluate direction parsing against the hand-written parse dev set (``fundgraph/data/eval/parse_dev``).
 
 The dev set is a folder holding ``docs/`` (guideline documents in many layouts) and ``expected.yaml`` (for each
 document, its directions in order: code as printed and title as a reader writes it). A parser under test is
@@ -313,6 +313,16 @@ def baseline_parse(path: Path) -> list[tuple[str, str]]:
         return []
     best = max(hits, key=lambda p: len(hits[p]))  # ties: the earlier (more specific) pattern
     return [(c, t) for c, t in hits[best] if t]
+
+
+# --- the shipped parser ------------------------------------------------------------------------------------
+
+
+def shipped_parse(path: Path) -> list[tuple[str, str]]:
+    """What ``fundgraph parse FILE`` finds: any supported format read, the layout inferred (``profile: auto``)."""
+    from fundgraph.loaders.corpus import parse_file
+
+    return [(d.code, d.title) for d in parse_file(path).document.directions]
 
 
 # --- today's profile parsers -------------------------------------------------------------------------------

@@ -1,7 +1,11 @@
 """Read the manifest and the guideline files, and parse each into Program → Section → Direction records.
 
 Public entry points (the pipeline contract): :func:`load_corpus` and :func:`parse_text`; also
-:func:`read_manifest`, :func:`read_text`, :func:`load_document` and :func:`locate`.
+:func:`load_corpora` (several manifests, a bad document left out rather than fatal), :func:`read_manifest`,
+:func:`read_text`, :func:`load_document`, :func:`parse_file` and :func:`locate`.
+
+Every guideline file is read through :func:`fundgraph.loaders.readers.read_document`, so a manifest may list
+.txt/.md (any common encoding), .docx, .pdf with a text layer and .html documents.
 
 Field texts are normalised (lines joined, page numbers and markdown dropped; see :mod:`loaders.text`),
 so an offset inside a field is not an offset in the file. :func:`locate` maps a range of a field back to
@@ -10,14 +14,25 @@ the exact range of the file it came from.
 
 from __future__ import annotations
 
+import hashlib
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from fundgraph.core.errors import GuidelineParseError, ManifestError, ProgramNotFound
-from fundgraph.loaders.layout import PARSERS
-from fundgraph.loaders.parsers import ParseProblem, normalise_category, split_lines, stated_direction_count
+from fundgraph.core.errors import GuidelineParseError, InputError, ManifestError, ProgramNotFound
+from fundgraph.loaders.layout import HINTS, PARSERS, Layout, parse_with_layout
+from fundgraph.loaders.metadata import ProgramMetadata, infer_metadata
+from fundgraph.loaders.parsers import (
+    ParseProblem,
+    ProfileResult,
+    normalise_category,
+    split_lines,
+    stated_direction_count,
+)
+from fundgraph.loaders.readers import DocumentText, read_document
 from fundgraph.loaders.records import Direction, ParsedDocument, Program, Section, SourceSpan, SourceText
 from fundgraph.loaders.text import (
     Clean,
@@ -41,7 +56,7 @@ class ManifestEntry(BaseModel):
     id: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9-]*$")
     name: str = Field(min_length=1)
     name_en: str = Field(min_length=1)
-    funder: list[str] = Field(min_length=1)
+    funder: list[str] = Field(default_factory=list, description="Empty where the document names no funder.")
     funder_en: list[str] = Field(default_factory=list)
     series: str | None = None
     series_en: str | None = None
@@ -161,19 +176,42 @@ def parse_text(text: str, *, file: str, program: Program) -> ParsedDocument:
     Raises:
         GuidelineParseError: no direction is found, or the document is inconsistent.
     """
+    return parse_text_with_layout(text, file=file, program=program)[0]
+
+
+def parse_text_with_layout(text: str, *, file: str, program: Program) -> tuple[ParsedDocument, Layout | None]:
+    """:func:`parse_text`, plus what layout inference found (``None`` for a hand-written profile).
+
+    Raises:
+        GuidelineParseError: no direction is found, or the document is inconsistent.
+    """
     if not text.strip():
         raise GuidelineParseError("empty file", path=file)
+    hints = HINTS.get(program.profile)
     profile = PARSERS.get(program.profile)
-    if profile is None:
+    if hints is None and profile is None:
         raise GuidelineParseError(f"unknown parsing profile {program.profile!r}", path=file)
     lines = split_lines(text)
+    layout: Layout | None = None
     try:
-        res = profile(text, lines)
+        if hints is not None:
+            res, layout = parse_with_layout(text, lines, hints)
+        else:
+            res = profile(text, lines)
     except ParseProblem as e:
         raise GuidelineParseError(str(e), path=file, line=e.line) from e
     if not res.directions:
-        raise GuidelineParseError(f"no research direction found (profile {program.profile})", path=file)
+        how = (
+            "no numbered list of directions under a heading such as 研究方向 / 支持方向 / 选题 / 课题指南"
+            if hints is not None
+            else f"profile {program.profile}"
+        )
+        raise GuidelineParseError(f"no research direction found ({how})", path=file)
+    return _records(text, file, program, res), layout
 
+
+def _records(text: str, file: str, program: Program, res: ProfileResult) -> ParsedDocument:
+    """Turn a parser's drafts into records (ids, spans, checks)."""
     stated = stated_direction_count(text)
     if stated is not None and stated != len(res.directions):
         res.warnings.append(
@@ -254,19 +292,36 @@ def _lines_covering(text: str, ranges: list[tuple[int, int]]) -> SourceText:
     return SourceText(start=first, text=text[first:stop])
 
 
+def read_guideline(path: Path) -> DocumentText:
+    """Read a guideline file in any supported format (:func:`~fundgraph.loaders.readers.read_document`).
+
+    Raises:
+        GuidelineParseError: the file is missing, unreadable, empty or blank.
+        UnsupportedDocument: a format fundgraph does not read (the message says what to do).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise GuidelineParseError("file not found", path=path)
+    # A blank file is an empty guideline (as before), whatever its extension says it is.
+    raw = path.read_bytes()
+    if not raw.strip() or (len(raw) < 4096 and not raw.decode("utf-8", errors="ignore").strip()):
+        raise GuidelineParseError("empty file", path=path)
+    return read_document(path)
+
+
 def load_document(entry: ManifestEntry, base_dir: Path) -> ParsedDocument:
-    """Read and parse the file of one manifest entry (``base_dir`` / ``entry.file``)."""
+    """Read and parse the file of one manifest entry (``base_dir`` / ``entry.file``), in any supported format."""
     path = Path(base_dir) / entry.file
     if not path.is_file():
         raise ManifestError(f"document {entry.id}: file {entry.file} does not exist", path=path)
-    text, warnings = read_text(path)
-    doc = parse_text(text, file=path.name, program=entry.program())
-    doc.warnings[:0] = warnings
+    read = read_guideline(path)
+    doc = parse_text(read.text, file=path.name, program=entry.program())
+    doc.warnings[:0] = read.warnings
     return doc
 
 
 def load_corpus(manifest_path: Path, base_dir: Path | None = None) -> list[ParsedDocument]:
-    """Parse every document of a manifest, in manifest order.
+    """Parse every document of a manifest, in manifest order; the first bad document raises.
 
     Args:
         manifest_path: The manifest (``data/manifest.yaml``).
@@ -276,14 +331,104 @@ def load_corpus(manifest_path: Path, base_dir: Path | None = None) -> list[Parse
     base = Path(base_dir) if base_dir is not None else manifest_path.parent / "guidelines"
     entries = read_manifest(manifest_path)
     for entry in entries:  # check every file first: a bad manifest fails before any parsing
-        if not (base / entry.file).is_file():
-            text = manifest_path.read_text(encoding="utf-8")
-            raise ManifestError(
-                f"document {entry.id}: file {entry.file} does not exist in {base}",
-                path=manifest_path,
-                line=_manifest_line(text, f"file: {entry.file}"),
-            )
+        missing = _missing_file(manifest_path, base, entry)
+        if missing is not None:
+            raise missing
     return [load_document(e, base) for e in entries]
+
+
+def _missing_file(manifest_path: Path, base: Path, entry: ManifestEntry) -> ManifestError | None:
+    if (base / entry.file).is_file():
+        return None
+    text = manifest_path.read_text(encoding="utf-8")
+    return ManifestError(
+        f"document {entry.id}: file {entry.file} does not exist in {base}",
+        path=manifest_path,
+        line=_manifest_line(text, f"file: {entry.file}"),
+    )
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """A document left out of a corpus: which program, which file and line, and why."""
+
+    program_id: str
+    file: str
+    line: int | None
+    reason: str
+    code: str
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON form (build meta, health)."""
+        return {"program_id": self.program_id, "file": self.file, "line": self.line, "reason": self.reason,
+                "code": self.code}
+
+    def __str__(self) -> str:
+        where = self.file + (f":{self.line}" if self.line is not None else "")
+        return f"{where}: {self.reason} (program {self.program_id})"
+
+
+@dataclass
+class CorpusLoad:
+    """The documents of one or more manifests that parsed, and the ones left out."""
+
+    documents: list[ParsedDocument] = field(default_factory=list)
+    left_out: list[LeftOut] = field(default_factory=list)
+    manifests: list[Path] = field(default_factory=list)
+
+
+def load_corpora(manifests: list[Path], *, strict: bool = False) -> CorpusLoad:
+    """Parse the documents of several manifests in order (the bundled corpus, then the user's).
+
+    A document that cannot be read or parsed is left out and reported (file, line, reason); the others are
+    parsed. With ``strict`` the first bad document raises instead, as :func:`load_corpus` does.
+
+    Raises:
+        ManifestError: a manifest is malformed, two manifests give one program id, or (``strict``) a file is
+            missing.
+        GuidelineParseError: (``strict``) a document cannot be parsed.
+    """
+    out = CorpusLoad(manifests=[Path(m) for m in manifests])
+    seen: dict[str, Path] = {}
+    plan: list[tuple[Path, Path, ManifestEntry]] = []
+    for manifest in out.manifests:
+        base = manifest.parent / "guidelines"
+        for entry in read_manifest(manifest):
+            if entry.id in seen:
+                text = manifest.read_text(encoding="utf-8")
+                raise ManifestError(
+                    f"program id {entry.id} is already used by {seen[entry.id]}: give this document another id",
+                    path=manifest,
+                    line=_manifest_line(text, f"id: {entry.id}"),
+                )
+            seen[entry.id] = manifest
+            plan.append((manifest, base, entry))
+    if strict:
+        for manifest, base, entry in plan:
+            missing = _missing_file(manifest, base, entry)
+            if missing is not None:
+                raise missing
+    for manifest, base, entry in plan:
+        try:
+            missing = _missing_file(manifest, base, entry)
+            if missing is not None:
+                raise missing
+            out.documents.append(load_document(entry, base))
+        except InputError as e:
+            if strict:
+                raise
+            out.left_out.append(LeftOut(program_id=entry.id, file=e.path or str(base / entry.file), line=e.line,
+                                        reason=_reason(e), code=e.code))
+    return out
+
+
+def _reason(e: InputError) -> str:
+    """The error message without the ``file:line:`` prefix InputError puts in front of it."""
+    msg = e.message
+    if e.path:
+        prefix = e.path + (f":{e.line}" if e.line is not None else "") + ": "
+        msg = msg.removeprefix(prefix)
+    return msg
 
 
 def parse_file_like(path: Path, like: str, manifest_path: Path) -> ParsedDocument:
@@ -295,20 +440,94 @@ def parse_file_like(path: Path, like: str, manifest_path: Path) -> ParsedDocumen
         ProgramNotFound: no manifest entry has the id ``like``.
         GuidelineParseError: the file cannot be read or yields no direction.
     """
+    return parse_file(path, like=like, manifest_path=manifest_path).document
+
+
+@dataclass
+class ParsedFile:
+    """One file parsed on its own: the records, what layout inference found, and how the file was read."""
+
+    document: ParsedDocument
+    layout: Layout | None
+    read: DocumentText
+    metadata: ProgramMetadata | None = None
+
+
+def parse_file(path: Path, *, program: Program | None = None, like: str | None = None,
+               manifest_path: Path | None = None) -> ParsedFile:
+    """Read any supported file and parse it: with inference (``profile: auto``) or like a manifest program.
+
+    Args:
+        path: The guideline file (.txt/.md, .docx, .pdf, .html).
+        program: The program record to parse it as (its ``profile`` picks the parser); default the program its
+            title lines describe (:func:`program_from_title`), ``profile: auto``.
+        like: Instead of ``program``: the id of a program of ``manifest_path`` whose profile and metadata to use.
+        manifest_path: The manifest ``like`` refers to.
+
+    Raises:
+        ProgramNotFound: no manifest entry has the id ``like``.
+        GuidelineParseError: the file cannot be read or yields no direction (UnsupportedDocument for a format
+            fundgraph does not read).
+    """
     path = Path(path)
-    entries = read_manifest(manifest_path)
-    entry = next((e for e in entries if e.id == like), None)
-    if entry is None:
-        raise ProgramNotFound(
-            f"no program {like!r} in {manifest_path} (known: {', '.join(e.id for e in entries)})"
-        )
-    if not path.is_file():
-        raise GuidelineParseError("file not found", path=path)
-    text, warnings = read_text(path)
-    program = entry.program().model_copy(update={"source_file": path.name})
-    doc = parse_text(text, file=path.name, program=program)
-    doc.warnings[:0] = warnings
-    return doc
+    if like is not None:
+        if manifest_path is None:
+            raise ValueError("like= needs manifest_path=")
+        entries = read_manifest(manifest_path)
+        entry = next((e for e in entries if e.id == like), None)
+        if entry is None:
+            raise ProgramNotFound(
+                f"no program {like!r} in {manifest_path} (known: {', '.join(e.id for e in entries)})"
+            )
+        program = entry.program()
+    read = read_guideline(path)
+    metadata = None
+    if program is None:
+        metadata = infer_metadata(read.lines)
+        program = program_from_title(path, metadata)
+    return parse_read(read, program, metadata=metadata)
+
+
+def parse_read(read: DocumentText, program: Program, *, metadata: ProgramMetadata | None = None) -> ParsedFile:
+    """Parse a document already read (:func:`read_guideline`) as ``program``."""
+    program = program.model_copy(update={"source_file": read.path.name})
+    doc, layout = parse_text_with_layout(read.text, file=read.path.name, program=program)
+    doc.warnings[:0] = read.warnings
+    return ParsedFile(document=doc, layout=layout, read=read, metadata=metadata)
+
+
+def program_from_title(path: Path, metadata: ProgramMetadata, *, program_id: str | None = None,
+                       profile: str = "auto") -> Program:
+    """A Program record for a file outside any manifest, from what its title lines say.
+
+    The id is ``program_id`` or :func:`suggest_program_id`; the name falls back to the file name.
+    """
+    path = Path(path)
+    name = metadata.name or path.stem
+    return Program(
+        id=program_id or suggest_program_id(path, metadata.year),
+        name=name,
+        name_en=name,
+        funder=metadata.funder,
+        year=metadata.year,
+        status=metadata.status,
+        status_en=metadata.status_en,
+        source_file=path.name,
+        profile=profile,
+    )
+
+
+def suggest_program_id(path: Path, year: int | None) -> str:
+    """A manifest id for a file: its name as a slug (``cardio-imaging-2026``), or ``doc-<year>-<hash>``.
+
+    The same file name always gives the same id, so adding a file again updates its entry.
+    """
+    stem = Path(path).stem.lower()
+    slug = re.sub(r"[^a-z0-9]+", "-", stem).strip("-")
+    if len(re.sub(r"[^a-z]", "", slug)) >= 3:
+        return slug[:60].strip("-")
+    digest = hashlib.sha1(Path(path).name.encode("utf-8")).hexdigest()[:8]
+    return f"doc-{year}-{digest}" if year else f"doc-{digest}"
 
 
 def _field_clean(direction: Direction, field: str, text: str | None) -> Clean:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 import yaml
 
+from fundgraph.core.paths import PARSE_DEV_DIR
 from fundgraph.evaluation.parsing import code_number, normalise_title
 
-DEV_DIR = Path(__file__).resolve().parent.parent / "data" / "parse_dev"
+DEV_DIR = PARSE_DEV_DIR
 EXPECTED = yaml.safe_load((DEV_DIR / "expected.yaml").read_text(encoding="utf-8"))["documents"]
 BY_FILE = {d["file"]: d for d in EXPECTED}
 

@@ -6,6 +6,7 @@ import pytest
 import yaml
 
 from fundgraph.core.errors import GuidelineParseError
+from fundgraph.core.paths import PARSE_DEV_DIR
 from fundgraph.evaluation.parsing import (
     baseline_parse,
     best_per_document,
@@ -20,7 +21,7 @@ from fundgraph.evaluation.parsing import (
 )
 from fundgraph.loaders.parsers import PROFILES
 
-DEV_DIR = Path(__file__).resolve().parent.parent / "data" / "parse_dev"
+DEV_DIR = PARSE_DEV_DIR
 EXPECTED = {
     d["file"]: [(str(x["code"]), x["title"]) for x in d["directions"]]
     for d in yaml.safe_load((DEV_DIR / "expected.yaml").read_text(encoding="utf-8"))["documents"]

@@ -24,6 +24,7 @@ from fundgraph.loaders.records import Direction, ParsedDocument, Program
 if TYPE_CHECKING:
     from fundgraph.core.settings import Settings
     from fundgraph.embeddings.encoders import Encoder
+    from fundgraph.loaders.corpus import CorpusLoad
 
 Progress = Callable[[str], None]
 
@@ -124,13 +125,15 @@ def base_graph(docs: list[ParsedDocument], titles_en: Mapping[str, str] | None =
 
 
 def build_graph(settings: Settings, *, encoder: Encoder | None = None,
-                progress: Progress | None = None) -> BuiltGraph:
+                progress: Progress | None = None, corpus: CorpusLoad | None = None) -> BuiltGraph:
     """Parse the corpus named by the manifest and build the whole graph (nothing is written here).
 
     Args:
         settings: manifest, vocabulary directory, encoder choice, similarity parameters.
         encoder: an encoder to use instead of the one the settings name (tests pass a fake one).
         progress: called with a short message as each step starts.
+        corpus: documents already parsed (e.g. the bundled and the user's corpus, with the documents left
+            out); default: the settings' manifest, parsed here, the first bad document raising.
 
     Raises:
         FundgraphError: on bad input (documents, manifest, vocabularies); nothing is written.
@@ -146,7 +149,7 @@ def build_graph(settings: Settings, *, encoder: Encoder | None = None,
     t0 = time.perf_counter()
 
     say("parsing documents")
-    docs = load_corpus(settings.manifest)
+    docs = list(corpus.documents) if corpus is not None else load_corpus(settings.manifest)
     timings["parse_s"] = time.perf_counter() - t0
 
     say("loading vocabularies")
@@ -175,6 +178,7 @@ def build_graph(settings: Settings, *, encoder: Encoder | None = None,
         "edge_count": g.number_of_edges(),
         "timings": timings,
         "title_translations": title_match.report(titles.path),
+        "left_out": [lo.as_dict() for lo in corpus.left_out] if corpus is not None else [],
     }
     return BuiltGraph(graph=g, direction_ids=sim.direction_ids, vectors=sim.vectors,
                       encoder_state=sim.encoder_state, meta=meta)

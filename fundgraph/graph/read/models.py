@@ -9,6 +9,16 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from fundgraph.core.schema import ENTITY_REGISTRY
 
 
+class LeftOutDocument(BaseModel):
+    """A corpus document the last build left out because it could not be read or parsed."""
+
+    program_id: str
+    file: str
+    line: int | None = None
+    reason: str
+    code: str
+
+
 class Health(BaseModel):
     """State of the store."""
 
@@ -18,6 +28,9 @@ class Health(BaseModel):
     edge_count: int
     built_at: str | None = None
     encoder: str | None = None
+    left_out: list[LeftOutDocument] = Field(
+        default_factory=list, description="Documents the build left out (file, line, reason); see `fundgraph build`."
+    )
 
 
 class ProgramSummary(BaseModel):

@@ -161,6 +161,7 @@ class GraphQueries:
             edge_count=self.g.number_of_edges(),
             built_at=m.get("built_at"),
             encoder=m.get("encoder"),
+            left_out=m.get("left_out") or [],
         )
 
     def programs(self) -> list[models.ProgramSummary]:

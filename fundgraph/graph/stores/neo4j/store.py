@@ -205,6 +205,7 @@ class Neo4jStore(GraphStore):
             edge_count=r,
             built_at=meta.get("built_at"),
             encoder=meta.get("encoder"),
+            left_out=meta.get("left_out") or [],
         )
 
     def programs(self) -> list[models.ProgramSummary]:
