@@ -177,6 +177,8 @@ CODE_MARK = re.compile(
 )
 INLINE_LABEL = re.compile(r"(?:研究内容|考核指标|预期指标|技术指标|关键词|有关说明)\s*:")
 NOTE_LINE = re.compile(r"^\(\s*注\s*:")
+#: A "label: value" line (需求单位：… / 榜单金额：… / 联系人：…): a field of the item, never a wrapped title line.
+FIELD_LINE = re.compile(r"^[\u4e00-\u9fff]{2,6}\s*:\s*\S")
 SENTENCE_END = "。；;!！?？"
 
 
@@ -373,15 +375,29 @@ class Candidate:
     table: list[tuple[Mark, Clean]] | None = None
 
 
-def _accept_flat(marks: list[Mark]) -> list[list[Mark]]:
-    """Runs of a flat scheme: 1, 2, 3 … in order; a restart at 1 opens a new run; strays are skipped."""
+def _accept_flat(marks: list[Mark], lines: list[Line]) -> list[list[Mark]]:
+    """Runs of a flat scheme: 1, 2, 3 … in order; a restart at 1 opens a new run; strays are skipped.
+
+    A ``1`` quoted in running text (``…参见本指南第`` / ``（一）方向的要求…``, a PDF line break before the
+    numeral) is no restart: it continues a sentence, or the current run's next number comes before its own 2.
+    """
     runs: list[list[Mark]] = []
-    for mk in marks:
+    for k, mk in enumerate(marks):
         if runs and mk.n == runs[-1][-1].n + 1:
             runs[-1].append(mk)
         elif mk.n == 1:
+            if runs:
+                want = runs[-1][-1].n + 1
+                nxt = next((m.n for m in marks[k + 1 :] if m.n in (2, want)), None)
+                if (nxt == want and want != 2) or _mid_sentence(_intro_line(lines, mk.i)):
+                    continue
             runs.append([mk])
     return runs
+
+
+def _mid_sentence(prev: str) -> bool:
+    """The line before is prose cut mid-sentence: it holds sentence punctuation but does not end with any."""
+    return bool(prev) and any(c in prev for c in "。，；,;") and not prev.endswith(tuple(SENTENCE_END + ":"))
 
 
 def _accept_dotted(marks: list[Mark]) -> list[list[Mark]]:
@@ -456,7 +472,7 @@ def _candidates(
         ms = [m for m in inside if m.scheme == s.name]
         if not ms:
             continue
-        runs = _accept_dotted(ms) if s.name == "ar_dotted" else _accept_flat(ms)
+        runs = _accept_dotted(ms) if s.name == "ar_dotted" else _accept_flat(ms, lines)
         score, kept = _score_runs(lines, runs, region)
         if s.name == "ar_space":
             score *= 0.6
@@ -471,24 +487,33 @@ _TITLE_COLS = ("名称", "方向", "题目", "选题", "课题", "榜单", "项�
 
 
 def _table_rows(text: str, lines: list[Line], region: Region) -> list[tuple[Mark, Clean]]:
-    """Rows of a markdown or HTML table with a 序号 column inside the region: (mark, title)."""
+    """Rows of a markdown or HTML table with a 序号 column inside the region: (mark, title).
+
+    Cells are placed on the table's column grid: an HTML cell with ``rowspan`` (a 专题 column merged over
+    its rows) or ``colspan`` keeps the columns of the rows it covers where they are.
+    """
     rows: list[tuple[Mark, Clean]] = []
     cols: tuple[int, int] | None = None  # (序号 column, title column)
+    spans: dict[int, int] = {}  # column → rows still covered by a cell spanning down into them
     for i in range(region.start, region.end):
         ln = lines[i]
         raw = text[ln.body_off : ln.end]
-        cells = _cells(raw, ln.body_off)
+        cells = _grid(_cells(raw, ln.body_off), spans)
         if not cells:
             if not raw.strip().startswith("<") or "</table" in raw:
                 cols = None if not raw.strip() or "</table" in raw else cols
+                if cols is None:
+                    spans.clear()
             continue
-        names = [text[a:b].strip() for a, b in cells]
+        names = [text[a:b].strip() if a is not None else "" for a, b in cells]
         if any(n.replace(" ", "") == "序号" for n in names):
             no = next(k for k, n in enumerate(names) if n.replace(" ", "") == "序号")
-            tc = next((k for k, n in enumerate(names) if k != no and _has(_TITLE_COLS, n)), None)
+            # the title column: a named one after 序号 first (a merged 项目类别 column may come before it)
+            named = [k for k, n in enumerate(names) if k != no and _has(_TITLE_COLS, n)]
+            tc = next((k for k in named if k > no), named[0] if named else None)
             cols = (no, tc if tc is not None else no + 1)
             continue
-        if cols is None or max(cols) >= len(cells):
+        if cols is None or max(cols) >= len(cells) or cells[cols[0]][0] is None or cells[cols[1]][0] is None:
             continue
         num = text[cells[cols[0]][0] : cells[cols[0]][1]].strip()
         if not num.isdigit():
@@ -500,11 +525,37 @@ def _table_rows(text: str, lines: list[Line], region: Region) -> list[tuple[Mark
     return rows
 
 
+def _grid(cells: list[tuple[int, int, int, int]], spans: dict[int, int]) -> list[tuple[int | None, int | None]]:
+    """Place one row's cells (start, end, rowspan, colspan) on the column grid; covered columns are (None, None)."""
+    if not cells:
+        return []
+    out: list[tuple[int | None, int | None]] = []
+    col = 0
+    queue = list(cells)
+    while queue or any(c >= col and n > 0 for c, n in spans.items()):
+        if spans.get(col, 0) > 0:
+            spans[col] -= 1
+            out.append((None, None))
+            col += 1
+            continue
+        if not queue:
+            break
+        a, b, down, across = queue.pop(0)
+        for _ in range(across):
+            if down > 1:
+                spans[col] = down - 1
+            out.append((a, b))
+            col += 1
+    return out
+
+
 _CELL_MD = re.compile(r"\|([^|]*)")
-_CELL_HTML = re.compile(r"<t[dh][^>]*>(.*?)</t[dh]>", re.S)
+_CELL_HTML = re.compile(r"<t[dh](?P<attrs>[^>]*)>(?P<inner>.*?)</t[dh]>", re.S)
+_SPAN_ATTR = re.compile(r"""(rowspan|colspan)\s*=\s*["']?(\d+)""")
 
 
-def _cells(raw: str, off: int) -> list[tuple[int, int]]:
+def _cells(raw: str, off: int) -> list[tuple[int, int, int, int]]:
+    """Cells of a markdown or HTML table row: (start, end, rowspan, colspan), offsets in the file."""
     s = raw.strip()
     if s.startswith("|"):
         lead = raw.index("|")
@@ -513,14 +564,14 @@ def _cells(raw: str, off: int) -> list[tuple[int, int]]:
             if m.end() >= len(raw.rstrip()) and not m.group(1).strip():
                 break
             a, b = m.start(1), m.end(1)
-            out.append((off + a, off + b))
-        if out and all(re.fullmatch(r"\s*:?-{2,}:?\s*", raw[a - off : b - off]) for a, b in out):
+            out.append((off + a, off + b, 1, 1))
+        if out and all(re.fullmatch(r"\s*:?-{2,}:?\s*", raw[a - off : b - off]) for a, b, _d, _c in out):
             return []
         return out
     if "<td" in s or "<th" in s:
         out = []
         for m in _CELL_HTML.finditer(raw):
-            a, b = m.start(1), m.end(1)
+            a, b = m.start("inner"), m.end("inner")
             inner = raw[a:b]
             # skip tags inside the cell (<p>, <span>)
             while inner.startswith("<") and ">" in inner:
@@ -531,7 +582,8 @@ def _cells(raw: str, off: int) -> list[tuple[int, int]]:
                 k = inner.rindex("<")
                 b -= len(inner) - k
                 inner = inner[:k]
-            out.append((off + a, off + b))
+            attrs = dict((k.lower(), int(v)) for k, v in _SPAN_ATTR.findall(m.group("attrs")))
+            out.append((off + a, off + b, max(1, attrs.get("rowspan", 1)), max(1, min(attrs.get("colspan", 1), 20))))
         return out
     return []
 
@@ -755,7 +807,7 @@ def _title(
         k = j + 1
         while k < i1 and lines[k].blank and double:
             k += 1
-        if k >= i1 or lines[k].blank or LABEL_RE.match(lines[k].body):
+        if k >= i1 or lines[k].blank or LABEL_RE.match(lines[k].body) or FIELD_LINE.match(lines[k].body):
             break
         nxt = lines[k].body
         if any(c in nxt for c in "。，,；;") and not (nxt.endswith("。") and len(nxt) < 0.5 * wrap):
