@@ -36,7 +36,6 @@ from pydantic import BaseModel, Field
 from fundgraph.loaders.parsers import (
     DISCIPLINE,
     LABEL_RE,
-    PROFILES,
     SUPPORT_HEAD,
     DirectionDraft,
     Line,
@@ -344,6 +343,7 @@ def _zones(text: str, lines: list[Line], marks: list[Mark]) -> tuple[list[tuple[
     heads: list[tuple[int, int, str, str]] = []  # (line, rank, kind, text)
     style: dict[int, str] = {}  # markup of heading lines: "**一、…**" and plain "一、…" are different levels
     top = 0  # the last 一、 heading number
+    wrap = _wrap_width(lines)
     for i, ln in enumerate(lines):
         if ln.blank:
             continue
@@ -351,6 +351,8 @@ def _zones(text: str, lines: list[Line], marks: list[Mark]) -> tuple[list[tuple[
         mk = min(mks, key=lambda m: SCHEME[m.scheme].rank) if mks else None
         if mk is None and not (ln.body.endswith(":") or ln.start != ln.body_off or len(ln.body) <= 14):
             continue
+        if mk is None and (_mid_sentence(_intro_line(lines, i)) or _continues(lines, i, wrap) or ":" in ln.body[:-1]):
+            continue  # the rest of a sentence broken over lines, or a sentence with a colon: not a heading
         textv = (mk.rest if mk else ln.body).strip()
         if not _is_heading(ln, mk):
             # "三、资助方式与资助计划以重点项目群的方式资助，…": the next top-level number with its paragraph glued on
@@ -439,6 +441,14 @@ def _accept_flat(marks: list[Mark], lines: list[Line]) -> list[list[Mark]]:
     return runs
 
 
+def _continues(lines: list[Line], i: int, wrap: int) -> bool:
+    """Line i goes on from the line right above it: that one is full and ends mid-sentence (hard-wrapped text)."""
+    if i == 0 or lines[i - 1].blank:
+        return False
+    prev = lines[i - 1]
+    return _width(prev) >= 0.85 * wrap and not prev.body.endswith(tuple(SENTENCE_END + ":"))
+
+
 def _mid_sentence(prev: str) -> bool:
     """The line before is prose cut mid-sentence: it holds sentence punctuation but does not end with any."""
     return bool(prev) and any(c in prev for c in "。，；,;") and not prev.endswith(tuple(SENTENCE_END + ":"))
@@ -473,11 +483,12 @@ def _item_quality(lines: list[Line], mk: Mark, nxt: int) -> float:
     if not rest:
         q -= 0.5
     span = range(mk.i, min(nxt, mk.i + 60))
-    if any(LABEL_RE.match(lines[j].body) for j in span if j != mk.i) or "申报代码" in "".join(
-        lines[j].body for j in range(mk.i, min(nxt, mk.i + 3))
-    ):
+    # an application code closing the title, however many lines the title is broken over
+    near = "".join(lines[j].body for j in range(mk.i, min(nxt, mk.i + 16)) if not lines[j].blank).split("。")[0]
+    if any(LABEL_RE.match(lines[j].body) for j in span if j != mk.i) or "申报代码" in near:
         q += 1.0
-    head = rest.split("。")[0]
+    code = CODE_MARK.search(rest)
+    head = rest[: code.start()] if code else rest.split("。")[0]  # the title ends at （申报代码…）
     if len(head) > 60 or (("，" in head or "," in head) and len(head) > 30):
         q -= 0.6
     if LABEL_RE.match(rest):
@@ -797,17 +808,21 @@ def _section_marks(
         ]
         # must sit before the first direction or between directions, and number in sequence
         ms = [m for m in ms if m.i >= first - 40]
-        seq: list[Mark] = []
-        for m in ms:
-            if m.n == len(seq) + 1:
-                seq.append(m)
-            elif m.n == 1 and seq and s.name == "keyword":
-                # a second listing (an overview table, then the sections): keep the later one
-                seq = [m]
-        if seq and (len(seq) >= 2 or seq[0].i < first):
-            # a section must head at least one direction
-            if any(seq[0].i < d.i for d in best.marks):
-                options.append(seq)
+        # one sequence per keyword: 专题一 专题二 …, never a "方向 4 个" broken onto a line of its own between them
+        for kw in dict.fromkeys(m.kw for m in ms):
+            seq: list[Mark] = []
+            for m in ms:
+                if m.kw != kw:
+                    continue
+                if m.n == len(seq) + 1:
+                    seq.append(m)
+                elif m.n == 1 and seq and s.name == "keyword":
+                    # a second listing (an overview table, then the sections): keep the later one
+                    seq = [m]
+            if seq and (len(seq) >= 2 or seq[0].i < first):
+                # a section must head at least one direction
+                if any(seq[0].i < d.i for d in best.marks):
+                    options.append(seq)
     if not options:
         return []
     return max(options, key=lambda seq: (len(seq), -SCHEME[seq[0].scheme].rank))
@@ -1211,8 +1226,7 @@ def _check_end(text: str, lines: list[Line], res: ProfileResult, inf: Inference)
     res.warnings.append(f"line {lines[j].no}: the document ends inside direction {last.code} (line {last.line})")
 
 
-#: Every parser a manifest ``profile:`` may name: ``auto`` (inference) and today's hand-written profiles.
+#: Every parser a manifest ``profile:`` may name: inference with one hint set of :data:`HINTS` (``auto``: none).
 PARSERS: dict[str, Callable[[str, list[Line]], ProfileResult]] = {
-    **{name: (lambda text, lines, _h=h: parse_layout(text, lines, _h)) for name, h in HINTS.items()},
-    **PROFILES,  # until the engine reads every re-wrapped variant of the seeds as they do
+    name: (lambda text, lines, _h=h: parse_layout(text, lines, _h)) for name, h in HINTS.items()
 }

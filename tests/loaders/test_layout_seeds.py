@@ -10,7 +10,7 @@ import pytest
 
 from fundgraph.core.paths import GUIDELINES_DIR, MANIFEST_PATH
 from fundgraph.loaders.corpus import parse_text, read_manifest, read_text
-from fundgraph.loaders.layout import parse_with_layout
+from fundgraph.loaders.layout import HINTS, parse_with_layout
 from fundgraph.loaders.parsers import split_lines
 
 ENTRIES = read_manifest(MANIFEST_PATH)
@@ -44,6 +44,20 @@ def test_same_sections_and_warnings(pair):
     _entry, want, auto = pair
     assert [s.model_dump(mode="json") for s in auto.sections] == want["sections"]
     assert auto.warnings == want["warnings"]
+
+
+def test_layout_hint_set_parses_like_the_snapshot(pair):
+    """Each seed read with the hint set named after its layout (its profile until now) gives the snapshot too."""
+    entry, want, _auto = pair
+    text, _ = read_text(GUIDELINES_DIR / entry.file)
+    assert want["profile"] in HINTS
+    doc = parse_text(text, file=entry.file, program=entry.program().model_copy(update={"profile": want["profile"]}))
+    assert [d.model_dump(mode="json") for d in doc.directions] == want["directions"]
+    assert [s.model_dump(mode="json") for s in doc.sections] == want["sections"]
+
+
+def test_manifest_needs_no_hint():
+    assert {e.profile for e in ENTRIES} == {"auto"}
 
 
 def test_manifest_profile_parses_like_the_snapshot(pair):
