@@ -31,8 +31,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from pydantic import BaseModel, Field
-
 from fundgraph.loaders.parsers import (
     DISCIPLINE,
     LABEL_RE,
@@ -51,7 +49,7 @@ from fundgraph.loaders.parsers import (
     split_lines,
     young_scientist_notes,
 )
-from fundgraph.loaders.records import Funding
+from fundgraph.loaders.records import Funding, Layout, Level
 from fundgraph.loaders.text import Clean, chinese_numeral, clean, to_chinese_numeral
 
 CN = "一二三四五六七八九十"
@@ -182,30 +180,6 @@ SENTENCE_END = "。；;!！?？"
 
 
 # ---------------------------------------------------------------------------------------------- records
-
-
-class Level(BaseModel):
-    """One inferred level of the document's structure."""
-
-    role: str = Field(description="direction | section | category")
-    scheme: str = Field(description="Numbering scheme name (see layout.SCHEMES), 'line' or 'table'.")
-    shown: str = Field(description="How the numbering looks: （一）, 1.1, 方向一：, 重点攻关类： …")
-    count: int
-    first_line: int | None = None
-
-
-class Layout(BaseModel):
-    """What inference found in a document (printed by the CLI beside the directions)."""
-
-    levels: list[Level] = Field(default_factory=list)
-    heading: str | None = Field(default=None, description="The heading that opens the direction list.")
-    heading_line: int | None = None
-    end_line: int | None = Field(default=None, description="Line where the direction list ends.")
-    excluded_sections: list[str] = Field(
-        default_factory=list, description="Headings of sections whose lists are not directions (申报条件 …)."
-    )
-    overview_table: bool = Field(default=False, description="Directions also listed in an overview table.")
-    score: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -963,11 +937,11 @@ def parse_layout(text: str, lines: list[Line] | None = None, hints: Hints | None
 def parse_with_layout(
     text: str, lines: list[Line] | None = None, hints: Hints | None = None
 ) -> tuple[ProfileResult, Layout]:
-    """Infer the layout and parse: (drafts, layout)."""
+    """Infer the layout and parse: (drafts, layout); the drafts carry the layout too (``ProfileResult.layout``)."""
     hints = hints or Hints()
     lines = lines if lines is not None else split_lines(text)
     inf = infer(text, lines, hints)
-    res = ProfileResult([], [])
+    res = ProfileResult([], [], layout=inf.layout)
     if not inf.directions:
         return res, inf.layout
     region = inf.region

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from fundgraph.loaders.records import Category, Funding
+from fundgraph.loaders.records import Category, Funding, Layout
 from fundgraph.loaders.text import (
     PAGE_NUMBER,
     Clean,
@@ -154,6 +154,7 @@ class ProfileResult:
     sections: list[SectionDraft]
     directions: list[DirectionDraft]
     warnings: list[str] = field(default_factory=list)
+    layout: Layout | None = None  # what inference found (loaders.layout)
 
 
 def last_content_end(lines: list[Line], i0: int, i1: int) -> int:

@@ -100,3 +100,12 @@ def test_layout_says_what_was_inferred(program_id, heading, roles):
     assert layout.heading == heading
     assert [(lv.role, lv.scheme, lv.count) for lv in layout.levels] == roles
     assert layout.overview_table == (program_id == "gd-imaging-2026")
+
+
+def test_parsed_document_carries_its_layout(pair):
+    entry, _want, auto = pair
+    text, _ = read_text(GUIDELINES_DIR / entry.file)
+    _res, layout = parse_with_layout(text)
+    assert auto.layout == layout  # what parse_with_layout returns beside the drafts, on the record
+    assert auto.layout.levels[-1].role == "direction"
+    assert auto.layout.levels[-1].count == len(auto.directions)
