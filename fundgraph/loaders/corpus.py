@@ -277,7 +277,8 @@ def _records(text: str, file: str, program: Program, res: ProfileResult) -> Pars
                 source_text=_lines_covering(text, [(d.start, d.end), *((s.start, s.end) for s in spans.values())]),
             )
         )
-    return ParsedDocument(program=program, sections=sections, directions=directions, warnings=res.warnings)
+    return ParsedDocument(program=program, sections=sections, directions=directions, warnings=res.warnings,
+                          layout=res.layout)
 
 
 def _span(file: str, text: str, start: int, end: int) -> SourceSpan:

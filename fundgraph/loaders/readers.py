@@ -522,7 +522,8 @@ def _read_pdf(path: Path) -> DocumentText:
             raw = textpage.get_text_range()
             textpage.close()
             page.close()
-            raw = raw.replace("\r\n", "\n").replace("\r", "\n").translate(KANGXI)
+            # pdfium reports a hyphen printed at a line break as U+FFFE ("5hmC-Seal", "脑-机"): it is a real hyphen
+            raw = raw.replace("\r\n", "\n").replace("\r", "\n").replace("\ufffe", "-").translate(KANGXI)
             lines = [ln.strip() for ln in raw.split("\n")]
             pages.append([ln for ln in lines if ln])
     finally:

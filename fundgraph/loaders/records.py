@@ -121,6 +121,30 @@ class Program(BaseModel):
     profile: str
 
 
+class Level(BaseModel):
+    """One inferred level of the document's structure."""
+
+    role: str = Field(description="direction | section | category")
+    scheme: str = Field(description="Numbering scheme name (see layout.SCHEMES), 'line' or 'table'.")
+    shown: str = Field(description="How the numbering looks: （一）, 1.1, 方向一：, 重点攻关类： …")
+    count: int
+    first_line: int | None = None
+
+
+class Layout(BaseModel):
+    """What inference found in a document (printed by the CLI beside the directions)."""
+
+    levels: list[Level] = Field(default_factory=list)
+    heading: str | None = Field(default=None, description="The heading that opens the direction list.")
+    heading_line: int | None = None
+    end_line: int | None = Field(default=None, description="Line where the direction list ends.")
+    excluded_sections: list[str] = Field(
+        default_factory=list, description="Headings of sections whose lists are not directions (申报条件 …)."
+    )
+    overview_table: bool = Field(default=False, description="Directions also listed in an overview table.")
+    score: float = 0.0
+
+
 class ParsedDocument(BaseModel):
     """Everything one document yields."""
 
@@ -128,3 +152,4 @@ class ParsedDocument(BaseModel):
     sections: list[Section]
     directions: list[Direction]
     warnings: list[str] = Field(default_factory=list)
+    layout: Layout | None = Field(default=None, description="What layout inference found in the document.")

@@ -93,11 +93,16 @@ def test_document_without_directions(corpus_copy, entries):
     assert entry.file in str(err.value) and "no research direction" in str(err.value)
 
 
-def test_document_of_another_layout_yields_no_directions(entries, texts):
-    # the NSFC document read with the markdown-fields profile: nothing is mistaken for a direction
-    entry = _entry(entries, "most-stic-joint")
+def test_document_read_with_the_hints_of_another_layout_yields_no_directions(entries, texts):
+    # the NSFC document read with the markdown-fields hint set (1.1 numbering only): nothing is mistaken for a
+    # direction; with inference alone (the manifest's `auto`) it parses
+    program = _entry(entries, "most-stic-joint").program()
     with pytest.raises(GuidelineParseError, match="no research direction"):
-        parse_text(texts["nsfc-tianyuan-sz-2023"], file="000.txt", program=entry.program())
+        parse_text(
+            texts["nsfc-tianyuan-sz-2023"], file="000.txt",
+            program=program.model_copy(update={"profile": "most_fields_markdown"}),
+        )
+    assert len(parse_text(texts["nsfc-tianyuan-sz-2023"], file="000.txt", program=program).directions) == 14
 
 
 def test_manifest_entry_pointing_to_a_missing_file(corpus_copy, entries):
@@ -186,8 +191,10 @@ def test_parse_file_like(tmp_path, texts):
     assert any("GBK" in w for w in doc.warnings)
     with pytest.raises(ProgramNotFound, match="no-such-program"):
         parse_file_like(f, "no-such-program", MANIFEST_PATH)
-    with pytest.raises(GuidelineParseError, match="no research direction"):
-        parse_file_like(f, "gd-imaging-2026", MANIFEST_PATH)
+    # --like takes another program's metadata and hint set; the bundled programs need none, so inference reads it
+    other = parse_file_like(f, "gd-imaging-2026", MANIFEST_PATH)
+    assert other.program.id == "gd-imaging-2026" and other.program.profile == "auto"
+    assert [d.title for d in other.directions] == [d.title for d in doc.directions]
     with pytest.raises(GuidelineParseError, match="not found"):
         parse_file_like(tmp_path / "missing.txt", "most-btit-2021", MANIFEST_PATH)
 

@@ -70,3 +70,32 @@ def test_html_table_rows_and_web_junk():
     res, layout = _parse("html_table.html.txt")
     assert layout.levels[0].scheme == "table"
     assert res.directions[0].title.text == "山区县域急救网络的布局优化"
+
+
+def test_label_value_lines_are_not_wrapped_title_lines():
+    res, _layout = _parse("label_lines_after_title.txt")
+    assert all("发榜单位" not in d.title.text for d in res.directions)
+    assert len(res.directions) == 3  # the 揭榜要求 list after it is not taken
+
+
+def test_numeral_quoted_in_running_text_is_no_restart():
+    res, _layout = _parse("quoted_numeral.txt")
+    assert [d.code for d in res.directions] == ["（一）", "（二）", "（三）"]
+    assert "（一）方向的统一要求执行" in res.directions[0].fields["content"].text
+
+
+def test_html_rowspan_and_colspan_keep_the_columns():
+    res, layout = _parse("html_rowspan.html.txt")
+    assert (layout.levels[0].scheme, layout.levels[0].count) == ("table", 4)
+    assert [d.code for d in res.directions] == ["1", "2", "3", "4"]
+
+
+def test_dev_set_scores():
+    from fundgraph.evaluation.parsing import evaluate_parsing, profile_parse_fn
+
+    dev = Path(__file__).resolve().parents[1] / "data" / "parse_dev"
+    auto, baseline = evaluate_parsing(profile_parse_fn("auto"), dev).methods
+    assert auto.recall >= 0.95 and auto.precision >= 0.95, (auto.recall, auto.precision)
+    assert auto.recall > baseline.recall and auto.precision > baseline.precision
+    right = {d.file for d in auto.documents if d.fully_right}
+    assert {"13_bangdan_jiebang.txt", "17_stray_numbers_pdf.txt", "32_html_table_rowspan_sections.html.txt"} <= right
