@@ -329,7 +329,7 @@ def shipped_parse(path: Path) -> list[tuple[str, str]]:
 
 
 def profile_parse_fn(profile: str) -> ParseFn:
-    """A ParseFn parsing with the inference engine under one hint set (a name in :data:`fundgraph.loaders.layout.HINTS`)."""
+    """A ParseFn: the inference engine under one hint set (a name in :data:`fundgraph.loaders.layout.HINTS`)."""
     from fundgraph.loaders.corpus import parse_text, read_text
     from fundgraph.loaders.records import Program
 
