@@ -16,7 +16,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from fundgraph.api.cache import ResponseCache
-from fundgraph.api.deps import StoreHolder
+from fundgraph.api.deps import JSONBytesCache, StoreHolder
 from fundgraph.api.errors import install_error_handlers
 from fundgraph.api.routes import directions, entities, export, graph, health, overlaps, programs, schema, search
 from fundgraph.core.errors import FundgraphError
@@ -95,6 +95,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.store_holder = holder
+    app.state.json_cache = JSONBytesCache()
     install_error_handlers(app)
     app.add_middleware(ResponseCache, version=lambda: _graph_version(holder))
     app.add_middleware(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
@@ -138,7 +138,7 @@ class JSONBytesCache:
     """Serialised JSON of result objects the store hands out again and again (cached read models).
 
     Keyed by object identity; the entry holds the object, so its id cannot be reused while cached.
-    Bounded by entry count and total bytes (least recently stored go first).
+    Bounded by entry count and total bytes (least recently stored go first). One per app (``app.state.json_cache``).
     """
 
     def __init__(self, size: int = 8192, max_bytes: int = 32 * 1024 * 1024) -> None:
@@ -147,6 +147,18 @@ class JSONBytesCache:
         self._entries: OrderedDict[int, tuple[Any, bytes]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
+        self._graph: Hashable | None = None
+
+    def follow(self, graph: Hashable | None) -> None:
+        """Forget every entry when the store serves another graph (``graph``: its :meth:`GraphStore.version`).
+
+        The entries hold the read models they serialise: kept across a reload they would keep the old graph's.
+        """
+        if graph != self._graph:
+            with self._lock:
+                self._entries.clear()
+                self._bytes = 0
+                self._graph = graph
 
     def dumps(self, result: Any) -> bytes:
         """JSON bytes of a read model (or a list of them)."""
@@ -176,17 +188,33 @@ class JSONBytesCache:
                 self._bytes -= len(dropped)
 
 
-_JSON = JSONBytesCache()
+class Responder:
+    """Answers a store query's read model as JSON, through the app's :class:`JSONBytesCache`.
 
-
-async def respond(store: GraphStore, fn: Callable[..., Any], *args: Any, thread: bool = False) -> Response:
-    """Run a store query (see :func:`call`) and answer its read model as JSON.
-
-    The read models are already validated ``graph.views`` instances, so the route's ``response_model``
-    documents the shape while the bytes come straight from pydantic (and are reused for cached results).
+    A route takes one (``respond: Respond``) and stays one line: ``return await respond(store.programs)``.
     """
-    result = await in_worker(fn, *args) if thread else await call(store, fn, *args)
-    return Response(_JSON.dumps(result), media_type="application/json")
+
+    def __init__(self, store: GraphStore, cache: JSONBytesCache) -> None:
+        self.store = store
+        self.cache = cache
+
+    async def __call__(self, fn: Callable[..., Any], *args: Any, thread: bool = False) -> Response:
+        """Run a store query (see :func:`call`) and answer its read model as JSON.
+
+        The read models are already validated instances, so the route's ``response_model`` documents the shape
+        while the bytes come straight from pydantic (and are reused for cached results).
+        """
+        result = await in_worker(fn, *args) if thread else await call(self.store, fn, *args)
+        self.cache.follow(self.store.version())
+        return Response(self.cache.dumps(result), media_type="application/json")
+
+
+async def get_responder(request: Request, store: StoreDep) -> Responder:
+    """A :class:`Responder` over the app's store and the app's JSON bytes cache."""
+    return Responder(store, request.app.state.json_cache)
+
+
+Respond = Annotated[Responder, Depends(get_responder)]
 
 
 _WORKERS: anyio.CapacityLimiter | None = None

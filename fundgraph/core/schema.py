@@ -13,7 +13,7 @@ the ones registered from the vocabulary directory a build or an app was given.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 
@@ -184,6 +184,7 @@ class EntityRegistry:
         self._rows: dict[str, EntityType] = {}
         #: Bumped on every change, so views derived from the registry know when to recompute.
         self.version = 0
+        self._cache: dict[str, tuple[int, tuple[str, ...]]] = {}
         for row in rows:
             self.register(row)
 
@@ -222,6 +223,22 @@ class EntityRegistry:
     def by_label(self, label: str) -> EntityType | None:
         """The type whose node label is ``label``, or None."""
         return next((r for r in self._rows.values() if r.label == label), None)
+
+    def code_systems(self) -> tuple[str, ...]:
+        """Every code system of the registered types, in order (the node properties shown under ``codes``)."""
+        return self._derived("code_systems", lambda: tuple(dict.fromkeys(
+            c for r in self._rows.values() for c in r.code_systems)))
+
+    def main_code_systems(self) -> tuple[str, ...]:
+        """Each type's first code system (icd10, dicom, nsfc …): the code a graph view shows beside a node."""
+        return self._derived("main_code_systems", lambda: tuple(dict.fromkeys(
+            r.code_systems[0] for r in self._rows.values() if r.code_systems)))
+
+    def _derived(self, name: str, compute: Callable[[], tuple[str, ...]]) -> tuple[str, ...]:
+        cached = self._cache.get(name)
+        if cached is None or cached[0] != self.version:
+            cached = self._cache[name] = (self.version, compute())
+        return cached[1]
 
     def scored(self) -> tuple[EntityType, ...]:
         """The scoring groups: types whose shared entities count in similarity, in order."""

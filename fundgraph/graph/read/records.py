@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from fundgraph.core import schema
-from fundgraph.core.schema import field_names
+from fundgraph.core.schema import ENTITY_REGISTRY, field_names
 from fundgraph.graph.model import ENTITY_GROUPS, ENTITY_KEY_BY_LABEL, explanation_groups
 from fundgraph.graph.read import models
 from fundgraph.graph.read.semantics import as_list
@@ -61,17 +61,27 @@ def entity_type_of(label: str | None) -> str | None:
     return _ENTITY_LABELS.get(label or "")
 
 
-#: Node properties of an entity that are codes in a standard (shown under ``codes``).
-CODE_KEYS = ("icd10", "icd10_range", "icd11", "mesh", "dicom", "nsfc", "snomed", "umls", "code_range")
-#: Node properties copied into a neighbourhood node's ``data`` (small and flat; no long texts).
-NODE_DATA_KEYS = ("program_id", "code", "category", "year", "icd10", "dicom", "nsfc", "kind")
+#: Node properties copied into a neighbourhood node's ``data`` (small and flat; no long texts), around the entity
+#: types' main codes (:meth:`~fundgraph.core.schema.EntityRegistry.main_code_systems`).
+NODE_DATA_HEAD = ("program_id", "code", "category", "year")
+NODE_DATA_TAIL = ("kind",)
+
+
+def code_keys() -> tuple[str, ...]:
+    """Node properties of an entity that are codes in a standard: every code system of the registry."""
+    return ENTITY_REGISTRY.code_systems()
+
+
+def node_data_keys() -> tuple[str, ...]:
+    """Node properties copied into a neighbourhood node's ``data``."""
+    return (*NODE_DATA_HEAD, *ENTITY_REGISTRY.main_code_systems(), *NODE_DATA_TAIL)
 #: Edge properties copied into a neighbourhood edge's ``data``.
 EDGE_DATA_KEYS = ("field", "score", "weight", "method")
 
 
 def entity_codes(node: Mapping[str, Any]) -> dict[str, Any]:
-    """An entity node's standard codes (icd10, dicom, nsfc …) that are set."""
-    return {k: node[k] for k in CODE_KEYS if node.get(k) not in (None, "", [])}
+    """An entity node's standard codes that are set (the registry's code systems: icd10, dicom, nsfc …)."""
+    return {k: node[k] for k in code_keys() if node.get(k) not in (None, "", [])}
 
 
 def entity_head(entity_id: str, entity_type: str, node: Mapping[str, Any]) -> dict[str, Any]:
@@ -212,7 +222,7 @@ def graph_node(node_id: str, node: Mapping[str, Any], distance: int) -> models.G
     et = entity_type_of(node.get("label"))
     if et:
         data["type"] = et
-    data.update({k: node[k] for k in NODE_DATA_KEYS if node.get(k) is not None})
+    data.update({k: node[k] for k in node_data_keys() if node.get(k) is not None})
     return models.GraphNode(data=data)
 
 
