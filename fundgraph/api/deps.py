@@ -16,9 +16,10 @@ from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fundgraph.core.errors import InvalidRequest
-from fundgraph.core.schema import ENTITY_REGISTRY
+from fundgraph.core.schema import ENTITY_REGISTRY, EntityRegistry, using_registry
 from fundgraph.core.settings import Settings
 from fundgraph.graph.read import models
 from fundgraph.graph.stores.base import GraphStore
@@ -52,6 +53,23 @@ class StoreHolder:
         """Close the store if it was opened."""
         if self._store is not None:
             self._store.close()
+
+
+class EntityTypesInUse:
+    """ASGI middleware: the app's entity registry is the one in use while it serves (and starts up).
+
+    Each app makes its registry from its own vocabulary directory; the context variable behind
+    :func:`~fundgraph.core.schema.using_registry` keeps two apps in one process from seeing each other's types.
+    """
+
+    def __init__(self, app: ASGIApp, registry: EntityRegistry) -> None:
+        self.app = app
+        self.registry = registry
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve ``scope`` under the app's registry."""
+        with using_registry(self.registry):
+            await self.app(scope, receive, send)
 
 
 # Dependencies are ``async def`` so FastAPI calls them on the event loop instead of a worker thread.
