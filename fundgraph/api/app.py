@@ -16,13 +16,13 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from fundgraph.api.cache import ResponseCache
-from fundgraph.api.deps import StoreHolder
+from fundgraph.api.deps import EntityTypesInUse, JSONBytesCache, StoreHolder
 from fundgraph.api.errors import install_error_handlers
 from fundgraph.api.routes import directions, entities, export, graph, health, overlaps, programs, schema, search
 from fundgraph.core.errors import FundgraphError
 from fundgraph.core.settings import Settings
 from fundgraph.graph.stores.base import GraphStore
-from fundgraph.loaders.vocab import register_vocabulary_types
+from fundgraph.loaders.vocab import vocabulary_registry
 
 #: The dashboard (built by its own engineer): served at / when ``index.html`` is there.
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -73,7 +73,7 @@ def create_app(
         store: an open store to serve (tests pass one); the app closes only a store it opened itself.
         static_dir: directory served at ``/`` (the dashboard) when it holds an ``index.html``; None for none.
     """
-    register_vocabulary_types(settings.vocab_dir)  # entity types of the vocabulary directory's entity_types.csv
+    registry = vocabulary_registry(settings.vocab_dir)  # this app's entity types (its entity_types.csv's too)
     holder = StoreHolder(settings, store)
     owns_store = store is None
 
@@ -95,6 +95,8 @@ def create_app(
     )
     app.state.settings = settings
     app.state.store_holder = holder
+    app.state.json_cache = JSONBytesCache()
+    app.state.entity_registry = registry
     install_error_handlers(app)
     app.add_middleware(ResponseCache, version=lambda: _graph_version(holder))
     app.add_middleware(
@@ -104,6 +106,7 @@ def create_app(
         allow_headers=["*"],
         max_age=600,
     )
+    app.add_middleware(EntityTypesInUse, registry=registry)  # outermost: requests, OpenAPI and start-up see it
     for router in ROUTERS:
         app.include_router(router)
     _add_docs_route(app)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
@@ -16,9 +16,10 @@ from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fundgraph.core.errors import InvalidRequest
-from fundgraph.core.schema import ENTITY_REGISTRY
+from fundgraph.core.schema import ENTITY_REGISTRY, EntityRegistry, using_registry
 from fundgraph.core.settings import Settings
 from fundgraph.graph.read import models
 from fundgraph.graph.stores.base import GraphStore
@@ -52,6 +53,23 @@ class StoreHolder:
         """Close the store if it was opened."""
         if self._store is not None:
             self._store.close()
+
+
+class EntityTypesInUse:
+    """ASGI middleware: the app's entity registry is the one in use while it serves (and starts up).
+
+    Each app makes its registry from its own vocabulary directory; the context variable behind
+    :func:`~fundgraph.core.schema.using_registry` keeps two apps in one process from seeing each other's types.
+    """
+
+    def __init__(self, app: ASGIApp, registry: EntityRegistry) -> None:
+        self.app = app
+        self.registry = registry
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve ``scope`` under the app's registry."""
+        with using_registry(self.registry):
+            await self.app(scope, receive, send)
 
 
 # Dependencies are ``async def`` so FastAPI calls them on the event loop instead of a worker thread.
@@ -138,7 +156,7 @@ class JSONBytesCache:
     """Serialised JSON of result objects the store hands out again and again (cached read models).
 
     Keyed by object identity; the entry holds the object, so its id cannot be reused while cached.
-    Bounded by entry count and total bytes (least recently stored go first).
+    Bounded by entry count and total bytes (least recently stored go first). One per app (``app.state.json_cache``).
     """
 
     def __init__(self, size: int = 8192, max_bytes: int = 32 * 1024 * 1024) -> None:
@@ -147,6 +165,18 @@ class JSONBytesCache:
         self._entries: OrderedDict[int, tuple[Any, bytes]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
+        self._graph: Hashable | None = None
+
+    def follow(self, graph: Hashable | None) -> None:
+        """Forget every entry when the store serves another graph (``graph``: its :meth:`GraphStore.version`).
+
+        The entries hold the read models they serialise: kept across a reload they would keep the old graph's.
+        """
+        if graph != self._graph:
+            with self._lock:
+                self._entries.clear()
+                self._bytes = 0
+                self._graph = graph
 
     def dumps(self, result: Any) -> bytes:
         """JSON bytes of a read model (or a list of them)."""
@@ -176,17 +206,33 @@ class JSONBytesCache:
                 self._bytes -= len(dropped)
 
 
-_JSON = JSONBytesCache()
+class Responder:
+    """Answers a store query's read model as JSON, through the app's :class:`JSONBytesCache`.
 
-
-async def respond(store: GraphStore, fn: Callable[..., Any], *args: Any, thread: bool = False) -> Response:
-    """Run a store query (see :func:`call`) and answer its read model as JSON.
-
-    The read models are already validated ``graph.views`` instances, so the route's ``response_model``
-    documents the shape while the bytes come straight from pydantic (and are reused for cached results).
+    A route takes one (``respond: Respond``) and stays one line: ``return await respond(store.programs)``.
     """
-    result = await in_worker(fn, *args) if thread else await call(store, fn, *args)
-    return Response(_JSON.dumps(result), media_type="application/json")
+
+    def __init__(self, store: GraphStore, cache: JSONBytesCache) -> None:
+        self.store = store
+        self.cache = cache
+
+    async def __call__(self, fn: Callable[..., Any], *args: Any, thread: bool = False) -> Response:
+        """Run a store query (see :func:`call`) and answer its read model as JSON.
+
+        The read models are already validated instances, so the route's ``response_model`` documents the shape
+        while the bytes come straight from pydantic (and are reused for cached results).
+        """
+        result = await in_worker(fn, *args) if thread else await call(self.store, fn, *args)
+        self.cache.follow(self.store.version())
+        return Response(self.cache.dumps(result), media_type="application/json")
+
+
+async def get_responder(request: Request, store: StoreDep) -> Responder:
+    """A :class:`Responder` over the app's store and the app's JSON bytes cache."""
+    return Responder(store, request.app.state.json_cache)
+
+
+Respond = Annotated[Responder, Depends(get_responder)]
 
 
 _WORKERS: anyio.CapacityLimiter | None = None

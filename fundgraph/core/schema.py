@@ -1,20 +1,29 @@
 """The schema registry: every entity type, every node label and the Program / Direction fields, declared once.
 
-Pure data (imports nothing of the project). Everything else derives from it: the graph labels
+Pure data (imports nothing of the project), and :func:`record_model`, which turns a field list into the pydantic
+model the records subclass. Everything else derives from it: the graph labels
 (:mod:`fundgraph.graph.model`), which vocabulary files are read (:mod:`fundgraph.loaders.vocab`), the scoring
 groups (:mod:`fundgraph.embeddings.scoring`), the lexicon types of the similarity layer, the API's read models and
 route parameter types, ``GET /api/schema`` and, through it, the dashboard's names and colours.
 
 Adding an entity type is one :class:`EntityType` row plus a vocabulary file. A user adds one without editing
 code by listing it in ``entity_types.csv`` in the vocabulary directory (read by
-:func:`fundgraph.loaders.vocab.vocabulary_entity_types`); :data:`ENTITY_REGISTRY` holds the built-in rows and
-the ones registered from the vocabulary directory a build or an app was given.
+:func:`fundgraph.loaders.vocab.vocabulary_entity_types`). Each build and each app makes its own
+:class:`EntityRegistry` from its vocabulary directory and works under it (:func:`using_registry`);
+:data:`ENTITY_REGISTRY` reads the one in use. The build records the types beyond the built-in ones in the
+graph's meta (``entity_types``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, Field, create_model
 
 
 @dataclass(frozen=True)
@@ -69,7 +78,12 @@ class NodeType:
 
 @dataclass(frozen=True)
 class FieldSpec:
-    """One field of a record: its name, its type, whether it is exported and whether it can filter lists."""
+    """One field of a record: its name, its type, whether it is exported and whether it can filter lists.
+
+    The records derive from these rows (:func:`record_model`): the loaders' Program and Direction, the manifest
+    entry, the API's ProgramSummary, DirectionBrief and DirectionDetail; so do the graph's node properties and
+    the record mappers (``fundgraph.graph.build.pipeline``, ``fundgraph.graph.read.records``).
+    """
 
     name: str
     type: str  # "str", "str?", "int?", "list[str]" … ("?": may be None)
@@ -77,6 +91,75 @@ class FieldSpec:
     filterable: bool = False
     #: Shown in lists (``ProgramSummary``, ``DirectionBrief``).
     brief: bool = False
+    #: A list that must be given (other lists default to empty).
+    required: bool = False
+    #: Parts of a ``dict`` field, stored flat in the graph as ``<name>_<part>`` properties (``funding_amount`` …).
+    parts: tuple[str, ...] = ()
+    #: Description in the loaders' record (the API's read models carry none).
+    doc: str = ""
+
+    @property
+    def optional(self) -> bool:
+        """May be None (type ends in ``?``)."""
+        return self.type.endswith("?")
+
+    @property
+    def is_list(self) -> bool:
+        """A list type."""
+        return self.type.startswith("list[")
+
+    def annotation(self) -> Any:
+        """The Python type of the field."""
+        base = _TYPES[self.type.removesuffix("?")]
+        return base | None if self.optional else base
+
+    def default(self, *, doc: bool = False) -> Any:
+        """The pydantic default of the field: None, an empty list, or required; with its description if ``doc``."""
+        extra = {"description": self.doc} if doc and self.doc else {}
+        if self.optional:
+            return Field(default=None, **extra) if extra else None
+        if self.is_list and not self.required:
+            return Field(default_factory=list, **extra)
+        return Field(**extra) if extra else ...
+
+
+_TYPES: dict[str, Any] = {"str": str, "int": int, "list[str]": list[str], "dict": dict[str, Any]}
+
+
+def record_model(
+    name: str,
+    fields: Iterable[FieldSpec],
+    *,
+    brief: bool | None = None,
+    exported: bool | None = None,
+    doc: bool = False,
+    rename: Mapping[str, str] | None = None,
+    types: Mapping[str, Any] | None = None,
+    overrides: Mapping[str, tuple[Any, Any]] | None = None,
+    exclude: Iterable[str] = (),
+) -> type[BaseModel]:
+    """A pydantic model with the registry's fields, in order: the base the records subclass.
+
+    Args:
+        name: the model's name (the subclass gives the record its own name and docstring).
+        fields: :data:`PROGRAM_FIELDS` or :data:`DIRECTION_FIELDS`.
+        brief: only the fields shown in lists (True), or only the others (False).
+        exported: only the exported fields (True), or only the others (False).
+        doc: give the fields their descriptions.
+        rename: fields that bear another name in this record (``source_file`` → ``file`` in the manifest).
+        types: fields whose type is richer in this record (an enum, a nested record), same default.
+        overrides: fields declared otherwise in this record: name → (type, default or ``Field(...)``).
+        exclude: fields this record does not have.
+    """
+    rename, types, overrides, skip = rename or {}, types or {}, overrides or {}, set(exclude)
+    defs: dict[str, Any] = {}
+    for f in fields:
+        if f.name in skip or (brief is not None and f.brief != brief) or (
+                exported is not None and f.exported != exported):
+            continue
+        key = rename.get(f.name, f.name)
+        defs[key] = overrides.get(key) or (types.get(f.name, f.annotation()), f.default(doc=doc))
+    return create_model(name, **defs)
 
 
 _VOCAB_COLUMNS = ("id", "name_zh", "name_en", "synonyms", "member_of")
@@ -131,7 +214,7 @@ PROGRAM_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("id", "str", brief=True),
     FieldSpec("name", "str", brief=True),
     FieldSpec("name_en", "str", brief=True),
-    FieldSpec("funder", "list[str]", brief=True),
+    FieldSpec("funder", "list[str]", brief=True, required=True),
     FieldSpec("funder_en", "list[str]", brief=True),
     FieldSpec("series", "str?", brief=True),
     FieldSpec("series_en", "str?"),
@@ -147,23 +230,23 @@ PROGRAM_FIELDS: tuple[FieldSpec, ...] = (
 DIRECTION_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("id", "str", brief=True),
     FieldSpec("program_id", "str", brief=True, filterable=True),
-    FieldSpec("code", "str", brief=True),
-    FieldSpec("ordinal", "int"),
+    FieldSpec("code", "str", brief=True, doc="The document's own numbering: (十一), 7, 2.10, 1.4, YXB0101 …"),
+    FieldSpec("ordinal", "int", doc="1-based position in the document."),
     FieldSpec("title", "str", brief=True, filterable=True),
     FieldSpec("title_en", "str?", brief=True),
     FieldSpec("category", "str?", brief=True, filterable=True),
     FieldSpec("category_raw", "str?"),
-    FieldSpec("support_type", "str?"),
-    FieldSpec("section", "str?"),
+    FieldSpec("support_type", "str?", doc="重点攻关 / 常规支持 / 青年科学家 / 重点项目 / 面上项目 …"),
+    FieldSpec("section", "str?", doc="Id of the innermost section."),
     FieldSpec("section_title", "str?"),
     FieldSpec("content", "str?", filterable=True),
     FieldSpec("metrics", "str?"),
     FieldSpec("keywords", "list[str]"),
     FieldSpec("notes", "list[str]"),
-    FieldSpec("funding", "dict?"),
+    FieldSpec("funding", "dict?", parts=("amount", "unit", "scope", "text")),
     FieldSpec("application_code", "str?"),
     FieldSpec("disciplines", "list[str]"),
-    FieldSpec("source", "dict"),
+    FieldSpec("source", "dict", parts=("file", "start", "end", "line")),
 )
 
 
@@ -174,16 +257,24 @@ def field_names(fields: Iterable[FieldSpec], *, exported: bool | None = None, br
                  if (exported is None or f.exported == exported) and (brief is None or f.brief == brief))
 
 
+_VERSIONS = itertools.count(1)
+
+
 class EntityRegistry:
-    """The entity types in order: the built-in rows, then those registered from a vocabulary directory.
+    """The entity types in order: the built-in rows, then those a vocabulary directory declares.
+
+    One per graph: the build makes one from its vocabulary directory, an app from its own, and each makes it the
+    registry in use (:func:`using_registry`) while it works; rows are registered while it is made, never later.
 
     Iterating yields the keys (like a dict); ``registry[key]`` is the :class:`EntityType`.
     """
 
     def __init__(self, rows: Iterable[EntityType] = ()) -> None:
         self._rows: dict[str, EntityType] = {}
-        #: Bumped on every change, so views derived from the registry know when to recompute.
-        self.version = 0
+        #: Changed on every change, so views derived from the registry know when to recompute (unique across
+        #: registries: a view that follows the registry in use sees another registry as a change).
+        self.version = next(_VERSIONS)
+        self._cache: dict[str, tuple[int, tuple[str, ...]]] = {}
         for row in rows:
             self.register(row)
 
@@ -204,16 +295,11 @@ class EntityRegistry:
                     raise ValueError(f"entity type {row.key!r}: {attr} {getattr(row, attr)!r} is already "
                                      f"{other.key!r}'s")
         self._rows[row.key] = row
-        self.version += 1
+        self.version = next(_VERSIONS)
 
     def rows(self) -> tuple[EntityType, ...]:
         """Every registered type, in order."""
         return tuple(self._rows.values())
-
-    def restore(self, rows: Iterable[EntityType]) -> None:
-        """Replace the registered types by ``rows`` (what :meth:`rows` returned earlier)."""
-        self._rows = {r.key: r for r in rows}
-        self.version += 1
 
     def keys(self) -> tuple[str, ...]:
         """Every registered key, in order."""
@@ -222,6 +308,22 @@ class EntityRegistry:
     def by_label(self, label: str) -> EntityType | None:
         """The type whose node label is ``label``, or None."""
         return next((r for r in self._rows.values() if r.label == label), None)
+
+    def code_systems(self) -> tuple[str, ...]:
+        """Every code system of the registered types, in order (the node properties shown under ``codes``)."""
+        return self._derived("code_systems", lambda: tuple(dict.fromkeys(
+            c for r in self._rows.values() for c in r.code_systems)))
+
+    def main_code_systems(self) -> tuple[str, ...]:
+        """Each type's first code system (icd10, dicom, nsfc …): the code a graph view shows beside a node."""
+        return self._derived("main_code_systems", lambda: tuple(dict.fromkeys(
+            r.code_systems[0] for r in self._rows.values() if r.code_systems)))
+
+    def _derived(self, name: str, compute: Callable[[], tuple[str, ...]]) -> tuple[str, ...]:
+        cached = self._cache.get(name)
+        if cached is None or cached[0] != self.version:
+            cached = self._cache[name] = (self.version, compute())
+        return cached[1]
 
     def scored(self) -> tuple[EntityType, ...]:
         """The scoring groups: types whose shared entities count in similarity, in order."""
@@ -247,5 +349,54 @@ class EntityRegistry:
         return repr(self.keys())
 
 
-#: The process's entity types (built-in rows plus those registered from the vocabulary directory in use).
-ENTITY_REGISTRY = EntityRegistry(BUILTIN_ENTITY_TYPES)
+#: The built-in entity types alone: the registry in use wherever no graph or app says otherwise.
+BUILTIN_REGISTRY = EntityRegistry(BUILTIN_ENTITY_TYPES)
+
+_IN_USE: ContextVar[EntityRegistry] = ContextVar("entity_registry", default=BUILTIN_REGISTRY)
+
+
+@contextmanager
+def using_registry(registry: EntityRegistry) -> Iterator[EntityRegistry]:
+    """Make ``registry`` the one in use (:data:`ENTITY_REGISTRY`) in this context, until the block ends.
+
+    A context variable, not a global: a build, or an app's requests (``fundgraph.api.app``), see their own
+    types, and two apps with different vocabulary directories in one process do not see each other's.
+    """
+    token = _IN_USE.set(registry)
+    try:
+        yield registry
+    finally:
+        _IN_USE.reset(token)
+
+
+class _RegistryInUse:
+    """Reads the registry in use: ``rows()``, ``keys()``, ``scored()``, ``key in …``, ``[key]`` … (not ``register``)."""
+
+    def current(self) -> EntityRegistry:
+        """The registry in use."""
+        return _IN_USE.get()
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "register":  # a registry gets its rows when it is made, not while in use
+            raise AttributeError("the registry in use is read-only: make an EntityRegistry and using_registry() it")
+        return getattr(_IN_USE.get(), name)
+
+    def __getitem__(self, key: str) -> EntityType:
+        return _IN_USE.get()[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in _IN_USE.get()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_IN_USE.get())
+
+    def __len__(self) -> int:
+        return len(_IN_USE.get())
+
+    def __repr__(self) -> str:
+        return repr(_IN_USE.get())
+
+
+#: The entity types in use: those of the graph being built or of the app serving the request
+#: (:func:`using_registry`), the built-in ones elsewhere.
+ENTITY_REGISTRY = _RegistryInUse()

@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
 from fundgraph.core.errors import GuidelineParseError, InputError, ManifestError, ProgramNotFound
+from fundgraph.core.schema import PROGRAM_FIELDS, record_model
 from fundgraph.loaders.layout import HINTS, PARSERS, Layout, parse_with_layout
 from fundgraph.loaders.metadata import ProgramMetadata, infer_metadata
 from fundgraph.loaders.parsers import (
@@ -48,40 +49,23 @@ from fundgraph.loaders.text import (
 #: Fields of a direction that carry text (and a span in ``Direction.field_spans``).
 TEXT_FIELDS = ("title", "content", "metrics", "keywords", "notes")
 
-class ManifestEntry(BaseModel):
-    """One document in ``data/manifest.yaml``."""
+class ManifestEntry(record_model(
+    "ManifestFields", PROGRAM_FIELDS, rename={"source_file": "file"},
+    overrides={
+        "id": (str, Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9-]*$")),
+        "name": (str, Field(min_length=1)),
+        "name_en": (str, Field(min_length=1)),
+        "funder": (list[str], Field(default_factory=list, description="Empty where the document names none.")),
+        "file": (str, Field(min_length=1)),
+    },
+)):
+    """One document in ``data/manifest.yaml``: the Program's fields, with ``file`` (a path) for ``source_file``."""
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9-]*$")
-    name: str = Field(min_length=1)
-    name_en: str = Field(min_length=1)
-    funder: list[str] = Field(default_factory=list, description="Empty where the document names no funder.")
-    funder_en: list[str] = Field(default_factory=list)
-    series: str | None = None
-    series_en: str | None = None
-    year: int | None = None
-    status: str | None = None
-    status_en: str | None = None
-    file: str = Field(min_length=1)
-    profile: str
-
     def program(self) -> Program:
         """The Program record this entry describes."""
-        return Program(
-            id=self.id,
-            name=self.name,
-            name_en=self.name_en,
-            funder=self.funder,
-            funder_en=self.funder_en,
-            series=self.series,
-            series_en=self.series_en,
-            year=self.year,
-            status=self.status,
-            status_en=self.status_en,
-            source_file=Path(self.file).name,
-            profile=self.profile,
-        )
+        return Program(**self.model_dump(exclude={"file"}), source_file=Path(self.file).name)
 
 
 def read_manifest(path: Path) -> list[ManifestEntry]:

@@ -1,7 +1,8 @@
 """Typed records the loaders produce: Program → Section → Direction.
 
 Every record keeps the raw source text beside its normalised value, and every
-direction knows the file and character span it came from.
+direction knows the file and character span it came from. Program's and Direction's fields are the schema
+registry's (:data:`fundgraph.core.schema.PROGRAM_FIELDS`, :data:`~fundgraph.core.schema.DIRECTION_FIELDS`).
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 from enum import StrEnum
 
 from pydantic import BaseModel, Field
+
+from fundgraph.core.schema import DIRECTION_FIELDS, PROGRAM_FIELDS, record_model
 
 
 class Category(StrEnum):
@@ -71,30 +74,13 @@ class Section(BaseModel):
     parent_id: str | None = None
 
 
-class Direction(BaseModel):
-    """One research direction (研究方向) of a program."""
+class Direction(record_model(
+    "DirectionFields", DIRECTION_FIELDS, doc=True, exclude=("title_en",),  # English titles are matched at build
+    types={"category": Category | None, "funding": Funding | None, "source": SourceSpan},
+)):
+    """One research direction (研究方向) of a program: the registry's fields, and what the parse knows besides."""
 
-    id: str
-    program_id: str
-    code: str = Field(description="The document's own numbering: (十一), 7, 2.10, 1.4, YXB0101 …")
-    ordinal: int = Field(description="1-based position in the document.")
-    title: str
-    category: Category | None = None
-    category_raw: str | None = None
-    support_type: str | None = Field(
-        default=None, description="重点攻关 / 常规支持 / 青年科学家 / 重点项目 / 面上项目 …"
-    )
-    section: str | None = Field(default=None, description="Id of the innermost section.")
-    section_title: str | None = None
-    content: str | None = None
-    metrics: str | None = None
     metrics_label: str | None = Field(default=None, description="考核指标 / 预期指标 / 技术指标")
-    keywords: list[str] = Field(default_factory=list)
-    notes: list[str] = Field(default_factory=list)
-    funding: Funding | None = None
-    application_code: str | None = None
-    disciplines: list[str] = Field(default_factory=list)
-    source: SourceSpan
     field_spans: dict[str, SourceSpan] = Field(
         default_factory=dict, description="Span of each text field (title, content, metrics, keywords) in the file."
     )
@@ -104,21 +90,8 @@ class Direction(BaseModel):
     )
 
 
-class Program(BaseModel):
-    """A funding program as described by one guideline document (one manifest entry)."""
-
-    id: str
-    name: str
-    name_en: str
-    funder: list[str]
-    funder_en: list[str] = Field(default_factory=list)
-    series: str | None = None
-    series_en: str | None = None
-    year: int | None = None
-    status: str | None = None
-    status_en: str | None = None
-    source_file: str
-    profile: str
+class Program(record_model("ProgramFields", PROGRAM_FIELDS)):
+    """A funding program as described by one guideline document (one manifest entry): the registry's fields."""
 
 
 class Level(BaseModel):

@@ -40,7 +40,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fundgraph.core.errors import VocabularyError
-from fundgraph.core.schema import BUILTIN_ENTITY_TYPES, ENTITY_REGISTRY, EntityType
+from fundgraph.core.schema import (
+    BUILTIN_ENTITY_TYPES,
+    ENTITY_REGISTRY,
+    EntityRegistry,
+    EntityType,
+    using_registry,
+)
 
 #: Characters either side of a match searched for a row's ``context`` regex.
 CONTEXT_WINDOW = 30
@@ -358,26 +364,21 @@ def vocabulary_entity_types(vocab_dir: Path) -> tuple[EntityType, ...]:
     return tuple(types)
 
 
-def register_vocabulary_types(vocab_dir: Path) -> tuple[EntityType, ...]:
-    """Register the entity types of ``vocab_dir`` in :data:`~fundgraph.core.schema.ENTITY_REGISTRY`; return them.
+def vocabulary_registry(vocab_dir: Path) -> EntityRegistry:
+    """A registry of the entity types of ``vocab_dir`` (built-in ones first) for a build or an app to work under.
 
-    The build and the API call this with the vocabulary directory of their settings, so a type declared in
-    ``entity_types.csv`` gets its graph label, route parameter value, scoring group and dashboard colour.
+    The build and the API make one from the vocabulary directory of their settings (and use it with
+    :func:`~fundgraph.core.schema.using_registry`), so a type declared in ``entity_types.csv`` gets its graph
+    label, route parameter value, scoring group and dashboard colour there, and nowhere else.
 
     Raises:
-        VocabularyError: as :func:`vocabulary_entity_types`, or the type clashes with one registered earlier.
+        VocabularyError: as :func:`vocabulary_entity_types`.
     """
-    types = vocabulary_entity_types(vocab_dir)
-    for t in types:
-        try:
-            ENTITY_REGISTRY.register(t)
-        except ValueError as e:
-            raise VocabularyError(str(e), path=Path(vocab_dir) / ENTITY_TYPES_FILE) from e
-    return types
+    return EntityRegistry(vocabulary_entity_types(vocab_dir))
 
 
 def load_vocabularies(vocab_dir: Path) -> Vocabulary:
-    """Read and validate every vocabulary file of ``vocab_dir`` (registering its entity types).
+    """Read and validate every vocabulary file of ``vocab_dir`` (its entity types' files too).
 
     Raises:
         VocabularyError: naming the file and the line of the first problem found.
@@ -385,7 +386,12 @@ def load_vocabularies(vocab_dir: Path) -> Vocabulary:
     vocab_dir = Path(vocab_dir)
     if not vocab_dir.is_dir():
         raise VocabularyError("vocabulary directory does not exist", path=vocab_dir)
-    types = register_vocabulary_types(vocab_dir)
+    registry = vocabulary_registry(vocab_dir)
+    with using_registry(registry):  # a declared type's code columns are read as codes
+        return _load_vocabularies(vocab_dir, registry.rows())
+
+
+def _load_vocabularies(vocab_dir: Path, types: tuple[EntityType, ...]) -> Vocabulary:
     entities: dict[str, VocabEntity] = {}
     terms: dict[str, Term] = {}
     for etype in types:

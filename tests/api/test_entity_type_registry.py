@@ -19,12 +19,12 @@ from fastapi.testclient import TestClient
 from fundgraph.api.app import create_app
 from fundgraph.core.errors import VocabularyError
 from fundgraph.core.paths import VOCAB_DIR
-from fundgraph.core.schema import BUILTIN_ENTITY_TYPES, ENTITY_REGISTRY
+from fundgraph.core.schema import BUILTIN_ENTITY_TYPES, ENTITY_REGISTRY, using_registry
 from fundgraph.core.settings import Settings
 from fundgraph.graph.model import ENTITY_GROUPS, ENTITY_TYPES, Label, Rel
 from fundgraph.graph.stores.base import BuiltGraph
 from fundgraph.graph.stores.embedded.store import EmbeddedStore
-from fundgraph.loaders.vocab import load_vocabularies, vocabulary_entity_types
+from fundgraph.loaders.vocab import load_vocabularies, vocabulary_entity_types, vocabulary_registry
 
 TYPE_ROW = (
     "key,label,plural,name_zh,name_en,plural_en,color,vocab_file,score_weight\n"
@@ -40,10 +40,9 @@ ORGANISMS = (
 
 @pytest.fixture
 def registry() -> Iterator[None]:
-    """The process's entity registry, restored to what it was after the test."""
-    saved = ENTITY_REGISTRY.rows()
+    """Checks that the test left the registry in use as it found it: the built-in types alone."""
     yield
-    ENTITY_REGISTRY.restore(saved)
+    assert ENTITY_REGISTRY.rows() == BUILTIN_ENTITY_TYPES
 
 
 @pytest.fixture
@@ -81,7 +80,11 @@ def test_an_entity_type_added_in_the_vocabulary_directory(registry, organism_voc
     assert len(virus) == 2  # 病毒 occurs in two of the five guidelines
     assert sum(map(len, _citing(built, "organism:microorganism").values())) >= 3
     assert len(_citing(built, "organism:mouse")) == 1
-    assert ENTITY_TYPES["organism"].value == "Organism" and ENTITY_GROUPS["organism"] == "organisms"
+    # The type travels with the graph, not in a process-wide registry.
+    assert [t["key"] for t in built.meta["entity_types"]] == ["organism"]
+    assert "organism" not in ENTITY_TYPES
+    with using_registry(vocabulary_registry(organism_vocab)):
+        assert ENTITY_TYPES["organism"].value == "Organism" and ENTITY_GROUPS["organism"] == "organisms"
 
     store = EmbeddedStore(settings.home)
     store.replace(built)
@@ -124,6 +127,24 @@ def test_an_entity_type_added_in_the_vocabulary_directory(registry, organism_voc
         assert "organism" in by["schema"]["enum"]
         assert client.get("/api/entities", params={"type": "planet"}).status_code == 422
 
+        # -- a second app in the same process, over another vocabulary directory, has only its own types -------
+        other_vocab = tmp_path / "other-vocab"
+        shutil.copytree(VOCAB_DIR, other_vocab)
+        other = Settings(home=tmp_path / "other-home", store="embedded", encoder="lexical", vocab_dir=other_vocab)
+        other_store = EmbeddedStore(other.home)
+        other_store.replace(built)
+        with TestClient(create_app(other, other_store), raise_server_exceptions=False) as other_client:
+            keys = [t["key"] for t in other_client.get("/api/schema").json()["entity_types"]]
+            assert keys == [t.key for t in BUILTIN_ENTITY_TYPES]
+            assert other_client.get("/api/entities", params={"type": "organism"}).status_code == 422
+            assert other_client.get("/api/overlaps/matrix", params={"by": "organism"}).status_code == 422
+            spec = other_client.get("/openapi.json").json()
+            by = next(p for p in spec["paths"]["/api/overlaps/matrix"]["get"]["parameters"] if p["name"] == "by")
+            assert "organism" not in by["schema"]["enum"]
+            # ... while the first app still serves its organisms, in the same process
+            assert client.get("/api/entities", params={"type": "organism"}).status_code == 200
+            assert "organism" in [t["key"] for t in client.get("/api/schema").json()["entity_types"]]
+
 
 def test_the_bundled_vocabularies_declare_only_the_built_in_types(registry):
     assert vocabulary_entity_types(VOCAB_DIR) == BUILTIN_ENTITY_TYPES
@@ -162,12 +183,44 @@ def test_the_record_models_have_the_registry_fields():
     from fundgraph.core.schema import DIRECTION_FIELDS, PROGRAM_FIELDS, field_names
     from fundgraph.graph.read import models
     from fundgraph.graph.read.records import direction_record, program_record
-    from fundgraph.loaders.records import Program
+    from fundgraph.loaders.corpus import ManifestEntry
+    from fundgraph.loaders.records import Direction, Program
 
     assert list(Program.model_fields) == list(field_names(PROGRAM_FIELDS))
+    program_fields = list(field_names(PROGRAM_FIELDS))
+    assert [f if f != "file" else "source_file" for f in ManifestEntry.model_fields] == program_fields
+    parsed_only = ["metrics_label", "field_spans", "source_text"]
+    shared = [f for f in field_names(DIRECTION_FIELDS) if f != "title_en"]
+    assert list(Direction.model_fields) == [*shared, *parsed_only]
     assert list(models.ProgramSummary.model_fields) == [*field_names(PROGRAM_FIELDS, brief=True), "direction_count"]
     assert list(models.DirectionBrief.model_fields) == list(field_names(DIRECTION_FIELDS, brief=True))
     assert list(models.DirectionDetail.model_fields) == [*field_names(DIRECTION_FIELDS), "community", "entities"]
     assert list(program_record({})) == list(field_names(PROGRAM_FIELDS, exported=True))
     node = {"id": "p:1", "program_id": "p", "code": "1", "ordinal": 1, "title": "标题"}
     assert list(direction_record(node)) == list(field_names(DIRECTION_FIELDS, exported=True))
+
+
+def test_nodes_and_records_round_trip_through_the_registry_fields():
+    from fundgraph.graph.build.pipeline import direction_node, program_node
+    from fundgraph.graph.read.records import direction_brief, direction_record, program_record, program_summary
+    from fundgraph.loaders.records import Direction, Funding, Program, SourceSpan
+
+    p = Program(id="p", name="计划", name_en="Plan", funder=["某部"], series="系列", year=2025, source_file="p.txt",
+                profile="auto")
+    assert program_record(program_node(p)) == p.model_dump(exclude={"profile"})
+    assert program_summary(program_node(p), 3).model_dump() == {
+        **p.model_dump(include={"id", "name", "name_en", "funder", "funder_en", "series", "year", "status",
+                                "source_file"}), "direction_count": 3}
+    d = Direction(id="p:1", program_id="p", code="1", ordinal=1, title="方向", category="basic_research",
+                  keywords=["影像"], funding=Funding(amount=500, unit="万元", scope="direction", text="500万元"),
+                  source=SourceSpan(file="p.txt", start=3, end=9, line=2), metrics_label="考核指标")
+    node = direction_node(d)
+    assert node["funding_amount"] == 500 and node["source_line"] == 2 and node["category"] == "basic_research"
+    assert list(node).index("metrics_label") == list(node).index("metrics") + 1
+    record = direction_record(node)
+    assert record == {**d.model_dump(mode="json", exclude={"metrics_label", "field_spans", "source_text"}),
+                      "title_en": None, **{k: record[k] for k in ("funding", "source")}}
+    assert record["funding"] == d.funding.model_dump() and record["source"] == d.source.model_dump()
+    assert direction_record({**node, "funding_amount": None})["funding"] is None
+    assert direction_brief(node).model_dump() == {"id": "p:1", "program_id": "p", "code": "1", "title": "方向",
+                                                  "title_en": None, "category": "basic_research"}

@@ -116,6 +116,26 @@ def test_json_bytes_cache_writes_what_pydantic_writes():
         assert cache.dumps(result) == pydantic_core.to_json(result)  # from the cache
 
 
+def test_json_bytes_cache_forgets_a_graph_that_is_no_longer_served():
+    from fundgraph.api.deps import JSONBytesCache
+    from fundgraph.graph.read import models
+
+    cache = JSONBytesCache()
+    brief = models.DirectionBrief(id="p:1", program_id="p", code="1", title="标题")
+    cache.follow(1)
+    first = cache.dumps(brief)
+    assert cache.dumps(brief) is first  # from the cache
+    cache.follow(1)
+    assert cache.dumps(brief) is first  # same graph: kept
+    cache.follow(2)
+    assert cache.dumps(brief) is not first and cache.dumps(brief) == first  # another graph: written again
+
+
+def test_each_app_has_its_own_json_bytes_cache(small_client):
+    other = create_app(small_client.app.state.settings, static_dir=None)
+    assert other.state.json_cache is not small_client.app.state.json_cache
+
+
 def test_422_for_a_body_that_is_not_even_utf8(small_client):
     r = small_client.post("/api/search", content=b"\xff\x01-4\xfe", headers={"content-type": "application/json"})
     assert r.status_code == 422

@@ -91,9 +91,10 @@ def test_html_rowspan_and_colspan_keep_the_columns():
 
 
 def test_dev_set_scores():
+    from fundgraph.core.paths import EVAL_DIR
     from fundgraph.evaluation.parsing import evaluate_parsing, profile_parse_fn
 
-    dev = Path(__file__).resolve().parents[1] / "data" / "parse_dev"
+    dev = EVAL_DIR / "parse_dev"
     auto, baseline = evaluate_parsing(profile_parse_fn("auto"), dev).methods
     assert auto.recall >= 0.95 and auto.precision >= 0.95, (auto.recall, auto.precision)
     assert auto.recall > baseline.recall and auto.precision > baseline.precision

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-from fundgraph.api.deps import MAX_K, PageDep, StoreDep, respond
+from fundgraph.api.deps import MAX_K, PageDep, Respond, StoreDep
 from fundgraph.api.errors import ERROR_RESPONSES
 from fundgraph.core.schema import ENTITY_REGISTRY
 from fundgraph.graph.read import models
@@ -29,6 +29,7 @@ async def _later_entity_filters(request: Request) -> dict[str, str]:
 
 async def list_directions(
     store: StoreDep,
+    respond: Respond,
     page: PageDep,
     later: Annotated[dict[str, str], Depends(_later_entity_filters)],
     program: Annotated[str | None, Query(description="Program id (404 when unknown).")] = None,
@@ -40,7 +41,7 @@ async def list_directions(
 ) -> Response:
     """Directions matching every given filter, in program and document order, one page at a time."""
     filters = models.DirectionFilter(program=program, q=q, category=category, **entities, **later)
-    return await respond(store, store.directions, filters, page.limit, page.offset)
+    return await respond(store.directions, filters, page.limit, page.offset)
 
 
 def _with_entity_filters(fn: Any) -> Any:
@@ -66,14 +67,15 @@ router.get("", response_model=models.DirectionPage)(_with_entity_filters(list_di
 
 
 @router.get("/{direction_id}", response_model=models.DirectionDetail)
-async def get_direction(store: StoreDep, direction_id: DirectionId) -> Response:
+async def get_direction(store: StoreDep, respond: Respond, direction_id: DirectionId) -> Response:
     """One direction: every exported field, plus its entities grouped by type with codes and evidence."""
-    return await respond(store, store.direction, direction_id)
+    return await respond(store.direction, direction_id)
 
 
 @router.get("/{direction_id}/similar", response_model=models.SimilarList)
 async def similar_directions(
     store: StoreDep,
+    respond: Respond,
     direction_id: DirectionId,
     k: Annotated[int, Query(ge=1, le=MAX_K, description=f"How many (1 … {MAX_K}).")] = 10,
     scope: Annotated[Literal["cross-program", "all"], Query(description="Other programs only, or all.")] = (
@@ -81,4 +83,4 @@ async def similar_directions(
     ),
 ) -> Response:
     """The k most similar directions, ranked over every candidate, with scores and explanations."""
-    return await respond(store, store.similar, direction_id, k, scope)
+    return await respond(store.similar, direction_id, k, scope)

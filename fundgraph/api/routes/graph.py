@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from fundgraph.api.deps import MAX_DEPTH, SettingsDep, StoreDep, respond
+from fundgraph.api.deps import MAX_DEPTH, Respond, SettingsDep, StoreDep
 from fundgraph.api.errors import ERROR_RESPONSES
 from fundgraph.core.errors import InvalidRequest
 from fundgraph.graph.read import models
@@ -17,6 +17,7 @@ router = APIRouter(prefix="/api/graph", tags=["graph"], responses=ERROR_RESPONSE
 @router.get("/neighborhood", response_model=models.Neighborhood)
 async def neighborhood(
     store: StoreDep,
+    respond: Respond,
     settings: SettingsDep,
     node: Annotated[str, Query(max_length=200, description="Any node id: program, direction, entity …")],
     depth: Annotated[int, Query(ge=0, le=MAX_DEPTH, description=f"Hops (0 … {MAX_DEPTH}).")] = 1,
@@ -30,4 +31,4 @@ async def neighborhood(
             f"limit must be at most {settings.max_limit}",
             detail={"limit": limit, "max_limit": settings.max_limit},
         )
-    return await respond(store, store.neighborhood, node, depth, limit)
+    return await respond(store.neighborhood, node, depth, limit)

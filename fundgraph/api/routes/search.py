@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from fundgraph.api.deps import MAX_K, StoreDep, respond
+from fundgraph.api.deps import MAX_K, Respond, StoreDep
 from fundgraph.api.errors import ERROR_RESPONSES
 from fundgraph.graph.read import models
 
@@ -25,7 +25,7 @@ class SearchRequest(BaseModel):
 
 
 @router.post("", response_model=models.SimilarList)
-async def search(store: StoreDep, body: SearchRequest) -> Response:
+async def search(store: StoreDep, respond: Respond, body: SearchRequest) -> Response:
     """Directions ranked against free text, with scores and explanations."""
     # Encoding the text is real work (a model, for sentence-transformers): always off the event loop.
-    return await respond(store, store.search, body.text, body.k, body.programs, thread=True)
+    return await respond(store.search, body.text, body.k, body.programs, thread=True)

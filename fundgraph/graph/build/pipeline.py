@@ -11,12 +11,22 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict
 from datetime import UTC, datetime
+from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 import networkx as nx
+from pydantic import BaseModel
 
+from fundgraph.core.schema import (
+    BUILTIN_ENTITY_TYPES,
+    DIRECTION_FIELDS,
+    PROGRAM_FIELDS,
+    FieldSpec,
+    using_registry,
+)
 from fundgraph.graph.model import Label, Rel
 from fundgraph.graph.stores.base import BuiltGraph
 from fundgraph.loaders.records import Direction, ParsedDocument, Program
@@ -33,59 +43,36 @@ def _slug(text: str) -> str:
     return re.sub(r"[^0-9a-z]+", "-", text.lower()).strip("-")
 
 
+def node_properties(record: BaseModel, fields: Iterable[FieldSpec]) -> dict[str, Any]:
+    """A record's registry fields as flat node properties (lists of primitives only, so Neo4j stores them unchanged).
+
+    A list is copied, an enum gives its value, and a field with ``parts`` (funding, source) becomes one
+    ``<name>_<part>`` property per part (None when the field is).
+    """
+    props: dict[str, Any] = {}
+    for f in fields:
+        value = getattr(record, f.name, None)
+        if f.parts:
+            props.update({f"{f.name}_{part}": getattr(value, part, None) for part in f.parts})
+        elif f.is_list:
+            props[f.name] = list(value)
+        else:
+            props[f.name] = value.value if isinstance(value, Enum) else value
+    return props
+
+
 def program_node(p: Program) -> dict[str, Any]:
     """Flat properties of a Program node."""
-    return {
-        "id": p.id,
-        "label": Label.PROGRAM.value,
-        "name": p.name,
-        "name_en": p.name_en,
-        "funder": list(p.funder),
-        "funder_en": list(p.funder_en),
-        "series": p.series,
-        "series_en": p.series_en,
-        "year": p.year,
-        "status": p.status,
-        "status_en": p.status_en,
-        "source_file": p.source_file,
-        "profile": p.profile,
-    }
+    return {"id": p.id, "label": Label.PROGRAM.value, **node_properties(p, PROGRAM_FIELDS)}
 
 
 def direction_node(d: Direction) -> dict[str, Any]:
-    """Flat properties of a Direction node (lists of primitives only, so Neo4j stores them unchanged)."""
-    f = d.funding
-    return {
-        "id": d.id,
-        "label": Label.DIRECTION.value,
-        "name": d.title,
-        "name_en": None,
-        "program_id": d.program_id,
-        "code": d.code,
-        "ordinal": d.ordinal,
-        "title": d.title,
-        "title_en": None,
-        "category": d.category.value if d.category else None,
-        "category_raw": d.category_raw,
-        "support_type": d.support_type,
-        "section": d.section,
-        "section_title": d.section_title,
-        "content": d.content,
-        "metrics": d.metrics,
-        "metrics_label": d.metrics_label,
-        "keywords": list(d.keywords),
-        "notes": list(d.notes),
-        "funding_amount": f.amount if f else None,
-        "funding_unit": f.unit if f else None,
-        "funding_scope": f.scope if f else None,
-        "funding_text": f.text if f else None,
-        "application_code": d.application_code,
-        "disciplines": list(d.disciplines),
-        "source_file": d.source.file,
-        "source_start": d.source.start,
-        "source_end": d.source.end,
-        "source_line": d.source.line,
-    }
+    """Flat properties of a Direction node (``title_en`` None until English titles are matched)."""
+    props = list(node_properties(d, DIRECTION_FIELDS).items())
+    # The label of the metrics (考核指标 …) is stored beside them but neither exported nor served: no registry field.
+    at = [k for k, _ in props].index("metrics") + 1
+    props.insert(at, ("metrics_label", d.metrics_label))
+    return {"id": d.id, "label": Label.DIRECTION.value, "name": d.title, "name_en": None, **dict(props)}
 
 
 def base_graph(docs: list[ParsedDocument], titles_en: Mapping[str, str] | None = None) -> nx.MultiDiGraph:
@@ -138,6 +125,22 @@ def build_graph(settings: Settings, *, encoder: Encoder | None = None,
     Raises:
         FundgraphError: on bad input (documents, manifest, vocabularies); nothing is written.
     """
+    from fundgraph.loaders.vocab import vocabulary_registry
+
+    # The build works under the entity types of its vocabulary directory, and records those beyond the
+    # built-in ones in the graph's meta, so they travel with the graph (not in a process-wide registry).
+    registry = vocabulary_registry(settings.vocab_dir)
+    with using_registry(registry):
+        built = _build(settings, encoder, progress, corpus)
+    extra = [asdict(t) for t in registry.rows() if t not in BUILTIN_ENTITY_TYPES]
+    if extra:  # absent for the built-in types alone: the exports of such a graph are as before
+        built.meta["entity_types"] = extra
+    return built
+
+
+def _build(settings: Settings, encoder: Encoder | None, progress: Progress | None,
+           corpus: CorpusLoad | None) -> BuiltGraph:
+    """:func:`build_graph`'s stages, under the registry of the vocabulary directory."""
     from fundgraph.graph.build.entities import add_entity_layer
     from fundgraph.graph.build.similarity import add_similarity_layer
     from fundgraph.loaders.corpus import load_corpus

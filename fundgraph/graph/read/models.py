@@ -1,4 +1,8 @@
-"""Read models every store returns and the API serves unchanged (the API's response models)."""
+"""Read models every store returns and the API serves unchanged (the API's response models).
+
+The program and direction shapes derive from the schema registry's field lists
+(:func:`~fundgraph.core.schema.record_model`).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from fundgraph.core.schema import ENTITY_REGISTRY
+from fundgraph.core.schema import DIRECTION_FIELDS, ENTITY_REGISTRY, PROGRAM_FIELDS, record_model
 
 
 class LeftOutDocument(BaseModel):
@@ -33,30 +37,14 @@ class Health(BaseModel):
     )
 
 
-class ProgramSummary(BaseModel):
+class ProgramSummary(record_model("ProgramBrief", PROGRAM_FIELDS, brief=True)):
     """A program with its direction count."""
 
-    id: str
-    name: str
-    name_en: str
-    funder: list[str]
-    funder_en: list[str] = Field(default_factory=list)
-    series: str | None = None
-    year: int | None = None
-    status: str | None = None
-    source_file: str
     direction_count: int
 
 
-class DirectionBrief(BaseModel):
+class DirectionBrief(record_model("DirectionBriefFields", DIRECTION_FIELDS, brief=True)):
     """A direction in lists."""
-
-    id: str
-    program_id: str
-    code: str
-    title: str
-    title_en: str | None = None
-    category: str | None = None
 
 
 class DirectionPage(BaseModel):
@@ -134,28 +122,9 @@ DirectionEntities = create_model(
 )
 
 
-class DirectionDetail(BaseModel):
+class DirectionDetail(record_model("DirectionDetailFields", DIRECTION_FIELDS, exported=True)):
     """Every field of the export, plus entities grouped by type."""
 
-    id: str
-    program_id: str
-    code: str
-    ordinal: int
-    title: str
-    title_en: str | None = None
-    category: str | None = None
-    category_raw: str | None = None
-    support_type: str | None = None
-    section: str | None = None
-    section_title: str | None = None
-    content: str | None = None
-    metrics: str | None = None
-    keywords: list[str] = Field(default_factory=list)
-    notes: list[str] = Field(default_factory=list)
-    funding: dict[str, Any] | None = None
-    application_code: str | None = None
-    disciplines: list[str] = Field(default_factory=list)
-    source: dict[str, Any]
     community: str | None = None
     entities: DirectionEntities = Field(default_factory=DirectionEntities)
 

@@ -11,49 +11,40 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from fundgraph.core import schema
-from fundgraph.core.schema import field_names
+from fundgraph.core.schema import ENTITY_REGISTRY, FieldSpec, field_names
 from fundgraph.graph.model import ENTITY_GROUPS, ENTITY_KEY_BY_LABEL, explanation_groups
 from fundgraph.graph.read import models
 from fundgraph.graph.read.semantics import as_list
 
-PROGRAM_FIELDS = field_names(schema.PROGRAM_FIELDS, exported=True)
+_PROGRAM_EXPORTED = tuple(f for f in schema.PROGRAM_FIELDS if f.exported)
+_DIRECTION_EXPORTED = tuple(f for f in schema.DIRECTION_FIELDS if f.exported)
+#: The exported fields of a program, in order.
+PROGRAM_FIELDS = field_names(_PROGRAM_EXPORTED)
 
 _ENTITY_LABELS = ENTITY_KEY_BY_LABEL
 
 
-def program_record(node: dict[str, Any]) -> dict[str, Any]:
+def field_value(node: Mapping[str, Any], f: FieldSpec) -> Any:
+    """A record field's value from flat node properties: a list, a dict of ``<name>_<part>`` properties, a value.
+
+    An optional dict is None when its first part is (``funding`` without ``funding_amount``).
+    """
+    if f.parts:
+        parts = {p: node.get(f"{f.name}_{p}") for p in f.parts}
+        return None if f.optional and parts[f.parts[0]] is None else parts
+    if f.is_list:
+        return as_list(node.get(f.name))
+    return node.get(f.name) if f.optional else node[f.name]
+
+
+def program_record(node: Mapping[str, Any]) -> dict[str, Any]:
     """A program as exported."""
     return {k: node.get(k) for k in PROGRAM_FIELDS}
 
 
-def direction_record(node: dict[str, Any]) -> dict[str, Any]:
-    """A direction as exported (the fields issue 2 names), from its flat node properties."""
-    funding = None
-    if node.get("funding_amount") is not None:
-        funding = {"amount": node["funding_amount"], "unit": node.get("funding_unit"),
-                   "scope": node.get("funding_scope"), "text": node.get("funding_text")}
-    return {
-        "id": node["id"],
-        "program_id": node["program_id"],
-        "code": node["code"],
-        "ordinal": node["ordinal"],
-        "title": node["title"],
-        "title_en": node.get("title_en"),
-        "category": node.get("category"),
-        "category_raw": node.get("category_raw"),
-        "support_type": node.get("support_type"),
-        "section": node.get("section"),
-        "section_title": node.get("section_title"),
-        "content": node.get("content"),
-        "metrics": node.get("metrics"),
-        "keywords": list(node.get("keywords") or []),
-        "notes": list(node.get("notes") or []),
-        "funding": funding,
-        "application_code": node.get("application_code"),
-        "disciplines": list(node.get("disciplines") or []),
-        "source": {"file": node.get("source_file"), "start": node.get("source_start"),
-                   "end": node.get("source_end"), "line": node.get("source_line")},
-    }
+def direction_record(node: Mapping[str, Any]) -> dict[str, Any]:
+    """A direction as exported (the registry's exported fields), from its flat node properties."""
+    return {f.name: field_value(node, f) for f in _DIRECTION_EXPORTED}
 
 
 def entity_type_of(label: str | None) -> str | None:
@@ -61,17 +52,27 @@ def entity_type_of(label: str | None) -> str | None:
     return _ENTITY_LABELS.get(label or "")
 
 
-#: Node properties of an entity that are codes in a standard (shown under ``codes``).
-CODE_KEYS = ("icd10", "icd10_range", "icd11", "mesh", "dicom", "nsfc", "snomed", "umls", "code_range")
-#: Node properties copied into a neighbourhood node's ``data`` (small and flat; no long texts).
-NODE_DATA_KEYS = ("program_id", "code", "category", "year", "icd10", "dicom", "nsfc", "kind")
+#: Node properties copied into a neighbourhood node's ``data`` (small and flat; no long texts), around the entity
+#: types' main codes (:meth:`~fundgraph.core.schema.EntityRegistry.main_code_systems`).
+NODE_DATA_HEAD = ("program_id", "code", "category", "year")
+NODE_DATA_TAIL = ("kind",)
+
+
+def code_keys() -> tuple[str, ...]:
+    """Node properties of an entity that are codes in a standard: every code system of the registry."""
+    return ENTITY_REGISTRY.code_systems()
+
+
+def node_data_keys() -> tuple[str, ...]:
+    """Node properties copied into a neighbourhood node's ``data``."""
+    return (*NODE_DATA_HEAD, *ENTITY_REGISTRY.main_code_systems(), *NODE_DATA_TAIL)
 #: Edge properties copied into a neighbourhood edge's ``data``.
 EDGE_DATA_KEYS = ("field", "score", "weight", "method")
 
 
 def entity_codes(node: Mapping[str, Any]) -> dict[str, Any]:
-    """An entity node's standard codes (icd10, dicom, nsfc …) that are set."""
-    return {k: node[k] for k in CODE_KEYS if node.get(k) not in (None, "", [])}
+    """An entity node's standard codes that are set (the registry's code systems: icd10, dicom, nsfc …)."""
+    return {k: node[k] for k in code_keys() if node.get(k) not in (None, "", [])}
 
 
 def entity_head(entity_id: str, entity_type: str, node: Mapping[str, Any]) -> dict[str, Any]:
@@ -80,33 +81,27 @@ def entity_head(entity_id: str, entity_type: str, node: Mapping[str, Any]) -> di
             "name_en": node.get("name_en") or "", "codes": entity_codes(node)}
 
 
+def _brief(node: Mapping[str, Any], fields: tuple[FieldSpec, ...]) -> dict[str, Any]:
+    """The brief fields of a record (those shown in lists)."""
+    out: dict[str, Any] = {}
+    for f in fields:
+        if not f.brief:
+            continue
+        if f.type == "str":  # a required text is never None in a list: the id stands in for a missing name
+            out[f.name] = str(node.get(f.name) or (node["id"] if f.name == "name" else ""))
+        else:
+            out[f.name] = field_value(node, f)
+    return out
+
+
 def program_summary(node: Mapping[str, Any], direction_count: int) -> models.ProgramSummary:
     """A program in the program list."""
-    pid = node["id"]
-    return models.ProgramSummary(
-        id=pid,
-        name=node.get("name") or pid,
-        name_en=node.get("name_en") or "",
-        funder=as_list(node.get("funder")),
-        funder_en=as_list(node.get("funder_en")),
-        series=node.get("series"),
-        year=node.get("year"),
-        status=node.get("status"),
-        source_file=node.get("source_file") or "",
-        direction_count=int(direction_count),
-    )
+    return models.ProgramSummary(**_brief(node, schema.PROGRAM_FIELDS), direction_count=int(direction_count))
 
 
 def direction_brief(node: Mapping[str, Any]) -> models.DirectionBrief:
     """A direction in lists."""
-    return models.DirectionBrief(
-        id=node["id"],
-        program_id=node["program_id"],
-        code=str(node["code"]),
-        title=node["title"],
-        title_en=node.get("title_en"),
-        category=node.get("category"),
-    )
+    return models.DirectionBrief(**_brief(node, schema.DIRECTION_FIELDS))
 
 
 def direction_detail(
@@ -212,7 +207,7 @@ def graph_node(node_id: str, node: Mapping[str, Any], distance: int) -> models.G
     et = entity_type_of(node.get("label"))
     if et:
         data["type"] = et
-    data.update({k: node[k] for k in NODE_DATA_KEYS if node.get(k) is not None})
+    data.update({k: node[k] for k in node_data_keys() if node.get(k) is not None})
     return models.GraphNode(data=data)
 
 

@@ -48,11 +48,19 @@ if TYPE_CHECKING:
     from fundgraph.core.settings import Settings
 
 Progress = Callable[[str], None]
-#: Entity labels (what the API calls entity types).
-#: Node properties an entity summary shows (plus the encoding bookkeeping needed to decode them).
-_SUMMARY_KEYS = ["name", "name_en", *records.CODE_KEYS, JSON_KEYS, NULL_KEYS]
-#: Node and edge properties a neighbourhood element carries.
-_NEIGHBOURHOOD_NODE_KEYS = ["label", "name", "name_en", *records.NODE_DATA_KEYS, JSON_KEYS, NULL_KEYS]
+
+
+def _summary_keys() -> list[str]:
+    """Node properties an entity summary shows (plus the encoding bookkeeping needed to decode them)."""
+    return ["name", "name_en", *records.code_keys(), JSON_KEYS, NULL_KEYS]
+
+
+def _neighbourhood_node_keys() -> list[str]:
+    """Node properties a neighbourhood node carries."""
+    return ["label", "name", "name_en", *records.node_data_keys(), JSON_KEYS, NULL_KEYS]
+
+
+#: Edge properties a neighbourhood edge carries.
 _NEIGHBOURHOOD_EDGE_KEYS = ["type", *records.EDGE_DATA_KEYS, EDGE_KEY, JSON_KEYS, NULL_KEYS]
 #: What the ranking reads of MENTIONS edges and of the entities.
 _PROFILE_EDGE_KEYS = ["type", "field", "extracted", "boilerplate", JSON_KEYS, NULL_KEYS]
@@ -278,7 +286,7 @@ class Neo4jStore(GraphStore):
             semantics.check_entity_type(entity_type)
         labels = [ENTITY_TYPES[entity_type].value] if entity_type else _entity_labels()
         rows = self._query(
-            lambda run: run("find_entities", labels=labels, q=(norm(q) or None) if q else None, keys=_SUMMARY_KEYS)
+            lambda run: run("find_entities", labels=labels, q=(norm(q) or None) if q else None, keys=_summary_keys())
         )
         out = [_summary(r, r["direction_count"]) for r in rows]
         out.sort(key=semantics.entity_list_key)
@@ -311,7 +319,7 @@ class Neo4jStore(GraphStore):
 
         def work(run: Run) -> tuple[list[Any], list[Any]]:
             self._check_programs(run, a, b)
-            shared = run("find_shared_entities", a=a, b=b, entity_labels=_entity_labels(), keys=_SUMMARY_KEYS)
+            shared = run("find_shared_entities", a=a, b=b, entity_labels=_entity_labels(), keys=_summary_keys())
             return shared, run("find_similar_pairs", a=a, b=b)
 
         shared_rows, pair_rows = self._query(work)
@@ -335,7 +343,7 @@ class Neo4jStore(GraphStore):
 
         def work(run: Run) -> tuple[list[str], list[dict[str, Any]]]:
             programs = [r["id"] for r in run("get_program_ids")]
-            return programs, run("count_entity_programs", label=ENTITY_TYPES[by].value, keys=_SUMMARY_KEYS)
+            return programs, run("count_entity_programs", label=ENTITY_TYPES[by].value, keys=_summary_keys())
 
         programs, rows = self._query(work)
         out = []
@@ -368,7 +376,7 @@ class Neo4jStore(GraphStore):
             el = run(
                 "get_neighbourhood_elements",
                 ids=order,
-                node_keys=_NEIGHBOURHOOD_NODE_KEYS,
+                node_keys=_neighbourhood_node_keys(),
                 edge_keys=_NEIGHBOURHOOD_EDGE_KEYS,
             )[0]
             props = {n["id"]: decode_pairs(n["props"]) for n in el["nodes"]}
