@@ -362,16 +362,16 @@ def table(results: list[dict[str, Any]]) -> str:
     sizes = [r["directions"] for r in results]
     head = f"{'':<26}" + "".join(f"{n:>12,}" for n in sizes)
     pairs = list(itertools.pairwise(sizes))
-    head += "".join(f"{f'exp {a:,}→{b:,}':>14}" for a, b in pairs)
+    head += "".join(f"{f'exp {a:,}→{b:,}':>18}" for a, b in pairs)
     lines = [head]
     for label, vals, growth in rows_of(results):
         line = f"{label:<26}" + "".join(f"{fmt(v):>12}" for v in vals)
         for i in range(len(pairs)):
             a, b = vals[i], vals[i + 1]
             if growth and all(isinstance(x, int | float) and x > 0 for x in (a, b)):
-                line += f"{math.log(b / a) / math.log(sizes[i + 1] / sizes[i]):>14.2f}"
+                line += f"{math.log(b / a) / math.log(sizes[i + 1] / sizes[i]):>18.2f}"
             else:
-                line += f"{'':>14}"
+                line += f"{'':>18}"
         lines.append(line)
     for r in results:
         if r.get("stopped"):
