@@ -7,6 +7,13 @@ a table.
 
     python benchmarks/api_latency.py                 # build the corpus into a temp home, then measure
     python benchmarks/api_latency.py --home ~/.fundgraph --requests 1000
+    python benchmarks/api_latency.py --store neo4j   # the same graph loaded into a fresh test Neo4j
+    python benchmarks/api_latency.py --store neo4j --code /tmp/old-checkout   # another checkout's server
+
+With ``--store neo4j`` the graph is loaded with ``fundgraph load-neo4j --from-embedded`` into a Neo4j 5.26 started
+for the run (tools/neo4j-launcher; or ``--uri``, an existing one without auth), and a depth-2 neighbourhood
+scenario is added. ``--code`` runs the loader and the server from another checkout's ``fundgraph`` (before/after
+comparisons in one run of this script).
 
 Target (issue 5, embedded store, 2 cores): p99 < 25 ms for detail and similar at 32 clients.
 """
@@ -57,8 +64,22 @@ def build_into(home: Path) -> None:
     print(f"built the corpus graph into {home} in {time.perf_counter() - t:.1f}s", file=sys.stderr)
 
 
-def start_server(home: Path, port: int, workers: int) -> subprocess.Popen:
-    env = dict(os.environ, FUNDGRAPH_HOME=str(home), FUNDGRAPH_STORE="embedded")
+def store_env(home: Path, uri: str | None) -> dict[str, str]:
+    if uri is None:
+        return dict(os.environ, FUNDGRAPH_HOME=str(home), FUNDGRAPH_STORE="embedded")
+    return dict(os.environ, FUNDGRAPH_HOME=str(home), FUNDGRAPH_STORE="neo4j", FUNDGRAPH_NEO4J_URI=uri,
+                FUNDGRAPH_NEO4J_USER="", FUNDGRAPH_NEO4J_PASSWORD="")
+
+
+def load_neo4j(home: Path, uri: str, code: Path) -> None:
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "from fundgraph.cli import app; app()", "load-neo4j", "--from-embedded"],
+                   cwd=code, env=store_env(home, uri), check=True, stdout=subprocess.DEVNULL)
+    print(f"loaded the graph into Neo4j at {uri} in {time.perf_counter() - t:.1f}s", file=sys.stderr)
+
+
+def start_server(home: Path, port: int, workers: int, uri: str | None = None, code: Path = ROOT) -> subprocess.Popen:
+    env = store_env(home, uri)
     # The product's own entry point (`fundgraph serve`), so the benchmark measures what users run.
     cmd = [
         sys.executable,
@@ -75,7 +96,7 @@ def start_server(home: Path, port: int, workers: int) -> subprocess.Popen:
         "--workers",
         str(workers),
     ]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
+    proc = subprocess.Popen(cmd, cwd=code, env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -164,11 +185,13 @@ def pct(values: list[float], p: float) -> float:
     return s[min(len(s) - 1, max(0, round(p / 100 * len(s)) - 1))]
 
 
-def scenarios(port: int, n: int, run: int = 0) -> dict[str, list[tuple[str, str, bytes | None]]]:
+def scenarios(
+    port: int, n: int, run: int = 0, neighbourhood: bool = False
+) -> dict[str, list[tuple[str, str, bytes | None]]]:
     """The requests of each scenario; ``run`` (0, 1 …) keeps the starred ones distinct across runs."""
     ids = [d["id"] for d in get_json(port, "/api/directions?limit=500")["items"]]
     span = 48  # k ranges 1-48, 49-96: (direction, k) pairs never repeat within or across two runs
-    return {
+    plan = {
         "detail": [("GET", f"/api/directions/{ids[i % len(ids)]}", None) for i in range(n)],
         "similar": [("GET", f"/api/directions/{ids[i % len(ids)]}/similar?k=10", None) for i in range(n)],
         "search": [
@@ -192,6 +215,11 @@ def scenarios(port: int, n: int, run: int = 0) -> dict[str, list[tuple[str, str,
             for i in range(n)
         ],
     }
+    if neighbourhood:
+        plan["neighb2"] = [
+            ("GET", f"/api/graph/neighborhood?node={ids[i % len(ids)]}&depth=2&limit=100", None) for i in range(n)
+        ]
+    return plan
 
 
 def main() -> None:
@@ -202,6 +230,9 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=640, help="requests per scenario and concurrency level")
     ap.add_argument("--clients", default="1,32", help="comma-separated concurrency levels")
     ap.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    ap.add_argument("--store", choices=("embedded", "neo4j"), default="embedded")
+    ap.add_argument("--uri", help="with --store neo4j: an existing Neo4j without auth (default: start one)")
+    ap.add_argument("--code", type=Path, default=ROOT, help="checkout whose fundgraph loads and serves")
     args = ap.parse_args()
 
     tmp = None
@@ -210,17 +241,28 @@ def main() -> None:
         tmp = tempfile.TemporaryDirectory(prefix="fundgraph-bench-")
         home = Path(tmp.name)
         build_into(home)
+    neo4j = None
+    uri = args.uri
+    if args.store == "neo4j":
+        if uri is None:
+            sys.path.insert(0, str(ROOT))
+            from tests.neo4j.harness import Neo4jProcess
+
+            neo4j = Neo4jProcess().start()
+            uri = neo4j.uri
+        load_neo4j(home, uri, args.code)
     port = free_port()
-    proc = start_server(home, port, args.workers)
+    proc = start_server(home, port, args.workers, uri, args.code)
+    nb = args.store == "neo4j"
     try:
-        plan = scenarios(port, args.requests)
+        plan = scenarios(port, args.requests, neighbourhood=nb)
         # Warm-up: every distinct request once (fills the per-graph caches, as a running server would have);
         # the starred scenarios are left cold on purpose.
         warm = [r for name, reqs in plan.items() if not name.endswith("*") for r in dict.fromkeys(reqs)]
         asyncio.run(run_scenario(port, warm, 4))
         rows = []
         levels = [int(c) for c in args.clients.split(",")]
-        plans = [plan] + [scenarios(port, args.requests, run) for run in range(1, len(levels))]
+        plans = [plan] + [scenarios(port, args.requests, run, nb) for run in range(1, len(levels))]
         for name in plan:
             for run, clients in enumerate(levels):
                 lat, elapsed = asyncio.run(run_scenario(port, plans[run][name], clients))
@@ -237,12 +279,14 @@ def main() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        if neo4j is not None:
+            neo4j.stop()
         if tmp is not None:
             tmp.cleanup()
 
     print(
-        f"fundgraph API latency (embedded store, uvicorn workers={args.workers}, {os.cpu_count()} CPUs, "
-        f"loopback, keep-alive)"
+        f"fundgraph API latency ({args.store} store, code {args.code}, uvicorn workers={args.workers}, "
+        f"{os.cpu_count()} CPUs, loopback, keep-alive)"
     )
     print(f"{'endpoint':<10} {'clients':>7} {'requests':>8} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8}")
     for name, clients, n, p50, p99, rps in rows:

@@ -7,5 +7,5 @@ CALL (e) {
   OPTIONAL MATCH (d:Node)-[:MENTIONS]->(e)
   RETURN count(DISTINCT d) AS direction_count, count(DISTINCT d.program_id) AS program_count
 }
-RETURN e.id AS id, e.label AS label, [k IN keys(e) WHERE k IN $keys | [k, e[k]]] AS props,
+RETURN e.id AS id, e.label AS label, [k IN $keys WHERE e[k] IS NOT NULL | [k, e[k]]] AS props,
        direction_count, program_count

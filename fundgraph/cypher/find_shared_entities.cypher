@@ -11,5 +11,5 @@ CALL (e) {
   RETURN collect(d {.id, .program_id, .code, .title, .title_en, .category}) AS directions,
          count(DISTINCT d.program_id) AS program_count
 }
-RETURN e.id AS id, e.label AS label, [k IN keys(e) WHERE k IN $keys | [k, e[k]]] AS props,
+RETURN e.id AS id, e.label AS label, [k IN $keys WHERE e[k] IS NOT NULL | [k, e[k]]] AS props,
        directions, program_count

@@ -1,6 +1,8 @@
 // GET /api/directions/{id}: the direction's properties (no vector), its community, and every MENTIONS edge
 // to an entity with that entity's properties, in build order (fg_seq).
-MATCH (d:Direction {id: $id})
+// (d:Node {id}) is a seek on the uniqueness index; (d:Direction {id}) would scan every direction.
+MATCH (d:Node {id: $id})
+WHERE d:Direction
 CALL (d) {
   OPTIONAL MATCH (d)-[ic:IN_COMMUNITY]->(c:Node)
   WITH ic, c

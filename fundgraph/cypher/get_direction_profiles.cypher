@@ -6,6 +6,6 @@ CALL (d) {
   WITH r, e
   ORDER BY r.fg_seq
   RETURN collect(CASE WHEN r IS NULL THEN null
-                      ELSE [e.id, [k IN keys(r) WHERE k IN $edge_keys | [k, r[k]]]] END) AS mentions
+                      ELSE [e.id, [k IN $edge_keys WHERE r[k] IS NOT NULL | [k, r[k]]]] END) AS mentions
 }
 RETURN d {.id, .program_id, .code, .title, .title_en, .category} AS brief, d.embedding AS embedding, mentions

@@ -3,7 +3,7 @@
 CALL () {
   MATCH (e:Node)
   WHERE EXISTS { MATCH (:Direction)-[:MENTIONS]->(e) } OR EXISTS { MATCH (e)-[:MEMBER_OF]-(:Node) }
-  RETURN collect([e.id, [k IN keys(e) WHERE k IN $node_keys | [k, e[k]]]]) AS entities
+  RETURN collect([e.id, [k IN $node_keys WHERE e[k] IS NOT NULL | [k, e[k]]]]) AS entities
 }
 CALL () {
   MATCH (a:Node)-[r:MEMBER_OF]->(b:Node)

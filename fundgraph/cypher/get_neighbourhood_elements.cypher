@@ -3,7 +3,7 @@
 CALL () {
   UNWIND $ids AS id
   MATCH (n:Node {id: id})
-  RETURN collect({id: n.id, props: [k IN keys(n) WHERE k IN $node_keys | [k, n[k]]]}) AS nodes
+  RETURN collect({id: n.id, props: [k IN $node_keys WHERE n[k] IS NOT NULL | [k, n[k]]]}) AS nodes
 }
 CALL () {
   UNWIND $ids AS id
@@ -11,7 +11,7 @@ CALL () {
   WHERE v.id IN $ids
   WITH u, r, v
   ORDER BY r.fg_seq
-  RETURN collect({source: u.id, target: v.id, props: [k IN keys(r) WHERE k IN $edge_keys | [k, r[k]]]})
+  RETURN collect({source: u.id, target: v.id, props: [k IN $edge_keys WHERE r[k] IS NOT NULL | [k, r[k]]]})
          AS edges
 }
 RETURN nodes, edges

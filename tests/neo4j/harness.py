@@ -7,6 +7,7 @@ stdin closes (so it also dies with this process) or on SIGTERM.
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -124,3 +125,40 @@ class Neo4jProcess:
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
+
+
+# -- neo4j-admin import (tests/neo4j/test_admin_import.py, benchmarks/scale.py) ----------------------------------
+#: ``neo4j-admin`` is org.neo4j.cli.AdminTool, already on the launcher's class path (through neo4j-harness).
+CLASSPATH = f"{LAUNCHER_DIR / 'target' / 'neo4j-launcher.jar'}{os.pathsep}{LAUNCHER_DIR / 'target' / 'lib' / '*'}"
+#: The importer suggests a 1 GiB heap for the corpus graph; off-heap is capped so it fits beside the test server.
+IMPORT_JVM = "-Xmx1g -XX:+UseParallelGC -XX:TieredStopAtLevel=1"
+
+
+def admin_shim(bin_dir: Path, home: Path, jvm: str = IMPORT_JVM) -> Path:
+    """A ``neo4j-admin`` on PATH that runs the real AdminTool against the Neo4j home ``home``."""
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    shim = bin_dir / "neo4j-admin"
+    shim.write_text(
+        "#!/bin/sh\n"
+        f"NEO4J_HOME={shlex.quote(str(home))} NEO4J_CONF={shlex.quote(str(home / 'conf'))} \\\n"
+        f'  exec java {jvm} -cp {shlex.quote(CLASSPATH)} org.neo4j.cli.AdminTool "$@"\n',
+        encoding="utf-8",
+    )
+    shim.chmod(0o755)
+    return shim
+
+
+def fresh_home(root: Path) -> Path:
+    """An empty Neo4j home (an empty conf/neo4j.conf) under ``root``."""
+    home = root / "home"
+    (home / "conf").mkdir(parents=True)
+    (home / "conf" / "neo4j.conf").write_text("", encoding="utf-8")
+    return home
+
+
+def run_with_admin(
+    cmd: list[str], cwd: Path, bin_dir: Path, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """Run ``cmd`` with the ``neo4j-admin`` shim of ``bin_dir`` first on PATH."""
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False)

@@ -11,7 +11,6 @@ checked by Neo4j itself, not by reading the CSV back in Python.
 from __future__ import annotations
 
 import os
-import shlex
 import subprocess
 import threading
 import time
@@ -22,13 +21,10 @@ import pytest
 
 from fundgraph.graph.formats import neo4j_csv
 from fundgraph.graph.model import Label, Rel
-from tests.neo4j.harness import LAUNCHER_DIR, build_launcher, missing_tools
+from tests.neo4j.harness import CLASSPATH, admin_shim, build_launcher, fresh_home, missing_tools, run_with_admin
 
 pytestmark = pytest.mark.neo4j
 
-CLASSPATH = f"{LAUNCHER_DIR / 'target' / 'neo4j-launcher.jar'}{os.pathsep}{LAUNCHER_DIR / 'target' / 'lib' / '*'}"
-#: The importer suggests a 1 GiB heap for this graph; off-heap is capped so it fits beside the test server.
-IMPORT_JVM = "-Xmx1g -XX:+UseParallelGC -XX:TieredStopAtLevel=1"
 SERVER_JVM = ("-Xms128m", "-Xmx512m", "-XX:+UseParallelGC", "-XX:TieredStopAtLevel=1")
 START_TIMEOUT_S = 120.0
 
@@ -42,32 +38,6 @@ EDGE_TYPES = (
     "MATCH (a {id: $start})-[r]->(b {id: $end}) WHERE type(r) = $type AND r.field = $field "
     "UNWIND keys(r) AS k RETURN k AS key, valueType(r[k]) AS type, r[k] AS value"
 )
-
-
-def _admin_shim(bin_dir: Path, home: Path) -> Path:
-    """A ``neo4j-admin`` on PATH that runs the real AdminTool against ``home``."""
-    bin_dir.mkdir(parents=True, exist_ok=True)
-    shim = bin_dir / "neo4j-admin"
-    shim.write_text(
-        "#!/bin/sh\n"
-        f"NEO4J_HOME={shlex.quote(str(home))} NEO4J_CONF={shlex.quote(str(home / 'conf'))} \\\n"
-        f'  exec java {IMPORT_JVM} -cp {shlex.quote(CLASSPATH)} org.neo4j.cli.AdminTool "$@"\n',
-        encoding="utf-8",
-    )
-    shim.chmod(0o755)
-    return shim
-
-
-def _fresh_home(root: Path) -> Path:
-    home = root / "home"
-    (home / "conf").mkdir(parents=True)
-    (home / "conf" / "neo4j.conf").write_text("", encoding="utf-8")
-    return home
-
-
-def _run(cmd: list[str], cwd: Path, bin_dir: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
-    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
 
 
 class ImportedServer:
@@ -156,13 +126,13 @@ def imported(corpus, tools_ready, tmp_path_factory):
 
     root = tmp_path_factory.mktemp("admin-import")
     files = neo4j_csv.write_neo4j_csv(corpus.graph, root / "csv")
-    home = _fresh_home(root)
+    home = fresh_home(root)
     bin_dir = root / "bin"
-    _admin_shim(bin_dir, home)
+    admin_shim(bin_dir, home)
     t0 = time.perf_counter()
     cmd = neo4j_csv.neo4j_admin_command(files)
     assert cmd[cmd.index("full") + 1] == "neo4j"  # the name before the file lists, which would swallow it
-    proc = _run(cmd, files.directory, bin_dir)
+    proc = run_with_admin(cmd, files.directory, bin_dir)
     import_s = time.perf_counter() - t0
     assert proc.returncode == 0, (
         f"neo4j-admin import failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
@@ -279,9 +249,9 @@ def test_mentions_edge_properties(imported, corpus):
 def test_import_sh_runs_as_written(corpus, tools_ready, tmp_path):
     """The import.sh the exporter writes, run as an analyst would, with the real neo4j-admin on PATH."""
     files = neo4j_csv.write_neo4j_csv(corpus.graph, tmp_path / "csv")
-    home = _fresh_home(tmp_path)
-    _admin_shim(tmp_path / "bin", home)
-    proc = _run(["sh", str(files.directory / "import.sh")], tmp_path, tmp_path / "bin")
+    home = fresh_home(tmp_path)
+    admin_shim(tmp_path / "bin", home)
+    proc = run_with_admin(["sh", str(files.directory / "import.sh")], tmp_path, tmp_path / "bin")
     if proc.returncode != 0 and "File 'neo4j' doesn't exist" not in proc.stdout + proc.stderr:
         pytest.fail(
             f"import.sh failed for another reason than the known one ({proc.returncode}): "

@@ -7,9 +7,12 @@ entity, overlaps, matrix and neighbourhood (one query per BFS level, each asking
 walk can still take). The rules of :mod:`fundgraph.graph.read.semantics` (ordering, tie-breaks, error details)
 and the record mappers of :mod:`fundgraph.graph.read.records` are applied in Python over those bounded results;
 for the lookups Cypher cannot do equally (NFKC + case folding) the loader stores each node's lookup forms (see
-:func:`.codec.query_props`). Similar and search take their candidates from the vector index and rank them with
-:func:`fundgraph.embeddings.scoring.rank`; the ranking inputs (direction briefs, vectors and entity profiles, the
-cited entities' names and MEMBER_OF, the encoder) are read once per build and cached (:meth:`Neo4jStore.ranking_data`).
+:func:`.codec.query_props`). Similar and search rank every direction with :func:`fundgraph.embeddings.scoring.rank`
+(exactly as the embedded store does); the ranking inputs (direction briefs, vectors and entity profiles, the cited
+entities' names and MEMBER_OF, the encoder) are read once per build and cached (:meth:`Neo4jStore.ranking_data`).
+Every lookup by id starts from the ``:Node(id)`` uniqueness index (``MATCH (d:Node {id: $id}) WHERE d:Direction``:
+with the model label in the pattern the planner scanned every direction), and lookups by entity type from the
+``:Node(label)`` index (:data:`READ_INDEXES`, created with the loader's schema).
 The API process never holds the whole graph: only :meth:`Neo4jStore.load` reads it all, for explicit exports.
 """
 
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +40,6 @@ from fundgraph.graph.stores.neo4j.codec import (
     EMBEDDING,
     JSON_KEYS,
     LAYOUT,
-    MAX_INDEXED_DIMENSIONS,
     NULL_KEYS,
     decode_edge_key,
     decode_pairs,
@@ -65,6 +68,10 @@ _NEIGHBOURHOOD_EDGE_KEYS = ["type", *records.EDGE_DATA_KEYS, EDGE_KEY, JSON_KEYS
 #: What the ranking reads of MENTIONS edges and of the entities.
 _PROFILE_EDGE_KEYS = ["type", "field", "extracted", "boilerplate", JSON_KEYS, NULL_KEYS]
 _PROFILE_NODE_KEYS = ["label", "name", "name_en", JSON_KEYS, NULL_KEYS]
+#: Indexes the read statements need, besides the loader's constraints and indexes (``cypher/<name>.cypher``).
+READ_INDEXES = ("create_index_node_label",)
+#: Similar lists remembered per build (the embedded store keeps the same number).
+SIMILAR_CACHE_SIZE = 4096
 
 
 class Neo4jStore(GraphStore):
@@ -124,6 +131,7 @@ class Neo4jStore(GraphStore):
         self, built: BuiltGraph, *, progress: Progress | None = None, stop_after_batches: int | None = None
     ) -> None:
         """Load ``built`` (see :func:`.loader.replace`); readers switch to it once it is complete."""
+        self._read_indexes()  # before the load: the loader waits for every index to be online
         loader.replace(self.connection, built, batch_size=self.batch_size, progress=progress,
                        stop_after_batches=stop_after_batches)
         with self._lock:
@@ -132,6 +140,12 @@ class Neo4jStore(GraphStore):
     def schema(self) -> None:
         """Constraints and indexes, created idempotently."""
         loader.create_schema(self.connection)
+        self._read_indexes()
+
+    def _read_indexes(self) -> None:
+        """The indexes the reads rely on beyond the loader's schema (:data:`READ_INDEXES`), idempotently."""
+        for name in READ_INDEXES:
+            self.connection.auto(name)
 
     def clear(self) -> None:
         """Delete the whole fundgraph graph and its meta node (tests and benchmarks)."""
@@ -156,15 +170,7 @@ class Neo4jStore(GraphStore):
     def _check_build(run: Run) -> str:
         """The current build id (raises GraphNotBuilt when there is none, or an older loader wrote it)."""
         rows = run("get_build")
-        row = rows[0] if rows else None
-        if row is None or not row["build"]:
-            raise GraphNotBuilt("Neo4j holds no fundgraph graph yet: run `fundgraph load-neo4j` first")
-        if row["layout"] != LAYOUT:
-            raise GraphNotBuilt(
-                "the graph in Neo4j was loaded by an older fundgraph: run `fundgraph load-neo4j` again",
-                detail={"layout": row["layout"], "expected": LAYOUT},
-            )
-        return row["build"]
+        return _checked_build(rows[0] if rows else None)
 
     def _query(self, work: Callable[[Run], Any]) -> Any:
         """Run ``work(run)`` in one read transaction, after checking a complete build is stored."""
@@ -203,14 +209,14 @@ class Neo4jStore(GraphStore):
         )
 
     def health(self) -> models.Health:
-        """Backend, node and relationship counts (counted in Neo4j), build time."""
-        meta = json.loads(self._meta().get("meta") or "{}")
-        self.connection.transaction(self._check_build)
-        n, r = self.counts()
+        """Backend, node and relationship counts (from Neo4j's count store), build time: one statement."""
+        row = self.read("get_health")[0]
+        _checked_build(row)
+        meta = json.loads(row.get("meta") or "{}")
         return models.Health(
             backend=self.backend,
-            node_count=n,
-            edge_count=r,
+            node_count=row["node_count"],
+            edge_count=row["edge_count"],
             built_at=meta.get("built_at"),
             encoder=meta.get("encoder"),
             left_out=meta.get("left_out") or [],
@@ -338,16 +344,14 @@ class Neo4jStore(GraphStore):
         return semantics.overlap(a, b, shared, edges, records.explanation_from_edge)
 
     def matrix(self, by: str) -> models.Matrix:
-        """Program × entity counts for one entity type, aggregated in Cypher."""
+        """Program × entity counts for one entity type, aggregated in Cypher (one statement after the build check)."""
         semantics.check_matrix_by(by)
 
-        def work(run: Run) -> tuple[list[str], list[dict[str, Any]]]:
-            programs = [r["id"] for r in run("get_program_ids")]
-            return programs, run("count_entity_programs", label=ENTITY_TYPES[by].value, keys=_summary_keys())
-
-        programs, rows = self._query(work)
+        label = ENTITY_TYPES[by].value
+        row = self._query(lambda run: run("count_entity_programs", label=label, keys=_summary_keys()))[0]
+        programs = row["programs"]
         out = []
-        for r in rows:
+        for r in row["rows"]:
             per = {p: n for p, n in r["per_program"]}
             out.append((records.entity_summary(r["id"], by, decode_pairs(r["props"]), sum(per.values()), len(per)),
                         per))
@@ -419,35 +423,14 @@ class Neo4jStore(GraphStore):
 
         return RankingData.from_rows(*self.connection.transaction(work))
 
-    def _index_candidates(self, vector: np.ndarray, data: RankingData, *, limit: int | None = None) -> Any:
-        """Candidates for ranking, taken from the vector index.
-
-        The API ranks over all candidates with the combined text + entity score, so the index is asked for
-        every direction (``limit`` None); any the approximate index leaves out are added back, which keeps
-        the ranking exact and equal to the embedded store's.
-        """
-        from fundgraph.embeddings.scoring import Candidates
-
-        cands = data.cands
-        n = len(cands.ids)
-        if n == 0 or vector.shape[0] != cands.vectors.shape[1] or vector.shape[0] > MAX_INDEXED_DIMENSIONS:
-            return cands
-        rows = self.read("query_direction_vectors", k=limit or n, vector=vector.astype(float).tolist())
-        found = {r["id"] for r in rows}
-        keep = [i for i, d in enumerate(cands.ids) if d in found or limit is None]
-        if len(keep) == n:
-            return cands
-        return Candidates(
-            ids=[cands.ids[i] for i in keep],
-            programs=[cands.programs[i] for i in keep],
-            vectors=cands.vectors[keep],
-            entities=[cands.entities[i] for i in keep],
-            info=cands.info,
-            idf=cands.idf,
-        )
-
     def similar(self, direction_id: str, k: int, scope: str) -> models.SimilarList:
-        """The k most similar directions: candidates from the vector index, ranked by the shared scoring."""
+        """The k most similar directions over every candidate, ranked by the shared scoring.
+
+        The ranking is exact (text + entity score over all directions, as the embedded store ranks), so it
+        reads the candidates from the cached :class:`RankingData`, not from the vector index: the index was
+        asked for every direction and its answer thrown away (about 20 ms of a 30 ms request at 124
+        directions, and a k = N approximate search at scale). Answers are remembered per build (bounded).
+        """
         from fundgraph.embeddings.scoring import rank
 
         data = self.ranking_data()
@@ -459,25 +442,27 @@ class Neo4jStore(GraphStore):
         row = cands.index.get(direction_id)
         if row is None:
             return models.SimilarList(items=[])
-        vector, ents = cands.vectors[row], cands.entities[row]
-        pool = self._index_candidates(vector, data)
+        key = (direction_id, k, scope)
+        hit = data.similar_cache.get(key)
+        if hit is not None:
+            return hit
         own = data.briefs[direction_id].program_id
         ranked = rank(
-            vector,
-            ents,
-            pool,
+            cands.vectors[row],
+            cands.entities[row],
+            cands,
             config=data.context.config,
             k=k,
-            exclude=pool.index.get(direction_id),
+            exclude=row,
             exclude_program=own if scope == "cross-program" else None,
         )
-        return models.SimilarList(items=[data.item(s) for s in ranked])
+        return data.remember(key, models.SimilarList(items=[data.item(s) for s in ranked]))
 
     def search(self, text: str, k: int, programs: list[str] | None) -> models.SimilarList:
         """Directions ranked against free text.
 
-        The text is encoded with the build's encoder, candidates come from the vector index, and the shared
-        scoring ranks them.
+        The text is encoded with the build's encoder and the shared scoring ranks every direction (see
+        :meth:`similar` on why not the vector index).
         """
         from fundgraph.embeddings.scoring import query_entities, rank
 
@@ -487,9 +472,20 @@ class Neo4jStore(GraphStore):
         ctx = data.context
         vector = np.asarray(ctx.encoder().encode([text])[0], dtype=np.float32)
         ents = query_entities(text, ctx.lexicon(), data.cands)
-        pool = self._index_candidates(vector, data)
-        ranked = rank(vector, ents, pool, config=ctx.config, k=k, programs=programs or None)
+        ranked = rank(vector, ents, data.cands, config=ctx.config, k=k, programs=programs or None)
         return models.SimilarList(items=[data.item(s) for s in ranked])
+
+
+def _checked_build(row: dict[str, Any] | None) -> str:
+    """The build id of a row with ``build`` and ``layout`` (raises GraphNotBuilt when none, or an older layout)."""
+    if row is None or not row["build"]:
+        raise GraphNotBuilt("Neo4j holds no fundgraph graph yet: run `fundgraph load-neo4j` first")
+    if row["layout"] != LAYOUT:
+        raise GraphNotBuilt(
+            "the graph in Neo4j was loaded by an older fundgraph: run `fundgraph load-neo4j` again",
+            detail={"layout": row["layout"], "expected": LAYOUT},
+        )
+    return row["build"]
 
 
 def _summary(row: dict[str, Any], direction_count: int) -> models.EntitySummary:
@@ -525,6 +521,17 @@ class RankingData:
         self.cands = cands
         self.briefs = briefs
         self.program_ids = program_ids
+        #: (direction, k, scope) → its similar list; this build's answers, least recently stored dropped first.
+        self.similar_cache: OrderedDict[tuple[str, int, str], models.SimilarList] = OrderedDict()
+        self._cache_lock = threading.Lock()
+
+    def remember(self, key: tuple[str, int, str], result: models.SimilarList) -> models.SimilarList:
+        """Keep ``result`` for ``key`` (at most :data:`SIMILAR_CACHE_SIZE` answers) and return it."""
+        with self._cache_lock:
+            self.similar_cache[key] = result
+            while len(self.similar_cache) > SIMILAR_CACHE_SIZE:
+                self.similar_cache.popitem(last=False)
+        return result
 
     @classmethod
     def from_rows(
