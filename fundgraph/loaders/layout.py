@@ -172,6 +172,9 @@ CATEGORY_LINE = re.compile(r"^(重点攻关类|常规支持类|青年科学家�
 CODE_MARK = re.compile(
     r"\(\s*申报代码\s*:\s*(?P<app>[A-Z]{1,4}\d{3,6})\s*[,、;]?\s*(?:学科代码\s*:\s*(?P<disc>[^)]*))?\)"
 )
+#: A bracketed code annotation closing a title, whatever its label and form: （申报代码：JC01）, （申请代码1选择E01）,
+#: （项目编号：…）. The bracket ends the title as a whole (its colon is no title end).
+CODE_NOTE = re.compile(r"\(\s*[^()]{0,6}?(?:代码|编号|代号)[^()]*\)")
 INLINE_LABEL = re.compile(r"(?:研究内容|考核指标|预期指标|技术指标|关键词|有关说明)\s*:")
 NOTE_LINE = re.compile(r"^\(\s*注\s*:")
 #: A "label: value" line (需求单位：… / 榜单金额：… / 联系人：…): a field of the item, never a wrapped title line.
@@ -459,9 +462,9 @@ def _item_quality(lines: list[Line], mk: Mark, nxt: int) -> float:
     span = range(mk.i, min(nxt, mk.i + 60))
     # an application code closing the title, however many lines the title is broken over
     near = "".join(lines[j].body for j in range(mk.i, min(nxt, mk.i + 16)) if not lines[j].blank).split("。")[0]
-    if any(LABEL_RE.match(lines[j].body) for j in span if j != mk.i) or "申报代码" in near:
+    if any(LABEL_RE.match(lines[j].body) for j in span if j != mk.i) or "申报代码" in near or CODE_NOTE.search(near):
         q += 1.0
-    code = CODE_MARK.search(rest)
+    code = CODE_NOTE.search(rest)
     head = rest[: code.start()] if code else rest.split("。")[0]  # the title ends at （申报代码…）
     if len(head) > 60 or (("，" in head or "," in head) and len(head) > 30):
         q -= 0.6
@@ -848,7 +851,7 @@ def _title(
 ) -> tuple[Clean, Clean]:
     """Split a direction's head into (title, rest)."""
     f = head.folded
-    code = CODE_MARK.search(f)
+    code = CODE_MARK.search(f) or CODE_NOTE.search(f)
     dot = f.find("。")
     if code and (dot < 0 or code.start() < dot):
         return head.slice(0, code.start()).rstrip("。."), head.slice(code.end())
@@ -993,17 +996,35 @@ def parse_with_layout(
         if raw:
             d.title, d.category_raw = t, raw
         res.directions.append(d)
-    codes = [d.code for d in res.directions]
-    if len(set(codes)) < len(codes):  # numbering restarts in each section: qualify by the section's code
-        for d in res.directions:
-            if d.section is not None and d.application_code is None:
-                d.code = f"{res.sections[d.section].code}-{d.code}"
+    _qualify_restarts(res)
     _program_rules(text, lines, res, inf, first_event, stop, hints)
     if inf.overview:
         _merge_overview(text, lines, inf, res)
     _check_end(text, lines, res, inf)
     inf.layout.levels[-1].count = len(res.directions)
     return res, inf.layout
+
+
+def _qualify_restarts(res: ProfileResult) -> None:
+    """Numbering that restarts in each section (1. 2. … under （一）, 1. 2. … under （二）): qualify the codes.
+
+    A direction's code becomes ``<section>-<code>`` (the section's code, or its ordinal for a category group without
+    one); a restart with no section line above it is qualified by the ordinal of its run. Ids stay unique.
+    """
+    codes = [d.code for d in res.directions]
+    if len(set(codes)) == len(codes):
+        return
+    run, seen = 1, set()
+    for d in res.directions:
+        if d.application_code is not None:
+            continue
+        if d.code in seen:
+            run, seen = run + 1, set()
+        seen.add(d.code)
+        if d.section is not None:
+            d.code = f"{res.sections[d.section].code or d.section + 1}-{d.code}"
+        else:
+            d.code = f"{run}-{d.code}"
 
 
 def _section_titles_ev(

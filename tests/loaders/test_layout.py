@@ -100,3 +100,27 @@ def test_dev_set_scores():
     assert auto.recall > baseline.recall and auto.precision > baseline.precision
     right = {d.file for d in auto.documents if d.fully_right}
     assert {"13_bangdan_jiebang.txt", "17_stray_numbers_pdf.txt", "32_html_table_rowspan_sections.html.txt"} <= right
+
+
+def test_bracketed_code_annotations_end_the_title_and_known_category_tails_are_split():
+    res, _layout = _parse("code_annotations.txt")
+    assert not any("代码" in d.title.text or "编号" in d.title.text for d in res.directions)
+    assert [d.category_raw for d in res.directions] == ["重点项目"] * 3 + ["面上项目"] * 2 + ["青年科学家项目"]
+    # numbering restarts under each category line: codes are qualified, so ids stay unique
+    assert len({d.code for d in res.directions}) == 6
+
+
+@pytest.mark.parametrize(
+    ("title", "kept", "raw"),
+    [
+        ("海藻养殖的碳汇核算（基础研究类）", "海藻养殖的碳汇核算", "基础研究类"),
+        ("海藻养殖的碳汇核算(青年科学家项目)", "海藻养殖的碳汇核算", "青年科学家项目"),
+        ("海藻养殖的碳汇核算（试点）", "海藻养殖的碳汇核算（试点）", None),
+    ],
+)
+def test_category_tail(title, kept, raw):
+    from fundgraph.loaders.parsers import split_category_tail
+    from fundgraph.loaders.text import clean
+
+    t, got = split_category_tail(clean(title, 0, len(title)))
+    assert (t.text, got) == (kept, raw)
