@@ -635,6 +635,7 @@ class Inference:
     region: Region | None = None
     stops: list[tuple[int, int, str]] = field(default_factory=list)
     overview: tuple[int, int] | None = None  # lines of an overview table listing the directions again
+    list_end: int | None = None  # the next section's line after the last direction ("（三）集成项目。" with none)
 
 
 def infer(text: str, lines: list[Line], hints: Hints | None = None) -> Inference:
@@ -719,6 +720,16 @@ def infer(text: str, lines: list[Line], hints: Hints | None = None) -> Inference
         a, b = inf.overview
         inf.directions = [m for m in inf.directions if not a <= m.i < b]
         layout.overview_table = True
+    if inf.sections and inf.directions:
+        s_last, d_last = inf.sections[-1], inf.directions[-1].i
+        inf.list_end = next(
+            (
+                m.i
+                for m in marks
+                if m.scheme == s_last.scheme and m.kw == s_last.kw and m.n == s_last.n + 1 and d_last < m.i < region.end
+            ),
+            None,
+        )
     if inf.sections:
         s0 = inf.sections[0]
         layout.levels.append(
@@ -779,7 +790,7 @@ def _section_marks(
             and m.i not in cat_lines
             and not _in_zone(m.i, stops)
             and len(m.rest) <= 40
-            and "。" not in m.rest
+            and "。" not in m.rest.rstrip("。")  # "（一）培育项目。": a heading may close with a full stop
             # "（一）重点项目" is a category line; "专题一：青年科学家项目" is a section whatever its title
             and (m.kw is not None or normalise_category(m.rest) is None)
         ]
@@ -971,6 +982,8 @@ def parse_with_layout(
     # the list ends at the region end or at an excluded section after the last direction
     stop = region.end
     last_dir = inf.directions[-1].i
+    if inf.list_end is not None:
+        stop = inf.list_end
     for a, _b, _t in inf.stops:
         if last_dir < a < stop:
             stop = a
@@ -1038,9 +1051,11 @@ def _section_titles_ev(
             continue
         nxt = events[k + 1][0] if k + 1 < len(events) else stop
         j = i + 1
-        while j < nxt and not (lines[j].body.startswith("本专题") or "。" in lines[j].body):
+        # a heading closed by its own 。 or ： ("（一）培育项目。") does not run on into the paragraph below
+        closed = lines[i].body.endswith(tuple(SENTENCE_END + ":"))
+        while j < nxt and not (closed or lines[j].body.startswith("本专题") or "。" in lines[j].body):
             j += 1
-        s.title = clean(text, s.title_start, last_content_end(lines, i, j)).text
+        s.title = clean(text, s.title_start, last_content_end(lines, i, j)).rstrip("。.").text
 
 
 def _direction(

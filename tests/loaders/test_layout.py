@@ -124,3 +124,11 @@ def test_category_tail(title, kept, raw):
 
     t, got = split_category_tail(clean(title, 0, len(title)))
     assert (t.text, got) == (kept, raw)
+
+
+def test_numbering_restarting_under_sections_closed_by_a_full_stop():
+    res, layout = _parse("section_restart.txt")
+    assert [(lv.role, lv.scheme) for lv in layout.levels] == [("section", "cn_paren"), ("direction", "ar_dot")]
+    assert [s.title for s in res.sections] == ["培育项目", "重点支持项目"]
+    # the empty （三）集成项目 section ends the list: its sentence is not the last direction's content
+    assert "content" not in res.directions[-1].fields
