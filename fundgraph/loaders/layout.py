@@ -98,6 +98,8 @@ SCHEMES: tuple[Scheme, ...] = (
     ),
 )
 SCHEME = {s.name: s for s in SCHEMES}
+#: Schemes whose mark at a line start cannot be the wrapped rest of a title (``2.5米`` or ``10 米`` can).
+ITEM_SCHEMES = ("cn_dun", "cn_paren", "ar_dot", "ar_paren", "circled")
 
 #: Words of a heading that opens the direction list.
 DIRECTION_HEADINGS = (
@@ -408,6 +410,8 @@ def _accept_flat(marks: list[Mark], lines: list[Line]) -> list[list[Mark]]:
     for k, mk in enumerate(marks):
         if runs and mk.n == runs[-1][-1].n + 1:
             runs[-1].append(mk)
+        elif runs and runs[-1][-1].n + 1 < mk.n <= runs[-1][-1].n + 3 and _continued(marks, k, lines):
+            runs[-1].append(mk)  # a skipped number (13, 15, 16 …): the list goes on
         elif mk.n == 1:
             if runs:
                 want = runs[-1][-1].n + 1
@@ -416,6 +420,21 @@ def _accept_flat(marks: list[Mark], lines: list[Line]) -> list[list[Mark]]:
                     continue
             runs.append([mk])
     return runs
+
+
+def _continued(marks: list[Mark], k: int, lines: list[Line]) -> bool:
+    """Mark k, a few numbers ahead of its run, is an item after a skipped number.
+
+    The next mark follows it; or it is the last mark and reads like a title (no clause punctuation), where a stray
+    number in running text ("（五）这是正文中误排的编号，不应…") reads like a sentence.
+    """
+    mk = marks[k]
+    if _mid_sentence(_intro_line(lines, mk.i)):
+        return False
+    if k + 1 < len(marks):
+        return marks[k + 1].n == mk.n + 1
+    rest = mk.rest.strip().rstrip("。")
+    return 0 < len(rest) <= 40 and not any(c in rest for c in "。，,；;:")
 
 
 def _continues(lines: list[Line], i: int, wrap: int) -> bool:
@@ -486,6 +505,8 @@ def _score_runs(lines: list[Line], runs: list[list[Mark]], region: Region) -> tu
             s *= 0.3
         if len(run) == 1 and s < 1.5:
             continue
+        if s < 0.5 * len(run):
+            continue  # every item a long sentence (a numbered 说明 / requirements paragraph list): no titles
         score += s
         kept.extend(run)
     return score, kept
@@ -636,6 +657,7 @@ class Inference:
     stops: list[tuple[int, int, str]] = field(default_factory=list)
     overview: tuple[int, int] | None = None  # lines of an overview table listing the directions again
     list_end: int | None = None  # the next section's line after the last direction ("（三）集成项目。" with none)
+    colon_separates: bool = False  # most items read "title：content" on their first line
 
 
 def infer(text: str, lines: list[Line], hints: Hints | None = None) -> Inference:
@@ -720,6 +742,8 @@ def infer(text: str, lines: list[Line], hints: Hints | None = None) -> Inference
         a, b = inf.overview
         inf.directions = [m for m in inf.directions if not a <= m.i < b]
         layout.overview_table = True
+    colons = sum(":" in m.rest.rstrip(":") for m in inf.directions)
+    inf.colon_separates = colons >= max(2, len(inf.directions) / 2)
     if inf.sections and inf.directions:
         s_last, d_last = inf.sections[-1], inf.directions[-1].i
         inf.list_end = next(
@@ -858,9 +882,17 @@ def _wrap_width(lines: list[Line]) -> int:
 
 
 def _title(
-    text: str, head: Clean, lines: list[Line], i: int, i1: int, labelled: bool, wrap: int, wrapped: bool = False
+    text: str,
+    head: Clean,
+    lines: list[Line],
+    i: int,
+    i1: int,
+    labelled: bool,
+    wrap: int,
+    wrapped: bool = False,
+    subtitles: bool = False,
 ) -> tuple[Clean, Clean]:
-    """Split a direction's head into (title, rest)."""
+    """Split a direction's head into (title, rest); with ``subtitles`` a ``：`` may open one (:func:`_subtitle`)."""
     f = head.folded
     code = CODE_MARK.search(f) or CODE_NOTE.search(f)
     dot = f.find("。")
@@ -883,6 +915,8 @@ def _title(
         if k >= i1 or lines[k].blank or LABEL_RE.match(lines[k].body) or FIELD_LINE.match(lines[k].body):
             break
         nxt = lines[k].body
+        if any(SCHEME[n].pattern.match(nxt) for n in ITEM_SCHEMES):
+            break  # a numbered line is an item of its own (one after a skipped number), never a title's tail
         dot_at = nxt.find("。")
         clause = not any(c in nxt[:dot_at] for c in "，,；;:")
         # wrapped text: a title broken before its closing 。 ("…的大" / "模型机理研究。"), on a line no longer than it
@@ -916,9 +950,31 @@ def _title(
     if gap:
         cut = rest_at = gap
     colon = f.find(":", 0, cut)
-    if 0 < colon:
+    if 0 < colon and not (subtitles and _subtitle(f[colon + 1 : stop])):
         cut, rest_at = colon, colon + 1
     return head.slice(0, cut).rstrip("。."), head.slice(max(rest_at, cut))
+
+
+#: Words that open a sentence of content rather than a subtitle.
+CONTENT_OPENING = re.compile(
+    r"(?:研究|开展|针对|围绕|面向|聚焦|重点|主要|包括|建立|揭示|突破|研发|开发|构建|探索|要求)"
+)
+
+
+def _subtitle(after: str) -> bool:
+    """The words after a title's ``：`` are its subtitle (``涉外法治人才培养：现状、问题与路径``), not its content.
+
+    A subtitle is a short phrase that ends the title line: no sentence punctuation (``：制种机械化率达到80%以上。``
+    is content), no field label, and it does not open a sentence of content (``：围绕…开展研究`` / ``：研究…``).
+    Only in a list where a colon is the exception: where most items read ``题目：内容``, every colon separates.
+    """
+    after = after.strip()
+    return (
+        0 < len(after) <= 20
+        and not any(c in after for c in "，,；;。:!！?？")
+        and not INLINE_LABEL.match(after)
+        and not CONTENT_OPENING.match(after)
+    )
 
 
 def _support_type(raw: str | None) -> str | None:
@@ -1013,6 +1069,7 @@ def parse_with_layout(
     _program_rules(text, lines, res, inf, first_event, stop, hints)
     if inf.overview:
         _merge_overview(text, lines, inf, res)
+    _check_skips(lines, inf, res)
     _check_end(text, lines, res, inf)
     inf.layout.levels[-1].count = len(res.directions)
     return res, inf.layout
@@ -1024,20 +1081,25 @@ def _qualify_restarts(res: ProfileResult) -> None:
     A direction's code becomes ``<section>-<code>`` (the section's code, or its ordinal for a category group without
     one); a restart with no section line above it is qualified by the ordinal of its run. Ids stay unique.
     """
-    codes = [d.code for d in res.directions]
-    if len(set(codes)) == len(codes):
+    def unique() -> bool:
+        codes = [d.code for d in res.directions]
+        return len(set(codes)) == len(codes)
+
+    if unique():
+        return
+    for d in res.directions:
+        if d.section is not None and d.application_code is None:
+            d.code = f"{res.sections[d.section].code or d.section + 1}-{d.code}"
+    if unique():
         return
     run, seen = 1, set()
     for d in res.directions:
-        if d.application_code is not None:
+        if d.section is not None or d.application_code is not None:
             continue
         if d.code in seen:
             run, seen = run + 1, set()
         seen.add(d.code)
-        if d.section is not None:
-            d.code = f"{res.sections[d.section].code or d.section + 1}-{d.code}"
-        else:
-            d.code = f"{run}-{d.code}"
+        d.code = f"{run}-{d.code}"
 
 
 def _section_titles_ev(
@@ -1081,7 +1143,7 @@ def _direction(
     main_end = note_lines[0] if note_lines else i1
     head = cut_fields(text, lines, i, main_end, mk.head_start, d)
     labelled = bool(d.fields)
-    title, rest = _title(text, head, lines, i, main_end, labelled, *wrap)
+    title, rest = _title(text, head, lines, i, main_end, labelled, *wrap, subtitles=not inf.colon_separates)
     d.title = title
     m = CODE_MARK.search(head.folded)
     if m:
@@ -1209,6 +1271,13 @@ def _merge_overview(text: str, lines: list[Line], inf: Inference, res: ProfileRe
                 funding=funding.get(stype),
             )
         )
+
+
+def _check_skips(lines: list[Line], inf: Inference, res: ProfileResult) -> None:
+    """Say where the numbering skips a number (13, 15): the list goes on, but an item may be missing."""
+    for a, b in zip(inf.directions, inf.directions[1:], strict=False):
+        if a.scheme == b.scheme and a.kw == b.kw and a.major == b.major and b.n > a.n + 1:
+            res.warnings.append(f"line {lines[b.i].no}: numbering skips from {a.code} to {b.code}")
 
 
 def _check_end(text: str, lines: list[Line], res: ProfileResult, inf: Inference) -> None:

@@ -132,3 +132,28 @@ def test_numbering_restarting_under_sections_closed_by_a_full_stop():
     assert [s.title for s in res.sections] == ["培育项目", "重点支持项目"]
     # the empty （三）集成项目 section ends the list: its sentence is not the last direction's content
     assert "content" not in res.directions[-1].fields
+
+
+def test_skipped_number_neither_ends_nor_corrupts_the_list():
+    res, _layout = _parse("skipped_number.txt")
+    assert [s.title for s in res.sections] == ["历史与文化", "城乡社会"]
+    assert "line 19: numbering skips from 5 to 7" in res.warnings
+    # the numbered 说明 sentences before the list are not directions
+    assert not any("申请人" in d.title.text for d in res.directions)
+    last, _layout = _parse("skipped_last.txt")
+    assert "content" not in last.directions[2].fields
+    assert "line 8: numbering skips from 3 to 5" in last.warnings
+
+
+def test_title_colon_subtitle_versus_content():
+    # one item in a list reads "主题：副题" on its line: the subtitle belongs to the title ...
+    res, _layout = _parse("skipped_number.txt")
+    assert res.directions[2].title.text == "博物馆社教活动：模式、成效与改进"
+    # ... where every item reads "题目：内容。", the colon separates the content
+    text = (
+        "一、研究方向\n1.潮汐能电站选址：评估沿海潮差资源。\n2.波浪能浮标阵列：优化阵列间距。\n"
+        "3.海流能叶轮：降低空化损伤。\n"
+    )
+    res2, _ = parse_with_layout(text, split_lines(text))
+    assert [d.title.text for d in res2.directions] == ["潮汐能电站选址", "波浪能浮标阵列", "海流能叶轮"]
+    assert res2.directions[0].fields["content"].text == "评估沿海潮差资源。"
