@@ -522,15 +522,15 @@ def _candidates(
     inside = [m for m in marks if region.start <= m.i < region.end and not _in_zone(m.i, stops)]
     out: list[Candidate] = []
     for s in SCHEMES:
-        ms = [m for m in inside if m.scheme == s.name]
-        if not ms:
-            continue
-        runs = _accept_dotted(ms) if s.name == "ar_dotted" else _accept_flat(ms, lines)
-        score, kept = _score_runs(lines, runs, region)
-        if s.name == "ar_space":
-            score *= 0.6
-        if kept:
-            out.append(Candidate(s.name, sorted(kept, key=lambda m: m.i), score, region))
+        # one sequence per keyword: 专题一 专题二 … and 方向1 方向2 … are two lists, never one
+        for kw in dict.fromkeys(m.kw for m in inside if m.scheme == s.name):
+            ms = [m for m in inside if m.scheme == s.name and m.kw == kw]
+            runs = _accept_dotted(ms) if s.name == "ar_dotted" else _accept_flat(ms, lines)
+            score, kept = _score_runs(lines, runs, region)
+            if s.name == "ar_space":
+                score *= 0.6
+            if kept:
+                out.append(Candidate(s.name, sorted(kept, key=lambda m: m.i), score, region))
     return out
 
 
@@ -802,13 +802,17 @@ def _section_marks(
     first, last = best.marks[0].i, best.marks[-1].i
     dset = {m.i for m in best.marks}
     options: list[list[Mark]] = []
+    d_kw = best.marks[0].kw
     for s in SCHEMES:
-        if s.rank >= d_rank or s.name in ("ar_dotted", "ar_space"):
+        # 专题一 over 方向1: another keyword of the directions' own scheme may head them
+        same = s.name == best.scheme == "keyword"
+        if (s.rank >= d_rank and not same) or s.name in ("ar_dotted", "ar_space"):
             continue
         ms = [
             m
             for m in marks
             if m.scheme == s.name
+            and not (same and m.kw == d_kw)
             and region.start <= m.i <= last
             and m.i not in dset
             and m.i not in cat_lines

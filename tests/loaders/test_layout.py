@@ -157,3 +157,13 @@ def test_title_colon_subtitle_versus_content():
     res2, _ = parse_with_layout(text, split_lines(text))
     assert [d.title.text for d in res2.directions] == ["潮汐能电站选址", "波浪能浮标阵列", "海流能叶轮"]
     assert res2.directions[0].fields["content"].text == "评估沿海潮差资源。"
+
+
+def test_two_keywords_are_two_levels():
+    res, layout = _parse("zhuanti_fangxiang.txt")
+    assert [(lv.role, lv.scheme, lv.count) for lv in layout.levels] == [
+        ("section", "keyword", 2),
+        ("direction", "keyword", 3),
+    ]
+    assert [(s.kind, s.title) for s in res.sections] == [("topic", "智慧养殖"), ("topic", "农产品加工")]
+    assert [d.section for d in res.directions] == [0, 0, 1]
