@@ -30,6 +30,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from fundgraph.loaders.parsers import (
     DISCIPLINE,
@@ -170,6 +171,8 @@ WEB_JUNK = re.compile(
     r"^(当前位置|您的位置|首页\s*>|.*点击数|.*浏览次数|.*(?:作者|编辑|来源|发布时间)\s*:.*(?:作者|编辑|点击|来源|时间)"
     r"|.*分享到|【\s*字体|.*打印本页|.*关闭窗口|【\s*打印|上一篇|下一篇)"
 )
+#: An attachment's prefix before a heading: 附： / 附件1： / 附录：.
+ATTACHMENT = re.compile(r"^附(?:件|录)?\s*\d{0,2}\s*:\s*(?=\S)")
 CATEGORY_LINE = re.compile(r"^(重点攻关类|常规支持类|青年科学家项目|青年科学家|[^\s:]{2,8}类)\s*:\s*$")
 CODE_MARK = re.compile(
     r"\(\s*申报代码\s*:\s*(?P<app>[A-Z]{1,4}\d{3,6})\s*[,、;]?\s*(?:学科代码\s*:\s*(?P<disc>[^)]*))?\)"
@@ -241,6 +244,7 @@ class Mark:
     kw: str | None = None
     fixed: str | None = None  # a numeral read with a fix (（十—） → （十一）)
     raw: str = ""  # the numeral as printed
+    field: bool = False  # a field sub-heading repeated under each item (（一）研究目标 （二）主要研究内容 …)
 
 
 def _numeral(s: str) -> tuple[int, str | None] | None:
@@ -286,7 +290,30 @@ def find_marks(lines: list[Line]) -> list[Mark]:
             out.append(
                 Mark(i, s.name, n, major, code, m.group("rest"), ln.body_off + m.start("rest"), kw, fixed, m.group("n"))
             )
+    _mark_field_headings(out)
     return out
+
+
+def _mark_field_headings(marks: list[Mark]) -> None:
+    """Flag field sub-headings: a short numbered heading whose words come back under the same number.
+
+    ``（一）研究目标 （二）主要研究内容 （三）预期成果`` repeated under every ``一、`` item are the fields of those
+    items: they open no direction list and are no directions, and they show that the items above them are directions.
+    """
+    seen: dict[tuple[str, int, str], list[Mark]] = {}
+    for m in marks:
+        words = re.sub(r"[\s:。.]", "", m.rest)
+        if m.scheme != "keyword" and 1 < len(words) <= 12:
+            seen.setdefault((m.scheme, m.n, words), []).append(m)
+    for group in seen.values():
+        rank = SCHEME[group[0].scheme].rank
+        # each repeat under a new item of a scheme ranked above (a list given twice, an overview then the text, is not)
+        if len(group) >= 2 and all(
+            any(a.i < x.i < b.i and SCHEME[x.scheme].rank < rank and x.scheme != "keyword" for x in marks)
+            for a, b in pairwise(group)
+        ):
+            for m in group:
+                m.field = True
 
 
 # ---------------------------------------------------------------------------------------------- regions
@@ -326,13 +353,16 @@ def _zones(text: str, lines: list[Line], marks: list[Mark]) -> tuple[list[tuple[
     for i, ln in enumerate(lines):
         if ln.blank:
             continue
+        if any(m.field for m in by_line.get(i, [])):
+            continue
         mks = [m for m in by_line.get(i, []) if m.scheme not in ("ar_dotted", "ar_space")]
         mk = min(mks, key=lambda m: SCHEME[m.scheme].rank) if mks else None
         if mk is None and not (ln.body.endswith(":") or ln.start != ln.body_off or len(ln.body) <= 14):
             continue
-        if mk is None and (_mid_sentence(_intro_line(lines, i)) or _continues(lines, i, wrap) or ":" in ln.body[:-1]):
+        body = ATTACHMENT.sub("", ln.body)  # "附：申报有关要求" is the heading 申报有关要求
+        if mk is None and (_mid_sentence(_intro_line(lines, i)) or _continues(lines, i, wrap) or ":" in body[:-1]):
             continue  # the rest of a sentence broken over lines, or a sentence with a colon: not a heading
-        textv = (mk.rest if mk else ln.body).strip()
+        textv = (mk.rest if mk else body).strip()
         if not _is_heading(ln, mk):
             # "三、资助方式与资助计划以重点项目群的方式资助，…": the next top-level number with its paragraph glued on
             if not (mk and mk.scheme == "cn_dun" and mk.n == top + 1 and top > 0):
@@ -473,7 +503,8 @@ def _intro_line(lines: list[Line], i: int) -> str:
     return lines[j].body if j >= 0 else ""
 
 
-def _item_quality(lines: list[Line], mk: Mark, nxt: int) -> float:
+def _item_quality(lines: list[Line], mk: Mark, nxt: int, fields: set[int]) -> float:
+    """How much the item reads like a direction: 1 for a title; 2 with fields or a code after it; less for prose."""
     q = 1.0
     rest = mk.rest.strip()
     if not rest:
@@ -481,7 +512,11 @@ def _item_quality(lines: list[Line], mk: Mark, nxt: int) -> float:
     span = range(mk.i, min(nxt, mk.i + 60))
     # an application code closing the title, however many lines the title is broken over
     near = "".join(lines[j].body for j in range(mk.i, min(nxt, mk.i + 16)) if not lines[j].blank).split("。")[0]
-    if any(LABEL_RE.match(lines[j].body) for j in span if j != mk.i) or "申报代码" in near or CODE_NOTE.search(near):
+    if (
+        any(LABEL_RE.match(lines[j].body) or j in fields for j in span if j != mk.i)
+        or "申报代码" in near
+        or CODE_NOTE.search(near)
+    ):
         q += 1.0
     code = CODE_NOTE.search(rest)
     head = rest[: code.start()] if code else rest.split("。")[0]  # the title ends at （申报代码…）
@@ -492,24 +527,32 @@ def _item_quality(lines: list[Line], mk: Mark, nxt: int) -> float:
     return q
 
 
-def _score_runs(lines: list[Line], runs: list[list[Mark]], region: Region) -> tuple[float, list[Mark]]:
-    kept: list[Mark] = []
-    score = 0.0
+def _score_runs(
+    lines: list[Line], runs: list[list[Mark]], region: Region, fields: set[int]
+) -> tuple[float, list[Mark]]:
+    scored: list[tuple[float, list[Mark], list[float]]] = []
     for run in runs:
         intro = _intro_line(lines, run[0].i)
-        s = 0.0
-        for k, mk in enumerate(run):
-            nxt = run[k + 1].i if k + 1 < len(run) else region.end
-            s += _item_quality(lines, mk, nxt)
+        above = next((j for j in range(run[0].i - 1, -1, -1) if not lines[j].blank), -1)
+        if above in fields:
+            continue  # the numbered points of a field (（二）主要研究内容 then 1. 2. 3.): content, not directions
+        qs = [
+            _item_quality(lines, mk, run[k + 1].i if k + 1 < len(run) else region.end, fields)
+            for k, mk in enumerate(run)
+        ]
+        s = sum(qs)
         if intro.endswith(":") and not _has(("方向", "选题", "课题", "项目", "题目", "内容", "问题", "任务"), intro):
             s *= 0.3
         if len(run) == 1 and s < 1.5:
             continue
         if s < 0.5 * len(run):
             continue  # every item a long sentence (a numbered 说明 / requirements paragraph list): no titles
-        score += s
-        kept.extend(run)
-    return score, kept
+        scored.append((s, run, qs))
+    # where whole runs carry fields or codes after every item, a run with none after any item is another kind of list
+    # (申报要求 一、二、 after 一、 directions with their （一）研究目标 …)
+    if len(scored) > 1 and any(all(q >= 2 for q in qs) for _s, _r, qs in scored):
+        scored = [x for x in scored if any(q >= 2 for q in x[2])]
+    return sum(s for s, _r, _q in scored), [m for _s, run, _q in scored for m in run]
 
 
 def _in_zone(i: int, stops: list[tuple[int, int, str]]) -> bool:
@@ -519,14 +562,15 @@ def _in_zone(i: int, stops: list[tuple[int, int, str]]) -> bool:
 def _candidates(
     lines: list[Line], marks: list[Mark], region: Region, stops: list[tuple[int, int, str]]
 ) -> list[Candidate]:
-    inside = [m for m in marks if region.start <= m.i < region.end and not _in_zone(m.i, stops)]
+    inside = [m for m in marks if region.start <= m.i < region.end and not _in_zone(m.i, stops) and not m.field]
+    fields = {m.i for m in marks if m.field}
     out: list[Candidate] = []
     for s in SCHEMES:
         # one sequence per keyword: 专题一 专题二 … and 方向1 方向2 … are two lists, never one
         for kw in dict.fromkeys(m.kw for m in inside if m.scheme == s.name):
             ms = [m for m in inside if m.scheme == s.name and m.kw == kw]
             runs = _accept_dotted(ms) if s.name == "ar_dotted" else _accept_flat(ms, lines)
-            score, kept = _score_runs(lines, runs, region)
+            score, kept = _score_runs(lines, runs, region, fields)
             if s.name == "ar_space":
                 score *= 0.6
             if kept:
@@ -1279,7 +1323,7 @@ def _merge_overview(text: str, lines: list[Line], inf: Inference, res: ProfileRe
 
 def _check_skips(lines: list[Line], inf: Inference, res: ProfileResult) -> None:
     """Say where the numbering skips a number (13, 15): the list goes on, but an item may be missing."""
-    for a, b in zip(inf.directions, inf.directions[1:], strict=False):
+    for a, b in pairwise(inf.directions):
         if a.scheme == b.scheme and a.kw == b.kw and a.major == b.major and b.n > a.n + 1:
             res.warnings.append(f"line {lines[b.i].no}: numbering skips from {a.code} to {b.code}")
 

@@ -167,3 +167,14 @@ def test_two_keywords_are_two_levels():
     ]
     assert [(s.kind, s.title) for s in res.sections] == [("topic", "智慧养殖"), ("topic", "农产品加工")]
     assert [d.section for d in res.directions] == [0, 0, 1]
+
+
+def test_field_sub_headings_show_the_directions():
+    res, layout = _parse("yi_field_headings.txt")
+    # （二）主要研究内容 repeated under each item opens no direction list; 附件1：申报要求 is an excluded section
+    assert layout.heading is None and "申报要求" in layout.excluded_sections
+    assert "研究目标" in res.directions[0].fields["content"].text
+    # without the attachment heading, the 一、二、 requirements (no fields under them) are still not directions
+    text = (ROOT / "yi_field_headings.txt").read_text(encoding="utf-8").replace("附件1：申报要求", "其他")
+    res2, _ = parse_with_layout(text, split_lines(text))
+    assert [d.code for d in res2.directions] == ["一", "二", "三"]
