@@ -290,30 +290,50 @@ def find_marks(lines: list[Line]) -> list[Mark]:
             out.append(
                 Mark(i, s.name, n, major, code, m.group("rest"), ln.body_off + m.start("rest"), kw, fixed, m.group("n"))
             )
-    _mark_field_headings(out)
+    _mark_field_headings(lines, out)
     return out
 
 
-def _mark_field_headings(marks: list[Mark]) -> None:
-    """Flag field sub-headings: a short numbered heading whose words come back under the same number.
+def _mark_field_headings(lines: list[Line], marks: list[Mark]) -> None:
+    """Flag field sub-headings: the same set of short numbered headings under each of several items.
 
-    ``（一）研究目标 （二）主要研究内容 （三）预期成果`` repeated under every ``一、`` item are the fields of those
-    items: they open no direction list and are no directions, and they show that the items above them are directions.
+    ``（一）研究目标 （二）主要研究内容 （三）预期成果`` under every ``一、`` item are the fields of those items: they
+    open no direction list and are no directions, and they show that the items above them are directions. Under each
+    item of a scheme ranked above, two or more short whole-line headings of one scheme carry the same number and words
+    as under another item; a title list never repeats so (a list given twice, an overview then the text, has no item
+    above each copy reading it, and titles wrapped at a narrow width are no whole lines).
     """
-    seen: dict[tuple[str, int, str], list[Mark]] = {}
-    for m in marks:
-        words = re.sub(r"[\s:。.]", "", m.rest)
-        if m.scheme != "keyword" and 1 < len(words) <= 12:
-            seen.setdefault((m.scheme, m.n, words), []).append(m)
-    for group in seen.values():
-        rank = SCHEME[group[0].scheme].rank
-        # each repeat under a new item of a scheme ranked above (a list given twice, an overview then the text, is not)
-        if len(group) >= 2 and all(
-            any(a.i < x.i < b.i and SCHEME[x.scheme].rank < rank and x.scheme != "keyword" for x in marks)
-            for a, b in pairwise(group)
-        ):
-            for m in group:
-                m.field = True
+    wrap = _wrap_width(lines)
+    for scheme in SCHEMES:
+        if scheme.name == "keyword":
+            continue
+        above = [m.i for m in marks if SCHEME[m.scheme].rank < scheme.rank and m.scheme != "keyword"]
+        segments: dict[int, list[Mark]] = {}
+        for m in marks:
+            # "（一）重点项目 （二）面上项目" under each 专题 are categories, not fields
+            if m.scheme == scheme.name and normalise_category(m.rest) is None:
+                parent = max((i for i in above if i < m.i), default=-1)
+                segments.setdefault(parent, []).append(m)
+        heads: list[list[tuple[tuple[int, str], Mark]]] = []
+        for parent, seg in segments.items():
+            sig = [((m.n, re.sub(r"[\s:。.]", "", m.rest)), m) for m in seg]
+            if (
+                parent >= 0
+                and len(sig) >= 2
+                and all(1 < len(w) <= 12 for (_n, w), _m in sig)
+                and all(_width(lines[m.i]) < 0.85 * wrap for m in seg)
+            ):
+                heads.append(sig)
+        # a heading under two items or more; an item may leave one out (no （四）经费与期限 under the last)
+        counts: dict[tuple[int, str], int] = {}
+        for sig in heads:
+            for key in dict.fromkeys(k for k, _m in sig):
+                counts[key] = counts.get(key, 0) + 1
+        for sig in heads:
+            shared = [m for k, m in sig if counts[k] >= 2]
+            if len(shared) >= 2:
+                for m in shared:
+                    m.field = True
 
 
 # ---------------------------------------------------------------------------------------------- regions

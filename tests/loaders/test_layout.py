@@ -178,3 +178,11 @@ def test_field_sub_headings_show_the_directions():
     text = (ROOT / "yi_field_headings.txt").read_text(encoding="utf-8").replace("附件1：申报要求", "其他")
     res2, _ = parse_with_layout(text, split_lines(text))
     assert [d.code for d in res2.directions] == ["一", "二", "三"]
+
+
+def test_field_sub_headings_may_be_left_out_under_an_item():
+    text = (ROOT / "yi_field_headings.txt").read_text(encoding="utf-8")
+    text = text.replace("（三）经费与期限\n　　省级补助经费120万元，研究期限3年。\n", "")
+    res, layout = parse_with_layout(text, split_lines(text))
+    assert layout.heading is None
+    assert [d.code for d in res.directions] == ["一", "二", "三"]
