@@ -178,8 +178,8 @@ CODE_MARK = re.compile(
     r"\(\s*申报代码\s*:\s*(?P<app>[A-Z]{1,4}\d{3,6})\s*[,、;]?\s*(?:学科代码\s*:\s*(?P<disc>[^)]*))?\)"
 )
 #: A bracketed code annotation closing a title, whatever its label and form: （申报代码：JC01）, （申请代码1选择E01）,
-#: （项目编号：…）. The bracket ends the title as a whole (its colon is no title end).
-CODE_NOTE = re.compile(r"\(\s*[^()]{0,6}?(?:代码|编号|代号)[^()]*\)")
+#: （项目编号：…）, 【指南代码：…】. The bracket ends the title as a whole (its colon is no title end).
+CODE_NOTE = re.compile(r"[(【\[]\s*[^()【】\[\]]{0,6}?(?:代码|编号|代号)[^()【】\[\]]*[)】\]]")
 INLINE_LABEL = re.compile(r"(?:研究内容|考核指标|预期指标|技术指标|关键词|有关说明)\s*:")
 NOTE_LINE = re.compile(r"^\(\s*注\s*:")
 #: A "label: value" line (需求单位：… / 榜单金额：… / 联系人：…): a field of the item, never a wrapped title line.

@@ -115,6 +115,7 @@ def test_bracketed_code_annotations_end_the_title_and_known_category_tails_are_s
     [
         ("海藻养殖的碳汇核算（基础研究类）", "海藻养殖的碳汇核算", "基础研究类"),
         ("海藻养殖的碳汇核算(青年科学家项目)", "海藻养殖的碳汇核算", "青年科学家项目"),
+        ("海藻养殖的碳汇核算（青年项目）", "海藻养殖的碳汇核算", "青年项目"),
         ("海藻养殖的碳汇核算（试点）", "海藻养殖的碳汇核算（试点）", None),
     ],
 )
@@ -186,3 +187,9 @@ def test_field_sub_headings_may_be_left_out_under_an_item():
     res, layout = parse_with_layout(text, split_lines(text))
     assert layout.heading is None
     assert [d.code for d in res.directions] == ["一", "二", "三"]
+
+
+def test_code_annotation_in_square_brackets():
+    text = "一、研究方向\n1. 盐碱地水稻的耐盐机理【指南代码：YD01】\n2. 滩涂光伏与养殖互补模式【指南代码：YD02】\n"
+    res, _ = parse_with_layout(text, split_lines(text))
+    assert [d.title.text for d in res.directions] == ["盐碱地水稻的耐盐机理", "滩涂光伏与养殖互补模式"]
