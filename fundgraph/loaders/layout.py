@@ -307,7 +307,7 @@ def _mark_field_headings(lines: list[Line], marks: list[Mark]) -> None:
     for scheme in SCHEMES:
         if scheme.name == "keyword":
             continue
-        above = [m.i for m in marks if SCHEME[m.scheme].rank < scheme.rank and m.scheme != "keyword"]
+        above = [m.i for m in marks if SCHEME[m.scheme].rank < scheme.rank]
         segments: dict[int, list[Mark]] = {}
         for m in marks:
             # "（一）重点项目 （二）面上项目" under each 专题 are categories, not fields
