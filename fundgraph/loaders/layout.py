@@ -393,7 +393,9 @@ def _zones(text: str, lines: list[Line], marks: list[Mark]) -> tuple[list[tuple[
         rank = SCHEME[mk.scheme].rank if mk else -1
         raw = text[ln.start : ln.end].strip()
         style[i] = ("#" if raw.startswith("#") else "") + ("*" if "**" in raw else "")
-        if _has(STOP_HEADINGS, textv) and not _has(("研究方向", "支持方向", "申报方向", "指南方向"), textv):
+        words = re.sub(r"\s", "", textv).rstrip(":")  # "说　明": a heading spaced out for the page
+        stop = _has(STOP_HEADINGS, words) or words.endswith("说明")  # 说明 / 编制说明 / 填报说明
+        if stop and not _has(("研究方向", "支持方向", "申报方向", "指南方向"), words):
             heads.append((i, rank, "stop", textv))
         elif _has(DIRECTION_HEADINGS, textv) and not textv.startswith(("研究内容:", "研究内容：")):
             heads.append((i, rank, "dir", textv))
