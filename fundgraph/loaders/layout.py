@@ -10,13 +10,15 @@ One engine replaces the per-document parsing profiles. It works in four steps:
    so their numbered lists never become directions.
 3. **Scoring.** Each scheme's marks are read as numbering sequences (1, 2, 3 … restarting at 1; ``N.M``
    under ``N``); a stray number that breaks the sequence is ignored. Each candidate list is scored on
-   its length, on the field labels (研究内容 / 考核指标 …) or application codes that follow its items, on
+   its length, on the field labels (研究内容 / 考核指标 …), field sub-headings repeated under each item
+   (（一）研究目标 （二）主要研究内容 …) or application codes that follow its items, on
    sitting under a direction heading, and is penalised when it is introduced by a colon sentence that is
    not about directions (``应同时满足以下条件：``). The best (region, scheme) wins; a scheme ranked above
    it that numbers the lines between its runs becomes the section level, and category lines
    (``重点攻关类：``, ``（一）重点项目``) become category markers.
 4. **Records.** Each direction's lines are cut into title and fields; the title ends at the first of
-   line end (wrapped PDF lines are joined), 。, a field label or ``（申报代码…）``. Category tails, notes,
+   line end (wrapped PDF lines are joined), 。, a field label, a bracketed code annotation (``（申报代码：…）``,
+   ``（申请代码1选择E01）``) or a ``：`` (unless a one-off subtitle follows it). Category tails, notes,
    funding sentences, young-scientist notes and a duplicated overview table (merged by 申报代码) are
    handled by the same rules for every document.
 
