@@ -10,13 +10,15 @@ One engine replaces the per-document parsing profiles. It works in four steps:
    so their numbered lists never become directions.
 3. **Scoring.** Each scheme's marks are read as numbering sequences (1, 2, 3 … restarting at 1; ``N.M``
    under ``N``); a stray number that breaks the sequence is ignored. Each candidate list is scored on
-   its length, on the field labels (研究内容 / 考核指标 …) or application codes that follow its items, on
+   its length, on the field labels (研究内容 / 考核指标 …), field sub-headings repeated under each item
+   (（一）研究目标 （二）主要研究内容 …) or application codes that follow its items, on
    sitting under a direction heading, and is penalised when it is introduced by a colon sentence that is
    not about directions (``应同时满足以下条件：``). The best (region, scheme) wins; a scheme ranked above
    it that numbers the lines between its runs becomes the section level, and category lines
    (``重点攻关类：``, ``（一）重点项目``) become category markers.
 4. **Records.** Each direction's lines are cut into title and fields; the title ends at the first of
-   line end (wrapped PDF lines are joined), 。, a field label or ``（申报代码…）``. Category tails, notes,
+   line end (wrapped PDF lines are joined), 。, a field label, a bracketed code annotation (``（申报代码：…）``,
+   ``（申请代码1选择E01）``) or a ``：`` (unless a one-off subtitle follows it). Category tails, notes,
    funding sentences, young-scientist notes and a duplicated overview table (merged by 申报代码) are
    handled by the same rules for every document.
 
@@ -30,6 +32,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from fundgraph.loaders.parsers import (
     DISCIPLINE,
@@ -98,6 +101,8 @@ SCHEMES: tuple[Scheme, ...] = (
     ),
 )
 SCHEME = {s.name: s for s in SCHEMES}
+#: Schemes whose mark at a line start cannot be the wrapped rest of a title (``2.5米`` or ``10 米`` can).
+ITEM_SCHEMES = ("cn_dun", "cn_paren", "ar_dot", "ar_paren", "circled")
 
 #: Words of a heading that opens the direction list.
 DIRECTION_HEADINGS = (
@@ -168,10 +173,15 @@ WEB_JUNK = re.compile(
     r"^(当前位置|您的位置|首页\s*>|.*点击数|.*浏览次数|.*(?:作者|编辑|来源|发布时间)\s*:.*(?:作者|编辑|点击|来源|时间)"
     r"|.*分享到|【\s*字体|.*打印本页|.*关闭窗口|【\s*打印|上一篇|下一篇)"
 )
+#: An attachment's prefix before a heading: 附： / 附件1： / 附录：.
+ATTACHMENT = re.compile(r"^附(?:件|录)?\s*\d{0,2}\s*:\s*(?=\S)")
 CATEGORY_LINE = re.compile(r"^(重点攻关类|常规支持类|青年科学家项目|青年科学家|[^\s:]{2,8}类)\s*:\s*$")
 CODE_MARK = re.compile(
     r"\(\s*申报代码\s*:\s*(?P<app>[A-Z]{1,4}\d{3,6})\s*[,、;]?\s*(?:学科代码\s*:\s*(?P<disc>[^)]*))?\)"
 )
+#: A bracketed code annotation closing a title, whatever its label and form: （申报代码：JC01）, （申请代码1选择E01）,
+#: （项目编号：…）, 【指南代码：…】. The bracket ends the title as a whole (its colon is no title end).
+CODE_NOTE = re.compile(r"[(【\[]\s*[^()【】\[\]]{0,6}?(?:代码|编号|代号)[^()【】\[\]]*[)】\]]")
 INLINE_LABEL = re.compile(r"(?:研究内容|考核指标|预期指标|技术指标|关键词|有关说明)\s*:")
 NOTE_LINE = re.compile(r"^\(\s*注\s*:")
 #: A "label: value" line (需求单位：… / 榜单金额：… / 联系人：…): a field of the item, never a wrapped title line.
@@ -236,6 +246,7 @@ class Mark:
     kw: str | None = None
     fixed: str | None = None  # a numeral read with a fix (（十—） → （十一）)
     raw: str = ""  # the numeral as printed
+    field: bool = False  # a field sub-heading repeated under each item (（一）研究目标 （二）主要研究内容 …)
 
 
 def _numeral(s: str) -> tuple[int, str | None] | None:
@@ -281,7 +292,50 @@ def find_marks(lines: list[Line]) -> list[Mark]:
             out.append(
                 Mark(i, s.name, n, major, code, m.group("rest"), ln.body_off + m.start("rest"), kw, fixed, m.group("n"))
             )
+    _mark_field_headings(lines, out)
     return out
+
+
+def _mark_field_headings(lines: list[Line], marks: list[Mark]) -> None:
+    """Flag field sub-headings: the same set of short numbered headings under each of several items.
+
+    ``（一）研究目标 （二）主要研究内容 （三）预期成果`` under every ``一、`` item are the fields of those items: they
+    open no direction list and are no directions, and they show that the items above them are directions. Under each
+    item of a scheme ranked above, two or more short whole-line headings of one scheme carry the same number and words
+    as under another item; a title list never repeats so (a list given twice, an overview then the text, has no item
+    above each copy reading it, and titles wrapped at a narrow width are no whole lines).
+    """
+    wrap = _wrap_width(lines)
+    for scheme in SCHEMES:
+        if scheme.name == "keyword":
+            continue
+        above = [m.i for m in marks if SCHEME[m.scheme].rank < scheme.rank]
+        segments: dict[int, list[Mark]] = {}
+        for m in marks:
+            # "（一）重点项目 （二）面上项目" under each 专题 are categories, not fields
+            if m.scheme == scheme.name and normalise_category(m.rest) is None:
+                parent = max((i for i in above if i < m.i), default=-1)
+                segments.setdefault(parent, []).append(m)
+        heads: list[list[tuple[tuple[int, str], Mark]]] = []
+        for parent, seg in segments.items():
+            sig = [((m.n, re.sub(r"[\s:。.]", "", m.rest)), m) for m in seg]
+            if (
+                parent >= 0
+                and len(sig) >= 2
+                and all(1 < len(w) <= 12 for (_n, w), _m in sig)
+                and all(_width(lines[m.i]) < 0.85 * wrap for m in seg)
+            ):
+                heads.append(sig)
+        # a heading under two items or more; an item may leave one out (no （四）经费与期限 under the last)
+        counts: dict[tuple[int, str], int] = {}
+        for sig in heads:
+            for key in dict.fromkeys(k for k, _m in sig):
+                counts[key] = counts.get(key, 0) + 1
+        for sig in heads:
+            shared = [m for k, m in sig if counts[k] >= 2]
+            if len(shared) >= 2:
+                for m in shared:
+                    m.field = True
 
 
 # ---------------------------------------------------------------------------------------------- regions
@@ -321,13 +375,16 @@ def _zones(text: str, lines: list[Line], marks: list[Mark]) -> tuple[list[tuple[
     for i, ln in enumerate(lines):
         if ln.blank:
             continue
+        if any(m.field for m in by_line.get(i, [])):
+            continue
         mks = [m for m in by_line.get(i, []) if m.scheme not in ("ar_dotted", "ar_space")]
         mk = min(mks, key=lambda m: SCHEME[m.scheme].rank) if mks else None
         if mk is None and not (ln.body.endswith(":") or ln.start != ln.body_off or len(ln.body) <= 14):
             continue
-        if mk is None and (_mid_sentence(_intro_line(lines, i)) or _continues(lines, i, wrap) or ":" in ln.body[:-1]):
+        body = ATTACHMENT.sub("", ln.body)  # "附：申报有关要求" is the heading 申报有关要求
+        if mk is None and (_mid_sentence(_intro_line(lines, i)) or _continues(lines, i, wrap) or ":" in body[:-1]):
             continue  # the rest of a sentence broken over lines, or a sentence with a colon: not a heading
-        textv = (mk.rest if mk else ln.body).strip()
+        textv = (mk.rest if mk else body).strip()
         if not _is_heading(ln, mk):
             # "三、资助方式与资助计划以重点项目群的方式资助，…": the next top-level number with its paragraph glued on
             if not (mk and mk.scheme == "cn_dun" and mk.n == top + 1 and top > 0):
@@ -338,7 +395,9 @@ def _zones(text: str, lines: list[Line], marks: list[Mark]) -> tuple[list[tuple[
         rank = SCHEME[mk.scheme].rank if mk else -1
         raw = text[ln.start : ln.end].strip()
         style[i] = ("#" if raw.startswith("#") else "") + ("*" if "**" in raw else "")
-        if _has(STOP_HEADINGS, textv) and not _has(("研究方向", "支持方向", "申报方向", "指南方向"), textv):
+        words = re.sub(r"\s", "", textv).rstrip(":")  # "说　明": a heading spaced out for the page
+        stop = _has(STOP_HEADINGS, words) or words.endswith("说明")  # 说明 / 编制说明 / 填报说明
+        if stop and not _has(("研究方向", "支持方向", "申报方向", "指南方向"), words):
             heads.append((i, rank, "stop", textv))
         elif _has(DIRECTION_HEADINGS, textv) and not textv.startswith(("研究内容:", "研究内容：")):
             heads.append((i, rank, "dir", textv))
@@ -405,6 +464,8 @@ def _accept_flat(marks: list[Mark], lines: list[Line]) -> list[list[Mark]]:
     for k, mk in enumerate(marks):
         if runs and mk.n == runs[-1][-1].n + 1:
             runs[-1].append(mk)
+        elif runs and runs[-1][-1].n + 1 < mk.n <= runs[-1][-1].n + 3 and _continued(marks, k, lines):
+            runs[-1].append(mk)  # a skipped number (13, 15, 16 …): the list goes on
         elif mk.n == 1:
             if runs:
                 want = runs[-1][-1].n + 1
@@ -413,6 +474,21 @@ def _accept_flat(marks: list[Mark], lines: list[Line]) -> list[list[Mark]]:
                     continue
             runs.append([mk])
     return runs
+
+
+def _continued(marks: list[Mark], k: int, lines: list[Line]) -> bool:
+    """Mark k, a few numbers ahead of its run, is an item after a skipped number.
+
+    The next mark follows it; or it is the last mark and reads like a title (no clause punctuation), where a stray
+    number in running text ("（五）这是正文中误排的编号，不应…") reads like a sentence.
+    """
+    mk = marks[k]
+    if _mid_sentence(_intro_line(lines, mk.i)):
+        return False
+    if k + 1 < len(marks):
+        return marks[k + 1].n == mk.n + 1
+    rest = mk.rest.strip().rstrip("。")
+    return 0 < len(rest) <= 40 and not any(c in rest for c in "。，,；;:")
 
 
 def _continues(lines: list[Line], i: int, wrap: int) -> bool:
@@ -451,7 +527,8 @@ def _intro_line(lines: list[Line], i: int) -> str:
     return lines[j].body if j >= 0 else ""
 
 
-def _item_quality(lines: list[Line], mk: Mark, nxt: int) -> float:
+def _item_quality(lines: list[Line], mk: Mark, nxt: int, fields: set[int]) -> float:
+    """How much the item reads like a direction: 1 for a title; 2 with fields or a code after it; less for prose."""
     q = 1.0
     rest = mk.rest.strip()
     if not rest:
@@ -459,9 +536,13 @@ def _item_quality(lines: list[Line], mk: Mark, nxt: int) -> float:
     span = range(mk.i, min(nxt, mk.i + 60))
     # an application code closing the title, however many lines the title is broken over
     near = "".join(lines[j].body for j in range(mk.i, min(nxt, mk.i + 16)) if not lines[j].blank).split("。")[0]
-    if any(LABEL_RE.match(lines[j].body) for j in span if j != mk.i) or "申报代码" in near:
+    if (
+        any(LABEL_RE.match(lines[j].body) or j in fields for j in span if j != mk.i)
+        or "申报代码" in near
+        or CODE_NOTE.search(near)
+    ):
         q += 1.0
-    code = CODE_MARK.search(rest)
+    code = CODE_NOTE.search(rest)
     head = rest[: code.start()] if code else rest.split("。")[0]  # the title ends at （申报代码…）
     if len(head) > 60 or (("，" in head or "," in head) and len(head) > 30):
         q -= 0.6
@@ -470,22 +551,32 @@ def _item_quality(lines: list[Line], mk: Mark, nxt: int) -> float:
     return q
 
 
-def _score_runs(lines: list[Line], runs: list[list[Mark]], region: Region) -> tuple[float, list[Mark]]:
-    kept: list[Mark] = []
-    score = 0.0
+def _score_runs(
+    lines: list[Line], runs: list[list[Mark]], region: Region, fields: set[int]
+) -> tuple[float, list[Mark]]:
+    scored: list[tuple[float, list[Mark], list[float]]] = []
     for run in runs:
         intro = _intro_line(lines, run[0].i)
-        s = 0.0
-        for k, mk in enumerate(run):
-            nxt = run[k + 1].i if k + 1 < len(run) else region.end
-            s += _item_quality(lines, mk, nxt)
+        above = next((j for j in range(run[0].i - 1, -1, -1) if not lines[j].blank), -1)
+        if above in fields:
+            continue  # the numbered points of a field (（二）主要研究内容 then 1. 2. 3.): content, not directions
+        qs = [
+            _item_quality(lines, mk, run[k + 1].i if k + 1 < len(run) else region.end, fields)
+            for k, mk in enumerate(run)
+        ]
+        s = sum(qs)
         if intro.endswith(":") and not _has(("方向", "选题", "课题", "项目", "题目", "内容", "问题", "任务"), intro):
             s *= 0.3
         if len(run) == 1 and s < 1.5:
             continue
-        score += s
-        kept.extend(run)
-    return score, kept
+        if s < 0.5 * len(run):
+            continue  # every item a long sentence (a numbered 说明 / requirements paragraph list): no titles
+        scored.append((s, run, qs))
+    # where whole runs carry fields or codes after every item, a run with none after any item is another kind of list
+    # (申报要求 一、二、 after 一、 directions with their （一）研究目标 …)
+    if len(scored) > 1 and any(all(q >= 2 for q in qs) for _s, _r, qs in scored):
+        scored = [x for x in scored if any(q >= 2 for q in x[2])]
+    return sum(s for s, _r, _q in scored), [m for _s, run, _q in scored for m in run]
 
 
 def _in_zone(i: int, stops: list[tuple[int, int, str]]) -> bool:
@@ -495,18 +586,19 @@ def _in_zone(i: int, stops: list[tuple[int, int, str]]) -> bool:
 def _candidates(
     lines: list[Line], marks: list[Mark], region: Region, stops: list[tuple[int, int, str]]
 ) -> list[Candidate]:
-    inside = [m for m in marks if region.start <= m.i < region.end and not _in_zone(m.i, stops)]
+    inside = [m for m in marks if region.start <= m.i < region.end and not _in_zone(m.i, stops) and not m.field]
+    fields = {m.i for m in marks if m.field}
     out: list[Candidate] = []
     for s in SCHEMES:
-        ms = [m for m in inside if m.scheme == s.name]
-        if not ms:
-            continue
-        runs = _accept_dotted(ms) if s.name == "ar_dotted" else _accept_flat(ms, lines)
-        score, kept = _score_runs(lines, runs, region)
-        if s.name == "ar_space":
-            score *= 0.6
-        if kept:
-            out.append(Candidate(s.name, sorted(kept, key=lambda m: m.i), score, region))
+        # one sequence per keyword: 专题一 专题二 … and 方向1 方向2 … are two lists, never one
+        for kw in dict.fromkeys(m.kw for m in inside if m.scheme == s.name):
+            ms = [m for m in inside if m.scheme == s.name and m.kw == kw]
+            runs = _accept_dotted(ms) if s.name == "ar_dotted" else _accept_flat(ms, lines)
+            score, kept = _score_runs(lines, runs, region, fields)
+            if s.name == "ar_space":
+                score *= 0.6
+            if kept:
+                out.append(Candidate(s.name, sorted(kept, key=lambda m: m.i), score, region))
     return out
 
 
@@ -632,6 +724,8 @@ class Inference:
     region: Region | None = None
     stops: list[tuple[int, int, str]] = field(default_factory=list)
     overview: tuple[int, int] | None = None  # lines of an overview table listing the directions again
+    list_end: int | None = None  # the next section's line after the last direction ("（三）集成项目。" with none)
+    colon_separates: bool = False  # most items read "title：content" on their first line
 
 
 def infer(text: str, lines: list[Line], hints: Hints | None = None) -> Inference:
@@ -716,6 +810,18 @@ def infer(text: str, lines: list[Line], hints: Hints | None = None) -> Inference
         a, b = inf.overview
         inf.directions = [m for m in inf.directions if not a <= m.i < b]
         layout.overview_table = True
+    colons = sum(":" in m.rest.rstrip(":") for m in inf.directions)
+    inf.colon_separates = colons >= max(2, len(inf.directions) / 2)
+    if inf.sections and inf.directions:
+        s_last, d_last = inf.sections[-1], inf.directions[-1].i
+        inf.list_end = next(
+            (
+                m.i
+                for m in marks
+                if m.scheme == s_last.scheme and m.kw == s_last.kw and m.n == s_last.n + 1 and d_last < m.i < region.end
+            ),
+            None,
+        )
     if inf.sections:
         s0 = inf.sections[0]
         layout.levels.append(
@@ -764,19 +870,23 @@ def _section_marks(
     first, last = best.marks[0].i, best.marks[-1].i
     dset = {m.i for m in best.marks}
     options: list[list[Mark]] = []
+    d_kw = best.marks[0].kw
     for s in SCHEMES:
-        if s.rank >= d_rank or s.name in ("ar_dotted", "ar_space"):
+        # 专题一 over 方向1: another keyword of the directions' own scheme may head them
+        same = s.name == best.scheme == "keyword"
+        if (s.rank >= d_rank and not same) or s.name in ("ar_dotted", "ar_space"):
             continue
         ms = [
             m
             for m in marks
             if m.scheme == s.name
+            and not (same and m.kw == d_kw)
             and region.start <= m.i <= last
             and m.i not in dset
             and m.i not in cat_lines
             and not _in_zone(m.i, stops)
             and len(m.rest) <= 40
-            and "。" not in m.rest
+            and "。" not in m.rest.rstrip("。")  # "（一）培育项目。": a heading may close with a full stop
             # "（一）重点项目" is a category line; "专题一：青年科学家项目" is a section whatever its title
             and (m.kw is not None or normalise_category(m.rest) is None)
         ]
@@ -844,11 +954,19 @@ def _wrap_width(lines: list[Line]) -> int:
 
 
 def _title(
-    text: str, head: Clean, lines: list[Line], i: int, i1: int, labelled: bool, wrap: int, wrapped: bool = False
+    text: str,
+    head: Clean,
+    lines: list[Line],
+    i: int,
+    i1: int,
+    labelled: bool,
+    wrap: int,
+    wrapped: bool = False,
+    subtitles: bool = False,
 ) -> tuple[Clean, Clean]:
-    """Split a direction's head into (title, rest)."""
+    """Split a direction's head into (title, rest); with ``subtitles`` a ``：`` may open one (:func:`_subtitle`)."""
     f = head.folded
-    code = CODE_MARK.search(f)
+    code = CODE_MARK.search(f) or CODE_NOTE.search(f)
     dot = f.find("。")
     if code and (dot < 0 or code.start() < dot):
         return head.slice(0, code.start()).rstrip("。."), head.slice(code.end())
@@ -869,6 +987,8 @@ def _title(
         if k >= i1 or lines[k].blank or LABEL_RE.match(lines[k].body) or FIELD_LINE.match(lines[k].body):
             break
         nxt = lines[k].body
+        if any(SCHEME[n].pattern.match(nxt) for n in ITEM_SCHEMES):
+            break  # a numbered line is an item of its own (one after a skipped number), never a title's tail
         dot_at = nxt.find("。")
         clause = not any(c in nxt[:dot_at] for c in "，,；;:")
         # wrapped text: a title broken before its closing 。 ("…的大" / "模型机理研究。"), on a line no longer than it
@@ -902,9 +1022,31 @@ def _title(
     if gap:
         cut = rest_at = gap
     colon = f.find(":", 0, cut)
-    if 0 < colon:
+    if 0 < colon and not (subtitles and _subtitle(f[colon + 1 : stop])):
         cut, rest_at = colon, colon + 1
     return head.slice(0, cut).rstrip("。."), head.slice(max(rest_at, cut))
+
+
+#: Words that open a sentence of content rather than a subtitle.
+CONTENT_OPENING = re.compile(
+    r"(?:研究|开展|针对|围绕|面向|聚焦|重点|主要|包括|建立|揭示|突破|研发|开发|构建|探索|要求)"
+)
+
+
+def _subtitle(after: str) -> bool:
+    """The words after a title's ``：`` are its subtitle (``涉外法治人才培养：现状、问题与路径``), not its content.
+
+    A subtitle is a short phrase that ends the title line: no sentence punctuation (``：制种机械化率达到80%以上。``
+    is content), no field label, and it does not open a sentence of content (``：围绕…开展研究`` / ``：研究…``).
+    Only in a list where a colon is the exception: where most items read ``题目：内容``, every colon separates.
+    """
+    after = after.strip()
+    return (
+        0 < len(after) <= 20
+        and not any(c in after for c in "，,；;。:!！?？")
+        and not INLINE_LABEL.match(after)
+        and not CONTENT_OPENING.match(after)
+    )
 
 
 def _support_type(raw: str | None) -> str | None:
@@ -968,6 +1110,8 @@ def parse_with_layout(
     # the list ends at the region end or at an excluded section after the last direction
     stop = region.end
     last_dir = inf.directions[-1].i
+    if inf.list_end is not None:
+        stop = inf.list_end
     for a, _b, _t in inf.stops:
         if last_dir < a < stop:
             stop = a
@@ -993,17 +1137,41 @@ def parse_with_layout(
         if raw:
             d.title, d.category_raw = t, raw
         res.directions.append(d)
-    codes = [d.code for d in res.directions]
-    if len(set(codes)) < len(codes):  # numbering restarts in each section: qualify by the section's code
-        for d in res.directions:
-            if d.section is not None and d.application_code is None:
-                d.code = f"{res.sections[d.section].code}-{d.code}"
+    _qualify_restarts(res)
     _program_rules(text, lines, res, inf, first_event, stop, hints)
     if inf.overview:
         _merge_overview(text, lines, inf, res)
+    _check_skips(lines, inf, res)
     _check_end(text, lines, res, inf)
     inf.layout.levels[-1].count = len(res.directions)
     return res, inf.layout
+
+
+def _qualify_restarts(res: ProfileResult) -> None:
+    """Numbering that restarts in each section (1. 2. … under （一）, 1. 2. … under （二）): qualify the codes.
+
+    A direction's code becomes ``<section>-<code>`` (the section's code, or its ordinal for a category group without
+    one); a restart with no section line above it is qualified by the ordinal of its run. Ids stay unique.
+    """
+    def unique() -> bool:
+        codes = [d.code for d in res.directions]
+        return len(set(codes)) == len(codes)
+
+    if unique():
+        return
+    for d in res.directions:
+        if d.section is not None and d.application_code is None:
+            d.code = f"{res.sections[d.section].code or d.section + 1}-{d.code}"
+    if unique():
+        return
+    run, seen = 1, set()
+    for d in res.directions:
+        if d.section is not None or d.application_code is not None:
+            continue
+        if d.code in seen:
+            run, seen = run + 1, set()
+        seen.add(d.code)
+        d.code = f"{run}-{d.code}"
 
 
 def _section_titles_ev(
@@ -1017,9 +1185,11 @@ def _section_titles_ev(
             continue
         nxt = events[k + 1][0] if k + 1 < len(events) else stop
         j = i + 1
-        while j < nxt and not (lines[j].body.startswith("本专题") or "。" in lines[j].body):
+        # a heading closed by its own 。 or ： ("（一）培育项目。") does not run on into the paragraph below
+        closed = lines[i].body.endswith(tuple(SENTENCE_END + ":"))
+        while j < nxt and not (closed or lines[j].body.startswith("本专题") or "。" in lines[j].body):
             j += 1
-        s.title = clean(text, s.title_start, last_content_end(lines, i, j)).text
+        s.title = clean(text, s.title_start, last_content_end(lines, i, j)).rstrip("。.").text
 
 
 def _direction(
@@ -1045,7 +1215,7 @@ def _direction(
     main_end = note_lines[0] if note_lines else i1
     head = cut_fields(text, lines, i, main_end, mk.head_start, d)
     labelled = bool(d.fields)
-    title, rest = _title(text, head, lines, i, main_end, labelled, *wrap)
+    title, rest = _title(text, head, lines, i, main_end, labelled, *wrap, subtitles=not inf.colon_separates)
     d.title = title
     m = CODE_MARK.search(head.folded)
     if m:
@@ -1173,6 +1343,13 @@ def _merge_overview(text: str, lines: list[Line], inf: Inference, res: ProfileRe
                 funding=funding.get(stype),
             )
         )
+
+
+def _check_skips(lines: list[Line], inf: Inference, res: ProfileResult) -> None:
+    """Say where the numbering skips a number (13, 15): the list goes on, but an item may be missing."""
+    for a, b in pairwise(inf.directions):
+        if a.scheme == b.scheme and a.kw == b.kw and a.major == b.major and b.n > a.n + 1:
+            res.warnings.append(f"line {lines[b.i].no}: numbering skips from {a.code} to {b.code}")
 
 
 def _check_end(text: str, lines: list[Line], res: ProfileResult, inf: Inference) -> None:

@@ -214,13 +214,17 @@ def cut_fields(
     return head
 
 
-CATEGORY_TAIL = re.compile(r"[(]\s*([^()]{2,12}类)\s*[)]\s*$")
+CATEGORY_TAIL = re.compile(r"[(]\s*([^()]{2,12})\s*[)]\s*$")
 
 
 def split_category_tail(title: Clean) -> tuple[Clean, str | None]:
-    """Split ``…研究（共性关键技术类）`` into the title and the raw category (either width of parentheses)."""
+    """Split ``…研究（共性关键技术类）`` into the title and the raw category (either width of parentheses).
+
+    A tail is a category when it names a kind or a project type (``…类``, ``（青年项目）``) or a known category
+    (``（青年科学家）``); any other bracket (``（试点）``, ``（2026—2028年）``) stays in the title.
+    """
     m = CATEGORY_TAIL.search(title.folded)
-    if not m:
+    if not m or not (m.group(1).endswith(("类", "项目")) or normalise_category(m.group(1)) is not None):
         return title, None
     raw = title.slice(m.start(1), m.end(1)).text
     return title.slice(0, m.start()).rstrip("。."), raw

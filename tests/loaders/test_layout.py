@@ -100,3 +100,96 @@ def test_dev_set_scores():
     assert auto.recall > baseline.recall and auto.precision > baseline.precision
     right = {d.file for d in auto.documents if d.fully_right}
     assert {"13_bangdan_jiebang.txt", "17_stray_numbers_pdf.txt", "32_html_table_rowspan_sections.html.txt"} <= right
+
+
+def test_bracketed_code_annotations_end_the_title_and_known_category_tails_are_split():
+    res, _layout = _parse("code_annotations.txt")
+    assert not any("代码" in d.title.text or "编号" in d.title.text for d in res.directions)
+    assert [d.category_raw for d in res.directions] == ["重点项目"] * 3 + ["面上项目"] * 2 + ["青年科学家项目"]
+    # numbering restarts under each category line: codes are qualified, so ids stay unique
+    assert len({d.code for d in res.directions}) == 6
+
+
+@pytest.mark.parametrize(
+    ("title", "kept", "raw"),
+    [
+        ("海藻养殖的碳汇核算（基础研究类）", "海藻养殖的碳汇核算", "基础研究类"),
+        ("海藻养殖的碳汇核算(青年科学家项目)", "海藻养殖的碳汇核算", "青年科学家项目"),
+        ("海藻养殖的碳汇核算（青年项目）", "海藻养殖的碳汇核算", "青年项目"),
+        ("海藻养殖的碳汇核算（试点）", "海藻养殖的碳汇核算（试点）", None),
+    ],
+)
+def test_category_tail(title, kept, raw):
+    from fundgraph.loaders.parsers import split_category_tail
+    from fundgraph.loaders.text import clean
+
+    t, got = split_category_tail(clean(title, 0, len(title)))
+    assert (t.text, got) == (kept, raw)
+
+
+def test_numbering_restarting_under_sections_closed_by_a_full_stop():
+    res, layout = _parse("section_restart.txt")
+    assert [(lv.role, lv.scheme) for lv in layout.levels] == [("section", "cn_paren"), ("direction", "ar_dot")]
+    assert [s.title for s in res.sections] == ["培育项目", "重点支持项目"]
+    # the empty （三）集成项目 section ends the list: its sentence is not the last direction's content
+    assert "content" not in res.directions[-1].fields
+
+
+def test_skipped_number_neither_ends_nor_corrupts_the_list():
+    res, _layout = _parse("skipped_number.txt")
+    assert [s.title for s in res.sections] == ["历史与文化", "城乡社会"]
+    assert "line 19: numbering skips from 5 to 7" in res.warnings
+    # the numbered 说明 sentences before the list are not directions
+    assert not any("申请人" in d.title.text for d in res.directions)
+    last, _layout = _parse("skipped_last.txt")
+    assert "content" not in last.directions[2].fields
+    assert "line 8: numbering skips from 3 to 5" in last.warnings
+
+
+def test_title_colon_subtitle_versus_content():
+    # one item in a list reads "主题：副题" on its line: the subtitle belongs to the title ...
+    res, _layout = _parse("skipped_number.txt")
+    assert res.directions[2].title.text == "博物馆社教活动：模式、成效与改进"
+    # ... where every item reads "题目：内容。", the colon separates the content
+    text = (
+        "一、研究方向\n1.潮汐能电站选址：评估沿海潮差资源。\n2.波浪能浮标阵列：优化阵列间距。\n"
+        "3.海流能叶轮：降低空化损伤。\n"
+    )
+    res2, _ = parse_with_layout(text, split_lines(text))
+    assert [d.title.text for d in res2.directions] == ["潮汐能电站选址", "波浪能浮标阵列", "海流能叶轮"]
+    assert res2.directions[0].fields["content"].text == "评估沿海潮差资源。"
+
+
+def test_two_keywords_are_two_levels():
+    res, layout = _parse("zhuanti_fangxiang.txt")
+    assert [(lv.role, lv.scheme, lv.count) for lv in layout.levels] == [
+        ("section", "keyword", 2),
+        ("direction", "keyword", 3),
+    ]
+    assert [(s.kind, s.title) for s in res.sections] == [("topic", "智慧养殖"), ("topic", "农产品加工")]
+    assert [d.section for d in res.directions] == [0, 0, 1]
+
+
+def test_field_sub_headings_show_the_directions():
+    res, layout = _parse("yi_field_headings.txt")
+    # （二）主要研究内容 repeated under each item opens no direction list; 附件1：申报要求 is an excluded section
+    assert layout.heading is None and "申报要求" in layout.excluded_sections
+    assert "研究目标" in res.directions[0].fields["content"].text
+    # without the attachment heading, the 一、二、 requirements (no fields under them) are still not directions
+    text = (ROOT / "yi_field_headings.txt").read_text(encoding="utf-8").replace("附件1：申报要求", "其他")
+    res2, _ = parse_with_layout(text, split_lines(text))
+    assert [d.code for d in res2.directions] == ["一", "二", "三"]
+
+
+def test_field_sub_headings_may_be_left_out_under_an_item():
+    text = (ROOT / "yi_field_headings.txt").read_text(encoding="utf-8")
+    text = text.replace("（三）经费与期限\n　　省级补助经费120万元，研究期限3年。\n", "")
+    res, layout = parse_with_layout(text, split_lines(text))
+    assert layout.heading is None
+    assert [d.code for d in res.directions] == ["一", "二", "三"]
+
+
+def test_code_annotation_in_square_brackets():
+    text = "一、研究方向\n1. 盐碱地水稻的耐盐机理【指南代码：YD01】\n2. 滩涂光伏与养殖互补模式【指南代码：YD02】\n"
+    res, _ = parse_with_layout(text, split_lines(text))
+    assert [d.title.text for d in res.directions] == ["盐碱地水稻的耐盐机理", "滩涂光伏与养殖互补模式"]
