@@ -45,12 +45,13 @@ def _fail(e: FundgraphError) -> None:
 def build(
     store: Annotated[StoreChoice | None, typer.Option(help="Where to write the graph (default: settings).")] = None,
     encoder: Annotated[str | None, typer.Option(help="lexical | sentence-transformers (default: settings).")] = None,
+    full: Annotated[bool, typer.Option("--full", help="Re-parse every document, ignoring the build cache.")] = False,
 ) -> None:
     """Parse the bundled corpus and write the graph to the store."""
     settings = service.settings_with(store=store.value if store else None, encoder=encoder)
     try:
         with err.status("building…") as status:
-            report = service.build(settings, progress=lambda msg: status.update(msg + "…"))
+            report = service.build(settings, progress=lambda msg: status.update(msg + "…"), full=full)
     except FundgraphError as e:
         _fail(e)
     m = report.built.meta

@@ -76,8 +76,10 @@ class BuildReport:
     seconds: float
 
 
-def build(settings: Settings, *, progress: Progress | None = None) -> BuildReport:
+def build(settings: Settings, *, progress: Progress | None = None, full: bool = False) -> BuildReport:
     """Parse the corpus, build the graph and replace the selected store's graph by it.
+
+    Documents unchanged since the last build come from the per-document cache; ``full`` re-parses them all.
 
     Raises:
         FundgraphError: on bad input (documents, manifest, vocabularies) nothing is written.
@@ -86,7 +88,7 @@ def build(settings: Settings, *, progress: Progress | None = None) -> BuildRepor
 
     say = progress or _quiet
     t0 = time.perf_counter()
-    built = build_graph(settings, progress=say)
+    built = build_graph(settings, progress=say, full=full)
     say(f"writing to the {settings.store} store")
     target = open_store(settings)
     try:

@@ -201,6 +201,8 @@ class KeywordStats:
 
     def df(self, term: str) -> int:
         """Directions whose text contains ``term`` (normalised substring)."""
+        if term in self._df:  # already a counted (normalised) key: skip normalising it again
+            return self._df[term]
         key = norm_term(term)
         if key not in self._df:
             if self._texts is None:

@@ -20,6 +20,7 @@ and adds nodes and edges in document order.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -135,6 +136,8 @@ class DirectionExtract:
     unknown_disciplines: list[tuple[str, str]] = field(default_factory=list)
     #: The direction's 关键词 as given; when empty, keywords are chosen from ``candidates``.
     explicit: list[KeywordMention] = field(default_factory=list)
+    #: MENTIONS edge properties of the explicit keywords (file spans located once, here).
+    explicit_links: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     candidates: list[KeywordCandidate] = field(default_factory=list)
 
 
@@ -181,7 +184,9 @@ def extract_document(doc: ParsedDocument, vocab: Vocabulary, cpu: dict[str, floa
     t_entities = time.process_time() - t
     for d, x in zip(doc.directions, out, strict=True):
         x.explicit = explicit_keywords(d)
-        if not x.explicit:
+        if x.explicit:
+            x.explicit_links = _keyword_links(d, x.explicit)
+        else:
             x.candidates = keyword_candidates(d, vocab)
     texts = [direction_text(d) for d in doc.directions]
     if cpu is not None:
@@ -197,8 +202,35 @@ def corpus_keyword_stats(extracts: Sequence[DocumentExtract]) -> KeywordStats:
     return KeywordStats.from_counts(sum(len(x.texts) for x in extracts), df)
 
 
+#: A direction's keywords and the MENTIONS edge properties of each, by (entity id, field).
+DirectionKeywords = tuple[list[KeywordMention], dict[tuple[str, str], dict[str, Any]]]
+
+
+def document_keywords(doc: ParsedDocument, extract: DocumentExtract, stats: KeywordStats) -> list[DirectionKeywords]:
+    """Each direction's keywords: its explicit ones, or those chosen from its candidates against ``stats``."""
+    out: list[DirectionKeywords] = []
+    for d, x in zip(doc.directions, extract.directions, strict=True):
+        if x.explicit:
+            out.append((x.explicit, x.explicit_links))
+        else:
+            kws = choose_keywords(d, x.candidates, stats)
+            out.append((kws, _keyword_links(d, kws)))
+    return out
+
+
+def keyword_signature(extract: DocumentExtract, stats: KeywordStats) -> str:
+    """Hash of what a document's chosen keywords depend on besides its own extract.
+
+    That is the corpus size and the document frequency of each of its candidates: equal signatures, equal
+    choices, so a rebuild reuses them (and their file spans) where IDF has not drifted.
+    """
+    terms = sorted(extract.terms())
+    return hashlib.sha256(repr((stats.n, terms, [stats.df(t) for t in terms])).encode()).hexdigest()
+
+
 def add_entity_layer(g: nx.MultiDiGraph, docs: Sequence[ParsedDocument], vocab: Vocabulary, *,
-                     extracts: Sequence[DocumentExtract] | None = None, stats: KeywordStats | None = None) -> None:
+                     extracts: Sequence[DocumentExtract] | None = None, stats: KeywordStats | None = None,
+                     keywords: Sequence[list[DirectionKeywords]] | None = None) -> None:
     """Add entity nodes, MEMBER_OF edges and Direction-[:MENTIONS]->Entity edges to ``g``.
 
     Args:
@@ -208,27 +240,30 @@ def add_entity_layer(g: nx.MultiDiGraph, docs: Sequence[ParsedDocument], vocab: 
         extracts: each document's :func:`extract_document` (the pipeline passes them, computed in parallel
             or read from its cache); default: extracted here.
         stats: keyword document frequencies over the corpus; default: counted from ``extracts``.
+        keywords: each document's :func:`document_keywords` (the pipeline reuses those of a previous build
+            when :func:`keyword_signature` is unchanged); default: chosen here.
     """
     if extracts is None:
         extracts = [extract_document(doc, vocab) for doc in docs]
-    # Keyword extraction judges how generic a word is against every direction of the corpus.
-    if stats is None:
-        stats = corpus_keyword_stats(extracts)
+    if keywords is None:
+        # Keyword extraction judges how generic a word is against every direction of the corpus.
+        if stats is None:
+            stats = corpus_keyword_stats(extracts)
+        keywords = [document_keywords(doc, x, stats) for doc, x in zip(docs, extracts, strict=True)]
     keyword_nodes: dict[str, dict[str, Any]] = {}
-    for doc, extract in zip(docs, extracts, strict=True):
+    for doc, extract, doc_keywords in zip(docs, extracts, keywords, strict=True):
         links: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
-        for d, x in zip(doc.directions, extract.directions, strict=True):
+        for d, x, (kws, kw_links) in zip(doc.directions, extract.directions, doc_keywords, strict=True):
             for eid, code in x.unknown_disciplines:
                 if eid not in g:
                     g.add_node(eid, id=eid, label=ENTITY_TYPES["discipline"].value, entity_type="discipline",
                                key=code, name=code, name_en=None, nsfc=code, in_vocabulary=False,
                                no_code_reason=None, is_group=False, synonyms=[])
-            kws = x.explicit or choose_keywords(d, x.candidates, stats)
             for k in kws:
                 node = keyword_nodes.setdefault(k.key, {"text": k.text, "extracted": True, "programs": set()})
                 node["extracted"] = node["extracted"] and k.extracted
                 node["programs"].add(doc.program.id)
-            links[d.id] = {**x.links, **_keyword_links(d, kws)}
+            links[d.id] = {**x.links, **kw_links}
         _add_document_links(g, vocab, doc.program.id, links, keyword_nodes)
     for _eid, node in g.nodes(data=True):
         if node.get("label") == ENTITY_TYPES["keyword"].value:
