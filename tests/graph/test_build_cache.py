@@ -164,3 +164,18 @@ def test_cli_build_full_ignores_the_cache(tmp_path):
     assert [(r["cache_hits"], r["parsed"]) for r in reports] == [
         (0, ["test-new-markdown"]), (1, []), (0, ["test-new-markdown"])]
     assert (tmp_path / "home" / "cache" / "documents").is_dir()
+
+
+def test_a_document_that_does_not_parse_fails_the_same_way_in_the_pool(corpus_dir, tmp_path, vocab):
+    from fundgraph.core.errors import GuidelineParseError
+
+    bad = next((corpus_dir / "guidelines").glob("003_*.txt"))
+    bad.write_text("这份文件只有一句话，没有任何研究方向。\n", encoding="utf-8")
+    messages = []
+    for workers in (1, 2):
+        settings = _settings(corpus_dir, tmp_path, build_workers=workers, build_parallel_min_bytes=0)
+        with pytest.raises(GuidelineParseError) as err:
+            extract_corpus(settings, vocab)
+        assert err.value.path == bad.name
+        messages.append(err.value.message)
+    assert messages[0] == messages[1] and "no research direction found" in messages[0]
