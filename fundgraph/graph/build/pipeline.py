@@ -327,6 +327,8 @@ def build_graph(settings: Settings, *, encoder: Encoder | None = None, progress:
 
     say("extracting entities")
     add_entity_layer(g, docs, vocab, extracts=corpus.extracts, stats=corpus.stats, keywords=corpus.keywords)
+    documents_report = corpus.report
+    del corpus  # extracts, candidates and texts are in the graph or the cache now: free them before the vectors
     timings["entities_s"] = time.perf_counter() - t
 
     say("encoding and linking similar directions")
@@ -344,7 +346,7 @@ def build_graph(settings: Settings, *, encoder: Encoder | None = None, progress:
         "edge_count": g.number_of_edges(),
         "timings": timings,
         "title_translations": title_match.report(titles.path),
-        "documents": corpus.report,
+        "documents": documents_report,
     }
     return BuiltGraph(graph=g, direction_ids=sim.direction_ids, vectors=sim.vectors,
                       encoder_state=sim.encoder_state, meta=meta)
