@@ -51,13 +51,14 @@ def build(
     bundled: Annotated[bool, typer.Option(
         "--bundled/--no-bundled", help="Build the bundled corpus with the user's (--no-bundled: the user's alone).",
     )] = True,
+    full: Annotated[bool, typer.Option("--full", help="Re-parse every document, ignoring the build cache.")] = False,
 ) -> None:
     """Parse the bundled corpus and the user's (fundgraph add) and write the graph to the store."""
     settings = service.settings_with(store=store.value if store else None, encoder=encoder)
     try:
         with err.status("building…") as status:
             report = service.build(settings, progress=lambda msg: status.update(msg + "…"), strict=strict,
-                                   bundled=bundled)
+                                   bundled=bundled, full=full)
     except FundgraphError as e:
         _fail(e)
     m = report.built.meta

@@ -115,23 +115,24 @@ def load_corpus(settings: Settings, *, bundled: bool = True, strict: bool = Fals
 
 
 def build(settings: Settings, *, progress: Progress | None = None, strict: bool = False,
-          bundled: bool = True) -> BuildReport:
+          bundled: bool = True, full: bool = False) -> BuildReport:
     """Parse the corpus (bundled + user's), build the graph and replace the selected store's graph by it.
 
     Every document that parses is built; one that does not is left out and reported (``BuildReport.left_out``
     and the build meta's ``left_out``, which ``/api/health`` shows). With ``strict`` a bad document refuses
-    the whole build instead and the store is left untouched.
+    the whole build instead and the store is left untouched. Documents unchanged since the last build come
+    from the per-document cache (``graph/build/cache.py``); ``full`` re-parses them all.
 
     Raises:
         FundgraphError: on bad input (strict: any document; always: manifests, vocabularies) nothing is written.
     """
     from fundgraph.graph.build.pipeline import build_graph
+    from fundgraph.loaders.corpus import LeftOut
 
     say = progress or _quiet
     t0 = time.perf_counter()
-    say("parsing documents")
-    corpus = load_corpus(settings, bundled=bundled, strict=strict)
-    built = build_graph(settings, progress=say, corpus=corpus)
+    manifests = corpus_manifests(settings, bundled=bundled)
+    built = build_graph(settings, progress=say, manifests=manifests, strict=strict, full=full)
     say(f"writing to the {settings.store} store")
     target = open_store(settings)
     try:
@@ -139,7 +140,8 @@ def build(settings: Settings, *, progress: Progress | None = None, strict: bool 
     finally:
         target.close()
     return BuildReport(built=built, store=settings.store, location=store_location(settings),
-                       seconds=time.perf_counter() - t0, left_out=corpus.left_out, manifests=corpus.manifests)
+                       seconds=time.perf_counter() - t0,
+                       left_out=[LeftOut(**lo) for lo in built.meta.get("left_out", [])], manifests=manifests)
 
 
 @dataclass(frozen=True)
@@ -166,7 +168,7 @@ def load_neo4j(settings: Settings, *, from_embedded: bool = False, batch_size: i
     else:
         from fundgraph.graph.build.pipeline import build_graph
 
-        built = build_graph(settings, progress=say, corpus=load_corpus(settings, strict=True))
+        built = build_graph(settings, progress=say, manifests=corpus_manifests(settings), strict=True)
     store = Neo4jStore.from_settings(settings, batch_size=batch_size)
     try:
         store.replace(built, progress=say)

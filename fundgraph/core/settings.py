@@ -35,6 +35,17 @@ class Settings(BaseSettings):
                     "built with the bundled one; default <home>/corpus.",
     )
 
+    # Build: per-document cache and process pool
+    cache_dir: Path | None = Field(
+        default=None, description="Per-document parse/extraction cache of incremental builds; None: HOME/cache.")
+    build_cache: bool = Field(default=True, description="Read and write the per-document cache.")
+    build_workers: int = Field(
+        default=0, ge=0, description="Processes that parse and extract documents; 0: one per CPU core.")
+    build_parallel_min_bytes: int = Field(
+        default=1_000_000, ge=0,
+        description="Documents to parse below this many bytes are parsed in the build's own process "
+                    "(starting a pool costs more than it saves).")
+
     # Embeddings / similarity
     encoder: Literal["lexical", "sentence-transformers"] = "lexical"
     st_model: str = Field(

@@ -1,7 +1,8 @@
 """Read the manifest and the guideline files, and parse each into Program → Section → Direction records.
 
 Public entry points (the pipeline contract): :func:`load_corpus` and :func:`parse_text`; also
-:func:`load_corpora` (several manifests, a bad document left out rather than fatal), :func:`read_manifest`,
+:func:`load_corpora` (several manifests, a bad document left out rather than fatal; :func:`plan_corpora` lists
+their documents, :class:`CorpusDocument`), :func:`read_manifest`,
 :func:`read_text`, :func:`load_document`, :func:`parse_file` and :func:`locate`.
 
 Every guideline file is read through :func:`fundgraph.loaders.readers.read_document`, so a manifest may list
@@ -343,6 +344,12 @@ class LeftOut:
     reason: str
     code: str
 
+    @classmethod
+    def from_error(cls, document: CorpusDocument, e: InputError) -> LeftOut:
+        """The record of ``document`` left out because of ``e`` (the error's file and line, else the document's)."""
+        return cls(program_id=document.entry.id, file=e.path or str(document.path), line=e.line, reason=_reason(e),
+                   code=e.code)
+
     def as_dict(self) -> dict[str, object]:
         """JSON form (build meta, health)."""
         return {"program_id": self.program_id, "file": self.file, "line": self.line, "reason": self.reason,
@@ -362,6 +369,64 @@ class CorpusLoad:
     manifests: list[Path] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class CorpusDocument:
+    """One document of a corpus to build: its manifest entry, the manifest it is in, and its files' directory."""
+
+    manifest: Path
+    base: Path
+    entry: ManifestEntry
+
+    @property
+    def path(self) -> Path:
+        """The document's file."""
+        return self.base / self.entry.file
+
+    def missing(self) -> ManifestError | None:
+        """The error naming the manifest line of a file that does not exist, or None when it does."""
+        return _missing_file(self.manifest, self.base, self.entry)
+
+    def load(self) -> ParsedDocument:
+        """Read and parse the document (:func:`load_document`); a missing file raises the manifest's error.
+
+        Raises:
+            InputError: the file is missing (ManifestError, with the manifest line), unreadable or does not parse.
+        """
+        missing = self.missing()
+        if missing is not None:
+            raise missing
+        return load_document(self.entry, self.base)
+
+
+def plan_corpora(manifests: list[Path], *, strict: bool = False) -> list[CorpusDocument]:
+    """The documents of several manifests in order (each manifest's files in ``guidelines/`` beside it).
+
+    Raises:
+        ManifestError: a manifest is malformed, two manifests give one program id, or (``strict``) a file is
+            missing (every file is checked before any is parsed).
+    """
+    seen: dict[str, Path] = {}
+    plan: list[CorpusDocument] = []
+    for manifest in (Path(m) for m in manifests):
+        base = manifest.parent / "guidelines"
+        for entry in read_manifest(manifest):
+            if entry.id in seen:
+                text = manifest.read_text(encoding="utf-8")
+                raise ManifestError(
+                    f"program id {entry.id} is already used by {seen[entry.id]}: give this document another id",
+                    path=manifest,
+                    line=_manifest_line(text, f"id: {entry.id}"),
+                )
+            seen[entry.id] = manifest
+            plan.append(CorpusDocument(manifest=manifest, base=base, entry=entry))
+    if strict:
+        for document in plan:
+            missing = document.missing()
+            if missing is not None:
+                raise missing
+    return plan
+
+
 def load_corpora(manifests: list[Path], *, strict: bool = False) -> CorpusLoad:
     """Parse the documents of several manifests in order (the bundled corpus, then the user's).
 
@@ -374,36 +439,13 @@ def load_corpora(manifests: list[Path], *, strict: bool = False) -> CorpusLoad:
         GuidelineParseError: (``strict``) a document cannot be parsed.
     """
     out = CorpusLoad(manifests=[Path(m) for m in manifests])
-    seen: dict[str, Path] = {}
-    plan: list[tuple[Path, Path, ManifestEntry]] = []
-    for manifest in out.manifests:
-        base = manifest.parent / "guidelines"
-        for entry in read_manifest(manifest):
-            if entry.id in seen:
-                text = manifest.read_text(encoding="utf-8")
-                raise ManifestError(
-                    f"program id {entry.id} is already used by {seen[entry.id]}: give this document another id",
-                    path=manifest,
-                    line=_manifest_line(text, f"id: {entry.id}"),
-                )
-            seen[entry.id] = manifest
-            plan.append((manifest, base, entry))
-    if strict:
-        for manifest, base, entry in plan:
-            missing = _missing_file(manifest, base, entry)
-            if missing is not None:
-                raise missing
-    for manifest, base, entry in plan:
+    for document in plan_corpora(out.manifests, strict=strict):
         try:
-            missing = _missing_file(manifest, base, entry)
-            if missing is not None:
-                raise missing
-            out.documents.append(load_document(entry, base))
+            out.documents.append(document.load())
         except InputError as e:
             if strict:
                 raise
-            out.left_out.append(LeftOut(program_id=entry.id, file=e.path or str(base / entry.file), line=e.line,
-                                        reason=_reason(e), code=e.code))
+            out.left_out.append(LeftOut.from_error(document, e))
     return out
 
 

@@ -2,8 +2,9 @@
 
 Rules (all data-driven from the vocabulary files, see :mod:`loaders.vocab`):
 
-- Longest match wins: every position is tried against every term, overlapping candidates are kept,
-  and the longest non-overlapping ones are chosen (经颅聚焦超声 — a technique — beats 超声 inside it).
+- Longest match wins: one Aho–Corasick automaton over every term finds, at every position, the longest
+  term starting there (overlapping candidates are kept), and the longest non-overlapping ones are chosen
+  (经颅聚焦超声 — a technique — beats 超声 inside it).
 - A Latin term (``AD``, ``MR``, ``CT``, ``PET``) never matches inside a longer Latin word (``FAD``,
   ``ADAS``, ``MRE`` is its own term).
 - Context synonyms (``AD``, ``KOA``, ``共聚焦`` …) match only with their row's context regex nearby.
@@ -73,16 +74,29 @@ def snippet_of(text: str, start: int, end: int) -> str:
     return s
 
 
+def _longest_terms(norm: str, vocab: Vocabulary) -> list[tuple[int, int]]:
+    """[start, end) of the longest vocabulary term starting at each position of ``norm`` that starts one.
+
+    One pass of the vocabulary's Aho–Corasick automaton (every occurrence of every term), keeping the
+    longest per start: what the former single regex ``(?=(longest|...|shortest))`` found, 3.5× faster
+    on the 1,000-direction benchmark corpus (0.22 s vs 0.77 s for 4,000 field texts, normalising included).
+    """
+    longest: dict[int, int] = {}
+    for end, length in vocab.automaton().iter(norm):
+        start = end - length + 1
+        if length > longest.get(start, 0):
+            longest[start] = length
+    return [(s, s + n) for s, n in sorted(longest.items())]
+
+
 def find_mentions(text: str, vocab: Vocabulary, field: str = "content") -> list[Mention]:
     """Entity mentions in one text (offsets relative to ``text``), in text order."""
     if not text:
         return []
     norm, idx = normalise(text)
     cands: list[tuple[int, int, str]] = []
-    for m in vocab.pattern().finditer(norm):
-        term_text = m.group(1)
-        s, e = m.start(), m.start() + len(term_text)
-        term = vocab.terms[term_text]
+    for s, e in _longest_terms(norm, vocab):
+        term = vocab.terms[norm[s:e]]
         ent = vocab.entities[term.entity_id]
         if not _latin_ok(norm, s, e):
             continue

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -125,31 +126,87 @@ def _tokenizer(words: tuple[str, ...]):
     return jieba.posseg.POSTokenizer(tok)
 
 
-def _direction_text(direction: Direction) -> str:
+def prepare_tokenizer(vocab: Vocabulary) -> None:
+    """Build the part-of-speech tokenizer with the vocabulary's words now (1-2 s, once per process)."""
+    _tokenizer(tuple(vocab.user_dictionary_words()))
+
+
+def direction_text(direction: Direction) -> str:
+    """The normalised text document frequencies are counted in: title, content, metrics and keywords."""
     texts = field_texts(direction)
     return norm_term("\n".join(texts[f] for f in ("title", "content", "metrics", "keywords") if texts[f]))
+
+
+def term_automaton(terms: Iterable[str]):  # -> ahocorasick.Automaton
+    """One Aho–Corasick automaton over ``terms`` (each maps to itself), ready to scan texts."""
+    import ahocorasick
+
+    automaton = ahocorasick.Automaton()
+    for t in terms:
+        if t:
+            automaton.add_word(t, t)
+    automaton.make_automaton()
+    return automaton
+
+
+def document_frequencies(texts: Iterable[str], terms: Iterable[str]) -> Counter[str]:
+    """For each term, how many of ``texts`` contain it (substring), by one automaton pass over each text.
+
+    Replaces one ``term in text`` scan of every text per term (quadratic in the corpus) by a single pass
+    over the text for all terms together (overlapping occurrences included).
+    """
+    automaton = term_automaton(terms)
+    df: Counter[str] = Counter()
+    if len(automaton) == 0:
+        return df
+    for text in texts:
+        df.update({t for _end, t in automaton.iter(text)})
+    return df
 
 
 class KeywordStats:
     """Document frequencies over the whole corpus: how many directions contain a term (normalised).
 
     Built once per build from every direction of every document, so "generic" means generic across the
-    corpus, not within one program.
+    corpus, not within one program. Built from directions, it counts a term when first asked (or a batch
+    of terms at once, :meth:`count`, one automaton pass over the texts); built from counts
+    (:meth:`from_counts`, what the pipeline does from per-document counts), it knows only those terms.
     """
 
-    def __init__(self, directions: list[Direction]):
-        self._texts = [_direction_text(d) for d in directions]
+    def __init__(self, directions: Iterable[Direction] = ()):
+        self._texts: list[str] | None = [direction_text(d) for d in directions]
+        self._n = len(self._texts)
         self._df: dict[str, int] = {}
+
+    @classmethod
+    def from_counts(cls, n: int, df: Mapping[str, int]) -> KeywordStats:
+        """Statistics of ``n`` directions from counted document frequencies (a term not in ``df``: 0)."""
+        stats = cls()
+        stats._texts, stats._n, stats._df = None, n, dict(df)
+        return stats
 
     @property
     def n(self) -> int:
         """Number of directions."""
-        return len(self._texts)
+        return self._n
+
+    def count(self, terms: Iterable[str]) -> None:
+        """Count the document frequency of every term not yet counted (one pass over each text)."""
+        if self._texts is None:
+            return
+        todo = {norm_term(t) for t in terms} - self._df.keys()
+        todo.discard("")
+        found = document_frequencies(self._texts, todo)
+        self._df.update({t: found.get(t, 0) for t in todo})
 
     def df(self, term: str) -> int:
         """Directions whose text contains ``term`` (normalised substring)."""
+        if term in self._df:  # already a counted (normalised) key: skip normalising it again
+            return self._df[term]
         key = norm_term(term)
         if key not in self._df:
+            if self._texts is None:
+                return 0
             self._df[key] = sum(1 for t in self._texts if key in t)
         return self._df[key]
 
@@ -307,28 +364,42 @@ def _overlap(a: str, b: str) -> bool:
     return any(a.endswith(b[:k]) or b.endswith(a[:k]) for k in range(2, min(len(a), len(b))))
 
 
-def extract_keywords(direction: Direction, vocab: Vocabulary, top_k: int = TOP_K,
-                     stats: KeywordStats | None = None) -> list[KeywordMention]:
-    """Up to ``top_k`` keywords from title, content and metrics, best first.
+@dataclass(frozen=True)
+class KeywordCandidate:
+    """A phrase that may become one of a direction's extracted keywords: everything but the corpus's say.
+
+    What depends on the direction alone (shape, the reviewed stop list, frequency in its fields) is decided
+    here, once per direction (and cached per document by the build); what depends on the whole corpus (is
+    it generic, its IDF) is decided by :func:`choose_keywords`.
+    """
+
+    key: str
+    text: str
+    field: str
+    start: int
+    end: int
+    units: int
+    in_vocab: bool
+    tf: float  # field-weighted frequency in the direction
+
+
+def keyword_candidates(direction: Direction, vocab: Vocabulary) -> list[KeywordCandidate]:
+    """The direction's keyword candidates that pass every rule not needing corpus statistics.
 
     Candidates are noun phrases of jieba's part-of-speech tagging (vocabulary terms kept whole as nz
-    words; modifiers glued to their noun; Latin phrases merged), scored by field-weighted frequency ×
-    corpus inverse document frequency, with a bonus for vocabulary terms and for longer phrases. A
-    candidate that is not a vocabulary term is dropped when it is a reviewed ``generic`` word or is
-    contained in too many directions of the corpus (``stats``; without it, the direction alone is the
-    corpus and only the reviewed list applies). A phrase overlapping one already chosen is skipped
-    unless it is a vocabulary term.
+    words; modifiers glued to their noun; Latin phrases merged). A candidate that is not a vocabulary term
+    is dropped when it is a reviewed ``generic`` or ``modifier`` word, ends with a modifier, is a lone
+    generic word, starts with a split-off character or is a lone word said once in the body only.
     """
     texts = field_texts(direction)
     if not any((texts[f] or "").strip() for f in EXTRACT_FIELDS):
         return []
-    stats = stats or KeywordStats([direction])
     generic = {w for w, k in vocab.keyword_stopwords.items() if k == "generic"}
     modifier = {w for w, k in vocab.keyword_stopwords.items() if k == "modifier"}
     norm_fields = {f: norm_term(texts[f] or "") for f in EXTRACT_FIELDS}
-    scored: list[_Candidate] = []
+    out: list[KeywordCandidate] = []
     for key, c in _candidates(texts, vocab).items():
-        if not c.in_vocab and (key in generic or key in modifier or (stats.n > 1 and stats.is_generic(key))):
+        if not c.in_vocab and (key in generic or key in modifier):
             continue
         if not c.in_vocab and (c.head in modifier or (c.units == 1 and c.head in generic)):
             continue  # 早期精准, 大模型驱动: a modifier is never the head; 多模态 alone is generic
@@ -338,20 +409,54 @@ def extract_keywords(direction: Direction, vocab: Vocabulary, top_k: int = TOP_K
         if not c.in_vocab and c.units == 1 and not counts["title"] and sum(counts.values()) < 2:
             continue  # a lone word said once in the body is not what the direction is about
         tf = sum(counts[f] * w for f, w in EXTRACT_FIELDS.items())
-        c.score = tf * stats.idf(key) * (VOCAB_BONUS if c.in_vocab else 1.0) * (1 + UNIT_BONUS * (c.units - 1))
-        scored.append(c)
-    scored.sort(key=lambda c: (-c.score, c.start))
-    chosen: list[tuple[str, _Candidate]] = []
-    for c in scored:
+        out.append(KeywordCandidate(key=key, text=c.text, field=c.field, start=c.start, end=c.end, units=c.units,
+                                    in_vocab=c.in_vocab, tf=tf))
+    return out
+
+
+def choose_keywords(direction: Direction, candidates: list[KeywordCandidate], stats: KeywordStats,
+                    top_k: int = TOP_K) -> list[KeywordMention]:
+    """Up to ``top_k`` of a direction's candidates, best first, judged against the corpus (``stats``).
+
+    A candidate that is not a vocabulary term is dropped when too many directions of the corpus contain it
+    (only when the corpus is more than the direction itself). The rest are scored by field-weighted
+    frequency × corpus inverse document frequency, with a bonus for vocabulary terms and for longer
+    phrases. A phrase overlapping one already chosen is skipped unless it is a vocabulary term.
+    """
+    scored: list[tuple[float, KeywordCandidate]] = []
+    for c in candidates:
+        if not c.in_vocab and stats.n > 1 and stats.is_generic(c.key):
+            continue
+        score = c.tf * stats.idf(c.key) * (VOCAB_BONUS if c.in_vocab else 1.0) * (1 + UNIT_BONUS * (c.units - 1))
+        scored.append((score, c))
+    scored.sort(key=lambda sc: (-sc[0], sc[1].start))
+    chosen: list[tuple[str, KeywordCandidate]] = []
+    for _score, c in scored:
         key = normalise_keyword(c.text)
         if not c.in_vocab and any(_overlap(key, k) for k, _ in chosen):
             continue
         chosen.append((key, c))
         if len(chosen) >= top_k:
             break
+    if not chosen:
+        return []
+    texts = {"title": direction.title or "", "content": direction.content or "", "metrics": direction.metrics or ""}
     return [KeywordMention(key=key, text=c.text, field=c.field, start=c.start, end=c.end,
                            snippet=snippet_of(texts[c.field], c.start, c.end), extracted=True)
             for key, c in chosen]
+
+
+def extract_keywords(direction: Direction, vocab: Vocabulary, top_k: int = TOP_K,
+                     stats: KeywordStats | None = None) -> list[KeywordMention]:
+    """Up to ``top_k`` keywords from title, content and metrics, best first.
+
+    :func:`keyword_candidates` then :func:`choose_keywords` against the corpus (``stats``; without it, the
+    direction alone is the corpus and only the reviewed stop list applies).
+    """
+    candidates = keyword_candidates(direction, vocab)
+    stats = stats or KeywordStats([direction])
+    stats.count(c.key for c in candidates)
+    return choose_keywords(direction, candidates, stats, top_k)
 
 
 def direction_keywords(direction: Direction, vocab: Vocabulary,

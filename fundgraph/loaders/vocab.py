@@ -170,7 +170,7 @@ class Vocabulary:
     directory: Path | None = None
     #: The entity types read (the built-in ones and those of the directory's ``entity_types.csv``).
     entity_types: tuple[EntityType, ...] = BUILTIN_ENTITY_TYPES
-    _pattern: re.Pattern[str] | None = field(default=None, repr=False)
+    _automaton: object | None = field(default=None, repr=False)
 
     def of_type(self, entity_type: str) -> list[VocabEntity]:
         """Entities of one type, in file order."""
@@ -185,12 +185,21 @@ class Vocabulary:
         """The discipline with this NSFC code, or None."""
         return self.entities.get(f"discipline:{code.strip().upper()}")
 
-    def pattern(self) -> re.Pattern[str]:
-        """One regex finding, at every position, the longest term starting there (overlapping)."""
-        if self._pattern is None:
-            alts = sorted(self.terms, key=lambda s: (-len(s), s))
-            self._pattern = re.compile("(?=(" + "|".join(re.escape(a) for a in alts) + "))")
-        return self._pattern
+    def automaton(self):  # -> ahocorasick.Automaton
+        """One Aho–Corasick automaton over every term (value: the term's length), built once.
+
+        Scanning a text reports every occurrence of every term, overlapping ones included
+        (:func:`loaders.entities.find_mentions` keeps the longest term starting at each position).
+        """
+        if self._automaton is None:
+            import ahocorasick
+
+            automaton = ahocorasick.Automaton()
+            for t in self.terms:
+                automaton.add_word(t, len(t))
+            automaton.make_automaton()
+            self._automaton = automaton
+        return self._automaton
 
     def user_dictionary_words(self) -> list[str]:
         """Chinese surface forms (names and synonyms) for a jieba user dictionary."""

@@ -5,24 +5,34 @@ Each layer is a function over the same ``networkx.MultiDiGraph``:
 1. :func:`base_graph` — programs, funders, series, sections, directions (from the loaders' records);
 2. :func:`graph.entity_layer.add_entity_layer` — diseases, modalities, disciplines, techniques, keywords;
 3. :func:`graph.similarity_layer.add_similarity_layer` — vectors, SIMILAR_TO, CONTINUES, communities.
+
+Before them, :func:`extract_corpus` parses each document and extracts what it yields on its own
+(:func:`graph.build.entities.extract_document`): from the per-document cache (:mod:`graph.build.cache`) when
+the document, the vocabularies and the code are unchanged, otherwise in a process pool over documents
+(``Settings.build_workers``) when there is enough to parse for the pool to pay, in manifest order either way.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import networkx as nx
 from pydantic import BaseModel
 
+from fundgraph.core.errors import FundgraphError, InputError
 from fundgraph.core.schema import (
     BUILTIN_ENTITY_TYPES,
     DIRECTION_FIELDS,
+    ENTITY_REGISTRY,
     PROGRAM_FIELDS,
     FieldSpec,
     using_registry,
@@ -32,9 +42,13 @@ from fundgraph.graph.stores.base import BuiltGraph
 from fundgraph.loaders.records import Direction, ParsedDocument, Program
 
 if TYPE_CHECKING:
+    from fundgraph.core.schema import EntityRegistry
     from fundgraph.core.settings import Settings
     from fundgraph.embeddings.encoders import Encoder
-    from fundgraph.loaders.corpus import CorpusLoad
+    from fundgraph.graph.build.entities import DirectionKeywords, DocumentExtract
+    from fundgraph.loaders.corpus import CorpusDocument, LeftOut
+    from fundgraph.loaders.keywords import KeywordStats
+    from fundgraph.loaders.vocab import Vocabulary
 
 Progress = Callable[[str], None]
 
@@ -111,19 +125,220 @@ def base_graph(docs: list[ParsedDocument], titles_en: Mapping[str, str] | None =
     return g
 
 
-def build_graph(settings: Settings, *, encoder: Encoder | None = None,
-                progress: Progress | None = None, corpus: CorpusLoad | None = None) -> BuiltGraph:
-    """Parse the corpus named by the manifest and build the whole graph (nothing is written here).
+# -- per-document stage: parse and extract, from the cache or in parallel ---------------------------------------
+@dataclass
+class ExtractedCorpus:
+    """The parsed documents, what each yields on its own, the corpus's keyword statistics, and what was left out."""
+
+    docs: list[ParsedDocument]
+    extracts: list[DocumentExtract]
+    stats: KeywordStats
+    #: Each document's keywords (:func:`graph.build.entities.document_keywords`).
+    keywords: list[list[DirectionKeywords]]
+    #: documents, cache hits, the programs parsed, workers used, keyword counting figures, stage timings.
+    report: dict[str, Any] = field(default_factory=dict)
+    #: The documents that could not be read or parsed (file, line, reason), in manifest order.
+    left_out: list[LeftOut] = field(default_factory=list)
+    #: The manifests read, in order.
+    manifests: list[Path] = field(default_factory=list)
+
+
+#: The vocabulary and entity registry of a worker process (inherited from the parent when the pool forks, else
+#: loaded once from the vocabulary directory).
+_WORKER_VOCAB: Vocabulary | None = None
+_WORKER_REGISTRY: EntityRegistry | None = None
+
+#: What one document gives: its records and extract with the CPU seconds of each part, or the error it raised.
+Extracted: TypeAlias = "tuple[ParsedDocument, DocumentExtract, dict[str, float]] | FundgraphError"
+
+
+def _init_worker(vocab_dir: Path) -> None:
+    global _WORKER_VOCAB, _WORKER_REGISTRY
+    if _WORKER_VOCAB is None or _WORKER_REGISTRY is None:
+        from fundgraph.loaders.vocab import load_vocabularies, vocabulary_registry
+
+        _WORKER_REGISTRY = vocabulary_registry(vocab_dir)
+        with using_registry(_WORKER_REGISTRY):
+            _WORKER_VOCAB = load_vocabularies(vocab_dir)
+
+
+def _parse_and_extract(document: CorpusDocument) -> Extracted:
+    """One document parsed and extracted (in a worker or in the parent), with the CPU seconds of each part.
+
+    A document that cannot be read or parsed returns its error rather than raising it, so one bad document
+    does not break the pool; the caller leaves it out or (strict) raises it, in manifest order.
+    """
+    from fundgraph.graph.build.entities import extract_document
+
+    assert _WORKER_VOCAB is not None and _WORKER_REGISTRY is not None
+    with using_registry(_WORKER_REGISTRY):
+        t = time.process_time()
+        try:
+            doc = document.load()
+        except FundgraphError as e:
+            return e
+        cpu = {"parse_s": time.process_time() - t}
+        return doc, extract_document(doc, _WORKER_VOCAB, cpu), cpu
+
+
+def _workers(settings: Settings, todo_bytes: int, todo_docs: int) -> int:
+    """Processes to parse with: 1 below ``build_parallel_min_bytes`` (a pool does not pay), else the setting."""
+    wanted = settings.build_workers or os.cpu_count() or 1
+    if todo_docs < 2 or todo_bytes < settings.build_parallel_min_bytes:
+        return 1
+    return max(1, min(wanted, todo_docs))
+
+
+def extract_corpus(settings: Settings, vocab: Vocabulary, *, manifests: list[Path] | None = None,
+                   strict: bool = True, full: bool = False, progress: Progress | None = None) -> ExtractedCorpus:
+    """Parse every document of the manifests and extract what each yields on its own, in manifest order.
+
+    Documents whose bytes, manifest entry, vocabularies and code are unchanged since a build that cached them
+    are read from the cache (``settings.cache_dir``, default ``settings.home / "cache"``; none with
+    ``settings.build_cache`` off); the others are parsed and extracted, in a process pool when there is
+    enough to do, and cached. Keyword document frequencies are summed from cached per-document counts.
 
     Args:
-        settings: manifest, vocabulary directory, encoder choice, similarity parameters.
-        encoder: an encoder to use instead of the one the settings name (tests pass a fake one).
+        settings: manifest, vocabulary directory, cache and worker settings.
+        vocab: the vocabularies of ``settings.vocab_dir``.
+        manifests: the manifests to read, in order, each with its files in ``guidelines/`` beside it (the
+            bundled corpus and the user's: :func:`fundgraph.service.corpus_manifests`); default the settings'.
+        strict: the first bad document (in manifest order) raises; otherwise it is left out and listed in
+            ``left_out`` (file, line, reason), as :func:`fundgraph.loaders.corpus.load_corpora` does.
+        full: ignore the cache: parse and extract every document (and cache the results afresh).
         progress: called with a short message as each step starts.
-        corpus: documents already parsed (e.g. the bundled and the user's corpus, with the documents left
-            out); default: the settings' manifest, parsed here, the first bad document raising.
 
     Raises:
-        FundgraphError: on bad input (documents, manifest, vocabularies); nothing is written.
+        FundgraphError: a bad manifest (or two giving one program id); (``strict``) a missing file or a document
+            that does not parse; no document of the corpus parses at all.
+    """
+    from fundgraph.graph.build.cache import DocumentCache, KeywordChoices, KeywordCounts
+    from fundgraph.graph.build.entities import document_keywords, keyword_signature
+    from fundgraph.loaders.corpus import LeftOut, plan_corpora
+    from fundgraph.loaders.keywords import KeywordStats, prepare_tokenizer
+
+    global _WORKER_VOCAB, _WORKER_REGISTRY
+    say = progress or (lambda _msg: None)
+    t0 = time.perf_counter()
+    manifests = [Path(m) for m in (manifests if manifests is not None else [settings.manifest])]
+    plan = plan_corpora(manifests, strict=strict)  # strict: every file is checked before any is parsed
+    cache = DocumentCache(settings.cache_dir or settings.home / "cache", settings.vocab_dir) \
+        if settings.build_cache else None
+    keys: list[str | None] = [None] * len(plan)
+    found: list[Extracted | None] = [None] * len(plan)
+    todo_bytes = 0
+    for i, document in enumerate(plan):
+        missing = document.missing()
+        if missing is not None:
+            found[i] = missing  # left out (not strict: plan_corpora raised it otherwise)
+            continue
+        if cache is None:
+            todo_bytes += document.path.stat().st_size
+            continue
+        data = document.path.read_bytes()
+        # The entry (program id, profile, metadata, file name) is in the key: two corpora's documents never meet.
+        keys[i] = cache.key(document.entry, data)
+        hit = None if full else cache.get(keys[i])
+        if hit is not None:
+            found[i] = (hit.doc, hit.extract, {})
+        else:
+            todo_bytes += len(data)
+    todo = [i for i, f in enumerate(found) if f is None]
+    hits = sum(isinstance(f, tuple) for f in found)
+    workers = _workers(settings, todo_bytes, len(todo))
+    cpu = {"parse_s": 0.0, "entities_s": 0.0, "keywords_s": 0.0}
+    if todo:
+        say(f"parsing {len(todo)} of {len(plan)} documents" + (f" ({workers} processes)" if workers > 1 else ""))
+        _WORKER_VOCAB, _WORKER_REGISTRY = vocab, ENTITY_REGISTRY.current()
+        prepare_tokenizer(vocab)  # built once here: forked workers inherit it (about 1-2 s each otherwise)
+        if workers > 1:
+            with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
+                                     initargs=(settings.vocab_dir,)) as pool:
+                results = list(pool.map(_parse_and_extract, [plan[i] for i in todo],
+                                        chunksize=max(1, min(8, len(todo) // (workers * 8)))))
+        else:
+            results = [_parse_and_extract(plan[i]) for i in todo]
+        for i, result in zip(todo, results, strict=True):
+            found[i] = result
+            if isinstance(result, tuple):
+                doc, extract, seconds = result
+                for k, v in seconds.items():
+                    cpu[k] += v
+                if cache is not None:
+                    cache.put(keys[i], doc, extract)
+    docs: list[ParsedDocument] = []
+    extracts: list[DocumentExtract] = []
+    doc_keys: list[str] = []
+    left_out: list[LeftOut] = []
+    for i, (document, result) in enumerate(zip(plan, found, strict=True)):
+        assert result is not None
+        if isinstance(result, tuple):
+            docs.append(result[0])
+            extracts.append(result[1])
+            doc_keys.append(keys[i] or document.entry.id)
+        elif strict or not isinstance(result, InputError):
+            raise result
+        else:
+            left_out.append(LeftOut.from_error(document, result))
+    if not docs:
+        listed = "; ".join(str(lo) for lo in left_out)
+        raise InputError(f"no document of the corpus could be parsed: {listed}",
+                         detail={"left_out": [lo.as_dict() for lo in left_out]})
+    t_docs = time.perf_counter() - t0
+
+    say("counting keyword document frequencies")
+    t = time.perf_counter()
+    counts = KeywordCounts() if cache is None or full else cache.keyword_counts()
+    df = counts.frequencies([(k, x.texts) for k, x in zip(doc_keys, extracts, strict=True)],
+                            set().union(*(x.terms() for x in extracts)))
+    if cache is not None:
+        cache.save_keyword_counts(counts)
+    stats = KeywordStats.from_counts(sum(len(x.texts) for x in extracts), df)
+    t_counts = time.perf_counter() - t
+
+    say("choosing keywords")
+    t = time.perf_counter()
+    choices = KeywordChoices() if cache is None or full else cache.keyword_choices()
+    keywords: list[list[DirectionKeywords]] = []
+    reused = 0
+    for key, doc, x in zip(doc_keys, docs, extracts, strict=True):
+        signature = keyword_signature(x, stats)
+        previous = choices.docs.get(key)
+        if previous is not None and previous[0] == signature:
+            keywords.append(previous[1])
+            reused += 1
+        else:
+            keywords.append(document_keywords(doc, x, stats))
+            choices.docs[key] = (signature, keywords[-1])
+    if cache is not None:
+        choices.docs = {k: v for k, v in choices.docs.items() if k in set(doc_keys)}
+        cache.save_keyword_choices(choices)
+    report = {
+        "documents": len(plan), "cache_hits": hits,
+        "parsed": [plan[i].entry.id for i in todo if isinstance(found[i], tuple)], "workers": workers,
+        "keyword_terms": len(df), "keyword_documents_counted": counts.counted,
+        "keyword_choices_reused": reused, "documents_s": t_docs, "keyword_counts_s": t_counts,
+        "keyword_choices_s": time.perf_counter() - t, "cpu": cpu,
+    }
+    return ExtractedCorpus(docs=docs, extracts=extracts, stats=stats, keywords=keywords, report=report,
+                           left_out=left_out, manifests=manifests)
+
+
+def build_graph(settings: Settings, *, encoder: Encoder | None = None, progress: Progress | None = None,
+                manifests: list[Path] | None = None, strict: bool = True, full: bool = False) -> BuiltGraph:
+    """Parse the corpus named by the manifests and build the whole graph (nothing is written but the cache).
+
+    Args:
+        settings: manifest, vocabulary directory, encoder choice, similarity parameters, cache and workers.
+        encoder: an encoder to use instead of the one the settings name (tests pass a fake one).
+        progress: called with a short message as each step starts.
+        manifests: the manifests to build, in order (e.g. the bundled and the user's corpus); default the
+            settings' manifest.
+        strict: the first bad document raises; otherwise it is left out and listed in the meta's ``left_out``.
+        full: parse and extract every document, ignoring the per-document cache (:func:`extract_corpus`).
+
+    Raises:
+        FundgraphError: on bad input (documents if ``strict``, manifests, vocabularies); nothing is written.
     """
     from fundgraph.loaders.vocab import vocabulary_registry
 
@@ -131,19 +346,18 @@ def build_graph(settings: Settings, *, encoder: Encoder | None = None,
     # built-in ones in the graph's meta, so they travel with the graph (not in a process-wide registry).
     registry = vocabulary_registry(settings.vocab_dir)
     with using_registry(registry):
-        built = _build(settings, encoder, progress, corpus)
+        built = _build(settings, encoder, progress, manifests=manifests, strict=strict, full=full)
     extra = [asdict(t) for t in registry.rows() if t not in BUILTIN_ENTITY_TYPES]
     if extra:  # absent for the built-in types alone: the exports of such a graph are as before
         built.meta["entity_types"] = extra
     return built
 
 
-def _build(settings: Settings, encoder: Encoder | None, progress: Progress | None,
-           corpus: CorpusLoad | None) -> BuiltGraph:
+def _build(settings: Settings, encoder: Encoder | None, progress: Progress | None, *,
+           manifests: list[Path] | None, strict: bool, full: bool) -> BuiltGraph:
     """:func:`build_graph`'s stages, under the registry of the vocabulary directory."""
     from fundgraph.graph.build.entities import add_entity_layer
     from fundgraph.graph.build.similarity import add_similarity_layer
-    from fundgraph.loaders.corpus import load_corpus
     from fundgraph.loaders.titles import TITLES_FILE, load_title_translations, match_titles
     from fundgraph.loaders.vocab import load_vocabularies
 
@@ -152,18 +366,22 @@ def _build(settings: Settings, encoder: Encoder | None, progress: Progress | Non
     t0 = time.perf_counter()
 
     say("parsing documents")
-    docs = list(corpus.documents) if corpus is not None else load_corpus(settings.manifest)
+    vocab = load_vocabularies(settings.vocab_dir)
+    corpus = extract_corpus(settings, vocab, manifests=manifests, strict=strict, full=full, progress=say)
+    docs = corpus.docs
+    left_out = [lo.as_dict() for lo in corpus.left_out]
     timings["parse_s"] = time.perf_counter() - t0
 
     say("loading vocabularies")
     t = time.perf_counter()
-    vocab = load_vocabularies(settings.vocab_dir)
     titles = load_title_translations(settings.vocab_dir / TITLES_FILE)
     title_match = match_titles(titles, [(x.id, x.title) for doc in docs for x in (*doc.sections, *doc.directions)])
     g = base_graph(docs, title_match.english)
 
     say("extracting entities")
-    add_entity_layer(g, docs, vocab)
+    add_entity_layer(g, docs, vocab, extracts=corpus.extracts, stats=corpus.stats, keywords=corpus.keywords)
+    documents_report = corpus.report
+    del corpus  # extracts, candidates and texts are in the graph or the cache now: free them before the vectors
     timings["entities_s"] = time.perf_counter() - t
 
     say("encoding and linking similar directions")
@@ -181,7 +399,8 @@ def _build(settings: Settings, encoder: Encoder | None, progress: Progress | Non
         "edge_count": g.number_of_edges(),
         "timings": timings,
         "title_translations": title_match.report(titles.path),
-        "left_out": [lo.as_dict() for lo in corpus.left_out] if corpus is not None else [],
+        "left_out": left_out,
+        "documents": documents_report,
     }
     return BuiltGraph(graph=g, direction_ids=sim.direction_ids, vectors=sim.vectors,
                       encoder_state=sim.encoder_state, meta=meta)
