@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from fundgraph.evaluation.similarity import Gold, MethodScore
     from fundgraph.graph.formats import GraphFormat
     from fundgraph.graph.stores.base import BuiltGraph, GraphStore
-    from fundgraph.loaders.corpus import CorpusLoad, LeftOut, ManifestEntry, ParsedFile
+    from fundgraph.loaders.corpus import LeftOut, ManifestEntry, ParsedFile
     from fundgraph.loaders.records import ParsedDocument
 
 Progress = Callable[[str], None]
@@ -95,23 +95,6 @@ def corpus_manifests(settings: Settings, *, bundled: bool = True) -> list[Path]:
                              "`fundgraph add FILE` or build the bundled corpus too (drop --no-bundled)",
                              detail={"corpus_dir": str(settings.user_corpus)})
     return out
-
-
-def load_corpus(settings: Settings, *, bundled: bool = True, strict: bool = False) -> CorpusLoad:
-    """Parse the bundled and the user's corpus; a bad document is left out (or, ``strict``, raises).
-
-    Raises:
-        FundgraphError: a manifest is malformed; (``strict``) a document is bad; no document parses at all.
-    """
-    from fundgraph.core.errors import InputError
-    from fundgraph.loaders.corpus import load_corpora
-
-    loaded = load_corpora(corpus_manifests(settings, bundled=bundled), strict=strict)
-    if not loaded.documents:
-        listed = "; ".join(str(lo) for lo in loaded.left_out)
-        raise InputError(f"no document of the corpus could be parsed: {listed}",
-                         detail={"left_out": [lo.as_dict() for lo in loaded.left_out]})
-    return loaded
 
 
 def build(settings: Settings, *, progress: Progress | None = None, strict: bool = False,
