@@ -117,6 +117,10 @@ def test_bracketed_code_annotations_end_the_title_and_known_category_tails_are_s
         ("海藻养殖的碳汇核算(青年科学家项目)", "海藻养殖的碳汇核算", "青年科学家项目"),
         ("海藻养殖的碳汇核算（青年项目）", "海藻养殖的碳汇核算", "青年项目"),
         ("海藻养殖的碳汇核算（试点）", "海藻养殖的碳汇核算（试点）", None),
+        ("海藻养殖的碳汇核算（重点选题）", "海藻养殖的碳汇核算", "重点选题"),
+        ("海藻养殖的碳汇核算(自选课题)", "海藻养殖的碳汇核算", "自选课题"),
+        ("海藻养殖的碳汇核算（培育专项）", "海藻养殖的碳汇核算", "培育专项"),
+        ("海藻养殖的碳汇核算（2024年课题）", "海藻养殖的碳汇核算（2024年课题）", None),
     ],
 )
 def test_category_tail(title, kept, raw):
@@ -193,3 +197,8 @@ def test_code_annotation_in_square_brackets():
     text = "一、研究方向\n1. 盐碱地水稻的耐盐机理【指南代码：YD01】\n2. 滩涂光伏与养殖互补模式【指南代码：YD02】\n"
     res, _ = parse_with_layout(text, split_lines(text))
     assert [d.title.text for d in res.directions] == ["盐碱地水稻的耐盐机理", "滩涂光伏与养殖互补模式"]
+
+
+def test_selection_category_tails_are_categories():
+    res, _layout = _parse("xuanti_category_tails.txt")
+    assert [d.category_raw for d in res.directions] == ["重点选题", "一般选题", "自选课题"]
