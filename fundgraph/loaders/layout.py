@@ -640,10 +640,31 @@ def _table_rows(text: str, lines: list[Line], region: Region) -> list[tuple[Mark
         if not num.isdigit():
             continue
         a, b = cells[cols[1]]
-        title = clean(text, a, b).rstrip("。.")
+        title = _cell_title(clean(text, a, b))
         mk = Mark(i, "table", int(num), None, num, title.text, a)
         rows.append((mk, title))
     return rows
+
+
+_TAG = re.compile(r"<\s*/?\s*[a-zA-Z][^<>]{0,60}>")
+
+
+def _cell_title(cell: Clean) -> Clean:
+    """A title cell's text: tags inside it dropped (``<br/>`` joins two lines), cut at a bracketed code annotation.
+
+    The title ends where a title line of text would: at a code annotation (``（申报代码：…）``) or a 。.
+    """
+    keep = [True] * len(cell.text)
+    for m in _TAG.finditer(cell.text):
+        keep[m.start() : m.end()] = [False] * (m.end() - m.start())
+    text = "".join(c for c, k in zip(cell.text, keep, strict=True) if k)
+    offs = [o for o, k in zip(cell.offsets, keep, strict=True) if k]
+    title = Clean(text, offs)
+    f = title.folded
+    code = CODE_MARK.search(f) or CODE_NOTE.search(f)
+    if code:
+        title = title.slice(0, code.start())
+    return title.rstrip("。.")
 
 
 def _grid(cells: list[tuple[int, int, int, int]], spans: dict[int, int]) -> list[tuple[int | None, int | None]]:

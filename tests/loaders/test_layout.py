@@ -202,3 +202,12 @@ def test_code_annotation_in_square_brackets():
 def test_selection_category_tails_are_categories():
     res, _layout = _parse("xuanti_category_tails.txt")
     assert [d.category_raw for d in res.directions] == ["重点选题", "一般选题", "自选课题"]
+
+
+def test_html_title_cell_line_break_joins_and_code_annotation_ends_the_title():
+    res, _layout = _parse("html_table_cell_br.html.txt")
+    assert not any("<" in d.title.text or "代码" in d.title.text for d in res.directions)
+    # the title's offsets still point at its characters in the file
+    text = (ROOT / "html_table_cell_br.html.txt").read_text(encoding="utf-8")
+    t = res.directions[0].title
+    assert "".join(text[o] for o in t.offsets) == t.text
