@@ -579,6 +579,39 @@ def _score_runs(
     return sum(s for s, _r, _q in scored), [m for _s, run, _q in scored for m in run]
 
 
+#: Keywords that name a direction itself (方向一 / 课题1 …), not a group of directions (专题 / 领域).
+DIRECTION_KEYWORDS = ("方向", "研究方向", "课题", "子课题", "任务", "项目", "选题", "榜单", "题目")
+
+
+def _inner_content(lines: list[Line], inner: Candidate, parent: Candidate) -> bool:
+    """``inner`` is an enumeration inside each item of ``parent`` (方向一 … then （1）（2）…): content, not directions.
+
+    The parent numbers directions by a keyword (方向N / 课题N / 任务N / 项目N …); the inner list restarts at 1
+    under every parent item that has one (under at least half of them, and at least twice), and its items carry
+    no field label or code of their own between them: the fields belong to the parent item.
+    """
+    if parent.scheme != "keyword" or parent.marks[0].kw not in DIRECTION_KEYWORDS or inner is parent:
+        return False
+    if inner.scheme in ("keyword", "table") or len(parent.marks) < 2:
+        return False
+    bounds = [m.i for m in parent.marks] + [inner.region.end]
+    runs = 0
+    for a, b in pairwise(bounds):
+        items = [m for m in inner.marks if a < m.i < b]
+        if not items:
+            continue
+        if [m.n for m in items] != list(range(1, len(items) + 1)):
+            return False
+        if any(CODE_NOTE.search(m.rest) or "申报代码" in m.rest for m in items):
+            return False
+        if any(LABEL_RE.match(lines[j].body) for j in range(items[0].i + 1, items[-1].i)):
+            return False
+        runs += 1
+    if any(m.i < parent.marks[0].i for m in inner.marks):
+        return False
+    return runs >= 2 and 2 * runs >= len(parent.marks)
+
+
 def _in_zone(i: int, stops: list[tuple[int, int, str]]) -> bool:
     return any(a <= i < b for a, b, _ in stops)
 
@@ -768,6 +801,8 @@ def infer(text: str, lines: list[Line], hints: Hints | None = None) -> Inference
             cands.append(Candidate("table", [r[0] for r in rows], 2.0 * len(rows) + 1, region, rows))
         if hints.direction_scheme:
             cands = [c for c in cands if c.scheme == hints.direction_scheme]
+        else:
+            cands = [c for c in cands if not any(_inner_content(lines, c, p) for p in cands)]
         for c in cands:
             bonus = 1.5 if region.heading else 0.0
             c.score += bonus

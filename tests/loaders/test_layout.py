@@ -211,3 +211,15 @@ def test_html_title_cell_line_break_joins_and_code_annotation_ends_the_title():
     text = (ROOT / "html_table_cell_br.html.txt").read_text(encoding="utf-8")
     t = res.directions[0].title
     assert "".join(text[o] for o in t.offsets) == t.text
+
+
+def test_items_restarting_under_every_keyword_direction_are_its_content():
+    res, layout = _parse("keti_inner_items.txt")
+    assert [(lv.role, lv.scheme) for lv in layout.levels] == [("direction", "keyword")]
+    assert "预抽空策略" in res.directions[2].fields["content"].text
+    # with a field label between them, numbered items are directions of their own under 课题 sections
+    text = (ROOT / "keti_inner_items.txt").read_text(encoding="utf-8")
+    text = text.replace("；\n2.", "；\n考核指标：完成验证。\n2.")
+    res2, layout2 = parse_with_layout(text, split_lines(text))
+    assert [lv.role for lv in layout2.levels] == ["section", "direction"]
+    assert len(res2.directions) == 7
