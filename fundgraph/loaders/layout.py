@@ -20,7 +20,11 @@ One engine replaces the per-document parsing profiles. It works in four steps:
    line end (wrapped PDF lines are joined), 。, a field label, a bracketed code annotation (``（申报代码：…）``,
    ``（申请代码1选择E01）``) or a ``：`` (unless a one-off subtitle follows it). Category tails, notes,
    funding sentences, young-scientist notes and a duplicated overview table (merged by 申报代码) are
-   handled by the same rules for every document.
+   handled by the same rules for every document. A title cell of an HTML table drops its tags (``<br/>`` joins
+   lines) and ends at a code annotation too; category tails end in 类 / 项目 / 选题 / 课题 / 专项.
+
+An enumeration that restarts at 1 under every item of a keyword list naming directions (方向一 … with
+（1）（2） under each), with no field label or code between its items, is those items' content, not a direction list.
 
 The result is a :class:`~fundgraph.loaders.parsers.ProfileResult` (what :func:`corpus.parse_text` turns
 into records) plus a :class:`Layout` saying what was inferred. :data:`HINTS` holds per-document
