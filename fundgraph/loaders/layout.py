@@ -20,7 +20,11 @@ One engine replaces the per-document parsing profiles. It works in four steps:
    line end (wrapped PDF lines are joined), 。, a field label, a bracketed code annotation (``（申报代码：…）``,
    ``（申请代码1选择E01）``) or a ``：`` (unless a one-off subtitle follows it). Category tails, notes,
    funding sentences, young-scientist notes and a duplicated overview table (merged by 申报代码) are
-   handled by the same rules for every document.
+   handled by the same rules for every document. A title cell of an HTML table drops its tags (``<br/>`` joins
+   lines) and ends at a code annotation too; category tails end in 类 / 项目 / 选题 / 课题 / 专项.
+
+An enumeration that restarts at 1 under every item of a keyword list naming directions (方向一 … with
+（1）（2） under each), with no field label or code between its items, is those items' content, not a direction list.
 
 The result is a :class:`~fundgraph.loaders.parsers.ProfileResult` (what :func:`corpus.parse_text` turns
 into records) plus a :class:`Layout` saying what was inferred. :data:`HINTS` holds per-document
@@ -579,6 +583,39 @@ def _score_runs(
     return sum(s for s, _r, _q in scored), [m for _s, run, _q in scored for m in run]
 
 
+#: Keywords that name a direction itself (方向一 / 课题1 …), not a group of directions (专题 / 领域).
+DIRECTION_KEYWORDS = ("方向", "研究方向", "课题", "子课题", "任务", "项目", "选题", "榜单", "题目")
+
+
+def _inner_content(lines: list[Line], inner: Candidate, parent: Candidate) -> bool:
+    """``inner`` is an enumeration inside each item of ``parent`` (方向一 … then （1）（2）…): content, not directions.
+
+    The parent numbers directions by a keyword (方向N / 课题N / 任务N / 项目N …); the inner list restarts at 1
+    under every parent item that has one (under at least half of them, and at least twice), and its items carry
+    no field label or code of their own between them: the fields belong to the parent item.
+    """
+    if parent.scheme != "keyword" or parent.marks[0].kw not in DIRECTION_KEYWORDS or inner is parent:
+        return False
+    if inner.scheme in ("keyword", "table") or len(parent.marks) < 2:
+        return False
+    bounds = [m.i for m in parent.marks] + [inner.region.end]
+    runs = 0
+    for a, b in pairwise(bounds):
+        items = [m for m in inner.marks if a < m.i < b]
+        if not items:
+            continue
+        if [m.n for m in items] != list(range(1, len(items) + 1)):
+            return False
+        if any(CODE_NOTE.search(m.rest) or "申报代码" in m.rest for m in items):
+            return False
+        if any(LABEL_RE.match(lines[j].body) for j in range(items[0].i + 1, items[-1].i)):
+            return False
+        runs += 1
+    if any(m.i < parent.marks[0].i for m in inner.marks):
+        return False
+    return runs >= 2 and 2 * runs >= len(parent.marks)
+
+
 def _in_zone(i: int, stops: list[tuple[int, int, str]]) -> bool:
     return any(a <= i < b for a, b, _ in stops)
 
@@ -640,10 +677,31 @@ def _table_rows(text: str, lines: list[Line], region: Region) -> list[tuple[Mark
         if not num.isdigit():
             continue
         a, b = cells[cols[1]]
-        title = clean(text, a, b).rstrip("。.")
+        title = _cell_title(clean(text, a, b))
         mk = Mark(i, "table", int(num), None, num, title.text, a)
         rows.append((mk, title))
     return rows
+
+
+_TAG = re.compile(r"<\s*/?\s*[a-zA-Z][^<>]{0,60}>")
+
+
+def _cell_title(cell: Clean) -> Clean:
+    """A title cell's text: tags inside it dropped (``<br/>`` joins two lines), cut at a bracketed code annotation.
+
+    The title ends where a title line of text would: at a code annotation (``（申报代码：…）``) or a 。.
+    """
+    keep = [True] * len(cell.text)
+    for m in _TAG.finditer(cell.text):
+        keep[m.start() : m.end()] = [False] * (m.end() - m.start())
+    text = "".join(c for c, k in zip(cell.text, keep, strict=True) if k)
+    offs = [o for o, k in zip(cell.offsets, keep, strict=True) if k]
+    title = Clean(text, offs)
+    f = title.folded
+    code = CODE_MARK.search(f) or CODE_NOTE.search(f)
+    if code:
+        title = title.slice(0, code.start())
+    return title.rstrip("。.")
 
 
 def _grid(cells: list[tuple[int, int, int, int]], spans: dict[int, int]) -> list[tuple[int | None, int | None]]:
@@ -747,6 +805,8 @@ def infer(text: str, lines: list[Line], hints: Hints | None = None) -> Inference
             cands.append(Candidate("table", [r[0] for r in rows], 2.0 * len(rows) + 1, region, rows))
         if hints.direction_scheme:
             cands = [c for c in cands if c.scheme == hints.direction_scheme]
+        else:
+            cands = [c for c in cands if not any(_inner_content(lines, c, p) for p in cands)]
         for c in cands:
             bonus = 1.5 if region.heading else 0.0
             c.score += bonus

@@ -215,16 +215,22 @@ def cut_fields(
 
 
 CATEGORY_TAIL = re.compile(r"[(]\s*([^()]{2,12})\s*[)]\s*$")
+#: Words a category tail ends in: a kind (…类) or a type of funded item (项目 / 选题 / 课题 / 专项).
+CATEGORY_KINDS = ("类", "项目", "选题", "课题", "专项")
+_NOT_CATEGORY = re.compile(r"[\d,，、;；:：。]")
 
 
 def split_category_tail(title: Clean) -> tuple[Clean, str | None]:
     """Split ``…研究（共性关键技术类）`` into the title and the raw category (either width of parentheses).
 
-    A tail is a category when it names a kind or a project type (``…类``, ``（青年项目）``) or a known category
-    (``（青年科学家）``); any other bracket (``（试点）``, ``（2026—2028年）``) stays in the title.
+    A tail is a category when it names a kind or a funded item's type (``…类``, ``（青年项目）``, ``（重点选题）``,
+    ``（自选课题）``) in a short phrase with no digit or punctuation, or a known category (``（青年科学家）``);
+    any other bracket (``（试点）``, ``（2026—2028年）``) stays in the title.
     """
     m = CATEGORY_TAIL.search(title.folded)
-    if not m or not (m.group(1).endswith(("类", "项目")) or normalise_category(m.group(1)) is not None):
+    raw = m.group(1).strip() if m else ""
+    kind = raw.endswith(CATEGORY_KINDS) and not _NOT_CATEGORY.search(raw)
+    if not m or not (kind or normalise_category(raw) is not None):
         return title, None
     raw = title.slice(m.start(1), m.end(1)).text
     return title.slice(0, m.start()).rstrip("。."), raw

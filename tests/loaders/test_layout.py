@@ -117,6 +117,10 @@ def test_bracketed_code_annotations_end_the_title_and_known_category_tails_are_s
         ("海藻养殖的碳汇核算(青年科学家项目)", "海藻养殖的碳汇核算", "青年科学家项目"),
         ("海藻养殖的碳汇核算（青年项目）", "海藻养殖的碳汇核算", "青年项目"),
         ("海藻养殖的碳汇核算（试点）", "海藻养殖的碳汇核算（试点）", None),
+        ("海藻养殖的碳汇核算（重点选题）", "海藻养殖的碳汇核算", "重点选题"),
+        ("海藻养殖的碳汇核算(自选课题)", "海藻养殖的碳汇核算", "自选课题"),
+        ("海藻养殖的碳汇核算（培育专项）", "海藻养殖的碳汇核算", "培育专项"),
+        ("海藻养殖的碳汇核算（2024年课题）", "海藻养殖的碳汇核算（2024年课题）", None),
     ],
 )
 def test_category_tail(title, kept, raw):
@@ -193,3 +197,29 @@ def test_code_annotation_in_square_brackets():
     text = "一、研究方向\n1. 盐碱地水稻的耐盐机理【指南代码：YD01】\n2. 滩涂光伏与养殖互补模式【指南代码：YD02】\n"
     res, _ = parse_with_layout(text, split_lines(text))
     assert [d.title.text for d in res.directions] == ["盐碱地水稻的耐盐机理", "滩涂光伏与养殖互补模式"]
+
+
+def test_selection_category_tails_are_categories():
+    res, _layout = _parse("xuanti_category_tails.txt")
+    assert [d.category_raw for d in res.directions] == ["重点选题", "一般选题", "自选课题"]
+
+
+def test_html_title_cell_line_break_joins_and_code_annotation_ends_the_title():
+    res, _layout = _parse("html_table_cell_br.html.txt")
+    assert not any("<" in d.title.text or "代码" in d.title.text for d in res.directions)
+    # the title's offsets still point at its characters in the file
+    text = (ROOT / "html_table_cell_br.html.txt").read_text(encoding="utf-8")
+    t = res.directions[0].title
+    assert "".join(text[o] for o in t.offsets) == t.text
+
+
+def test_items_restarting_under_every_keyword_direction_are_its_content():
+    res, layout = _parse("keti_inner_items.txt")
+    assert [(lv.role, lv.scheme) for lv in layout.levels] == [("direction", "keyword")]
+    assert "预抽空策略" in res.directions[2].fields["content"].text
+    # with a field label between them, numbered items are directions of their own under 课题 sections
+    text = (ROOT / "keti_inner_items.txt").read_text(encoding="utf-8")
+    text = text.replace("；\n2.", "；\n考核指标：完成验证。\n2.")
+    res2, layout2 = parse_with_layout(text, split_lines(text))
+    assert [lv.role for lv in layout2.levels] == ["section", "direction"]
+    assert len(res2.directions) == 7
