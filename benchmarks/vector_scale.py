@@ -121,6 +121,8 @@ def build_one(manifest: Path, cache: Path, home: Path) -> dict:
         if d.get("type") in ("SIMILAR_TO", "CONTINUES"):
             edges.setdefault(d["type"], []).append((u, v, round(float(d["score"]), 6)))
     digest = {t: sorted(es) for t, es in edges.items()}
+    if os.environ.get("BENCH_EDGES"):  # keep the edges to compare two trees' builds (--compare)
+        Path(os.environ["BENCH_EDGES"]).write_text(json.dumps(digest))
     return {
         "directions": len(sim.direction_ids), "seconds": clock.seconds, "peak_mb": clock.peak,
         "total_s": time.perf_counter() - t0, "base_rss_mb": base_rss,
@@ -160,6 +162,21 @@ def serve_one(home: Path, samples: int) -> dict:
             "serve_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
+def compare(a_path: Path, b_path: Path) -> str:
+    """Same SIMILAR_TO / CONTINUES pairs? How far apart are the scores of the pairs both have?"""
+    a, b = json.loads(a_path.read_text()), json.loads(b_path.read_text())
+    lines = []
+    for rel in sorted(set(a) | set(b)):
+        ea = {(u, v): s for u, v, s in a.get(rel, [])}
+        eb = {(u, v): s for u, v, s in b.get(rel, [])}
+        both = ea.keys() & eb.keys()
+        diffs = [abs(ea[p] - eb[p]) for p in both]
+        lines.append(f"{rel}: {len(ea)} vs {len(eb)} edges, {len(ea.keys() - eb.keys())} only in the first, "
+                     f"{len(eb.keys() - ea.keys())} only in the second; scores differ on {sum(d > 0 for d in diffs)} "
+                     f"(max {max(diffs, default=0):.1e})")
+    return "\n".join(lines)
+
+
 def table(results: list[dict]) -> str:
     cols = [f"{r['label']} {r['directions']:,}" for r in results]
     rows = ["| | " + " | ".join(cols) + " |", "|---|" + "---|" * len(results)]
@@ -183,7 +200,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--samples", type=int, default=200)
     ap.add_argument("--json", type=Path, help="append the figures here (one JSON object per line)")
     ap.add_argument("--step", nargs=3, help=argparse.SUPPRESS)
+    ap.add_argument("--compare", nargs=2, type=Path, metavar="EDGES_JSON",
+                    help="compare two edge files written with BENCH_EDGES=<file> and exit")
     args = ap.parse_args(argv)
+    if args.compare:
+        print(compare(*args.compare))
+        return 0
     if args.step:
         what, a, b = args.step
         if what == "entities":

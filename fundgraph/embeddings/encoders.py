@@ -138,7 +138,10 @@ class Tokeniser:
 
     def __call__(self, text: str) -> list[str]:
         """Normalise surface forms, cut, lower-case, drop stopwords, digits and punctuation."""
-        text = self.lexicon.normalise(text or "")
+        return self.cut_normalised(self.lexicon.normalise(text or ""))
+
+    def cut_normalised(self, text: str) -> list[str]:
+        """:meth:`__call__` of a text already normalised by the lexicon."""
         out: list[str] = []
         for tok in self._tk.cut(text, HMM=True):
             tok = tok.strip().lower()
@@ -221,11 +224,12 @@ class LexicalEncoder(Encoder):
 
     def features(self, text: str) -> list[str]:
         """Word tokens, then prefixed character bigrams, of one text."""
-        words = self.tokenise(text)
+        # One normalising pass serves both blocks (it is the regex over every synonym: half the encoding time).
+        normalised = self.lexicon.normalise(text or "")
+        words = self.tokenise.cut_normalised(normalised)
         if self.word_share >= 1.0:
             return words
-        normalised = self.lexicon.normalise(text or "").lower()
-        return words + [CHAR_PREFIX + b for b in char_bigrams(normalised)]
+        return words + [CHAR_PREFIX + b for b in char_bigrams(normalised.lower())]
 
     def _boilerplate_features(self) -> set[str]:
         bp = set(self.boilerplate)
