@@ -3,7 +3,9 @@
     PYTHONPATH=$PWD python benchmarks/graph_formats.py /path/to/home/current [--repeat 3]
 
 Reads the store's graph (``graph.json``, node-link), writes it as: node-link JSON (stdlib ``json``), the same
-with ``orjson``, ``msgpack``, SQLite (a nodes and an edges table, attributes as orjson text) and Parquet
+with ``orjson``, ``msgpack``, orjson rows (``[id, attrs]`` / ``[u, v, key, attrs]``, fed straight to
+``add_nodes_from`` / ``add_edges_from`` instead of ``node_link_graph``), SQLite (a nodes and an edges table,
+attributes as orjson text) and Parquet
 (pyarrow; the same two tables). For each: bytes on disk, write time, and load time *into the networkx
 MultiDiGraph the store serves from* (best of ``--repeat``, each in a fresh child process so no cache of a
 previous load helps). ``msgpack`` and ``pyarrow`` are needed only here.
@@ -20,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-FORMATS = ("json", "orjson", "msgpack", "sqlite", "parquet")
+FORMATS = ("json", "orjson", "msgpack", "orjson-rows", "sqlite", "parquet")
 
 
 def _graph_from_rows(nodes, edges):  # type: ignore[no-untyped-def]
@@ -43,6 +45,9 @@ def write(fmt: str, data: dict, path: Path) -> None:
         import msgpack
 
         path.write_bytes(msgpack.packb(data, use_bin_type=True))
+    elif fmt == "orjson-rows":  # [id, attrs] and [u, v, key, attrs] rows, read straight into add_*_from
+        path.write_bytes(orjson.dumps({"nodes": [[n["id"], n] for n in data["nodes"]],
+                                       "edges": [[e["source"], e["target"], e["key"], e] for e in data["edges"]]}))
     elif fmt == "sqlite":
         con = sqlite3.connect(path)
         con.execute("create table nodes (id text primary key, data blob)")
@@ -79,6 +84,9 @@ def load(fmt: str, path: Path):  # type: ignore[no-untyped-def]
 
             data = msgpack.unpackb(path.read_bytes(), raw=False)
         return nx.node_link_graph(data, directed=True, multigraph=True, edges="edges")
+    if fmt == "orjson-rows":
+        rows = orjson.loads(path.read_bytes())
+        return _graph_from_rows(rows["nodes"], rows["edges"])
     if fmt == "sqlite":
         con = sqlite3.connect(path)
         nodes = [(i, orjson.loads(d)) for i, d in con.execute("select id, data from nodes")]
