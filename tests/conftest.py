@@ -58,8 +58,15 @@ def _fingerprint(built: BuiltGraph) -> str:
     data = nx.node_link_data(built.graph, edges="edges")
     for part in (data, built.direction_ids, built.encoder_state, built.meta):
         h.update(json.dumps(part, sort_keys=True, ensure_ascii=False, default=repr).encode())
-    h.update(built.vectors.tobytes())
+    for array in _vector_arrays(built):
+        h.update(array.tobytes())
     return h.hexdigest()
+
+
+def _vector_arrays(built: BuiltGraph) -> list:
+    """The arrays holding the vectors: the CSR parts of sparse (lexical) vectors, else the dense array."""
+    v = built.vectors
+    return [v.data, v.indices, v.indptr] if hasattr(v, "indptr") else [v]
 
 
 def _frozen(built: BuiltGraph) -> BuiltGraph:
@@ -67,7 +74,8 @@ def _frozen(built: BuiltGraph) -> BuiltGraph:
     import networkx as nx
 
     nx.freeze(built.graph)
-    built.vectors.setflags(write=False)
+    for array in _vector_arrays(built):
+        array.setflags(write=False)
     return built
 
 

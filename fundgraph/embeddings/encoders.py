@@ -7,7 +7,8 @@ Two implementations:
   English query meets the Chinese documents), and boilerplate terms down-weighted.
 - :class:`SentenceTransformerEncoder`: a sentence-transformers model by name or local path; imported lazily.
 
-Every encoder returns L2-normalised float32 rows and has a JSON-able :meth:`Encoder.state` from which
+Every encoder returns L2-normalised float32 rows (the lexical one as a ``scipy.sparse`` CSR matrix, never dense:
+see :mod:`fundgraph.embeddings.vectors`) and has a JSON-able :meth:`Encoder.state` from which
 :func:`encoder_from_state` rebuilds it to encode queries later (in the API, for either store).
 """
 
@@ -23,9 +24,11 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from fundgraph.core.errors import FundgraphError, MissingDependency
 from fundgraph.embeddings.lexicon import Lexicon
+from fundgraph.embeddings.vectors import TextMatrix, l2_normalise, to_csr
 
 if TYPE_CHECKING:
     from fundgraph.core.settings import Settings
@@ -94,18 +97,8 @@ _NUMERIC = re.compile(r"^[\d.,%％:：×xX+\-~～/]+$")
 logger = logging.getLogger(__name__)
 
 
-def l2_normalise(m: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length (zero rows stay zero), as float32."""
-    m = np.asarray(m, dtype=np.float32)
-    if m.ndim == 1:
-        m = m[None, :]
-    norms = np.linalg.norm(m, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    return (m / norms).astype(np.float32)
-
-
 class Encoder(ABC):
-    """Turns texts into L2-normalised float32 vectors."""
+    """Turns texts into L2-normalised float32 vectors (dense rows, or CSR rows for a sparse encoder)."""
 
     name: str = "abstract"
     #: SIMILAR_TO threshold calibrated on this encoder's score scale (``fundgraph eval similarity`` reports
@@ -117,7 +110,7 @@ class Encoder(ABC):
         return self
 
     @abstractmethod
-    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> TextMatrix:
         """Vectors of ``texts``, shape (len(texts), dim), float32, each row of unit length (or zero)."""
 
     @abstractmethod
@@ -145,7 +138,10 @@ class Tokeniser:
 
     def __call__(self, text: str) -> list[str]:
         """Normalise surface forms, cut, lower-case, drop stopwords, digits and punctuation."""
-        text = self.lexicon.normalise(text or "")
+        return self.cut_normalised(self.lexicon.normalise(text or ""))
+
+    def cut_normalised(self, text: str) -> list[str]:
+        """:meth:`__call__` of a text already normalised by the lexicon."""
         out: list[str] = []
         for tok in self._tk.cut(text, HMM=True):
             tok = tok.strip().lower()
@@ -228,11 +224,12 @@ class LexicalEncoder(Encoder):
 
     def features(self, text: str) -> list[str]:
         """Word tokens, then prefixed character bigrams, of one text."""
-        words = self.tokenise(text)
+        # One normalising pass serves both blocks (it is the regex over every synonym: half the encoding time).
+        normalised = self.lexicon.normalise(text or "")
+        words = self.tokenise.cut_normalised(normalised)
         if self.word_share >= 1.0:
             return words
-        normalised = self.lexicon.normalise(text or "").lower()
-        return words + [CHAR_PREFIX + b for b in char_bigrams(normalised)]
+        return words + [CHAR_PREFIX + b for b in char_bigrams(normalised.lower())]
 
     def _boilerplate_features(self) -> set[str]:
         bp = set(self.boilerplate)
@@ -257,26 +254,57 @@ class LexicalEncoder(Encoder):
         self.idf = idf
         return self
 
-    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
-        """Sublinear-tf × idf rows per block, each block normalised and weighted, L2-normalised overall."""
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> TextMatrix:
+        """Sublinear-tf × idf rows per block, each block normalised and weighted, L2-normalised overall.
+
+        Returns a CSR matrix (a few hundred non-zeros per row out of ``max_features``): nothing here is dense.
+        """
         if not self.vocabulary:
             raise FundgraphError(
                 "the lexical encoder must be fitted (or loaded from a state) before encoding"
             )
-        m = np.zeros((len(texts), len(self.vocabulary)), dtype=np.float32)
-        for r, t in enumerate(texts):
+        indptr = [0]
+        indices: list[int] = []
+        data: list[float] = []
+        idf = self.idf.tolist()
+        for t in texts:
+            row = {}
             for tok, c in Counter(self.features(t)).items():
                 j = self.vocabulary.get(tok)
                 if j is not None:
-                    m[r, j] = (1.0 + math.log(c)) * self.idf[j]
-        is_char = np.zeros(len(self.vocabulary), dtype=bool)
-        for t, j in self.vocabulary.items():
-            is_char[j] = t.startswith(CHAR_PREFIX)
+                    row[j] = (1.0 + math.log(c)) * idf[j]
+            for j in sorted(row):
+                indices.append(j)
+                data.append(row[j])
+            indptr.append(len(indices))
+        m = sp.csr_matrix(
+            (np.asarray(data, dtype=np.float32), np.asarray(indices, dtype=np.int32), np.asarray(indptr, np.int64)),
+            shape=(len(texts), len(self.vocabulary)),
+        )
+        is_char = self._char_columns()
         if is_char.any() and (~is_char).any():
-            words = l2_normalise(np.where(is_char, 0.0, m)) * math.sqrt(self.word_share)
-            chars = l2_normalise(np.where(is_char, m, 0.0)) * math.sqrt(1.0 - self.word_share)
-            m = words + chars
+            # Each block to unit length, weighted so that cos = word_share·cos(words) + char_share·cos(bigrams).
+            char_of = is_char[m.indices]
+            rows = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))
+            sq = np.asarray(m.data, dtype=np.float64) ** 2
+            word_norm = np.sqrt(np.bincount(rows, weights=np.where(char_of, 0.0, sq), minlength=m.shape[0]))
+            char_norm = np.sqrt(np.bincount(rows, weights=np.where(char_of, sq, 0.0), minlength=m.shape[0]))
+            word_norm[word_norm == 0] = 1.0
+            char_norm[char_norm == 0] = 1.0
+            scale = np.where(char_of, math.sqrt(1.0 - self.word_share) / char_norm[rows],
+                             math.sqrt(self.word_share) / word_norm[rows])
+            m.data = (m.data * scale).astype(np.float32)
         return l2_normalise(m)
+
+    def _char_columns(self) -> np.ndarray:
+        """Which columns are character bigrams (computed once per fitted vocabulary)."""
+        cached = getattr(self, "_is_char", None)
+        if cached is None or cached.shape[0] != len(self.vocabulary):
+            cached = np.zeros(len(self.vocabulary), dtype=bool)
+            for t, j in self.vocabulary.items():
+                cached[j] = t.startswith(CHAR_PREFIX)
+            self._is_char = cached
+        return cached
 
     def state(self) -> dict[str, Any]:
         """Name, fitted vocabulary and idf, boilerplate, block shares, and the lexicon."""
@@ -325,9 +353,9 @@ class PlainTfidfEncoder(Encoder):
         self._vec.fit(list(texts))
         return self
 
-    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
-        """Dense normalised TF-IDF rows."""
-        return l2_normalise(self._vec.transform(list(texts)).toarray())
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> TextMatrix:
+        """Normalised TF-IDF rows (CSR)."""
+        return l2_normalise(to_csr(self._vec.transform(list(texts))))
 
     def state(self) -> dict[str, Any]:
         """Only the name: the baseline is rebuilt per evaluation run, never stored."""

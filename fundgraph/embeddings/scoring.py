@@ -12,20 +12,27 @@ A direction is represented by
 
 ``score = text_weight · cos(text) + entity_weight · overlap(entities)`` where the overlap is the cosine of
 idf-weighted profiles (idf over directions: a shared 阿尔茨海默病 says more than a shared 大模型).
-:func:`rank` ranks candidates for a direction (similar) or for free text (search); the build, the
-embedded store and the Neo4j store all call it, so they give identical scores.
+:func:`rank` ranks candidates for a direction (similar) or for free text (search); the build
+(:mod:`fundgraph.embeddings.topk`, every direction at once), the embedded store and the Neo4j store all
+score through :func:`rescore`, so they give identical scores.
+
+Ranking never loops over every candidate in Python: one approximate product per query (text vectors, sparse or
+dense, and the entity matrix) selects every candidate that may be in the best k (within a proven error margin,
+:func:`candidate_margin`), and only those are scored exactly (:func:`rescore`) and explained.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from fundgraph.core.schema import ENTITY_REGISTRY
-from fundgraph.embeddings.encoders import l2_normalise
+from fundgraph.embeddings import vectors as vx
 from fundgraph.embeddings.similarity import rarity_weights, weighted_overlap
 
 if TYPE_CHECKING:
@@ -129,7 +136,7 @@ class Candidates:
     Attributes:
         ids: direction ids, in row order of ``vectors``.
         programs: program id of each direction.
-        vectors: text vectors (L2-normalised rows).
+        vectors: text vectors (L2-normalised rows; dense, or CSR).
         entities: entity profile (entity id → weight) of each direction, boilerplate already excluded.
         info: entity id → :class:`EntityInfo`.
         idf: entity id → rarity weight over these directions (computed when not given).
@@ -140,7 +147,7 @@ class Candidates:
 
     ids: list[str]
     programs: list[str]
-    vectors: np.ndarray
+    vectors: vx.TextMatrix
     entities: list[dict[str, float]]
     info: dict[str, EntityInfo]
     idf: dict[str, float] = field(default_factory=dict)
@@ -154,6 +161,35 @@ class Candidates:
         if not self.idf:
             self.idf = rarity_weights(self.entities)
         self.index = {d: i for i, d in enumerate(self.ids)}
+        self.vectors = vx.as_rows(self.vectors) if self.vectors.shape[0] else self.vectors
+        self._lock = threading.Lock()
+        self._entity_matrix: tuple[sp.csr_matrix, dict[str, int]] | None = None
+        self._program_codes: tuple[np.ndarray, dict[str, int]] | None = None
+
+    @property
+    def entity_matrix(self) -> tuple[sp.csr_matrix, dict[str, int]]:
+        """:func:`vectors.entity_matrix` of the profiles (built on first use), and each entity's column."""
+        if self._entity_matrix is None:
+            with self._lock:
+                if self._entity_matrix is None:
+                    self._entity_matrix = vx.entity_matrix(self.entities, self.idf)
+        return self._entity_matrix
+
+    @property
+    def program_codes(self) -> tuple[np.ndarray, dict[str, int]]:
+        """Each row's program as a number, and the numbers of the programs."""
+        if self._program_codes is None:
+            names = {p: i for i, p in enumerate(sorted(set(self.programs)))}
+            self._program_codes = (np.asarray([names[p] for p in self.programs], dtype=np.int64), names)
+        return self._program_codes
+
+    def entity_query(self, profile: Mapping[str, float]) -> np.ndarray:
+        """A query's entity profile as a dense row over :attr:`entity_matrix`'s columns (unit length, idf-weighted)."""
+        m, columns = self.entity_matrix
+        out = np.zeros(m.shape[1], dtype=np.float64)
+        for c, x in vx.entity_row(profile, self.idf, columns).items():
+            out[c] = x
+        return out
 
 
 @dataclass
@@ -252,8 +288,8 @@ def direction_vectors(
     config: ScoringConfig,
     *,
     progress: bool = False,
-) -> np.ndarray:
-    """Text vectors of directions: weighted sum of their encoded fields, re-normalised.
+) -> vx.TextMatrix:
+    """Text vectors of directions: weighted sum of their encoded fields, re-normalised (sparse stays sparse).
 
     Args:
         encoder: a fitted encoder.
@@ -262,20 +298,20 @@ def direction_vectors(
         progress: show the encoder's progress bar.
     """
     texts: list[str] = []
-    where: list[tuple[int, float]] = []
+    owners: list[int] = []
+    weights: list[float] = []
     for i, f in enumerate(fields):
         for name in FIELDS:
             t = (f.get(name) or "").strip()
             w = config.field_weights.get(name, 0.0)
             if t and w > 0:
                 texts.append(t)
-                where.append((i, w))
-    enc = encoder.encode(texts, progress=progress)
-    dim = enc.shape[1] if enc.ndim == 2 and enc.shape[0] else 0
-    out = np.zeros((len(fields), dim), dtype=np.float32)
-    for (i, w), v in zip(where, enc, strict=True):
-        out[i] += w * v
-    return l2_normalise(out) if len(fields) else out
+                owners.append(i)
+                weights.append(w)
+    enc = vx.as_rows(encoder.encode(texts, progress=progress)) if texts else None
+    if enc is None or enc.shape[0] == 0:
+        return vx.empty(len(fields), vx.dimension(enc) if enc is not None else 0)
+    return vx.l2_normalise(vx.weighted_row_sums(enc, owners, weights, len(fields)))
 
 
 def query_entities(text: str, lexicon: Lexicon, cands: Candidates) -> dict[str, float]:
@@ -334,8 +370,52 @@ def explain(
     return float(score), float(e_score), shared, _summary(shared, info_by_name, text_score, e_score)
 
 
-def rank(
+def candidate_margin(vectors: vx.TextMatrix, config: ScoringConfig) -> float:
+    """How far below the k-th best approximate score a candidate may be and still belong in the best k.
+
+    The approximate combined score of a pair is within ``δ = text_weight · product_error + 1e-6`` of its exact,
+    rounded score (float32 text products, float64 entity products, two roundings to 6 decimals); a candidate in
+    the exact best k is within 2δ of the approximate k-th best. 1e-5 is added for safety.
+    """
+    return 2 * (config.text_weight * vx.product_error(vectors) + 1e-6) + 1e-5
+
+
+def rescore(
     query_vector: np.ndarray,
+    query_entities_: Mapping[str, float],
+    cols: Sequence[int] | np.ndarray,
+    cands: Candidates,
+    config: ScoringConfig,
+    *,
+    k: int | None = None,
+    threshold: float | None = None,
+) -> list[Scored]:
+    """Exact scores, order and explanations of the candidates ``cols`` (the few an approximate pass kept).
+
+    The text score is :func:`vectors.cosines` rounded to 6 decimals, the entity score
+    :func:`similarity.weighted_overlap`; ties are broken by direction id, so every store returns the same
+    order. With a ``threshold``, the list stops where a score drops below it.
+    """
+    cols = np.asarray(cols, dtype=np.int64)
+    text = vx.cosines(cands.vectors, cols, query_vector).tolist()
+    scored: list[tuple[float, str, int, float]] = []
+    for j, tj in zip(cols.tolist(), text, strict=True):
+        t = round(tj, 6)
+        e_score, _ = weighted_overlap(query_entities_, cands.entities[j], cands.idf)
+        scored.append((round(config.text_weight * t + config.entity_weight * e_score, 6), cands.ids[j], j, t))
+    scored.sort(key=lambda s: (-s[0], s[1]))
+    out: list[Scored] = []
+    for _score, did, j, t in scored if k is None else scored[:k]:
+        full, e, shared, summary = explain(query_entities_, cands.entities[j], cands, t, config)
+        s = Scored(j, did, cands.programs[j], round(full, 6), t, round(e, 6), shared, summary)
+        if threshold is not None and s.score < threshold:
+            break
+        out.append(s)
+    return out
+
+
+def rank(
+    query_vector: np.ndarray | vx.TextMatrix,
     query_entities_: Mapping[str, float],
     cands: Candidates,
     *,
@@ -347,8 +427,11 @@ def rank(
 ) -> list[Scored]:
     """Candidates ranked against a query (a direction or free text), best first.
 
+    One approximate product of the query with every candidate (text and entities) selects those that may be in
+    the best ``k``; only they are scored exactly and explained (:func:`rescore`).
+
     Args:
-        query_vector: the query's text vector (unit length).
+        query_vector: the query's text vector (unit length; dense, or a one-row sparse matrix).
         query_entities_: the query's entity profile.
         cands: candidate directions.
         config: weights.
@@ -359,47 +442,34 @@ def rank(
 
     Ties are broken by direction id, so every store returns the same order.
     """
-    q = np.asarray(query_vector, dtype=np.float32).reshape(-1)
-    if cands.vectors.shape[0] == 0:
+    n = len(cands.ids)
+    if n == 0:
         return []
-    text = (
-        np.clip(cands.vectors @ q, -1.0, 1.0)
-        if q.shape[0] == cands.vectors.shape[1]
-        else np.zeros(cands.vectors.shape[0], dtype=np.float32)
-    )
-    allowed = set(programs) if programs is not None else None
-    # Score every candidate (cheap), then explain only the k kept (explaining is most of the cost).
-    scored: list[tuple[float, str, int, float]] = []
-    for i, did in enumerate(cands.ids):
-        if i == exclude:
-            continue
-        p = cands.programs[i]
-        if (exclude_program is not None and p == exclude_program) or (
-            allowed is not None and p not in allowed
-        ):
-            continue
-        t = round(float(text[i]), 6)
-        e_score, _ = weighted_overlap(query_entities_, cands.entities[i], cands.idf)
-        scored.append((round(config.text_weight * t + config.entity_weight * e_score, 6), did, i, t))
-    scored.sort(key=lambda s: (-s[0], s[1]))
-    out: list[Scored] = []
-    for _score, did, i, t in scored if k is None else scored[:k]:
-        full, e, shared, summary = explain(query_entities_, cands.entities[i], cands, t, config)
-        out.append(Scored(i, did, cands.programs[i], round(full, 6), t, round(e, 6), shared, summary))
-    return out
+    q = vx.as_query(query_vector)
+    text = np.clip(vx.query_products(cands.vectors, q).astype(np.float64), -1.0, 1.0)
+    ents, _cols = cands.entity_matrix
+    ent = np.minimum(np.asarray(ents @ cands.entity_query(query_entities_)).ravel(), 1.0) if ents.shape[1] else 0.0
+    scores = config.text_weight * text + config.entity_weight * ent
+    codes, names = cands.program_codes
+    if exclude is not None and 0 <= exclude < n:
+        scores[exclude] = -np.inf
+    if exclude_program is not None and exclude_program in names:
+        scores[codes == names[exclude_program]] = -np.inf
+    if programs is not None:
+        allowed = np.isin(codes, [names[p] for p in programs if p in names])
+        scores[~allowed] = -np.inf
+    keep = vx.selection_mask(scores, k, margin=candidate_margin(cands.vectors, config))[0]
+    return rescore(q, query_entities_, np.flatnonzero(keep), cands, config, k=k)
 
 
 def score_matrix(cands: Candidates, config: ScoringConfig) -> np.ndarray:
-    """Combined scores of every pair of candidates (the diagonal is each direction with itself)."""
-    text = (
-        np.clip(cands.vectors @ cands.vectors.T, -1.0, 1.0)
-        if cands.vectors.size
-        else np.zeros((len(cands.ids), len(cands.ids)), dtype=np.float32)
-    )
+    """Combined scores of every pair of candidates (the diagonal is each direction with itself); small inputs only."""
     n = len(cands.ids)
     m = np.zeros((n, n), dtype=np.float64)
+    every = np.arange(n)
     for i in range(n):
+        text = vx.cosines(cands.vectors, every, vx.dense_row(cands.vectors, i))
         for j in range(n):
             e, _ = weighted_overlap(cands.entities[i], cands.entities[j], cands.idf)
-            m[i, j] = config.text_weight * round(float(text[i, j]), 6) + config.entity_weight * e
+            m[i, j] = config.text_weight * round(float(text[j]), 6) + config.entity_weight * e
     return m

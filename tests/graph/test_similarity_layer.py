@@ -4,6 +4,8 @@ from collections import Counter
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
+import scipy.sparse.linalg  # noqa: F401 - sp.linalg.norm
 
 from fundgraph.core.settings import Settings
 from fundgraph.embeddings.scoring import query_entities, rank
@@ -29,8 +31,9 @@ def _edges(g, rel):
 def test_result_vectors_cover_every_direction(built):
     _g, _docs, res = built
     assert len(res.direction_ids) == 124 == res.vectors.shape[0]
-    assert res.vectors.dtype == np.float32
-    assert np.allclose(np.linalg.norm(res.vectors, axis=1), 1.0, atol=1e-5)
+    assert sp.isspmatrix_csr(res.vectors) and res.vectors.dtype == np.float32
+    assert res.vectors.nnz < 0.2 * res.vectors.shape[0] * res.vectors.shape[1]  # sparse: never made dense
+    assert np.allclose(sp.linalg.norm(res.vectors, axis=1), 1.0, atol=1e-5)
     assert res.encoder_state["name"] == "lexical"
     assert {"scoring", "lexicon", "vocabulary", "idf"} <= set(res.encoder_state)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import networkx as nx
+import numpy as np
 import pytest
 
 from fundgraph.core.errors import DirectionNotFound
@@ -45,7 +46,8 @@ def test_round_trip_is_exact(neo4j_store, neo4j_corpus):
         neo4j_corpus.graph.edges(keys=True, data=True)
     )
     assert back.direction_ids == neo4j_corpus.direction_ids
-    assert (back.vectors == neo4j_corpus.vectors).all()
+    assert isinstance(back.vectors, np.ndarray)  # Neo4j holds each row dense (its vector index needs them)
+    assert (back.vectors == neo4j_corpus.vectors.toarray()).all()
     assert back.meta == neo4j_corpus.meta and back.encoder_state == neo4j_corpus.encoder_state
 
 
@@ -111,7 +113,7 @@ def test_vector_index_is_online_and_ranks_a_direction_first(neo4j_store, neo4j_c
     assert rows[0]["dimensions"] == neo4j_corpus.vectors.shape[1]
     did = neo4j_corpus.direction_ids[0]
     hits = neo4j_store.read(
-        "query_direction_vectors", k=3, vector=neo4j_corpus.vectors[0].astype(float).tolist()
+        "query_direction_vectors", k=3, vector=neo4j_corpus.vectors[0].toarray()[0].astype(float).tolist()
     )
     assert hits[0]["id"] == did and hits[0]["score"] == pytest.approx(1.0, abs=1e-4)
 

@@ -27,6 +27,7 @@ import networkx as nx
 import numpy as np
 
 from fundgraph.core.schema import ENTITY_REGISTRY
+from fundgraph.embeddings import vectors as vx
 from fundgraph.embeddings.encoders import Encoder, encoder_from_settings
 from fundgraph.embeddings.lexicon import Lexicon, Term
 from fundgraph.embeddings.scoring import (
@@ -35,7 +36,6 @@ from fundgraph.embeddings.scoring import (
     Scored,
     ScoringConfig,
     direction_vectors,
-    rank,
 )
 from fundgraph.embeddings.topk import Selection, top_k_all
 from fundgraph.graph.model import Label, Rel
@@ -66,7 +66,7 @@ class SimilarityResult:
     """What the similarity layer hands back to the build (vectors are stored with the graph)."""
 
     direction_ids: list[str]
-    vectors: np.ndarray
+    vectors: vx.TextMatrix
     encoder_state: dict[str, Any] = field(default_factory=dict)
 
 
@@ -140,7 +140,7 @@ def encode_directions(
     encoder: Encoder | None = None,
     config: ScoringConfig | None = None,
     progress: bool = False,
-) -> tuple[list[str], np.ndarray, Encoder, Lexicon, ScoringConfig]:
+) -> tuple[list[str], vx.TextMatrix, Encoder, Lexicon, ScoringConfig]:
     """Fit the encoder on the corpus and compute every direction's text vector (no edges added)."""
     config = config or ScoringConfig()
     directions = [d for doc in docs for d in doc.directions]
@@ -301,13 +301,14 @@ def series_editions(docs: Sequence[ParsedDocument]) -> list[tuple[ParsedDocument
 
 
 def title_vectors(encoder: Encoder, directions: Sequence[Direction]) -> dict[str, np.ndarray]:
-    """Direction id → its title encoded on its own (unit length; zero for an empty title)."""
+    """Direction id → its title encoded on its own (unit length; zero for an empty title), dense.
+
+    Only two editions' directions at a time (a few dozen rows), so dense rows cost nothing here.
+    """
     if not directions:
         return {}
-    m = np.asarray(encoder.encode([d.title or "" for d in directions]), dtype=np.float32)
-    norms = np.linalg.norm(m, axis=1, keepdims=True)
-    m = np.divide(m, norms, out=np.zeros_like(m), where=norms > 0)
-    return {d.id: m[i] for i, d in enumerate(directions)}
+    m = vx.l2_normalise(vx.as_rows(encoder.encode([d.title or "" for d in directions])))
+    return {d.id: vx.dense_row(m, i) for i, d in enumerate(directions)}
 
 
 def find_continues(
@@ -317,31 +318,35 @@ def find_continues(
     encoder: Encoder,
     rule: LineageRule | None = None,
 ) -> list[Continuation]:
-    """The CONTINUES links :class:`LineageRule` accepts, for every series with two or more editions."""
+    """The CONTINUES links :class:`LineageRule` accepts, for every series with two or more editions.
+
+    Each later direction is ranked against the previous edition's directions only, and each earlier one
+    against the later edition's (:func:`embeddings.topk.top_k_all` with those rows and columns): the work
+    grows with the editions' sizes, not with the corpus.
+    """
     rule = rule or LineageRule()
+    by_program: dict[str, list[int]] = defaultdict(list)
+    for i, p in enumerate(cands.programs):
+        by_program[p].append(i)
     made: list[Continuation] = []
     for prev, later in series_editions(docs):
         titles = title_vectors(encoder, [*prev.directions, *later.directions])
         prev_ids = [d.id for d in prev.directions]
-
-        def best_in(did: str, program: str, k: int | None = 1) -> list[Scored]:
-            i = cands.index[did]
-            return rank(
-                cands.vectors[i], cands.entities[i], cands, config=config, k=k, exclude=i, programs=[program]
-            )
-
+        later_rows = [cands.index[d.id] for d in later.directions]
+        (forward,) = top_k_all(cands, config, [Selection(2)], rows=later_rows,
+                               columns=by_program.get(prev.program.id, []))
         back: dict[str, str | None] = {}
-        for d in later.directions:
-            ranked = best_in(d.id, prev.program.id, k=2)
+        if rule.mutual:
+            prev_rows = [cands.index[d] for d in prev_ids]
+            (backward,) = top_k_all(cands, config, [Selection(1)], rows=prev_rows,
+                                    columns=by_program.get(later.program.id, []))
+            back = {d: (b[0].id if b else None) for d, b in zip(prev_ids, backward, strict=True)}
+        for d, ranked in zip(later.directions, forward, strict=True):
             if not ranked or ranked[0].score < rule.threshold:
                 continue
             s = ranked[0]
-            if rule.mutual:
-                if s.id not in back:
-                    b = best_in(s.id, later.program.id)
-                    back[s.id] = b[0].id if b else None
-                if back[s.id] != d.id:
-                    continue
+            if rule.mutual and back.get(s.id) != d.id:
+                continue
             t = {p: float(titles[d.id] @ titles[p]) for p in prev_ids}
             if rule.title_agrees and not (t[s.id] > 1e-6 and t[s.id] >= max(t.values()) - 1e-6):
                 continue
@@ -409,8 +414,22 @@ def similarity_graph(
     return sg
 
 
-def community_terms(members: Sequence[str], cands: Candidates, *, n_terms: int = 3) -> list[EntityInfo]:
-    """The entities most characteristic of a set of directions: frequent inside, rare outside (c-TF-IDF)."""
+def entity_counts(cands: Candidates) -> Counter[str]:
+    """Entity id → number of directions whose profile has it."""
+    df: Counter[str] = Counter()
+    for p in cands.entities:
+        df.update(p.keys())
+    return df
+
+
+def community_terms(
+    members: Sequence[str], cands: Candidates, *, n_terms: int = 3, df_all: Counter[str] | None = None
+) -> list[EntityInfo]:
+    """The entities most characteristic of a set of directions: frequent inside, rare outside (c-TF-IDF).
+
+    ``df_all``: :func:`entity_counts` of ``cands`` when already counted (once per build, not per community).
+    """
+    df_all = entity_counts(cands) if df_all is None else df_all
     inside: Counter[str] = Counter()
     for d in members:
         inside.update(cands.entities[cands.index[d]].keys())
@@ -420,7 +439,7 @@ def community_terms(members: Sequence[str], cands: Candidates, *, n_terms: int =
         info = cands.info.get(e)
         if info is None or info.type == "discipline":
             continue
-        df = sum(1 for p in cands.entities if e in p)
+        df = df_all[e]
         # share of the community citing it × how specific it is to the community
         score = (c / len(members)) * math.log(1 + total / df) * (c / df)
         scored.append((score, c, e))
@@ -454,9 +473,10 @@ def add_communities(
     )
     groups = sorted((sorted(c) for c in comms), key=lambda m: (-len(m), m[0]))
     kept = [m for m in groups if len(m) >= 2]
+    df_all = entity_counts(cands)
     for n, members in enumerate(kept, start=1):
         cid = f"community:{n}"
-        terms = community_terms(members, cands)
+        terms = community_terms(members, cands, df_all=df_all)
         zh = [t.name for t in terms]
         en = [t.name_en or t.name for t in terms]
         programs = sorted({cands.programs[cands.index[d]] for d in members})

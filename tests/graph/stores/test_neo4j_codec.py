@@ -7,6 +7,7 @@ import json
 import networkx as nx
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from fundgraph.core.errors import FundgraphError
 from fundgraph.graph.model import Rel
@@ -71,7 +72,10 @@ def test_rows_carry_every_node_and_edge_with_vectors(built):
     by_id = {r["id"]: r for r in nodes}
     row = built.direction_ids.index("prog-a:1")
     assert by_id["prog-a:1"]["label"] == "Direction"
-    assert by_id["prog-a:1"]["props"][EMBEDDING] == pytest.approx(built.vectors[row].tolist())
+    assert sp.issparse(built.vectors)  # the build keeps lexical vectors sparse; Neo4j gets each row dense
+    want = built.vectors[row].toarray().ravel()
+    assert by_id["prog-a:1"]["props"][EMBEDDING] == pytest.approx(want.tolist())
+    assert len(by_id["prog-a:1"]["props"][EMBEDDING]) == built.vectors.shape[1]
     assert EMBEDDING not in by_id["prog-a"]["props"]
     assert decode_props(by_id["disease:alzheimer"]["props"]) == dict(g.nodes["disease:alzheimer"])
     assert [r["props"]["fg_seq"] for r in rels] == list(range(len(rels)))

@@ -3,8 +3,14 @@
 Layout of a graph directory::
 
     graph.json      node-link JSON of the MultiDiGraph
-    vectors.npy     float32 direction vectors, rows in direction_ids order
-    index.json      direction_ids, encoder_state, meta
+    vectors.data.npy, vectors.indices.npy, vectors.indptr.npy
+                    the direction vectors as CSR arrays (float32, int32, int64), rows in direction_ids order;
+                    or vectors.npy (dense float32 rows) for a dense encoder
+    index.json      direction_ids, encoder_state, meta, and the vectors' form and shape
+
+The vector arrays are opened memory-mapped (``mmap_mode="r"``): opening reads no vector, a query's product pages
+in what it touches, and every process serving the same files shares one copy in the page cache. A directory
+written before the vectors became sparse (a dense ``vectors.npy`` and no ``vectors`` entry) still opens.
 """
 
 from __future__ import annotations
@@ -15,40 +21,85 @@ from typing import Any
 
 import networkx as nx
 import numpy as np
+import scipy.sparse as sp
 
+from fundgraph.embeddings import vectors as vx
 from fundgraph.graph.stores.base import BuiltGraph
 
 GRAPH_FILE = "graph.json"
 VECTORS_FILE = "vectors.npy"
+CSR_FILES = {"data": "vectors.data.npy", "indices": "vectors.indices.npy", "indptr": "vectors.indptr.npy"}
 INDEX_FILE = "index.json"
 
 
 def _write_json(path: Path, data: Any) -> None:
-    with path.open("w", encoding="utf-8") as fh:
-        json.dump(data, fh, ensure_ascii=False, separators=(",", ":"))
+    """Compact UTF-8 JSON; with orjson when it is installed (the same document, ~10× faster to write)."""
+    try:
+        import orjson
+    except ImportError:
+        with path.open("w", encoding="utf-8") as fh:
+            json.dump(data, fh, ensure_ascii=False, separators=(",", ":"))
+        return
+    path.write_bytes(orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY))
+
+
+def _read_json(path: Path) -> Any:
+    """A JSON file; with orjson when it is installed (measured: 1.6× faster to parse the graph file)."""
+    try:
+        import orjson
+    except ImportError:
+        with path.open(encoding="utf-8") as fh:
+            return json.load(fh)
+    return orjson.loads(path.read_bytes())
 
 
 def save_built(built: BuiltGraph, target: Path) -> None:
     """Write ``built`` into the (new, empty) directory ``target``."""
     target.mkdir(parents=True, exist_ok=False)
     _write_json(target / GRAPH_FILE, nx.node_link_data(built.graph, edges="edges"))
-    np.save(target / VECTORS_FILE, np.asarray(built.vectors, dtype=np.float32), allow_pickle=False)
     _write_json(target / INDEX_FILE, {
         "direction_ids": built.direction_ids,
         "encoder_state": built.encoder_state,
         "meta": built.meta,
+        "vectors": save_vectors(built.vectors, target),
     })
+
+
+def save_vectors(vectors: vx.TextMatrix, target: Path) -> dict[str, Any]:
+    """Write the vector arrays into ``target``; their form and shape (for :func:`read_vectors`)."""
+    m = vx.as_rows(vectors)
+    if sp.issparse(m):
+        m = vx.to_csr(m)
+        arrays = {"data": m.data.astype(np.float32), "indices": m.indices.astype(np.int32),
+                  "indptr": m.indptr.astype(np.int64)}
+        for part, name in CSR_FILES.items():
+            np.save(target / name, arrays[part], allow_pickle=False)
+        return {"form": "csr", "shape": [int(m.shape[0]), int(m.shape[1])]}
+    np.save(target / VECTORS_FILE, np.asarray(m, dtype=np.float32), allow_pickle=False)
+    return {"form": "dense", "shape": [int(m.shape[0]), int(m.shape[1])]}
+
+
+def read_vectors(source: Path, spec: dict[str, Any] | None) -> vx.TextMatrix:
+    """The vectors :func:`save_vectors` wrote, memory-mapped (no copy is read into memory)."""
+    if spec and spec.get("form") == "csr":
+        parts = {part: np.load(source / name, mmap_mode="r", allow_pickle=False) for part, name in CSR_FILES.items()}
+        shape = tuple(spec["shape"])
+        if shape[0] == 0 or parts["data"].size == 0:
+            return sp.csr_matrix(shape, dtype=np.float32)
+        m = sp.csr_matrix((parts["data"], parts["indices"], parts["indptr"]), shape=shape, copy=False)
+        m.has_sorted_indices = True  # written canonical by save_vectors
+        m.has_canonical_format = True
+        return m
+    return np.load(source / VECTORS_FILE, mmap_mode="r", allow_pickle=False)
 
 
 def read_built(source: Path) -> BuiltGraph:
     """Read a graph directory written by :func:`save_built`."""
-    with (source / GRAPH_FILE).open(encoding="utf-8") as fh:
-        g = nx.node_link_graph(json.load(fh), directed=True, multigraph=True, edges="edges")
+    g = nx.node_link_graph(_read_json(source / GRAPH_FILE), directed=True, multigraph=True, edges="edges")
     # node-link JSON keeps the node key under "id" and drops the attribute of the same name: restore it.
     for n, d in g.nodes(data=True):
         d.setdefault("id", n)
-    vectors = np.load(source / VECTORS_FILE, allow_pickle=False)
-    with (source / INDEX_FILE).open(encoding="utf-8") as fh:
-        index = json.load(fh)
+    index = _read_json(source / INDEX_FILE)
+    vectors = read_vectors(source, index.get("vectors"))
     return BuiltGraph(graph=g, direction_ids=index["direction_ids"], vectors=vectors,
                       encoder_state=index["encoder_state"], meta=index["meta"])

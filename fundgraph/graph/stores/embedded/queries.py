@@ -2,7 +2,10 @@
 
 Everything that does not change while a graph is loaded is computed once, when a :class:`GraphQueries` is made
 for a :class:`BuiltGraph` (direction order, briefs, entity → directions maps, lookup forms), or on first use
-(the ranking candidates, each direction's ranking), so each request only filters, ranks and slices. The
+(the ranking candidates: entity profiles over the memory-mapped vectors), so each request only filters, ranks
+and slices. ``similar`` and ``search`` rank with :func:`fundgraph.embeddings.scoring.rank`: one product of the
+query with every direction, exact scores and explanations for the few kept; nothing ranks every direction in
+advance, and answers are kept in a bounded LRU only. The
 :class:`~fundgraph.graph.stores.embedded.store.EmbeddedStore` owns one per graph it serves; nothing here
 outlives it.
 """
@@ -14,15 +17,17 @@ from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-import numpy as np
-
 from fundgraph.core.errors import EntityNotFound
+from fundgraph.embeddings import vectors as vx
 from fundgraph.graph.model import ENTITY_TYPES, Label, Rel
 from fundgraph.graph.profiles import candidates_from_graph
 from fundgraph.graph.read import models, records, semantics
 from fundgraph.graph.read.ranking import RankingContext
 from fundgraph.graph.read.semantics import norm
 from fundgraph.graph.stores.base import BuiltGraph
+
+#: Answers of ``similar`` kept (least recently used first out): ~10 kB each, so at most ~40 MB.
+SIMILAR_CACHE_SIZE = 4096
 
 
 class GraphQueries:
@@ -92,27 +97,21 @@ class GraphQueries:
         }
 
         # -- ranking -----------------------------------------------------------------------------------------
-        vecs = np.asarray(built.vectors, dtype=np.float32)
         self.vec_row = {did: i for i, did in enumerate(built.direction_ids)}
-        self.vectors = vecs if vecs.ndim == 2 else np.zeros((0, 0), dtype=np.float32)
+        self.vectors = vx.as_rows(built.vectors) if built.vectors.shape[0] else vx.empty()
         self.ranking_context = RankingContext(built.meta, built.encoder_state)
         self._cands: Any = None
         self._lock = threading.Lock()
         self._details: dict[str, models.DirectionDetail] = {}
-        self._rankings: dict[str, list[models.SimilarItem]] = {}
         self._similar_cache: OrderedDict[tuple[str, int, str], models.SimilarList] = OrderedDict()
         self._matrix_cache: dict[str, models.Matrix] = {}
 
-    def warm(self, *, rankings_up_to: int = 2000) -> GraphQueries:
-        """Compute the lazily built parts now.
+    def warm(self) -> GraphQueries:
+        """Compute the lazily built parts now: the similarity candidates, the query encoder and its tokeniser.
 
-        That is the similarity candidates, the query encoder and its tokeniser, and (for up to
-        ``rankings_up_to`` directions) every direction's full similarity ranking.
+        No ranking is computed in advance (one request ranks one direction in one product).
         """
-        self.candidates()
-        if len(self.direction_ids) <= rankings_up_to:
-            for d in self.direction_ids:
-                self.ranking(d)
+        self.candidates().entity_matrix  # noqa: B018 - built on first use
         if self.built.encoder_state:
             self.ranking_context.lexicon()
             tok = getattr(self.ranking_context.encoder(), "tokenise", None)
@@ -227,7 +226,9 @@ class GraphQueries:
                 if self._cands is None:
                     ids = [d for d in self.built.direction_ids if d in self.direction_pos]
                     rows = [self.vec_row[d] for d in ids]
-                    vectors = self.vectors[rows] if self.vectors.size else np.zeros((len(ids), 0), dtype=np.float32)
+                    # The memory-mapped matrix itself when every row is served (a complete build), else a copy.
+                    vectors = self.vectors if rows == list(range(self.vectors.shape[0])) else (
+                        self.vectors[rows] if vx.dimension(self.vectors) else vx.empty(len(ids)))
                     self._cands = candidates_from_graph(self.g, ids, vectors, self.ranking_context.config)
         return self._cands
 
@@ -237,41 +238,28 @@ class GraphQueries:
         semantics.check_scope(scope)
         semantics.check_k(k)
         key = (direction_id, k, scope)
-        hit = self._similar_cache.get(key)
-        if hit is not None:
-            return hit
-        ranking = self.ranking(direction_id)
-        if scope == "cross-program":
-            own = self.g.nodes[direction_id]["program_id"]
-            ranking = [i for i in ranking if i.direction.program_id != own]
-        result = models.SimilarList(items=ranking[:k])
         with self._lock:
-            self._similar_cache[key] = result
-            if len(self._similar_cache) > 4096:
-                self._similar_cache.popitem(last=False)
-        return result
-
-    def ranking(self, direction_id: str) -> list[models.SimilarItem]:
-        """Every other direction ranked against this one (computed once per direction and graph).
-
-        Cross-program similarity is this list without the direction's own program (the order is kept:
-        :func:`embeddings.scoring.rank` sorts by score, then id), and any ``k`` is a prefix of it.
-        """
-        items = self._rankings.get(direction_id)
-        if items is not None:
-            return items
+            hit = self._similar_cache.get(key)
+            if hit is not None:
+                self._similar_cache.move_to_end(key)
+                return hit
         from fundgraph.embeddings.scoring import rank
 
         cands = self.candidates()
         row = cands.index.get(direction_id)
-        if row is None:  # a direction without a vector (cannot happen for a complete build)
-            items = []
-        else:
+        items: list[models.SimilarItem] = []
+        if row is not None:  # a direction without a vector cannot happen for a complete build
             ctx = self.ranking_context
-            ranked = rank(cands.vectors[row], cands.entities[row], cands, config=ctx.config, exclude=row)
+            own = self.g.nodes[direction_id]["program_id"] if scope == "cross-program" else None
+            ranked = rank(cands.vectors[row], cands.entities[row], cands, config=ctx.config, k=k, exclude=row,
+                          exclude_program=own)
             items = [ctx.item(s, self.briefs[s.id]) for s in ranked]
-        self._rankings[direction_id] = items
-        return items
+        result = models.SimilarList(items=items)
+        with self._lock:
+            self._similar_cache[key] = result
+            if len(self._similar_cache) > SIMILAR_CACHE_SIZE:
+                self._similar_cache.popitem(last=False)
+        return result
 
     def search(self, text: str, k: int, programs: list[str] | None) -> models.SimilarList:
         """Directions ranked against free text (Chinese or English)."""

@@ -22,9 +22,8 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from fundgraph.core.errors import FundgraphError
+from fundgraph.embeddings import vectors as vx
 from fundgraph.graph.model import Label, Rel
 from fundgraph.graph.stores.base import BuiltGraph
 from fundgraph.graph.stores.neo4j.codec import (
@@ -55,7 +54,7 @@ _RELS = {rel.value for rel in Rel}
 def node_rows(built: BuiltGraph) -> list[dict[str, Any]]:
     """Parameter rows of every node (Direction rows carry their vector as ``embedding``)."""
     vec_row = {d: i for i, d in enumerate(built.direction_ids)}
-    vectors = np.asarray(built.vectors, dtype=np.float32)
+    vectors = vx.as_rows(built.vectors)  # sparse stays sparse: one row is made dense as it is written
     derived = query_props(built.graph)
     rows = []
     for seq, (n, d) in enumerate(built.graph.nodes(data=True)):
@@ -65,8 +64,8 @@ def node_rows(built: BuiltGraph) -> list[dict[str, Any]]:
         props = encode_props({k: v for k, v in d.items() if k != EMBEDDING})
         props[SEQ_KEY] = seq
         props.update(derived.get(n, {}))
-        if n in vec_row and vectors.ndim == 2 and vectors.shape[1] > 0:
-            props[EMBEDDING] = vectors[vec_row[n]].astype(float).tolist()
+        if n in vec_row and vx.dimension(vectors) > 0:
+            props[EMBEDDING] = vx.dense_row(vectors, vec_row[n]).astype(float).tolist()
         rows.append({"id": str(n), "label": label, "props": props})
     return rows
 
@@ -152,8 +151,8 @@ def replace(
     """
     say = progress or (lambda _msg: None)
     build = uuid.uuid4().hex
-    vectors = np.asarray(built.vectors, dtype=np.float32)
-    dims = int(vectors.shape[1]) if vectors.ndim == 2 and vectors.shape[0] else 0
+    vectors = vx.as_rows(built.vectors)
+    dims = vx.dimension(vectors) if vectors.shape[0] else 0
     create_schema(conn)
     ensure_vector_index(conn, dims)
     conn.write("set_meta_loading", build=build)

@@ -28,6 +28,7 @@ import networkx as nx
 import numpy as np
 
 from fundgraph.core.errors import GraphNotBuilt
+from fundgraph.embeddings import vectors as vx
 from fundgraph.graph.model import ENTITY_TYPES, Label, Rel
 from fundgraph.graph.profiles import candidates_from_graph
 from fundgraph.graph.read import models, records, semantics
@@ -470,7 +471,7 @@ class Neo4jStore(GraphStore):
         semantics.check_search(text, k)
         semantics.check_programs(data.program_ids, *(programs or ()))
         ctx = data.context
-        vector = np.asarray(ctx.encoder().encode([text])[0], dtype=np.float32)
+        vector = vx.as_query(ctx.encoder().encode([text]))  # the lexical encoder's row is sparse
         ents = query_entities(text, ctx.lexicon(), data.cands)
         ranked = rank(vector, ents, data.cands, config=ctx.config, k=k, programs=programs or None)
         return models.SimilarList(items=[data.item(s) for s in ranked])

@@ -1,0 +1,85 @@
+"""The embedded store's files: sparse vectors written as CSR arrays and opened memory-mapped; older dense
+stores still open; similar and search rank through the one vectorised rank (nothing ranked at start-up)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from fundgraph.embeddings import vectors as vx
+from fundgraph.embeddings.scoring import rescore
+from fundgraph.graph.stores.base import BuiltGraph
+from fundgraph.graph.stores.embedded.files import CSR_FILES, INDEX_FILE, VECTORS_FILE, read_built
+from fundgraph.graph.stores.embedded.queries import SIMILAR_CACHE_SIZE
+from fundgraph.graph.stores.embedded.store import EmbeddedStore
+
+
+@pytest.fixture(scope="module")
+def home(corpus_built, tmp_path_factory):
+    path = tmp_path_factory.mktemp("embedded-files")
+    EmbeddedStore(path).replace(corpus_built)
+    return path
+
+
+def _mapped(a: np.ndarray) -> bool:
+    while a is not None and not isinstance(a, np.memmap):
+        a = a.base
+    return isinstance(a, np.memmap)
+
+
+def test_vectors_are_written_sparse_and_opened_memory_mapped(home, corpus_built):
+    current = home / "current"
+    assert not (current / VECTORS_FILE).exists()
+    assert all((current / name).exists() for name in CSR_FILES.values())
+    index = json.loads((current / INDEX_FILE).read_text(encoding="utf-8"))
+    assert index["vectors"] == {"form": "csr", "shape": list(corpus_built.vectors.shape)}
+    back = read_built(current)
+    assert sp.isspmatrix_csr(back.vectors) and back.vectors.dtype == np.float32
+    assert _mapped(back.vectors.data) and _mapped(back.vectors.indices)
+    assert (back.vectors != corpus_built.vectors).nnz == 0
+    # the files hold the non-zeros only: far less than the dense matrix would
+    size = sum((current / name).stat().st_size for name in CSR_FILES.values())
+    assert size < 0.3 * corpus_built.vectors.shape[0] * corpus_built.vectors.shape[1] * 4
+
+
+def test_a_store_with_dense_vectors_still_opens(tmp_path, corpus_built):
+    dense = BuiltGraph(graph=corpus_built.graph, direction_ids=corpus_built.direction_ids,
+                       vectors=corpus_built.vectors.toarray(), encoder_state=corpus_built.encoder_state,
+                       meta=corpus_built.meta)
+    store = EmbeddedStore(tmp_path)
+    store.replace(dense)
+    assert (tmp_path / "current" / VECTORS_FILE).exists()
+    # an old directory: a dense vectors.npy and no "vectors" entry in index.json
+    index_path = tmp_path / "current" / INDEX_FILE
+    index = json.loads(index_path.read_text(encoding="utf-8"))
+    del index["vectors"]
+    index_path.write_text(json.dumps(index, ensure_ascii=False), encoding="utf-8")
+    back = read_built(tmp_path / "current")
+    assert isinstance(back.vectors, np.ndarray) and _mapped(back.vectors)
+    sparse_store = EmbeddedStore(tmp_path.parent / f"{tmp_path.name}-sparse")
+    sparse_store.replace(corpus_built)
+    for did in corpus_built.direction_ids[::17]:
+        assert EmbeddedStore(tmp_path).similar(did, 8, "all") == sparse_store.similar(did, 8, "all")
+
+
+def test_similar_is_the_exact_ranking_and_nothing_is_ranked_at_start_up(home):
+    store = EmbeddedStore(home)
+    store.warm()
+    q = store.queries()
+    assert not q._similar_cache  # warm() ranks nothing in advance
+    cands = q.candidates()
+    assert cands.vectors is q.vectors  # the memory-mapped matrix itself, not a copy
+    for did in cands.ids[::11]:
+        i = cands.index[did]
+        own = cands.programs[i]
+        for scope in ("all", "cross-program"):
+            cols = [j for j in range(len(cands.ids)) if j != i and (scope == "all" or cands.programs[j] != own)]
+            want = rescore(vx.dense_row(cands.vectors, i), cands.entities[i], cols, cands, q.ranking_context.config,
+                           k=7)
+            got = store.similar(did, 7, scope).items
+            assert [x.direction.id for x in got] == [s.id for s in want]
+            assert [x.score for x in got] == [s.score for s in want]
+    assert 0 < len(q._similar_cache) <= SIMILAR_CACHE_SIZE
