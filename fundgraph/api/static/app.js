@@ -155,6 +155,7 @@
     box.textContent = "…";
     const m = await api(`/overlaps/matrix?by=${encodeURIComponent(by)}`);
     state.matrix = m;
+    $("#matrix-rule").title = m.rule;  // the counting rule, as the API states it
     // Columns: entities cited by the most programs first, then by the most directions.
     const cols = m.entities.map((e, j) => ({ e, j, total: m.counts.reduce((a, row) => a + row[j], 0) }))
       .filter((c) => c.total > 0)

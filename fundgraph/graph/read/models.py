@@ -209,11 +209,15 @@ class Overlap(BaseModel):
 
 
 class Matrix(BaseModel):
-    """Program × entity counts (number of directions of the program citing the entity)."""
+    """Program × entity counts: directions of the program citing the entity or one of its members (see ``rule``)."""
 
     by: str
+    rule: str = Field(description="How a cell is counted: the same directions as the directions list filtered by "
+                                  "the program and the entity")
     programs: list[str]
-    entities: list[EntitySummary]
+    entities: list[EntitySummary] = Field(
+        description="The columns; direction_count and program_count are the column's, counted by the same rule"
+    )
     counts: list[list[int]] = Field(description="counts[i][j]: program i, entity j")
 
 

@@ -341,25 +341,31 @@ class GraphQueries:
         return semantics.overlap(a, b, shared, edges, records.explanation_from_edge)
 
     def matrix(self, by: str) -> models.Matrix:
-        """Program × entity counts (directions of the program citing the entity) for one entity type."""
+        """Program × entity counts for one entity type (:data:`~fundgraph.graph.read.semantics.MATRIX_RULE`)."""
         semantics.check_matrix_by(by)
         hit = self._matrix_cache.get(by)
         if hit is not None:
             return hit
-        rows = [
-            (s, Counter(self.briefs[d].program_id for d in self.entity_dirs.get(s.id, ())))
-            for s in self.summaries.values()
-            if s.type == by
-        ]
+        rows = []
+        for s in self.summaries.values():
+            if s.type != by:
+                continue
+            # semantics.MATRIX_RULE: the entity or its members, exactly as the directions filter matches.
+            dirs = set().union(*(self.entity_dirs.get(e, ()) for e in self._with_members({s.id})))
+            per = Counter(self.briefs[d].program_id for d in dirs)
+            rows.append((s.model_copy(update={"direction_count": len(dirs), "program_count": len(per)}), per))
         m = semantics.matrix(by, self.program_ids, rows)
         self._matrix_cache[by] = m
         return m
 
     # -- neighborhood --------------------------------------------------------------------------------------
     def neighborhood(self, node: str, depth: int, limit: int) -> models.Neighborhood:
-        """Nodes within ``depth`` hops (either direction), at most ``limit``; edges among them."""
-        if node not in self.g:
-            raise semantics.node_not_found(node)
+        """Nodes within ``depth`` hops (either direction), at most ``limit``; edges among them.
+
+        ``node`` is a node id or an entity's name or synonym (:func:`~fundgraph.graph.read.semantics.resolve_node`).
+        """
+        key = norm(node)
+        node = semantics.resolve_node(node, node in self.g, {et: self.lookup[et].get(key, ()) for et in ENTITY_TYPES})
         semantics.check_walk(depth, limit)
         g = self.g
         order, seen, truncated = semantics.walk(

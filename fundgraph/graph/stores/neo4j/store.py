@@ -356,6 +356,8 @@ class Neo4jStore(GraphStore):
     def neighborhood(self, node: str, depth: int, limit: int) -> models.Neighborhood:
         """Nodes within ``depth`` hops (either way), at most ``limit``, and the edges among them.
 
+        ``node`` is a node id or an entity's name or synonym (:func:`~fundgraph.graph.read.semantics.resolve_node`).
+
         A breadth-first walk of one Cypher query per level: each level asks only for the frontier's
         neighbours not seen yet, smallest ids first, and at most as many per node as the walk can still take
         (the nodes added by earlier frontier nodes of the level, the nodes still to add, and one to tell that
@@ -363,8 +365,13 @@ class Neo4jStore(GraphStore):
         """
 
         def work(run: Run) -> models.Neighborhood:
-            if not run("get_node_exists", id=node):
-                raise semantics.node_not_found(node)
+            row = run("resolve_node", id=node, key=norm(node))[0]
+            named: dict[str, list[str]] = {}
+            for label, eid in row["found"]:
+                et = records.entity_type_of(label)
+                if et is not None:
+                    named.setdefault(et, []).append(eid)
+            center = semantics.resolve_node(node, row["exact"] is not None, named)
             semantics.check_walk(depth, limit)
 
             def neighbours(frontier: list[str], seen: list[str]) -> dict[str, list[str]]:
@@ -372,7 +379,7 @@ class Neo4jStore(GraphStore):
                 rows = run("find_neighbours", frontier=frontier, seen=seen, cap=2 * room + 1)
                 return {r["id"]: r["neighbours"] for r in rows}
 
-            order, seen, truncated = semantics.walk(node, depth, limit, neighbours)
+            order, seen, truncated = semantics.walk(center, depth, limit, neighbours)
             el = run(
                 "get_neighbourhood_elements",
                 ids=order,
@@ -386,7 +393,7 @@ class Neo4jStore(GraphStore):
             for r in sorted(el["edges"], key=lambda r: pos[r["source"]]):  # stable: build order within a node
                 key = decode_edge_key(dict(r["props"]))
                 edges.append(records.graph_edge(r["source"], key, r["target"], decode_pairs(r["props"])))
-            return models.Neighborhood(center=node, depth=depth, nodes=nodes, edges=edges, truncated=truncated)
+            return models.Neighborhood(center=center, depth=depth, nodes=nodes, edges=edges, truncated=truncated)
 
         return self._query(work)
 
