@@ -37,10 +37,10 @@ SEARCH_EXAMPLES = {
 }
 
 
-@router.post("", response_model=models.SimilarList)
+@router.post("", response_model=models.SearchResults)
 async def search(
     store: StoreDep, respond: Respond, body: Annotated[SearchRequest, Body(openapi_examples=SEARCH_EXAMPLES)]
 ) -> Response:
-    """Directions ranked against free text, with scores and explanations."""
+    """Directions ranked against free text (only those with evidence: see ``rule``), with scores and explanations."""
     # Encoding the text is real work (a model, for sentence-transformers): always off the event loop.
     return await respond(store.search, body.text, body.k, body.programs, thread=True)

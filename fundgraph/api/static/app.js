@@ -270,13 +270,18 @@
     const res = await api("/search", {
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
     });
-    // Items with no overlap at all (score 0) carry no information: leave them out, and say so.
-    const items = res.items.filter((it) => it.score > 0);
+    // The API returns only directions with evidence (res.rule); say what the text named, or why nothing came.
+    const items = res.items;
+    const named = (res.query_entities || []).map((t) => `${t.name}${t.name_en && t.name_en !== t.name ? ` (${t.name_en})` : ""} ← “${t.matched}”`);
+    $("#search-named").textContent = named.length ? `识别 Found in the text: ${named.join(" · ")}` : "";
+    $("#search-named").title = res.rule || "";
     list.replaceChildren(...items.map(scoredItem));
-    if (!items.length) list.append(el("li", {}, "无结果 No related directions"));
-    if (items.length < res.items.length) {
-      list.append(el("li", { class: "hint", style: "list-style:none" },
-        `另有 ${res.items.length - items.length} 个方向无重叠 · ${res.items.length - items.length} more with no overlap hidden`));
+    if (!items.length) {
+      list.append(el("li", { class: "empty", id: "search-empty" },
+        el("div", {}, "无结果 No related directions. ", res.reason || ""),
+        (res.suggestions || []).length ? el("div", { class: "suggestions" }, "试试 Try: ",
+          res.suggestions.map((t) => el("a", { href: "#/search?" + new URLSearchParams({ q: t.name }), class: "badge",
+            "data-id": t.id }, bi(t.name, t.name_en)))) : null));
     }
     list.dataset.count = String(items.length);
   }

@@ -155,6 +155,38 @@ class SimilarList(BaseModel):
     items: list[SimilarItem]
 
 
+class VocabularyTerm(BaseModel):
+    """A vocabulary entity (or keyword) named by its id and its Chinese and English names."""
+
+    id: str
+    type: str
+    name: str
+    name_en: str
+
+
+class QueryTerm(VocabularyTerm):
+    """An entity the search text names, and the words that name it."""
+
+    matched: str = Field(description="The words of the text that name it: a name, a synonym, an English word or "
+                                     "stem (tumours → 肿瘤), or the head word of several names (cancer → 恶性肿瘤)")
+
+
+class SearchResults(BaseModel):
+    """Directions ranked against free text: only those with evidence (see ``rule``), and what the text named."""
+
+    items: list[SimilarItem]
+    rule: str = Field(description="Which directions are results: the evidence each must show")
+    query_entities: list[QueryTerm] = Field(
+        default_factory=list,
+        description="Vocabulary entities and keywords found in the text (before the hierarchy adds broader ones)",
+    )
+    reason: str | None = Field(default=None, description="Why there is no result (null when there are results)")
+    suggestions: list[VocabularyTerm] = Field(
+        default_factory=list,
+        description="When there is no result: vocabulary terms of the corpus to search for instead",
+    )
+
+
 class EntitySummary(BaseModel):
     """An entity with how widely it is cited."""
 

@@ -20,6 +20,7 @@ from fundgraph.core.errors import EntityNotFound
 from fundgraph.graph.model import ENTITY_TYPES, Label, Rel
 from fundgraph.graph.profiles import candidates_from_graph
 from fundgraph.graph.read import models, records, semantics
+from fundgraph.graph.read import search as free_text
 from fundgraph.graph.read.ranking import RankingContext
 from fundgraph.graph.read.semantics import norm
 from fundgraph.graph.stores.base import BuiltGraph
@@ -273,18 +274,14 @@ class GraphQueries:
         self._rankings[direction_id] = items
         return items
 
-    def search(self, text: str, k: int, programs: list[str] | None) -> models.SimilarList:
-        """Directions ranked against free text (Chinese or English)."""
+    def search(self, text: str, k: int, programs: list[str] | None) -> models.SearchResults:
+        """Directions ranked against free text (Chinese or English), with evidence only (graph.read.search)."""
         semantics.check_search(text, k)
         semantics.check_programs(self.program_ids, *(programs or ()))
-        from fundgraph.embeddings.scoring import query_entities, rank
-
         ctx = self.ranking_context
-        cands = self.candidates()
         vector = ctx.encoder().encode([text])[0]
-        ents = query_entities(text, ctx.lexicon(), cands)
-        ranked = rank(vector, ents, cands, config=ctx.config, k=k, programs=programs or None)
-        return models.SimilarList(items=[ctx.item(s, self.briefs[s.id]) for s in ranked])
+        return free_text.search(text, k, programs, context=ctx, cands=self.candidates(), vector=vector,
+                             item=lambda s: ctx.item(s, self.briefs[s.id]))
 
     # -- entities ------------------------------------------------------------------------------------------
     def entities(self, entity_type: str | None, q: str | None) -> list[models.EntitySummary]:

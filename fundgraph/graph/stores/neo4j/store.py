@@ -27,6 +27,7 @@ from fundgraph.core.errors import GraphNotBuilt
 from fundgraph.graph.model import ENTITY_TYPES, Label, Rel
 from fundgraph.graph.profiles import candidates_from_graph
 from fundgraph.graph.read import models, records, semantics
+from fundgraph.graph.read import search as free_text
 from fundgraph.graph.read.ranking import RankingContext
 from fundgraph.graph.read.semantics import norm
 from fundgraph.graph.stores.base import BuiltGraph, GraphStore
@@ -480,23 +481,19 @@ class Neo4jStore(GraphStore):
         )
         return models.SimilarList(items=[data.item(s) for s in ranked])
 
-    def search(self, text: str, k: int, programs: list[str] | None) -> models.SimilarList:
-        """Directions ranked against free text.
+    def search(self, text: str, k: int, programs: list[str] | None) -> models.SearchResults:
+        """Directions ranked against free text, those with evidence only (:mod:`fundgraph.graph.read.search`).
 
         The text is encoded with the build's encoder, candidates come from the vector index, and the shared
         scoring ranks them.
         """
-        from fundgraph.embeddings.scoring import query_entities, rank
-
         data = self.ranking_data()
         semantics.check_search(text, k)
         semantics.check_programs(data.program_ids, *(programs or ()))
         ctx = data.context
         vector = np.asarray(ctx.encoder().encode([text])[0], dtype=np.float32)
-        ents = query_entities(text, ctx.lexicon(), data.cands)
-        pool = self._index_candidates(vector, data)
-        ranked = rank(vector, ents, pool, config=ctx.config, k=k, programs=programs or None)
-        return models.SimilarList(items=[data.item(s) for s in ranked])
+        return free_text.search(text, k, programs, context=ctx, cands=data.cands, vector=vector, item=data.item,
+                             pool=self._index_candidates(vector, data))
 
 
 def _summary(row: dict[str, Any], direction_count: int) -> models.EntitySummary:
