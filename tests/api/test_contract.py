@@ -221,7 +221,7 @@ def test_similar_cross_program_ranks_all_candidates(client, export, built):
     assert scores == sorted(scores, reverse=True)
     assert any(i["above_threshold"] for i in items) and not all(i["above_threshold"] for i in items)
     top = items[0]
-    assert set(top["explanation"]) == {"text_score", "entity_score", "shared", "summary"}
+    assert set(top["explanation"]) == {"text_score", "entity_score", "shared", "via_hierarchy", "summary"}
 
 
 def test_similar_scope_all_includes_same_program_and_never_itself(client, export):

@@ -19,6 +19,7 @@ from fundgraph.embeddings.english import words
 from fundgraph.embeddings.scoring import Candidates, Scored, query_entities, query_matches, rank
 from fundgraph.graph.read import models
 from fundgraph.graph.read.ranking import RankingContext
+from fundgraph.graph.read.records import HierarchyMarks
 
 #: A direction sharing no entity with the text is a result only from this text similarity up.
 MIN_TEXT_SCORE = 0.10
@@ -71,6 +72,7 @@ def search(
     cands: Candidates,
     vector: np.ndarray,
     item: Callable[[Scored], models.SimilarItem],
+    marks: HierarchyMarks,
     pool: Candidates | None = None,
 ) -> models.SearchResults:
     """Directions ranked against ``text``, those with evidence only, and what the text named.
@@ -83,6 +85,7 @@ def search(
         cands: every direction (entity profiles and rarity weights; the vocabulary the text is matched to).
         vector: the text's vector (the build's encoder).
         item: a ranked candidate as the API shows it.
+        marks: marks the shared entities the text or the direction reaches only through the hierarchy.
         pool: the candidates to rank (default ``cands``; the Neo4j store's come from its vector index).
     """
     lexicon = context.lexicon()
@@ -92,7 +95,8 @@ def search(
     ranked = rank(vector, entities, evidence, config=context.config, k=k, programs=list(programs) if programs else None)
     terms = [models.QueryTerm(**_term(eid, lexicon, cands), matched=m) for eid, m in named.items()]
     if ranked:
-        return models.SearchResults(items=[item(s) for s in ranked], rule=SEARCH_RULE, query_entities=terms)
+        return models.SearchResults(items=[marks.mark(item(s), named) for s in ranked], rule=SEARCH_RULE,
+                                    query_entities=terms)
     return models.SearchResults(items=[], rule=SEARCH_RULE, query_entities=terms,
                                 reason=_reason(terms, programs), suggestions=suggest(text, cands))
 

@@ -98,6 +98,7 @@ class GraphQueries:
         self.vectors = vecs if vecs.ndim == 2 else np.zeros((0, 0), dtype=np.float32)
         self.ranking_context = RankingContext(built.meta, built.encoder_state)
         self._cands: Any = None
+        self._marks: records.HierarchyMarks | None = None
         self._lock = threading.Lock()
         self._details: dict[str, models.DirectionDetail] = {}
         self._rankings: dict[str, list[models.SimilarItem]] = {}
@@ -268,9 +269,10 @@ class GraphQueries:
         if row is None:  # a direction without a vector (cannot happen for a complete build)
             items = []
         else:
-            ctx = self.ranking_context
+            ctx, marks = self.ranking_context, self.hierarchy_marks()
+            own = marks.direct.get(direction_id, frozenset())
             ranked = rank(cands.vectors[row], cands.entities[row], cands, config=ctx.config, exclude=row)
-            items = [ctx.item(s, self.briefs[s.id]) for s in ranked]
+            items = [marks.mark(ctx.item(s, self.briefs[s.id]), own) for s in ranked]
         self._rankings[direction_id] = items
         return items
 
@@ -281,7 +283,14 @@ class GraphQueries:
         ctx = self.ranking_context
         vector = ctx.encoder().encode([text])[0]
         return free_text.search(text, k, programs, context=ctx, cands=self.candidates(), vector=vector,
-                             item=lambda s: ctx.item(s, self.briefs[s.id]))
+                                item=lambda s: ctx.item(s, self.briefs[s.id]), marks=self.hierarchy_marks())
+
+    def hierarchy_marks(self) -> records.HierarchyMarks:
+        """What marks the shared entities reached through the hierarchy (made once per graph)."""
+        if self._marks is None:
+            direct = {d: [e for e, _ in ms] for d, ms in self.dir_mentions.items()}
+            self._marks = records.HierarchyMarks(self.candidates().info, direct)
+        return self._marks
 
     # -- entities ------------------------------------------------------------------------------------------
     def entities(self, entity_type: str | None, q: str | None) -> list[models.EntitySummary]:
@@ -335,7 +344,7 @@ class GraphQueries:
             for u, v, e in self.similar_edges
             if {self.briefs[u].program_id, self.briefs[v].program_id} <= ends
         )
-        return semantics.overlap(a, b, shared, edges, records.explanation_from_edge)
+        return self.hierarchy_marks().overlap(semantics.overlap(a, b, shared, edges, records.explanation_from_edge))
 
     def matrix(self, by: str) -> models.Matrix:
         """Program × entity counts for one entity type (:data:`~fundgraph.graph.read.semantics.MATRIX_RULE`)."""

@@ -336,7 +336,8 @@ class Neo4jStore(GraphStore):
             )
         edges = ((records.direction_brief(r["source"]), records.direction_brief(r["target"]), decode_pairs(r["props"]))
                  for r in pair_rows)
-        return semantics.overlap(a, b, shared, edges, records.explanation_from_edge)
+        overlap = semantics.overlap(a, b, shared, edges, records.explanation_from_edge)
+        return self.ranking_data().marks.overlap(overlap)
 
     def matrix(self, by: str) -> models.Matrix:
         """Program × entity counts for one entity type, aggregated in Cypher."""
@@ -479,7 +480,8 @@ class Neo4jStore(GraphStore):
             exclude=pool.index.get(direction_id),
             exclude_program=own if scope == "cross-program" else None,
         )
-        return models.SimilarList(items=[data.item(s) for s in ranked])
+        own = data.marks.direct.get(direction_id, frozenset())
+        return models.SimilarList(items=[data.marks.mark(data.item(s), own) for s in ranked])
 
     def search(self, text: str, k: int, programs: list[str] | None) -> models.SearchResults:
         """Directions ranked against free text, those with evidence only (:mod:`fundgraph.graph.read.search`).
@@ -493,7 +495,7 @@ class Neo4jStore(GraphStore):
         ctx = data.context
         vector = np.asarray(ctx.encoder().encode([text])[0], dtype=np.float32)
         return free_text.search(text, k, programs, context=ctx, cands=data.cands, vector=vector, item=data.item,
-                             pool=self._index_candidates(vector, data))
+                                marks=data.marks, pool=self._index_candidates(vector, data))
 
 
 def _summary(row: dict[str, Any], direction_count: int) -> models.EntitySummary:
@@ -523,12 +525,14 @@ class RankingData:
         cands: Any,
         briefs: dict[str, models.DirectionBrief],
         program_ids: list[str],
+        direct: dict[str, list[str]] | None = None,
     ) -> None:
         self.build = build
         self.context = context
         self.cands = cands
         self.briefs = briefs
         self.program_ids = program_ids
+        self.marks = records.HierarchyMarks(cands.info, direct or {})
 
     @classmethod
     def from_rows(
@@ -553,15 +557,18 @@ class RankingData:
                 vectors_by_id[b["id"]] = r["embedding"]
         for eid, pairs in hier["entities"]:
             g.add_node(eid, id=eid, **decode_pairs(pairs))
+        direct: dict[str, list[str]] = {}
         for r in dirs:
             for m in r["mentions"]:
                 if m:
                     g.add_edge(r["brief"]["id"], m[0], **decode_pairs(m[1]))
+                    direct.setdefault(r["brief"]["id"], []).append(m[0])
         for a, b in hier["member_of"]:
             g.add_edge(a, b, type=Rel.MEMBER_OF.value)
         ids = [d for d in meta_row.get("direction_ids") or [] if d in briefs]
         vectors = _vectors(ids, vectors_by_id, int(meta_row.get("dimensions") or 0))
-        return cls(build, context, candidates_from_graph(g, ids, vectors, context.config), briefs, program_ids)
+        return cls(build, context, candidates_from_graph(g, ids, vectors, context.config), briefs, program_ids,
+                   direct)
 
     def item(self, scored: Any) -> models.SimilarItem:
         """A ranked candidate as the API shows it."""
