@@ -441,6 +441,10 @@ class Neo4jStore(GraphStore):
         n = len(cands.ids)
         if n == 0 or vector.shape[0] != cands.vectors.shape[1] or vector.shape[0] > MAX_INDEXED_DIMENSIONS:
             return cands
+        if not np.isfinite(vector).all() or not np.any(vector):
+            # A text with no known word ("cancer" for the lexical encoder) has a zero vector, which the vector
+            # index refuses; every direction is an equal text candidate then, and the entities rank them.
+            return cands
         rows = self.read("query_direction_vectors", k=limit or n, vector=vector.astype(float).tolist())
         found = {r["id"] for r in rows}
         keep = [i for i, d in enumerate(cands.ids) if d in found or limit is None]
