@@ -12,9 +12,9 @@ import typer
 from rich.console import Console
 
 from fundgraph import service
-from fundgraph.core.errors import FundgraphError
+from fundgraph.core.errors import FundgraphError, InvalidRequest
 from fundgraph.core.settings import get_settings
-from fundgraph.graph.formats.registry import FORMATS
+from fundgraph.graph.formats.registry import FORMATS, get_format
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="fundgraph: research-funding directions as a knowledge graph.")
@@ -131,18 +131,21 @@ def load_neo4j(
 
 @app.command()
 def export(
-    format: Annotated[ExportFormat, typer.Option("--format", "-f", help="Output format: " + "; ".join(
-        f"{f.name}: {f.help}" for f in FORMATS.values()) + ".")] = ExportFormat("json"),
+    # A plain str checked against the registry (an Enum option answers a typo with a validator's
+    # "Value error, 'xml' is not one of …"): the error names every format and what it is for.
+    format: Annotated[str, typer.Option("--format", "-f", metavar="|".join(FORMATS), help="Output format: " +
+                                        "; ".join(f"{f.name}: {f.help}" for f in FORMATS.values()) + ".")] = "json",
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="File to write (default: stdout); a directory for neo4j-csv.")] = None,
 ) -> None:
     """Export the built graph (programs, directions, entities, links)."""
-    settings = service.settings_with()
     try:
+        fmt = get_format(format).name
+        settings = service.settings_with()
         if output is None:
-            sys.stdout.write(service.export_text(settings, format.value))
+            sys.stdout.write(service.export_text(settings, fmt))
             return
-        written = service.export_to_path(settings, format.value, output)
+        written = service.export_to_path(settings, fmt, output)
     except FundgraphError as e:
         _fail(e)
     err.print(f"wrote {written}", highlight=False)
@@ -170,18 +173,21 @@ def parse(
     file: Annotated[Path, typer.Argument(help="A guideline document: .txt/.md (any encoding), .docx, .pdf, .html.")],
     like: Annotated[str | None, typer.Option(
         "--like", help="Program id whose parsing profile and metadata to use (default: infer the layout).")] = None,
-    format: Annotated[ParseFormat, typer.Option("--format", help="text | json")] = ParseFormat.text,
+    format: Annotated[str, typer.Option("--format", metavar="text|json", help="text | json")] = "text",
 ) -> None:
     """Parse one document and show what it yields (the layout is inferred unless --like names a program)."""
     settings = service.settings_with()
     try:
+        if format not in ParseFormat.__members__:
+            raise InvalidRequest(f"unknown output format {format!r}. The formats are: text (a summary), json "
+                                 "(every direction and section)", detail={"format": format})
         parsed = service.parse_file(settings, file, like=like)
     except FundgraphError as e:
         _fail(e)
     doc = parsed.document
     for w in doc.warnings:
         err.print(f"[yellow]warning:[/] {w}", highlight=False)
-    if format is ParseFormat.json:
+    if format == ParseFormat.json:
         sys.stdout.write(json.dumps(service.parsed_file_json(parsed), ensure_ascii=False, indent=1) + "\n")
         return
     read = parsed.read

@@ -29,6 +29,8 @@ from fundgraph.graph.stores.factory import open_store
 MAX_K = 100
 #: Largest neighbourhood depth.
 MAX_DEPTH = 3
+#: Largest ``limit`` of a page or a neighbourhood, as documented (the default of ``FUNDGRAPH_MAX_LIMIT``).
+MAX_LIMIT: int = Settings.model_fields["max_limit"].default
 
 T = TypeVar("T")
 
@@ -98,7 +100,8 @@ class Page:
 async def get_page(
     settings: SettingsDep,
     limit: Annotated[
-        int, Query(ge=1, json_schema_extra={"maximum": 500}, description="Page size, at most Settings.max_limit.")
+        int, Query(ge=1, json_schema_extra={"maximum": MAX_LIMIT}, examples=[20],
+                   description=f"Page size: 1 … {MAX_LIMIT} (FUNDGRAPH_MAX_LIMIT; a larger value is a 422).")
     ] = 50,
     offset: Annotated[int, Query(ge=0, description="Items to skip.")] = 0,
 ) -> Page:

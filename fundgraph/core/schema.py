@@ -63,6 +63,8 @@ class EntityType:
     matrix_menu: bool = False
     #: Extra help of its ``GET /api/directions`` filter.
     filter_hint: str = ""
+    #: An id or name of this type that the bundled corpus cites: the OpenAPI example of its filter and path id.
+    example: str = ""
 
 
 @dataclass(frozen=True)
@@ -171,29 +173,30 @@ BUILTIN_ENTITY_TYPES: tuple[EntityType, ...] = (
         color="#d35400", code_systems=("icd10", "icd11", "mesh"), required_code="icd10",
         vocab_file="diseases.csv",
         columns=("id", "name_zh", "name_en", "synonyms", "icd10", "no_code_reason", "member_of", "is_group"),
-        score_weight=1.5, lexicon=True, matrix_menu=True,
+        score_weight=1.5, lexicon=True, matrix_menu=True, example="disease:alzheimer",
     ),
     EntityType(
         key="modality", label="ImagingModality", plural="modalities", name_zh="影像模态", name_en="Imaging modality",
         plural_en="Imaging modalities", short_en="Modality", color="#8e44ad", code_systems=("dicom",),
         required_code="dicom", vocab_file="modalities.csv",
         columns=("id", "name_zh", "name_en", "synonyms", "dicom", "no_code_reason", "member_of"),
-        score_weight=1.2, lexicon=True, matrix_menu=True,
+        score_weight=1.2, lexicon=True, matrix_menu=True, example="PET",
     ),
     EntityType(
         key="discipline", label="Discipline", plural="disciplines", name_zh="学科", name_en="Discipline",
         plural_en="Disciplines", color="#16a085", code_systems=("nsfc",), vocab_file="disciplines.csv",
         key_column="code", columns=("code", "name_zh", "name_en"), matched_in_text=False, lexicon=True,
-        filter_hint="E.g. H2701.",
+        filter_hint="E.g. H2701.", example="H2701",
     ),
     EntityType(
         key="technique", label="Technique", plural="techniques", name_zh="技术", name_en="Technique",
         plural_en="Techniques", color="#27ae60", vocab_file="techniques.csv", columns=_VOCAB_COLUMNS,
-        score_weight=1.0, lexicon=True, matrix_menu=True,
+        score_weight=1.0, lexicon=True, matrix_menu=True, example="technique:deep-learning",
     ),
     EntityType(
         key="keyword", label="Keyword", plural="keywords", name_zh="关键词", name_en="Keyword", plural_en="Keywords",
         color="#b7950b", score_weight=0.5, matrix_menu=True, filter_hint="Also matches the 关键词 list.",
+        example="脑机接口",
     ),
 )
 

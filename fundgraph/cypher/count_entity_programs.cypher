@@ -1,5 +1,7 @@
 // GET /api/overlaps/matrix: the program ids in manifest order, and per entity of label $label (an index seek on
-// :Node(label)) the number of citing directions in each program. $keys: the properties the summary shows.
+// :Node(label)) the number of directions in each program citing it or any of its members (MEMBER_OF,
+// transitively): the set GET /api/directions?<type>=<entity> lists (graph.read.semantics.MATRIX_RULE).
+// $keys: the properties the summary shows.
 CALL () {
   MATCH (p:Program)
   WITH p
@@ -9,7 +11,7 @@ CALL () {
 CALL () {
   MATCH (e:Node)
   WHERE e.label = $label
-  MATCH (d:Node)-[:MENTIONS]->(e)
+  MATCH (d:Direction)-[:MENTIONS]->(:Node)-[:MEMBER_OF*0..]->(e)
   WITH e, d.program_id AS program, count(DISTINCT d) AS directions
   WITH e, collect([program, directions]) AS per_program
   RETURN collect({id: e.id, props: [k IN $keys WHERE e[k] IS NOT NULL | [k, e[k]]], per_program: per_program}) AS rows

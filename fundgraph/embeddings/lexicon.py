@@ -165,6 +165,16 @@ class Lexicon:
 
         return self._regex().sub(repl, text)
 
+    def find_surfaces(self, text: str) -> dict[str, str]:
+        """Entity ids named in ``text`` → the first surface form that names each, as written in the text."""
+        found: dict[str, str] = {}
+        for m in self._regex().finditer(text):
+            key = self._lookup(m.group(0))
+            eid = self.surface_entity.get(key) if key is not None else None
+            if eid is not None:
+                found.setdefault(eid, m.group(0))
+        return found
+
     def find_entities(self, text: str) -> dict[str, int]:
         """Entity ids named in ``text`` (any surface form, Chinese or English), with their counts."""
         found: dict[str, int] = {}

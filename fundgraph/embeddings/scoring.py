@@ -314,19 +314,55 @@ def direction_vectors(
     return vx.l2_normalise(vx.weighted_row_sums(enc, owners, weights, len(fields)))
 
 
+_ENGLISH: dict[int, tuple[Any, Any, Any]] = {}
+
+
+def english_index(lexicon: Lexicon, cands: Candidates) -> Any:
+    """The :class:`~fundgraph.embeddings.english.EnglishIndex` of the lexicon's terms and the candidates' keywords.
+
+    Built once per (lexicon, candidates) pair (both live as long as the graph a store serves).
+    """
+    from fundgraph.embeddings.english import EnglishIndex, EnglishName
+
+    hit = _ENGLISH.get(id(lexicon))
+    if hit is not None and hit[0] is lexicon and hit[1] is cands.info:
+        return hit[2]
+    names = [EnglishName(t.entity_id, t.type, (t.name_en, *t.synonyms)) for t in lexicon.terms.values()]
+    names += [EnglishName(eid, info.type, (info.name_en,), heads=False) for eid, info in cands.info.items()
+              if info.type == "keyword" and info.name_en]
+    index = EnglishIndex.build(names)
+    if len(_ENGLISH) > 8:
+        _ENGLISH.clear()
+    _ENGLISH[id(lexicon)] = (lexicon, cands.info, index)
+    return index
+
+
+def query_matches(text: str, lexicon: Lexicon, cands: Candidates) -> dict[str, str]:
+    """Entities free text names → the words that name them.
+
+    Vocabulary entities in any surface form (the lexicon), known keywords written in it, and English words
+    matched by word and stem against the English names and synonyms (:mod:`fundgraph.embeddings.english`).
+    """
+    known = cands.idf.keys() | cands.parents.keys()
+    found = {e: s for e, s in lexicon.find_surfaces(text).items() if e in known}
+    low = text.lower()
+    for eid, info in cands.info.items():
+        if info.type == "keyword" and eid not in found and len(info.name) >= 3 and info.name.lower() in low:
+            found[eid] = info.name
+    for eid, s in english_index(lexicon, cands).match(text, cands.parents).items():
+        if eid in known:
+            found.setdefault(eid, s)
+    return found
+
+
 def query_entities(text: str, lexicon: Lexicon, cands: Candidates) -> dict[str, float]:
-    """Entity profile of free text: vocabulary entities in any surface form, and known keywords in it."""
+    """Entity profile of free text: the entities it names (:func:`query_matches`), up the hierarchy."""
 
     def weight(eid: str) -> float:
         info = cands.info.get(eid) or lexicon.terms.get(eid)
         return cands.type_weights.get(info.type, 1.0) if info is not None else 1.0
 
-    known = cands.idf.keys() | cands.parents.keys()
-    found = {e: weight(e) for e in lexicon.find_entities(text) if e in known}
-    low = text.lower()
-    for eid, info in cands.info.items():
-        if info.type == "keyword" and eid not in found and len(info.name) >= 3 and info.name.lower() in low:
-            found[eid] = weight(eid)
+    found = {e: weight(e) for e in query_matches(text, lexicon, cands)}
     expanded = expand_hierarchy(found, cands.parents, decay=cands.hierarchy_decay)
     return {e: w for e, w in expanded.items() if e in cands.idf}
 

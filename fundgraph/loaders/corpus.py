@@ -171,7 +171,7 @@ def parse_text_with_layout(text: str, *, file: str, program: Program) -> tuple[P
         GuidelineParseError: no direction is found, or the document is inconsistent.
     """
     if not text.strip():
-        raise GuidelineParseError("empty file", path=file)
+        raise GuidelineParseError("empty file", path=file, line=1)
     hints = HINTS.get(program.profile)
     profile = PARSERS.get(program.profile)
     if hints is None and profile is None:
@@ -186,12 +186,19 @@ def parse_text_with_layout(text: str, *, file: str, program: Program) -> tuple[P
     except ParseProblem as e:
         raise GuidelineParseError(str(e), path=file, line=e.line) from e
     if not res.directions:
-        how = (
-            "no numbered list of directions under a heading such as 研究方向 / 支持方向 / 选题 / 课题指南"
-            if hints is not None
-            else f"profile {program.profile}"
-        )
-        raise GuidelineParseError(f"no research direction found ({how})", path=file)
+        # The line to look at: the heading that should open the list, else the end of what was read.
+        if layout is not None and layout.heading and layout.heading_line:
+            line = layout.heading_line
+            how = f"no numbered list of directions follows the heading “{layout.heading}”"
+        else:
+            line = max((ln.no for ln in lines if ln.body.strip()), default=1)
+            how = (
+                f"none of its {line} lines opens a numbered list of directions under a heading such as "
+                "研究方向 / 支持方向 / 选题 / 课题指南"
+                if hints is not None
+                else f"profile {program.profile}, read to line {line}"
+            )
+        raise GuidelineParseError(f"no research direction found ({how})", path=file, line=line)
     return _records(text, file, program, res), layout
 
 
@@ -291,7 +298,7 @@ def read_guideline(path: Path) -> DocumentText:
     # A blank file is an empty guideline (as before), whatever its extension says it is.
     raw = path.read_bytes()
     if not raw.strip() or (len(raw) < 4096 and not raw.decode("utf-8", errors="ignore").strip()):
-        raise GuidelineParseError("empty file", path=path)
+        raise GuidelineParseError("empty file", path=path, line=1)
     return read_document(path)
 
 

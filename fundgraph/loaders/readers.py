@@ -97,7 +97,7 @@ def read_document(path: str | Path) -> DocumentText:
     except OSError as e:
         raise GuidelineParseError(f"cannot read file: {e.strerror or e}", path=path) from e
     if not data.strip():
-        raise _unsupported(path, "empty file", "check that the file was saved completely")
+        raise _unsupported(path, "empty file", "check that the file was saved completely", line=1)
     kind = _sniff(data, path)
     if kind is DocumentFormat.DOCX:
         doc = _read_docx(path)
@@ -112,8 +112,8 @@ def read_document(path: str | Path) -> DocumentText:
     return doc
 
 
-def _unsupported(path: Path, what: str, todo: str) -> UnsupportedDocument:
-    return UnsupportedDocument(f"{what}; fundgraph reads {SUPPORTED}: {todo}", path=path)
+def _unsupported(path: Path, what: str, todo: str, *, line: int | None = None) -> UnsupportedDocument:
+    return UnsupportedDocument(f"{what}; fundgraph reads {SUPPORTED}: {todo}", path=path, line=line)
 
 
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .doc, .wps, .xls, .ppt (compound file binary format)
@@ -173,21 +173,23 @@ def decode_text(data: bytes, path: Path) -> tuple[str, str, list[str]]:
             text, encoding = data[3:].decode("utf-8"), "utf-8-sig"
         else:
             text, encoding = data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        text, encoding = _detect(data, path)
+    except UnicodeDecodeError as e:
+        # The line of the first byte UTF-8 cannot read: where to look when nothing reads the file.
+        text, encoding = _detect(data, path, line=data.count(b"\n", 0, e.start) + 1)
         if encoding in _GB:
             encoding = "gb18030"
             warnings.append(f"{path.name}: not UTF-8; decoded as GBK (GB18030)")
         elif not encoding.startswith("utf"):
             warnings.append(f"{path.name}: not UTF-8; decoded as {encoding} (detected)")
     text = text.removeprefix("\ufeff")
-    controls = sum(1 for c in text if ord(c) < 32 and c not in "\n\r\t\f\v")
-    if controls > max(2, len(text) // 100):
-        raise _unsupported(path, "binary file (control characters), not text", "save the guideline as .txt or .docx")
+    controls = [i for i, c in enumerate(text) if ord(c) < 32 and c not in "\n\r\t\f\v"]
+    if len(controls) > max(2, len(text) // 100):
+        raise _unsupported(path, "binary file (control characters), not text", "save the guideline as .txt or .docx",
+                           line=text.count("\n", 0, controls[0]) + 1)
     return text.replace("\r\n", "\n").replace("\r", "\n"), encoding, warnings
 
 
-def _detect(data: bytes, path: Path) -> tuple[str, str]:
+def _detect(data: bytes, path: Path, *, line: int | None = None) -> tuple[str, str]:
     try:
         from charset_normalizer import from_bytes
     except ImportError as e:  # pragma: no cover - a dependency of requests/httpx stacks; checked in tests
@@ -200,7 +202,7 @@ def _detect(data: bytes, path: Path) -> tuple[str, str]:
                 f"binary file (NUL bytes), not text; fundgraph reads {SUPPORTED}: "
                 "save the guideline as .docx, PDF with text or UTF-8 text", path=path, line=line)
         raise _unsupported(path, "not text: no encoding (UTF-8, GBK, UTF-16…) reads it",
-                           "save it as UTF-8 text, .docx or PDF with text")
+                           "save it as UTF-8 text, .docx or PDF with text", line=line)
     encoding = best.encoding
     codec = "gb18030" if encoding in _GB else encoding
     return data.decode(codec, errors="strict"), encoding

@@ -10,7 +10,7 @@ Each vocabulary is a CSV file a reviewer can read and extend without touching co
 - ``disciplines.csv`` — NSFC application code, Chinese and English title, division.
 - ``entity_types.csv`` (optional) — further entity types, one row each (``key,label,plural,name_zh,name_en,
   plural_en,color,vocab_file`` and optionally ``short_en,code_systems,required_code,score_weight,lexicon,
-  matrix_menu,filter_hint``), each read from its own ``vocab_file`` like ``techniques.csv``: a user adds an
+  matrix_menu,filter_hint,example``), each read from its own ``vocab_file`` like ``techniques.csv``: a user adds an
   entity type without editing code (the built-in types are rows of :mod:`fundgraph.core.schema`).
 - ``keywords_en.csv`` (optional) — ``zh,en``: the English name of every keyword (explicit 关键词 and
   extracted ones) that is not itself a vocabulary name or synonym (those keep the entity's English name,
@@ -348,7 +348,7 @@ def _entity_type(path: Path, line: int, row: dict[str, str]) -> EntityType:
         vocab_file=row["vocab_file"], score_weight=weight,
         lexicon=_flag(row.get("lexicon") or "", path, line, "lexicon", True),
         matrix_menu=_flag(row.get("matrix_menu") or "", path, line, "matrix_menu", True),
-        filter_hint=row.get("filter_hint") or "",
+        filter_hint=row.get("filter_hint") or "", example=row.get("example") or "",
     )
 
 

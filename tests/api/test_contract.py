@@ -49,6 +49,27 @@ def mentioned(export) -> dict[str, set[str]]:
     return out
 
 
+@pytest.fixture(scope="module")
+def covered(built, mentioned) -> dict[str, set[str]]:
+    """entity id -> directions citing it or any entity under it (MEMBER_OF, transitively), from the built graph."""
+    members: dict[str, set[str]] = {}
+    for u, v, e in built.graph.edges(data=True):
+        if e.get("type") == "MEMBER_OF":
+            members.setdefault(v, set()).add(u)
+    out: dict[str, set[str]] = {}
+    for ent in built.graph.nodes:
+        seen, todo = {ent}, [ent]
+        while todo:
+            for m in members.get(todo.pop(), ()):
+                if m not in seen:
+                    seen.add(m)
+                    todo.append(m)
+        dirs = set().union(*(mentioned.get(m, set()) for m in seen))
+        if dirs:
+            out[ent] = dirs
+    return out
+
+
 # -- health, programs --------------------------------------------------------------------------------------
 def test_health_counts_equal_the_built_graph(client, built, store):
     body = client.get("/api/health").json()
@@ -200,7 +221,7 @@ def test_similar_cross_program_ranks_all_candidates(client, export, built):
     assert scores == sorted(scores, reverse=True)
     assert any(i["above_threshold"] for i in items) and not all(i["above_threshold"] for i in items)
     top = items[0]
-    assert set(top["explanation"]) == {"text_score", "entity_score", "shared", "summary"}
+    assert set(top["explanation"]) == {"text_score", "entity_score", "shared", "via_hierarchy", "summary"}
 
 
 def test_similar_scope_all_includes_same_program_and_never_itself(client, export):
@@ -340,14 +361,17 @@ def test_overlap_unknown_program_is_404(client):
 
 
 @pytest.mark.parametrize("by", ["disease", "modality", "technique", "keyword"])
-def test_matrix_counts_agree_with_entities(client, by, mentioned, export):
+def test_matrix_counts_agree_with_entities(client, by, covered, export):
     body = client.get("/api/overlaps/matrix", params={"by": by}).json()
     assert body["programs"] == PROGRAM_IDS
     assert len(body["counts"]) == len(PROGRAM_IDS)
     assert all(len(row) == len(body["entities"]) for row in body["counts"])
+    assert "MEMBER_OF" in body["rule"]
+    # Every entity of the type cited directly or through a member is a column, counted with its members.
+    assert {e["id"] for e in body["entities"]} == {e for e in covered if e.startswith(by + ":")}
     for j, e in enumerate(body["entities"]):
         assert e["type"] == by
-        assert sum(row[j] for row in body["counts"]) == e["direction_count"] == len(mentioned[e["id"]])
+        assert sum(row[j] for row in body["counts"]) == e["direction_count"] == len(covered[e["id"]])
         assert sum(1 for row in body["counts"] if row[j]) == e["program_count"]
 
 

@@ -255,3 +255,70 @@ def test_unknown_direction_shows_the_api_error(browser, base_url):
     settled(browser)
     status = wait_for(browser, "document.getElementById('status').textContent")
     assert status.startswith("404")
+
+
+def _cells(browser) -> list[list[str]]:
+    return browser.execute_script(
+        "return [...document.querySelectorAll('#heatmap .cell.hit')].map(g => "
+        "[g.dataset.program, g.dataset.entity, g.querySelector('.cell-text').textContent]);")
+
+
+@pytest.mark.parametrize("by", ["disease", "modality", "technique"])
+def test_a_heatmap_cell_equals_the_list_it_opens(browser, base_url, by):
+    """Issue 13: the number in a cell is the number of directions its click lists (children included)."""
+    import httpx
+
+    severe_console_errors(browser)  # drain what earlier tests logged (the 404 test logs one on purpose)
+    browser.get(base_url)
+    settled(browser)
+    wait_for(browser, "document.querySelector('#heatmap svg .cell.hit')")
+    browser.execute_script(
+        "const s = document.getElementById('matrix-by'); s.value = arguments[0];"
+        "s.dispatchEvent(new Event('change'));", by)
+    wait_for(browser, f"document.getElementById('heatmap').dataset.by === {by!r} && "
+                      "document.querySelector('#heatmap svg .cell.hit')")
+    legend = browser.find_element("id", "matrix-rule")
+    assert "下位" in legend.text and "MEMBER_OF" in legend.get_attribute("title")
+    cells = _cells(browser)
+    # The busiest cells and a spread of the rest; for diseases, gd-imaging-2026 × 肿瘤 (the issue's 2-vs-5 cell).
+    chosen = sorted(cells, key=lambda c: -int(c[2]))[:4] + cells[:: max(1, len(cells) // 4)][:4]
+    if by == "disease":
+        chosen.append(next(c for c in cells if c[:2] == ["gd-imaging-2026", "disease:neoplasm"]))
+    checked = 0
+    for program, entity, shown in chosen:
+        browser.execute_script(
+            "[...document.querySelectorAll('#heatmap .cell.hit')]"
+            ".find(g => g.dataset.program === arguments[0] && g.dataset.entity === arguments[1])"
+            ".dispatchEvent(new MouseEvent('click', {bubbles: true}));", program, entity)
+        wait_for(browser, "(() => { const h = document.querySelector('#cell-directions h3');"
+                          f" return h && h.textContent.includes({program!r}) && "
+                          "document.querySelectorAll('#cell-directions .dir-list li').length > 0; })()")
+        listed = browser.execute_script(
+            "return [...document.querySelectorAll('#cell-directions .dir-list li .dir-link')].map(a => a.dataset.id);")
+        heading = browser.find_element("css selector", "#cell-directions h3").text
+        assert len(listed) == int(shown), (program, entity, shown, listed)
+        assert f"({shown} 研究方向" in heading, heading
+        assert all(d.startswith(program + ":") for d in listed)
+        api = httpx.get(base_url + "api/directions", params={"program": program, by: entity, "limit": 500}).json()
+        assert [d["id"] for d in api["items"]] == listed
+        checked += 1
+    assert checked >= 5
+    if by == "disease":
+        assert int(chosen[-1][2]) == 5  # gd-imaging-2026 × 肿瘤: 2 cite 肿瘤 itself, 3 a tumour under it
+    assert not severe_console_errors(browser)
+
+
+def test_search_says_what_the_text_named_and_why_nothing_came(browser, base_url):
+    browser.get(base_url + "#/search?q=tumor%20imaging")
+    settled(browser)
+    wait_for(browser, "document.getElementById('search-results').dataset.count > 0")
+    named = browser.find_element("id", "search-named").text
+    assert "肿瘤" in named and "tumor" in named
+    first = browser.find_element("css selector", "#search-results .result .explanation").text
+    assert "肿瘤" in first
+    browser.get(base_url + "#/search?q=xyzzy%20plugh")
+    settled(browser)
+    wait_for(browser, "document.getElementById('search-empty')")
+    empty = browser.find_element("id", "search-empty").text
+    assert "names no vocabulary entity" in empty
+    assert browser.find_elements("css selector", "#search-empty .suggestions a")

@@ -143,8 +143,14 @@ def test_overlaps_and_matrix(q):
     assert [(p.a.id, p.b.id, p.score) for p in o.similar_pairs] == [("prog-a:1", "prog-b:1.1", 0.8)]
     assert q.overlaps("prog-b", "prog-a").similar_pairs[0].a.id == "prog-b:1.1"  # oriented a → b
     m = q.matrix("disease")
-    assert [e.id for e in m.entities] == ["disease:alzheimer", "disease:lung-cancer"]
-    assert m.counts == [[1, 0], [1, 1], [0, 1]]
+    # The group 神经退行性疾病 is cited through its member 阿尔茨海默病 (semantics.MATRIX_RULE), as the filter
+    # disease=neurodegenerative lists those directions.
+    assert [e.id for e in m.entities] == ["disease:alzheimer", "disease:lung-cancer", "disease:neurodegenerative"]
+    assert m.counts == [[1, 0, 1], [1, 1, 1], [0, 1, 0]]
+    for i, p in enumerate(m.programs):
+        for j, e in enumerate(m.entities):
+            page = q.directions(models.DirectionFilter(program=p, disease=e.id), 100, 0)
+            assert page.total == m.counts[i][j]
 
 
 def test_neighborhood_bfs_and_limit(q):

@@ -14,8 +14,19 @@ from fundgraph.graph.read import models
 
 router = APIRouter(prefix="/api/directions", tags=["directions"], responses=ERROR_RESPONSES)
 
-_ENTITY_FILTER = "An entity id (disease:alzheimer), vocabulary id, or a name/synonym in Chinese or English."
-DirectionId = Annotated[str, Path(description="Direction id, e.g. most-btit-2024:1.4", max_length=200)]
+_ENTITY_FILTER = (
+    "An entity id, vocabulary id, or a name/synonym in Chinese or English; a group also matches the directions "
+    "citing its members (MEMBER_OF, transitively), as the overlap matrix counts them."
+)
+#: Real ids of the bundled corpus (tests/api/test_examples.py calls every example of the OpenAPI document).
+DIRECTION_EXAMPLES = {
+    "alzheimer": {"summary": "阿尔茨海默病 (Alzheimer's disease), gd-imaging-2026",
+                  "value": "gd-imaging-2026:YXA0101"},
+    "btit": {"summary": "A BT-IT 2024 direction", "value": "most-btit-2024:7"},
+    "stic": {"summary": "A joint-R&D direction (numbered 2.5)", "value": "most-stic-joint:2.5"},
+}
+DirectionId = Annotated[str, Path(description="Direction id: `<program id>:<the document's own number>`.",
+                                  max_length=200, openapi_examples=DIRECTION_EXAMPLES)]
 
 #: The entity filters declared as query parameters: one per entity type of the schema registry (scoring groups
 #: first, as in the overlap matrix's ``by=``).
@@ -32,10 +43,13 @@ async def list_directions(
     respond: Respond,
     page: PageDep,
     later: Annotated[dict[str, str], Depends(_later_entity_filters)],
-    program: Annotated[str | None, Query(description="Program id (404 when unknown).")] = None,
-    q: Annotated[str | None, Query(description="Text in the title or content (case-insensitive).")] = None,
+    program: Annotated[str | None, Query(description="Program id (404 when unknown).",
+                                         examples=["gd-imaging-2026"])] = None,
+    q: Annotated[str | None, Query(description="Text in the title or content (case-insensitive).",
+                                   examples=["影像"])] = None,
     category: Annotated[
-        str | None, Query(description="Normalised category (key_technology …) or raw text.")
+        str | None, Query(description="Normalised category (key_technology …) or raw text.",
+                          examples=["key_technology"])
     ] = None,
     **entities: str | None,
 ) -> Response:
@@ -54,7 +68,8 @@ def _with_entity_filters(fn: Any) -> Any:
             t.key,
             inspect.Parameter.KEYWORD_ONLY,
             default=None,
-            annotation=Annotated[str | None, Query(description=f"{_ENTITY_FILTER} {t.filter_hint}".rstrip())],
+            annotation=Annotated[str | None, Query(description=f"{_ENTITY_FILTER} {t.filter_hint}".rstrip(),
+                                                   examples=[t.example] if t.example else None)],
         )
         for t in ENTITY_REGISTRY.scored_first()
     ]
@@ -77,7 +92,7 @@ async def similar_directions(
     store: StoreDep,
     respond: Respond,
     direction_id: DirectionId,
-    k: Annotated[int, Query(ge=1, le=MAX_K, description=f"How many (1 … {MAX_K}).")] = 10,
+    k: Annotated[int, Query(ge=1, le=MAX_K, description=f"How many (1 … {MAX_K}).", examples=[5])] = 10,
     scope: Annotated[Literal["cross-program", "all"], Query(description="Other programs only, or all.")] = (
         "cross-program"
     ),

@@ -17,8 +17,8 @@ router = APIRouter(prefix="/api/overlaps", tags=["overlaps"], responses=ERROR_RE
 async def program_overlap(
     store: StoreDep,
     respond: Respond,
-    a: Annotated[str, Query(description="A program id.")],
-    b: Annotated[str, Query(description="Another program id.")],
+    a: Annotated[str, Query(description="A program id.", examples=["gd-imaging-2026"])],
+    b: Annotated[str, Query(description="Another program id.", examples=["most-btit-2024"])],
 ) -> Response:
     """The entities two programs share, with the directions on each side, and their similar pairs."""
     return await respond(store.overlaps, a, b)
@@ -30,7 +30,7 @@ async def overlap_matrix(
     respond: Respond,
     by: Annotated[
         EntityTypeKeyScoredFirst,
-        Query(description="Entity type of the columns."),
+        Query(description="Entity type of the columns.", examples=["disease", "modality"]),
     ] = "disease",
 ) -> Response:
     """Program × entity counts (directions of the program citing the entity), for heatmaps."""

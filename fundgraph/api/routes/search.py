@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from fundgraph.api.deps import MAX_K, Respond, StoreDep
@@ -24,8 +26,21 @@ class SearchRequest(BaseModel):
     )
 
 
-@router.post("", response_model=models.SimilarList)
-async def search(store: StoreDep, respond: Respond, body: SearchRequest) -> Response:
-    """Directions ranked against free text, with scores and explanations."""
+#: Queries that find directions in the bundled corpus (tests/api/test_examples.py runs each).
+SEARCH_EXAMPLES = {
+    "alzheimer": {"summary": "English, a disease and a modality",
+                  "value": {"text": "Alzheimer's disease PET imaging", "k": 3}},
+    "cancer": {"summary": "One English word", "value": {"text": "cancer"}},
+    "tumor-imaging": {"summary": "English words reaching 肿瘤 by stem", "value": {"text": "tumor imaging", "k": 5}},
+    "chinese": {"summary": "Chinese, restricted to one program",
+                "value": {"text": "脑机接口 神经调控", "k": 5, "programs": ["most-btit-2024"]}},
+}
+
+
+@router.post("", response_model=models.SearchResults)
+async def search(
+    store: StoreDep, respond: Respond, body: Annotated[SearchRequest, Body(openapi_examples=SEARCH_EXAMPLES)]
+) -> Response:
+    """Directions ranked against free text (only those with evidence: see ``rule``), with scores and explanations."""
     # Encoding the text is real work (a model, for sentence-transformers): always off the event loop.
     return await respond(store.search, body.text, body.k, body.programs, thread=True)

@@ -18,7 +18,7 @@
   // from GET /api/schema (the schema registry) at start-up: see applySchema.
   const GROUPS = {};
   const FIELDS = {
-    title: "标题 Title", content: "研究内容 Content", metrics: "考核指标 Metrics", keywords: "关键词 Keywords",
+    title: "标题 Title", content: "研究内容 Content", metrics: "考核指标 Metrics", keywords: "所列关键词 Keywords as listed",
     notes: "说明 Notes", category: "类别 Category", support_type: "支持方式 Support type",
     section_title: "所属任务/领域 Section", application_code: "申请代码 Application code",
     disciplines: "学科代码 Disciplines", funding: "资助 Funding", source: "来源 Source", community: "主题社区 Community",
@@ -29,6 +29,12 @@
     regular: "常规支持 Regular", young_scientist: "青年科学家 Young scientist",
     key_project: "重点项目 Key project", general_project: "面上项目 General project",
     cross_key_project: "交叉重点专项 Cross-disciplinary key project",
+  };
+  // How a direction's link to an entity was found (EntityRef.found_by); vocabulary matches carry no badge.
+  const FOUND_BY = {
+    extracted_keyword: ["抽取 extracted", "picked from the text by the keyword extractor (the direction lists no 关键词)"],
+    listed_keyword: ["所列 listed", "one of the direction's own 关键词"],
+    application_code: ["申请代码 code", "an NSFC code of the direction's 申请代码"],
   };
   const NODE_COLORS = {};
   const NODE_NAMES = {};
@@ -155,6 +161,7 @@
     box.textContent = "…";
     const m = await api(`/overlaps/matrix?by=${encodeURIComponent(by)}`);
     state.matrix = m;
+    $("#matrix-rule").title = m.rule;  // the counting rule, as the API states it
     // Columns: entities cited by the most programs first, then by the most directions.
     const cols = m.entities.map((e, j) => ({ e, j, total: m.counts.reduce((a, row) => a + row[j], 0) }))
       .filter((c) => c.total > 0)
@@ -240,7 +247,11 @@
     return el("div", { class: "explanation" },
       el("span", { class: "metric", title: "text cosine" }, "文本 text ", fmt(x.text_score)),
       el("span", { class: "metric", title: "rarity-weighted shared entities" }, "实体 entities ", fmt(x.entity_score)),
-      shared.map(([k, v]) => el("span", { class: "shared" }, el("b", {}, (GROUPS[k] || k) + ": "), v.join("、"))),
+      shared.map(([k, v]) => el("span", { class: "shared" }, el("b", {}, (GROUPS[k] || k) + ": "),
+        // A name reached only through the vocabulary hierarchy (via_hierarchy) is marked ↑.
+        v.map((name, i) => [i ? "、" : "", ((x.via_hierarchy || {})[k] || []).includes(name)
+          ? el("span", { class: "via-hierarchy", title: "上位类 broader entity, shared through the vocabulary hierarchy" }, name + "↑")
+          : name]))),
       x.summary ? el("div", { class: "summary" }, x.summary) : null);
   }
 
@@ -269,13 +280,18 @@
     const res = await api("/search", {
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
     });
-    // Items with no overlap at all (score 0) carry no information: leave them out, and say so.
-    const items = res.items.filter((it) => it.score > 0);
+    // The API returns only directions with evidence (res.rule); say what the text named, or why nothing came.
+    const items = res.items;
+    const named = (res.query_entities || []).map((t) => `${t.name}${t.name_en && t.name_en !== t.name ? ` (${t.name_en})` : ""} ← “${t.matched}”`);
+    $("#search-named").textContent = named.length ? `识别 Found in the text: ${named.join(" · ")}` : "";
+    $("#search-named").title = res.rule || "";
     list.replaceChildren(...items.map(scoredItem));
-    if (!items.length) list.append(el("li", {}, "无结果 No related directions"));
-    if (items.length < res.items.length) {
-      list.append(el("li", { class: "hint", style: "list-style:none" },
-        `另有 ${res.items.length - items.length} 个方向无重叠 · ${res.items.length - items.length} more with no overlap hidden`));
+    if (!items.length) {
+      list.append(el("li", { class: "empty", id: "search-empty" },
+        el("div", {}, "无结果 No related directions. ", res.reason || ""),
+        (res.suggestions || []).length ? el("div", { class: "suggestions" }, "试试 Try: ",
+          res.suggestions.map((t) => el("a", { href: "#/search?" + new URLSearchParams({ q: t.name }), class: "badge",
+            "data-id": t.id }, bi(t.name, t.name_en)))) : null));
     }
     list.dataset.count = String(items.length);
   }
@@ -299,7 +315,8 @@
       el("div", { class: "entity-head" },
         el("a", { href: `#/graph/${encodeURIComponent(e.id)}?depth=1` }, bi(e.name, e.name_en)),
         codes.map(([k, v]) => el("span", { class: "code-chip" }, `${k.toUpperCase()} ${Array.isArray(v) ? v.join(",") : v}`)),
-        e.extracted ? el("span", { class: "badge", title: "extracted, not in a vocabulary" }, "抽取 extracted") : null,
+        FOUND_BY[e.found_by] ? el("span", { class: "badge", "data-found-by": e.found_by, title: FOUND_BY[e.found_by][1] },
+          FOUND_BY[e.found_by][0]) : null,
         e.boilerplate ? el("span", { class: "badge", title: "boilerplate mention" }, "套话 boilerplate") : null),
       el("ul", { class: "evidence" }, (e.evidence || []).map((ev) => el("li", {},
         el("span", { class: "field" }, FIELDS[ev.field] || ev.field),

@@ -138,7 +138,8 @@ def get_format(name: str) -> GraphFormat:
     try:
         return FORMATS[name]
     except KeyError:
-        raise InvalidRequest(f"unknown export format {name!r}: choose one of {', '.join(FORMATS)}",
+        listed = "; ".join(f"{f.name}: {f.help}" for f in FORMATS.values())
+        raise InvalidRequest(f"unknown export format {name!r}: choose one of {', '.join(FORMATS)} ({listed})",
                              detail={"format": name, "formats": list(FORMATS)}) from None
 
 

@@ -6,7 +6,7 @@ The program and direction shapes derive from the schema registry's field lists
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -88,6 +88,10 @@ class Evidence(BaseModel):
     span: list[int] = Field(description="[start, end) character offsets in the source file")
 
 
+#: How a direction's link to an entity was found (``EntityRef.found_by``).
+FoundBy = Literal["vocabulary", "listed_keyword", "extracted_keyword", "application_code"]
+
+
 class EntityRef(BaseModel):
     """An entity as cited by a direction, with its codes and evidence."""
 
@@ -96,9 +100,22 @@ class EntityRef(BaseModel):
     name: str
     name_en: str
     codes: dict[str, Any] = Field(default_factory=dict, description="icd10, icd11, mesh, dicom, nsfc …")
-    boilerplate: bool = False
-    extracted: bool = False
-    evidence: list[Evidence] = Field(default_factory=list)
+    boilerplate: bool = Field(default=False, description="Cited by nearly every direction of the program "
+                                                         "(similarity leaves it out)")
+    found_by: FoundBy = Field(
+        default="vocabulary",
+        description="How the link was found: vocabulary (a name or synonym of the vocabulary in the text: the "
+                    "evidence says where), listed_keyword (one of the direction's own 关键词), extracted_keyword "
+                    "(a keyword the extractor picked from the text of a direction that lists none), "
+                    "application_code (an NSFC code of its 申请代码)",
+    )
+    extracted: bool = Field(
+        default=False,
+        description="Kept for compatibility: true only for found_by = extracted_keyword. It does not say whether "
+                    "the entity is in the text (a disease named in the title is found_by vocabulary, extracted "
+                    "false); evidence gives where it is",
+    )
+    evidence: list[Evidence] = Field(default_factory=list, description="Where the direction's text names it")
 
 
 def _drop_additional_properties(schema: dict[str, Any]) -> None:
@@ -112,17 +129,32 @@ class _DirectionEntities(BaseModel):
     model_config = ConfigDict(extra="allow", json_schema_extra=_drop_additional_properties)
 
 
+def _group_doc(plural_en: str, key: str) -> str:
+    if key == "keyword":
+        return ("Keyword entities: the direction's own 关键词 (found_by listed_keyword; the same words as the "
+                "direction's keywords field) or, for a direction that lists none, up to five keywords extracted "
+                "from its text (found_by extracted_keyword)")
+    return f"{plural_en} the direction cites, with codes and evidence"
+
+
 #: One group per entity type of the schema registry (``diseases``, ``modalities`` …).
 DirectionEntities = create_model(
     "DirectionEntities",
     __base__=_DirectionEntities,
     __module__=__name__,
     __doc__=_DirectionEntities.__doc__,
-    **{t.plural: (list[EntityRef], Field(default_factory=list)) for t in ENTITY_REGISTRY.rows()},
+    **{t.plural: (list[EntityRef], Field(default_factory=list, description=_group_doc(t.plural_en, t.key)))
+       for t in ENTITY_REGISTRY.rows()},
 )
 
 
-class DirectionDetail(record_model("DirectionDetailFields", DIRECTION_FIELDS, exported=True)):
+class DirectionDetail(record_model(
+    "DirectionDetailFields", DIRECTION_FIELDS, exported=True,
+    overrides={"keywords": (list[str], Field(
+        default_factory=list,
+        description="The 关键词 the document lists for the direction, as written ([] when it lists none). The "
+                    "keyword entities, listed or extracted from the text, are entities.keywords"))},
+)):
     """Every field of the export, plus entities grouped by type."""
 
     community: str | None = None
@@ -135,7 +167,16 @@ class Explanation(BaseModel):
     text_score: float = Field(description="Cosine similarity of the text vectors")
     entity_score: float = Field(description="Rarity-weighted share of common entities")
     shared: dict[str, list[str]] = Field(
-        default_factory=dict, description="Shared entity names by type: diseases, modalities, techniques, keywords"
+        default_factory=dict,
+        description="Shared entity names by type (diseases, modalities, techniques, keywords), strongest first. "
+                    "Broader entities of the vocabulary hierarchy count: a 阿尔茨海默病 direction and a 帕金森病 one "
+                    "share 神经退行性疾病 without naming it; via_hierarchy lists those",
+    )
+    via_hierarchy: dict[str, list[str]] | None = Field(
+        default=None,
+        description="The names in shared that one side does not cite itself but reaches through the vocabulary "
+                    "hierarchy (MEMBER_OF: 肺癌 is under 恶性肿瘤), by type; for a search, the text's side is what "
+                    "it names (query_entities)",
     )
     summary: str = ""
 
@@ -153,6 +194,38 @@ class SimilarList(BaseModel):
     """Ranked directions."""
 
     items: list[SimilarItem]
+
+
+class VocabularyTerm(BaseModel):
+    """A vocabulary entity (or keyword) named by its id and its Chinese and English names."""
+
+    id: str
+    type: str
+    name: str
+    name_en: str
+
+
+class QueryTerm(VocabularyTerm):
+    """An entity the search text names, and the words that name it."""
+
+    matched: str = Field(description="The words of the text that name it: a name, a synonym, an English word or "
+                                     "stem (tumours → 肿瘤), or the head word of several names (cancer → 恶性肿瘤)")
+
+
+class SearchResults(BaseModel):
+    """Directions ranked against free text: only those with evidence (see ``rule``), and what the text named."""
+
+    items: list[SimilarItem]
+    rule: str = Field(description="Which directions are results: the evidence each must show")
+    query_entities: list[QueryTerm] = Field(
+        default_factory=list,
+        description="Vocabulary entities and keywords found in the text (before the hierarchy adds broader ones)",
+    )
+    reason: str | None = Field(default=None, description="Why there is no result (null when there are results)")
+    suggestions: list[VocabularyTerm] = Field(
+        default_factory=list,
+        description="When there is no result: vocabulary terms of the corpus to search for instead",
+    )
 
 
 class EntitySummary(BaseModel):
@@ -209,11 +282,15 @@ class Overlap(BaseModel):
 
 
 class Matrix(BaseModel):
-    """Program × entity counts (number of directions of the program citing the entity)."""
+    """Program × entity counts: directions of the program citing the entity or one of its members (see ``rule``)."""
 
     by: str
+    rule: str = Field(description="How a cell is counted: the same directions as the directions list filtered by "
+                                  "the program and the entity")
     programs: list[str]
-    entities: list[EntitySummary]
+    entities: list[EntitySummary] = Field(
+        description="The columns; direction_count and program_count are the column's, counted by the same rule"
+    )
     counts: list[list[int]] = Field(description="counts[i][j]: program i, entity j")
 
 

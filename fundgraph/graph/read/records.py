@@ -129,10 +129,12 @@ def group_entities(
         bucket = groups[ENTITY_GROUPS[et]]
         ref = bucket.get(ent)
         if ref is None:
+            extracted = bool(e.get("extracted", n.get("extracted", False)))
             ref = models.EntityRef(
                 **entity_head(ent, et, n),
                 boilerplate=bool(e.get("boilerplate", False)),
-                extracted=bool(e.get("extracted", n.get("extracted", False))),
+                found_by=found_by(et, e.get("field"), extracted),
+                extracted=extracted,
             )
             bucket[ent] = ref
         else:
@@ -145,6 +147,19 @@ def group_entities(
             )
         )
     return models.DirectionEntities(**{k: list(v.values()) for k, v in groups.items()})
+
+
+def found_by(entity_type: str, field: str | None, extracted: bool) -> str:
+    """How a MENTIONS link was found (``EntityRef.found_by``), from its entity type, field and ``extracted`` flag.
+
+    ``extracted`` is the keyword extractor's mark, set on keyword links only: a vocabulary entity named in the
+    title is found by the vocabulary, and is not "extracted".
+    """
+    if entity_type == "keyword":
+        return "extracted_keyword" if extracted else "listed_keyword"
+    if field == "disciplines":
+        return "application_code"
+    return "vocabulary"
 
 
 def entity_summary(
@@ -216,3 +231,46 @@ def graph_edge(source: str, key: Any, target: str, edge: Mapping[str, Any]) -> m
     data = {"id": f"{source}|{key}|{target}", "source": source, "target": target, "type": edge.get("type")}
     data.update({k: edge[k] for k in EDGE_DATA_KEYS if edge.get(k) is not None})
     return models.GraphEdge(data=data)
+
+
+class HierarchyMarks:
+    """Marks the shared entities of a ranked direction that one side reaches only through the hierarchy.
+
+    Args:
+        info: entity id → what names it (``type``, ``name``): the ranking candidates' ``info``.
+        direct: direction id → the entities it cites itself (its MENTIONS edges).
+    """
+
+    def __init__(self, info: Mapping[str, Any], direct: Mapping[str, Iterable[str]]) -> None:
+        groups = explanation_groups_by_type()
+        self.ids: dict[tuple[str, str], list[str]] = {}
+        for eid, i in info.items():
+            if i.type in groups:
+                self.ids.setdefault((groups[i.type], i.name), []).append(eid)
+        self.direct = {d: frozenset(es) for d, es in direct.items()}
+
+    def explanation(self, x: models.Explanation, a: Iterable[str], b: Iterable[str]) -> models.Explanation:
+        """``x`` with ``via_hierarchy``: the shared names not cited by both ``a`` and ``b`` (entity ids) themselves."""
+        a, b = frozenset(a), frozenset(b)
+        via: dict[str, list[str]] = {}
+        for group, names in x.shared.items():
+            for n in names:
+                if not any(e in a and e in b for e in self.ids.get((group, n), ())):
+                    via.setdefault(group, []).append(n)
+        return x.model_copy(update={"via_hierarchy": via})
+
+    def mark(self, item: models.SimilarItem, query_direct: Iterable[str]) -> models.SimilarItem:
+        """``item`` with ``explanation.via_hierarchy`` (``query_direct``: what the query side cites itself)."""
+        x = self.explanation(item.explanation, query_direct, self.direct.get(item.direction.id, ()))
+        return item.model_copy(update={"explanation": x})
+
+    def overlap(self, o: models.Overlap) -> models.Overlap:
+        """``o`` with its similar pairs' ``via_hierarchy``."""
+        pairs = [p.model_copy(update={"explanation": self.explanation(
+            p.explanation, self.direct.get(p.a.id, ()), self.direct.get(p.b.id, ()))}) for p in o.similar_pairs]
+        return o.model_copy(update={"similar_pairs": pairs})
+
+
+def explanation_groups_by_type() -> dict[str, str]:
+    """Entity type → its group in an explanation's ``shared`` (the registry's scoring groups)."""
+    return {t.key: t.plural for t in ENTITY_REGISTRY.scored()}

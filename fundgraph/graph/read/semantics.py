@@ -6,6 +6,10 @@
   full-width folded); a group entity also matches directions citing any of its members (``MEMBER_OF``,
   transitively). A value that names no entity raises :class:`EntityNotFound`; an unknown program raises
   :class:`ProgramNotFound`.
+- The overlap matrix counts, per program and entity, the directions that list would return: those citing the
+  entity or any of its members (:data:`MATRIX_RULE`), so a cell equals the total of
+  ``GET /api/directions?program=<program>&<type>=<entity id>``.
+- A neighbourhood's ``node`` is a node id, or an entity's name / synonym (:func:`resolve_node`).
 - ``q`` matches case-insensitively as a substring of a direction's title or content.
 - ``similar`` ranks every candidate direction (not just stored SIMILAR_TO edges) with the shared scoring of
   :mod:`fundgraph.embeddings.scoring`; ``above_threshold`` compares with the threshold the build used.
@@ -32,6 +36,12 @@ from fundgraph.graph.model import ENTITY_TYPES, Label
 from fundgraph.graph.read import models
 
 SCOPES = ("cross-program", "all")
+#: How the overlap matrix counts (stated in its response): the same set as the ``directions`` entity filter.
+MATRIX_RULE = (
+    "counts[i][j] = the directions of program i citing entity j or any entity under it in the vocabulary "
+    "hierarchy (MEMBER_OF, transitively: 肺癌 counts under 恶性肿瘤 and 肿瘤); each direction once. The same "
+    "directions GET /api/directions?program=<program>&<type>=<entity id> lists."
+)
 MATRIX_BY = ENTITY_REGISTRY  # every entity type of the schema registry
 #: Deepest neighbourhood walk.
 MAX_DEPTH = 3
@@ -160,9 +170,39 @@ def direction_not_found(direction_id: str) -> DirectionNotFound:
     return DirectionNotFound(f"no direction has id {direction_id!r}", detail={"id": direction_id})
 
 
-def node_not_found(node: str) -> NodeNotFound:
-    """The error for an unknown node id."""
-    return NodeNotFound(f"no node has id {node!r}", detail={"node": node})
+def node_not_found(node: str, candidates: list[str] | None = None) -> NodeNotFound:
+    """The error for a node value that is no node id and names no single entity."""
+    if candidates:
+        return NodeNotFound(f"no node has id {node!r}, and several entities have that name: say which by id",
+                            detail={"node": node, "candidates": candidates})
+    return NodeNotFound(f"no node has id or entity name {node!r}", detail={"node": node})
+
+
+def resolve_node(node: str, exists: bool, named: Mapping[str, Iterable[str]]) -> str:
+    """The node a neighbourhood ``node=`` value means: a node id, else an entity named so.
+
+    Args:
+        node: the value given.
+        exists: whether a node has the id ``node``.
+        named: entity type → ids of the entities of that type whose lookup forms (:func:`lookup_forms`: id,
+            vocabulary id, names, synonyms, abbreviations) hold ``norm(node)``.
+
+    The first entity type, in registry order, with exactly one entity of that name wins (阿尔茨海默病 is the
+    disease, not the keyword of the same text; MRI is the modality MR).
+
+    Raises:
+        NodeNotFound: no node has that id and no type has exactly one entity of that name.
+    """
+    if exists:
+        return node
+    order = {t: i for i, t in enumerate(ENTITY_TYPES)}
+    candidates: list[str] = []
+    for et in sorted(named, key=lambda t: order.get(t, len(order))):
+        ids = sorted(set(named[et]))
+        if len(ids) == 1:
+            return ids[0]
+        candidates += ids
+    raise node_not_found(node, candidates)
 
 
 def filter_value_not_found(entity_type: str, value: str) -> EntityNotFound:
@@ -227,10 +267,10 @@ def overlap(
 def matrix(
     by: str, programs: list[str], rows: Iterable[tuple[models.EntitySummary, Mapping[str, int]]]
 ) -> models.Matrix:
-    """Program × entity counts from (entity summary, directions per program) rows.
+    """Program × entity counts from (entity summary, directions per program) rows, counted by :data:`MATRIX_RULE`.
 
-    Entities no direction cites are left out; the rest come most widespread first (programs, then directions,
-    then id).
+    The summaries' ``direction_count`` and ``program_count`` are the column's (by the same rule). Entities no
+    direction cites are left out; the rest come most widespread first (programs, then directions, then id).
     """
     kept = sorted((r for r in rows if r[0].direction_count > 0),
                   key=lambda r: (-r[0].program_count, -r[0].direction_count, r[0].id))
@@ -239,7 +279,8 @@ def matrix(
     for j, (_, per) in enumerate(kept):
         for p, n in per.items():
             counts[order[p]][j] += n
-    return models.Matrix(by=by, programs=list(programs), entities=[s for s, _ in kept], counts=counts)
+    return models.Matrix(by=by, rule=MATRIX_RULE, programs=list(programs), entities=[s for s, _ in kept],
+                         counts=counts)
 
 
 def walk(

@@ -91,7 +91,7 @@ class GraphStore(ABC):
         """The k most similar directions over all candidates; scope is 'cross-program' or 'all'."""
 
     @abstractmethod
-    def search(self, text: str, k: int, programs: list[str] | None) -> models.SimilarList:
+    def search(self, text: str, k: int, programs: list[str] | None) -> models.SearchResults:
         """Directions ranked against free text (Chinese or English)."""
 
     @abstractmethod

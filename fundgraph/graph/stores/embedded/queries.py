@@ -22,6 +22,7 @@ from fundgraph.embeddings import vectors as vx
 from fundgraph.graph.model import ENTITY_TYPES, Label, Rel
 from fundgraph.graph.profiles import candidates_from_graph
 from fundgraph.graph.read import models, records, semantics
+from fundgraph.graph.read import search as free_text
 from fundgraph.graph.read.ranking import RankingContext
 from fundgraph.graph.read.semantics import norm
 from fundgraph.graph.stores.base import BuiltGraph
@@ -101,6 +102,7 @@ class GraphQueries:
         self.vectors = vx.as_rows(built.vectors) if built.vectors.shape[0] else vx.empty()
         self.ranking_context = RankingContext(built.meta, built.encoder_state)
         self._cands: Any = None
+        self._marks: records.HierarchyMarks | None = None
         self._lock = threading.Lock()
         self._details: dict[str, models.DirectionDetail] = {}
         self._similar_cache: OrderedDict[tuple[str, int, str], models.SimilarList] = OrderedDict()
@@ -249,11 +251,12 @@ class GraphQueries:
         row = cands.index.get(direction_id)
         items: list[models.SimilarItem] = []
         if row is not None:  # a direction without a vector cannot happen for a complete build
-            ctx = self.ranking_context
+            ctx, marks = self.ranking_context, self.hierarchy_marks()
             own = self.g.nodes[direction_id]["program_id"] if scope == "cross-program" else None
             ranked = rank(cands.vectors[row], cands.entities[row], cands, config=ctx.config, k=k, exclude=row,
                           exclude_program=own)
-            items = [ctx.item(s, self.briefs[s.id]) for s in ranked]
+            direct = marks.direct.get(direction_id, frozenset())
+            items = [marks.mark(ctx.item(s, self.briefs[s.id]), direct) for s in ranked]
         result = models.SimilarList(items=items)
         with self._lock:
             self._similar_cache[key] = result
@@ -261,18 +264,21 @@ class GraphQueries:
                 self._similar_cache.popitem(last=False)
         return result
 
-    def search(self, text: str, k: int, programs: list[str] | None) -> models.SimilarList:
-        """Directions ranked against free text (Chinese or English)."""
+    def search(self, text: str, k: int, programs: list[str] | None) -> models.SearchResults:
+        """Directions ranked against free text (Chinese or English), with evidence only (graph.read.search)."""
         semantics.check_search(text, k)
         semantics.check_programs(self.program_ids, *(programs or ()))
-        from fundgraph.embeddings.scoring import query_entities, rank
-
         ctx = self.ranking_context
-        cands = self.candidates()
-        vector = ctx.encoder().encode([text])[0]
-        ents = query_entities(text, ctx.lexicon(), cands)
-        ranked = rank(vector, ents, cands, config=ctx.config, k=k, programs=programs or None)
-        return models.SimilarList(items=[ctx.item(s, self.briefs[s.id]) for s in ranked])
+        vector = vx.as_query(ctx.encoder().encode([text]))  # the lexical encoder's row is sparse
+        return free_text.search(text, k, programs, context=ctx, cands=self.candidates(), vector=vector,
+                                item=lambda s: ctx.item(s, self.briefs[s.id]), marks=self.hierarchy_marks())
+
+    def hierarchy_marks(self) -> records.HierarchyMarks:
+        """What marks the shared entities reached through the hierarchy (made once per graph)."""
+        if self._marks is None:
+            direct = {d: [e for e, _ in ms] for d, ms in self.dir_mentions.items()}
+            self._marks = records.HierarchyMarks(self.candidates().info, direct)
+        return self._marks
 
     # -- entities ------------------------------------------------------------------------------------------
     def entities(self, entity_type: str | None, q: str | None) -> list[models.EntitySummary]:
@@ -326,28 +332,34 @@ class GraphQueries:
             for u, v, e in self.similar_edges
             if {self.briefs[u].program_id, self.briefs[v].program_id} <= ends
         )
-        return semantics.overlap(a, b, shared, edges, records.explanation_from_edge)
+        return self.hierarchy_marks().overlap(semantics.overlap(a, b, shared, edges, records.explanation_from_edge))
 
     def matrix(self, by: str) -> models.Matrix:
-        """Program × entity counts (directions of the program citing the entity) for one entity type."""
+        """Program × entity counts for one entity type (:data:`~fundgraph.graph.read.semantics.MATRIX_RULE`)."""
         semantics.check_matrix_by(by)
         hit = self._matrix_cache.get(by)
         if hit is not None:
             return hit
-        rows = [
-            (s, Counter(self.briefs[d].program_id for d in self.entity_dirs.get(s.id, ())))
-            for s in self.summaries.values()
-            if s.type == by
-        ]
+        rows = []
+        for s in self.summaries.values():
+            if s.type != by:
+                continue
+            # semantics.MATRIX_RULE: the entity or its members, exactly as the directions filter matches.
+            dirs = set().union(*(self.entity_dirs.get(e, ()) for e in self._with_members({s.id})))
+            per = Counter(self.briefs[d].program_id for d in dirs)
+            rows.append((s.model_copy(update={"direction_count": len(dirs), "program_count": len(per)}), per))
         m = semantics.matrix(by, self.program_ids, rows)
         self._matrix_cache[by] = m
         return m
 
     # -- neighborhood --------------------------------------------------------------------------------------
     def neighborhood(self, node: str, depth: int, limit: int) -> models.Neighborhood:
-        """Nodes within ``depth`` hops (either direction), at most ``limit``; edges among them."""
-        if node not in self.g:
-            raise semantics.node_not_found(node)
+        """Nodes within ``depth`` hops (either direction), at most ``limit``; edges among them.
+
+        ``node`` is a node id or an entity's name or synonym (:func:`~fundgraph.graph.read.semantics.resolve_node`).
+        """
+        key = norm(node)
+        node = semantics.resolve_node(node, node in self.g, {et: self.lookup[et].get(key, ()) for et in ENTITY_TYPES})
         semantics.check_walk(depth, limit)
         g = self.g
         order, seen, truncated = semantics.walk(

@@ -123,7 +123,7 @@ class EmbeddedStore(GraphStore):
     def similar(self, direction_id: str, k: int, scope: str) -> models.SimilarList:  # noqa: D102
         return self.queries().similar(direction_id, k, scope)
 
-    def search(self, text: str, k: int, programs: list[str] | None) -> models.SimilarList:  # noqa: D102
+    def search(self, text: str, k: int, programs: list[str] | None) -> models.SearchResults:  # noqa: D102
         return self.queries().search(text, k, programs)
 
     def entities(self, entity_type: str | None, q: str | None) -> list[models.EntitySummary]:  # noqa: D102

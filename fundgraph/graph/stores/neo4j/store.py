@@ -32,6 +32,7 @@ from fundgraph.embeddings import vectors as vx
 from fundgraph.graph.model import ENTITY_TYPES, Label, Rel
 from fundgraph.graph.profiles import candidates_from_graph
 from fundgraph.graph.read import models, records, semantics
+from fundgraph.graph.read import search as free_text
 from fundgraph.graph.read.ranking import RankingContext
 from fundgraph.graph.read.semantics import norm
 from fundgraph.graph.stores.base import BuiltGraph, GraphStore
@@ -342,7 +343,8 @@ class Neo4jStore(GraphStore):
             )
         edges = ((records.direction_brief(r["source"]), records.direction_brief(r["target"]), decode_pairs(r["props"]))
                  for r in pair_rows)
-        return semantics.overlap(a, b, shared, edges, records.explanation_from_edge)
+        overlap = semantics.overlap(a, b, shared, edges, records.explanation_from_edge)
+        return self.ranking_data().marks.overlap(overlap)
 
     def matrix(self, by: str) -> models.Matrix:
         """Program × entity counts for one entity type, aggregated in Cypher (one statement after the build check)."""
@@ -361,6 +363,8 @@ class Neo4jStore(GraphStore):
     def neighborhood(self, node: str, depth: int, limit: int) -> models.Neighborhood:
         """Nodes within ``depth`` hops (either way), at most ``limit``, and the edges among them.
 
+        ``node`` is a node id or an entity's name or synonym (:func:`~fundgraph.graph.read.semantics.resolve_node`).
+
         A breadth-first walk of one Cypher query per level: each level asks only for the frontier's
         neighbours not seen yet, smallest ids first, and at most as many per node as the walk can still take
         (the nodes added by earlier frontier nodes of the level, the nodes still to add, and one to tell that
@@ -368,8 +372,13 @@ class Neo4jStore(GraphStore):
         """
 
         def work(run: Run) -> models.Neighborhood:
-            if not run("get_node_exists", id=node):
-                raise semantics.node_not_found(node)
+            row = run("resolve_node", id=node, key=norm(node))[0]
+            named: dict[str, list[str]] = {}
+            for label, eid in row["found"]:
+                et = records.entity_type_of(label)
+                if et is not None:
+                    named.setdefault(et, []).append(eid)
+            center = semantics.resolve_node(node, row["exact"] is not None, named)
             semantics.check_walk(depth, limit)
 
             def neighbours(frontier: list[str], seen: list[str]) -> dict[str, list[str]]:
@@ -377,7 +386,7 @@ class Neo4jStore(GraphStore):
                 rows = run("find_neighbours", frontier=frontier, seen=seen, cap=2 * room + 1)
                 return {r["id"]: r["neighbours"] for r in rows}
 
-            order, seen, truncated = semantics.walk(node, depth, limit, neighbours)
+            order, seen, truncated = semantics.walk(center, depth, limit, neighbours)
             el = run(
                 "get_neighbourhood_elements",
                 ids=order,
@@ -391,7 +400,7 @@ class Neo4jStore(GraphStore):
             for r in sorted(el["edges"], key=lambda r: pos[r["source"]]):  # stable: build order within a node
                 key = decode_edge_key(dict(r["props"]))
                 edges.append(records.graph_edge(r["source"], key, r["target"], decode_pairs(r["props"])))
-            return models.Neighborhood(center=node, depth=depth, nodes=nodes, edges=edges, truncated=truncated)
+            return models.Neighborhood(center=center, depth=depth, nodes=nodes, edges=edges, truncated=truncated)
 
         return self._query(work)
 
@@ -457,24 +466,22 @@ class Neo4jStore(GraphStore):
             exclude=row,
             exclude_program=own if scope == "cross-program" else None,
         )
-        return data.remember(key, models.SimilarList(items=[data.item(s) for s in ranked]))
+        direct = data.marks.direct.get(direction_id, frozenset())
+        return data.remember(key, models.SimilarList(items=[data.marks.mark(data.item(s), direct) for s in ranked]))
 
-    def search(self, text: str, k: int, programs: list[str] | None) -> models.SimilarList:
-        """Directions ranked against free text.
+    def search(self, text: str, k: int, programs: list[str] | None) -> models.SearchResults:
+        """Directions ranked against free text, those with evidence only (:mod:`fundgraph.graph.read.search`).
 
         The text is encoded with the build's encoder and the shared scoring ranks every direction (see
         :meth:`similar` on why not the vector index).
         """
-        from fundgraph.embeddings.scoring import query_entities, rank
-
         data = self.ranking_data()
         semantics.check_search(text, k)
         semantics.check_programs(data.program_ids, *(programs or ()))
         ctx = data.context
         vector = vx.as_query(ctx.encoder().encode([text]))  # the lexical encoder's row is sparse
-        ents = query_entities(text, ctx.lexicon(), data.cands)
-        ranked = rank(vector, ents, data.cands, config=ctx.config, k=k, programs=programs or None)
-        return models.SimilarList(items=[data.item(s) for s in ranked])
+        return free_text.search(text, k, programs, context=ctx, cands=data.cands, vector=vector, item=data.item,
+                                marks=data.marks)
 
 
 def _checked_build(row: dict[str, Any] | None) -> str:
@@ -516,12 +523,14 @@ class RankingData:
         cands: Any,
         briefs: dict[str, models.DirectionBrief],
         program_ids: list[str],
+        direct: dict[str, list[str]] | None = None,
     ) -> None:
         self.build = build
         self.context = context
         self.cands = cands
         self.briefs = briefs
         self.program_ids = program_ids
+        self.marks = records.HierarchyMarks(cands.info, direct or {})
         #: (direction, k, scope) → its similar list; this build's answers, least recently stored dropped first.
         self.similar_cache: OrderedDict[tuple[str, int, str], models.SimilarList] = OrderedDict()
         self._cache_lock = threading.Lock()
@@ -557,15 +566,18 @@ class RankingData:
                 vectors_by_id[b["id"]] = r["embedding"]
         for eid, pairs in hier["entities"]:
             g.add_node(eid, id=eid, **decode_pairs(pairs))
+        direct: dict[str, list[str]] = {}
         for r in dirs:
             for m in r["mentions"]:
                 if m:
                     g.add_edge(r["brief"]["id"], m[0], **decode_pairs(m[1]))
+                    direct.setdefault(r["brief"]["id"], []).append(m[0])
         for a, b in hier["member_of"]:
             g.add_edge(a, b, type=Rel.MEMBER_OF.value)
         ids = [d for d in meta_row.get("direction_ids") or [] if d in briefs]
         vectors = _vectors(ids, vectors_by_id, int(meta_row.get("dimensions") or 0))
-        return cls(build, context, candidates_from_graph(g, ids, vectors, context.config), briefs, program_ids)
+        return cls(build, context, candidates_from_graph(g, ids, vectors, context.config), briefs, program_ids,
+                   direct)
 
     def item(self, scored: Any) -> models.SimilarItem:
         """A ranked candidate as the API shows it."""
