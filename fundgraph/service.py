@@ -81,16 +81,21 @@ def build(settings: Settings, *, progress: Progress | None = None) -> BuildRepor
 
     Raises:
         FundgraphError: on bad input (documents, manifest, vocabularies) nothing is written.
+        StoreNotWritable: the store directory cannot be written (found before any work).
+        BuildInProgress: another build holds the home's lock.
     """
     from fundgraph.graph.build.pipeline import build_graph
+    from fundgraph.loaders.manifest_guard import files_outside_corpus
 
     say = progress or _quiet
     t0 = time.perf_counter()
-    built = build_graph(settings, progress=say)
-    say(f"writing to the {settings.store} store")
     target = open_store(settings)
     try:
-        target.replace(built)
+        # The store is checked writable and locked (one build per home) before the work, not after it.
+        with target.writing(), files_outside_corpus(settings.allow_files_outside_corpus):
+            built = build_graph(settings, progress=say)
+            say(f"writing to the {settings.store} store")
+            target.replace(built)
     finally:
         target.close()
     return BuildReport(built=built, store=settings.store, location=store_location(settings),

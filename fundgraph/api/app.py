@@ -5,20 +5,26 @@
 
 from __future__ import annotations
 
+import base64
 import gc
+import hashlib
 import logging
+import re
 from collections.abc import AsyncIterator, Hashable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from fundgraph.api.cache import ResponseCache
 from fundgraph.api.deps import StoreHolder
 from fundgraph.api.errors import install_error_handlers
+from fundgraph.api.middleware import RequestGuard
 from fundgraph.api.routes import directions, entities, export, graph, health, overlaps, programs, schema, search
+from fundgraph.api.work_queue import WorkQueue
 from fundgraph.core.errors import FundgraphError
 from fundgraph.core.settings import Settings
 from fundgraph.graph.stores.base import GraphStore
@@ -90,17 +96,22 @@ def create_app(
         summary="A knowledge graph of funding directions: programs, directions, entities, similarity.",
         version="0.1.0",
         docs_url=None,  # served below from vendored Swagger UI files: no CDN at run time
+        redoc_url=None,  # ReDoc would load its script and fonts from CDNs: /docs covers the same ground
         openapi_url="/openapi.json",
         lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.store_holder = holder
+    app.state.search_queue = WorkQueue("search", workers=settings.search_workers, waiting=settings.search_queue,
+                                       timeout=settings.search_timeout)
     install_error_handlers(app)
     app.add_middleware(ResponseCache, version=lambda: _graph_version(holder))
+    app.add_middleware(RequestGuard, routes=lambda: app.router.routes, max_body=settings.max_body_bytes,
+                       client_timeout=settings.client_timeout, script_hashes=[_docs_script_hash()])
     app.add_middleware(
         CORSMiddleware,
         allow_origins=list(settings.cors_origins),
-        allow_methods=["GET", "POST"],
+        allow_methods=["GET", "HEAD", "POST"],
         allow_headers=["*"],
         max_age=600,
     )
@@ -116,19 +127,34 @@ def create_app(
 VENDOR_DIR = STATIC_DIR / "vendor"
 
 
+def _docs_page() -> HTMLResponse:
+    """The /docs page: Swagger UI from the vendored files."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+
+    return get_swagger_ui_html(openapi_url="/openapi.json", title="fundgraph API",
+                               swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+                               swagger_css_url="/docs/assets/swagger-ui.css",
+                               swagger_favicon_url="/docs/assets/favicon-32x32.png")
+
+
+def _docs_script_hash() -> str:
+    """The CSP hash of the one inline script of /docs (it starts Swagger UI), so no other inline script runs."""
+    page = bytes(_docs_page().body).decode()
+    inline = re.findall(r"<script>(.*?)</script>", page, flags=re.S)
+    if len(inline) != 1:
+        raise RuntimeError(f"/docs has {len(inline)} inline scripts, expected 1: update _docs_script_hash")
+    return "'sha256-" + base64.b64encode(hashlib.sha256(inline[0].encode()).digest()).decode() + "'"
+
+
 def _add_docs_route(app: FastAPI) -> None:
     """OpenAPI docs at /docs with Swagger UI from api/static/vendor (vendored from npm, like cytoscape)."""
-    from fastapi.openapi.docs import get_swagger_ui_html
-    from fastapi.responses import FileResponse, HTMLResponse
+    from fastapi.responses import FileResponse
 
     assets = {"swagger-ui-bundle.js": "application/javascript", "swagger-ui.css": "text/css"}
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="fundgraph API",
-                                   swagger_js_url="/docs/assets/swagger-ui-bundle.js",
-                                   swagger_css_url="/docs/assets/swagger-ui.css",
-                                   swagger_favicon_url="/docs/assets/favicon-32x32.png")
+        return _docs_page()
 
     @app.get("/docs/assets/{name}", include_in_schema=False)
     def docs_asset(name: str) -> FileResponse:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from fundgraph.core.errors import GuidelineParseError, ManifestError, ProgramNotFound
 from fundgraph.loaders.layout import PARSERS
+from fundgraph.loaders.manifest_guard import read_manifest_yaml
 from fundgraph.loaders.parsers import ParseProblem, normalise_category, split_lines, stated_direction_count
 from fundgraph.loaders.records import Direction, ParsedDocument, Program, Section, SourceSpan, SourceText
 from fundgraph.loaders.text import (
@@ -73,7 +74,7 @@ def read_manifest(path: Path) -> list[ManifestEntry]:
     """Read and validate a manifest (``documents:`` list); raise :class:`ManifestError` when malformed."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = read_manifest_yaml(path)  # bounded size, depth and aliases; files inside the corpus directory
     except FileNotFoundError as e:
         raise ManifestError("manifest not found", path=path) from e
     except (yaml.YAMLError, UnicodeDecodeError) as e:
