@@ -21,13 +21,14 @@ import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from fundgraph.api.middleware import STATIC_HEADERS, error_bytes
+from fundgraph.core.settings import get_settings
 
 
 class NoDelayH11Protocol(H11Protocol):
     """uvicorn's h11 protocol with TCP_NODELAY set on each connection, a headers' timeout and JSON 400s."""
 
-    #: Seconds a client has to send its request headers (the body's limit is ``Settings.client_timeout``).
-    header_timeout: float = 10.0
+    #: Seconds a client has to send its request headers; None: ``Settings.client_timeout`` (as for the body).
+    header_timeout: float | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         """Switch Nagle off, then hand over to uvicorn."""
@@ -38,6 +39,8 @@ class NoDelayH11Protocol(H11Protocol):
             except OSError:  # not a TCP socket after all
                 pass
         super().connection_made(transport)
+        if self.header_timeout is None:  # read once per process (uvicorn's workers each import this module)
+            type(self).header_timeout = get_settings().client_timeout
         self._header_timer = self.loop.call_later(self.header_timeout, self._headers_too_slow)
 
     def _headers_too_slow(self) -> None:
