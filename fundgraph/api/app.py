@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import base64
+import ctypes
 import gc
 import hashlib
 import logging
@@ -61,12 +62,27 @@ def _warm_up(holder: StoreHolder) -> None:
     many long-lived objects; ``gc.freeze`` keeps the collector from rescanning them during requests (which
     shows up as p99 spikes).
     """
+    _cap_allocator_arenas()
     try:
         holder.get().warm()
     except FundgraphError as e:
         logger.warning("store not ready at startup: %s", e.message)
     gc.collect()
     gc.freeze()
+
+
+def _cap_allocator_arenas(arenas: int = 2) -> None:
+    """Cap glibc's malloc arenas for this process (as ``MALLOC_ARENA_MAX=2`` would).
+
+    Each thread that allocates (uvicorn's, the search workers') may get an arena of its own, and a graph reload
+    frees its blocks into arenas the next graph does not reuse: over 20 reloads of the bundled corpus under load
+    the server's RSS grew 201 → 263 MB with glibc's default (8 per core), and stayed 204–226 MB with 2.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc
+        return
+    libc.mallopt(-8, arenas)  # M_ARENA_MAX
 
 
 def create_app(

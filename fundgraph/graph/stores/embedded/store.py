@@ -12,6 +12,8 @@ a ``replace``, or after another process rebuilt ``home``) drops the old graph an
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import gc
 import logging
 import threading
 from collections.abc import Iterator
@@ -143,6 +145,7 @@ class EmbeddedStore(GraphStore):
             self._damaged = None
             self._generation += 1
             self._current = current = (stamp, self._generation, GraphQueries(built, backend=self.backend))
+            _return_free_memory()
             return current
 
     def load(self) -> BuiltGraph:
@@ -198,3 +201,16 @@ class EmbeddedStore(GraphStore):
 
     def neighborhood(self, node: str, depth: int, limit: int) -> models.Neighborhood:  # noqa: D102
         return self.queries().neighborhood(node, depth, limit)
+
+
+def _return_free_memory() -> None:
+    """Give the memory the previous graph held back to the OS (glibc keeps freed blocks in its arenas otherwise).
+
+    The API also caps glibc's arenas (``api/app.py``); see tests/reliability/test_reload_under_load.py.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc: nothing to do
+        return
+    gc.collect()
+    libc.malloc_trim(0)
