@@ -65,6 +65,23 @@ def load_graph(settings: Settings) -> BuiltGraph:
         store.close()
 
 
+def store_problem(settings: Settings) -> str | None:
+    """Why the selected store cannot serve a graph now (not built, damaged, unreachable), or None.
+
+    Cheap: the embedded store checks its files against their manifest without reading the graph.
+    """
+    from fundgraph.core.errors import FundgraphError
+
+    store = open_store(settings)
+    try:
+        store.check()
+    except FundgraphError as e:
+        return e.message
+    finally:
+        store.close()
+    return None
+
+
 # -- build ---------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class BuildReport:

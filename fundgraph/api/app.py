@@ -25,7 +25,7 @@ from fundgraph.api.deps import StoreHolder
 from fundgraph.api.errors import install_error_handlers
 from fundgraph.api.middleware import RequestGuard
 from fundgraph.api.routes import directions, entities, export, graph, health, overlaps, programs, schema, search
-from fundgraph.api.work_queue import WorkQueue
+from fundgraph.api.work_queue import SearchProcesses, WorkQueue
 from fundgraph.core.errors import FundgraphError
 from fundgraph.core.settings import Settings
 from fundgraph.graph.stores.base import GraphStore
@@ -52,6 +52,14 @@ ROUTERS = (
 def _graph_version(holder: StoreHolder) -> Hashable | None:
     """The store's token of the graph it serves, for the response cache (None: answers must not be cached)."""
     return holder.get().version()
+
+
+def _in_memory(holder: StoreHolder) -> bool:
+    """Whether the store answers from this process's memory (False while it cannot be opened)."""
+    try:
+        return holder.get().in_memory
+    except FundgraphError:
+        return False
 
 
 def _warm_up(holder: StoreHolder) -> None:
@@ -100,10 +108,17 @@ def create_app(
     owns_store = store is None
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        processes = None
+        if settings.search_processes and owns_store and _in_memory(holder):
+            # Searches in processes of their own: no search holds the GIL cheap requests need (api/work_queue.py).
+            processes = app.state.searches = SearchProcesses(settings, queue, workers=settings.search_workers)
+            processes.start()
         _warm_up(holder)
         yield
         gc.unfreeze()
+        if processes is not None:
+            processes.close()
         if owns_store:
             holder.close()
 
@@ -118,8 +133,9 @@ def create_app(
     )
     app.state.settings = settings
     app.state.store_holder = holder
-    app.state.search_queue = WorkQueue("search", workers=settings.search_workers, waiting=settings.search_queue,
-                                       timeout=settings.search_timeout)
+    queue = WorkQueue("search", workers=settings.search_workers, waiting=settings.search_queue,
+                      timeout=settings.search_timeout)
+    app.state.searches = queue
     install_error_handlers(app)
     app.add_middleware(ResponseCache, version=lambda: _graph_version(holder))
     app.add_middleware(RequestGuard, routes=lambda: app.router.routes, max_body=settings.max_body_bytes,

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import os
 import select
+import signal
 import socket
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -186,3 +189,26 @@ def test_long_searches_are_queued_bounded_and_details_stay_fast(server):
 def test_the_search_text_is_bounded(server):
     r = httpx.post(server.url + "/api/search", json={"text": "x" * 20_001}, timeout=10)
     assert r.status_code == 422 and r.json()["error"]["detail"]["errors"][0]["type"] == "string_too_long"
+
+
+def test_a_killed_search_worker_is_replaced(server):
+    def children() -> list[int]:
+        tasks = Path(f"/proc/{server.proc.pid}/task")
+        return [int(c) for t in tasks.iterdir() for c in (t / "children").read_text().split()]
+
+    def search():
+        return httpx.post(server.url + "/api/search", json={"text": "阿尔茨海默病 影像", "k": 3}, timeout=60)
+
+    assert search().status_code == 200
+    workers = [c for c in children() if "spawn_main" in Path(f"/proc/{c}/cmdline").read_text()]
+    assert len(workers) == 1
+    os.kill(workers[0], signal.SIGKILL)
+    time.sleep(0.5)
+    first = search()
+    served_as_designed(first)  # 503 overloaded ("the search worker stopped"), or 200 from its replacement
+    deadline = time.monotonic() + 60
+    while (r := search()).status_code != 200:
+        served_as_designed(r)
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+    assert len(r.json()["items"]) == 3

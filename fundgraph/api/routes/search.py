@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from fundgraph.api.deps import MAX_K, StoreDep, respond
 from fundgraph.api.errors import ERROR_RESPONSES
-from fundgraph.api.work_queue import WorkQueue
+from fundgraph.api.work_queue import SearchProcesses, WorkQueue
 from fundgraph.graph.read import models
 
 router = APIRouter(prefix="/api/search", tags=["search"], responses=ERROR_RESPONSES)
@@ -29,7 +29,8 @@ class SearchRequest(BaseModel):
 async def search(store: StoreDep, body: SearchRequest, request: Request) -> Response:
     """Directions ranked against free text, with scores and explanations."""
     # Encoding the text is real work (a model, for sentence-transformers): off the event loop, through the app's
-    # bounded queue (a full queue or a search over its time is a 503 with Retry-After: see api/work_queue.py).
-    queue: WorkQueue = request.app.state.search_queue
-    result = await queue.run(store.search, body.text, body.k, body.programs)
+    # bounded queue, in threads or worker processes (a full queue or a search over its time is a 503 with
+    # Retry-After: see api/work_queue.py).
+    searches: WorkQueue | SearchProcesses = request.app.state.searches
+    result = await searches.search(store, body.text, body.k, body.programs)
     return await respond(store, lambda: result)

@@ -148,6 +148,13 @@ class EmbeddedStore(GraphStore):
             _return_free_memory()
             return current
 
+    def check(self) -> None:
+        """Raise GraphNotBuilt or StoreDamaged as a read would, checking the files without reading the graph."""
+        self._file_stamp()
+        source = safety.current_target(self.home) or self.current
+        if safety.has_manifest(source):
+            safety.verify(source)
+
     def load(self) -> BuiltGraph:
         """The stored graph, read on first use and again when it changed on disk."""
         return self._serving()[2].built
