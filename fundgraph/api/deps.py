@@ -161,6 +161,12 @@ class JSONBytesCache:
         self._store(result, body)
         return body
 
+    def clear(self) -> None:
+        """Forget every entry (the results of a graph no longer served must not stay alive here)."""
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+
     def _store(self, result: Any, body: bytes) -> None:
         key = id(result)
         if len(body) > self.max_bytes // 16:
@@ -177,6 +183,11 @@ class JSONBytesCache:
 
 
 _JSON = JSONBytesCache()
+
+
+def forget_results() -> None:
+    """Drop the serialised results of the graph served so far (called when the store serves another graph)."""
+    _JSON.clear()
 
 
 async def respond(store: GraphStore, fn: Callable[..., Any], *args: Any, thread: bool = False) -> Response:
