@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
 import math
 import multiprocessing
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -128,8 +130,10 @@ _worker_store: Any = None
 
 
 def _open_worker_store(settings: Settings) -> None:
-    """In a worker process: open the store the settings select and load its graph."""
+    """In a worker process: die with the server, open the store the settings select and load its graph."""
     global _worker_store
+    with contextlib.suppress(OSError, AttributeError):  # Linux: SIGKILL when the server dies, however it dies
+        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     from fundgraph.graph.stores.factory import open_store
     from fundgraph.loaders.vocab import register_vocabulary_types
 

@@ -212,3 +212,25 @@ def test_a_killed_search_worker_is_replaced(server):
         assert time.monotonic() < deadline
         time.sleep(0.5)
     assert len(r.json()["items"]) == 3
+
+
+def test_the_search_worker_dies_with_a_killed_server(tmp_path, small_home_built):
+    srv = Server(small_home_built, tmp_path / "server.log")
+    assert httpx.post(srv.url + "/api/search", json={"text": "影像", "k": 1}, timeout=60).status_code == 200
+    tasks = Path(f"/proc/{srv.proc.pid}/task")
+    workers = [int(c) for t in tasks.iterdir() for c in (t / "children").read_text().split()
+               if "spawn_main" in Path(f"/proc/{c}/cmdline").read_text()]
+    assert len(workers) == 1
+    srv.proc.kill()
+    srv.stop()
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{workers[0]}").exists() and "Z" not in _state(workers[0]):
+        assert time.monotonic() < deadline, "the search worker outlived the server"
+        time.sleep(0.1)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return "gone"
