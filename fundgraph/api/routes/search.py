@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from fundgraph.api.deps import MAX_K, Respond, StoreDep
 from fundgraph.api.errors import ERROR_RESPONSES
+from fundgraph.api.work_queue import SearchProcesses, WorkQueue
 from fundgraph.graph.read import models
 
 router = APIRouter(prefix="/api/search", tags=["search"], responses=ERROR_RESPONSES)
@@ -25,7 +26,11 @@ class SearchRequest(BaseModel):
 
 
 @router.post("", response_model=models.SimilarList)
-async def search(store: StoreDep, respond: Respond, body: SearchRequest) -> Response:
+async def search(store: StoreDep, respond: Respond, body: SearchRequest, request: Request) -> Response:
     """Directions ranked against free text, with scores and explanations."""
-    # Encoding the text is real work (a model, for sentence-transformers): always off the event loop.
-    return await respond(store.search, body.text, body.k, body.programs, thread=True)
+    # Encoding the text is real work (a model, for sentence-transformers): off the event loop, through the app's
+    # bounded queue, in threads or worker processes (a full queue or a search over its time is a 503 with
+    # Retry-After: see api/work_queue.py).
+    searches: WorkQueue | SearchProcesses = request.app.state.searches
+    result = await searches.search(store, body.text, body.k, body.programs)
+    return await respond(lambda: result)

@@ -17,6 +17,7 @@ import networkx as nx
 import numpy as np
 
 from fundgraph.graph.stores.base import BuiltGraph
+from fundgraph.graph.stores.embedded.home import reading
 
 GRAPH_FILE = "graph.json"
 VECTORS_FILE = "vectors.npy"
@@ -41,14 +42,15 @@ def save_built(built: BuiltGraph, target: Path) -> None:
 
 
 def read_built(source: Path) -> BuiltGraph:
-    """Read a graph directory written by :func:`save_built`."""
-    with (source / GRAPH_FILE).open(encoding="utf-8") as fh:
+    """Read a graph directory written by :func:`save_built` (a damaged file raises StoreDamaged naming it)."""
+    with reading(source / GRAPH_FILE), (source / GRAPH_FILE).open(encoding="utf-8") as fh:
         g = nx.node_link_graph(json.load(fh), directed=True, multigraph=True, edges="edges")
     # node-link JSON keeps the node key under "id" and drops the attribute of the same name: restore it.
     for n, d in g.nodes(data=True):
         d.setdefault("id", n)
-    vectors = np.load(source / VECTORS_FILE, allow_pickle=False)
-    with (source / INDEX_FILE).open(encoding="utf-8") as fh:
+    with reading(source / VECTORS_FILE):
+        vectors = np.load(source / VECTORS_FILE, allow_pickle=False)
+    with reading(source / INDEX_FILE), (source / INDEX_FILE).open(encoding="utf-8") as fh:
         index = json.load(fh)
-    return BuiltGraph(graph=g, direction_ids=index["direction_ids"], vectors=vectors,
-                      encoder_state=index["encoder_state"], meta=index["meta"])
+        return BuiltGraph(graph=g, direction_ids=index["direction_ids"], vectors=vectors,
+                          encoder_state=index["encoder_state"], meta=index["meta"])
