@@ -218,6 +218,9 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="uvicorn worker processes.")] = 1,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = True,
+    search_process: Annotated[bool, typer.Option(
+        help="Run searches in a process of their own (one more copy of the graph in memory; details never wait "
+             "behind a search).")] = True,
 ) -> None:
     """Serve the API (JSON under /api, OpenAPI at /docs, the dashboard at /) with uvicorn."""
     import os
@@ -226,8 +229,12 @@ def serve(
 
     if store is not None:  # workers read the settings from the environment
         os.environ["FUNDGRAPH_STORE"] = store.value
-        get_settings.cache_clear()
+    os.environ["FUNDGRAPH_SEARCH_PROCESSES"] = "1" if search_process else "0"
+    get_settings.cache_clear()
     settings = service.settings_with()
+    problem = service.store_problem(settings)
+    if problem is not None:  # one line; the server still starts, and answers 503 until a good graph appears
+        err.print(f"[bold yellow]warning:[/] {problem}", markup=True, highlight=False, soft_wrap=True)
     err.print(f"serving the {settings.store} store at {service.store_location(settings)} on http://{host}:{port} "
               "(docs: /docs)", highlight=False, soft_wrap=True)
     from fundgraph.api.server import NoDelayH11Protocol

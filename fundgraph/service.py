@@ -9,7 +9,8 @@ the API's start-up stay fast and the Neo4j driver is imported only when Neo4j is
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -67,6 +68,23 @@ def load_graph(settings: Settings) -> BuiltGraph:
         store.close()
 
 
+def store_problem(settings: Settings) -> str | None:
+    """Why the selected store cannot serve a graph now (not built, damaged, unreachable), or None.
+
+    Cheap: the embedded store checks its files against their manifest without reading the graph.
+    """
+    from fundgraph.core.errors import FundgraphError
+
+    store = open_store(settings)
+    try:
+        store.check()
+    except FundgraphError as e:
+        return e.message
+    finally:
+        store.close()
+    return None
+
+
 # -- build ---------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class BuildReport:
@@ -97,6 +115,20 @@ def corpus_manifests(settings: Settings, *, bundled: bool = True) -> list[Path]:
     return out
 
 
+@contextmanager
+def reading_manifests(settings: Settings) -> Iterator[None]:
+    """Within this block, manifests are read under the settings' rules for the files they name.
+
+    A manifest's files lie in ``guidelines/`` beside it; the user's manifest may name any file in the user's
+    corpus directory (``settings.user_corpus``); ``allow_files_outside_corpus`` lifts the rule
+    (``fundgraph.loaders.manifest_guard``).
+    """
+    from fundgraph.loaders.manifest_guard import corpus_directory, files_outside_corpus
+
+    with files_outside_corpus(settings.allow_files_outside_corpus), corpus_directory(settings.user_corpus):
+        yield
+
+
 def build(settings: Settings, *, progress: Progress | None = None, strict: bool = False,
           bundled: bool = True, full: bool = False) -> BuildReport:
     """Parse the corpus (bundled + user's), build the graph and replace the selected store's graph by it.
@@ -104,10 +136,13 @@ def build(settings: Settings, *, progress: Progress | None = None, strict: bool 
     Every document that parses is built; one that does not is left out and reported (``BuildReport.left_out``
     and the build meta's ``left_out``, which ``/api/health`` shows). With ``strict`` a bad document refuses
     the whole build instead and the store is left untouched. Documents unchanged since the last build come
-    from the per-document cache (``graph/build/cache.py``); ``full`` re-parses them all.
+    from the per-document cache (``graph/build/cache.py``); ``full`` re-parses them all. Whatever the flags,
+    the store is checked writable and locked (one build per home) before any work.
 
     Raises:
         FundgraphError: on bad input (strict: any document; always: manifests, vocabularies) nothing is written.
+        StoreNotWritable: the store directory cannot be written (found before any work).
+        BuildInProgress: another build holds the home's lock.
     """
     from fundgraph.graph.build.pipeline import build_graph
     from fundgraph.loaders.corpus import LeftOut
@@ -115,11 +150,13 @@ def build(settings: Settings, *, progress: Progress | None = None, strict: bool 
     say = progress or _quiet
     t0 = time.perf_counter()
     manifests = corpus_manifests(settings, bundled=bundled)
-    built = build_graph(settings, progress=say, manifests=manifests, strict=strict, full=full)
-    say(f"writing to the {settings.store} store")
     target = open_store(settings)
     try:
-        target.replace(built)
+        # The store is checked writable and locked (one build per home) before the work, not after it.
+        with target.writing(), reading_manifests(settings):
+            built = build_graph(settings, progress=say, manifests=manifests, strict=strict, full=full)
+            say(f"writing to the {settings.store} store")
+            target.replace(built)
     finally:
         target.close()
     return BuildReport(built=built, store=settings.store, location=store_location(settings),
@@ -151,7 +188,8 @@ def load_neo4j(settings: Settings, *, from_embedded: bool = False, batch_size: i
     else:
         from fundgraph.graph.build.pipeline import build_graph
 
-        built = build_graph(settings, progress=say, manifests=corpus_manifests(settings), strict=True)
+        with reading_manifests(settings):
+            built = build_graph(settings, progress=say, manifests=corpus_manifests(settings), strict=True)
     store = Neo4jStore.from_settings(settings, batch_size=batch_size)
     try:
         store.replace(built, progress=say)
@@ -245,7 +283,8 @@ def parse_file(settings: Settings, path: Path, *, like: str | None = None) -> Pa
         manifests.append(user)
     for k, manifest in enumerate(manifests):
         try:
-            return parse_any(path, like=like, manifest_path=manifest)
+            with reading_manifests(settings):
+                return parse_any(path, like=like, manifest_path=manifest)
         except ProgramNotFound:
             if k == len(manifests) - 1:
                 raise
@@ -314,6 +353,7 @@ def add_documents(settings: Settings, files: list[Path], *, program_id: str | No
     import yaml
 
     from fundgraph.loaders.corpus import ManifestEntry, parse_read, program_from_title, read_guideline, read_manifest
+    from fundgraph.loaders.manifest_guard import corpus_directory
     from fundgraph.loaders.metadata import infer_metadata
 
     files = [Path(f) for f in files]
@@ -322,8 +362,9 @@ def add_documents(settings: Settings, files: list[Path], *, program_id: str | No
                              detail={"files": [str(f) for f in files]})
     root = Path(corpus_dir) if corpus_dir is not None else settings.user_corpus
     manifest = root / "manifest.yaml"
-    bundled_ids = {e.id for e in read_manifest(settings.manifest)}
-    entries = read_manifest(manifest) if manifest.is_file() else []
+    with reading_manifests(settings), corpus_directory(root):
+        bundled_ids = {e.id for e in read_manifest(settings.manifest)}
+        entries = read_manifest(manifest) if manifest.is_file() else []
     if program_id and program_id in bundled_ids:
         raise InvalidRequest(f"program id {program_id!r} is a bundled program: choose another --program-id",
                              detail={"program_id": program_id})

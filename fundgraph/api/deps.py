@@ -194,6 +194,12 @@ class JSONBytesCache:
         self._store(result, body)
         return body
 
+    def clear(self) -> None:
+        """Forget every entry (the results of a graph no longer served must not stay alive here)."""
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+
     def _store(self, result: Any, body: bytes) -> None:
         key = id(result)
         if len(body) > self.max_bytes // 16:

@@ -32,6 +32,8 @@ _HTTP_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     406: "not_acceptable",
+    408: "request_timeout",
+    409: "conflict",
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "invalid_request",
@@ -59,7 +61,8 @@ class ErrorResponse(BaseModel):
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorResponse, "description": "Not found"},
     422: {"model": ErrorResponse, "description": "Invalid request"},
-    503: {"model": ErrorResponse, "description": "Graph not built or backend unavailable"},
+    503: {"model": ErrorResponse, "description": "Graph not built, store damaged, backend unavailable, or "
+                                                 "overloaded (with Retry-After)"},
 }
 
 
@@ -89,7 +92,7 @@ async def _fundgraph_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, FundgraphError)
     if exc.status_code >= 500:
         logger.warning("%s: %s", exc.code, exc.message)
-    return error_response(exc.status_code, exc.code, exc.message, exc.detail)
+    return error_response(exc.status_code, exc.code, exc.message, exc.detail, headers=getattr(exc, "headers", None))
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -5,6 +5,11 @@ With several workers, uvicorn binds the listening socket itself with ``socket.so
 (``asyncio.base_events._set_nodelay`` checks ``proto == IPPROTO_TCP``). A response written as headers then
 body then waits for the client's delayed ACK: ~40 ms per request on Linux. This protocol sets
 TCP_NODELAY on every connection, whichever way the socket was made.
+
+It also bounds what uvicorn leaves open: a connection that has not sent its request headers within
+:attr:`NoDelayH11Protocol.header_timeout` seconds is answered 408 and closed (uvicorn waits forever: 200 such
+connections were held 75 s and more), and the 400 uvicorn answers to a request it cannot parse (a 60 kB query
+string, a NUL in the path) is in the API's JSON error shape rather than plain text.
 """
 
 from __future__ import annotations
@@ -12,11 +17,18 @@ from __future__ import annotations
 import asyncio
 import socket
 
+import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from fundgraph.api.middleware import STATIC_HEADERS, error_bytes
+from fundgraph.core.settings import get_settings
 
 
 class NoDelayH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol with TCP_NODELAY set on each connection."""
+    """uvicorn's h11 protocol with TCP_NODELAY set on each connection, a headers' timeout and JSON 400s."""
+
+    #: Seconds a client has to send its request headers; None: ``Settings.client_timeout`` (as for the body).
+    header_timeout: float | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         """Switch Nagle off, then hand over to uvicorn."""
@@ -27,3 +39,43 @@ class NoDelayH11Protocol(H11Protocol):
             except OSError:  # not a TCP socket after all
                 pass
         super().connection_made(transport)
+        if self.header_timeout is None:  # read once per process (uvicorn's workers each import this module)
+            type(self).header_timeout = get_settings().client_timeout
+        self._header_timer = self.loop.call_later(self.header_timeout, self._headers_too_slow)
+
+    def _headers_too_slow(self) -> None:
+        """No request started in time: answer 408 (if the connection can still carry it) and close."""
+        if self.cycle is not None or self.transport.is_closing():
+            return
+        if self.conn.our_state is h11.IDLE:
+            self._send_error(408, "request_timeout",
+                             f"the request headers did not arrive within {self.header_timeout:g} s")
+        self.transport.close()
+
+    def handle_events(self) -> None:
+        """Stop the headers' timer once a request has started, then let uvicorn handle the events."""
+        super().handle_events()
+        if self.cycle is not None and getattr(self, "_header_timer", None) is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """Stop the headers' timer, then let uvicorn clean up."""
+        if getattr(self, "_header_timer", None) is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+        super().connection_lost(exc)
+
+    def send_400_response(self, msg: str) -> None:
+        """Uvicorn's answer to a request h11 cannot parse, in the JSON error shape."""
+        self._send_error(400, "bad_request", f"{msg} (malformed request line or headers, or too large)")
+        self.transport.close()
+
+    def _send_error(self, status: int, code: str, message: str) -> None:
+        """Write an error answer straight to the socket (h11 may be in its ERROR state, or have no request)."""
+        body = error_bytes(status, code, message)
+        reason = {400: b"Bad Request", 408: b"Request Timeout"}.get(status, b"Error")
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                   (b"connection", b"close"), *STATIC_HEADERS]
+        head = b"HTTP/1.1 %d %s\r\n" % (status, reason) + b"".join(k + b": " + v + b"\r\n" for k, v in headers)
+        self.transport.write(head + b"\r\n" + body)

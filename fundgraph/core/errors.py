@@ -117,6 +117,43 @@ class BackendUnavailable(FundgraphError):
     code = "backend_unavailable"
 
 
+class StoreDamaged(FundgraphError):
+    """A file of the stored graph is missing, truncated, changed or malformed: names the file and the problem."""
+
+    status_code = 503
+    code = "store_damaged"
+
+    def __init__(self, path: str | Path, problem: str) -> None:
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"store damaged: {path}: {problem}; run `fundgraph build` to write a new graph",
+                         detail={"file": self.path, "problem": problem})
+
+
+class StoreNotWritable(FundgraphError):
+    """The store directory cannot be written (checked before a build starts)."""
+
+    code = "store_not_writable"
+
+
+class BuildInProgress(FundgraphError):
+    """Another build holds the store's build lock."""
+
+    status_code = 409
+    code = "build_in_progress"
+
+
+class Overloaded(FundgraphError):
+    """Too many expensive requests are queued: try again after ``retry_after`` seconds."""
+
+    status_code = 503
+    code = "overloaded"
+
+    def __init__(self, message: str, *, retry_after: int = 1, detail: dict | None = None) -> None:
+        super().__init__(message, detail={"retry_after": retry_after, **(detail or {})})
+        self.headers = {"Retry-After": str(retry_after)}
+
+
 class MissingDependency(FundgraphError):
     """An optional dependency is needed for this feature but is not installed."""
 

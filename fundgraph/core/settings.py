@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     store: Literal["embedded", "neo4j"] = "embedded"
     home: Path = Field(default_factory=lambda: Path.home() / ".fundgraph",
                        description="Directory of the embedded store.")
+    build_lock_wait: float = Field(default=5.0, ge=0, description="Seconds a build waits for another build of "
+                                   "the same home to finish before refusing.")
     neo4j_uri: str = "bolt://localhost:7687"
     neo4j_user: str = "neo4j"
     neo4j_password: str = "fundgraph"
@@ -28,6 +30,8 @@ class Settings(BaseSettings):
 
     # Corpus and vocabularies
     manifest: Path = MANIFEST_PATH
+    allow_files_outside_corpus: bool = Field(default=False, description="Let manifest `file:` entries name "
+                                             "files outside the corpus directory (absolute paths, '..').")
     vocab_dir: Path = VOCAB_DIR
     corpus_dir: Path | None = Field(
         default=None,
@@ -63,6 +67,14 @@ class Settings(BaseSettings):
     # API
     cors_origins: list[str] = ["http://localhost:3000", "http://127.0.0.1:3000"]
     max_limit: int = 500
+    max_body_bytes: int = Field(default=1024 * 1024, description="Largest request body; a larger one is a 413.")
+    client_timeout: float = Field(default=10.0, description="Seconds a client has to send its request headers "
+                                  "and body (slow clients are answered 408 and disconnected).")
+    search_workers: int = Field(default=1, ge=1, description="Searches encoded at once (CPU-bound).")
+    search_processes: bool = Field(default=False, description="Run searches in worker processes of their own "
+                                   "(`fundgraph serve` does), so cheap requests never wait behind one.")
+    search_queue: int = Field(default=8, ge=0, description="Searches that may wait for a worker; more get 503.")
+    search_timeout: float = Field(default=5.0, description="Seconds a search may wait and run before a 503.")
 
 
     @property

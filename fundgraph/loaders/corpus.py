@@ -26,6 +26,7 @@ from pydantic import ConfigDict, Field, ValidationError
 from fundgraph.core.errors import GuidelineParseError, InputError, ManifestError, ProgramNotFound
 from fundgraph.core.schema import PROGRAM_FIELDS, record_model
 from fundgraph.loaders.layout import HINTS, PARSERS, Layout, parse_with_layout
+from fundgraph.loaders.manifest_guard import read_manifest_yaml
 from fundgraph.loaders.metadata import ProgramMetadata, infer_metadata
 from fundgraph.loaders.parsers import (
     ParseProblem,
@@ -73,7 +74,7 @@ def read_manifest(path: Path) -> list[ManifestEntry]:
     """Read and validate a manifest (``documents:`` list); raise :class:`ManifestError` when malformed."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = read_manifest_yaml(path)  # bounded size, depth and aliases; files inside the corpus directory
     except FileNotFoundError as e:
         raise ManifestError("manifest not found", path=path) from e
     except (yaml.YAMLError, UnicodeDecodeError) as e:

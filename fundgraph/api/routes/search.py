@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Response
+from fastapi import APIRouter, Body, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from fundgraph.api.deps import MAX_K, Respond, StoreDep
 from fundgraph.api.errors import ERROR_RESPONSES
+from fundgraph.api.work_queue import SearchProcesses, WorkQueue
 from fundgraph.graph.read import models
 
 router = APIRouter(prefix="/api/search", tags=["search"], responses=ERROR_RESPONSES)
@@ -39,8 +40,15 @@ SEARCH_EXAMPLES = {
 
 @router.post("", response_model=models.SearchResults)
 async def search(
-    store: StoreDep, respond: Respond, body: Annotated[SearchRequest, Body(openapi_examples=SEARCH_EXAMPLES)]
+    store: StoreDep,
+    respond: Respond,
+    body: Annotated[SearchRequest, Body(openapi_examples=SEARCH_EXAMPLES)],
+    request: Request,
 ) -> Response:
     """Directions ranked against free text (only those with evidence: see ``rule``), with scores and explanations."""
-    # Encoding the text is real work (a model, for sentence-transformers): always off the event loop.
-    return await respond(store.search, body.text, body.k, body.programs, thread=True)
+    # Encoding the text is real work (a model, for sentence-transformers): off the event loop, through the app's
+    # bounded queue, in threads or worker processes (a full queue or a search over its time is a 503 with
+    # Retry-After: see api/work_queue.py).
+    searches: WorkQueue | SearchProcesses = request.app.state.searches
+    result = await searches.search(store, body.text, body.k, body.programs)
+    return await respond(lambda: result)

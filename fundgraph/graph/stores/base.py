@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Hashable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -128,6 +129,13 @@ class GraphStore(ABC):
 
         A remote store is not contacted here: it may be down, and the API must still start and answer 503.
         """
+
+    def check(self) -> None:  # noqa: B027 - optional hook
+        """Raise the error a read would raise now (no graph, damaged, unreachable), cheaply; by default nothing."""
+
+    def writing(self) -> AbstractContextManager[None]:
+        """Hold what a build needs before it starts (the embedded store: a writable home, its build lock)."""
+        return nullcontext()
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

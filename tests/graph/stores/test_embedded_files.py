@@ -13,6 +13,7 @@ from fundgraph.embeddings import vectors as vx
 from fundgraph.embeddings.scoring import rescore
 from fundgraph.graph.stores.base import BuiltGraph
 from fundgraph.graph.stores.embedded.files import CSR_FILES, INDEX_FILE, VECTORS_FILE, read_built
+from fundgraph.graph.stores.embedded.home import MANIFEST_FILE
 from fundgraph.graph.stores.embedded.queries import SIMILAR_CACHE_SIZE
 from fundgraph.graph.stores.embedded.store import EmbeddedStore
 
@@ -52,7 +53,9 @@ def test_a_store_with_dense_vectors_still_opens(tmp_path, corpus_built):
     store = EmbeddedStore(tmp_path)
     store.replace(dense)
     assert (tmp_path / "current" / VECTORS_FILE).exists()
-    # an old directory: a dense vectors.npy and no "vectors" entry in index.json
+    # an old directory: a dense vectors.npy, no "vectors" entry in index.json, no MANIFEST.json (stores written
+    # before the manifest are read with the shape and key checks only)
+    (tmp_path / "current" / MANIFEST_FILE).unlink()
     index_path = tmp_path / "current" / INDEX_FILE
     index = json.loads(index_path.read_text(encoding="utf-8"))
     del index["vectors"]

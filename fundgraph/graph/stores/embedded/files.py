@@ -25,6 +25,7 @@ import scipy.sparse as sp
 
 from fundgraph.embeddings import vectors as vx
 from fundgraph.graph.stores.base import BuiltGraph
+from fundgraph.graph.stores.embedded.home import reading
 
 GRAPH_FILE = "graph.json"
 VECTORS_FILE = "vectors.npy"
@@ -80,26 +81,40 @@ def save_vectors(vectors: vx.TextMatrix, target: Path) -> dict[str, Any]:
 
 
 def read_vectors(source: Path, spec: dict[str, Any] | None) -> vx.TextMatrix:
-    """The vectors :func:`save_vectors` wrote, memory-mapped (no copy is read into memory)."""
+    """The vectors :func:`save_vectors` wrote, memory-mapped (no copy is read into memory).
+
+    Raises:
+        StoreDamaged: naming the vector file that is missing, pickled, truncated or inconsistent.
+    """
     if spec and spec.get("form") == "csr":
-        parts = {part: np.load(source / name, mmap_mode="r", allow_pickle=False) for part, name in CSR_FILES.items()}
+        parts = {}
+        for part, name in CSR_FILES.items():
+            with reading(source / name):
+                parts[part] = np.load(source / name, mmap_mode="r", allow_pickle=False)
+                if parts[part].ndim != 1:
+                    raise ValueError(f"not a 1-d array (shape {parts[part].shape})")
         shape = tuple(spec["shape"])
         if shape[0] == 0 or parts["data"].size == 0:
             return sp.csr_matrix(shape, dtype=np.float32)
-        m = sp.csr_matrix((parts["data"], parts["indices"], parts["indptr"]), shape=shape, copy=False)
+        with reading(source / CSR_FILES["indptr"]):  # the row pointers must agree with the shape and the data
+            m = sp.csr_matrix((parts["data"], parts["indices"], parts["indptr"]), shape=shape, copy=False)
         m.has_sorted_indices = True  # written canonical by save_vectors
         m.has_canonical_format = True
         return m
-    return np.load(source / VECTORS_FILE, mmap_mode="r", allow_pickle=False)
+    with reading(source / VECTORS_FILE):
+        return np.load(source / VECTORS_FILE, mmap_mode="r", allow_pickle=False)
 
 
 def read_built(source: Path) -> BuiltGraph:
-    """Read a graph directory written by :func:`save_built`."""
-    g = nx.node_link_graph(_read_json(source / GRAPH_FILE), directed=True, multigraph=True, edges="edges")
+    """Read a graph directory written by :func:`save_built` (a damaged file raises StoreDamaged naming it)."""
+    with reading(source / GRAPH_FILE):
+        g = nx.node_link_graph(_read_json(source / GRAPH_FILE), directed=True, multigraph=True, edges="edges")
     # node-link JSON keeps the node key under "id" and drops the attribute of the same name: restore it.
     for n, d in g.nodes(data=True):
         d.setdefault("id", n)
-    index = _read_json(source / INDEX_FILE)
-    vectors = read_vectors(source, index.get("vectors"))
-    return BuiltGraph(graph=g, direction_ids=index["direction_ids"], vectors=vectors,
-                      encoder_state=index["encoder_state"], meta=index["meta"])
+    with reading(source / INDEX_FILE):
+        index = _read_json(source / INDEX_FILE)
+        spec = index.get("vectors")
+        direction_ids, encoder_state, meta = index["direction_ids"], index["encoder_state"], index["meta"]
+    vectors = read_vectors(source, spec)
+    return BuiltGraph(graph=g, direction_ids=direction_ids, vectors=vectors, encoder_state=encoder_state, meta=meta)

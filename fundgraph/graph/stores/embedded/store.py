@@ -1,7 +1,9 @@
 """The embedded default store: the graph as networkx, persisted on disk in ``home/current`` (see :mod:`.files`).
 
-``replace`` writes a complete new directory beside ``current`` and swaps it in with renames, so a failed or
-interrupted build never leaves a half-written graph: the previous one stays until the new one is complete.
+``replace`` writes a complete new directory beside ``current`` and switches the ``current`` symlink to it in one
+atomic step, so a failed or killed build never leaves a half-written graph nor none (see :mod:`.home`: the
+manifest, the build lock, start-up recovery). A graph is verified against its manifest before it is read; a
+running store that finds a damaged new graph keeps serving the one it has.
 
 The store owns the :class:`GraphQueries` of the graph it serves, and only that one: reading another graph (after
 a ``replace``, or after another process rebuilt ``home``) drops the old graph and its indexes together.
@@ -9,21 +11,26 @@ a ``replace``, or after another process rebuilt ``home``) drops the old graph an
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
+import contextlib
+import ctypes
+import gc
+import logging
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fundgraph.core.errors import FundgraphError, GraphNotBuilt
+from fundgraph.core.errors import FundgraphError, GraphNotBuilt, StoreDamaged
 from fundgraph.graph.read import models
 from fundgraph.graph.stores.base import BuiltGraph, GraphStore
-from fundgraph.graph.stores.embedded.files import INDEX_FILE, read_built, save_built
+from fundgraph.graph.stores.embedded import home as safety
+from fundgraph.graph.stores.embedded.files import CSR_FILES, INDEX_FILE, VECTORS_FILE, read_built, save_built
 from fundgraph.graph.stores.embedded.queries import GraphQueries
 
 if TYPE_CHECKING:
     from fundgraph.core.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 
 class EmbeddedStore(GraphStore):
@@ -32,61 +39,122 @@ class EmbeddedStore(GraphStore):
     backend = "embedded"
     in_memory = True
 
-    def __init__(self, home: Path, **_: Any) -> None:
+    def __init__(self, home: Path, *, build_lock_wait: float = 5.0, **_: Any) -> None:
         self.home = Path(home)
-        self.current = self.home / "current"
+        self.current = self.home / safety.CURRENT
         self._lock = threading.Lock()
         #: (file stamp, generation, queries) of the graph being served; replaced as a whole.
-        self._current: tuple[tuple[int, int, int], int, GraphQueries] | None = None
+        self._current: tuple[tuple[int, ...], int, GraphQueries] | None = None
         self._generation = 0
+        #: The stamp of a graph found damaged, and why (checked once, not on every request).
+        self._damaged: tuple[tuple[int, ...], StoreDamaged] | None = None
+        self._build_lock = safety.BuildLock(self.home, wait=build_lock_wait)
 
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: Any) -> EmbeddedStore:
         """The store at ``settings.home``."""
-        return cls(settings.home, **kwargs)
+        return cls(settings.home, build_lock_wait=settings.build_lock_wait, **kwargs)
 
     # -- writing -----------------------------------------------------------------------------------------
-    def replace(self, built: BuiltGraph) -> None:
-        """Write the new graph beside the current one, then swap it in with two renames."""
-        self.home.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.home))
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """Check the home is writable and hold its build lock (one build at a time), before any work starts."""
+        if self._build_lock.held:
+            yield
+            return
+        safety.check_writable(self.home)
+        self._build_lock.acquire()
         try:
-            save_built(built, staging / "g")
-            old = self.home / f".old-{os.getpid()}"
-            if self.current.exists():
-                os.replace(self.current, old)
-            os.replace(staging / "g", self.current)
-            shutil.rmtree(old, ignore_errors=True)
-        except OSError as e:
-            raise FundgraphError(f"could not write the graph to {self.home}: {e}") from e
+            safety.fault_point("locked")
+            safety.recover(self.home, self._build_lock)
+            yield
         finally:
-            shutil.rmtree(staging, ignore_errors=True)
+            self._build_lock.release()
+
+    def replace(self, built: BuiltGraph) -> None:
+        """Write the new graph beside the current one, then switch ``current`` to it atomically."""
+        with self.writing():
+            try:
+                safety.install(self.home, lambda target: save_built(built, target))
+            except OSError as e:
+                raise FundgraphError(f"could not write the graph to {self.home}: {e}") from e
         with self._lock:
             self._current = None  # the old graph goes now, not at the next read
 
     # -- reading -----------------------------------------------------------------------------------------
-    def _file_stamp(self) -> tuple[int, int, int]:
-        """Identity of the stored graph's index file (a rebuild writes a new file: new inode, new mtime)."""
-        try:
-            st = (self.current / INDEX_FILE).stat()
-        except FileNotFoundError as e:
-            raise GraphNotBuilt(f"no graph in {self.home}: run `fundgraph build` first") from e
-        return (st.st_ino, st.st_mtime_ns, st.st_size)
+    def _file_stamp(self) -> tuple[int, ...]:
+        """Identity of the stored graph: its manifest (written last, never rewritten), or its index file."""
+        for name in (safety.MANIFEST_FILE, INDEX_FILE):
+            try:
+                st = (self.current / name).stat()
+            except FileNotFoundError:
+                continue
+            return (st.st_ino, st.st_mtime_ns, st.st_size)
+        if safety.recover(self.home):  # a build died and left no `current`: relink the last complete graph
+            return self._file_stamp()
+        if safety.current_target(self.home) is not None:
+            raise StoreDamaged(self.current, f"holds neither {safety.MANIFEST_FILE} nor {INDEX_FILE}")
+        raise GraphNotBuilt(f"no graph in {self.home}: run `fundgraph build` first")
 
-    def _serving(self) -> tuple[tuple[int, int, int], int, GraphQueries]:
-        """The graph being served: read on first use, and again when it changed on disk."""
+    def _read(self) -> BuiltGraph:
+        """Read the graph ``current`` names (verified against its manifest by the caller) and check its shapes."""
+        source = safety.current_target(self.home) or self.current
+        if not safety.has_manifest(source):
+            logger.warning("%s has no %s (written by an older fundgraph): checking shapes and keys only; "
+                           "rebuild to add checksums", source, safety.MANIFEST_FILE)
+        built = read_built(source)
+        rows_file = CSR_FILES["indptr"] if (source / CSR_FILES["indptr"]).exists() else VECTORS_FILE
+        safety.check_shapes(source, built, vectors_file=rows_file, index_file=INDEX_FILE)
+        return built
+
+    def _serving(self) -> tuple[tuple[int, ...], int, GraphQueries]:
+        """The graph being served: read on first use, and again when it changed on disk.
+
+        A new graph found damaged is not served: the previous one stays (and a warning says why); with no
+        previous one, every read raises StoreDamaged (503 ``store_damaged``) until a good graph appears.
+        """
         stamp = self._file_stamp()
         current = self._current
         if current is not None and current[0] == stamp:
             return current
         with self._lock:
             current = self._current
-            if current is None or current[0] != stamp:
-                self._current = current = None  # let the old graph go before reading the new one
-                self._generation += 1
-                self._current = current = (stamp, self._generation,
-                                           GraphQueries(read_built(self.current), backend=self.backend))
+            if current is not None and current[0] == stamp:
+                return current
+            damaged = self._damaged
+            if damaged is None or damaged[0] != stamp:
+                try:
+                    source = safety.current_target(self.home) or self.current
+                    if safety.has_manifest(source):
+                        safety.verify(source)  # before letting the served graph go
+                    damaged = None
+                except StoreDamaged as e:
+                    damaged = self._damaged = (stamp, e)
+                    if current is not None:
+                        logger.warning("not switching to the new graph: %s; still serving the previous one",
+                                       e.message)
+            if damaged is not None:
+                if current is not None:
+                    return current
+                raise damaged[1]
+            self._current = current = None  # let the old graph go before reading the new one
+            try:
+                built = self._read()
+            except StoreDamaged as e:
+                self._damaged = (stamp, e)
+                raise
+            self._damaged = None
+            self._generation += 1
+            self._current = current = (stamp, self._generation, GraphQueries(built, backend=self.backend))
+            _return_free_memory()
             return current
+
+    def check(self) -> None:
+        """Raise GraphNotBuilt or StoreDamaged as a read would, checking the files without reading the graph."""
+        self._file_stamp()
+        source = safety.current_target(self.home) or self.current
+        if safety.has_manifest(source):
+            safety.verify(source)
 
     def load(self) -> BuiltGraph:
         """The stored graph, read on first use and again when it changed on disk."""
@@ -105,7 +173,8 @@ class EmbeddedStore(GraphStore):
         return self._serving()[1]
 
     def warm(self) -> None:
-        """Read the graph and compute its indexes and similarity rankings now, not on the first request."""
+        """Tidy what a dead build left, read the graph and compute its indexes and rankings now (start-up)."""
+        safety.recover(self.home)
         self.queries().warm()
 
     def health(self) -> models.Health:  # noqa: D102
@@ -140,3 +209,16 @@ class EmbeddedStore(GraphStore):
 
     def neighborhood(self, node: str, depth: int, limit: int) -> models.Neighborhood:  # noqa: D102
         return self.queries().neighborhood(node, depth, limit)
+
+
+def _return_free_memory() -> None:
+    """Give the memory the previous graph held back to the OS (glibc keeps freed blocks in its arenas otherwise).
+
+    The API also caps glibc's arenas (``api/app.py``); see tests/reliability/test_reload_under_load.py.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc: nothing to do
+        return
+    gc.collect()
+    libc.malloc_trim(0)
