@@ -222,7 +222,7 @@ def extract_corpus(settings: Settings, vocab: Vocabulary, *, manifests: list[Pat
     t0 = time.perf_counter()
     manifests = [Path(m) for m in (manifests if manifests is not None else [settings.manifest])]
     plan = plan_corpora(manifests, strict=strict)  # strict: every file is checked before any is parsed
-    cache = DocumentCache(settings.cache_dir or settings.home / "cache", settings.vocab_dir) \
+    cache = DocumentCache(settings.cache_dir or Path(settings.home) / "cache", settings.vocab_dir) \
         if settings.build_cache else None
     keys: list[str | None] = [None] * len(plan)
     found: list[Extracted | None] = [None] * len(plan)
