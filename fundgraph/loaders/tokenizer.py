@@ -9,7 +9,10 @@ and ~15 MB. The dictionary is jieba's own constant data, not state of any graph.
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -23,8 +26,28 @@ def _default_dictionary() -> tuple[dict[str, int], int]:
 
     jieba.setLogLevel(logging.WARNING)  # not "Building prefix dict…" on every process
     tk = jieba.Tokenizer()
+    tk.tmp_dir = str(_cache_dir())
     tk.initialize()
     return tk.FREQ, tk.total
+
+
+def _cache_dir() -> Path:
+    """Where jieba keeps its dictionary cache: the user's own cache directory.
+
+    jieba's default, ``/tmp/jieba.cache``, is shared by every user of the machine: a file left there by another
+    user cannot be replaced, and jieba then logs a traceback on every start (seen running the tests as a
+    non-root user after a root run).
+    """
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "fundgraph"
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        if os.access(base, os.W_OK):
+            return base
+    except OSError:
+        pass
+    fallback = Path(tempfile.gettempdir()) / f"fundgraph-{os.getuid()}"
+    fallback.mkdir(mode=0o700, exist_ok=True)
+    return fallback
 
 
 def private_tokenizer() -> jieba.Tokenizer:
