@@ -25,9 +25,10 @@ import resource
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
+
+from build_stages import StageClock, rss_mb  # the same clock and RSS probe as the stage benchmark
 
 STAGES = ("vectors", "similarity", "lineage", "communities", "store write")
 MESSAGES = {
@@ -36,44 +37,6 @@ MESSAGES = {
     "linking editions of a series": "lineage",
     "finding topic communities": "communities",
 }
-_PAGE = os.sysconf("SC_PAGE_SIZE")
-
-
-def rss_mb() -> float:
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * _PAGE / 2**20
-
-
-class StageClock:
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-        self.peak: dict[str, float] = {}
-        self.stage: str | None = None
-        self.t = time.perf_counter()
-        self._stop = threading.Event()
-        threading.Thread(target=self._sample, daemon=True).start()
-
-    def _sample(self) -> None:
-        while not self._stop.wait(0.02):
-            self.note()
-
-    def note(self) -> None:
-        if self.stage:
-            self.peak[self.stage] = max(self.peak.get(self.stage, 0.0), rss_mb())
-
-    def enter(self, stage: str | None) -> None:
-        now = time.perf_counter()
-        self.note()
-        if self.stage:
-            self.seconds[self.stage] = self.seconds.get(self.stage, 0.0) + now - self.t
-        self.stage, self.t = stage, now
-        self.note()
-
-    def close(self) -> None:
-        self.enter(None)
-        self._stop.set()
-
-
 def entity_stage(manifest: Path, cache: Path) -> None:
     """Parse and extract entities once; pickle (graph, documents)."""
     from fundgraph.core.settings import Settings
