@@ -297,9 +297,9 @@ _TITLE_END = re.compile(r"[。；;：:]")
 
 def baseline_parse(path: Path) -> list[tuple[str, str]]:
     """Issue 10's naive baseline: the most frequent line-start numbering pattern; title up to 。；： or line end."""
-    from fundgraph.loaders.corpus import read_text  # the one reader of guideline files (encodings, binary checks)
+    from fundgraph.loaders.readers import read_document  # the reader a build uses: any format, any encoding
 
-    text, _ = read_text(Path(path))
+    text = read_document(Path(path)).text
     hits: dict[str, list[tuple[str, str]]] = {}
     for raw in text.split("\n"):
         line = _LINE_MARKUP.sub("", raw).strip()
@@ -330,11 +330,12 @@ def shipped_parse(path: Path) -> list[tuple[str, str]]:
 
 def profile_parse_fn(profile: str) -> ParseFn:
     """A ParseFn: the inference engine under one hint set (a name in :data:`fundgraph.loaders.layout.HINTS`)."""
-    from fundgraph.loaders.corpus import parse_text, read_text
+    from fundgraph.loaders.corpus import parse_text
+    from fundgraph.loaders.readers import read_document
     from fundgraph.loaders.records import Program
 
     def parse(path: Path) -> list[tuple[str, str]]:
-        text, _ = read_text(path)
+        text = read_document(path).text
         program = Program(id="dev", name="dev", name_en="dev", funder=["dev"], source_file=path.name,
                           profile=profile)
         return [(d.code, d.title) for d in parse_text(text, file=path.name, program=program).directions]
