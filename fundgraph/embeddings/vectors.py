@@ -33,11 +33,6 @@ TextMatrix = Union[np.ndarray, sp.csr_matrix]  # noqa: UP007 - a runtime alias (
 _F32_ERROR = 2.0**-23
 
 
-def is_sparse(m: object) -> bool:
-    """True for a scipy.sparse matrix."""
-    return sp.issparse(m)
-
-
 def to_csr(m: TextMatrix) -> sp.csr_matrix:
     """``m`` as canonical CSR float32: sorted column indices, no explicit zeros, no duplicates."""
     out = sp.csr_matrix(m, dtype=np.float32, copy=True)

@@ -342,18 +342,17 @@ def _candidates(texts: dict[str, str], vocab: Vocabulary) -> dict[str, _Candidat
             # compound ends with its head: 多模态影像大模型, never 阿尔茨海默病动态).
             spans = {(i, i + 1) for i in range(n)} | {(i, n) for i in range(max(0, n - MAX_UNITS), n)}
             for i, j in sorted(spans):
-                if True:
-                    a, b = chunk[i].start, chunk[j - 1].end
-                    phrase = text[a:b]
-                    if j - i > 1 and len(_CJK.findall(phrase)) + len(phrase.split()) > MAX_CHARS:
-                        continue
-                    if not _good(phrase, vocab):
-                        continue
-                    key = normalise_keyword(phrase)
-                    if key and key not in out:
-                        units = max(j - i, len(phrase.split()))  # Scaling Law: two words
-                        out[key] = _Candidate(phrase.strip(), f, a, b, units, chunk[j - 1].head,
-                                              len(chunk[i].text), in_vocab=key in vocab.terms)
+                a, b = chunk[i].start, chunk[j - 1].end
+                phrase = text[a:b]
+                if j - i > 1 and len(_CJK.findall(phrase)) + len(phrase.split()) > MAX_CHARS:
+                    continue
+                if not _good(phrase, vocab):
+                    continue
+                key = normalise_keyword(phrase)
+                if key and key not in out:
+                    units = max(j - i, len(phrase.split()))  # Scaling Law: two words
+                    out[key] = _Candidate(phrase.strip(), f, a, b, units, chunk[j - 1].head,
+                                          len(chunk[i].text), in_vocab=key in vocab.terms)
     return out
 
 

@@ -12,7 +12,6 @@ notes, funding sentences, the overview table of a joint fund and the direction c
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from fundgraph.loaders.records import Category, Funding, Layout
@@ -178,8 +177,6 @@ def cut_fields(
     i1: int,
     head_start: int,
     d: DirectionDraft,
-    *,
-    title_stop: Callable[[Clean], int] | None = None,
 ) -> Clean:
     """Cut lines[i0:i1] of one direction into head (title) and labelled fields; fill ``d.fields``.
 
