@@ -39,6 +39,7 @@ from fundgraph.embeddings.scoring import (
     direction_vectors,
 )
 from fundgraph.embeddings.topk import Selection, top_k_all
+from fundgraph.graph.build.pipeline import StepCount
 from fundgraph.graph.model import Label, Rel
 from fundgraph.graph.profiles import candidates_from_graph, direction_mentions, entity_type_of
 from fundgraph.loaders.records import Direction, ParsedDocument
@@ -207,7 +208,7 @@ def add_similarity_layer(
 
     say("linking editions of a series")
     lineage = lineage_rule(settings, encoder)
-    add_continues(g, docs, cands, config, encoder, method=method, rule=lineage)
+    add_continues(g, docs, cands, config, encoder, method=method, rule=lineage, progress=progress)
 
     say("finding topic communities")
     add_communities(g, cands, config, top_k=settings.similar_top_k, threshold=threshold, ranked=everywhere)
@@ -340,6 +341,8 @@ def find_continues(
     config: ScoringConfig,
     encoder: Encoder,
     rule: LineageRule | None = None,
+    *,
+    progress: Progress | None = None,
 ) -> list[Continuation]:
     """The CONTINUES links :class:`LineageRule` accepts, for every series with two or more editions.
 
@@ -352,7 +355,10 @@ def find_continues(
     for i, p in enumerate(cands.programs):
         by_program[p].append(i)
     made: list[Continuation] = []
-    for prev, later in series_editions(docs):
+    pairs = series_editions(docs)
+    count = StepCount(progress or (lambda _m: None), "linking editions of a series", len(pairs))
+    for prev, later in pairs:
+        count.add()
         titles = title_vectors(encoder, [*prev.directions, *later.directions])
         prev_ids = [d.id for d in prev.directions]
         # The two editions alone: top_k_all's set-up is linear in its candidates, and there are as many
@@ -402,10 +408,11 @@ def add_continues(
     *,
     method: str,
     rule: LineageRule | None = None,
+    progress: Progress | None = None,
 ) -> list[Continuation]:
     """CONTINUES edges from directions of a later edition to the previous edition's ones they carry on."""
     rule = rule or LineageRule()
-    made = find_continues(docs, cands, config, encoder, rule)
+    made = find_continues(docs, cands, config, encoder, rule, progress=progress)
     for c in made:
         g.add_edge(
             c.later,
