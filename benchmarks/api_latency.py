@@ -151,8 +151,14 @@ class Conn:
 
 
 async def run_scenario(
-    port: int, requests: list[tuple[str, str, bytes | None]], clients: int
+    port: int, requests: list[tuple[str, str, bytes | None]], clients: int, *,
+    refused: dict[int, int] | None = None,
 ) -> tuple[list[float], float]:
+    """Latencies (s) of the answered requests and the elapsed time.
+
+    Any status but 200 stops the run, unless ``refused`` is given: then a 503 (the server's work queue is full)
+    is counted there by status, and left out of the latencies (it answers at once, it would flatter p50).
+    """
     conns = [Conn(port) for _ in range(clients)]
     await asyncio.gather(*(c.open() for c in conns))
     latencies: list[float] = []
@@ -163,7 +169,11 @@ async def run_scenario(
             method, path, body = queue.pop()
             t = time.perf_counter()
             status, _ = await c.request(method, path, body)
-            latencies.append(time.perf_counter() - t)
+            elapsed = time.perf_counter() - t
+            if status == 503 and refused is not None:
+                refused[status] = refused.get(status, 0) + 1
+                continue
+            latencies.append(elapsed)
             if status != 200:
                 raise SystemExit(f"{method} {path} answered {status}")
 

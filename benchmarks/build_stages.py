@@ -5,9 +5,12 @@
 For each size: generate the corpus (benchmarks/gen_corpus.py, seeded) unless it exists, then build it in a
 fresh process (the embedded store, lexical encoder) and print wall time and peak RSS per stage: parse,
 entities, keywords, vectors, similarity, lineage, communities, store write. Stages are told apart by the
-build's own progress messages (no change to the pipeline); keyword extraction, interleaved with entity
-extraction, is timed by wrapping ``direction_keywords`` and subtracted from the entities stage. Peak RSS
-is sampled every 20 ms in a thread and kept per stage. The last row is the growth exponent between sizes.
+build's own progress messages (no change to the pipeline). Per-document work (parsing, entity mentions,
+keyword candidates) runs together in the build's process pool, so the wall-clock "parse" stage covers all
+three; "keywords" is the corpus-wide part that follows it (document frequencies, choosing each direction's
+keywords), and "entities" the graph's entity layer. The pool's CPU seconds per part, from the build's meta
+(``documents.cpu``), are printed below the table. Peak RSS is sampled every 20 ms in a thread and kept per
+stage. The last row is the growth exponent between sizes.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ STAGES = ("parse", "entities", "keywords", "vectors", "similarity", "lineage", "
 #: Build progress message → the stage it starts.
 MESSAGES = {
     "parsing documents": "parse",
+    "counting keyword document frequencies": "keywords",
+    "choosing keywords": "keywords",
     "loading vocabularies": "entities",
     "encoding and linking similar directions": "vectors",
     "encoding directions": "vectors",
@@ -77,24 +82,13 @@ class StageClock:
 
 def build_one(manifest: Path) -> dict:
     """Build the corpus of ``manifest`` into a temporary embedded store; stage figures as a dict."""
-    import fundgraph.graph.build.entities as entity_layer
     from fundgraph.core.settings import Settings
     from fundgraph.graph.build.pipeline import build_graph
     from fundgraph.graph.stores.embedded.store import EmbeddedStore
 
     clock = StageClock()
-    kw_time = [0.0]
-    extract = entity_layer.direction_keywords
-
-    def timed_keywords(*a, **k):  # type: ignore[no-untyped-def]
-        t = time.perf_counter()
-        try:
-            return extract(*a, **k)
-        finally:
-            kw_time[0] += time.perf_counter() - t
-
-    entity_layer.direction_keywords = timed_keywords
-    settings = Settings(manifest=manifest, store="embedded")
+    # A fresh cache directory: every document is parsed and extracted (as ``fundgraph build --full``).
+    settings = Settings(manifest=manifest, store="embedded", cache_dir=Path(tempfile.mkdtemp(prefix="fg-cache-")))
     t0 = time.perf_counter()
     built = build_graph(settings, progress=lambda msg: clock.enter(MESSAGES.get(msg, clock.stage)))
     home = Path(tempfile.mkdtemp(prefix="fg-stages-"))
@@ -103,10 +97,7 @@ def build_one(manifest: Path) -> dict:
     clock.close()
     total = time.perf_counter() - t0
     secs = dict(clock.seconds)
-    secs["keywords"] = kw_time[0]
-    secs["entities"] = secs.get("entities", 0.0) - kw_time[0]
     peak = dict(clock.peak)
-    peak["keywords"] = peak.get("entities", 0.0)
     size = sum(f.stat().st_size for f in (home / "current").iterdir())
     sim_edges = sum(1 for *_e, d in built.graph.edges(data=True) if d.get("type") == "SIMILAR_TO")
     cont = sum(1 for *_e, d in built.graph.edges(data=True) if d.get("type") == "CONTINUES")
@@ -117,6 +108,8 @@ def build_one(manifest: Path) -> dict:
         "directions": built.meta["direction_count"], "seconds": secs, "peak_mb": peak, "total_s": total,
         "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "store_mb": size / 2**20,
         "similar_to": sim_edges, "continues": cont, "communities": comms,
+        "extract_cpu": built.meta.get("documents", {}).get("cpu", {}), "workers": built.meta.get("documents", {}).get(
+            "workers"),
     }
 
 
@@ -130,6 +123,9 @@ def table(results: list[dict]) -> str:
     rows.append("| **total** | " + " | ".join(f"{r['total_s']:.1f} | {r['max_rss_mb']:.0f}" for r in results) + " |")
     rows.append("| store MB / SIMILAR_TO / CONTINUES / communities | " + " | ".join(
         f"{r['store_mb']:.1f} | {r['similar_to']} / {r['continues']} / {r['communities']}" for r in results) + " |")
+    rows.append("| pool CPU s: parse / entities / keywords, workers | " + " | ".join(
+        " / ".join(f"{r['extract_cpu'].get(k, 0.0):.1f}" for k in ("parse_s", "entities_s", "keywords_s"))
+        + f" | {r['workers']}" for r in results) + " |")
     if len(results) > 1:
         a, b = results[-2], results[-1]
         e = math.log(b["total_s"] / a["total_s"]) / math.log(b["directions"] / a["directions"])

@@ -20,7 +20,9 @@ For each size N:
    concurrent keep-alive clients (api_latency.py's client). The mix is fixed and seeded: directions sampled
    over the whole corpus, each URL used once per level (no response-cache replay of a measured request;
    the matrix has one URL per entity type, so it is replayed once warm), after a warm-up on other ids that
-   is not measured.
+   is not measured. The server is started with ``FUNDGRAPH_SEARCH_QUEUE`` = ``--search-queue`` (default 32, one
+   waiting place per client at the highest level; the served default is 8): a search the queue still refuses
+   answers 503, which is counted per level (row ``search 503s``) and left out of the latencies.
 
 Every step runs under ``--step-timeout`` seconds (default 1800): a step that does not finish is killed and
 reported as ``timeout``, and the later steps of that size are skipped. The table ends with the growth
@@ -66,23 +68,10 @@ class StepTimeout(Exception):
 # -- steps run in a fresh process ---------------------------------------------------------------------------
 def build_one(manifest: Path, home: Path) -> dict[str, Any]:
     """``service.build`` (as ``fundgraph build``) into an embedded store at ``home``, timed per stage."""
-    import fundgraph.graph.build.entities as entity_layer
     from fundgraph import service
     from fundgraph.core.settings import Settings
 
     clock = StageClock()
-    kw = [0.0]
-    extract = getattr(entity_layer, "direction_keywords", None)
-    if extract is not None:  # keyword extraction runs inside the entities stage: timed apart
-
-        def timed_keywords(*a: Any, **k: Any) -> Any:
-            t = time.perf_counter()
-            try:
-                return extract(*a, **k)
-            finally:
-                kw[0] += time.perf_counter() - t
-
-        entity_layer.direction_keywords = timed_keywords
 
     def progress(msg: str) -> None:
         clock.enter("store write" if msg.startswith("writing to") else MESSAGES.get(msg, clock.stage))
@@ -92,15 +81,12 @@ def build_one(manifest: Path, home: Path) -> dict[str, Any]:
     report = service.build(settings, progress=progress)
     clock.close()
     secs = dict(clock.seconds)
-    if extract is not None:
-        secs["keywords"] = kw[0]
-        secs["entities"] = secs.get("entities", 0.0) - kw[0]
     peak = dict(clock.peak)
-    peak.setdefault("keywords", peak.get("entities", 0.0))
     m = report.built.meta
     return {
         "directions": m["direction_count"], "nodes": m["node_count"], "edges": m["edge_count"],
         "seconds": secs, "peak_mb": peak, "total_s": time.perf_counter() - t0, "meta_timings": m.get("timings"),
+        "extract_cpu": (m.get("documents") or {}).get("cpu"),
         "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
 
@@ -239,28 +225,31 @@ def request_mix(kind: str, ids: list[str], n: int, start: int) -> list[tuple[str
 
 
 def latencies(port: int, n: int, warmup: int, timeout: float, seed: int) -> dict[str, Any]:
-    """p50/p99 (ms) and requests/s per kind and concurrency level; a kind that runs out of time is ``timeout``."""
+    """p50/p99 (ms), requests/s and 503s per kind and concurrency level; one out of time is ``timeout``."""
     rng = random.Random(seed)
     ids = sample_ids(port, warmup + n * len(LEVELS), rng)
     out: dict[str, Any] = {}
     deadline = time.monotonic() + timeout
 
-    def run(reqs: list[tuple[str, str, bytes | None]], clients: int) -> tuple[list[float], float]:
+    def run(reqs: list[tuple[str, str, bytes | None]], clients: int,
+            refused: dict[int, int] | None = None) -> tuple[list[float], float]:
         left = deadline - time.monotonic()
         if left <= 0:
             raise StepTimeout("latency step out of time")
         try:
-            return asyncio.run(asyncio.wait_for(run_scenario(port, reqs, clients), left))
+            return asyncio.run(asyncio.wait_for(run_scenario(port, reqs, clients, refused=refused), left))
         except TimeoutError as e:
             raise StepTimeout("latency step out of time") from e
 
     for kind in KINDS:
         try:
-            run(request_mix(kind, ids, warmup, 0), 4)  # warm-up: other ids, not measured
+            run(request_mix(kind, ids, warmup, 0), 4, {})  # warm-up: other ids, not measured
             for li, clients in enumerate(LEVELS):
-                lat, elapsed = run(request_mix(kind, ids, n, warmup + li * n), clients)
-                out[f"{kind}@{clients}"] = {"p50": pct(lat, 50) * 1e3, "p99": pct(lat, 99) * 1e3,
-                                            "rps": len(lat) / elapsed, "n": len(lat)}
+                refused: dict[int, int] = {}
+                lat, elapsed = run(request_mix(kind, ids, n, warmup + li * n), clients, refused)
+                out[f"{kind}@{clients}"] = {"p50": pct(lat, 50) * 1e3 if lat else None,
+                                            "p99": pct(lat, 99) * 1e3 if lat else None,
+                                            "rps": len(lat) / elapsed, "n": len(lat), "503": refused.get(503, 0)}
         except StepTimeout:
             out.setdefault(f"{kind}@{LEVELS[0]}", TIMEOUT)
             out.setdefault(f"{kind}@{LEVELS[-1]}", TIMEOUT)
@@ -298,6 +287,7 @@ def one_size(n: int, args: argparse.Namespace, uri: str | None) -> dict[str, Any
                    "FUNDGRAPH_NEO4J_PASSWORD": "", "FUNDGRAPH_HOME": str(home)}
         else:
             env = {"FUNDGRAPH_STORE": "embedded", "FUNDGRAPH_HOME": str(home)}
+        env["FUNDGRAPH_SEARCH_QUEUE"] = str(args.search_queue)
         proc, port, res["startup_s"] = serve(env, limit)
         try:
             res["rss_ready_mb"] = rss_of(proc.pid)
@@ -318,6 +308,8 @@ def fmt(v: Any, spec: str = ".1f") -> str:
         return "—"
     if isinstance(v, str):
         return v
+    if isinstance(v, int):
+        return f"{v:,}"
     return format(v, spec)
 
 
@@ -338,6 +330,8 @@ def rows_of(results: list[dict[str, Any]]) -> list[tuple[str, list[Any], bool]]:
     for s in STAGES:
         rows.append((f"  {s} s", [dig(r, "build", "seconds", s) for r in results], True))
         rows.append((f"  {s} peak MB", [dig(r, "build", "peak_mb", s) for r in results], False))
+    for part in ("parse", "entities", "keywords"):  # per-document work in the pool: CPU over every process
+        rows.append((f"  {part} CPU s (pool)", [dig(r, "build", "extract_cpu", f"{part}_s") for r in results], True))
     rows.append(("store MB", [r.get("store_mb") for r in results], True))
     if any("unwind" in r for r in results):
         rows += [
@@ -355,6 +349,8 @@ def rows_of(results: list[dict[str, Any]]) -> list[tuple[str, list[Any], bool]]:
         for c in LEVELS:
             for q in ("p50", "p99"):
                 rows.append((f"{kind} {q} ms @{c}", [dig(r, "latency", f"{kind}@{c}", q) for r in results], True))
+            if kind == "search":
+                rows.append((f"{kind} 503s @{c}", [dig(r, "latency", f"{kind}@{c}", "503") for r in results], False))
     return rows
 
 
@@ -397,6 +393,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--step-timeout", type=float, default=1800.0, help="seconds allowed per step")
     ap.add_argument("--requests", type=int, default=200, help="measured requests per kind and concurrency level")
     ap.add_argument("--warmup", type=int, default=20, help="unmeasured warm-up requests per kind")
+    ap.add_argument("--search-queue", type=int, default=max(LEVELS),
+                    help="FUNDGRAPH_SEARCH_QUEUE of the served store (searches that may wait; more answer 503)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--corpora", type=Path, default=Path(tempfile.gettempdir()) / "fundgraph-corpora")
     ap.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "fundgraph-scale")
@@ -424,7 +422,8 @@ def main(argv: list[str] | None = None) -> int:
         if server is not None:
             server.stop()
     print(f"\nfundgraph scale ({args.store} store; {os.cpu_count()} CPUs; step timeout {args.step_timeout:.0f} s; "
-          f"{args.requests} requests per kind and level after {args.warmup} warm-up; exp = growth exponent)")
+          f"{args.requests} requests per kind and level after {args.warmup} warm-up; served with "
+          f"FUNDGRAPH_SEARCH_QUEUE={args.search_queue}, 503s counted, not timed; exp = growth exponent)")
     print(table(results))
     return 0
 

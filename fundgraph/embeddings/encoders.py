@@ -20,7 +20,7 @@ import re
 import threading
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -127,7 +127,12 @@ class Tokeniser:
     A private ``jieba.Tokenizer`` keeps our user words out of the global one other code may use.
     """
 
+    #: Blocks whose tokens are kept (:meth:`cut_normalised`); the memo is emptied when full.
+    MEMO = 1 << 18
+
     def __init__(self, lexicon: Lexicon | None = None, extra_words: Iterable[str] = ()) -> None:
+        import jieba
+
         from fundgraph.loaders.tokenizer import private_tokenizer
 
         self.lexicon = lexicon or Lexicon()
@@ -135,22 +140,44 @@ class Tokeniser:
         for w in (*self.lexicon.canonical_words, *extra_words):
             if w and not w.isascii():
                 self._tk.add_word(w, freq=200000)
+        self._blocks = jieba.re_han_default
+        self._memo: dict[str, tuple[str, ...]] = {}
+        self._lock = threading.Lock()
 
     def __call__(self, text: str) -> list[str]:
         """Normalise surface forms, cut, lower-case, drop stopwords, digits and punctuation."""
         return self.cut_normalised(self.lexicon.normalise(text or ""))
 
     def cut_normalised(self, text: str) -> list[str]:
-        """:meth:`__call__` of a text already normalised by the lexicon."""
+        """:meth:`__call__` of a text already normalised by the lexicon.
+
+        jieba cuts a text block by block (runs of Chinese characters, Latin letters and digits between
+        punctuation and spaces), each on its own, so a block's tokens are cut once and then looked up: a
+        corpus repeats its clauses, and a build cuts every text twice (fit, then encode per field).
+        """
         out: list[str] = []
-        for tok in self._tk.cut(text, HMM=True):
+        for block in self._blocks.split(text):
+            if not block:
+                continue
+            tokens = self._memo.get(block)
+            if tokens is None:
+                tokens = tuple(self._keep(self._tk.cut(block, HMM=True)))
+                with self._lock:  # the API encodes queries from several threads
+                    if len(self._memo) >= self.MEMO:
+                        self._memo.clear()
+                    self._memo[block] = tokens
+            out.extend(tokens)
+        return out
+
+    @staticmethod
+    def _keep(tokens: Iterable[str]) -> Iterator[str]:
+        for tok in tokens:
             tok = tok.strip().lower()
             if not tok or tok in STOPWORDS or _NUMERIC.match(tok) or not _TOKEN_OK.search(tok):
                 continue
             if len(tok) == 1 and tok.isascii():
                 continue
-            out.append(tok)
-        return out
+            yield tok
 
 
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")

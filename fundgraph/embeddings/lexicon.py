@@ -13,7 +13,7 @@ It is plain data (JSON-able through :meth:`Lexicon.state`), built from the vocab
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +33,18 @@ class Term:
 
 def _is_ascii_word(text: str) -> bool:
     return bool(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9'’\-/ .+]*", text))
+
+
+#: What ``re.IGNORECASE`` lets an ASCII letter match, folded to it (length-preserving, unlike ``str.lower``:
+#: U+0130 İ lower-cases to two characters). Python's re matches these four non-ASCII letters case-insensitively.
+_FOLD = str.maketrans({**{chr(c): chr(c + 32) for c in range(ord("A"), ord("Z") + 1)},
+                       "\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
+_WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+
+
+def _case_sensitive(surface: str) -> bool:
+    """Short upper-case abbreviations (AD, MR, CT, PET) match as written; other ASCII words in any case."""
+    return surface.isupper() and len(surface) <= 4
 
 
 def _variants(surface: str) -> set[str]:
@@ -63,6 +75,7 @@ class Lexicon:
     surface_entity: dict[str, str] = field(default_factory=dict)
     _pattern: re.Pattern[str] | None = field(default=None, init=False, repr=False, compare=False)
     _lower: dict[str, str] | None = field(default=None, init=False, repr=False, compare=False)
+    _automaton: Any = field(default=None, init=False, repr=False, compare=False)
 
     # -- construction --------------------------------------------------------------------------------------
     @classmethod
@@ -133,6 +146,7 @@ class Lexicon:
         return sorted(set(self.surfaces.values()))
 
     def _regex(self) -> re.Pattern[str]:
+        """The surface forms as one alternation: the reference :meth:`_matches` is equal to (tests compare them)."""
         if self._pattern is None:
             parts: list[str] = []
             for s in sorted(self.surfaces, key=lambda x: (-len(x), x)):
@@ -140,12 +154,62 @@ class Lexicon:
                 if _is_ascii_word(s):
                     # Short upper-case abbreviations (AD, MR, CT, PET) match case-sensitively; longer
                     # English words and phrases match in any case. Both only as whole words.
-                    body = esc if (s.isupper() and len(s) <= 4) else f"(?i:{esc})"
+                    body = esc if _case_sensitive(s) else f"(?i:{esc})"
                     parts.append(rf"(?<![A-Za-z0-9]){body}(?![A-Za-z0-9])")
                 else:
                     parts.append(esc)
             self._pattern = re.compile("|".join(parts)) if parts else re.compile(r"(?!x)x")
         return self._pattern
+
+    def _build_automaton(self) -> Any:
+        """One Aho–Corasick automaton over every surface form, folded (:data:`_FOLD`).
+
+        A key's value lists the surfaces that fold to it as (rank, surface, case-sensitive, whole word), rank
+        being the surface's place in the alternation of :meth:`_regex` (longest first, then in code order).
+        """
+        import ahocorasick
+
+        by_key: dict[str, list[tuple[int, str, bool, bool]]] = {}
+        for rank, s in enumerate(sorted(self.surfaces, key=lambda x: (-len(x), x))):
+            word = _is_ascii_word(s)
+            by_key.setdefault(s.translate(_FOLD), []).append((rank, s, not word or _case_sensitive(s), word))
+        automaton = ahocorasick.Automaton()
+        for key, alternatives in by_key.items():
+            automaton.add_word(key, (len(key), tuple(alternatives)))
+        if len(automaton):
+            automaton.make_automaton()
+        return automaton
+
+    def _matches(self, text: str) -> Iterator[tuple[int, int]]:
+        """(start, end) of each surface form in ``text``, as ``self._regex().finditer(text)`` finds them.
+
+        One automaton pass finds every occurrence of every folded surface; then, left to right and never
+        overlapping a match already taken, the first start where some surface passes its checks (written as
+        is when case-sensitive, whole word when an ASCII word) takes the best-ranked such surface — what
+        the alternation does, in time linear in the text rather than in the number of surfaces (measured:
+        ~185 ms per 20,000 characters for the regex over the bundled vocabularies).
+        """
+        if self._automaton is None:
+            self._automaton = self._build_automaton()
+        if not text or not len(self._automaton):
+            return
+        starts: dict[int, list[tuple[int, str, bool, bool]]] = {}
+        for end, (n, alternatives) in self._automaton.iter(text.translate(_FOLD)):
+            starts.setdefault(end - n + 1, []).extend(alternatives)
+        pos = 0
+        for start in sorted(starts):
+            if start < pos:
+                continue
+            for _rank, s, exact, word in sorted(starts[start]):
+                stop = start + len(s)
+                if exact and text[start:stop] != s:
+                    continue
+                if word and ((start > 0 and text[start - 1] in _WORD_CHARS)
+                             or (stop < len(text) and text[stop] in _WORD_CHARS)):
+                    continue
+                yield start, stop
+                pos = stop
+                break
 
     def _lookup(self, matched: str) -> str | None:
         if matched in self.surfaces:
@@ -158,28 +222,34 @@ class Lexicon:
 
     def normalise(self, text: str) -> str:
         """Replace every known surface form by its canonical text, space-separated."""
-
-        def repl(m: re.Match[str]) -> str:
-            key = self._lookup(m.group(0))
-            return f" {self.surfaces[key]} " if key is not None else m.group(0)
-
-        return self._regex().sub(repl, text)
+        out: list[str] = []
+        pos = 0
+        for start, stop in self._matches(text):
+            matched = text[start:stop]
+            key = self._lookup(matched)
+            out.append(text[pos:start])
+            out.append(f" {self.surfaces[key]} " if key is not None else matched)
+            pos = stop
+        if not out:
+            return text
+        out.append(text[pos:])
+        return "".join(out)
 
     def find_surfaces(self, text: str) -> dict[str, str]:
         """Entity ids named in ``text`` → the first surface form that names each, as written in the text."""
         found: dict[str, str] = {}
-        for m in self._regex().finditer(text):
-            key = self._lookup(m.group(0))
+        for start, stop in self._matches(text):
+            key = self._lookup(text[start:stop])
             eid = self.surface_entity.get(key) if key is not None else None
             if eid is not None:
-                found.setdefault(eid, m.group(0))
+                found.setdefault(eid, text[start:stop])
         return found
 
     def find_entities(self, text: str) -> dict[str, int]:
         """Entity ids named in ``text`` (any surface form, Chinese or English), with their counts."""
         found: dict[str, int] = {}
-        for m in self._regex().finditer(text):
-            key = self._lookup(m.group(0))
+        for start, stop in self._matches(text):
+            key = self._lookup(text[start:stop])
             if key is None:
                 continue
             eid = self.surface_entity.get(key)

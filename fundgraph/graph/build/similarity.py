@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 import numpy as np
+import scipy.sparse as sp
 
 from fundgraph.core.schema import ENTITY_REGISTRY
 from fundgraph.embeddings import vectors as vx
@@ -38,6 +39,7 @@ from fundgraph.embeddings.scoring import (
     direction_vectors,
 )
 from fundgraph.embeddings.topk import Selection, top_k_all
+from fundgraph.graph.build.pipeline import StepCount
 from fundgraph.graph.model import Label, Rel
 from fundgraph.graph.profiles import candidates_from_graph, direction_mentions, entity_type_of
 from fundgraph.loaders.records import Direction, ParsedDocument
@@ -206,7 +208,7 @@ def add_similarity_layer(
 
     say("linking editions of a series")
     lineage = lineage_rule(settings, encoder)
-    add_continues(g, docs, cands, config, encoder, method=method, rule=lineage)
+    add_continues(g, docs, cands, config, encoder, method=method, rule=lineage, progress=progress)
 
     say("finding topic communities")
     add_communities(g, cands, config, top_k=settings.similar_top_k, threshold=threshold, ranked=everywhere)
@@ -311,12 +313,36 @@ def title_vectors(encoder: Encoder, directions: Sequence[Direction]) -> dict[str
     return {d.id: vx.dense_row(m, i) for i, d in enumerate(directions)}
 
 
+def candidate_subset(cands: Candidates, rows: Sequence[int]) -> Candidates:
+    """The candidates ``rows`` of ``cands`` on their own, scored as inside the whole corpus.
+
+    The corpus's entity rarity (``idf``), entity names and hierarchy are kept, so every score, order and
+    explanation among these rows is the one the whole set gives (:func:`embeddings.scoring.rescore` reads
+    only the rows it is given, and the rows' text vectors are the same).
+    """
+    rows = sorted(set(rows))
+    return Candidates(
+        ids=[cands.ids[i] for i in rows],
+        programs=[cands.programs[i] for i in rows],
+        vectors=cands.vectors[rows] if rows else vx.empty(0, vx.dimension(cands.vectors),
+                                                         sparse=sp.issparse(cands.vectors)),
+        entities=[cands.entities[i] for i in rows],
+        info=cands.info,
+        idf=cands.idf,
+        parents=cands.parents,
+        hierarchy_decay=cands.hierarchy_decay,
+        type_weights=cands.type_weights,
+    )
+
+
 def find_continues(
     docs: Sequence[ParsedDocument],
     cands: Candidates,
     config: ScoringConfig,
     encoder: Encoder,
     rule: LineageRule | None = None,
+    *,
+    progress: Progress | None = None,
 ) -> list[Continuation]:
     """The CONTINUES links :class:`LineageRule` accepts, for every series with two or more editions.
 
@@ -329,17 +355,26 @@ def find_continues(
     for i, p in enumerate(cands.programs):
         by_program[p].append(i)
     made: list[Continuation] = []
-    for prev, later in series_editions(docs):
+    pairs = series_editions(docs)
+    count = StepCount(progress or (lambda _m: None), "linking editions of a series", len(pairs))
+    for prev, later in pairs:
+        count.add()
         titles = title_vectors(encoder, [*prev.directions, *later.directions])
         prev_ids = [d.id for d in prev.directions]
-        later_rows = [cands.index[d.id] for d in later.directions]
-        (forward,) = top_k_all(cands, config, [Selection(2)], rows=later_rows,
-                               columns=by_program.get(prev.program.id, []))
+        # The two editions alone: top_k_all's set-up is linear in its candidates, and there are as many
+        # edition pairs as the corpus has series, so ranking inside the whole corpus made lineage quadratic.
+        pair = candidate_subset(cands, [*by_program.get(prev.program.id, []), *by_program.get(later.program.id, [])])
+        pair_rows = defaultdict(list)
+        for i, p in enumerate(pair.programs):
+            pair_rows[p].append(i)
+        later_rows = [pair.index[d.id] for d in later.directions]
+        (forward,) = top_k_all(pair, config, [Selection(2)], rows=later_rows,
+                               columns=pair_rows.get(prev.program.id, []))
         back: dict[str, str | None] = {}
         if rule.mutual:
-            prev_rows = [cands.index[d] for d in prev_ids]
-            (backward,) = top_k_all(cands, config, [Selection(1)], rows=prev_rows,
-                                    columns=by_program.get(later.program.id, []))
+            prev_rows = [pair.index[d] for d in prev_ids]
+            (backward,) = top_k_all(pair, config, [Selection(1)], rows=prev_rows,
+                                    columns=pair_rows.get(later.program.id, []))
             back = {d: (b[0].id if b else None) for d, b in zip(prev_ids, backward, strict=True)}
         for d, ranked in zip(later.directions, forward, strict=True):
             if not ranked or ranked[0].score < rule.threshold:
@@ -373,10 +408,11 @@ def add_continues(
     *,
     method: str,
     rule: LineageRule | None = None,
+    progress: Progress | None = None,
 ) -> list[Continuation]:
     """CONTINUES edges from directions of a later edition to the previous edition's ones they carry on."""
     rule = rule or LineageRule()
-    made = find_continues(docs, cands, config, encoder, rule)
+    made = find_continues(docs, cands, config, encoder, rule, progress=progress)
     for c in made:
         g.add_edge(
             c.later,
