@@ -255,19 +255,30 @@ def eval_similarity(
         help="Also evaluate sentence-transformers with this model name or local path ('settings': st_model).")] = None,
     k: Annotated[int, typer.Option(help="Recall@k cut-off.")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    ablation: Annotated[bool, typer.Option("--ablation", help="Also cross-validate each scoring change switched off.")
+                        ] = False,
+    write_calibration: Annotated[bool, typer.Option(
+        "--write-calibration", help="Write the calibration fitted on the graded set (package data).")] = False,
 ) -> None:
-    """Recall@k and MRR on the similarity gold set: shipped method vs plain TF-IDF (and sentence-transformers)."""
+    """Gold set (Recall@k, MRR) and graded set (nDCG@5, P@5, edge precision, calibration): shipped vs baselines."""
+    from fundgraph.evaluation.relevance import format_relevance
     from fundgraph.evaluation.similarity import format_report
 
     settings = service.settings_with()
     model = settings.st_model if encoder == "settings" else encoder
     try:
-        result = service.evaluate_similarity(settings, st_model=model, k=k)
+        result = service.evaluate_similarity(settings, st_model=model, k=k, ablation=ablation,
+                                             write_calibration=write_calibration)
     except FundgraphError as e:
         _fail(e)
     if as_json:
-        out.print_json(json.dumps([s.as_dict() for s in result.scores], ensure_ascii=False))
+        payload = {"gold": [s.as_dict() for s in result.scores],
+                   "graded": result.relevance.as_dict() if result.relevance else None}
+        out.print_json(json.dumps(payload, ensure_ascii=False))
     else:
+        if result.relevance is not None:
+            out.print(format_relevance(result.relevance), highlight=False)
+            out.print("")
         out.print(format_report(result.scores, result.gold), highlight=False)
         out.print(f"thr = each encoder's calibrated SIMILAR_TO threshold, top k {settings.similar_top_k}; cv = 2-fold "
                   "cross-validated weights; 'unrelated' = 002 mining/quantum/deep-sea/polar directions with a "

@@ -21,6 +21,7 @@ from fundgraph.core.settings import Settings, get_settings
 if TYPE_CHECKING:
     from fundgraph.evaluation.entities import TypeScore
     from fundgraph.evaluation.parsing import ParseReport
+    from fundgraph.evaluation.relevance import RelevanceReport
     from fundgraph.evaluation.similarity import Gold, MethodScore
     from fundgraph.graph.formats import GraphFormat
     from fundgraph.graph.stores.base import BuiltGraph, GraphStore
@@ -431,13 +432,31 @@ class SimilarityEvaluation:
 
     scores: list[MethodScore]
     gold: Gold
+    relevance: RelevanceReport | None = None
 
 
-def evaluate_similarity(settings: Settings, *, st_model: str | None = None, k: int = 5) -> SimilarityEvaluation:
-    """Recall@k and MRR of the shipped method vs plain TF-IDF (and sentence-transformers) on the bundled gold set."""
+def evaluate_similarity(
+    settings: Settings, *, st_model: str | None = None, k: int = 5, graded: bool = True, ablation: bool = False,
+    write_calibration: bool = False,
+) -> SimilarityEvaluation:
+    """Recall@k and MRR on the gold set, and nDCG@5, P@5, edge precision on the graded set, against the baselines.
+
+    Args:
+        settings: corpus and encoder.
+        st_model: also evaluate sentence-transformers with this model (gold set only).
+        k: Recall@k cut-off (gold set).
+        graded: also score the graded set (issue 15).
+        ablation: also cross-validate with each scoring change switched off.
+        write_calibration: write the calibration fitted on the whole graded set to the package data.
+    """
+    from fundgraph.evaluation import relevance
     from fundgraph.evaluation.similarity import evaluate, load_gold
 
-    return SimilarityEvaluation(scores=evaluate(settings, st_model=st_model, k=k), gold=load_gold())
+    report = relevance.evaluate_relevance(settings, ablation=ablation) if graded else None
+    if report is not None and write_calibration:
+        relevance.write_calibration(report)
+    return SimilarityEvaluation(scores=evaluate(settings, st_model=st_model, k=k), gold=load_gold(),
+                                relevance=report)
 
 
 @dataclass(frozen=True)

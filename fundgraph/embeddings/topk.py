@@ -2,7 +2,7 @@
 
 The combined score
 
-    ``text_weight · cos(text) + entity_weight · overlap(entities)``
+    ``text_weight · cos(text) + entity_weight · overlap(entities) · gate(cos(text))`` (:func:`scoring.combine`)
 
 is computed for a block of rows at a time as two matrix products: the text vectors' (``scipy.sparse`` × sparse
 for the lexical encoder, BLAS for dense vectors) and the entity profiles' (a sparse directions × entities
@@ -29,10 +29,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from fundgraph.embeddings import vectors as vx
-from fundgraph.embeddings.scoring import Scored, candidate_margin, rescore
+from fundgraph.embeddings.scoring import Scored, ScoringConfig, candidate_margin, combine, rescore
 
 if TYPE_CHECKING:
-    from fundgraph.embeddings.scoring import Candidates, ScoringConfig
+    from fundgraph.embeddings.scoring import Candidates
 
 #: Dense score cells per block (rows × candidates): 2**23 float64 cells is 64 MB per array.
 BLOCK_CELLS = 2**23
@@ -64,6 +64,7 @@ def candidate_sets(
     rows: Sequence[int] | np.ndarray | None = None,
     columns: Sequence[int] | np.ndarray | None = None,
     block_rows: int | None = None,
+    entity_gate: float = 0.0,
 ) -> list[list[np.ndarray]]:
     """Per selection, per row: the candidate columns that may be in the row's selection (a superset).
 
@@ -78,6 +79,7 @@ def candidate_sets(
         rows: the query rows (default: every row), in the order of the result.
         columns: the candidate rows (default: every row).
         block_rows: rows per block (default: :data:`BLOCK_CELLS` cells per block).
+        entity_gate: :attr:`ScoringConfig.entity_gate` (the margin must allow for it).
 
     A row is never its own candidate. Columns are row numbers of ``vectors``, ascending.
     """
@@ -94,6 +96,7 @@ def candidate_sets(
     if cols_.size == 0:
         return [[np.zeros(0, dtype=np.int64) for _ in rows_] for _ in selections]
     codes = np.unique(np.asarray(list(groups)), return_inverse=True)[1] if groups is not None else None
+    weights = ScoringConfig(text_weight=text_weight, entity_weight=entity_weight, entity_gate=entity_gate)
     text_t = vx.transposed(vectors[cols_] if columns is not None else vectors)
     ents = entities.tocsr()
     ents_t = (ents[cols_] if columns is not None else ents).T.tocsr()
@@ -104,7 +107,7 @@ def candidate_sets(
         block = rows_[b0 : b0 + step]
         text = vx.block_products(vectors[block], text_t).astype(np.float64)
         ent = np.minimum(np.asarray((ents[block] @ ents_t).toarray()), 1.0)
-        base = text_weight * np.clip(text, -1.0, 1.0) + entity_weight * ent
+        base = combine(np.clip(text, -1.0, 1.0), ent, weights)
         own = col_pos[block]
         has_own = own >= 0
         base[np.flatnonzero(has_own), own[has_own]] = -np.inf
@@ -146,7 +149,7 @@ def top_k_all(
     sets = candidate_sets(
         cands.vectors, ents, selections, text_weight=config.text_weight, entity_weight=config.entity_weight,
         groups=cands.programs, margin=candidate_margin(cands.vectors, config), rows=query_rows, columns=columns,
-        block_rows=block_rows,
+        block_rows=block_rows, entity_gate=config.entity_gate,
     )
     return [
         [

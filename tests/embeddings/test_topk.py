@@ -167,3 +167,17 @@ def test_bundled_corpus_equals_brute_force_for_every_direction(corpus_cands):
                            exclude_program=cands.programs[i] if sel.cross_group else None)[:len(want)], want)
             kept += len(want)
         assert kept >= (50 if sel.threshold else 124 * sel.k * 0.9)
+
+
+@pytest.mark.parametrize("gate", [0.0, 0.3, 0.9])
+def test_entity_gate_keeps_blocked_top_k_equal_to_rank(gate):
+    # the gated score is not the linear one: the selection must still hold every exact top-k member
+    c = _handmade()
+    cfg = ScoringConfig(text_weight=0.4, entity_weight=0.6, entity_gate=gate)
+    (got,) = top_k_all(c, cfg, [Selection(2)])
+    for i in range(6):
+        _same(got[i], brute_force(c, i, cfg, k=2))
+        _same(got[i], rank(c.vectors[i], c.entities[i], c, config=cfg, k=2, exclude=i))
+    # an entity overlap with no text behind it adds nothing under the gate
+    far = rescore(vx.dense_row(c.vectors, 0), c.entities[0], [2], c, cfg)[0]
+    assert far.text_score == 0 and (far.score == 0) == (gate > 0) and far.entity_score > 0

@@ -49,7 +49,9 @@ def test_similar_to_edges_cross_program_top_k_above_threshold(built, settings):
         assert g.nodes[u]["program_id"] != g.nodes[v]["program_id"]
         assert d["score"] >= 0.25  # the lexical encoder's calibrated threshold (settings leave it unset)
         assert d["method"] == "lexical+entities"
-        assert abs(d["score"] - (0.5 * d["text_score"] + 0.5 * d["entity_score"])) < 1e-4
+        # the shipped formula: 0.6 · text + 0.4 · entities · min(1, text / 0.2) (entities lift what the text supports)
+        gate = min(1.0, max(0.0, d["text_score"]) / 0.2)
+        assert abs(d["score"] - (0.6 * d["text_score"] + 0.4 * d["entity_score"] * gate)) < 1e-4
         for k in ("shared_diseases", "shared_modalities", "shared_techniques", "shared_keywords"):
             assert isinstance(d[k], list)
         assert d["summary"]

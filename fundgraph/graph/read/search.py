@@ -92,7 +92,10 @@ def search(
     named = query_matches(text, lexicon, cands)
     entities = query_entities(text, lexicon, cands)
     evidence = with_evidence(cands if pool is None else pool, vector, entities)
-    ranked = rank(vector, entities, evidence, config=context.config, k=k, programs=list(programs) if programs else None)
+    # No entity gate for free text: a few words have a low cosine with any direction (none at all for English
+    # words the lexicon maps only to entities), and `with_evidence` already demands a shared word or entity.
+    config = context.config.with_(entity_gate=0.0)
+    ranked = rank(vector, entities, evidence, config=config, k=k, programs=list(programs) if programs else None)
     terms = [models.QueryTerm(**_term(eid, lexicon, cands), matched=m) for eid, m in named.items()]
     if ranked:
         return models.SearchResults(items=[marks.mark(item(s), named) for s in ranked], rule=SEARCH_RULE,

@@ -1,0 +1,62 @@
+"""The graded evaluation's arithmetic (issue 15) and the calibration file the build and the API read."""
+
+import json
+
+import pytest
+
+from fundgraph.evaluation.relevance import (
+    CALIBRATION_PATH,
+    Calibration,
+    GradedSet,
+    bm25_scores,
+    edge_figures,
+    folds,
+    load_graded,
+    ndcg,
+    precision,
+)
+
+
+def test_ndcg_and_precision_count_unjudged_as_zero():
+    grades = {"a": 2, "b": 1, "c": 0}
+    assert ndcg(["a", "b", "c"], grades) == pytest.approx(1.0)
+    assert ndcg(["x", "a", "b"], grades) < ndcg(["a", "b", "x"], grades)  # x unjudged: a 0
+    assert precision(["a", "x", "c", "b", "y"], grades) == pytest.approx(0.4)
+    assert ndcg(["a"], {"a": 0}) == 0.0
+
+
+def test_calibration_is_monotone_and_inverts_to_a_score_threshold():
+    cal = Calibration.fit([0.1, 0.2, 0.3, 0.4, 0.5, 0.6], [False, False, True, False, True, True])
+    ys = [y for _, y in cal.points]
+    assert ys == sorted(ys) and 0 <= ys[0] and ys[-1] <= 1
+    t = cal.threshold(0.9)
+    assert cal(t) >= 0.9 - 1e-9 and cal(t - 1e-3) < 0.9
+    assert cal.threshold(1.01) == float("inf")
+
+
+def test_edges_need_the_confidence_and_no_counterpart_queries_count():
+    graded = GradedSet(["q", "n"], {"q": {"a": 2, "b": 0}, "n": {"c": 0}})
+    cal = Calibration([(0.0, 0.0), (1.0, 1.0)])
+    run = {"q": [("a", 0.95), ("b", 0.92), ("z", 0.5)], "n": [("c", 0.3)]}
+    assert edge_figures(run, graded, ["q", "n"], cal, min_confidence=0.9) == (2, 2, 1, 1, 1)
+
+
+def test_bm25_prefers_documents_sharing_rare_terms():
+    scores = bm25_scores([["脑机接口", "芯片"], ["脑机接口", "康复"], ["作物", "育种"], ["芯片", "作物"]])(0)
+    assert scores[1] > 0 and scores[2] == 0 and scores[0] == max(scores)
+
+
+def test_graded_set_and_folds():
+    gs = load_graded()
+    assert len(gs.queries) == 44 and gs.pairs == 865 and len(gs.no_counterpart) == 10
+    f = folds(gs.queries)
+    assert f == folds(gs.queries) and sorted(q for x in f for q in x) == sorted(gs.queries)
+
+
+def test_calibration_file_has_the_shared_format():
+    data = json.loads(CALIBRATION_PATH.read_text(encoding="utf-8"))
+    assert {"method", "points", "fitted_on", "min_confidence"} <= set(data)
+    xs = [p[0] for p in data["points"]]
+    ys = [p[1] for p in data["points"]]
+    assert xs == sorted(xs) and ys == sorted(ys) and 0 <= ys[0] <= ys[-1] <= 1
+    assert Calibration([tuple(p) for p in data["points"]])(data["score_threshold"]) >= data["min_confidence"] - 1e-6
