@@ -189,7 +189,8 @@ class JSONBytesCache:
         if isinstance(result, models.SimilarList):
             # A similar list is a slice of a direction's cached ranking: join its items' cached bytes
             # (the same bytes pydantic writes for the whole list, without re-serialising every item).
-            return b'{"items":[' + b",".join(self.dumps(i) for i in result.items) + b"]}"
+            rest = pydantic_core.to_json(result.model_dump(exclude={"items"}))  # no_related, message, min_confidence
+            return b'{"items":[' + b",".join(self.dumps(i) for i in result.items) + b"]," + rest[1:]
         body = pydantic_core.to_json(result)
         self._store(result, body)
         return body

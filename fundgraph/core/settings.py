@@ -61,7 +61,14 @@ class Settings(BaseSettings):
     similar_threshold: float | None = Field(
         default=None,
         description="SIMILAR_TO score threshold; None uses the encoder's own, calibrated on the gold set "
-                    "(lexical 0.25, sentence-transformers 0.5; see `fundgraph eval similarity`).",
+                    "(lexical 0.25, sentence-transformers 0.5; see `fundgraph eval similarity`). Set, it overrides "
+                    "similar_min_confidence for SIMILAR_TO edges.",
+    )
+    similar_min_confidence: float | None = Field(
+        default=None, ge=0, le=1,
+        description="SIMILAR_TO threshold as a calibrated confidence (the probability that readers grade the pair "
+                    "related); None uses the calibration's own (fundgraph/data/eval/calibration.json, chosen for "
+                    "edge precision >= 0.80 on the graded set). Only the lexical encoder is calibrated.",
     )
 
     # API

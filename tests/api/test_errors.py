@@ -110,8 +110,10 @@ def test_json_bytes_cache_writes_what_pydantic_writes():
     cache = JSONBytesCache()
     brief = models.DirectionBrief(id="p:1", program_id="p", code="1", title="标题")
     expl = models.Explanation(text_score=0.5, entity_score=0.25, shared={"diseases": ["肺癌"]}, summary="s")
-    items = [models.SimilarItem(direction=brief, score=0.4, explanation=expl, above_threshold=True)] * 3
-    for result in (models.SimilarList(items=items), models.SimilarList(items=[]), [brief, brief], brief):
+    items = [models.SimilarItem(direction=brief, score=0.4, confidence=0.61, explanation=expl,
+                                above_threshold=True)] * 3
+    nothing = models.SimilarList(items=[], no_related=True, message="其他项目中无相关方向", min_confidence=0.7)
+    for result in (models.SimilarList(items=items), models.SimilarList(items=[]), nothing, [brief, brief], brief):
         assert cache.dumps(result) == pydantic_core.to_json(result)
         assert cache.dumps(result) == pydantic_core.to_json(result)  # from the cache
 

@@ -322,3 +322,41 @@ def test_search_says_what_the_text_named_and_why_nothing_came(browser, base_url)
     empty = browser.find_element("id", "search-empty").text
     assert "names no vocabulary entity" in empty
     assert browser.find_elements("css selector", "#search-empty .suggestions a")
+
+
+def test_similar_shows_confidence_and_says_when_nothing_is_related(browser, base_url):
+    import httpx
+
+    # DNA data storage (BT-IT 2024 1) has related directions in other programs: each shows its confidence.
+    browser.get(base_url + "#/direction/most-btit-2024:1")
+    settled(browser)
+    wait_for(browser, "document.querySelectorAll('#similar .result').length > 0")
+    shown = browser.execute_script(
+        "return [...document.querySelectorAll('#similar .result')].map(li => "
+        "[li.dataset.id, li.querySelector('.confidence').dataset.confidence,"
+        " li.querySelector('.confidence').textContent]);")
+    api = httpx.get(base_url + "api/directions/most-btit-2024:1/similar",
+                    params={"k": 8, "scope": "cross-program"}).json()
+    assert api["no_related"] is False and not browser.find_elements("id", "no-related")
+    expected = {i["direction"]["id"]: i["confidence"] for i in api["items"]}
+    assert shown and all(float(c) == expected[d] and text.startswith("置信度 conf.") and text.endswith("%")
+                         for d, c, text in shown), (shown, expected)
+    # An underground-mining direction of the STIC joint programme has no counterpart (graded set: every candidate
+    # graded unrelated): the list says so, in Chinese and English, instead of ranking weak neighbours.
+    browser.get(base_url + "#/direction/most-stic-joint:3.2")
+    settled(browser)
+    wait_for(browser, "document.getElementById('no-related')")
+    text = browser.find_element("id", "no-related").text
+    assert "其他项目中无相关方向" in text and "No related direction in other programs" in text
+    assert not browser.find_elements("css selector", "#similar .result")
+    browser.save_screenshot(str(OUTPUT / "dashboard-no-related.png"))
+    # Search hits show their confidence too.
+    browser.get(base_url + "#/search?q=" + AD_QUERY)
+    settled(browser)
+    wait_for(browser, "document.getElementById('search-results').dataset.count > 0")
+    confs = browser.execute_script(
+        "return [...document.querySelectorAll('#search-results .result .confidence')]"
+        ".map(e => Number(e.dataset.confidence));")
+    hits = httpx.post(base_url + "api/search", json={"text": AD_QUERY, "k": 15}).json()["items"]
+    assert confs and confs == [h["confidence"] for h in hits]
+    assert not severe_console_errors(browser)

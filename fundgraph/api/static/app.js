@@ -260,7 +260,12 @@
     return el("li", { class: "result" + (it.above_threshold ? " strong" : ""), "data-id": d.id },
       el("div", { class: "score" },
         el("div", { class: "bar" }, el("i", { style: `width:${Math.round(Math.max(0, Math.min(1, it.score)) * 100)}%` })),
-        el("span", {}, fmt(it.score, 3))),
+        el("span", {}, fmt(it.score, 3)),
+        // The calibrated confidence: how likely readers judge the pair related (null: the build has no calibration).
+        typeof it.confidence === "number"
+          ? el("div", { class: "confidence", "data-confidence": String(it.confidence), title: "置信度 calibrated probability that readers judge the pair related" },
+            "置信度 conf. ", Math.round(it.confidence * 100) + "%")
+          : null),
       el("div", { class: "body" },
         el("div", {}, programBadge(d.program_id), " ", directionLink(d),
           it.above_threshold ? el("span", { class: "badge ok", title: "above the similarity threshold" }, "强相关 strong") : null),
@@ -374,7 +379,12 @@
       const sim = await api(`/directions/${encodeURIComponent(id)}/similar?k=8&scope=cross-program`);
       const items = sim.items.filter((it) => it.score > 0);
       $("#similar").replaceChildren(...items.map(scoredItem));
-      if (!items.length) $("#similar").append(el("li", {}, "无 None"));
+      // Nothing in another program reaches the SIMILAR_TO threshold: say so rather than list weak neighbours.
+      if (sim.no_related) {
+        $("#similar").append(el("li", { class: "empty", id: "no-related" },
+          bi("其他项目中无相关方向", "No related direction in other programs"),
+          el("div", { class: "hint" }, sim.message || "")));
+      } else if (!items.length) $("#similar").append(el("li", {}, "无 None"));
     } catch (e) {
       $("#similar").replaceChildren(el("li", { class: "error" }, e.message));
     }

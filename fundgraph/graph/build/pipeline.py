@@ -431,6 +431,7 @@ def _build(settings: Settings, encoder: Encoder | None, progress: Progress | Non
     meta = {
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "encoder": sim.encoder_state.get("name"),
+        "calibration": sim.encoder_state.get("calibration"),
         "programs": [d.program.id for d in docs],
         "direction_count": sum(len(d.directions) for d in docs),
         "node_count": g.number_of_nodes(),

@@ -1,9 +1,10 @@
 """The similarity layer: direction vectors, SIMILAR_TO, CONTINUES, topic communities.
 
 - **SIMILAR_TO** (Direction → Direction of a *different* program): each direction's top k
-  (``settings.similar_top_k``) above the encoder's calibrated threshold (or ``settings.similar_threshold``
-  when set explicitly, see :func:`similar_threshold`), scored by :func:`embeddings.scoring.rank`
-  (text cosine + rarity-weighted shared entities), with the explanation as flat properties.
+  (``settings.similar_top_k``) whose calibrated ``confidence`` reaches the threshold (``settings.
+  similar_min_confidence``, else the calibration's; see :func:`similar_cut`), scored by
+  :func:`embeddings.scoring.rank` (text cosine + rarity-weighted shared entities), with the explanation and the
+  confidence as flat properties.
   Same-program similarity is not stored; the stores compute it live (API ``scope=all``).
 - **CONTINUES** (later Direction → earlier Direction of the same program series): for each pair of
   consecutive editions of any series, a direction of the later edition continues its best match in the
@@ -29,6 +30,7 @@ import scipy.sparse as sp
 
 from fundgraph.core.schema import ENTITY_REGISTRY
 from fundgraph.embeddings import vectors as vx
+from fundgraph.embeddings.calibration import Calibration, calibration_for
 from fundgraph.embeddings.encoders import Encoder, encoder_from_settings
 from fundgraph.embeddings.lexicon import Lexicon, Term
 from fundgraph.embeddings.scoring import (
@@ -131,6 +133,24 @@ def similar_threshold(settings: Settings, encoder: Encoder) -> float:
     return float(encoder.default_threshold)
 
 
+def similar_cut(settings: Settings, encoder: Encoder) -> tuple[Calibration | None, float]:
+    """The calibration SIMILAR_TO edges carry confidence by, and their threshold as a score.
+
+    The threshold is a confidence: ``settings.similar_min_confidence``, else the calibration's own
+    ``min_confidence`` (``fundgraph/data/eval/calibration.json``), turned into the lowest score that reaches it
+    (:meth:`Calibration.min_score`), so that an edge exists exactly when its confidence reaches the threshold. A
+    score threshold set explicitly (``settings.similar_threshold``) still wins, and an encoder the calibration
+    was not fitted for (sentence-transformers) keeps its own score threshold and has no confidence. Lineage and
+    communities keep the encoder's score threshold (:func:`similar_threshold`).
+    """
+    calibration = calibration_for(encoder.name)
+    if calibration is not None:
+        calibration = calibration.with_min_confidence(settings.similar_min_confidence)
+    if calibration is None or settings.similar_threshold is not None:
+        return calibration, similar_threshold(settings, encoder)
+    return calibration, calibration.min_score()
+
+
 # -- the layer ---------------------------------------------------------------------------------------------
 
 
@@ -186,25 +206,22 @@ def add_similarity_layer(
     cands = candidates_from_graph(g, ids, vectors, config)
     method = f"{encoder.name}+entities"
     threshold = similar_threshold(settings, encoder)
+    calibration, edge_threshold = similar_cut(settings, encoder)
 
     say("linking similar directions across programs")
     # One pass of blocked matrix products serves both lists (SIMILAR_TO across programs, and the communities'
     # similarity graph over all programs); each equals rank(..., k, exclude=i[, exclude_program]) cut at the
     # threshold, without looping over every candidate in Python (embeddings.topk).
     across, everywhere = top_k_all(cands, config, [
-        Selection(settings.similar_top_k, threshold, cross_group=True),
+        Selection(settings.similar_top_k, edge_threshold, cross_group=True),
         Selection(settings.similar_top_k, threshold),
     ])
     for did, ranked in zip(ids, across, strict=True):
         for s in ranked:
-            g.add_edge(
-                did,
-                s.id,
-                key=Rel.SIMILAR_TO.value,
-                type=Rel.SIMILAR_TO.value,
-                method=method,
-                **s.edge_props(),
-            )
+            props = s.edge_props()
+            if calibration is not None:
+                props["confidence"] = calibration.confidence(s.score)
+            g.add_edge(did, s.id, key=Rel.SIMILAR_TO.value, type=Rel.SIMILAR_TO.value, method=method, **props)
 
     say("linking editions of a series")
     lineage = lineage_rule(settings, encoder)
@@ -217,7 +234,10 @@ def add_similarity_layer(
     state.setdefault("lexicon", lexicon.state())
     state["scoring"] = config.state()
     state["method"] = method
-    state["similar_threshold"] = threshold
+    state["similar_threshold"] = edge_threshold
+    if calibration is not None:
+        state["similar_min_confidence"] = calibration.min_confidence
+        state["calibration"] = calibration.state()
     state["similar_top_k"] = settings.similar_top_k
     state["continues_threshold"] = lineage.threshold
     return SimilarityResult(direction_ids=ids, vectors=vectors, encoder_state=state)

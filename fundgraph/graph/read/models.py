@@ -181,19 +181,41 @@ class Explanation(BaseModel):
     summary: str = ""
 
 
+#: What the confidence of a pair means (SimilarItem, DirectionPair).
+CONFIDENCE_DOC = (
+    "Calibrated probability that readers judge the pair related (graded 1 or 2 of 0/1/2), from the score through "
+    "the build's calibration (isotonic, fitted on the graded set fundgraph/data/eval/graded_similar.yaml); the "
+    "same score always gives the same confidence, for similar directions, search hits and SIMILAR_TO edges. "
+    "Null when the build's encoder has no calibration (only the lexical encoder has one)"
+)
+
+
 class SimilarItem(BaseModel):
     """One ranked direction."""
 
     direction: DirectionBrief
-    score: float
+    score: float = Field(description="Combined score: text similarity and rarity-weighted shared entities")
+    confidence: float | None = Field(default=None, ge=0, le=1, description=CONFIDENCE_DOC)
     explanation: Explanation
-    above_threshold: bool
+    above_threshold: bool = Field(description="Reaches the SIMILAR_TO threshold: confidence ≥ min_confidence (for "
+                                              "a build without calibration, the score threshold)")
 
 
 class SimilarList(BaseModel):
-    """Ranked directions."""
+    """Ranked directions, or the statement that no direction of another program is related."""
 
     items: list[SimilarItem]
+    no_related: bool = Field(
+        default=False,
+        description="No direction of another program reaches the SIMILAR_TO threshold. In scope cross-program "
+                    "items is then empty (not a list of weak ones); in scope all it keeps the ranked directions "
+                    "(those of the same program included)",
+    )
+    message: str | None = Field(
+        default=None, description="With no_related: 其他项目中无相关方向 / No related direction in other programs, "
+                                  "and the threshold; null otherwise")
+    min_confidence: float | None = Field(
+        default=None, description="The SIMILAR_TO threshold as a confidence (null for a build without calibration)")
 
 
 class VocabularyTerm(BaseModel):
@@ -269,6 +291,7 @@ class DirectionPair(BaseModel):
     a: DirectionBrief
     b: DirectionBrief
     score: float
+    confidence: float | None = Field(default=None, ge=0, le=1, description=CONFIDENCE_DOC)
     explanation: Explanation
 
 

@@ -1,16 +1,27 @@
 """What both stores rank ``similar`` and ``search`` with, besides the candidates: one build's parameters.
 
-The scoring configuration, the SIMILAR_TO threshold and the query encoder are rebuilt from what the build
-recorded (its meta and encoder state), so a store ranks exactly as the build that it serves did.
+The scoring configuration, the SIMILAR_TO threshold, the calibration (score → confidence) and the query encoder
+are rebuilt from what the build recorded (its meta and encoder state), so a store ranks, and states confidence,
+exactly as the build that it serves did.
+
+The answer of ``similar`` (both stores, :meth:`RankingContext.similar`): a direction whose best candidate in
+*other* programs stays below the SIMILAR_TO threshold has no related direction in other programs
+(``no_related``, with :data:`NO_RELATED`). In scope ``cross-program`` its list is then empty rather than a list
+of weak ones; in scope ``all`` (asked for the same program's neighbours too) the list stays, and
+``no_related`` still says that nothing in another program reaches the threshold.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from fundgraph.embeddings.calibration import Calibration, calibration_for
 from fundgraph.embeddings.encoders import QueryEncoder
-from fundgraph.embeddings.scoring import ScoringConfig
+from fundgraph.embeddings.scoring import Candidates, Scored, ScoringConfig, rank
 from fundgraph.graph.read import models
+
+#: What ``similar`` says of a direction with nothing related in other programs (Chinese first, English beside).
+NO_RELATED = "其他项目中无相关方向 / No related direction in other programs"
 
 
 def build_param(meta: dict[str, Any] | None, encoder_state: dict[str, Any] | None, name: str, default: Any) -> Any:
@@ -35,6 +46,10 @@ class RankingContext:
         self.encoder_state = encoder_state or {}
         self.threshold = float(self.param("similar_threshold", self.param("threshold", 0.25)))
         self.config = ScoringConfig.from_state(self.param("scoring", None))
+        # A build made before calibrated confidence recorded none: the bundled one, when it was fitted for the
+        # build's encoder (the threshold stays the score threshold that build recorded).
+        self.calibration: Calibration | None = Calibration.from_state(self.param("calibration", None)) or (
+            calibration_for(str(self.encoder_state.get("name") or "lexical")) if self.encoder_state else None)
         self.query_encoder = QueryEncoder(self.encoder_state, lexicon_state=self.param("lexicon", {}) or {})
 
     def param(self, name: str, default: Any) -> Any:
@@ -49,11 +64,50 @@ class RankingContext:
         """The encoder's lexicon (or the one stored with the build), to find entities in search text."""
         return self.query_encoder.lexicon
 
+    def confidence(self, score: float) -> float | None:
+        """The calibrated confidence of a score (``None`` when the build's encoder has no calibration)."""
+        return None if self.calibration is None else self.calibration.confidence(score)
+
+    def related(self, score: float) -> bool:
+        """Whether a score reaches the SIMILAR_TO threshold (for a calibrated build: its confidence reaches it)."""
+        return score >= self.threshold
+
     def item(self, scored: Any, brief: models.DirectionBrief) -> models.SimilarItem:
         """A ranked candidate (:class:`fundgraph.embeddings.scoring.Scored`) as the API shows it."""
         return models.SimilarItem(
             direction=brief,
             score=scored.score,
+            confidence=self.confidence(scored.score),
             explanation=models.Explanation(**scored.explanation()),
-            above_threshold=bool(scored.score >= self.threshold),
+            above_threshold=self.related(scored.score),
+        )
+
+    def similar(
+        self, cands: Candidates, row: int, k: int, scope: str, program: str
+    ) -> tuple[list[Scored], bool]:
+        """The k best candidates for direction ``row`` of ``program``, and whether another program holds a related one.
+
+        In scope ``cross-program`` with nothing related, the list is empty (see the module's docstring).
+        """
+        cross_only = scope == "cross-program"
+        ranked = rank(cands.vectors[row], cands.entities[row], cands, config=self.config, k=k, exclude=row,
+                      exclude_program=program if cross_only else None)
+        # Ranked best first: the first candidate of another program is the best of every other program.
+        best = next((s for s in ranked if s.program_id != program), None)
+        if best is None and not cross_only:
+            best = next(iter(rank(cands.vectors[row], cands.entities[row], cands, config=self.config, k=1,
+                                  exclude=row, exclude_program=program)), None)
+        related = best is not None and self.related(best.score)
+        return (ranked if related or not cross_only else []), related
+
+    def similar_list(self, items: list[models.SimilarItem], related: bool) -> models.SimilarList:
+        """The ``similar`` answer: the items, and the no-related statement when nothing reaches the threshold."""
+        cut = self.calibration.min_confidence if self.calibration is not None else None
+        if related:
+            return models.SimilarList(items=items, min_confidence=cut)
+        reach = f"confidence {cut:.2f}" if cut is not None else f"score {self.threshold:.2f}"
+        return models.SimilarList(
+            items=items, no_related=True, min_confidence=cut,
+            message=f"{NO_RELATED}: 其他项目的方向均未达到相关阈值 / no direction of another program reaches "
+                    f"{reach}, the threshold of a SIMILAR_TO link.",
         )

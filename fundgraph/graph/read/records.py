@@ -67,7 +67,7 @@ def node_data_keys() -> tuple[str, ...]:
     """Node properties copied into a neighbourhood node's ``data``."""
     return (*NODE_DATA_HEAD, *ENTITY_REGISTRY.main_code_systems(), *NODE_DATA_TAIL)
 #: Edge properties copied into a neighbourhood edge's ``data``.
-EDGE_DATA_KEYS = ("field", "score", "weight", "method")
+EDGE_DATA_KEYS = ("field", "score", "confidence", "weight", "method")
 
 
 def entity_codes(node: Mapping[str, Any]) -> dict[str, Any]:

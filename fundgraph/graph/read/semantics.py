@@ -12,7 +12,9 @@
 - A neighbourhood's ``node`` is a node id, or an entity's name / synonym (:func:`resolve_node`).
 - ``q`` matches case-insensitively as a substring of a direction's title or content.
 - ``similar`` ranks every candidate direction (not just stored SIMILAR_TO edges) with the shared scoring of
-  :mod:`fundgraph.embeddings.scoring`; ``above_threshold`` compares with the threshold the build used.
+  :mod:`fundgraph.embeddings.scoring`; ``above_threshold`` compares with the threshold the build used,
+  ``confidence`` is the build's calibration of the score, and a direction with nothing above the threshold in
+  other programs says so (:meth:`fundgraph.graph.read.ranking.RankingContext.similar`).
 
 The embedded store evaluates these rules over in-memory indexes, the Neo4j store in Cypher over the lookup
 forms its loader stores; both call the functions below so that the two cannot drift apart.
@@ -259,7 +261,9 @@ def overlap(
             s, t = t, s
         elif (s.program_id, t.program_id) != (a, b):
             continue
-        pairs.append(models.DirectionPair(a=s, b=t, score=float(e.get("score", 0.0)), explanation=explain(e)))
+        conf = e.get("confidence")
+        pairs.append(models.DirectionPair(a=s, b=t, score=float(e.get("score", 0.0)),
+                                          confidence=None if conf is None else float(conf), explanation=explain(e)))
     pairs.sort(key=lambda p: (-p.score, p.a.id, p.b.id))
     return models.Overlap(a=a, b=b, shared=entities, similar_pairs=pairs)
 

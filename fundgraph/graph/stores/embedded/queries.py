@@ -245,19 +245,16 @@ class GraphQueries:
             if hit is not None:
                 self._similar_cache.move_to_end(key)
                 return hit
-        from fundgraph.embeddings.scoring import rank
-
         cands = self.candidates()
         row = cands.index.get(direction_id)
-        items: list[models.SimilarItem] = []
-        if row is not None:  # a direction without a vector cannot happen for a complete build
-            ctx, marks = self.ranking_context, self.hierarchy_marks()
-            own = self.g.nodes[direction_id]["program_id"] if scope == "cross-program" else None
-            ranked = rank(cands.vectors[row], cands.entities[row], cands, config=ctx.config, k=k, exclude=row,
-                          exclude_program=own)
+        ctx = self.ranking_context
+        if row is None:  # a direction without a vector cannot happen for a complete build
+            result = models.SimilarList(items=[])
+        else:
+            marks = self.hierarchy_marks()
+            ranked, related = ctx.similar(cands, row, k, scope, self.g.nodes[direction_id]["program_id"])
             direct = marks.direct.get(direction_id, frozenset())
-            items = [marks.mark(ctx.item(s, self.briefs[s.id]), direct) for s in ranked]
-        result = models.SimilarList(items=items)
+            result = ctx.similar_list([marks.mark(ctx.item(s, self.briefs[s.id]), direct) for s in ranked], related)
         with self._lock:
             self._similar_cache[key] = result
             if len(self._similar_cache) > SIMILAR_CACHE_SIZE:

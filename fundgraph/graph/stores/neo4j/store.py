@@ -441,8 +441,6 @@ class Neo4jStore(GraphStore):
         asked for every direction and its answer thrown away (about 20 ms of a 30 ms request at 124
         directions, and a k = N approximate search at scale). Answers are remembered per build (bounded).
         """
-        from fundgraph.embeddings.scoring import rank
-
         data = self.ranking_data()
         if direction_id not in data.briefs:
             raise semantics.direction_not_found(direction_id)
@@ -456,18 +454,10 @@ class Neo4jStore(GraphStore):
         hit = data.similar_cache.get(key)
         if hit is not None:
             return hit
-        own = data.briefs[direction_id].program_id
-        ranked = rank(
-            cands.vectors[row],
-            cands.entities[row],
-            cands,
-            config=data.context.config,
-            k=k,
-            exclude=row,
-            exclude_program=own if scope == "cross-program" else None,
-        )
+        ranked, related = data.context.similar(cands, row, k, scope, data.briefs[direction_id].program_id)
         direct = data.marks.direct.get(direction_id, frozenset())
-        return data.remember(key, models.SimilarList(items=[data.marks.mark(data.item(s), direct) for s in ranked]))
+        items = [data.marks.mark(data.item(s), direct) for s in ranked]
+        return data.remember(key, data.context.similar_list(items, related))
 
     def search(self, text: str, k: int, programs: list[str] | None) -> models.SearchResults:
         """Directions ranked against free text, those with evidence only (:mod:`fundgraph.graph.read.search`).
