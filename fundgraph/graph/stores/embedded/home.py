@@ -172,7 +172,9 @@ def check_shapes(graph_dir: Path, built: Any, *, vectors_file: str, index_file: 
         raise StoreDamaged(graph_dir / vectors_file, f"not a 2-d array (shape {shape})")
     if shape[0] != len(ids):
         raise StoreDamaged(graph_dir / vectors_file, f"{shape[0]} vectors for {len(ids)} directions")
-    missing = next((i for i in ids if i not in built.graph), None)
+    columns = getattr(built, "columns", None)  # a graph read as columns: its node index (no networkx graph made)
+    nodes = columns.index if columns is not None else built.graph
+    missing = next((i for i in ids if i not in nodes), None)
     if missing is not None:
         raise StoreDamaged(graph_dir / index_file, f"direction {missing!r} is not in the graph")
     if not isinstance(built.meta, dict) or not isinstance(built.encoder_state, dict):
