@@ -72,6 +72,14 @@ ARRAYS = ("edges.src", "edges.dst", "edges.rel", "edges.indptr", "edges.in_order
 BLOBS = ("nodes.props", "edges.props")
 
 
+class ArrayMismatch(ValueError):
+    """An array whose shape disagrees with the others (``name``: the array, its file is ``<name>.npy``)."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message)
+        self.name = name
+
+
 class Blobs(Sequence[Any]):
     """JSON values stored back to back: ``blobs[i]`` decodes the i-th (nothing is decoded in advance)."""
 
@@ -139,9 +147,9 @@ class Columns:
                            ("edges.props.offsets", m + 1)):
             a = arrays[name] if name in arrays else None
             if a is None or a.ndim != 1 or a.shape[0] != size:
-                raise ValueError(f"{name}: {None if a is None else a.shape} where ({size},) was written")
+                raise ArrayMismatch(name, f"shape {None if a is None else a.shape} where ({size},) was written")
         if m and (int(self.indptr[-1]) != m or int(self.in_indptr[-1]) != m):
-            raise ValueError("edge pointers do not cover every edge")
+            raise ArrayMismatch("edges.indptr", "the edge pointers do not cover every edge")
         self.node_props = Blobs(arrays["nodes.props"], arrays["nodes.props.offsets"])
         self.edge_props = Blobs(arrays["edges.props"], arrays["edges.props.offsets"])
 
@@ -210,6 +218,7 @@ class Columns:
     @classmethod
     def open(cls, source: Path) -> Columns:
         """The columns in ``source``, arrays memory-mapped (a damaged file raises StoreDamaged naming it)."""
+        from fundgraph.core.errors import StoreDamaged
         from fundgraph.graph.stores.embedded.home import reading
 
         docs = []
@@ -224,7 +233,10 @@ class Columns:
                 if arrays[name].ndim != 1:
                     raise ValueError(f"not a 1-d array (shape {arrays[name].shape})")
         with reading(source / NODES_FILE):
-            return cls(docs[0], docs[1], docs[2], arrays)
+            try:
+                return cls(docs[0], docs[1], docs[2], arrays)
+            except ArrayMismatch as e:
+                raise StoreDamaged(source / f"{e.name}.npy", str(e)) from e
 
     # -- reading -------------------------------------------------------------------------------------------
     def node(self, node_id: str) -> dict[str, Any]:

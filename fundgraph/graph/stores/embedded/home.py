@@ -146,7 +146,7 @@ def _describe(e: BaseException) -> str:
     text = str(e).splitlines()[0] if str(e) else type(e).__name__
     if "allow_pickle" in text or "pickle" in text.lower():
         return "holds a pickled (object) array, which is refused"
-    if isinstance(e, EOFError):
+    if isinstance(e, EOFError) or "mmap length is greater than file size" in text:
         return "truncated"
     return text[:200]
 
