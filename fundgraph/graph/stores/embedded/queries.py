@@ -65,11 +65,9 @@ class GraphQueries:
         self.categories: list[list[str]] = dirs["categories"]
 
         # -- entities ----------------------------------------------------------------------------------------
-        self.entity_type: dict[str, str] = {}
-        for n, label in zip(c.node_ids, c.labels, strict=True):
-            et = records.entity_type_of(label)
-            if et:
-                self.entity_type[n] = et
+        types = {label: records.entity_type_of(label) for label in set(c.labels)}
+        self.entity_type: dict[str, str] = {n: types[label] for n, label in zip(c.node_ids, c.labels, strict=True)
+                                            if types[label]}
         ids = c.node_ids
         # entity -> positions (canonical order) of the directions citing it, from the MENTIONS arrays
         node_pos = np.full(len(ids), -1, dtype=np.int64)
@@ -88,9 +86,12 @@ class GraphQueries:
         self.entity_positions: dict[str, np.ndarray] = {}
         self.entity_programs: dict[str, set[str]] = {}
         for chunk in np.split(pairs, bounds) if len(pairs) else ():
-            ent = ids[int(chunk[0, 0])]
-            self.entity_positions[ent] = chunk[:, 1]
-            self.entity_programs[ent] = {self.program_names[p] for p in np.unique(self.direction_program[chunk[:, 1]])}
+            self.entity_positions[ids[int(chunk[0, 0])]] = chunk[:, 1]
+        # (entity, program) pairs in one pass, not one unique per entity
+        ent_prog = np.unique(pairs[:, 0] * len(self.program_names) + self.direction_program[pairs[:, 1]])
+        for code in ent_prog.tolist():
+            e, p = divmod(code, len(self.program_names))
+            self.entity_programs.setdefault(ids[e], set()).add(self.program_names[p])
         self.members: dict[str, set[str]] = defaultdict(set)  # group -> direct members
         self.groups: dict[str, set[str]] = defaultdict(set)  # member -> direct groups
         _, src, dst = c.edges_of(Rel.MEMBER_OF.value)
@@ -329,7 +330,8 @@ class GraphQueries:
     def hierarchy_marks(self) -> records.HierarchyMarks:
         """What marks the shared entities reached through the hierarchy (made once per graph)."""
         if self._marks is None:
-            self._marks = records.HierarchyMarks(self.candidates().info, _Direct(self))
+            self._marks = records.HierarchyMarks(self.candidates().info,
+                                                 _Direct(self.columns, self.direction_ids, self.entity_type))
         return self._marks
 
     # -- entities ------------------------------------------------------------------------------------------
@@ -450,19 +452,25 @@ class _Briefs(Mapping[str, models.DirectionBrief]):
 
 
 class _Direct(Mapping[str, frozenset[str]]):
-    """Direction id → the entities it cites itself (its MENTIONS edges), read from the edge arrays on access."""
+    """Direction id → the entities it cites itself (its MENTIONS edges), read from the edge arrays on access.
 
-    def __init__(self, queries: GraphQueries) -> None:
-        self.queries = queries
+    It holds the columns and two maps, not the queries: a cycle back to them would outlive a reload once the API
+    has frozen the loaded objects out of the garbage collector's reach (``gc.freeze``).
+    """
+
+    def __init__(self, columns: Columns, direction_ids: list[str], entity_type: dict[str, str]) -> None:
+        self.columns = columns
+        self.direction_ids = direction_ids
+        self.entity_type = entity_type
 
     def __getitem__(self, direction_id: str) -> frozenset[str]:
-        q = self.queries
-        if direction_id not in q.direction_pos:
+        if not is_direction(self.columns, direction_id):
             raise KeyError(direction_id)
-        return frozenset(e for e in q.columns.out_targets(direction_id, Rel.MENTIONS.value) if e in q.entity_type)
+        return frozenset(e for e in self.columns.out_targets(direction_id, Rel.MENTIONS.value)
+                         if e in self.entity_type)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self.queries.direction_ids)
+        return iter(self.direction_ids)
 
     def __len__(self) -> int:
-        return len(self.queries.direction_ids)
+        return len(self.direction_ids)
