@@ -219,8 +219,8 @@ def serve(
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = True,
     search_process: Annotated[bool, typer.Option(
-        help="Run searches in a process of their own (one more copy of the graph in memory; details never wait "
-             "behind a search).")] = True,
+        help="Run searches in a process of their own (one more copy of the graph in memory and its start-up; "
+             "by default searches run in the server's thread pool).")] = False,
 ) -> None:
     """Serve the API (JSON under /api, OpenAPI at /docs, the dashboard at /) with uvicorn."""
     import os

@@ -77,10 +77,11 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, description="Largest request body; a larger one is a 413.")
     client_timeout: float = Field(default=10.0, description="Seconds a client has to send its request headers "
                                   "and body (slow clients are answered 408 and disconnected).")
-    search_workers: int = Field(default=1, ge=1, description="Searches encoded at once (CPU-bound).")
+    search_workers: int = Field(default=2, ge=1, description="Searches run at once (CPU-bound: one per core).")
     search_processes: bool = Field(default=False, description="Run searches in worker processes of their own "
                                    "(`fundgraph serve` does), so cheap requests never wait behind one.")
-    search_queue: int = Field(default=8, ge=0, description="Searches that may wait for a worker; more get 503.")
+    search_queue: int = Field(default=64, ge=0, description="Searches that may wait for a worker; more get 503 "
+                              "(64: 32 clients searching at once all wait, none is refused).")
     search_timeout: float = Field(default=5.0, description="Seconds a search may wait and run before a 503.")
 
 

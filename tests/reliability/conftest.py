@@ -130,13 +130,13 @@ def free_port() -> int:
 class Server:
     """`fundgraph serve` in a subprocess on a free port; its stderr is kept to look for tracebacks."""
 
-    def __init__(self, home: Path, log: Path, **env: str) -> None:
+    def __init__(self, home: Path, log: Path, *args: str, **env: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
         self._fh = log.open("w")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "fundgraph.cli", "serve", "--port", str(self.port), "--no-access-log"],
+            [sys.executable, "-m", "fundgraph.cli", "serve", "--port", str(self.port), "--no-access-log", *args],
             cwd=PROJECT_ROOT, env=cli_env(home, **env), stdout=self._fh, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 90
         while True:

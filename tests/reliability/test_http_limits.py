@@ -22,7 +22,7 @@ LONG_TEXT = ("阿尔茨海默病多模态影像早期诊断与脑网络分析 Al
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, small_home_built):
-    srv = Server(small_home_built, tmp_path_factory.mktemp("log") / "server.log",
+    srv = Server(small_home_built, tmp_path_factory.mktemp("log") / "server.log", "--search-process",
                  FUNDGRAPH_CLIENT_TIMEOUT="1.5", FUNDGRAPH_SEARCH_WORKERS="1", FUNDGRAPH_SEARCH_QUEUE="2",
                  FUNDGRAPH_SEARCH_TIMEOUT="20")
     yield srv
@@ -215,7 +215,7 @@ def test_a_killed_search_worker_is_replaced(server):
 
 
 def test_the_search_worker_dies_with_a_killed_server(tmp_path, small_home_built):
-    srv = Server(small_home_built, tmp_path / "server.log")
+    srv = Server(small_home_built, tmp_path / "server.log", "--search-process")
     assert httpx.post(srv.url + "/api/search", json={"text": "影像", "k": 1}, timeout=60).status_code == 200
     tasks = Path(f"/proc/{srv.proc.pid}/task")
     workers = [int(c) for t in tasks.iterdir() for c in (t / "children").read_text().split()
@@ -234,3 +234,23 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except FileNotFoundError:
         return "gone"
+
+
+def test_searches_in_the_servers_thread_pool_are_bounded_too(tmp_path, small_home_built):
+    # `fundgraph serve` runs searches in its own thread pool by default: a full queue is still a 503 at once.
+    srv = Server(small_home_built, tmp_path / "server.log", FUNDGRAPH_SEARCH_WORKERS="1", FUNDGRAPH_SEARCH_QUEUE="1",
+                 FUNDGRAPH_SEARCH_TIMEOUT="20")
+    try:
+        def search(_):
+            return httpx.post(srv.url + "/api/search", json={"text": LONG_TEXT, "k": 5}, timeout=60)
+
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            searches = list(pool.map(search, range(8)))
+        codes = sorted(r.status_code for r in searches)
+        for r in searches:
+            served_as_designed(r)
+            if r.status_code == 503:
+                assert r.json()["error"]["code"] == "overloaded" and int(r.headers["retry-after"]) >= 1
+        assert codes.count(200) >= 2 and codes.count(503) >= 1, codes
+    finally:
+        no_traceback(srv.stop())

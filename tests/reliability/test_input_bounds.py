@@ -149,7 +149,7 @@ def test_a_user_corpus_build_is_confined_locked_and_leaves_the_graph_alone_when_
     assert out.returncode == 0, out.stderr
     no_traceback(out.stdout, out.stderr)
     before = graph_files(home)
-    assert "graph.json" in before and "MANIFEST.json" in before
+    assert "nodes.json" in before and "MANIFEST.json" in before
 
     from fundgraph.graph.stores.embedded.home import BuildLock
 

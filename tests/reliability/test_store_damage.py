@@ -64,10 +64,14 @@ def _missing(path: Path) -> None:
 #: (file, damage, what the message says). The same damage is tried with the manifest as written (the checksum
 #: catches it) and with a manifest rewritten to match (the readers' key and shape checks catch it).
 DAMAGE = [
-    ("graph.json", _truncate, ""),
-    ("graph.json", _bad_utf8, ""),
-    ("graph.json", _drop_key("nodes"), ""),
-    ("graph.json", _missing, "missing"),
+    # The graph as columns (graph/stores/embedded/columns.py): small JSON documents and memory-mapped arrays.
+    ("nodes.json", _truncate, ""),
+    ("nodes.json", _bad_utf8, ""),
+    ("nodes.json", _drop_key("ids"), ""),
+    ("nodes.json", _missing, "missing"),
+    ("edges.indptr.npy", _short_vectors, ""),
+    ("nodes.props.offsets.npy", _narrow_vectors, ""),
+    ("edges.props.npy", _truncate, ""),
     ("index.json", _truncate, ""),
     ("index.json", _bad_utf8, ""),
     ("index.json", _drop_key("direction_ids"), ""),
@@ -83,8 +87,10 @@ IDS = [f"{f}-{d.__name__.strip('_')}" if d.__name__ != "damage" else f"{f}-drop-
 
 #: What the structural checks say once the manifest no longer catches the damage.
 STRUCTURAL = {
-    ("graph.json", "_truncate"): "not valid", ("graph.json", "_bad_utf8"): "not valid UTF-8",
-    ("graph.json", "damage"): "missing key", ("index.json", "_truncate"): "not valid",
+    ("nodes.json", "_truncate"): "not valid", ("nodes.json", "_bad_utf8"): "not valid UTF-8",
+    ("nodes.json", "damage"): "missing key 'ids'", ("edges.indptr.npy", "_short_vectors"): "where (",
+    ("nodes.props.offsets.npy", "_narrow_vectors"): "not a 1-d array", ("edges.props.npy", "_truncate"): "truncated",
+    ("index.json", "_truncate"): "not valid",
     ("index.json", "_bad_utf8"): "not valid UTF-8", ("index.json", "damage"): "missing key 'direction_ids'",
     ("vectors.indptr.npy", "_short_vectors"): "index pointer",
     ("vectors.indices.npy", "_narrow_vectors"): "not a 1-d array",
@@ -155,13 +161,13 @@ def test_a_running_store_keeps_its_good_graph_when_the_new_one_is_damaged(small_
     first = store.queries().built.direction_ids[0]
     # A build (another process) switches `current` to a new graph, which then gets damaged on disk.
     EmbeddedStore(small_home).replace(corpus_built)
-    (small_home / "current" / "graph.json").write_bytes(b"{\"nodes\": [")
+    (small_home / "current" / "nodes.json").write_bytes(b"{\"ids\": [")
     with caplog.at_level(logging.WARNING):
         assert store.health() == good and store.version() == version
         assert store.direction(first).id == first
         store.health()  # the damaged graph is not verified again on every request
     warnings = [r.getMessage() for r in caplog.records if "not switching" in r.getMessage()]
-    assert len(warnings) == 1 and "graph.json" in warnings[0] and "still serving the previous one" in warnings[0]
+    assert len(warnings) == 1 and "nodes.json" in warnings[0] and "still serving the previous one" in warnings[0]
     # A good graph appears: it is served.
     EmbeddedStore(small_home).replace(corpus_built)
     assert store.health().node_count == corpus_built.graph.number_of_nodes() != good.node_count

@@ -247,7 +247,7 @@ class HierarchyMarks:
         for eid, i in info.items():
             if i.type in groups:
                 self.ids.setdefault((groups[i.type], i.name), []).append(eid)
-        self.direct = {d: frozenset(es) for d, es in direct.items()}
+        self.direct = direct  # read per ranked item (the embedded store's reads its edge arrays on access)
 
     def explanation(self, x: models.Explanation, a: Iterable[str], b: Iterable[str]) -> models.Explanation:
         """``x`` with ``via_hierarchy``: the shared names not cited by both ``a`` and ``b`` (entity ids) themselves."""

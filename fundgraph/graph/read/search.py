@@ -46,21 +46,42 @@ def with_evidence(pool: Candidates, vector: np.ndarray, entities: dict[str, floa
     else:
         text = np.zeros(n, dtype=np.float32)
     wanted = [e for e, w in entities.items() if w > 0 and pool.idf.get(e, 0.0) > 0]
-    keep = [i for i in range(n)
-            if round(float(text[i]), 6) >= MIN_TEXT_SCORE or any(pool.entities[i].get(e, 0.0) > 0 for e in wanted)]
+    # One column slice of the entity matrix, not a loop over the candidates: a row's value for an entity is its
+    # idf-weighted profile weight, > 0 exactly when the profile holds the entity (weights and idf are >= 0).
+    matrix, columns = pool.entity_matrix
+    cols = [columns[e] for e in wanted if e in columns]
+    shares = (np.asarray((matrix[:, cols] > 0).sum(axis=1)).ravel() > 0) if cols and n else np.zeros(n, dtype=bool)
+    keep = np.flatnonzero((np.round(text.astype(np.float64), 6) >= MIN_TEXT_SCORE) | shares).tolist()
     if len(keep) == n:
         return pool
-    return Candidates(
+    sub = Candidates(
         ids=[pool.ids[i] for i in keep],
         programs=[pool.programs[i] for i in keep],
         vectors=pool.vectors[keep] if n else pool.vectors,
-        entities=[pool.entities[i] for i in keep],
+        entities=_Rows(pool.entities, keep),
         info=pool.info,
         idf=pool.idf,
         parents=pool.parents,
         hierarchy_decay=pool.hierarchy_decay,
         type_weights=pool.type_weights,
     )
+    # The kept rows of the pool's entity matrix: the same values vectors.entity_matrix would compute again.
+    sub._entity_matrix = (matrix[keep], columns)
+    return sub
+
+
+class _Rows(Sequence[dict[str, float]]):
+    """The entity profiles of some rows of a pool (decoded on access, as the pool's own)."""
+
+    def __init__(self, rows: Sequence[dict[str, float]], keep: list[int]) -> None:
+        self.rows = rows
+        self.keep = keep
+
+    def __len__(self) -> int:
+        return len(self.keep)
+
+    def __getitem__(self, j: int) -> dict[str, float]:  # type: ignore[override]
+        return self.rows[self.keep[j]]
 
 
 def search(

@@ -2,7 +2,8 @@
 
 Layout of a graph directory::
 
-    graph.json      node-link JSON of the MultiDiGraph
+    nodes.json, edges.*.npy, …
+                    the graph as columns (see :mod:`.columns`): opened memory-mapped, no networkx graph made
     vectors.data.npy, vectors.indices.npy, vectors.indptr.npy
                     the direction vectors as CSR arrays (float32, int32, int64), rows in direction_ids order;
                     or vectors.npy (dense float32 rows) for a dense encoder
@@ -10,7 +11,9 @@ Layout of a graph directory::
 
 The vector arrays are opened memory-mapped (``mmap_mode="r"``): opening reads no vector, a query's product pages
 in what it touches, and every process serving the same files shares one copy in the page cache. A directory
-written before the vectors became sparse (a dense ``vectors.npy`` and no ``vectors`` entry) still opens.
+written before the vectors became sparse (a dense ``vectors.npy`` and no ``vectors`` entry) still opens, and so
+does one written before the columns (a node-link ``graph.json``: read into networkx and made into columns in memory,
+as slowly as before).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import scipy.sparse as sp
 
 from fundgraph.embeddings import vectors as vx
 from fundgraph.graph.stores.base import BuiltGraph
+from fundgraph.graph.stores.embedded.columns import NODES_FILE, Columns, columns_from_built
 from fundgraph.graph.stores.embedded.home import reading
 
 GRAPH_FILE = "graph.json"
@@ -57,7 +61,8 @@ def _read_json(path: Path) -> Any:
 def save_built(built: BuiltGraph, target: Path) -> None:
     """Write ``built`` into the (new, empty) directory ``target``."""
     target.mkdir(parents=True, exist_ok=False)
-    _write_json(target / GRAPH_FILE, nx.node_link_data(built.graph, edges="edges"))
+    columns = getattr(built, "columns", None)
+    (columns if columns is not None else columns_from_built(built)).save(target)
     _write_json(target / INDEX_FILE, {
         "direction_ids": built.direction_ids,
         "encoder_state": built.encoder_state,
@@ -105,16 +110,44 @@ def read_vectors(source: Path, spec: dict[str, Any] | None) -> vx.TextMatrix:
         return np.load(source / VECTORS_FILE, mmap_mode="r", allow_pickle=False)
 
 
+class StoredGraph(BuiltGraph):
+    """A :class:`BuiltGraph` read from a graph directory: its :class:`Columns`, and the networkx graph on demand.
+
+    Serving reads the columns only; ``graph`` is made (once, seconds at 100,000 directions) when something asks
+    for it: exports, the notebook, a build starting from the stored graph.
+    """
+
+    def __init__(self, columns: Columns, **fields: Any) -> None:
+        self.columns = columns
+        self._graph: nx.MultiDiGraph | None = None
+        super().__init__(graph=None, **fields)  # type: ignore[arg-type]
+
+    @property  # type: ignore[override]
+    def graph(self) -> nx.MultiDiGraph:
+        """The networkx graph of the columns (made on first access)."""
+        if self._graph is None:
+            self._graph = self.columns.graph()
+        return self._graph
+
+    @graph.setter
+    def graph(self, value: nx.MultiDiGraph | None) -> None:
+        self._graph = value
+
+
 def read_built(source: Path) -> BuiltGraph:
     """Read a graph directory written by :func:`save_built` (a damaged file raises StoreDamaged naming it)."""
-    with reading(source / GRAPH_FILE):
-        g = nx.node_link_graph(_read_json(source / GRAPH_FILE), directed=True, multigraph=True, edges="edges")
-    # node-link JSON keeps the node key under "id" and drops the attribute of the same name: restore it.
-    for n, d in g.nodes(data=True):
-        d.setdefault("id", n)
     with reading(source / INDEX_FILE):
         index = _read_json(source / INDEX_FILE)
         spec = index.get("vectors")
         direction_ids, encoder_state, meta = index["direction_ids"], index["encoder_state"], index["meta"]
     vectors = read_vectors(source, spec)
-    return BuiltGraph(graph=g, direction_ids=direction_ids, vectors=vectors, encoder_state=encoder_state, meta=meta)
+    fields = {"direction_ids": direction_ids, "vectors": vectors, "encoder_state": encoder_state, "meta": meta}
+    if (source / NODES_FILE).exists() or not (source / GRAPH_FILE).exists():
+        return StoredGraph(Columns.open(source), **fields)
+    # Written before the columns: node-link JSON, read into networkx as it used to be.
+    with reading(source / GRAPH_FILE):
+        g = nx.node_link_graph(_read_json(source / GRAPH_FILE), directed=True, multigraph=True, edges="edges")
+    # node-link JSON keeps the node key under "id" and drops the attribute of the same name: restore it.
+    for n, d in g.nodes(data=True):
+        d.setdefault("id", n)
+    return BuiltGraph(graph=g, **fields)

@@ -146,7 +146,7 @@ def _describe(e: BaseException) -> str:
     text = str(e).splitlines()[0] if str(e) else type(e).__name__
     if "allow_pickle" in text or "pickle" in text.lower():
         return "holds a pickled (object) array, which is refused"
-    if isinstance(e, EOFError):
+    if isinstance(e, EOFError) or "mmap length is greater than file size" in text:
         return "truncated"
     return text[:200]
 
@@ -172,7 +172,9 @@ def check_shapes(graph_dir: Path, built: Any, *, vectors_file: str, index_file: 
         raise StoreDamaged(graph_dir / vectors_file, f"not a 2-d array (shape {shape})")
     if shape[0] != len(ids):
         raise StoreDamaged(graph_dir / vectors_file, f"{shape[0]} vectors for {len(ids)} directions")
-    missing = next((i for i in ids if i not in built.graph), None)
+    columns = getattr(built, "columns", None)  # a graph read as columns: its node index (no networkx graph made)
+    nodes = columns.index if columns is not None else built.graph
+    missing = next((i for i in ids if i not in nodes), None)
     if missing is not None:
         raise StoreDamaged(graph_dir / index_file, f"direction {missing!r} is not in the graph")
     if not isinstance(built.meta, dict) or not isinstance(built.encoder_state, dict):

@@ -14,88 +14,105 @@ from __future__ import annotations
 
 import threading
 from collections import Counter, OrderedDict, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
+
+import numpy as np
 
 from fundgraph.core.errors import EntityNotFound
 from fundgraph.embeddings import vectors as vx
-from fundgraph.graph.model import ENTITY_TYPES, Label, Rel
-from fundgraph.graph.profiles import candidates_from_graph
+from fundgraph.graph.model import ENTITY_TYPES, Rel
 from fundgraph.graph.read import models, records, semantics
 from fundgraph.graph.read import search as free_text
 from fundgraph.graph.read.ranking import RankingContext
 from fundgraph.graph.read.semantics import norm
 from fundgraph.graph.stores.base import BuiltGraph
+from fundgraph.graph.stores.embedded.columns import Columns, NodeView, ProfileRows, columns_from_built, is_direction
 
 #: Answers of ``similar`` kept (least recently used first out): ~10 kB each, so at most ~40 MB.
 SIMILAR_CACHE_SIZE = 4096
+#: Direction details kept (least recently used first out): ~5 kB each.
+DETAIL_CACHE_SIZE = 8192
 
 
 class GraphQueries:
-    """Precomputed indexes over one loaded graph, and the queries answered from them.
+    """Indexes over one graph's columns (:mod:`.columns`), and the queries answered from them.
 
     Instances are read-only once built and safe to share between threads (the small result caches are guarded
-    by a lock).
+    by a lock). Nothing per edge is made at start-up: a request decodes the node and edge properties it shows.
     """
 
     def __init__(self, built: BuiltGraph, *, backend: str = "embedded") -> None:
         self.built = built
         self.backend = backend
-        g = built.graph
-        self.g = g
-        nodes = g.nodes
+        cols = getattr(built, "columns", None)
+        self.columns: Columns = cols if cols is not None else columns_from_built(built)
+        c = self.columns
+        self.nodes = NodeView(c)
         # -- programs and directions in canonical order ----------------------------------------------------
-        progs, dirs = semantics.canonical_order(d for _, d in g.nodes(data=True))
-        self.program_ids: list[str] = [p["id"] for p in progs]
+        dirs = c.directions
+        self.program_ids: list[str] = list(dirs["programs"])
         self.program_order = {pid: i for i, pid in enumerate(self.program_ids)}
-        self.direction_ids: list[str] = [d["id"] for d in dirs]
+        self.direction_ids: list[str] = list(dirs["ids"])
         self.direction_pos = {did: i for i, did in enumerate(self.direction_ids)}
-        self.briefs: dict[str, models.DirectionBrief] = {d["id"]: records.direction_brief(d) for d in dirs}
+        self.program_of: dict[str, str] = dict(zip(self.direction_ids, dirs["program"], strict=True))
+        self.briefs = _Briefs(self.nodes)
         self.by_program: dict[str, list[str]] = {pid: [] for pid in self.program_ids}
-        for did in self.direction_ids:
-            self.by_program.setdefault(nodes[did]["program_id"], []).append(did)
-        self.haystack = {d["id"]: semantics.direction_text(d) for d in dirs}
-        self.own_keywords = {d["id"]: set(semantics.direction_keywords(d)) for d in dirs}
+        for did, pid in zip(self.direction_ids, dirs["program"], strict=True):
+            self.by_program.setdefault(pid, []).append(did)
+        self.haystack: list[str] = dirs["text"]
+        self.own_keywords: list[list[str]] = dirs["keywords"]
+        self.categories: list[list[str]] = dirs["categories"]
 
         # -- entities ----------------------------------------------------------------------------------------
-        self.entity_type: dict[str, str] = {}
-        for n, d in g.nodes(data=True):
-            et = records.entity_type_of(d.get("label"))
-            if et:
-                self.entity_type[n] = et
-        self.entity_dirs: dict[str, set[str]] = defaultdict(set)  # entity -> citing directions
-        self.dir_mentions: dict[str, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
+        types = {label: records.entity_type_of(label) for label in set(c.labels)}
+        self.entity_type: dict[str, str] = {n: types[label] for n, label in zip(c.node_ids, c.labels, strict=True)
+                                            if types[label]}
+        ids = c.node_ids
+        # entity -> positions (canonical order) of the directions citing it, from the MENTIONS arrays
+        node_pos = np.full(len(ids), -1, dtype=np.int64)
+        for did, i in self.direction_pos.items():
+            node_pos[c.index[did]] = i
+        _, src, dst = c.edges_of(Rel.MENTIONS.value)
+        is_ent = np.zeros(len(ids), dtype=bool)
+        is_ent[[c.index[e] for e in self.entity_type]] = True
+        keep = is_ent[dst] & (node_pos[src] >= 0)
+        pairs = np.unique(np.stack([dst[keep], node_pos[src[keep]]], axis=1), axis=0) if keep.any() else (
+            np.zeros((0, 2), dtype=np.int64))
+        bounds = np.flatnonzero(np.diff(pairs[:, 0])) + 1 if len(pairs) else np.zeros(0, dtype=np.int64)
+        prog_code = {pid: i for i, pid in enumerate(dict.fromkeys([*self.program_ids, *dirs["program"]]))}
+        self.program_names = list(prog_code)
+        self.direction_program = np.asarray([prog_code[p] for p in dirs["program"]], dtype=np.int64)
+        self.entity_positions: dict[str, np.ndarray] = {}
+        self.entity_programs: dict[str, set[str]] = {}
+        for chunk in np.split(pairs, bounds) if len(pairs) else ():
+            self.entity_positions[ids[int(chunk[0, 0])]] = chunk[:, 1]
+        # (entity, program) pairs in one pass, not one unique per entity
+        ent_prog = np.unique(pairs[:, 0] * len(self.program_names) + self.direction_program[pairs[:, 1]])
+        for code in ent_prog.tolist():
+            e, p = divmod(code, len(self.program_names))
+            self.entity_programs.setdefault(ids[e], set()).add(self.program_names[p])
         self.members: dict[str, set[str]] = defaultdict(set)  # group -> direct members
         self.groups: dict[str, set[str]] = defaultdict(set)  # member -> direct groups
-        self.similar_edges: list[tuple[str, str, dict[str, Any]]] = []
-        self.community_of: dict[str, str] = {}
-        for u, v, e in g.edges(data=True):
-            t = e.get("type")
-            if t == Rel.MENTIONS.value and v in self.entity_type:
-                self.entity_dirs[v].add(u)
-                self.dir_mentions[u].append((v, e))
-            elif t == Rel.MEMBER_OF.value:
-                self.members[v].add(u)
-                self.groups[u].add(v)
-            elif t == Rel.SIMILAR_TO.value:
-                self.similar_edges.append((u, v, e))
-            elif t == Rel.IN_COMMUNITY.value:
-                self.community_of[u] = v
-        self.entity_programs: dict[str, set[str]] = {
-            ent: {nodes[d]["program_id"] for d in ds} for ent, ds in self.entity_dirs.items()
-        }
+        _, src, dst = c.edges_of(Rel.MEMBER_OF.value)
+        for u, v in zip(src.tolist(), dst.tolist(), strict=True):
+            self.members[ids[v]].add(ids[u])
+            self.groups[ids[u]].add(ids[v])
         # lookup form -> entity ids, per type; and each entity's search forms (for the entity list's q)
         self.lookup: dict[str, dict[str, set[str]]] = {et: defaultdict(set) for et in ENTITY_TYPES}
         self.search_forms: dict[str, list[str]] = {}
+        entity_nodes = {ent: self.nodes[ent] for ent in self.entity_type}
         for ent, et in self.entity_type.items():
-            for k in semantics.lookup_forms(ent, nodes[ent]):
+            for k in semantics.lookup_forms(ent, entity_nodes[ent]):
                 self.lookup[et][k].add(ent)
-            self.search_forms[ent] = semantics.search_forms(ent, nodes[ent])
+            self.search_forms[ent] = semantics.search_forms(ent, entity_nodes[ent])
         self.summaries: dict[str, models.EntitySummary] = {
-            ent: records.entity_summary(ent, self.entity_type[ent], nodes[ent], len(self.entity_dirs.get(ent, ())),
+            ent: records.entity_summary(ent, self.entity_type[ent], entity_nodes[ent],
+                                        len(self.entity_positions.get(ent, ())),
                                         len(self.entity_programs.get(ent, ())))
             for ent in sorted(self.entity_type)
         }
+        self.entity_nodes = entity_nodes
 
         # -- ranking -----------------------------------------------------------------------------------------
         self.vec_row = {did: i for i, did in enumerate(built.direction_ids)}
@@ -104,7 +121,7 @@ class GraphQueries:
         self._cands: Any = None
         self._marks: records.HierarchyMarks | None = None
         self._lock = threading.Lock()
-        self._details: dict[str, models.DirectionDetail] = {}
+        self._details: OrderedDict[str, models.DirectionDetail] = OrderedDict()
         self._similar_cache: OrderedDict[tuple[str, int, str], models.SimilarList] = OrderedDict()
         self._matrix_cache: dict[str, models.Matrix] = {}
 
@@ -114,6 +131,7 @@ class GraphQueries:
         No ranking is computed in advance (one request ranks one direction in one product).
         """
         self.candidates().entity_matrix  # noqa: B018 - built on first use
+        self.hierarchy_marks()
         if self.built.encoder_state:
             self.ranking_context.lexicon()
             tok = getattr(self.ranking_context.encoder(), "tokenise", None)
@@ -123,13 +141,22 @@ class GraphQueries:
 
     # -- helpers -------------------------------------------------------------------------------------------
     def _check_direction(self, direction_id: str) -> dict[str, Any]:
-        node = self.g.nodes.get(direction_id) if direction_id in self.g else None
-        if node is None or node.get("label") != Label.DIRECTION.value:
+        if not is_direction(self.columns, direction_id):
             raise semantics.direction_not_found(direction_id)
-        return node
+        return self.nodes[direction_id]
 
     def _ordered(self, direction_ids: Iterable[str]) -> list[str]:
         return sorted(direction_ids, key=self.direction_pos.__getitem__)
+
+    def entity_dirs(self, ent: str) -> list[str]:
+        """The directions citing an entity, in canonical order."""
+        return [self.direction_ids[i] for i in self.entity_positions.get(ent, ()).tolist()] if (
+            ent in self.entity_positions) else []
+
+    def mentions(self, direction_id: str) -> list[tuple[str, dict[str, Any]]]:
+        """A direction's MENTIONS edges to entities: (entity id, edge properties), in adjacency order."""
+        return [(v, e) for v, _, e in self.columns.out_edges(direction_id, Rel.MENTIONS.value)
+                if v in self.entity_type]
 
     def resolve_entities(self, entity_type: str, value: str) -> set[str]:
         """Entity ids a filter value names (id, vocabulary id, name, English name or synonym).
@@ -152,14 +179,19 @@ class GraphQueries:
                     todo.append(m)
         return out
 
+    def _positions(self, ents: Iterable[str]) -> np.ndarray:
+        """Canonical positions of the directions citing any of ``ents`` (sorted, unique)."""
+        parts = [self.entity_positions[e] for e in ents if e in self.entity_positions]
+        return np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+
     # -- queries -------------------------------------------------------------------------------------------
     def health(self) -> models.Health:
         """Backend, counts, build time."""
         m = self.built.meta or {}
         return models.Health(
             backend=self.backend,
-            node_count=self.g.number_of_nodes(),
-            edge_count=self.g.number_of_edges(),
+            node_count=len(self.columns.node_ids),
+            edge_count=len(self.columns.src),
             built_at=m.get("built_at"),
             encoder=m.get("encoder"),
             left_out=m.get("left_out") or [],
@@ -167,57 +199,63 @@ class GraphQueries:
 
     def programs(self) -> list[models.ProgramSummary]:
         """Every program in manifest order, with its direction count."""
-        return [records.program_summary(self.g.nodes[pid], len(self.by_program.get(pid, ())))
+        return [records.program_summary(self.nodes[pid], len(self.by_program.get(pid, ())))
                 for pid in self.program_ids]
 
     def directions(self, filters: models.DirectionFilter, limit: int, offset: int) -> models.DirectionPage:
         """Directions matching every given filter, in canonical order, one page of them."""
         semantics.check_page(limit, offset)
+        n = len(self.direction_ids)
         if filters.program:
             semantics.check_programs(self.program_ids, filters.program)
-            cands: list[str] = self.by_program.get(filters.program, [])
+            mask = self.direction_program == self.program_names.index(filters.program) if (
+                filters.program in self.program_names) else np.zeros(n, dtype=bool)
         else:
-            cands = self.direction_ids
-        keep: set[str] | None = None
+            mask = np.ones(n, dtype=bool)
         for et in ENTITY_TYPES:
             value = getattr(filters, et)
             if not value:
                 continue
+            matched = np.zeros(n, dtype=bool)
             if et == "keyword":
                 # A keyword filter also matches the document's own 关键词 list.
                 wanted = norm(value)
-                own = {d for d in self.direction_ids if wanted in self.own_keywords[d]}
+                own = [i for i, kws in enumerate(self.own_keywords) if wanted in kws]
                 try:
                     ents = self._with_members(self.resolve_entities(et, value))
                 except EntityNotFound:
                     if not own:
                         raise
                     ents = set()
-                matched = own.union(*(self.entity_dirs.get(e, ()) for e in ents))
+                matched[own] = True
             else:
                 ents = self._with_members(self.resolve_entities(et, value))
-                matched = set().union(*(self.entity_dirs.get(e, ()) for e in ents))
-            keep = matched if keep is None else keep & matched
-        result = [d for d in cands if keep is None or d in keep]
+            matched[self._positions(ents)] = True
+            mask &= matched
+        result = np.flatnonzero(mask).tolist()
         if filters.category:
             c = norm(filters.category)
-            result = [d for d in result if c in semantics.direction_categories(self.g.nodes[d])]
+            result = [i for i in result if c in self.categories[i]]
         if filters.q:
             q = norm(filters.q)
-            result = [d for d in result if q in self.haystack[d]]
-        return models.DirectionPage(total=len(result), items=[self.briefs[d] for d in result[offset : offset + limit]])
+            result = [i for i in result if q in self.haystack[i]]
+        page = result[offset : offset + limit]
+        return models.DirectionPage(total=len(result), items=[self.briefs[self.direction_ids[i]] for i in page])
 
     def direction(self, direction_id: str) -> models.DirectionDetail:
         """One direction: every exported field, its community, and its entities grouped by type."""
-        cached = self._details.get(direction_id)
+        with self._lock:
+            cached = self._details.get(direction_id)
         if cached is not None:
             return cached
         node = self._check_direction(direction_id)
-        mentions = [
-            (ent, self.entity_type[ent], self.g.nodes[ent], e) for ent, e in self.dir_mentions.get(direction_id, ())
-        ]
-        detail = records.direction_detail(node, self.community_of.get(direction_id), mentions)
-        self._details[direction_id] = detail
+        mentions = [(ent, self.entity_type[ent], self.entity_nodes[ent], e) for ent, e in self.mentions(direction_id)]
+        community = next(iter(self.columns.out_targets(direction_id, Rel.IN_COMMUNITY.value)), None)
+        detail = records.direction_detail(node, community, mentions)
+        with self._lock:
+            self._details[direction_id] = detail
+            if len(self._details) > DETAIL_CACHE_SIZE:
+                self._details.popitem(last=False)
         return detail
 
     # -- similarity ----------------------------------------------------------------------------------------
@@ -226,13 +264,29 @@ class GraphQueries:
         if self._cands is None:
             with self._lock:
                 if self._cands is None:
-                    ids = [d for d in self.built.direction_ids if d in self.direction_pos]
-                    rows = [self.vec_row[d] for d in ids]
-                    # The memory-mapped matrix itself when every row is served (a complete build), else a copy.
-                    vectors = self.vectors if rows == list(range(self.vectors.shape[0])) else (
-                        self.vectors[rows] if vx.dimension(self.vectors) else vx.empty(len(ids)))
-                    self._cands = candidates_from_graph(self.g, ids, vectors, self.ranking_context.config)
+                    self._cands = self._make_candidates()
         return self._cands
+
+    def _make_candidates(self) -> Any:
+        from fundgraph.embeddings.scoring import Candidates, EntityInfo
+
+        p = self.columns.profiles
+        ids: list[str] = p["ids"]
+        rows = [self.vec_row[d] for d in ids]
+        # The memory-mapped matrix itself when every row is served (a complete build), else a copy.
+        vectors = self.vectors if rows == list(range(self.vectors.shape[0])) else (
+            self.vectors[rows] if vx.dimension(self.vectors) else vx.empty(len(ids)))
+        shape = (len(ids), len(p["entities"]))
+        cands = Candidates(
+            ids=list(ids), programs=[self.program_of[d] for d in ids], vectors=vectors,
+            entities=ProfileRows(self.columns.matrix("profiles", shape), p["entities"]),
+            info={e: EntityInfo(id=e, type=t, name=name, name_en=en) for e, (t, name, en) in p["info"].items()},
+            idf=p["idf"], parents=p["parents"], hierarchy_decay=self.ranking_context.config.hierarchy_decay,
+            type_weights=dict(self.ranking_context.config.type_weights),
+        )
+        # The idf-weighted unit rows were computed by the build (vectors.entity_matrix) and stored: not redone.
+        cands._entity_matrix = (self.columns.matrix("entities", shape), {e: i for i, e in enumerate(p["entities"])})
+        return cands
 
     def similar(self, direction_id: str, k: int, scope: str) -> models.SimilarList:
         """The k most similar directions over all candidates (cross-program or all others)."""
@@ -252,7 +306,7 @@ class GraphQueries:
             result = models.SimilarList(items=[])
         else:
             marks = self.hierarchy_marks()
-            ranked, related = ctx.similar(cands, row, k, scope, self.g.nodes[direction_id]["program_id"])
+            ranked, related = ctx.similar(cands, row, k, scope, self.program_of[direction_id])
             direct = marks.direct.get(direction_id, frozenset())
             result = ctx.similar_list([marks.mark(ctx.item(s, self.briefs[s.id]), direct) for s in ranked], related)
         with self._lock:
@@ -273,8 +327,8 @@ class GraphQueries:
     def hierarchy_marks(self) -> records.HierarchyMarks:
         """What marks the shared entities reached through the hierarchy (made once per graph)."""
         if self._marks is None:
-            direct = {d: [e for e, _ in ms] for d, ms in self.dir_mentions.items()}
-            self._marks = records.HierarchyMarks(self.candidates().info, direct)
+            self._marks = records.HierarchyMarks(self.candidates().info,
+                                                 _Direct(self.columns, self.direction_ids, self.entity_type))
         return self._marks
 
     # -- entities ------------------------------------------------------------------------------------------
@@ -302,9 +356,9 @@ class GraphQueries:
                 raise semantics.entity_not_found(entity_type, entity_id, sorted(found))
             ent = next(iter(found))
         by_prog: dict[str, list[models.DirectionBrief]] = {}
-        for did in self._ordered(self.entity_dirs.get(ent, ())):
-            by_prog.setdefault(self.g.nodes[did]["program_id"], []).append(self.briefs[did])
-        return records.entity_detail(ent, entity_type, self.g.nodes[ent], self.members.get(ent, ()),
+        for did in self.entity_dirs(ent):
+            by_prog.setdefault(self.program_of[did], []).append(self.briefs[did])
+        return records.entity_detail(ent, entity_type, self.entity_nodes[ent], self.members.get(ent, ()),
                                      self.groups.get(ent, ()), by_prog)
 
     # -- overlaps ------------------------------------------------------------------------------------------
@@ -315,20 +369,22 @@ class GraphQueries:
         shared = []
         for ent, progs in self.entity_programs.items():
             if a in progs and b in progs:
-                ds = self._ordered(self.entity_dirs[ent])
+                ds = self.entity_dirs(ent)
                 shared.append(
                     models.OverlapEntity(
                         entity=self.summaries[ent],
-                        a_directions=[self.briefs[d] for d in ds if self.briefs[d].program_id == a],
-                        b_directions=[self.briefs[d] for d in ds if self.briefs[d].program_id == b],
+                        a_directions=[self.briefs[d] for d in ds if self.program_of[d] == a],
+                        b_directions=[self.briefs[d] for d in ds if self.program_of[d] == b],
                     )
                 )
+        c = self.columns
+        where, src, dst = c.edges_of(Rel.SIMILAR_TO.value)
         ends = {a, b}
-        edges = (
-            (self.briefs[u], self.briefs[v], e)
-            for u, v, e in self.similar_edges
-            if {self.briefs[u].program_id, self.briefs[v].program_id} <= ends
-        )
+        edges = []
+        for j, u, v in zip(where.tolist(), src.tolist(), dst.tolist(), strict=True):
+            du, dv = c.node_ids[u], c.node_ids[v]
+            if {self.program_of.get(du), self.program_of.get(dv)} <= ends:
+                edges.append((self.briefs[du], self.briefs[dv], c.edge_props[j][1]))
         return self.hierarchy_marks().overlap(semantics.overlap(a, b, shared, edges, records.explanation_from_edge))
 
     def matrix(self, by: str) -> models.Matrix:
@@ -342,9 +398,9 @@ class GraphQueries:
             if s.type != by:
                 continue
             # semantics.MATRIX_RULE: the entity or its members, exactly as the directions filter matches.
-            dirs = set().union(*(self.entity_dirs.get(e, ()) for e in self._with_members({s.id})))
-            per = Counter(self.briefs[d].program_id for d in dirs)
-            rows.append((s.model_copy(update={"direction_count": len(dirs), "program_count": len(per)}), per))
+            pos = self._positions(self._with_members({s.id}))
+            per = Counter(self.program_names[p] for p in self.direction_program[pos].tolist())
+            rows.append((s.model_copy(update={"direction_count": len(pos), "program_count": len(per)}), per))
         m = semantics.matrix(by, self.program_ids, rows)
         self._matrix_cache[by] = m
         return m
@@ -356,19 +412,62 @@ class GraphQueries:
         ``node`` is a node id or an entity's name or synonym (:func:`~fundgraph.graph.read.semantics.resolve_node`).
         """
         key = norm(node)
-        node = semantics.resolve_node(node, node in self.g, {et: self.lookup[et].get(key, ()) for et in ENTITY_TYPES})
+        c = self.columns
+        node = semantics.resolve_node(node, node in c.index, {et: self.lookup[et].get(key, ()) for et in ENTITY_TYPES})
         semantics.check_walk(depth, limit)
-        g = self.g
         order, seen, truncated = semantics.walk(
-            node, depth, limit, lambda frontier, _seen: {u: sorted(set(g.successors(u)) | set(g.predecessors(u)))
-                                                         for u in frontier}
+            node, depth, limit, lambda frontier, _seen: {u: sorted(c.neighbours(u)) for u in frontier}
         )
-        nodes = [records.graph_node(n, g.nodes[n], seen[n]) for n in order]
+        nodes = [records.graph_node(n, self.nodes[n], seen[n]) for n in order]
         edges = [
             records.graph_edge(u, key, v, e)
             for u in order
-            for v, keyed in g.succ[u].items()
+            for v, key, e in c.out_edges(u)
             if v in seen
-            for key, e in keyed.items()
         ]
         return models.Neighborhood(center=node, depth=depth, nodes=nodes, edges=edges, truncated=truncated)
+
+
+class _Briefs(Mapping[str, models.DirectionBrief]):
+    """Direction briefs made on first access from the node's properties (and kept: ~1 kB each)."""
+
+    def __init__(self, nodes: NodeView) -> None:
+        self.nodes = nodes
+        self._made: dict[str, models.DirectionBrief] = {}
+
+    def __getitem__(self, direction_id: str) -> models.DirectionBrief:
+        brief = self._made.get(direction_id)
+        if brief is None:
+            brief = self._made[direction_id] = records.direction_brief(self.nodes[direction_id])
+        return brief
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.nodes)
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+
+class _Direct(Mapping[str, frozenset[str]]):
+    """Direction id → the entities it cites itself (its MENTIONS edges), read from the edge arrays on access.
+
+    It holds the columns and two maps, not the queries: a cycle back to them would outlive a reload once the API
+    has frozen the loaded objects out of the garbage collector's reach (``gc.freeze``).
+    """
+
+    def __init__(self, columns: Columns, direction_ids: list[str], entity_type: dict[str, str]) -> None:
+        self.columns = columns
+        self.direction_ids = direction_ids
+        self.entity_type = entity_type
+
+    def __getitem__(self, direction_id: str) -> frozenset[str]:
+        if not is_direction(self.columns, direction_id):
+            raise KeyError(direction_id)
+        return frozenset(e for e in self.columns.out_targets(direction_id, Rel.MENTIONS.value)
+                         if e in self.entity_type)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.direction_ids)
+
+    def __len__(self) -> int:
+        return len(self.direction_ids)

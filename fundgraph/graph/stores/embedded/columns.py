@@ -1,0 +1,349 @@
+"""The graph as columns: arrays opened memory-mapped, properties as one JSON value per node and per edge.
+
+Why not node-link JSON loaded into networkx: at 20,000 directions that took ~5 s and ~1.2 GB (27,000 nodes,
+406,000 edges, each a Python dict), so ~25 s and ~6 GB at 100,000 — whatever the file format, because the cost is
+in making millions of Python objects (``benchmarks/store_formats.py`` measures the alternatives). Here opening a
+graph makes one Python string per node id and nothing per edge: the arrays are mapped, and a request decodes the
+few node and edge properties it shows.
+
+Files (``<name>.npy`` arrays; ``*.json`` small documents)::
+
+    nodes.json               node ids (graph order), labels, relation names
+    nodes.props.bin/.npy     each node's properties (orjson), and their byte offsets (int64, n + 1)
+    edges.{src,dst,rel}.npy  edges by source node in networkx adjacency order (int32, int32, int8)
+    edges.indptr.npy         out-edges of node i: edges[indptr[i]:indptr[i + 1]] (int64, n + 1)
+    edges.in_order.npy, edges.in_indptr.npy
+                             in-edges of node i: edges[in_order[in_indptr[i]:in_indptr[i + 1]]]
+    edges.props.bin/.npy     each edge's [key, properties] (orjson), and their byte offsets
+    directions.json          canonical program and direction order; per direction its program and the lookup
+                             forms of its text, own keywords and categories (what list filters compare)
+    profiles.json, profiles.{data,indices,indptr}.npy, entities.{data,indices,indptr}.npy
+                             the ranking candidates: entity profiles (directions × entities, raw weights) and
+                             their idf-weighted unit rows, entity names, rarity, hierarchy
+
+A :class:`Columns` is made from a networkx graph (:func:`columns_from_graph`: the build, and stores written by an
+older fundgraph) or opened from a directory (:meth:`Columns.open`); :meth:`Columns.graph` makes the networkx
+graph back for exports and the notebook.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import scipy.sparse as sp
+
+from fundgraph.graph.model import Label
+from fundgraph.graph.read import semantics
+
+try:
+    import orjson
+
+    def _dumps(value: Any) -> bytes:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY)
+
+    _loads = orjson.loads
+except ImportError:  # pragma: no cover - orjson is a dependency
+    def _dumps(value: Any) -> bytes:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_plain).encode("utf-8")
+
+    def _loads(data: Any) -> Any:
+        return json.loads(bytes(data))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON-able: {type(value).__name__}")
+
+
+NODES_FILE = "nodes.json"
+DIRECTIONS_FILE = "directions.json"
+PROFILES_FILE = "profiles.json"
+ARRAYS = ("edges.src", "edges.dst", "edges.rel", "edges.indptr", "edges.in_order", "edges.in_indptr",
+          "nodes.props", "edges.props", "profiles.data", "profiles.indices", "profiles.indptr",
+          "entities.data", "entities.indices", "entities.indptr")
+BLOBS = ("nodes.props", "edges.props")
+
+
+class ArrayMismatch(ValueError):
+    """An array whose shape disagrees with the others (``name``: the array, its file is ``<name>.npy``)."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message)
+        self.name = name
+
+
+class Blobs(Sequence[Any]):
+    """JSON values stored back to back: ``blobs[i]`` decodes the i-th (nothing is decoded in advance)."""
+
+    def __init__(self, data: np.ndarray, offsets: np.ndarray) -> None:
+        self.data = data
+        self.offsets = offsets
+
+    @classmethod
+    def pack(cls, values: Iterator[Any]) -> Blobs:
+        """Encode ``values`` into one byte array."""
+        parts = [_dumps(v) for v in values]
+        offsets = np.zeros(len(parts) + 1, dtype=np.int64)
+        np.cumsum([len(p) for p in parts], out=offsets[1:])
+        return cls(np.frombuffer(b"".join(parts), dtype=np.uint8), offsets)
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def __getitem__(self, i: int) -> Any:  # type: ignore[override]
+        return _loads(self.data[int(self.offsets[i]) : int(self.offsets[i + 1])].tobytes())
+
+
+class ProfileRows(Sequence[dict[str, float]]):
+    """The ranking candidates' entity profiles: row i as {entity id: weight}, decoded from a CSR matrix on access."""
+
+    def __init__(self, matrix: sp.csr_matrix, entities: list[str]) -> None:
+        self.matrix = matrix
+        self.entity_ids = entities
+
+    def __len__(self) -> int:
+        return self.matrix.shape[0]
+
+    def __getitem__(self, i: int) -> dict[str, float]:  # type: ignore[override]
+        m = self.matrix
+        lo, hi = int(m.indptr[i]), int(m.indptr[i + 1])
+        ids = self.entity_ids
+        return {ids[c]: float(w) for c, w in zip(m.indices[lo:hi].tolist(), m.data[lo:hi].tolist(), strict=True)}
+
+
+def _csr_arrays(m: sp.csr_matrix) -> dict[str, np.ndarray]:
+    return {"data": np.asarray(m.data, dtype=np.float64), "indices": np.asarray(m.indices, dtype=np.int32),
+            "indptr": np.asarray(m.indptr, dtype=np.int64)}
+
+
+class Columns:
+    """One graph as columns (see the module docstring): node and edge arrays, property blobs, serving columns."""
+
+    def __init__(self, doc: dict[str, Any], directions: dict[str, Any], profiles: dict[str, Any],
+                 arrays: dict[str, np.ndarray]) -> None:
+        self.node_ids: list[str] = doc["ids"]
+        self.labels: list[str] = doc["labels"]
+        self.relations: list[str] = doc["relations"]
+        self.directions = directions
+        self.profiles = profiles
+        self.arrays = arrays
+        self.index = {n: i for i, n in enumerate(self.node_ids)}
+        if len(self.index) != len(self.node_ids) or len(self.labels) != len(self.node_ids):
+            raise ValueError("node ids are not unique, or not one label per node")
+        self.src, self.dst, self.rel = arrays["edges.src"], arrays["edges.dst"], arrays["edges.rel"]
+        self.indptr, self.in_order, self.in_indptr = (arrays["edges.indptr"], arrays["edges.in_order"],
+                                                      arrays["edges.in_indptr"])
+        n, m = len(self.node_ids), len(self.src)
+        for name, size in (("edges.dst", m), ("edges.rel", m), ("edges.in_order", m), ("edges.indptr", n + 1),
+                           ("edges.in_indptr", n + 1), ("nodes.props.offsets", n + 1),
+                           ("edges.props.offsets", m + 1)):
+            a = arrays[name] if name in arrays else None
+            if a is None or a.ndim != 1 or a.shape[0] != size:
+                raise ArrayMismatch(name, f"shape {None if a is None else a.shape} where ({size},) was written")
+        if m and (int(self.indptr[-1]) != m or int(self.in_indptr[-1]) != m):
+            raise ArrayMismatch("edges.indptr", "the edge pointers do not cover every edge")
+        self.node_props = Blobs(arrays["nodes.props"], arrays["nodes.props.offsets"])
+        self.edge_props = Blobs(arrays["edges.props"], arrays["edges.props.offsets"])
+
+    # -- making and saving ---------------------------------------------------------------------------------
+    @staticmethod
+    def from_graph(g: nx.MultiDiGraph, profiles: dict[str, Any], matrices: dict[str, sp.csr_matrix]) -> Columns:
+        """The columns of ``g`` (node and edge order as networkx iterates them), with the ranking candidates."""
+        ids = list(g.nodes)
+        pos = {n: i for i, n in enumerate(ids)}
+        labels = [str(d.get("label") or "") for _, d in g.nodes(data=True)]
+        relations: dict[str, int] = {}
+        src: list[int] = []
+        dst: list[int] = []
+        rel: list[int] = []
+        edge_values: list[Any] = []
+        indptr = np.zeros(len(ids) + 1, dtype=np.int64)
+        for i, u in enumerate(ids):
+            for v, keyed in g.succ[u].items():
+                for key, e in keyed.items():
+                    src.append(i)
+                    dst.append(pos[v])
+                    rel.append(relations.setdefault(str(e.get("type") or ""), len(relations)))
+                    edge_values.append([key, e])
+            indptr[i + 1] = len(src)
+        dst_a = np.asarray(dst, dtype=np.int32)
+        in_order = np.argsort(dst_a, kind="stable").astype(np.int64)
+        in_indptr = np.zeros(len(ids) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(dst_a, minlength=len(ids)), out=in_indptr[1:])
+        nodes = Blobs.pack(iter(d for _, d in g.nodes(data=True)))
+        edges = Blobs.pack(iter(edge_values))
+        progs, dirs = semantics.canonical_order({"id": n, **d} for n, d in g.nodes(data=True))
+        directions = {
+            "programs": [p["id"] for p in progs],
+            "ids": [d["id"] for d in dirs],
+            "program": [d.get("program_id") for d in dirs],
+            "text": [semantics.direction_text(d) for d in dirs],
+            "keywords": [semantics.direction_keywords(d) for d in dirs],
+            "categories": [semantics.direction_categories(d) for d in dirs],
+        }
+        arrays = {"edges.src": np.asarray(src, dtype=np.int32), "edges.dst": dst_a,
+                  "edges.rel": np.asarray(rel, dtype=np.int8), "edges.indptr": indptr,
+                  "edges.in_order": in_order, "edges.in_indptr": in_indptr,
+                  "nodes.props": nodes.data, "nodes.props.offsets": nodes.offsets,
+                  "edges.props": edges.data, "edges.props.offsets": edges.offsets}
+        for name, m in matrices.items():
+            for part, a in _csr_arrays(m).items():
+                arrays[f"{name}.{part}"] = a
+        doc = {"ids": ids, "labels": labels, "relations": list(relations)}
+        return Columns(doc, directions, profiles, arrays)
+
+    def save(self, target: Path) -> None:
+        """Write the columns into the directory ``target``."""
+        (target / NODES_FILE).write_bytes(_dumps({"ids": self.node_ids, "labels": self.labels,
+                                                  "relations": self.relations}))
+        (target / DIRECTIONS_FILE).write_bytes(_dumps(self.directions))
+        (target / PROFILES_FILE).write_bytes(_dumps(self.profiles))
+        for name, a in self.arrays.items():
+            np.save(target / f"{name}.npy", np.ascontiguousarray(a), allow_pickle=False)
+
+    @classmethod
+    def files(cls) -> list[str]:
+        """The file names :meth:`save` writes."""
+        extra = [f"{b}.offsets" for b in BLOBS]
+        return [NODES_FILE, DIRECTIONS_FILE, PROFILES_FILE, *(f"{a}.npy" for a in (*ARRAYS, *extra))]
+
+    @classmethod
+    def open(cls, source: Path) -> Columns:
+        """The columns in ``source``, arrays memory-mapped (a damaged file raises StoreDamaged naming it)."""
+        from fundgraph.core.errors import StoreDamaged
+        from fundgraph.graph.stores.embedded.home import reading
+
+        docs = []
+        for name in (NODES_FILE, DIRECTIONS_FILE, PROFILES_FILE):
+            with reading(source / name):
+                docs.append(_loads((source / name).read_bytes()))
+        arrays = {}
+        for name in (*ARRAYS, *(f"{b}.offsets" for b in BLOBS)):
+            path = source / f"{name}.npy"
+            with reading(path):
+                arrays[name] = np.load(path, mmap_mode="r", allow_pickle=False)
+                if arrays[name].ndim != 1:
+                    raise ValueError(f"not a 1-d array (shape {arrays[name].shape})")
+        with reading(source / NODES_FILE):
+            try:
+                return cls(docs[0], docs[1], docs[2], arrays)
+            except ArrayMismatch as e:
+                raise StoreDamaged(source / f"{e.name}.npy", str(e)) from e
+
+    # -- reading -------------------------------------------------------------------------------------------
+    def node(self, node_id: str) -> dict[str, Any]:
+        """A node's properties (with its id under ``id``, as the stores show it)."""
+        d = self.node_props[self.index[node_id]]
+        d.setdefault("id", node_id)
+        return d
+
+    def out_edges(self, node_id: str, relation: str | None = None) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """(target, key, properties) of a node's out-edges in adjacency order, of one relation if given."""
+        i = self.index[node_id]
+        code = self.relations.index(relation) if relation in self.relations else -1
+        if relation is not None and code < 0:
+            return
+        for j in range(int(self.indptr[i]), int(self.indptr[i + 1])):
+            if relation is None or int(self.rel[j]) == code:
+                key, e = self.edge_props[j]
+                yield self.node_ids[int(self.dst[j])], key, e
+
+    def out_targets(self, node_id: str, relation: str) -> list[str]:
+        """Targets of a node's out-edges of one relation (no property decoded)."""
+        if relation not in self.relations:
+            return []
+        i = self.index[node_id]
+        lo, hi = int(self.indptr[i]), int(self.indptr[i + 1])
+        code = self.relations.index(relation)
+        return [self.node_ids[t] for t in self.dst[lo:hi][self.rel[lo:hi] == code].tolist()]
+
+    def neighbours(self, node_id: str) -> set[str]:
+        """Successors and predecessors of a node."""
+        i = self.index[node_id]
+        out = self.dst[int(self.indptr[i]) : int(self.indptr[i + 1])]
+        into = self.src[self.in_order[int(self.in_indptr[i]) : int(self.in_indptr[i + 1])]]
+        ids = self.node_ids
+        return {ids[t] for t in np.concatenate([out, into]).tolist()}
+
+    def edges_of(self, relation: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(edge numbers, source and target node numbers) of every edge of one relation."""
+        if relation not in self.relations:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, empty
+        where = np.flatnonzero(np.asarray(self.rel) == self.relations.index(relation))
+        return where, np.asarray(self.src)[where], np.asarray(self.dst)[where]
+
+    def matrix(self, name: str, shape: tuple[int, int]) -> sp.csr_matrix:
+        """A stored CSR matrix (``profiles`` or ``entities``)."""
+        a = self.arrays
+        return sp.csr_matrix((a[f"{name}.data"], a[f"{name}.indices"], a[f"{name}.indptr"]), shape=shape, copy=False)
+
+    def graph(self) -> nx.MultiDiGraph:
+        """The networkx graph these columns hold (for exports, the notebook and builds; serving never makes it)."""
+        g = nx.MultiDiGraph()
+        g.add_nodes_from((n, self.node_props[i]) for i, n in enumerate(self.node_ids))
+        for n, d in g.nodes(data=True):  # node-link JSON dropped the "id" attribute; the stores show it
+            d.setdefault("id", n)
+        ids, src, dst = self.node_ids, self.src.tolist(), self.dst.tolist()
+        g.add_edges_from((ids[src[j]], ids[dst[j]], *self.edge_props[j]) for j in range(len(src)))
+        return g
+
+
+class NodeView(Mapping[str, dict[str, Any]]):
+    """``nodes[id]`` → properties, decoded on access (networkx's ``g.nodes`` for the code that reads one node)."""
+
+    def __init__(self, columns: Columns) -> None:
+        self.columns = columns
+
+    def __getitem__(self, node_id: str) -> dict[str, Any]:
+        return self.columns.node(node_id)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.columns.node_ids)
+
+    def __len__(self) -> int:
+        return len(self.columns.node_ids)
+
+    def __contains__(self, node_id: object) -> bool:
+        return node_id in self.columns.index
+
+
+def columns_from_built(built: Any) -> Columns:
+    """The columns of a :class:`~fundgraph.graph.stores.base.BuiltGraph`, with its ranking candidates computed."""
+    from fundgraph.embeddings import vectors as vx
+    from fundgraph.graph.profiles import candidates_from_graph
+    from fundgraph.graph.read.ranking import RankingContext
+
+    g = built.graph
+    ids = [d for d in built.direction_ids if d in g]
+    config = RankingContext(built.meta, built.encoder_state).config
+    cands = candidates_from_graph(g, ids, vx.empty(len(ids)), config)
+    matrix, columns = cands.entity_matrix
+    entities = sorted(columns, key=columns.__getitem__)
+    indptr = np.zeros(len(ids) + 1, dtype=np.int64)
+    indices: list[int] = []
+    data: list[float] = []
+    for r, p in enumerate(cands.entities):  # each profile's entities in its own order (explanations follow it)
+        for e, w in p.items():
+            indices.append(columns[e])
+            data.append(w)
+        indptr[r + 1] = len(indices)
+    raw = sp.csr_matrix((np.asarray(data, dtype=np.float64), np.asarray(indices, dtype=np.int32), indptr),
+                        shape=matrix.shape)
+    profiles = {"ids": ids, "entities": entities, "idf": cands.idf, "parents": cands.parents,
+                "info": {e: [i.type, i.name, i.name_en] for e, i in cands.info.items()}}
+    return Columns.from_graph(g, profiles, {"profiles": raw, "entities": matrix})
+
+
+def is_direction(columns: Columns, node_id: str) -> bool:
+    """Whether ``node_id`` is a direction node."""
+    i = columns.index.get(node_id)
+    return i is not None and columns.labels[i] == Label.DIRECTION.value
