@@ -516,10 +516,12 @@ def evaluate_relevance(settings: Settings, *, path: Path = GRADED_PATH, ablation
     _run, pairs = runs.run(shipped_choice)
     fitted = Calibration.fit(*pair_lists(pairs, graded, graded.queries))
     calibration = {
-        "method": "isotonic regression of grade ≥ 1 on the shipped score",
+        # The format embeddings/calibration.py reads: method is "isotonic" or "logistic".
+        "method": "isotonic",
+        "encoder": "lexical",
         "points": [[x, y] for x, y in fitted.points],
-        "fitted_on": f"{path.name}: {graded.pairs} judged pairs of {len(graded.queries)} queries, "
-                     f"scoring {shipped_choice}",
+        "fitted_on": f"grade ≥ 1 on the shipped score; {path.name}: {graded.pairs} judged pairs of "
+                     f"{len(graded.queries)} queries, scoring {shipped_choice}",
         "min_confidence": MIN_CONFIDENCE,
         "score_threshold": round(fitted.threshold(MIN_CONFIDENCE), 6),
     }
