@@ -50,5 +50,5 @@ def test_the_cli_reaches_the_project_only_through_the_service_core_and_the_forma
     # inside commands: only the report formatters of evaluation and the API app for `serve`
     inner = {m for m, _ in _imports(PACKAGE / "cli.py") if m.startswith("fundgraph")} - allowed
     assert inner <= {"fundgraph.evaluation.similarity", "fundgraph.evaluation.entities", "fundgraph.evaluation.parsing",
-                     "fundgraph.api.server",
+                     "fundgraph.evaluation.relevance", "fundgraph.api.server",
                      "fundgraph.api.app"}, inner

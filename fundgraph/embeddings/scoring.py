@@ -57,8 +57,11 @@ def type_weights() -> dict[str, float]:
 
 
 
-#: Direction fields encoded separately, and how much each counts.
-FIELDS: tuple[str, ...] = ("title", "keywords", "content", "metrics")
+#: Direction fields encoded separately, and how much each counts; ``text`` is the whole direction (every other
+#: field joined), encoded as one text.
+FIELDS: tuple[str, ...] = ("text", "title", "keywords", "content", "metrics")
+#: The fields :data:`FIELDS`' ``text`` joins.
+TEXT_PARTS: tuple[str, ...] = ("title", "keywords", "content", "metrics")
 
 
 @dataclass(frozen=True)
@@ -316,7 +319,7 @@ def direction_vectors(
     weights: list[float] = []
     for i, f in enumerate(fields):
         for name in FIELDS:
-            t = (f.get(name) or "").strip()
+            t = (f.get(name) or "" if name != "text" else " ".join(f.get(p) or "" for p in TEXT_PARTS)).strip()
             w = config.field_weights.get(name, 0.0)
             if t and w > 0:
                 texts.append(t)

@@ -56,19 +56,25 @@ BEFORE: dict[str, Any] = {
     "entity_gate": 0.0,
     "content_first": False,
     "min_df": 2,
+    "whole_text": False,
+    "user_words": True,
 }
 #: Scoring knobs tuned by cross-validation (each a change the ablation switches off).
 GRID: dict[str, tuple[Any, ...]] = {
-    "text_weight": (0.5, 0.6, 0.7, 0.8),
+    "text_weight": (0.5, 0.6, 0.7, 0.8, 0.9),
     "entity_gate": (0.0, 0.1, 0.2),
     "content_first": (False, True),
     "min_df": (2, 1),
+    "whole_text": (False, True),
+    "user_words": (True, False),
 }
 #: Field weights of the text vector: the old ones (title as heavy as the content) and content-first ones.
 FIELD_WEIGHTS = {
     False: {"title": 1.0, "keywords": 0.5, "content": 1.0, "metrics": 0.2},
     True: {"title": 0.5, "keywords": 0.5, "content": 1.0, "metrics": 0.2},
 }
+#: The text vector of the whole direction (its fields joined and encoded as one text).
+WHOLE_TEXT = {"text": 1.0}
 
 
 @dataclass
@@ -335,8 +341,9 @@ def bm25_scores(tokens: Sequence[Sequence[str]], *, k1: float = 1.5, b: float = 
 def shipped_config(choice: Mapping[str, Any]) -> tuple[ScoringConfig, int]:
     """The scoring config and lexical ``min_df`` of a grid point."""
     tw = float(choice["text_weight"])
+    fields = WHOLE_TEXT if choice.get("whole_text") else FIELD_WEIGHTS[bool(choice["content_first"])]
     cfg = ScoringConfig(text_weight=tw, entity_weight=round(1.0 - tw, 6), entity_gate=float(choice["entity_gate"]),
-                        field_weights=dict(FIELD_WEIGHTS[bool(choice["content_first"])]))
+                        field_weights=dict(fields))
     return cfg, int(choice["min_df"])
 
 
@@ -360,9 +367,9 @@ class ShippedRuns:
         if key in self._runs:
             return self._runs[key]
         cfg, min_df = shipped_config(choice)
-        vkey = (bool(choice["content_first"]), min_df)
+        vkey = (tuple(sorted(cfg.field_weights.items())), min_df, bool(choice["user_words"]))
         if vkey not in self._vectors:
-            enc = LexicalEncoder(lexicon_from_graph(self.g), min_df=min_df)
+            enc = LexicalEncoder(lexicon_from_graph(self.g), min_df=min_df, user_words=bool(choice["user_words"]))
             ids, vectors, *_ = encode_directions(self.g, self.docs, settings=self.settings, encoder=enc, config=cfg)
             self._vectors[vkey] = (ids, vectors)
         ids, vectors = self._vectors[vkey]
@@ -462,6 +469,8 @@ ABLATION: tuple[tuple[str, dict[str, Any]], ...] = (
     ("- entity gate (entities carry alone)", {"entity_gate": BEFORE["entity_gate"]}),
     ("- content-first field weights", {"content_first": BEFORE["content_first"]}),
     ("- rare shared terms (min_df 2)", {"min_df": BEFORE["min_df"]}),
+    ("- whole text as one vector (fields apart)", {"whole_text": BEFORE["whole_text"]}),
+    ("- no jieba user words (vocabulary names cut as one word)", {"user_words": BEFORE["user_words"]}),
     ("none (the scoring before issue 15)", dict(BEFORE)),
 )
 
@@ -516,10 +525,12 @@ def evaluate_relevance(settings: Settings, *, path: Path = GRADED_PATH, ablation
     _run, pairs = runs.run(shipped_choice)
     fitted = Calibration.fit(*pair_lists(pairs, graded, graded.queries))
     calibration = {
-        "method": "isotonic regression of grade ≥ 1 on the shipped score",
+        # The format embeddings/calibration.py reads: method is "isotonic" or "logistic".
+        "method": "isotonic",
+        "encoder": "lexical",
         "points": [[x, y] for x, y in fitted.points],
-        "fitted_on": f"{path.name}: {graded.pairs} judged pairs of {len(graded.queries)} queries, "
-                     f"scoring {shipped_choice}",
+        "fitted_on": f"grade ≥ 1 on the shipped score; {path.name}: {graded.pairs} judged pairs of "
+                     f"{len(graded.queries)} queries, scoring {shipped_choice}",
         "min_confidence": MIN_CONFIDENCE,
         "score_threshold": round(fitted.threshold(MIN_CONFIDENCE), 6),
     }
@@ -538,6 +549,8 @@ def current_choice(settings: Settings) -> dict[str, Any]:
         "entity_gate": cfg.entity_gate,
         "content_first": cfg.field_weights == FIELD_WEIGHTS[True],
         "min_df": LexicalEncoder().min_df,
+        "whole_text": cfg.field_weights == WHOLE_TEXT,
+        "user_words": LexicalEncoder().user_words,
     }
 
 
@@ -574,7 +587,7 @@ def format_relevance(report: RelevanceReport) -> str:
     if report.ablation:
         lines.append("")
         lines.append("ablation (each change held at its old value, the rest tuned by 5-fold CV):")
-        lines.append(f"{'change':44s} {'cv nDCG@5':>9s} {'cv edge P':>9s}")
+        lines.append(f"{'change':58s} {'cv nDCG@5':>9s} {'cv edge P':>9s}")
         for label, nd, ep in report.ablation:
-            lines.append(f"{label:44s} {nd:9.3f} {ep:9.3f}")
+            lines.append(f"{label:58s} {nd:9.3f} {ep:9.3f}")
     return "\n".join(lines)

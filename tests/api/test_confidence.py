@@ -54,7 +54,8 @@ def test_similar_items_carry_the_builds_calibrated_confidence(client, calibratio
 
 
 def test_every_similar_to_edge_carries_a_confidence_at_or_above_the_threshold(client, calibration, similar_edges):
-    assert len(similar_edges) >= 50
+    # 32 on the bundled corpus: only pairs whose calibrated confidence reaches 0.9 (issue 15)
+    assert len(similar_edges) >= 30
     for _u, _v, e in similar_edges:
         assert e["confidence"] == calibration.confidence(e["score"]) >= calibration.min_confidence
     u, v, e = max(similar_edges, key=lambda x: x[2]["score"])

@@ -41,7 +41,8 @@ def test_result_vectors_cover_every_direction(built):
 def test_similar_to_edges_cross_program_top_k_above_threshold(built, settings):
     g, _, _ = built
     edges = _edges(g, "SIMILAR_TO")
-    assert len(edges) >= 50
+    # 32 on the bundled corpus: only pairs whose calibrated confidence reaches 0.9 (issue 15)
+    assert len(edges) >= 30
     per_source = Counter(u for u, _, _ in edges)
     assert max(per_source.values()) <= settings.similar_top_k
     for u, v, d in edges:

@@ -15,7 +15,7 @@ import pytest
 from fundgraph.graph.stores.embedded import home as safety
 from fundgraph.graph.stores.embedded.store import EmbeddedStore
 from tests import PROJECT_ROOT
-from tests.reliability.conftest import cli, cli_env, debris, graph_files, kill_at, no_traceback
+from tests.reliability.conftest import SMALL_NODES, cli, cli_env, debris, graph_files, kill_at, no_traceback
 
 #: Points before `current` is switched: the previous graph must stay current, byte for byte.
 BEFORE_SWITCH = ["locked", "staged", "manifested", "renamed", "linked"]
@@ -30,7 +30,7 @@ def test_kill_before_the_switch_keeps_the_previous_graph(small_home, small_manif
     assert graph_files(small_home) == before  # byte-identical, at once (no recovery needed to read it)
     store = EmbeddedStore(small_home)
     store.warm()  # what a server does at start-up: recover, then read
-    assert store.health().node_count == 339
+    assert store.health().node_count == SMALL_NODES
     assert debris(small_home) == [] and graph_files(small_home) == before
     out = cli(["build"], cli_env(small_home, small_manifest))  # the lock died with the build
     assert out.returncode == 0, out.stderr
@@ -46,7 +46,7 @@ def test_kill_after_the_switch_leaves_the_new_complete_graph(small_home, small_m
     safety.verify(small_home / after)  # complete: every file of its manifest, checksums included
     done = safety.recover(small_home)  # the previous graph and the (now empty) staging directory
     assert f"removed {before}" in done and len(done) == 2 and debris(small_home) == []
-    assert EmbeddedStore(small_home).health().node_count == 339
+    assert EmbeddedStore(small_home).health().node_count == SMALL_NODES
 
 
 @pytest.mark.slow
@@ -58,7 +58,7 @@ def test_kill_while_moving_a_pre_symlink_graph_aside_is_recovered(small_home, sm
     kill_at("legacy-moved", cli_env(small_home, small_manifest))
     assert not (small_home / "current").exists()  # the one moment without `current`, of a one-time migration
     store = EmbeddedStore(small_home)
-    assert store.health().node_count == 339  # a reader relinks the newest complete graph
+    assert store.health().node_count == SMALL_NODES  # a reader relinks the newest complete graph
     assert (small_home / "current").is_symlink() and debris(small_home) == []
 
 
@@ -70,7 +70,7 @@ def test_the_old_layouts_stranded_graph_is_relinked(small_home):
     shutil.move(target, small_home / ".old-12345")
     (small_home / ".staging-abc").mkdir()
     store = EmbeddedStore(small_home)
-    assert store.health().node_count == 339
+    assert store.health().node_count == SMALL_NODES
     assert graph_files(small_home) == before and debris(small_home) == []
 
 
@@ -166,4 +166,4 @@ def test_a_read_only_home_still_serves_its_graph(small_home):
                              cwd=PROJECT_ROOT, env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}, timeout=120)
     finally:
         small_home.chmod(0o755)
-    assert out.returncode == 0 and out.stdout.strip() == "339", out.stderr
+    assert out.returncode == 0 and out.stdout.strip() == str(SMALL_NODES), out.stderr

@@ -22,7 +22,7 @@ from fundgraph.core.errors import StoreDamaged
 from fundgraph.core.settings import Settings, get_settings
 from fundgraph.graph.stores.embedded import home as safety
 from fundgraph.graph.stores.embedded.store import EmbeddedStore
-from tests.reliability.conftest import cli, cli_env, graph_files, no_traceback
+from tests.reliability.conftest import SMALL_NODES, cli, cli_env, graph_files, no_traceback
 
 
 def _truncate(path: Path) -> None:
@@ -197,7 +197,7 @@ def test_a_store_written_before_manifests_is_read_and_checked(small_home, caplog
     before = graph_files(small_home)
     (small_home / "current" / "MANIFEST.json").unlink()
     with caplog.at_level(logging.WARNING):
-        assert EmbeddedStore(small_home).health().node_count == 339
+        assert EmbeddedStore(small_home).health().node_count == SMALL_NODES
     assert any("written by an older fundgraph" in r.getMessage() for r in caplog.records)
     assert {k: v for k, v in before.items() if k != "MANIFEST.json"} == graph_files(small_home)
 

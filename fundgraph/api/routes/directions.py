@@ -22,8 +22,8 @@ _ENTITY_FILTER = (
 DIRECTION_EXAMPLES = {
     "alzheimer": {"summary": "阿尔茨海默病 (Alzheimer's disease), gd-imaging-2026",
                   "value": "gd-imaging-2026:YXA0101"},
-    "btit": {"summary": "A BT-IT 2024 direction", "value": "most-btit-2024:7"},
-    "stic": {"summary": "A joint-R&D direction (numbered 2.5)", "value": "most-stic-joint:2.5"},
+    "btit": {"summary": "A BT-IT 2024 direction", "value": "most-btit-2024:8"},
+    "stic": {"summary": "A joint-R&D direction (numbered 2.2)", "value": "most-stic-joint:2.2"},
 }
 DirectionId = Annotated[str, Path(description="Direction id: `<program id>:<the document's own number>`.",
                                   max_length=200, openapi_examples=DIRECTION_EXAMPLES)]
