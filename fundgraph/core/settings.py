@@ -63,6 +63,12 @@ class Settings(BaseSettings):
         description="SIMILAR_TO score threshold; None uses the encoder's own, calibrated on the gold set "
                     "(lexical 0.25, sentence-transformers 0.5; see `fundgraph eval similarity`).",
     )
+    exact_similarity_max: int = Field(
+        default=2000, ge=0,
+        description="Up to this many directions the build scores every pair for SIMILAR_TO and communities; above "
+                    "it, candidates come from an approximate nearest-neighbour index and are re-scored exactly "
+                    "(recall of the exact edges in benchmarks/ann_choice.py).",
+    )
 
     # API
     cors_origins: list[str] = ["http://localhost:3000", "http://127.0.0.1:3000"]
