@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -165,6 +165,49 @@ def pair_products(m: vx.TextMatrix | sp.csr_matrix, rows: np.ndarray, cands: np.
     return np.bincount(pair, weights=vals, minlength=flat.size).reshape(cands.shape)
 
 
+def pair_cosines(m: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """:func:`vectors.cosines` of ``m[rows[p]]`` with ``m[cols[p]]`` for every pair p, to the bit, in one batch.
+
+    ``m`` canonical CSR float32 (:func:`vectors.to_csr`). ``cosines`` sums each candidate row's float64 products
+    with the query in column order from zero (scipy's CSR matrix-vector loop); ``np.bincount`` accumulates the
+    same products in the same order, so the results are identical, without a sparse matrix per query.
+    """
+    out = np.zeros(rows.size, dtype=np.float64)
+    if not rows.size or m.shape[1] == 0:
+        return out
+    order = np.argsort(rows, kind="stable")
+    uniq, first = np.unique(rows[order], return_index=True)
+    dense = np.asarray(m[uniq].toarray(), dtype=np.float64)
+    slot = np.empty(rows.size, dtype=np.int64)
+    slot[order] = np.repeat(np.arange(uniq.size), np.diff(np.append(first, rows.size)))
+    others = m[cols]
+    pair = np.repeat(np.arange(cols.size), np.diff(others.indptr))
+    vals = others.data.astype(np.float64) * dense[slot[pair], others.indices]
+    return np.clip(np.bincount(pair, weights=vals, minlength=cols.size), -1.0, 1.0)
+
+
+def _batched_text(vectors: vx.TextMatrix, query_rows: np.ndarray, sets: list[list[np.ndarray]]) -> list[list[Any]]:
+    """Per selection, per row: the canonical cosines of its candidate columns (None for dense vectors)."""
+    if not sp.issparse(vectors) or not query_rows.size:
+        return [[None] * query_rows.size for _ in sets]
+    m = vectors.tocsr()
+    if not m.has_canonical_format:
+        m = vx.to_csr(m)
+    out: list[list[Any]] = [[] for _ in sets]
+    step = 2048
+    for b0 in range(0, query_rows.size, step):
+        lists = [found[b0 : b0 + step] for found in sets]
+        flat = [c for per in lists for c in per]
+        sizes = np.fromiter((c.size for c in flat), dtype=np.int64, count=len(flat))
+        owners = np.tile(query_rows[b0 : b0 + step], len(sets))
+        text = pair_cosines(m, np.repeat(owners, sizes), np.concatenate(flat) if flat else np.zeros(0, np.int64))
+        parts = np.split(text, np.cumsum(sizes)[:-1])
+        n = len(lists[0])
+        for s_no in range(len(sets)):
+            out[s_no].extend(parts[s_no * n : (s_no + 1) * n])
+    return out
+
+
 def _ann_candidate_sets(
     vectors: vx.TextMatrix,
     entities: sp.csr_matrix,
@@ -235,11 +278,13 @@ def top_k_all(
         groups=cands.program_codes[0], margin=candidate_margin(cands.vectors, config), rows=query_rows,
         columns=columns, block_rows=block_rows, exact_max=exact_max,
     )
+    # the text cosines of every kept pair in batches (one sparse matrix per query row cost more than the rest)
+    texts = _batched_text(cands.vectors, query_rows, sets)
     return [
         [
-            rescore(vx.dense_row(cands.vectors, int(i)), cands.entities[int(i)], cols, cands, config, k=sel.k,
-                    threshold=sel.threshold)
-            for i, cols in zip(query_rows, found, strict=True)
+            rescore(vx.dense_row(cands.vectors, int(i)) if t is None else None, cands.entities[int(i)], cols, cands,
+                    config, k=sel.k, threshold=sel.threshold, text=t)
+            for i, cols, t in zip(query_rows, found, text_rows, strict=True)
         ]
-        for sel, found in zip(selections, sets, strict=True)
+        for sel, found, text_rows in zip(selections, sets, texts, strict=True)
     ]

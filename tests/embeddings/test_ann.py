@@ -8,7 +8,14 @@ from fundgraph.core.settings import Settings
 from fundgraph.embeddings import ann
 from fundgraph.embeddings import vectors as vx
 from fundgraph.embeddings.scoring import Candidates, EntityInfo, ScoringConfig
-from fundgraph.embeddings.topk import Selection, candidate_sets, entity_matrix, pair_products, top_k_all
+from fundgraph.embeddings.topk import (
+    Selection,
+    candidate_sets,
+    entity_matrix,
+    pair_cosines,
+    pair_products,
+    top_k_all,
+)
 from fundgraph.evaluation.similarity import build_entity_graph
 from fundgraph.graph.build.similarity import candidates_from_graph, encode_directions
 
@@ -117,3 +124,15 @@ def test_bundled_corpus_default_stays_exact_and_the_index_agrees():
         want = {(i, s.id, s.score) for i, r in enumerate(want_rows) for s in r}
         got = {(i, s.id, s.score) for i, r in enumerate(got_rows) for s in r}
         assert len(want) >= 90 and len(want & got) >= 0.98 * len(want)
+
+
+def test_pair_cosines_equal_the_canonical_cosines_to_the_bit():
+    c = _clustered(n_programs=10)
+    m = vx.to_csr(c.vectors)
+    rng = np.random.default_rng(5)
+    rows = rng.integers(0, len(c.ids), 400)
+    cols = rng.integers(0, len(c.ids), 400)
+    got = pair_cosines(m, rows, cols)
+    want = np.array([vx.cosines(m, [j], vx.dense_row(m, i))[0] for i, j in zip(rows, cols, strict=True)])
+    assert np.array_equal(got, want)
+    assert pair_cosines(m, rows[:0], cols[:0]).size == 0
