@@ -72,8 +72,12 @@ class NeighbourIndex:
 
     @classmethod
     def build(cls, points: np.ndarray, *, m: int = HNSW_M, ef_construction: int = HNSW_EF_CONSTRUCTION,
-              threads: int = -1, seed: int = SEED) -> NeighbourIndex:
-        """Index ``points`` (unit rows)."""
+              threads: int = 1, seed: int = SEED) -> NeighbourIndex:
+        """Index ``points`` (unit rows).
+
+        One thread by default: inserting in parallel makes the graph (and so the candidates) depend on the
+        threads' timing, and a build must give the same edges every time (queries may run in parallel).
+        """
         import hnswlib
 
         n, dim = points.shape
