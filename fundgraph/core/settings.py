@@ -70,6 +70,12 @@ class Settings(BaseSettings):
                     "related); None uses the calibration's own (fundgraph/data/eval/calibration.json, chosen for "
                     "edge precision >= 0.80 on the graded set). Only the lexical encoder is calibrated.",
     )
+    exact_similarity_max: int = Field(
+        default=2000, ge=0,
+        description="Up to this many directions the build scores every pair for SIMILAR_TO and communities; above "
+                    "it, candidates come from an approximate nearest-neighbour index and are re-scored exactly "
+                    "(recall of the exact edges in benchmarks/ann_choice.py).",
+    )
 
     # API
     cors_origins: list[str] = ["http://localhost:3000", "http://127.0.0.1:3000"]

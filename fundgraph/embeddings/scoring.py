@@ -448,7 +448,7 @@ def candidate_margin(vectors: vx.TextMatrix, config: ScoringConfig) -> float:
 
 
 def rescore(
-    query_vector: np.ndarray,
+    query_vector: np.ndarray | None,
     query_entities_: Mapping[str, float],
     cols: Sequence[int] | np.ndarray,
     cands: Candidates,
@@ -456,15 +456,17 @@ def rescore(
     *,
     k: int | None = None,
     threshold: float | None = None,
+    text: Sequence[float] | np.ndarray | None = None,
 ) -> list[Scored]:
     """Exact scores, order and explanations of the candidates ``cols`` (the few an approximate pass kept).
 
     The text score is :func:`vectors.cosines` rounded to 6 decimals, the entity score
     :func:`similarity.weighted_overlap`; ties are broken by direction id, so every store returns the same
-    order. With a ``threshold``, the list stops where a score drops below it.
+    order. With a ``threshold``, the list stops where a score drops below it. ``text``: those cosines when a
+    batch already computed them with the same arithmetic (:func:`embeddings.topk.pair_cosines`).
     """
     cols = np.asarray(cols, dtype=np.int64)
-    text = vx.cosines(cands.vectors, cols, query_vector).tolist()
+    text = (vx.cosines(cands.vectors, cols, query_vector) if text is None else np.asarray(text)).tolist()
     scored: list[tuple[float, str, int, float]] = []
     for j, tj in zip(cols.tolist(), text, strict=True):
         t = round(tj, 6)

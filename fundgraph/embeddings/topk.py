@@ -17,13 +17,21 @@ list :func:`scoring.rank` returns, at O(N · k) Python work instead of O(N²).
 
 Rows and candidate columns can be any subsets (lineage ranks a later edition's directions against the
 previous edition's only).
+
+Above ``exact_max`` candidate columns (``settings.exact_similarity_max``) scoring every pair is the quadratic part
+of a build (44 s at 20,000 directions, ~18 min at 100,000), so the candidate columns of each row come from an
+approximate nearest-neighbour index instead (:mod:`fundgraph.embeddings.ann`: a reduced projection of the combined
+rows in an HNSW graph): each row's :func:`ann.candidate_count` nearest, whose pair scores are then computed as
+above (the same products, for those pairs only) and selected with the same margin. The re-scoring is unchanged; a
+row's list differs from the exact one only where the index missed a true neighbour (recall measured in
+``benchmarks/ann_choice.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -36,6 +44,8 @@ if TYPE_CHECKING:
 
 #: Dense score cells per block (rows × candidates): 2**23 float64 cells is 64 MB per array.
 BLOCK_CELLS = 2**23
+#: Candidate pairs scored per block on the nearest-neighbour path.
+PAIRS_PER_BLOCK = 8192
 
 
 def entity_matrix(profiles: Sequence[dict[str, float]], idf: dict[str, float]) -> sp.csr_matrix:
@@ -65,6 +75,7 @@ def candidate_sets(
     columns: Sequence[int] | np.ndarray | None = None,
     block_rows: int | None = None,
     entity_gate: float = 0.0,
+    exact_max: int | None = None,
 ) -> list[list[np.ndarray]]:
     """Per selection, per row: the candidate columns that may be in the row's selection (a superset).
 
@@ -74,12 +85,14 @@ def candidate_sets(
         selections: what to keep; all are served by one pass over the score blocks.
         text_weight: weight of the text cosine.
         entity_weight: weight of the entity overlap.
-        groups: group (program) of each row, for selections with ``cross_group``.
+        groups: group (program) of each row, for selections with ``cross_group`` (names, or integer codes).
         margin: keep every candidate within this of the k-th best score (and of the threshold).
         rows: the query rows (default: every row), in the order of the result.
         columns: the candidate rows (default: every row).
         block_rows: rows per block (default: :data:`BLOCK_CELLS` cells per block).
         entity_gate: :attr:`ScoringConfig.entity_gate` (the margin must allow for it).
+        exact_max: above this many rows (and with every row a candidate column), the candidates come from the
+            approximate nearest-neighbour index (see the module); None: always score every pair.
 
     A row is never its own candidate. Columns are row numbers of ``vectors``, ascending.
     """
@@ -95,8 +108,11 @@ def candidate_sets(
         return out
     if cols_.size == 0:
         return [[np.zeros(0, dtype=np.int64) for _ in rows_] for _ in selections]
-    codes = np.unique(np.asarray(list(groups)), return_inverse=True)[1] if groups is not None else None
+    codes = group_codes(groups)
     weights = ScoringConfig(text_weight=text_weight, entity_weight=entity_weight, entity_gate=entity_gate)
+    if exact_max is not None and columns is None and n > exact_max:
+        return _ann_candidate_sets(vectors, entities.tocsr(), selections, weights=weights, codes=codes,
+                                   margin=margin, rows=rows_)
     text_t = vx.transposed(vectors[cols_] if columns is not None else vectors)
     ents = entities.tocsr()
     ents_t = (ents[cols_] if columns is not None else ents).T.tocsr()
@@ -121,6 +137,116 @@ def candidate_sets(
     return out
 
 
+def group_codes(groups: Sequence[str] | np.ndarray | None) -> np.ndarray | None:
+    """Each row's group as an integer (integer codes are kept as they are)."""
+    if groups is None:
+        return None
+    if isinstance(groups, np.ndarray) and groups.dtype.kind in "iu":
+        return groups
+    return np.unique(np.asarray(list(groups)), return_inverse=True)[1]
+
+
+def pair_products(m: vx.TextMatrix | sp.csr_matrix, rows: np.ndarray, cands: np.ndarray) -> np.ndarray:
+    """``m[rows[b]] · m[cands[b, j]]`` for every b, j (0 where ``cands`` is -1), float64, without a dense copy of ``m``.
+
+    Float32 rows give float32 products summed in float64 (within :func:`vectors.product_error` of exact).
+    """
+    out = np.zeros(cands.shape, dtype=np.float64)
+    flat = cands.ravel()
+    valid = np.flatnonzero(flat >= 0)
+    if not valid.size or m.shape[1] == 0:
+        return out
+    if not sp.issparse(m):
+        a = np.asarray(m)
+        prods = np.einsum("pd,pd->p", a[rows[valid // cands.shape[1]]], a[flat[valid]])
+        out.ravel()[valid] = prods
+        return out
+    dense = np.asarray(m[rows].toarray())
+    others = m[flat[valid]]
+    pair = np.repeat(valid, np.diff(others.indptr))
+    vals = others.data * dense[pair // cands.shape[1], others.indices]
+    return np.bincount(pair, weights=vals, minlength=flat.size).reshape(cands.shape)
+
+
+def pair_cosines(m: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """:func:`vectors.cosines` of ``m[rows[p]]`` with ``m[cols[p]]`` for every pair p, to the bit, in one batch.
+
+    ``m`` canonical CSR float32 (:func:`vectors.to_csr`). ``cosines`` sums each candidate row's float64 products
+    with the query in column order from zero (scipy's CSR matrix-vector loop); ``np.bincount`` accumulates the
+    same products in the same order, so the results are identical, without a sparse matrix per query.
+    """
+    out = np.zeros(rows.size, dtype=np.float64)
+    if not rows.size or m.shape[1] == 0:
+        return out
+    order = np.argsort(rows, kind="stable")
+    uniq, first = np.unique(rows[order], return_index=True)
+    dense = np.asarray(m[uniq].toarray(), dtype=np.float64)
+    slot = np.empty(rows.size, dtype=np.int64)
+    slot[order] = np.repeat(np.arange(uniq.size), np.diff(np.append(first, rows.size)))
+    others = m[cols]
+    pair = np.repeat(np.arange(cols.size), np.diff(others.indptr))
+    vals = others.data.astype(np.float64) * dense[slot[pair], others.indices]
+    return np.clip(np.bincount(pair, weights=vals, minlength=cols.size), -1.0, 1.0)
+
+
+def _batched_text(vectors: vx.TextMatrix, query_rows: np.ndarray, sets: list[list[np.ndarray]]) -> list[list[Any]]:
+    """Per selection, per row: the canonical cosines of its candidate columns (None for dense vectors)."""
+    if not sp.issparse(vectors) or not query_rows.size:
+        return [[None] * query_rows.size for _ in sets]
+    m = vectors.tocsr()
+    if not m.has_canonical_format:
+        m = vx.to_csr(m)
+    out: list[list[Any]] = [[] for _ in sets]
+    step = 2048
+    for b0 in range(0, query_rows.size, step):
+        lists = [found[b0 : b0 + step] for found in sets]
+        flat = [c for per in lists for c in per]
+        sizes = np.fromiter((c.size for c in flat), dtype=np.int64, count=len(flat))
+        owners = np.tile(query_rows[b0 : b0 + step], len(sets))
+        text = pair_cosines(m, np.repeat(owners, sizes), np.concatenate(flat) if flat else np.zeros(0, np.int64))
+        parts = np.split(text, np.cumsum(sizes)[:-1])
+        n = len(lists[0])
+        for s_no in range(len(sets)):
+            out[s_no].extend(parts[s_no * n : (s_no + 1) * n])
+    return out
+
+
+def _ann_candidate_sets(
+    vectors: vx.TextMatrix,
+    entities: sp.csr_matrix,
+    selections: Sequence[Selection],
+    *,
+    weights: ScoringConfig,
+    codes: np.ndarray | None,
+    margin: float,
+    rows: np.ndarray,
+) -> list[list[np.ndarray]]:
+    """:func:`candidate_sets` with each row's columns from the nearest-neighbour index (see the module)."""
+    from fundgraph.embeddings import ann
+
+    want = ann.candidate_count(max(s.k for s in selections))
+    points = ann.projection(ann.combined_rows(vectors, entities, text_weight=weights.text_weight,
+                                              entity_weight=weights.entity_weight))
+    cross = codes is not None and any(s.cross_group for s in selections)
+    found = ann.neighbour_candidates(points, want, rows=rows, groups=codes if cross else None,
+                                     cross_k=want if cross else 0)
+    out: list[list[np.ndarray]] = [[] for _ in selections]
+    width = max(vx.dimension(vectors), entities.shape[1], 1)
+    # a block's pairs gather a few hundred non-zeros each: 8,192 pairs keep its temporaries near 100 MB
+    step = max(1, min(BLOCK_CELLS // width, PAIRS_PER_BLOCK // max(found.shape[1], 1)))
+    for b0 in range(0, rows.size, step):
+        block, cand = rows[b0 : b0 + step], found[b0 : b0 + step]
+        text = np.clip(pair_products(vectors, block, cand), -1.0, 1.0)
+        ent = np.minimum(pair_products(entities, block, cand), 1.0)
+        base = np.where(cand >= 0, combine(text, ent, weights), -np.inf)
+        same = codes[block][:, None] == codes[np.maximum(cand, 0)] if cross else None
+        for s_no, sel in enumerate(selections):
+            scores = np.where(same, -np.inf, base) if sel.cross_group else base
+            keep = vx.selection_mask(scores, sel.k, margin=margin, threshold=sel.threshold)
+            out[s_no].extend(np.sort(cand[r][keep[r]]) for r in range(block.size))
+    return out
+
+
 def top_k_all(
     cands: Candidates,
     config: ScoringConfig,
@@ -129,6 +255,7 @@ def top_k_all(
     rows: Sequence[int] | np.ndarray | None = None,
     columns: Sequence[int] | np.ndarray | None = None,
     block_rows: int | None = None,
+    exact_max: int | None = None,
 ) -> list[list[list[Scored]]]:
     """Per selection, every row's ``rank(vectors[i], entities[i], cands, k=k, exclude=i[, exclude_program])``.
 
@@ -143,19 +270,23 @@ def top_k_all(
         rows: only these rows as queries (default: every row), in this order.
         columns: only these rows as candidates (default: every row), like ``rank(..., programs=...)``.
         block_rows: rows per matrix block (default by memory, :data:`BLOCK_CELLS`).
+        exact_max: above this many directions, candidates from the nearest-neighbour index (see the module);
+            None: score every pair.
     """
     ents, _ = cands.entity_matrix
     query_rows = np.arange(len(cands.ids)) if rows is None else np.asarray(rows, dtype=np.int64)
     sets = candidate_sets(
         cands.vectors, ents, selections, text_weight=config.text_weight, entity_weight=config.entity_weight,
-        groups=cands.programs, margin=candidate_margin(cands.vectors, config), rows=query_rows, columns=columns,
-        block_rows=block_rows, entity_gate=config.entity_gate,
+        groups=cands.program_codes[0], margin=candidate_margin(cands.vectors, config), rows=query_rows,
+        columns=columns, block_rows=block_rows, entity_gate=config.entity_gate, exact_max=exact_max,
     )
+    # the text cosines of every kept pair in batches (one sparse matrix per query row cost more than the rest)
+    texts = _batched_text(cands.vectors, query_rows, sets)
     return [
         [
-            rescore(vx.dense_row(cands.vectors, int(i)), cands.entities[int(i)], cols, cands, config, k=sel.k,
-                    threshold=sel.threshold)
-            for i, cols in zip(query_rows, found, strict=True)
+            rescore(vx.dense_row(cands.vectors, int(i)) if t is None else None, cands.entities[int(i)], cols, cands,
+                    config, k=sel.k, threshold=sel.threshold, text=t)
+            for i, cols, t in zip(query_rows, found, text_rows, strict=True)
         ]
-        for sel, found in zip(selections, sets, strict=True)
+        for sel, found, text_rows in zip(selections, sets, texts, strict=True)
     ]

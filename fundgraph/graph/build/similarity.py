@@ -211,11 +211,12 @@ def add_similarity_layer(
     say("linking similar directions across programs")
     # One pass of blocked matrix products serves both lists (SIMILAR_TO across programs, and the communities'
     # similarity graph over all programs); each equals rank(..., k, exclude=i[, exclude_program]) cut at the
-    # threshold, without looping over every candidate in Python (embeddings.topk).
+    # threshold, without looping over every candidate in Python (embeddings.topk). Above
+    # settings.exact_similarity_max directions the candidates come from a nearest-neighbour index (not every pair).
     across, everywhere = top_k_all(cands, config, [
         Selection(settings.similar_top_k, edge_threshold, cross_group=True),
         Selection(settings.similar_top_k, threshold),
-    ])
+    ], exact_max=settings.exact_similarity_max)
     for did, ranked in zip(ids, across, strict=True):
         for s in ranked:
             props = s.edge_props()
