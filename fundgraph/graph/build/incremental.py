@@ -20,16 +20,16 @@ What is recomputed, and what stays as the last full build (``fundgraph build`` /
 - **SIMILAR_TO**: each new direction's top k over every other program (exact: :func:`embeddings.topk.top_k_all`
   with the new rows). An existing direction's list changes only if a new direction enters it: one product of
   the new rows with every row (:func:`embeddings.topk.block_scores`) is compared with each direction's k-th
-  score, read from its edges; a list a new direction enters is re-ranked over its old members and the entrants
-  (:func:`embeddings.scoring.rescore`) and cut at k.
+  score, read from its edges; a list a new direction may enter is ranked again in full under the current
+  weights (``top_k_all`` with those rows), and replaced when a new direction is in it.
 - **CONTINUES**: only the new document's series. The pairs of consecutive editions are listed before and
   after the addition; the links of pairs that are no longer consecutive (the new edition falls between two)
   are removed, and new pairs are linked by the same rule as a full build.
 - **Communities** (*best-neighbour rule*): a new direction joins the community with the largest summed score
-  among its neighbours (top k over all programs, above the threshold) that belong to one, repeated until no
-  more join (so a new direction can follow a sibling that joined); new directions linked only to each other
-  form a new community when two or more are connected. Community sizes and programs are updated; their
-  names stay. ``fundgraph build`` runs Louvain over everything again.
+  among its neighbours (top k over all programs, above the threshold) that belong to one, in rounds until no
+  more join (a round sees the communities of the rounds before it, so a new direction can follow a sibling);
+  new directions linked only to each other form a new community when two or more are connected. Community
+  sizes and programs are updated; their names stay. ``fundgraph build`` runs Louvain over everything again.
 - **Entities**: the new directions' MENTIONS, new entity nodes (with their MEMBER_OF groups), and the flags
   a document changes on existing entities (program boilerplate, a keyword only ever extracted).
 
@@ -55,7 +55,7 @@ import scipy.sparse as sp
 from fundgraph.core.errors import FundgraphError
 from fundgraph.embeddings import vectors as vx
 from fundgraph.embeddings.encoders import Encoder, LexicalEncoder, encoder_from_state
-from fundgraph.embeddings.scoring import Candidates, Scored, ScoringConfig, candidate_margin, direction_vectors, rescore
+from fundgraph.embeddings.scoring import Candidates, Scored, ScoringConfig, candidate_margin, direction_vectors
 from fundgraph.embeddings.topk import Selection, block_scores, top_k_all
 from fundgraph.graph.build.similarity import (
     LineageRule,
@@ -314,31 +314,35 @@ def add_document(built: BuiltGraph, new: NewDocument, vocab: Vocabulary, *, sett
 
 def _enter_existing(g: nx.MultiDiGraph, cands: Candidates, config: ScoringConfig, rows: list[int], *, k: int,
                     threshold: float, method: str) -> list[str]:
-    """Re-rank the existing directions' SIMILAR_TO lists that a new row enters; return those directions."""
+    """Recompute the existing directions' SIMILAR_TO lists that a new row enters; return those directions.
+
+    One approximate product of the new rows with every row finds, for each existing direction, the new rows
+    within the error margin of its k-th score (read from its edges; the threshold when it has fewer than k).
+    Those directions' lists are ranked again in full (:func:`top_k_all` with their rows), and replaced where a new
+    direction is in the result.
+    """
     n_old = rows[0]
     scores = block_scores(cands, config, rows)  # new rows × every row, approximate
     margin = candidate_margin(cands.vectors, config)
     new_program = cands.programs[rows[0]]
     best = scores[:, :n_old].max(axis=0)
     # Only columns a new row may enter at all (above the threshold, less the products' error bound).
-    maybe = np.flatnonzero(best >= threshold - margin)
-    entered: list[str] = []
-    for j in maybe.tolist():
+    maybe: list[int] = []
+    for j in np.flatnonzero(best >= threshold - margin).tolist():
         if cands.programs[j] == new_program:
             continue
-        did = cands.ids[j]
-        current = _similar_out(g, did)
+        current = _similar_out(g, cands.ids[j])
         kth = min(float(e["score"]) for _, e in current) if len(current) >= k else threshold
-        entrants = [rows[i] for i in np.flatnonzero(scores[:, j] >= max(kth, threshold) - margin).tolist()]
-        if not entrants:
-            continue
-        members = [cands.index[v] for v, _ in current if v in cands.index]
-        ranked = rescore(vx.dense_row(cands.vectors, j), cands.entities[j], sorted({*members, *entrants}), cands,
-                         config, k=k, threshold=threshold)
-        if not any(s.index >= n_old for s in ranked):
-            continue  # the exact scores keep every entrant out
-        _set_similar(g, did, ranked, method)
-        entered.append(did)
+        if best[j] >= max(kth, threshold) - margin:
+            maybe.append(j)
+    if not maybe:
+        return []
+    (ranked_lists,) = top_k_all(cands, config, [Selection(k, threshold, cross_group=True)], rows=maybe)
+    entered: list[str] = []
+    for j, ranked in zip(maybe, ranked_lists, strict=True):
+        if any(s.index >= n_old for s in ranked):
+            _set_similar(g, cands.ids[j], ranked, method)
+            entered.append(cands.ids[j])
     return entered
 
 
@@ -431,9 +435,8 @@ def _join_communities(g: nx.MultiDiGraph, cands: Candidates, ids_new: list[str],
             known[did] = _community_of(g, did)
         return known[did]
 
-    changed = True
-    while changed:
-        changed = False
+    while True:  # in rounds: a round sees the communities of the graph and of the rounds before it
+        decided: dict[str, str] = {}
         for d in ids_new:
             if joined[d] is not None:
                 continue
@@ -443,8 +446,10 @@ def _join_communities(g: nx.MultiDiGraph, cands: Candidates, ids_new: list[str],
                 if c is not None:
                     votes[c] += s.score
             if votes:
-                joined[d] = min(votes, key=lambda c: (-votes[c], c))
-                changed = True
+                decided[d] = min(votes, key=lambda c: (-votes[c], c))
+        if not decided:
+            break
+        joined.update(decided)
     # New directions linked only to each other: a new community per connected group of two or more.
     alone = [d for d in ids_new if joined[d] is None]
     links = nx.Graph()
@@ -510,3 +515,57 @@ def _update_meta(built: BuiltGraph, doc: ParsedDocument, report: AddReport) -> N
 def rebuild_suggested(built: BuiltGraph) -> bool:
     """Whether the drift since the last full build is past the stated bounds (see :data:`ADDED_SHARE_BOUND`)."""
     return bool((built.meta.get("incremental") or {}).get("rebuild_suggested"))
+
+
+# -- comparing with a full build ----------------------------------------------------------------------------------
+def _typed_edges(g: nx.MultiDiGraph, rel: Rel) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(u, v): e for u, v, e in g.edges(data=True) if e.get("type") == rel.value}
+
+
+def _jaccard(a: set, b: set) -> float:
+    return len(a & b) / len(a | b) if a | b else 1.0
+
+
+def compare_graphs(incremental: nx.MultiDiGraph, full: nx.MultiDiGraph, new_directions: Sequence[str]
+                   ) -> dict[str, Any]:
+    """How far an incrementally updated graph is from a full build of the same corpus.
+
+    SIMILAR_TO edge Jaccard over the whole graph, over the edges that touch a new direction and over those
+    leaving one; the mean per-direction list Jaccard; the largest and mean score difference of the edges both
+    have; CONTINUES Jaccard; and whether the new directions' nodes and MENTIONS are equal.
+    """
+    new = set(new_directions)
+    a, b = _typed_edges(incremental, Rel.SIMILAR_TO), _typed_edges(full, Rel.SIMILAR_TO)
+    touching_a = {p for p in a if p[0] in new or p[1] in new}
+    touching_b = {p for p in b if p[0] in new or p[1] in new}
+    out_a = {p for p in a if p[0] in new}
+    out_b = {p for p in b if p[0] in new}
+    lists: dict[str, tuple[set, set]] = defaultdict(lambda: (set(), set()))
+    for u, v in a:
+        lists[u][0].add(v)
+    for u, v in b:
+        lists[u][1].add(v)
+    common = a.keys() & b.keys()
+    diffs = [abs(float(a[p]["score"]) - float(b[p]["score"])) for p in common]
+
+    def mentions(g: nx.MultiDiGraph) -> set[tuple[str, str, str]]:
+        return {(u, v, k) for d in new if d in g for u, v, k, e in g.out_edges(d, keys=True, data=True)
+                if e.get("type") == Rel.MENTIONS.value}
+
+    def props(g: nx.MultiDiGraph) -> dict[str, dict[str, Any]]:
+        return {d: dict(g.nodes[d]) for d in new if d in g}
+
+    return {
+        "similar_edges": (len(a), len(b)),
+        "similar_jaccard": _jaccard(set(a), set(b)),
+        "similar_jaccard_touching_new": _jaccard(touching_a, touching_b),
+        "similar_jaccard_from_new": _jaccard(out_a, out_b),
+        "list_jaccard_mean": float(np.mean([_jaccard(x, y) for x, y in lists.values()])) if lists else 1.0,
+        "score_diff_max": max(diffs, default=0.0),
+        "score_diff_mean": float(np.mean(diffs)) if diffs else 0.0,
+        "continues_jaccard": _jaccard(set(_typed_edges(incremental, Rel.CONTINUES)),
+                                      set(_typed_edges(full, Rel.CONTINUES))),
+        "new_nodes_equal": props(incremental) == props(full),
+        "new_mentions_equal": mentions(incremental) == mentions(full),
+        "new_mentions": (len(mentions(incremental)), len(mentions(full))),
+    }
