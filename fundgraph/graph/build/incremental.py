@@ -21,7 +21,7 @@ What is recomputed, and what stays as the last full build (``fundgraph build`` /
   with the new rows). An existing direction's list changes only if a new direction enters it: one product of
   the new rows with every row (:func:`embeddings.topk.block_scores`) is compared with each direction's k-th
   score, read from its edges; a list a new direction may enter is ranked again in full under the current
-  weights (``top_k_all`` with those rows), and replaced when a new direction is in it.
+  weights (in the same ``top_k_all`` pass as the new rows), and replaced when a new direction is in it.
 - **CONTINUES**: only the new document's series. The pairs of consecutive editions are listed before and
   after the addition; the links of pairs that are no longer consecutive (the new edition falls between two)
   are removed, and new pairs are linked by the same rule as a full build.
@@ -287,12 +287,19 @@ def add_document(built: BuiltGraph, new: NewDocument, vocab: Vocabulary, *, sett
     say("similar lists of the new directions")
     t = time.perf_counter()
     rows = list(range(n_old, len(ids)))
+    maybe = entry_candidates(g, cands, config, rows, k=k, threshold=threshold)
+    # One pass ranks the new rows (across programs: SIMILAR_TO; over all: the communities' neighbours) and the
+    # existing rows they may enter, in full under the current weights.
     across, everywhere = top_k_all(cands, config, [Selection(k, threshold, cross_group=True),
-                                                   Selection(k, threshold)], rows=rows)
-    for did, ranked in zip(ids_new, across, strict=True):
+                                                   Selection(k, threshold)], rows=[*rows, *maybe])
+    for did, ranked in zip(ids_new, across[: len(rows)], strict=True):
         _set_similar(g, did, ranked, method)
         report.similar_edges += len(ranked)
-    report.entered = _enter_existing(g, cands, config, rows, k=k, threshold=threshold, method=method)
+    for j, ranked in zip(maybe, across[len(rows):], strict=True):
+        if any(s.index >= n_old for s in ranked):  # a new direction is in it: the list changes
+            _set_similar(g, cands.ids[j], ranked, method)
+            report.entered.append(cands.ids[j])
+    everywhere = everywhere[: len(rows)]
     timings["similar_s"] = time.perf_counter() - t
 
     say("linking editions of the series")
@@ -312,38 +319,28 @@ def add_document(built: BuiltGraph, new: NewDocument, vocab: Vocabulary, *, sett
     return report
 
 
-def _enter_existing(g: nx.MultiDiGraph, cands: Candidates, config: ScoringConfig, rows: list[int], *, k: int,
-                    threshold: float, method: str) -> list[str]:
-    """Recompute the existing directions' SIMILAR_TO lists that a new row enters; return those directions.
+def entry_candidates(g: nx.MultiDiGraph, cands: Candidates, config: ScoringConfig, rows: list[int], *, k: int,
+                     threshold: float) -> list[int]:
+    """The existing rows whose SIMILAR_TO list one of the new ``rows`` may enter.
 
-    One approximate product of the new rows with every row finds, for each existing direction, the new rows
-    within the error margin of its k-th score (read from its edges; the threshold when it has fewer than k).
-    Those directions' lists are ranked again in full (:func:`top_k_all` with their rows), and replaced where a new
-    direction is in the result.
+    One approximate product of the new rows with every row (:func:`embeddings.topk.block_scores`); a column is kept
+    when a new row is within the products' error margin of its k-th score (read from its edges; the threshold when
+    it has fewer than k). The exact ranking of the kept rows decides (:func:`add_document`).
     """
     n_old = rows[0]
-    scores = block_scores(cands, config, rows)  # new rows × every row, approximate
+    scores = block_scores(cands, config, rows)
     margin = candidate_margin(cands.vectors, config)
     new_program = cands.programs[rows[0]]
     best = scores[:, :n_old].max(axis=0)
-    # Only columns a new row may enter at all (above the threshold, less the products' error bound).
     maybe: list[int] = []
-    for j in np.flatnonzero(best >= threshold - margin).tolist():
+    for j in np.flatnonzero(best >= threshold - margin).tolist():  # above the threshold at all: few columns
         if cands.programs[j] == new_program:
             continue
         current = _similar_out(g, cands.ids[j])
         kth = min(float(e["score"]) for _, e in current) if len(current) >= k else threshold
         if best[j] >= max(kth, threshold) - margin:
             maybe.append(j)
-    if not maybe:
-        return []
-    (ranked_lists,) = top_k_all(cands, config, [Selection(k, threshold, cross_group=True)], rows=maybe)
-    entered: list[str] = []
-    for j, ranked in zip(maybe, ranked_lists, strict=True):
-        if any(s.index >= n_old for s in ranked):
-            _set_similar(g, cands.ids[j], ranked, method)
-            entered.append(cands.ids[j])
-    return entered
+    return maybe
 
 
 @dataclass
