@@ -171,3 +171,13 @@ def test_a_new_edition_between_two_relinks_its_series(corpus_copy, corpus_settin
     expected = {(c.later, c.earlier) for c in find_continues(editions, cands, config, encoder_from_state(state), rule)}
     got = continues("chengchuan-2027", "most-btit-2021") | continues("most-btit-2024", "chengchuan-2027")
     assert got == expected and report.continues_added == len(expected)
+
+
+def test_graph_candidates_equal_the_stores_candidates(added):
+    built, _, _ = added
+    config = incremental.ScoringConfig.from_state(built.encoder_state["scoring"])
+    fast = incremental.graph_candidates(built.graph, built.direction_ids, built.vectors, config)
+    ref = candidates_from_graph(built.graph, built.direction_ids, built.vectors, config)
+    assert fast.entities == ref.entities and fast.idf == ref.idf and fast.info == ref.info
+    assert fast.programs == ref.programs and len(fast.ids) == 154
+    assert all(fast.parents[e] == ref.parents[e] for e in fast.parents) and fast.parents

@@ -55,7 +55,16 @@ import scipy.sparse as sp
 from fundgraph.core.errors import FundgraphError
 from fundgraph.embeddings import vectors as vx
 from fundgraph.embeddings.encoders import Encoder, LexicalEncoder, encoder_from_state
-from fundgraph.embeddings.scoring import Candidates, Scored, ScoringConfig, candidate_margin, direction_vectors
+from fundgraph.embeddings.scoring import (
+    Candidates,
+    EntityInfo,
+    Scored,
+    ScoringConfig,
+    candidate_margin,
+    direction_vectors,
+    entity_profile,
+    expand_hierarchy,
+)
 from fundgraph.embeddings.topk import Selection, block_scores, top_k_all
 from fundgraph.graph.build.similarity import (
     LineageRule,
@@ -66,7 +75,7 @@ from fundgraph.graph.build.similarity import (
     series_editions,
 )
 from fundgraph.graph.model import Label, Rel
-from fundgraph.graph.profiles import candidates_from_graph
+from fundgraph.graph.profiles import entity_type_of
 
 if TYPE_CHECKING:
     from fundgraph.core.settings import Settings
@@ -82,8 +91,9 @@ Progress = Callable[[str], None]
 #: suggested (the frozen IDF then describes a corpus a tenth smaller than the one served).
 ADDED_SHARE_BOUND = 0.10
 #: Share of the new directions' feature occurrences outside the frozen vocabulary past which a full build is
-#: suggested (a quarter of the new text is then invisible to the text score).
-OOV_SHARE_BOUND = 0.25
+#: suggested: twice what the 4,000-feature cap leaves out of a document like the corpus's own (measured 0.245 for
+#: a document recombined from the synthetic corpus's sentences), so half the new text is invisible to the score.
+OOV_SHARE_BOUND = 0.5
 #: What the meta says of the rule (shown by ``fundgraph add``).
 RULE = ("text vectors: vocabulary and IDF frozen at the last full build (new words ignored until `fundgraph build "
         "--full`); entity rarity over every direction; existing lists re-ranked only where a new direction enters; "
@@ -212,6 +222,65 @@ def oov_share(encoder: Encoder, texts: Sequence[str]) -> float | None:
     return missing / total if total else 0.0
 
 
+def graph_candidates(g: nx.MultiDiGraph, direction_ids: list[str], vectors: vx.TextMatrix,
+                     config: ScoringConfig) -> Candidates:
+    """:func:`graph.profiles.candidates_from_graph` (the same profiles, rarity and entity names), read faster.
+
+    The adjacency dicts are walked directly and only the groups (MEMBER_OF) of cited entities are looked up,
+    instead of one edge view per direction and a pass over every edge of the graph: at 20,000 directions
+    1.5 → 0.5 s of CPU, the largest part of an addition's compute. ``parents`` holds those groups only.
+    """
+    mentions_rel, member_rel = Rel.MENTIONS.value, Rel.MEMBER_OF.value
+    succ = g.succ
+    nodes = g.nodes
+    types: dict[str, str] = {}
+    parents: dict[str, list[str]] = {}
+
+    def note(ent: str) -> None:
+        if ent in types or ent not in nodes:
+            return
+        t = entity_type_of(g, ent)
+        if t:
+            types[ent] = t
+
+    def groups(ent: str) -> list[str]:
+        found = parents.get(ent)
+        if found is None:
+            found = sorted({v for v, keyed in succ[ent].items() if any(e.get("type") == member_rel
+                                                                      for e in keyed.values())}) if ent in succ else []
+            parents[ent] = found
+            for v in found:
+                groups(v)
+        return found
+
+    cited: list[list[tuple[str, str, bool]]] = []
+    for d in direction_ids:
+        rows = []
+        for ent, keyed in succ[d].items():
+            for e in keyed.values():
+                if e.get("type") == mentions_rel:
+                    note(ent)
+                    if not e.get("boilerplate"):
+                        rows.append((ent, e.get("field") or "", bool(e.get("extracted"))))
+        cited.append(rows)
+    for ent in list(types):
+        groups(ent)
+    tree = {k: v for k, v in parents.items() if v}
+    profiles = []
+    for rows in cited:
+        p = entity_profile(rows, config.entity_types, types, config.entity_field_weights,
+                           type_weights=config.type_weights, extracted_weight=config.extracted_keyword_weight)
+        p = expand_hierarchy(p, tree, decay=config.hierarchy_decay, depth=config.hierarchy_depth)
+        for ent in p:
+            note(ent)
+        profiles.append(p)
+    info = {ent: EntityInfo(id=ent, type=t, name=str(nodes[ent].get("name") or ent),
+                            name_en=str(nodes[ent].get("name_en") or "")) for ent, t in types.items()}
+    return Candidates(ids=list(direction_ids), programs=[nodes[d]["program_id"] for d in direction_ids],
+                      vectors=vectors, entities=profiles, info=info, parents=tree,
+                      hierarchy_decay=config.hierarchy_decay, type_weights=dict(config.type_weights))
+
+
 def _similar_out(g: nx.MultiDiGraph, did: str) -> list[tuple[str, dict[str, Any]]]:
     return [(v, e) for _, v, e in g.out_edges(did, data=True) if e.get("type") == Rel.SIMILAR_TO.value]
 
@@ -280,7 +349,7 @@ def add_document(built: BuiltGraph, new: NewDocument, vocab: Vocabulary, *, sett
 
     say("entity profiles and rarity over every direction")
     t = time.perf_counter()
-    cands = candidates_from_graph(g, ids, vectors, config)
+    cands = graph_candidates(g, ids, vectors, config)
     _ = cands.entity_matrix
     timings["candidates_s"] = time.perf_counter() - t
 
