@@ -90,9 +90,10 @@ def main(argv: list[str] | None = None) -> int:
     print("| step | seconds |\n|---|---|")
     print(f"| parse + copy into the corpus (service.add_documents) | {copy_s:.2f} |")
     print(f"| load (store.load) | {update.load_s:.2f} |")
-    print(f"| compute | {update.compute_s:.2f} |")
+    print(f"| compute (CPU {update.compute_cpu_s:.2f} s) | {update.compute_s:.2f} |")
     for k, v in report.timings.items():
         print(f"| · {k.removesuffix('_s')} | {v:.2f} |")
+    print(f"| · (vocabularies, manifest, registry) | {update.compute_s - sum(report.timings.values()):.2f} |")
     print(f"| write (store.replace, atomic) | {update.write_s:.2f} |")
     print(f"| **load + compute + write** | **{total:.2f}** |")
     print(f"\nnew similar links {report.similar_edges}, existing lists entered {len(report.entered)}, CONTINUES "
