@@ -3,7 +3,8 @@ elsewhere.
 
 The bundled corpus (124 directions) is built, the invented 30-direction guideline added with the CLI, and the
 same corpus built from nothing in a second home. Adding 24 % of the corpus is far past the drift bound (10 %),
-so the difference is the largest this rule allows in practice; benchmarks/add_one.py measures +0.15 %.
+so the difference is the largest this rule allows in practice. benchmarks/add_one.py at 20,000 directions
+(+0.15 %): Jaccard 0.998 (1.0 from the new directions), score difference ≤ 0.004, nodes and MENTIONS equal.
 """
 
 from __future__ import annotations
