@@ -88,12 +88,25 @@ def add(
     corpus: Annotated[Path | None, typer.Option(
         "--corpus", help="The user's corpus directory (default: FUNDGRAPH_CORPUS_DIR or FUNDGRAPH_HOME/corpus).",
     )] = None,
+    series: Annotated[str | None, typer.Option(
+        help="Program series (editions of one series are linked by CONTINUES).")] = None,
+    update: Annotated[bool, typer.Option(
+        "--update/--no-update", help="Update the built graph with the documents (default), or only copy them.",
+    )] = True,
+    full: Annotated[bool, typer.Option(
+        "--full", help="Rebuild the whole graph after adding, instead of adding only what the documents change.",
+    )] = False,
 ) -> None:
-    """Add documents to your corpus (copied, with a manifest entry); `fundgraph build` then builds them."""
+    """Add documents to your corpus (copied, with a manifest entry) and add them to the built graph.
+
+    Only what the documents change is computed (their directions, similar lists, the lists they enter, their
+    series' lineage, communities by the best-neighbour rule) with the vocabulary and IDF of the last full build;
+    `fundgraph build --full` recomputes everything.
+    """
     settings = service.settings_with()
     try:
         added = service.add_documents(settings, files, program_id=program_id, name=name, year=year,
-                                      funder=funder, status=status, corpus_dir=corpus)
+                                      funder=funder, status=status, corpus_dir=corpus, series=series)
     except FundgraphError as e:
         _fail(e)
     for a in added:
@@ -107,7 +120,35 @@ def add(
         for d in doc.directions[:3]:
             out.print(f"  {d.code:>8}  {d.title}", highlight=False, markup=False)
     root = added[0].stored_as.parent.parent if added else corpus
-    out.print(f"manifest: {root / 'manifest.yaml'}; run `fundgraph build` to build it", highlight=False)
+    in_build = root is not None and Path(root).resolve() == Path(settings.user_corpus).resolve()
+    if not (update and in_build):
+        out.print(f"manifest: {root / 'manifest.yaml'}; run `fundgraph build` to build it", highlight=False)
+        return
+    try:
+        with err.status("updating the graph…") as status:
+            done = service.update_graph(settings, [a.entry.id for a in added], full=full,
+                                        progress=lambda msg: status.update(msg + "…"))
+    except FundgraphError as e:
+        _fail(e)
+    if done.mode == "none":
+        out.print(f"manifest: {root / 'manifest.yaml'}; {done.reason}", highlight=False, markup=False)
+        return
+    if done.mode == "full":
+        out.print(f"rebuilt the whole graph ({done.reason}) in {done.compute_s:.1f}s", highlight=False,
+                  markup=False)
+        return
+    for r in done.reports:
+        out.print(f"graph: +{len(r.directions)} directions of {r.program_id}, {r.similar_edges} similar links, "
+                  f"{len(r.entered)} existing lists entered, CONTINUES +{r.continues_added}/-{r.continues_removed}, "
+                  f"{sum(c is not None for c in r.communities.values())} joined communities", highlight=False,
+                  markup=False)
+    inc = done.incremental
+    out.print(f"updated incrementally: read {done.load_s:.2f}s, computed {done.compute_s:.2f}s, "
+              f"wrote {done.write_s:.2f}s; {inc.get('directions_added')} directions added since the last full "
+              f"build ({100 * float(inc.get('added_share') or 0):.1f}%)", highlight=False, markup=False)
+    if done.rebuild_suggested:
+        err.print("[yellow]note:[/] the graph has drifted from its last full build (vocabulary and IDF are "
+                  "frozen there): run `fundgraph build --full`", highlight=False)
 
 
 @app.command("load-neo4j")

@@ -326,7 +326,7 @@ class AddedDocument:
 
 def add_documents(settings: Settings, files: list[Path], *, program_id: str | None = None, name: str | None = None,
                   year: int | None = None, funder: list[str] | None = None, status: str | None = None,
-                  corpus_dir: Path | None = None) -> list[AddedDocument]:
+                  corpus_dir: Path | None = None, series: str | None = None) -> list[AddedDocument]:
     """Copy guideline files into the user's corpus and write their manifest entries (``profile: auto``).
 
     Each file is read and parsed first (nothing is added unless every file parses). The program's name, year,
@@ -343,6 +343,7 @@ def add_documents(settings: Settings, files: list[Path], *, program_id: str | No
         funder: The funders, for every file.
         status: 征求意见稿 or 正式, for every file.
         corpus_dir: The corpus directory instead of ``settings.user_corpus``.
+        series: The program series (its editions are linked by CONTINUES), for every file.
 
     Raises:
         InvalidRequest: ``program_id``/``name`` with several files, or an id the bundled corpus uses.
@@ -382,7 +383,8 @@ def add_documents(settings: Settings, files: list[Path], *, program_id: str | No
         parsed = parse_read(read, program, metadata=meta)
         entry = ManifestEntry(id=pid, name=program.name, name_en=program.name_en, funder=program.funder,
                               year=program.year, status=program.status, status_en=program.status_en,
-                              file=_stored_name(root, path, pid, entries), profile="auto")
+                              file=_stored_name(root, path, pid, entries), profile="auto",
+                              **({"series": series} if series else {}))
         planned.append((path, entry, parsed))
     (root / "guidelines").mkdir(parents=True, exist_ok=True)
     added: list[AddedDocument] = []
@@ -423,6 +425,89 @@ def _stored_name(root: Path, path: Path, pid: str, entries: list[ManifestEntry])
     if path.name in taken:
         return f"{pid}__{path.name}"
     return path.name
+
+
+@dataclass(frozen=True)
+class GraphUpdate:
+    """How :func:`update_graph` brought the stored graph up to date with documents just added.
+
+    ``mode`` is ``incremental`` (only what the documents change was computed: ``graph/build/incremental.py``),
+    ``full`` (everything rebuilt: asked for, or a program already in the graph changed) or ``none`` (no graph
+    to update yet, or a corpus directory the build does not read); ``reason`` says why when not incremental.
+    The seconds are split into reading the stored graph, computing, and writing it.
+    """
+
+    mode: str
+    reports: list[Any] = field(default_factory=list)
+    reason: str | None = None
+    rebuild_suggested: bool = False
+    incremental: dict[str, Any] = field(default_factory=dict)
+    load_s: float = 0.0
+    compute_s: float = 0.0
+    write_s: float = 0.0
+    #: CPU seconds of the compute part (on a shared machine wall time says little).
+    compute_cpu_s: float = 0.0
+
+
+def update_graph(settings: Settings, program_ids: list[str], *, full: bool = False,
+                 progress: Progress | None = None) -> GraphUpdate:
+    """Bring the stored graph up to date with the user's corpus programs ``program_ids`` (just added).
+
+    Incremental when it can be (:func:`fundgraph.graph.build.incremental.add_document`, one document after
+    another, one atomic write at the end): the graph is read through the store, changed, and written back with
+    ``replace`` under the build lock, so a kill at any point leaves the previous graph. A full build instead with
+    ``full``, or when a program is already in the graph (an edited document). Nothing when the store holds no
+    graph yet (the next ``fundgraph build`` builds everything).
+
+    Raises:
+        FundgraphError: the document cannot be read or parsed, the store cannot be written, or another build
+            holds the lock.
+    """
+    from fundgraph.core.errors import GraphNotBuilt
+    from fundgraph.core.schema import using_registry
+    from fundgraph.graph.build import incremental
+    from fundgraph.loaders.corpus import plan_corpora
+    from fundgraph.loaders.vocab import load_vocabularies, vocabulary_registry
+
+    say = progress or _quiet
+    if full:
+        report = build(settings, progress=say, full=True)
+        return GraphUpdate(mode="full", reason="asked for (--full)", compute_s=report.seconds)
+    store = open_store(settings)
+    reports: list[incremental.AddReport] = []
+    try:
+        with store.writing(), reading_manifests(settings):
+            t0 = time.perf_counter()
+            say("reading the stored graph")
+            try:
+                built = store.load()
+            except GraphNotBuilt:
+                return GraphUpdate(mode="none", reason="no graph built yet: run `fundgraph build`")
+            t1, cpu = time.perf_counter(), time.process_time()
+            registry = vocabulary_registry(settings.vocab_dir)
+            with using_registry(registry):
+                vocab = load_vocabularies(settings.vocab_dir)
+                plan = {d.entry.id: d for d in plan_corpora([settings.user_corpus / "manifest.yaml"], strict=True)}
+                for pid in program_ids:
+                    say(f"parsing {pid}")
+                    t = time.perf_counter()
+                    new = incremental.prepare_document(settings, plan[pid], vocab,
+                                                       directions_before=len(built.direction_ids))
+                    parse_s = time.perf_counter() - t
+                    reports.append(incremental.add_document(built, new, vocab, settings=settings, progress=say))
+                    reports[-1].timings = {"parse_s": parse_s, **reports[-1].timings}
+            t2, cpu = time.perf_counter(), time.process_time() - cpu
+            say(f"writing to the {settings.store} store")
+            store.replace(built)
+            t3 = time.perf_counter()
+    except incremental.NeedsFullBuild as e:
+        report = build(settings, progress=say)
+        return GraphUpdate(mode="full", reason=e.message, compute_s=report.seconds)
+    finally:
+        store.close()
+    inc = dict(built.meta.get("incremental") or {})
+    return GraphUpdate(mode="incremental", reports=reports, rebuild_suggested=incremental.rebuild_suggested(built),
+                       incremental=inc, load_s=t1 - t0, compute_s=t2 - t1, write_s=t3 - t2, compute_cpu_s=cpu)
 
 
 # -- evaluate ------------------------------------------------------------------------------------------------

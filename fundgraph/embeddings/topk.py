@@ -290,3 +290,25 @@ def top_k_all(
         ]
         for sel, found, text_rows in zip(selections, sets, texts, strict=True)
     ]
+
+
+def block_scores(
+    cands: Candidates,
+    config: ScoringConfig,
+    rows: Sequence[int] | np.ndarray,
+    columns: Sequence[int] | np.ndarray | None = None,
+) -> np.ndarray:
+    """Approximate combined scores (rows × columns, float64) by the same products :func:`candidate_sets` uses.
+
+    For a few rows against every column (``fundgraph add``: a new document's directions against the graph), so
+    each column can be tested against its own k-th best; within :func:`scoring.candidate_margin` of the exact,
+    rounded scores, which :func:`scoring.rescore` gives for the pairs kept. A row's own column is not excluded.
+    """
+    rows_ = np.asarray(rows, dtype=np.int64)
+    cols_ = np.arange(len(cands.ids)) if columns is None else np.asarray(columns, dtype=np.int64)
+    ents, _ = cands.entity_matrix
+    ents = ents.tocsr()
+    every = columns is None
+    text = vx.block_products(cands.vectors[rows_], vx.transposed(cands.vectors if every else cands.vectors[cols_]))
+    ent = np.minimum(np.asarray((ents[rows_] @ (ents if every else ents[cols_]).T).toarray()), 1.0)
+    return config.text_weight * np.clip(text.astype(np.float64), -1.0, 1.0) + config.entity_weight * ent

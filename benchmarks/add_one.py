@@ -1,0 +1,121 @@
+"""Time `fundgraph add` of one document to a built home (load / compute / write) and compare with a full rebuild.
+
+    FUNDGRAPH_MANIFEST=/tmp/fundgraph-corpora/n20000-s0/manifest.yaml FUNDGRAPH_HOME=/tmp/incr-h20 \\
+        PYTHONPATH=$PWD nice python -m fundgraph.cli build
+    PYTHONPATH=$PWD python benchmarks/add_one.py --home /tmp/incr-h20 \\
+        --manifest /tmp/fundgraph-corpora/n20000-s0/manifest.yaml [--document FILE] [--no-full]
+
+The built home is copied first (it stays reusable). Without ``--document`` a 30-direction guideline is generated
+from the bundled corpus's sentences (``gen_corpus``) as the next edition of the manifest's first series, so the
+add has lineage work. The add runs through the same use case as ``fundgraph add`` (``service.add_documents`` then
+``service.update_graph``) and prints its load, compute (per step) and write seconds. Then (unless ``--no-full``)
+the same corpus is built from nothing in another home and the two graphs are compared
+(:func:`fundgraph.graph.build.incremental.compare_graphs`): SIMILAR_TO edge Jaccard, score differences, CONTINUES,
+the new directions' nodes and MENTIONS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from fundgraph import service
+from fundgraph.core.settings import Settings
+from fundgraph.graph.build.incremental import compare_graphs
+from fundgraph.graph.stores.embedded.store import EmbeddedStore
+
+
+def generated_document(out: Path, manifest: Path, n: int, seed: int) -> tuple[Path, str, int]:
+    """A ``n``-direction guideline: the next edition of the manifest's first series. Returns (path, series, year)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from gen_corpus import bundled_pools, make_item, render
+
+    entries = yaml.safe_load(manifest.read_text(encoding="utf-8"))["documents"]
+    series = entries[0]["series"]
+    year = max(e["year"] for e in entries if e.get("series") == series) + 1
+    rng = random.Random(seed)
+    pools = bundled_pools()
+    items = [make_item(rng, pools, rng.randrange(len(pools.seeds))) for _ in range(n)]
+    path = out / f"added-{year}.txt"
+    path.write_text(render("most_categorised", f"{series} {year}年度项目申报指南", year, items, rng, pools),
+                    encoding="utf-8")
+    return path, series, year
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--home", type=Path, required=True, help="a built home (FUNDGRAPH_HOME); copied, not changed")
+    ap.add_argument("--manifest", type=Path, required=True, help="the manifest the home was built from")
+    ap.add_argument("--document", type=Path, help="the document to add (default: a generated 30-direction one)")
+    ap.add_argument("--directions", type=int, default=30, help="directions of the generated document")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--work", type=Path, help="where to copy the home and build the full one (default: a temp dir)")
+    ap.add_argument("--no-full", action="store_true", help="skip the full rebuild and the comparison")
+    args = ap.parse_args(argv)
+
+    work = args.work or Path(tempfile.mkdtemp(prefix="add-one-"))
+    work.mkdir(parents=True, exist_ok=True)
+    inc_home, full_home = work / "incremental", work / "full"
+    for d in (inc_home, full_home):
+        shutil.rmtree(d, ignore_errors=True)
+    t = time.perf_counter()
+    shutil.copytree(args.home, inc_home, symlinks=True, ignore=shutil.ignore_patterns(".build.lock"))
+    print(f"copied the home in {time.perf_counter() - t:.1f}s → {inc_home}")
+    series = year = None
+    document = args.document
+    if document is None:
+        document, series, year = generated_document(work, args.manifest, args.directions, args.seed)
+        print(f"generated {document} ({args.directions} directions, {series} {year})")
+    settings = Settings(home=inc_home, manifest=args.manifest, store="embedded")
+
+    t = time.perf_counter()
+    [added] = service.add_documents(settings, [document], series=series, year=year)
+    copy_s = time.perf_counter() - t
+    n_dirs = len(added.parsed.document.directions)
+    update = service.update_graph(settings, [added.entry.id], progress=lambda m: print(f"  · {m}", flush=True))
+    assert update.mode == "incremental", update.reason
+    [report] = update.reports
+    total = update.load_s + update.compute_s + update.write_s
+    print(f"\nadd {added.entry.id} ({n_dirs} directions) to {update.incremental['directions_at_full_build']} "
+          f"directions")
+    print("| step | seconds |\n|---|---|")
+    print(f"| parse + copy into the corpus (service.add_documents) | {copy_s:.2f} |")
+    print(f"| load (store.load) | {update.load_s:.2f} |")
+    print(f"| compute (CPU {update.compute_cpu_s:.2f} s) | {update.compute_s:.2f} |")
+    for k, v in report.timings.items():
+        print(f"| · {k.removesuffix('_s')} | {v:.2f} |")
+    print(f"| · (vocabularies, manifest, registry) | {update.compute_s - sum(report.timings.values()):.2f} |")
+    print(f"| write (store.replace, atomic) | {update.write_s:.2f} |")
+    print(f"| **load + compute + write** | **{total:.2f}** |")
+    print(f"\nnew similar links {report.similar_edges}, existing lists entered {len(report.entered)}, CONTINUES "
+          f"+{report.continues_added}/-{report.continues_removed}, joined communities "
+          f"{sum(c is not None for c in report.communities.values())}/{n_dirs}, OOV share {report.oov_share:.3f}, "
+          f"rebuild suggested: {update.rebuild_suggested}")
+    if args.no_full:
+        return 0
+
+    full = Settings(home=full_home, manifest=args.manifest, store="embedded", corpus_dir=inc_home / "corpus",
+                    cache_dir=inc_home / "cache")
+    t = time.perf_counter()
+    service.build(full)
+    full_s = time.perf_counter() - t
+    inc_g, full_g = EmbeddedStore(inc_home).load(), EmbeddedStore(full_home).load()
+    diff = compare_graphs(inc_g.graph, full_g.graph, report.directions)
+    print(f"\nfull rebuild of the same corpus (parse cached): {full_s:.1f}s")
+    print("| compared with the full rebuild | value |\n|---|---|")
+    for k, v in diff.items():
+        print(f"| {k} | {v if not isinstance(v, float) else round(v, 6)} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
