@@ -9,7 +9,9 @@ build's own progress messages (no change to the pipeline). Per-document work (pa
 keyword candidates) runs together in the build's process pool, so the wall-clock "parse" stage covers all
 three; "keywords" is the corpus-wide part that follows it (document frequencies, choosing each direction's
 keywords), and "entities" the graph's entity layer. The pool's CPU seconds per part, from the build's meta
-(``documents.cpu``), are printed below the table. Peak RSS is sampled every 20 ms in a thread and kept per
+(``documents.cpu``), are printed below the table; the "CPU s" column is the build process's CPU per stage with its
+reaped children (the parse pool's workers count in "parse"): on a shared machine a stage's wall time over its
+CPU time is mostly waiting for a core. Peak RSS is sampled every 20 ms in a thread and kept per
 stage. The last row is the growth exponent between sizes.
 """
 
@@ -42,6 +44,14 @@ MESSAGES = {
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
+def cpu_s() -> float:
+    """CPU seconds of this process and of its children reaped so far (the parse pool's, once it is shut down)."""
+    import resource
+
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def rss_mb() -> float:
     with open("/proc/self/statm") as fh:
         return int(fh.read().split()[1]) * _PAGE / 2**20
@@ -52,6 +62,8 @@ class StageClock:
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
+        self.c = cpu_s()
         self.peak: dict[str, float] = {}
         self.stage: str | None = None
         self.t = time.perf_counter()
@@ -68,11 +80,12 @@ class StageClock:
             self.peak[self.stage] = max(self.peak.get(self.stage, 0.0), rss_mb())
 
     def enter(self, stage: str | None) -> None:
-        now = time.perf_counter()
+        now, cpu = time.perf_counter(), cpu_s()
         self.note()
         if self.stage:
             self.seconds[self.stage] = self.seconds.get(self.stage, 0.0) + now - self.t
-        self.stage, self.t = stage, now
+            self.cpu[self.stage] = self.cpu.get(self.stage, 0.0) + cpu - self.c
+        self.stage, self.t, self.c = stage, now, cpu
         self.note()
 
     def close(self) -> None:
@@ -105,7 +118,8 @@ def build_one(manifest: Path) -> dict:
     import resource
 
     return {
-        "directions": built.meta["direction_count"], "seconds": secs, "peak_mb": peak, "total_s": total,
+        "directions": built.meta["direction_count"], "seconds": secs, "cpu": dict(clock.cpu), "peak_mb": peak,
+        "total_s": total, "load": os.getloadavg()[0],
         "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "store_mb": size / 2**20,
         "similar_to": sim_edges, "continues": cont, "communities": comms,
         "extract_cpu": built.meta.get("documents", {}).get("cpu", {}), "workers": built.meta.get("documents", {}).get(
@@ -114,15 +128,18 @@ def build_one(manifest: Path) -> dict:
 
 
 def table(results: list[dict]) -> str:
-    head = "| stage | " + " | ".join(f"{r['directions']:,} s | peak MB" for r in results) + " |"
-    sep = "|---|" + "---|---|" * len(results)
+    head = "| stage | " + " | ".join(f"{r['directions']:,} s | CPU s | peak MB" for r in results) + " |"
+    sep = "|---|" + "---|---|---|" * len(results)
     rows = [head, sep]
     for s in STAGES:
         rows.append(f"| {s} | " + " | ".join(
-            f"{r['seconds'].get(s, 0.0):.1f} | {r['peak_mb'].get(s, 0.0):.0f}" for r in results) + " |")
-    rows.append("| **total** | " + " | ".join(f"{r['total_s']:.1f} | {r['max_rss_mb']:.0f}" for r in results) + " |")
-    rows.append("| store MB / SIMILAR_TO / CONTINUES / communities | " + " | ".join(
-        f"{r['store_mb']:.1f} | {r['similar_to']} / {r['continues']} / {r['communities']}" for r in results) + " |")
+            f"{r['seconds'].get(s, 0.0):.1f} | {r.get('cpu', {}).get(s, 0.0):.1f} | {r['peak_mb'].get(s, 0.0):.0f}"
+            for r in results) + " |")
+    rows.append("| **total** | " + " | ".join(
+        f"{r['total_s']:.1f} | {sum(r.get('cpu', {}).values()):.1f} | {r['max_rss_mb']:.0f}" for r in results) + " |")
+    rows.append("| store MB / SIMILAR_TO / CONTINUES / communities / load | " + " | ".join(
+        f"{r['store_mb']:.1f} | {r['similar_to']} / {r['continues']} / {r['communities']} | {r.get('load', 0):.1f}"
+        for r in results) + " |")
     rows.append("| pool CPU s: parse / entities / keywords, workers | " + " | ".join(
         " / ".join(f"{r['extract_cpu'].get(k, 0.0):.1f}" for k in ("parse_s", "entities_s", "keywords_s"))
         + f" | {r['workers']}" for r in results) + " |")

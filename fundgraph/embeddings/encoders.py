@@ -19,7 +19,6 @@ import math
 import re
 import threading
 from abc import ABC, abstractmethod
-from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -249,6 +248,9 @@ class LexicalEncoder(Encoder):
         self.vocabulary: dict[str, int] = {}
         self.idf = np.zeros(0, dtype=np.float32)
         self._tokenise: Tokeniser | None = None
+        self._spans: Any = None
+        #: Feature ids and each text piece's ids from :meth:`fit`, for the next :meth:`encode` only.
+        self._fitted: tuple[dict[str, int], dict[str, np.ndarray]] | None = None
 
     @property
     def tokenise(self) -> Tokeniser:
@@ -272,11 +274,69 @@ class LexicalEncoder(Encoder):
             bp.update(CHAR_PREFIX + b for b in char_bigrams(w))
         return bp
 
+    def _spanning(self) -> Any:
+        """An automaton over the lexicon's surface forms that contain whitespace (None when there is none)."""
+        if self._spans is None:
+            import ahocorasick
+
+            from fundgraph.embeddings.lexicon import _FOLD
+
+            automaton = ahocorasick.Automaton()
+            for s in self.lexicon.surfaces:
+                key = s.translate(_FOLD)
+                if any(c.isspace() for c in key):
+                    automaton.add_word(key, len(key))
+            if len(automaton):
+                automaton.make_automaton()
+            self._spans = automaton
+        return self._spans if len(self._spans) else None
+
+    def _pieces(self, text: str) -> list[str] | None:
+        """``text`` cut at whitespace, when its features are the pieces' features put together; else None.
+
+        Every step of :meth:`features` stops at whitespace (jieba blocks, bigram runs, the lexicon's whole-word
+        checks) except a surface form that itself contains whitespace (``Alzheimer disease``): the text is cut
+        only when no such surface occurs in it.
+        """
+        spanning = self._spanning()
+        if spanning is not None:
+            from fundgraph.embeddings.lexicon import _FOLD
+
+            if next(spanning.iter(text.translate(_FOLD)), None) is not None:
+                return None
+        return text.split()
+
+    def _feature_ids(self, text: str, ids: dict[str, int], memo: dict[str, np.ndarray] | None) -> np.ndarray:
+        """The features of ``text`` (a multiset, in no order) as ids of ``ids`` (new features get new ids).
+
+        With ``memo``, each whitespace-separated piece's ids are kept, so :meth:`encode` of the fields after
+        :meth:`fit` of the directions' joined fields reads them instead of cutting every text twice.
+        """
+        pieces = self._pieces(text or "")
+        if pieces is None:
+            return np.fromiter((ids.setdefault(f, len(ids)) for f in self.features(text)), dtype=np.int32)
+        out = []
+        for piece in pieces:
+            got = memo.get(piece) if memo is not None else None
+            if got is None:
+                got = np.fromiter((ids.setdefault(f, len(ids)) for f in self.features(piece)), dtype=np.int32)
+                if memo is not None:
+                    memo[piece] = got
+            out.append(got)
+        return np.concatenate(out) if out else np.zeros(0, dtype=np.int32)
+
     def fit(self, texts: Sequence[str]) -> LexicalEncoder:
-        """Learn the vocabulary and idf from the corpus (one text per direction)."""
-        df: Counter[str] = Counter()
-        for t in texts:
-            df.update(set(self.features(t)))
+        """Learn the vocabulary and idf from the corpus (one text per direction).
+
+        The features of every whitespace-separated piece are kept (as ids) until the next :meth:`encode`, which
+        is given the same texts field by field (:func:`embeddings.scoring.direction_vectors`).
+        """
+        ids: dict[str, int] = {}
+        memo: dict[str, np.ndarray] = {}
+        seen = [np.unique(self._feature_ids(t, ids, memo)) for t in texts]
+        counts = np.bincount(np.concatenate(seen), minlength=len(ids)) if seen else np.zeros(len(ids), np.int64)
+        del seen
+        df = {f: int(counts[i]) for f, i in ids.items() if counts[i] > 0}
         kept = sorted((t for t, c in df.items() if c >= self.min_df), key=lambda t: (-df[t], t))
         terms = sorted(kept[: self.max_features])
         self.vocabulary = {t: i for i, t in enumerate(terms)}
@@ -287,34 +347,45 @@ class LexicalEncoder(Encoder):
             if t in bp:
                 idf[i] *= self.boilerplate_weight
         self.idf = idf
+        self._fitted = (ids, memo)
         return self
 
     def encode(self, texts: Sequence[str], *, progress: bool = False) -> TextMatrix:
         """Sublinear-tf × idf rows per block, each block normalised and weighted, L2-normalised overall.
 
         Returns a CSR matrix (a few hundred non-zeros per row out of ``max_features``): nothing here is dense.
+        Counts and weights are computed for all rows at once (numpy), from the features :meth:`fit` kept.
         """
         if not self.vocabulary:
             raise FundgraphError(
                 "the lexical encoder must be fitted (or loaded from a state) before encoding"
             )
-        indptr = [0]
-        indices: list[int] = []
-        data: list[float] = []
-        idf = self.idf.tolist()
-        for t in texts:
-            row = {}
-            for tok, c in Counter(self.features(t)).items():
-                j = self.vocabulary.get(tok)
-                if j is not None:
-                    row[j] = (1.0 + math.log(c)) * idf[j]
-            for j in sorted(row):
-                indices.append(j)
-                data.append(row[j])
-            indptr.append(len(indices))
+        fitted, self._fitted = self._fitted, None  # kept for one encode: the build's
+        ids, memo = fitted if fitted is not None else (dict(self.vocabulary), None)
+        rows = [self._feature_ids(t, ids, memo) for t in texts]
+        del fitted, memo
+        column = np.full(len(ids), -1, dtype=np.int64)
+        for t, j in self.vocabulary.items():
+            if t in ids:
+                column[ids[t]] = j
+        del ids
+        n_cols = len(self.vocabulary)
+        lengths = np.fromiter((r.size for r in rows), dtype=np.int64, count=len(rows))
+        cols = column[np.concatenate(rows)] if rows else np.zeros(0, np.int64)
+        del rows
+        owner = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
+        keep = cols >= 0
+        # One key per (row, column), sorted: rows in order, each row's columns ascending, with their counts.
+        keys, counts = np.unique(owner[keep] * n_cols + cols[keep], return_counts=True)
+        rows_of, indices = np.divmod(keys, n_cols)
+        # (1 + ln c) · idf in double precision, as math.log and Python floats gave it, then float32.
+        logs = np.array([0.0] + [math.log(c) for c in range(1, int(counts.max(initial=1)) + 1)])
+        data = (1.0 + logs[counts]) * self.idf.astype(np.float64)[indices]
+        indptr = np.zeros(len(texts) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows_of, minlength=len(texts)), out=indptr[1:])
         m = sp.csr_matrix(
-            (np.asarray(data, dtype=np.float32), np.asarray(indices, dtype=np.int32), np.asarray(indptr, np.int64)),
-            shape=(len(texts), len(self.vocabulary)),
+            (data.astype(np.float32), indices.astype(np.int32), indptr),
+            shape=(len(texts), n_cols),
         )
         is_char = self._char_columns()
         if is_char.any() and (~is_char).any():

@@ -117,3 +117,47 @@ def test_unfitted_and_unknown_state_raise():
         LexicalEncoder().encode(["x"])
     with pytest.raises(FundgraphError):
         encoder_from_state({"name": "nope"})
+
+
+def _reference_rows(enc, texts):
+    """Rows computed the plain way: Counter of each whole text's features, (1 + ln c) · idf, block weights."""
+    import math
+    from collections import Counter
+
+    rows = []
+    for t in texts:
+        row = np.zeros(len(enc.vocabulary))
+        for f, c in Counter(enc.features(t)).items():
+            if f in enc.vocabulary:
+                row[enc.vocabulary[f]] = (1.0 + math.log(c)) * float(enc.idf[enc.vocabulary[f]])
+        rows.append(row)
+    return np.asarray(rows)
+
+
+def test_fit_then_encode_reuses_pieces_and_equals_cutting_whole_texts(lexicon):
+    # Fields joined by spaces (as the build fits them), one naming a surface form that itself has a space.
+    fields = [["阿尔茨海默病 早期预警", "基于PET和 MR影像的 Alzheimer's disease 预测研究"],
+              ["抑郁症疗效评估", "多模态影像 抑郁障碍 个体化治疗"], ["", "量子计算 云平台 国际合作"]]
+    joined = [" ".join(f) for f in fields]
+    flat = [t for f in fields for t in f if t.strip()]
+    fitted = LexicalEncoder(lexicon, min_df=1).fit(joined)
+    assert fitted._pieces(joined[0]) is None  # cut whole: "Alzheimer's disease" spans a space
+    assert fitted._pieces(joined[1]) == ["抑郁症疗效评估", "多模态影像", "抑郁障碍", "个体化治疗"]
+    m = fitted.encode(flat)
+    again = encoder_from_state(fitted.state()).encode(flat)  # no pieces kept: every text cut afresh
+    assert (m != again).nnz == 0
+    assert fitted._fitted is None  # the pieces were kept for one encode only
+    ref = _reference_rows(fitted, flat)
+    assert np.allclose(m.toarray(), _block_normalised(fitted, ref), atol=1e-6)
+
+
+def _block_normalised(enc, ref):
+    is_char = enc._char_columns()
+    out = ref.copy()
+    for block, share in ((is_char, 1.0 - enc.word_share), (~is_char, enc.word_share)):
+        norms = np.linalg.norm(out[:, block], axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        out[:, block] = out[:, block] / norms * np.sqrt(share)
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return out / norms

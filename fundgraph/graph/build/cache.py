@@ -181,6 +181,10 @@ class DocumentCache:
         """Keep a document's results."""
         _write(self._document_path(key), CachedDocument(doc=doc, extract=extract))
 
+    def put_bytes(self, key: str, blob: bytes) -> None:
+        """Keep a document's results already pickled (:func:`dump` of a :class:`CachedDocument`)."""
+        _write_bytes(self._document_path(key), blob)
+
     def keyword_counts(self) -> KeywordCounts:
         """The keyword counts kept by the last build with this version (empty when none)."""
         return _read(self._counts_path(), KeywordCounts) or KeywordCounts()
@@ -198,6 +202,19 @@ class DocumentCache:
         _write(self.directory / f"keyword-choices-{self.version[:16]}.pkl", choices)
 
 
+def dump(value: object) -> bytes:
+    """``value`` pickled as the cache stores it."""
+    return pickle.dumps(value, protocol=_PROTOCOL)
+
+
+def load(blob: bytes, kind: type) -> Any:
+    """:func:`dump`'s bytes back as a ``kind`` (a ``TypeError`` when they hold something else)."""
+    value = pickle.loads(blob)
+    if not isinstance(value, kind):
+        raise TypeError(f"expected a pickled {kind.__name__}, not {type(value).__name__}")
+    return value
+
+
 def _read(path: Path, kind: type) -> Any:
     try:
         with path.open("rb") as fh:
@@ -208,11 +225,15 @@ def _read(path: Path, kind: type) -> Any:
 
 
 def _write(path: Path, value: object) -> None:
+    _write_bytes(path, dump(value))
+
+
+def _write_bytes(path: Path, blob: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pkl")
     try:
         with os.fdopen(fd, "wb") as fh:
-            pickle.dump(value, fh, protocol=_PROTOCOL)
+            fh.write(blob)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -331,7 +331,9 @@ def title_vectors(encoder: Encoder, directions: Sequence[Direction]) -> dict[str
     if not directions:
         return {}
     m = vx.l2_normalise(vx.as_rows(encoder.encode([d.title or "" for d in directions])))
-    return {d.id: vx.dense_row(m, i) for i, d in enumerate(directions)}
+    # One dense copy of the few rows, not one sparse row slice each (a third of lineage's time at 1,000 directions).
+    rows = np.asarray(m.toarray() if sp.issparse(m) else m, dtype=np.float32)
+    return {d.id: rows[i] for i, d in enumerate(directions)}
 
 
 def candidate_subset(cands: Candidates, rows: Sequence[int]) -> Candidates:
