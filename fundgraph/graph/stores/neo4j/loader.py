@@ -22,6 +22,8 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+import scipy.sparse as sp
+
 from fundgraph.core.errors import FundgraphError
 from fundgraph.embeddings import vectors as vx
 from fundgraph.graph.model import Label, Rel
@@ -30,9 +32,12 @@ from fundgraph.graph.stores.neo4j.codec import (
     EMBEDDING,
     LAYOUT,
     MAX_INDEXED_DIMENSIONS,
+    PROJECTION_DIMENSIONS,
     SEQ_KEY,
     encode_props,
+    projection,
     query_props,
+    sparse_row_props,
 )
 
 if TYPE_CHECKING:
@@ -51,10 +56,26 @@ _RELS = {rel.value for rel in Rel}
 
 
 # -- rows (pure) ----------------------------------------------------------------------------------------------
+def index_dimensions(built: BuiltGraph) -> int:
+    """Dimensions of the ``embedding`` property under the vector index (0: no vectors)."""
+    vectors = vx.as_rows(built.vectors)
+    if not vectors.shape[0] or not vx.dimension(vectors):
+        return 0
+    return PROJECTION_DIMENSIONS if sp.issparse(vectors) else vx.dimension(vectors)
+
+
 def node_rows(built: BuiltGraph) -> list[dict[str, Any]]:
-    """Parameter rows of every node (Direction rows carry their vector as ``embedding``)."""
+    """Parameter rows of every node.
+
+    A Direction row carries its text vector: a sparse (lexical) row as ``fg_vec_idx``/``fg_vec_val`` plus its
+    :func:`~.codec.projection` as ``embedding`` (under the vector index); a dense row as ``embedding`` itself.
+    """
     vec_row = {d: i for i, d in enumerate(built.direction_ids)}
-    vectors = vx.as_rows(built.vectors)  # sparse stays sparse: one row is made dense as it is written
+    vectors = vx.as_rows(built.vectors)
+    sparse = sp.issparse(vectors) and vectors.shape[0] > 0 and vx.dimension(vectors) > 0
+    if sparse:
+        vectors = vx.to_csr(vectors)
+    projected = projection(vectors) if sparse else None
     derived = query_props(built.graph)
     rows = []
     for seq, (n, d) in enumerate(built.graph.nodes(data=True)):
@@ -64,7 +85,10 @@ def node_rows(built: BuiltGraph) -> list[dict[str, Any]]:
         props = encode_props({k: v for k, v in d.items() if k != EMBEDDING})
         props[SEQ_KEY] = seq
         props.update(derived.get(n, {}))
-        if n in vec_row and vx.dimension(vectors) > 0:
+        if n in vec_row and projected is not None:
+            props.update(sparse_row_props(vectors, vec_row[n]))
+            props[EMBEDDING] = projected[vec_row[n]].astype(float).tolist()
+        elif n in vec_row and vx.dimension(vectors) > 0:
             props[EMBEDDING] = vx.dense_row(vectors, vec_row[n]).astype(float).tolist()
         rows.append({"id": str(n), "label": label, "props": props})
     return rows
@@ -154,7 +178,7 @@ def replace(
     vectors = vx.as_rows(built.vectors)
     dims = vx.dimension(vectors) if vectors.shape[0] else 0
     create_schema(conn)
-    ensure_vector_index(conn, dims)
+    ensure_vector_index(conn, index_dimensions(built))
     conn.write("set_meta_loading", build=build)
     nodes, rels = node_rows(built), relationship_rows(built)
     done = 0
@@ -176,6 +200,7 @@ def replace(
         encoder_state=json.dumps(built.encoder_state, ensure_ascii=False, default=str),
         direction_ids=list(built.direction_ids),
         dimensions=dims,
+        sparse=bool(sp.issparse(vectors)),
         node_count=len(nodes),
         relationship_count=len(rels),
         layout=LAYOUT,
