@@ -33,34 +33,29 @@ SEARCH_RULE = (
 SUGGESTIONS = 8
 
 
-def with_evidence(pool: Candidates, vector: np.ndarray, entities: dict[str, float]) -> Candidates:
-    """The candidates of ``pool`` that show evidence for a query (its text ``vector`` and ``entities`` profile).
+def with_evidence(pool: Candidates, vector: np.ndarray, entities: dict[str, float]) -> np.ndarray:
+    """Which candidates of ``pool`` show evidence for a query (its text ``vector`` and ``entities`` profile).
 
     Evidence: an entity of the query's profile that the candidate's profile holds too (with a non-zero rarity
-    weight, so that the explanation names it), or text similarity ≥ :data:`MIN_TEXT_SCORE`.
+    weight, so that the explanation names it), or text similarity ≥ :data:`MIN_TEXT_SCORE`. A boolean mask over
+    the rows, from one text product and one column slice of the entity matrix: filtering the profiles in Python
+    and ranking a new candidate set (whose entity matrix was then rebuilt) took 380 ms per search at 20,000
+    directions.
     """
     q = np.asarray(vector, dtype=np.float32).reshape(-1)
     n = len(pool.ids)
     if n and q.shape[0] == pool.vectors.shape[1]:
-        text = np.clip(pool.vectors @ q, -1.0, 1.0)
+        text = np.asarray(np.clip(pool.vectors @ q, -1.0, 1.0), dtype=np.float64).reshape(-1)
     else:
-        text = np.zeros(n, dtype=np.float32)
-    wanted = [e for e, w in entities.items() if w > 0 and pool.idf.get(e, 0.0) > 0]
-    keep = [i for i in range(n)
-            if round(float(text[i]), 6) >= MIN_TEXT_SCORE or any(pool.entities[i].get(e, 0.0) > 0 for e in wanted)]
-    if len(keep) == n:
-        return pool
-    return Candidates(
-        ids=[pool.ids[i] for i in keep],
-        programs=[pool.programs[i] for i in keep],
-        vectors=pool.vectors[keep] if n else pool.vectors,
-        entities=[pool.entities[i] for i in keep],
-        info=pool.info,
-        idf=pool.idf,
-        parents=pool.parents,
-        hierarchy_decay=pool.hierarchy_decay,
-        type_weights=pool.type_weights,
-    )
+        text = np.zeros(n, dtype=np.float64)
+    keep = text >= MIN_TEXT_SCORE + 1e-6
+    for i in np.flatnonzero((text > MIN_TEXT_SCORE - 1e-6) & ~keep):  # the rounding decides (as the results show it)
+        keep[i] = round(float(text[i]), 6) >= MIN_TEXT_SCORE
+    m, columns = pool.entity_matrix
+    wanted = [columns[e] for e, w in entities.items() if w > 0 and pool.idf.get(e, 0.0) > 0 and e in columns]
+    if wanted and n:
+        keep |= np.asarray((m[:, wanted] > 0).sum(axis=1)).reshape(-1) > 0
+    return keep
 
 
 def search(
@@ -91,8 +86,9 @@ def search(
     lexicon = context.lexicon()
     named = query_matches(text, lexicon, cands)
     entities = query_entities(text, lexicon, cands)
-    evidence = with_evidence(cands if pool is None else pool, vector, entities)
-    ranked = rank(vector, entities, evidence, config=context.config, k=k, programs=list(programs) if programs else None)
+    pool = cands if pool is None else pool
+    ranked = rank(vector, entities, pool, config=context.config, k=k, programs=list(programs) if programs else None,
+                  mask=with_evidence(pool, vector, entities))
     terms = [models.QueryTerm(**_term(eid, lexicon, cands), matched=m) for eid, m in named.items()]
     if ranked:
         return models.SearchResults(items=[marks.mark(item(s), named) for s in ranked], rule=SEARCH_RULE,
