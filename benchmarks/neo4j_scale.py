@@ -16,6 +16,7 @@ once per build) is timed separately as ``ranking warm-up``.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import subprocess
 import sys
@@ -209,7 +210,9 @@ def main() -> None:
             print(f"unwind: {res['unwind']}", flush=True)
         conn = CountingConnection(store.connection)
         store.connection = conn
+        res["load_before"] = os.getloadavg()
         res["requests"] = measure(store, conn, built, args.requests, args.clients, args.seed)
+        res["load_after"] = os.getloadavg()
         res["index"] = index_recall(store, built, [10, 50, 200, 1000], 50, args.seed)
     finally:
         store.close()
@@ -230,7 +233,9 @@ def table(res: dict[str, Any], n_dirs: int, args: argparse.Namespace) -> None:
         a = res["admin"]
         print(f"  neo4j-admin: CSV export {a['export_s']:.1f} s ({a['csv_mb']:.0f} MB) + import {a['import_s']:.1f} s "
               f"= {a['export_s'] + a['import_s']:.1f} s")
-    print(f"  ranking inputs read once per build (first similar): {r['ranking warm-up s']:.1f} s")
+    print(f"  ranking inputs read once per build (at start-up, Neo4jStore.warm): {r['ranking warm-up s']:.1f} s")
+    print("  machine load average (1/5/15 min) before the requests {:.1f}/{:.1f}/{:.1f}, after {:.1f}/{:.1f}/{:.1f}"
+          .format(*res["load_before"], *res["load_after"]))
     cols = [f"{c} client{'s' if c > 1 else ''}" for c in args.clients]
     print(f"\n  {'request':<14}{'stmts':>6}{'tx':>4}" + "".join(f"{c + ' p50/p99 ms':>28}" for c in cols)
           + "".join(f"{'rps@' + str(c):>10}" for c in args.clients))
