@@ -383,10 +383,10 @@ class Neo4jStore(GraphStore):
         ``node`` is a node id or an entity's name or synonym (:func:`~fundgraph.graph.read.semantics.resolve_node`).
 
         Two statements for a walk of depth ≤ 2: ``find_neighbourhood`` checks the build, resolves the node and
-        reads the walk's first two levels (each node's neighbours not seen yet, smallest ids first, at most as
-        many as the walk can still take), then ``get_neighbourhood_elements`` reads the chosen nodes' small
-        properties and their edges. A name rather than an id resolves first (one more statement), and each level
-        past 2 is one ``find_neighbours``.
+        reads the walk's first two levels (level 2 as a lazy stream in the walk's order that stops when the walk
+        is full, so hubs it would not reach are not expanded), then ``get_neighbourhood_elements`` reads the
+        chosen nodes' small properties and their edges. A name rather than an id resolves first (one more
+        statement), and each level past 2 is one ``find_neighbours``.
         """
         valid = 0 <= depth <= semantics.MAX_DEPTH and limit >= 1
         walk_depth, walk_limit = (min(depth, 2), limit) if valid else (0, 1)
