@@ -158,7 +158,7 @@ def index_recall(store: Neo4jStore, built: BuiltGraph, sizes: list[int], n: int,
     rng = random.Random(seed + 1)
     ids = rng.sample(built.direction_ids, min(n, len(built.direction_ids)))
     out: dict[str, Any] = {}
-    exact = {d: {i.id for i in store.similar(d, 10, "all").items} for d in ids}
+    exact = {d: {i.direction.id for i in store.similar(d, 10, "all").items} for d in ids}
     for c in sizes:
         hits, times = 0, []
         for d in ids:
@@ -213,6 +213,7 @@ def main() -> None:
         res["load_before"] = os.getloadavg()
         res["requests"] = measure(store, conn, built, args.requests, args.clients, args.seed)
         res["load_after"] = os.getloadavg()
+        print(res, flush=True)
         res["index"] = index_recall(store, built, [10, 50, 200, 1000], 50, args.seed)
     finally:
         store.close()
