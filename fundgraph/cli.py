@@ -156,7 +156,7 @@ def load_neo4j(
     from_embedded: Annotated[bool, typer.Option(
         "--from-embedded", help="Copy the embedded store's graph (FUNDGRAPH_HOME); default: build it.",
     )] = False,
-    batch_size: Annotated[int, typer.Option(min=1, max=50_000, help="Rows per UNWIND batch.")] = 1000,
+    batch_size: Annotated[int, typer.Option(min=1, max=50_000, help="Rows per UNWIND batch.")] = 5000,
 ) -> None:
     """Load the graph into Neo4j (settings FUNDGRAPH_NEO4J_*); re-running it adds no duplicates."""
     settings = service.settings_with()

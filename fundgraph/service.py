@@ -174,7 +174,7 @@ class Neo4jLoad:
     seconds: float
 
 
-def load_neo4j(settings: Settings, *, from_embedded: bool = False, batch_size: int = 1000,
+def load_neo4j(settings: Settings, *, from_embedded: bool = False, batch_size: int = 5000,
                progress: Progress | None = None) -> Neo4jLoad:
     """Load the graph into Neo4j (settings ``neo4j_*``): the embedded store's graph, or a fresh build.
 

@@ -1,7 +1,9 @@
-// GET /api/directions/{id}: the direction's properties (no vector), its community, and every MENTIONS edge
-// to an entity with that entity's properties, in build order (fg_seq).
+// GET /api/directions/{id}: the direction's properties (but those in $skip: vectors, query forms), its community,
+// and every MENTIONS edge to an entity with that entity's properties, in build order (fg_seq).
+// With the build check (build, layout of the meta node), so a detail is one statement; no row has d null.
 // (d:Node {id}) is a seek on the uniqueness index; (d:Direction {id}) would scan every direction.
-MATCH (d:Node {id: $id})
+OPTIONAL MATCH (m:FundgraphMeta {id: 'fundgraph'})
+OPTIONAL MATCH (d:Node {id: $id})
 WHERE d:Direction
 CALL (d) {
   OPTIONAL MATCH (d)-[ic:IN_COMMUNITY]->(c:Node)
@@ -18,4 +20,5 @@ CALL (d) {
                       ELSE {entity: e.id, label: e.label, node: [k IN keys(e) | [k, e[k]]],
                             edge: [k IN keys(r) | [k, r[k]]]} END) AS mentions
 }
-RETURN [k IN keys(d) WHERE k <> 'embedding' | [k, d[k]]] AS props, communities, mentions
+RETURN m.build AS build, m.layout AS layout, d IS NOT NULL AS found,
+       [k IN keys(d) WHERE NOT k IN $skip | [k, d[k]]] AS props, communities, mentions

@@ -354,6 +354,60 @@ def english_index(lexicon: Lexicon, cands: Candidates) -> Any:
     return index
 
 
+@dataclass
+class QueryTerms:
+    """What free text is matched against besides the lexicon, made once per candidate set (:func:`query_terms`).
+
+    Attributes:
+        known: entities with a rarity weight or broader entities (the ones a query may name).
+        keywords: the candidates' keywords of 3 characters or more, in the order of ``cands.info``, as
+            (id, name); ``automaton`` finds their lower-cased names in a text (values: positions in ``keywords``).
+    """
+
+    known: frozenset[str]
+    keywords: list[tuple[str, str]]
+    automaton: Any
+
+    def keywords_in(self, text: str) -> list[tuple[str, str]]:
+        """The keywords whose name occurs in ``text`` (case-insensitively), in :attr:`keywords` order."""
+        if not self.keywords:
+            return []
+        rows: set[int] = set()
+        for _end, found in self.automaton.iter(text.lower()):
+            rows.update(found)
+        return [self.keywords[r] for r in sorted(rows)]
+
+
+_QUERY_TERMS: dict[int, tuple[Any, Any, QueryTerms]] = {}
+
+
+def query_terms(cands: Candidates) -> QueryTerms:
+    """The :class:`QueryTerms` of ``cands``, built once per candidate set.
+
+    One automaton instead of a substring test per keyword (17 ms per query at 20,000 directions).
+    """
+    hit = _QUERY_TERMS.get(id(cands))
+    if hit is not None and hit[0] is cands.info and hit[1] is cands.idf:
+        return hit[2]
+    import ahocorasick
+
+    keywords = [(eid, info.name) for eid, info in cands.info.items()
+                if info.type == "keyword" and len(info.name) >= 3]
+    automaton = ahocorasick.Automaton()
+    by_name: dict[str, list[int]] = {}
+    for row, (_eid, name) in enumerate(keywords):
+        by_name.setdefault(name.lower(), []).append(row)
+    for name, rows in by_name.items():
+        automaton.add_word(name, rows)
+    if by_name:
+        automaton.make_automaton()
+    terms = QueryTerms(frozenset(cands.idf.keys() | cands.parents.keys()), keywords, automaton)
+    if len(_QUERY_TERMS) > 8:
+        _QUERY_TERMS.clear()
+    _QUERY_TERMS[id(cands)] = (cands.info, cands.idf, terms)
+    return terms
+
+
 def query_matches(text: str, lexicon: Lexicon, cands: Candidates) -> dict[str, str]:
     """Entities free text names → the words that name them.
 
@@ -493,6 +547,7 @@ def rank(
     exclude: int | None = None,
     exclude_program: str | None = None,
     programs: Sequence[str] | None = None,
+    mask: np.ndarray | None = None,
 ) -> list[Scored]:
     """Candidates ranked against a query (a direction or free text), best first.
 
@@ -508,6 +563,7 @@ def rank(
         exclude: row of the query direction itself (never its own neighbour).
         exclude_program: skip candidates of this program (cross-program similarity).
         programs: only candidates of these programs.
+        mask: only the candidates whose entry is true (a boolean row mask, e.g. search's evidence rule).
 
     Ties are broken by direction id, so every store returns the same order.
     """
@@ -527,6 +583,8 @@ def rank(
     if programs is not None:
         allowed = np.isin(codes, [names[p] for p in programs if p in names])
         scores[~allowed] = -np.inf
+    if mask is not None:
+        scores[~np.asarray(mask, dtype=bool)] = -np.inf
     keep = vx.selection_mask(scores, k, margin=candidate_margin(cands.vectors, config))[0]
     return rescore(q, query_entities_, np.flatnonzero(keep), cands, config, k=k)
 

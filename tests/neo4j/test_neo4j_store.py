@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import networkx as nx
-import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from fundgraph.core.errors import DirectionNotFound
 from fundgraph.graph.read import models
 from fundgraph.graph.stores.embedded.queries import GraphQueries
+from fundgraph.graph.stores.neo4j.codec import PROJECTION_DIMENSIONS, projection
 from fundgraph.graph.stores.neo4j.store import Neo4jStore
 
 pytestmark = pytest.mark.neo4j
@@ -46,8 +47,10 @@ def test_round_trip_is_exact(neo4j_store, neo4j_corpus):
         neo4j_corpus.graph.edges(keys=True, data=True)
     )
     assert back.direction_ids == neo4j_corpus.direction_ids
-    assert isinstance(back.vectors, np.ndarray)  # Neo4j holds each row dense (its vector index needs them)
-    assert (back.vectors == neo4j_corpus.vectors.toarray()).all()
+    # Sparse rows are stored as their non-zeros (fg_vec_idx/fg_vec_val) and come back as the same CSR matrix;
+    # the vector index holds a 256-d projection beside them.
+    assert sp.issparse(back.vectors) and back.vectors.shape == neo4j_corpus.vectors.shape
+    assert (back.vectors != neo4j_corpus.vectors).nnz == 0
     assert back.meta == neo4j_corpus.meta and back.encoder_state == neo4j_corpus.encoder_state
 
 
@@ -110,12 +113,15 @@ def test_queries_equal_embedded(neo4j_store, embedded):
 def test_vector_index_is_online_and_ranks_a_direction_first(neo4j_store, neo4j_corpus):
     rows = neo4j_store.read("show_vector_index")
     assert rows and rows[0]["state"] == "ONLINE"
-    assert rows[0]["dimensions"] == neo4j_corpus.vectors.shape[1]
+    # The lexical rows are sparse: the index holds their 256-d projection (codec.projection).
+    assert rows[0]["dimensions"] == PROJECTION_DIMENSIONS < neo4j_corpus.vectors.shape[1]
     did = neo4j_corpus.direction_ids[0]
     hits = neo4j_store.read(
-        "query_direction_vectors", k=3, vector=neo4j_corpus.vectors[0].toarray()[0].astype(float).tolist()
+        "query_direction_vectors", k=3, vector=projection(neo4j_corpus.vectors[0])[0].astype(float).tolist()
     )
     assert hits[0]["id"] == did and hits[0]["score"] == pytest.approx(1.0, abs=1e-4)
+    near = neo4j_store.read("find_vector_candidates", id=did, n=3)
+    assert near[0]["id"] == did and len(near) == 3
 
 
 def test_settings_select_the_neo4j_store_and_the_api_serves_it(neo4j_store, neo4j_settings, neo4j_corpus):

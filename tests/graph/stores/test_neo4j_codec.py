@@ -10,6 +10,7 @@ import pytest
 import scipy.sparse as sp
 
 from fundgraph.core.errors import FundgraphError
+from fundgraph.embeddings import vectors as vx
 from fundgraph.graph.model import Rel
 from fundgraph.graph.stores.base import BuiltGraph
 from fundgraph.graph.stores.neo4j.codec import (
@@ -18,12 +19,17 @@ from fundgraph.graph.stores.neo4j.codec import (
     LOOKUP_KEY,
     NULL_KEYS,
     ORDER_KEY,
+    PROJECTION_DIMENSIONS,
     SEARCH_KEY,
+    VECTOR_INDICES,
+    VECTOR_VALUES,
     decode_edge_key,
     decode_pairs,
     decode_props,
     encode_props,
+    projection,
     query_props,
+    sparse_rows,
 )
 from fundgraph.graph.stores.neo4j.loader import batches, load_statements, node_rows, relationship_rows
 from tests.graph.handmade import handmade_built
@@ -72,10 +78,14 @@ def test_rows_carry_every_node_and_edge_with_vectors(built):
     by_id = {r["id"]: r for r in nodes}
     row = built.direction_ids.index("prog-a:1")
     assert by_id["prog-a:1"]["label"] == "Direction"
-    assert sp.issparse(built.vectors)  # the build keeps lexical vectors sparse; Neo4j gets each row dense
-    want = built.vectors[row].toarray().ravel()
-    assert by_id["prog-a:1"]["props"][EMBEDDING] == pytest.approx(want.tolist())
-    assert len(by_id["prog-a:1"]["props"][EMBEDDING]) == built.vectors.shape[1]
+    assert sp.issparse(built.vectors)  # the build keeps lexical vectors sparse; so does Neo4j (fg_vec_idx/val)
+    props = by_id["prog-a:1"]["props"]
+    got = sparse_rows([(props[VECTOR_INDICES], props[VECTOR_VALUES])], built.vectors.shape[1])
+    assert got.toarray().ravel().tolist() == pytest.approx(built.vectors[row].toarray().ravel().tolist())
+    # under the vector index: the row's 256-d projection
+    want = projection(vx.to_csr(built.vectors))[row]
+    assert props[EMBEDDING] == pytest.approx(want.astype(float).tolist(), abs=1e-6)
+    assert len(props[EMBEDDING]) == PROJECTION_DIMENSIONS
     assert EMBEDDING not in by_id["prog-a"]["props"]
     assert decode_props(by_id["disease:alzheimer"]["props"]) == dict(g.nodes["disease:alzheimer"])
     assert [r["props"]["fg_seq"] for r in rels] == list(range(len(rels)))
@@ -89,6 +99,8 @@ def test_load_plan_puts_nodes_first_and_one_statement_per_relationship_type(buil
     assert len(names) == len(set(names)) and {n.removeprefix("merge_relationships_") for n in names} <= set(Rel)
     assert sum(len(rows) for _, rows in plan[1:]) == len(rels)
     assert [len(b) for b in batches(list(range(7)), 3)] == [3, 3, 1]
+    created = load_statements(nodes, rels, create=True)
+    assert [(name.replace("create_", "merge_", 1), rows) for name, rows in created] == plan
 
 
 def test_rows_refuse_labels_and_types_outside_the_model():

@@ -35,6 +35,17 @@ def test_every_statement_is_a_catalog_file_without_fstring_values():
         query("no_such_statement")
 
 
+def test_first_load_statements_create_what_the_merge_statements_merge():
+    assert "CREATE (n:Node {id: row.id})" in query("create_nodes")
+    for t in Rel:  # the same rows and properties as merge_relationships_<TYPE>, created instead of merged
+        merge, create = query(f"merge_relationships_{t.value}"), query(f"create_relationships_{t.value}")
+        assert f"CREATE (a)-[r:{t.value}]->(b)" in create
+        body = [line for line in create.splitlines() if not line.startswith("//")]
+        assert body == [line.replace(f"MERGE (a)-[r:{t.value} {{fg_key: row.key}}]->(b)",
+                                     f"CREATE (a)-[r:{t.value}]->(b)")
+                        for line in merge.splitlines() if not line.startswith("//")]
+
+
 def test_unreachable_neo4j_is_backend_unavailable():
     from fundgraph.core.settings import Settings
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import networkx as nx
 import numpy as np
+import scipy.sparse as sp
 
 from fundgraph.graph.read import semantics
 from fundgraph.graph.read.records import entity_type_of
@@ -32,16 +33,25 @@ SEARCH_KEY = "fg_search"
 TEXT_KEY = "fg_text"
 KEYWORDS_KEY = "fg_keywords"
 CATEGORY_KEY = "fg_category"
+#: A sparse text vector (the lexical encoder's CSR row): its column indices and values, non-zeros only.
+VECTOR_INDICES = "fg_vec_idx"
+VECTOR_VALUES = "fg_vec_val"
 BOOKKEEPING = frozenset({BUILD_KEY, SEQ_KEY, JSON_KEYS, NULL_KEYS, EDGE_KEY, ORDER_KEY, LOOKUP_KEY, SEARCH_KEY,
-                         TEXT_KEY, KEYWORDS_KEY, CATEGORY_KEY})
-#: Version of the stored layout (the query properties above). A graph loaded by an older loader lacks them:
-#: the store then asks for a re-load instead of answering wrongly.
-LAYOUT = 2
-#: The Direction property holding its vector (under the vector index).
+                         TEXT_KEY, KEYWORDS_KEY, CATEGORY_KEY, VECTOR_INDICES, VECTOR_VALUES})
+#: Version of the stored layout (the query properties above, the vector properties). A graph loaded by an older
+#: loader lacks them: the store then asks for a re-load instead of answering wrongly.
+LAYOUT = 3
+#: The Direction property under the vector index: the text vector itself when it is dense (a sentence model),
+#: else :func:`projection` of its sparse row (the exact row is ``fg_vec_idx``/``fg_vec_val``).
 EMBEDDING = "embedding"
-#: Neo4j 5's vector indexes take at most 4096 dimensions; longer vectors are stored but not indexed, and
-#: similar/search then rank every candidate without asking the index (same results, no index).
+#: Neo4j 5's vector indexes take at most 4096 dimensions; longer dense vectors are stored but not indexed.
 MAX_INDEXED_DIMENSIONS = 4096
+#: Dimensions of the projection of sparse rows. A 4,000-dimension dense copy of every lexical row was 32 KB of
+#: doubles per direction (3.2 GB at 100,000, and an HNSW index as large); 256 keeps the index small while its
+#: nearest neighbours still hold the exact best ones (recall measured by benchmarks/neo4j_scale.py).
+PROJECTION_DIMENSIONS = 256
+#: Seed of the projection matrix: the same for every load, so a query projected later meets the stored rows.
+PROJECTION_SEED = 20240614
 
 
 def _primitive_list(value: list[Any]) -> bool:
@@ -132,3 +142,38 @@ def query_props(g: nx.MultiDiGraph) -> dict[str, dict[str, Any]]:
             continue
         out[n] = {LOOKUP_KEY: semantics.lookup_forms(n, d), SEARCH_KEY: semantics.search_forms(n, d)}
     return out
+
+
+def projection_matrix(dimensions: int, out: int = PROJECTION_DIMENSIONS, seed: int = PROJECTION_SEED) -> np.ndarray:
+    """The seeded Gaussian matrix (``dimensions`` × ``out``) that :func:`projection` multiplies by."""
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal((dimensions, out)) / math.sqrt(out)).astype(np.float32)
+
+
+def projection(rows: Any, out: int = PROJECTION_DIMENSIONS, seed: int = PROJECTION_SEED) -> np.ndarray:
+    """Unit-length random projections of text rows (sparse or dense) to ``out`` dimensions (float32).
+
+    A Gaussian projection keeps cosines within a few hundredths (Johnson–Lindenstrauss), which is all candidate
+    retrieval needs: the kept candidates are re-scored on the exact rows.
+    """
+    m = rows.tocsr() if sp.issparse(rows) else np.asarray(rows, dtype=np.float32)
+    if m.ndim == 1:
+        m = m[None, :]
+    p = np.asarray(m @ projection_matrix(m.shape[1], out, seed), dtype=np.float32)
+    norms = np.linalg.norm(p, axis=1, keepdims=True)
+    return p / np.where(norms > 0, norms, 1.0)
+
+
+def sparse_row_props(m: sp.csr_matrix, i: int) -> dict[str, list[Any]]:
+    """Row ``i`` of a canonical CSR matrix as the properties ``fg_vec_idx`` and ``fg_vec_val`` (column order)."""
+    a, b = int(m.indptr[i]), int(m.indptr[i + 1])
+    return {VECTOR_INDICES: m.indices[a:b].astype(int).tolist(), VECTOR_VALUES: m.data[a:b].astype(float).tolist()}
+
+
+def sparse_rows(pairs: list[tuple[list[int], list[float]]], dimensions: int) -> sp.csr_matrix:
+    """The CSR float32 matrix of rows stored by :func:`sparse_row_props` (``(indices, values)`` per row)."""
+    indptr = np.zeros(len(pairs) + 1, dtype=np.int64)
+    np.cumsum([len(i) for i, _ in pairs], out=indptr[1:])
+    indices = np.fromiter((j for i, _ in pairs for j in i), dtype=np.int32, count=int(indptr[-1]))
+    data = np.fromiter((x for _, v in pairs for x in v), dtype=np.float32, count=int(indptr[-1]))
+    return sp.csr_matrix((data, indices, indptr), shape=(len(pairs), dimensions))

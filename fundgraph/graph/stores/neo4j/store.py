@@ -9,7 +9,9 @@ and the record mappers of :mod:`fundgraph.graph.read.records` are applied in Pyt
 for the lookups Cypher cannot do equally (NFKC + case folding) the loader stores each node's lookup forms (see
 :func:`.codec.query_props`). Similar and search rank every direction with :func:`fundgraph.embeddings.scoring.rank`
 (exactly as the embedded store does); the ranking inputs (direction briefs, vectors and entity profiles, the cited
-entities' names and MEMBER_OF, the encoder) are read once per build and cached (:meth:`Neo4jStore.ranking_data`).
+entities' names and MEMBER_OF, the encoder) are read once per build and cached (:meth:`Neo4jStore.ranking_data`),
+at start-up in the background (:meth:`Neo4jStore.warm`): 13 s for 20,000 directions (four statements, rows
+decoded as the driver gives them, see :func:`.connection._rows`), no longer on the first request.
 Every lookup by id starts from the ``:Node(id)`` uniqueness index (``MATCH (d:Node {id: $id}) WHERE d:Direction``:
 with the model label in the pattern the planner scanned every direction), and lookups by entity type from the
 ``:Node(label)`` index (:data:`READ_INDEXES`, created with the loader's schema).
@@ -19,6 +21,7 @@ The API process never holds the whole graph: only :meth:`Neo4jStore.load` reads 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -27,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 import numpy as np
 
-from fundgraph.core.errors import GraphNotBuilt
+from fundgraph.core.errors import FundgraphError, GraphNotBuilt
 from fundgraph.embeddings import vectors as vx
 from fundgraph.graph.model import ENTITY_TYPES, Label, Rel
 from fundgraph.graph.profiles import candidates_from_graph
@@ -38,14 +41,20 @@ from fundgraph.graph.read.semantics import norm
 from fundgraph.graph.stores.base import BuiltGraph, GraphStore
 from fundgraph.graph.stores.neo4j import loader
 from fundgraph.graph.stores.neo4j.codec import (
+    CATEGORY_KEY,
     EDGE_KEY,
     EMBEDDING,
     JSON_KEYS,
+    KEYWORDS_KEY,
     LAYOUT,
     NULL_KEYS,
+    TEXT_KEY,
+    VECTOR_INDICES,
+    VECTOR_VALUES,
     decode_edge_key,
     decode_pairs,
     decode_props,
+    sparse_rows,
 )
 from fundgraph.graph.stores.neo4j.connection import Connection, Run
 
@@ -53,6 +62,7 @@ if TYPE_CHECKING:
     from fundgraph.core.settings import Settings
 
 Progress = Callable[[str], None]
+logger = logging.getLogger(__name__)
 
 
 def _summary_keys() -> list[str]:
@@ -72,6 +82,9 @@ _PROFILE_EDGE_KEYS = ["type", "field", "extracted", "boilerplate", JSON_KEYS, NU
 _PROFILE_NODE_KEYS = ["label", "name", "name_en", JSON_KEYS, NULL_KEYS]
 #: Indexes the read statements need, besides the loader's constraints and indexes (``cypher/<name>.cypher``).
 READ_INDEXES = ("create_index_node_label",)
+#: Direction properties a detail never shows: vectors and query forms (decode_props would drop all but the
+#: embedding; not sending them saves most of the bytes of a detail).
+_DETAIL_SKIP = [EMBEDDING, VECTOR_INDICES, VECTOR_VALUES, TEXT_KEY, KEYWORDS_KEY, CATEGORY_KEY]
 #: Similar lists remembered per build (the embedded store keeps the same number).
 SIMILAR_CACHE_SIZE = 4096
 
@@ -82,18 +95,20 @@ class Neo4jStore(GraphStore):
     Args:
         driver: an open ``neo4j.Driver`` (the store does not own it unless built by :meth:`from_settings`).
         database: database name.
-        batch_size: rows per ``UNWIND`` batch (one write transaction each).
+        batch_size: rows per ``UNWIND`` batch (one write transaction each; 5,000 loaded 5,000 directions in 27 s
+            against 34 s with 1,000, both with CREATE into an empty database, 46 s with MERGE).
         owns_driver: close the driver in :meth:`close`.
     """
 
     backend = "neo4j"
 
     def __init__(
-        self, driver: Any, *, database: str = "neo4j", batch_size: int = 1000, owns_driver: bool = False
+        self, driver: Any, *, database: str = "neo4j", batch_size: int = 5000, owns_driver: bool = False
     ) -> None:
         self.connection = Connection(driver, database, owns_driver=owns_driver)
         self.batch_size = batch_size
         self._lock = threading.Lock()
+        self._reading = threading.Lock()
         self._ranking: RankingData | None = None
 
     @classmethod
@@ -191,10 +206,12 @@ class Neo4jStore(GraphStore):
         meta = self._meta()
         nodes, rels = self.connection.transaction(lambda run: (run("get_nodes"), run("get_relationships")))
         g = nx.MultiDiGraph()
-        vectors_by_id: dict[str, list[float]] = {}
+        vectors_by_id: dict[str, Any] = {}
         for row in nodes:
             props = row["props"]
             vec = props.pop(EMBEDDING, None)
+            if VECTOR_INDICES in props:
+                vec = (props[VECTOR_INDICES], props[VECTOR_VALUES])
             if vec is not None:
                 vectors_by_id[row["id"]] = vec
             g.add_node(row["id"], **decode_props(props))
@@ -205,7 +222,7 @@ class Neo4jStore(GraphStore):
         return BuiltGraph(
             graph=g,
             direction_ids=direction_ids,
-            vectors=_vectors(direction_ids, vectors_by_id, int(meta.get("dimensions") or 0)),
+            vectors=_vectors(direction_ids, vectors_by_id, int(meta.get("dimensions") or 0), bool(meta.get("sparse"))),
             encoder_state=json.loads(meta.get("encoder_state") or "{}"),
             meta=json.loads(meta.get("meta") or "{}"),
         )
@@ -274,11 +291,11 @@ class Neo4jStore(GraphStore):
         return self._query(work)
 
     def direction(self, direction_id: str) -> models.DirectionDetail:
-        """One direction with its community and its entities (with evidence) grouped by type, in Cypher."""
-        rows = self._query(lambda run: run("get_direction", id=direction_id, entity_labels=_entity_labels()))
-        if not rows:
+        """One direction with its community and its entities (with evidence) grouped by type: one statement."""
+        row = self.read("get_direction", id=direction_id, entity_labels=_entity_labels(), skip=_DETAIL_SKIP)[0]
+        _checked_build(row)
+        if not row["found"]:
             raise semantics.direction_not_found(direction_id)
-        row = rows[0]
         mentions = []
         for m in row["mentions"]:
             n = decode_pairs(m["node"]) if m else {}
@@ -365,23 +382,34 @@ class Neo4jStore(GraphStore):
 
         ``node`` is a node id or an entity's name or synonym (:func:`~fundgraph.graph.read.semantics.resolve_node`).
 
-        A breadth-first walk of one Cypher query per level: each level asks only for the frontier's
-        neighbours not seen yet, smallest ids first, and at most as many per node as the walk can still take
-        (the nodes added by earlier frontier nodes of the level, the nodes still to add, and one to tell that
-        the result is truncated); then one query reads the chosen nodes' small properties and their edges.
+        Two statements for a walk of depth ≤ 2: ``find_neighbourhood`` checks the build, resolves the node and
+        reads the walk's first two levels (level 2 as a lazy stream in the walk's order that stops when the walk
+        is full, so hubs it would not reach are not expanded), then ``get_neighbourhood_elements`` reads the
+        chosen nodes' small properties and their edges. A name rather than an id resolves first (one more
+        statement), and each level past 2 is one ``find_neighbours``.
         """
+        valid = 0 <= depth <= semantics.MAX_DEPTH and limit >= 1
+        walk_depth, walk_limit = (min(depth, 2), limit) if valid else (0, 1)
 
         def work(run: Run) -> models.Neighborhood:
-            row = run("resolve_node", id=node, key=norm(node))[0]
-            named: dict[str, list[str]] = {}
-            for label, eid in row["found"]:
-                et = records.entity_type_of(label)
-                if et is not None:
-                    named.setdefault(et, []).append(eid)
-            center = semantics.resolve_node(node, row["exact"] is not None, named)
+            row = run("find_neighbourhood", id=node, depth=walk_depth, limit=walk_limit)[0]
+            _checked_build(row)
+            center = node
+            if row["exact"] is None:  # a name: resolve it, then walk from the entity it names
+                named: dict[str, list[str]] = {}
+                for label, eid in run("resolve_node", id=node, key=norm(node))[0]["found"]:
+                    et = records.entity_type_of(label)
+                    if et is not None:
+                        named.setdefault(et, []).append(eid)
+                center = semantics.resolve_node(node, False, named)
+                semantics.check_walk(depth, limit)
+                row = run("find_neighbourhood", id=center, depth=walk_depth, limit=walk_limit)[0]
             semantics.check_walk(depth, limit)
+            read_ahead = [{center: row["level1"]}, dict(row["level2"])]  # levels 1 and 2, as walk asks for them
 
             def neighbours(frontier: list[str], seen: list[str]) -> dict[str, list[str]]:
+                if read_ahead:
+                    return read_ahead.pop(0)
                 room = limit - len(seen)
                 rows = run("find_neighbours", frontier=frontier, seen=seen, cap=2 * room + 1)
                 return {r["id"]: r["neighbours"] for r in rows}
@@ -402,7 +430,7 @@ class Neo4jStore(GraphStore):
                 edges.append(records.graph_edge(r["source"], key, r["target"], decode_pairs(r["props"])))
             return models.Neighborhood(center=center, depth=depth, nodes=nodes, edges=edges, truncated=truncated)
 
-        return self._query(work)
+        return self.connection.transaction(work)
 
     # -- similar and search: the vector index and the shared ranking --------------------------------------
     def ranking_data(self) -> RankingData:
@@ -417,11 +445,30 @@ class Neo4jStore(GraphStore):
         with self._lock:
             if self._ranking is not None and self._ranking.build == build:
                 return self._ranking
-        data = self._read_ranking_data()
-        with self._lock:
-            if data.build == build or self._ranking is None:
-                self._ranking = data
+        with self._reading:  # one read at a time: a request arriving during warm-up's read waits for it
+            with self._lock:
+                if self._ranking is not None and self._ranking.build == build:
+                    return self._ranking
+            data = self._read_ranking_data()
+            with self._lock:
+                if data.build == build or self._ranking is None:
+                    self._ranking = data
         return data
+
+    def warm(self) -> None:
+        """Read the ranking inputs (:meth:`ranking_data`) in a background thread, so that no request pays for it.
+
+        Start-up neither waits for it nor fails with it (Neo4j may be down: the API must start and answer 503);
+        a similar or search request that comes first waits for this read instead of starting another.
+        """
+
+        def read() -> None:
+            try:
+                self.ranking_data()
+            except FundgraphError as e:
+                logger.warning("Neo4j ranking inputs not read at start-up: %s", e.message)
+
+        threading.Thread(target=read, name="neo4j-ranking-warm-up", daemon=True).start()
 
     def _read_ranking_data(self) -> RankingData:
         def work(run: Run) -> tuple[str, dict[str, Any], list[Any], dict[str, Any], list[str]]:
@@ -492,8 +539,13 @@ def _summary(row: dict[str, Any], direction_count: int) -> models.EntitySummary:
                                   direction_count, row["program_count"])
 
 
-def _vectors(direction_ids: list[str], by_id: dict[str, list[float]], dimensions: int) -> np.ndarray:
-    """The vectors of ``direction_ids`` in that order (an empty matrix when there are none)."""
+def _vectors(direction_ids: list[str], by_id: dict[str, Any], dimensions: int, sparse: bool) -> vx.TextMatrix:
+    """The vectors of ``direction_ids`` in that order (an empty matrix when there are none).
+
+    ``by_id`` holds dense rows, or (``sparse``) ``(indices, values)`` pairs read from ``fg_vec_idx``/``fg_vec_val``.
+    """
+    if sparse:
+        return sparse_rows([by_id.get(d, ([], [])) for d in direction_ids], dimensions)
     if direction_ids and dimensions:
         return np.asarray([by_id[d] for d in direction_ids], dtype=np.float32)
     return np.zeros((len(direction_ids), dimensions), dtype=np.float32)
@@ -546,13 +598,15 @@ class RankingData:
         context = RankingContext(json.loads(meta_row.get("meta") or "{}"),
                                  json.loads(meta_row.get("encoder_state") or "{}"))
         g = nx.MultiDiGraph()
-        vectors_by_id: dict[str, list[float]] = {}
+        vectors_by_id: dict[str, Any] = {}
         briefs: dict[str, models.DirectionBrief] = {}
         for r in dirs:
             b = r["brief"]
             briefs[b["id"]] = records.direction_brief(b)
             g.add_node(b["id"], id=b["id"], label=Label.DIRECTION.value, program_id=b["program_id"])
-            if r["embedding"] is not None:
+            if r["vec_idx"] is not None:
+                vectors_by_id[b["id"]] = (r["vec_idx"], r["vec_val"])
+            elif r["embedding"] is not None:
                 vectors_by_id[b["id"]] = r["embedding"]
         for eid, pairs in hier["entities"]:
             g.add_node(eid, id=eid, **decode_pairs(pairs))
@@ -565,7 +619,7 @@ class RankingData:
         for a, b in hier["member_of"]:
             g.add_edge(a, b, type=Rel.MEMBER_OF.value)
         ids = [d for d in meta_row.get("direction_ids") or [] if d in briefs]
-        vectors = _vectors(ids, vectors_by_id, int(meta_row.get("dimensions") or 0))
+        vectors = _vectors(ids, vectors_by_id, int(meta_row.get("dimensions") or 0), bool(meta_row.get("sparse")))
         return cls(build, context, candidates_from_graph(g, ids, vectors, context.config), briefs, program_ids,
                    direct)
 
