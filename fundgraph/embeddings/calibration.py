@@ -9,9 +9,9 @@ readers; "related" = grade ≥ 1) and shipped as package data, ``fundgraph/data/
      "min_confidence": 0.5,                  # the SIMILAR_TO threshold, as a confidence
      "encoder": "lexical"}                   # optional: the encoder whose scores it maps (default lexical)
 
-``scripts/fit_calibration.py`` writes it. Scores live on a different scale per encoder, so a calibration
-serves only the encoder it was fitted for (:func:`calibration_for`). A build records the calibration it used in
-its meta (:meth:`Calibration.state`), and the stores rebuild it from there (:meth:`Calibration.from_state`): a
+``fundgraph eval similarity --write-calibration`` writes it. Scores live on a different scale per encoder, so a
+calibration serves only the encoder it was fitted for (:func:`calibration_for`). A build records the calibration it
+used in its meta (:meth:`Calibration.state`), and the stores rebuild it from there (:meth:`Calibration.from_state`): a
 query's confidence is the one its build's edges carry.
 """
 

@@ -220,12 +220,18 @@ class Lexicon:
                 self._lower.setdefault(s.lower(), s)
         return self._lower.get(matched.lower())
 
-    def normalise(self, text: str) -> str:
-        """Replace every known surface form by its canonical text, space-separated."""
+    def normalise(self, text: str, *, latin_only: bool = False) -> str:
+        """Replace every known surface form by its canonical text, space-separated.
+
+        With ``latin_only``, only surface forms written in Latin script (English names, abbreviations) are
+        replaced: Chinese text keeps its own words and runs of characters.
+        """
         out: list[str] = []
         pos = 0
         for start, stop in self._matches(text):
             matched = text[start:stop]
+            if latin_only and not matched.isascii():
+                continue
             key = self._lookup(matched)
             out.append(text[pos:start])
             out.append(f" {self.surfaces[key]} " if key is not None else matched)

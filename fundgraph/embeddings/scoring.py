@@ -314,6 +314,10 @@ def direction_vectors(
         config: field weights.
         progress: show the encoder's progress bar.
     """
+    if getattr(encoder, "reads_fields", False):  # the composite encoder weighs the fields itself
+        if not fields:
+            return vx.empty(0, 0)
+        return vx.l2_normalise(vx.as_rows(encoder.encode(list(fields), progress=progress)))  # type: ignore[arg-type]
     texts: list[str] = []
     owners: list[int] = []
     weights: list[float] = []

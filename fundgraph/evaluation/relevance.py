@@ -36,7 +36,7 @@ from fundgraph.core.errors import InputError
 from fundgraph.core.paths import EVAL_DIR
 from fundgraph.core.settings import Settings
 from fundgraph.embeddings import vectors as vx
-from fundgraph.embeddings.encoders import LexicalEncoder, PlainTfidfEncoder, Tokeniser
+from fundgraph.embeddings.encoders import CompositeEncoder, Encoder, LexicalEncoder, PlainTfidfEncoder, Tokeniser
 from fundgraph.embeddings.lexicon import Lexicon
 from fundgraph.embeddings.scoring import ScoringConfig, rank
 
@@ -58,6 +58,7 @@ BEFORE: dict[str, Any] = {
     "min_df": 2,
     "whole_text": False,
     "user_words": True,
+    "composite": False,
 }
 #: Scoring knobs tuned by cross-validation (each a change the ablation switches off).
 GRID: dict[str, tuple[Any, ...]] = {
@@ -67,6 +68,7 @@ GRID: dict[str, tuple[Any, ...]] = {
     "min_df": (2, 1),
     "whole_text": (False, True),
     "user_words": (True, False),
+    "composite": (False, True),
 }
 #: Field weights of the text vector: the old ones (title as heavy as the content) and content-first ones.
 FIELD_WEIGHTS = {
@@ -367,9 +369,15 @@ class ShippedRuns:
         if key in self._runs:
             return self._runs[key]
         cfg, min_df = shipped_config(choice)
-        vkey = (tuple(sorted(cfg.field_weights.items())), min_df, bool(choice["user_words"]))
+        composite = bool(choice.get("composite"))
+        # The composite encoder weighs its blocks itself (fixed in encoders.COMPOSITE_BLOCKS): field weights and
+        # user words do not apply to it.
+        vkey = (("composite",), min_df, False) if composite else (
+            tuple(sorted(cfg.field_weights.items())), min_df, bool(choice["user_words"]))
         if vkey not in self._vectors:
-            enc = LexicalEncoder(lexicon_from_graph(self.g), min_df=min_df, user_words=bool(choice["user_words"]))
+            enc: Encoder = (CompositeEncoder(lexicon_from_graph(self.g), min_df=min_df) if composite else
+                            LexicalEncoder(lexicon_from_graph(self.g), min_df=min_df,
+                                           user_words=bool(choice["user_words"])))
             ids, vectors, *_ = encode_directions(self.g, self.docs, settings=self.settings, encoder=enc, config=cfg)
             self._vectors[vkey] = (ids, vectors)
         ids, vectors = self._vectors[vkey]
@@ -471,6 +479,7 @@ ABLATION: tuple[tuple[str, dict[str, Any]], ...] = (
     ("- rare shared terms (min_df 2)", {"min_df": BEFORE["min_df"]}),
     ("- whole text as one vector (fields apart)", {"whole_text": BEFORE["whole_text"]}),
     ("- no jieba user words (vocabulary names cut as one word)", {"user_words": BEFORE["user_words"]}),
+    ("- composite blocks (field vectors summed into one)", {"composite": BEFORE["composite"]}),
     ("none (the scoring before issue 15)", dict(BEFORE)),
 )
 
@@ -543,6 +552,8 @@ def evaluate_relevance(settings: Settings, *, path: Path = GRADED_PATH, ablation
 
 def current_choice(settings: Settings) -> dict[str, Any]:
     """The grid point the shipped defaults correspond to."""
+    from fundgraph.embeddings.encoders import encoder_from_settings
+
     cfg = ScoringConfig()
     return {
         "text_weight": cfg.text_weight,
@@ -551,6 +562,7 @@ def current_choice(settings: Settings) -> dict[str, Any]:
         "min_df": LexicalEncoder().min_df,
         "whole_text": cfg.field_weights == WHOLE_TEXT,
         "user_words": LexicalEncoder().user_words,
+        "composite": isinstance(encoder_from_settings(settings), CompositeEncoder),
     }
 
 
