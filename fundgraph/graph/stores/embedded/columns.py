@@ -31,14 +31,16 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
 from fundgraph.graph.model import Label
 from fundgraph.graph.read import semantics
+
+if TYPE_CHECKING:  # networkx only for exports and builds: serving never imports it (0.3 s of start-up)
+    import networkx as nx
 
 try:
     import orjson
@@ -288,6 +290,8 @@ class Columns:
 
     def graph(self) -> nx.MultiDiGraph:
         """The networkx graph these columns hold (for exports, the notebook and builds; serving never makes it)."""
+        import networkx as nx
+
         g = nx.MultiDiGraph()
         g.add_nodes_from((n, self.node_props[i]) for i, n in enumerate(self.node_ids))
         for n, d in g.nodes(data=True):  # node-link JSON dropped the "id" attribute; the stores show it
