@@ -182,7 +182,7 @@ class Candidates:
         #: The text vectors and the entity matrix transposed (features × directions, CSR), when a store keeps
         #: them: :meth:`products` then reads only the columns a query has (see there).
         self.transposed: tuple[sp.csr_matrix, sp.csr_matrix] | None = None
-        self._keywords: list[tuple[str, str]] | None = None
+        self._keywords: Any = None
 
     @property
     def entity_matrix(self) -> tuple[sp.csr_matrix, dict[str, int]]:
@@ -221,12 +221,29 @@ class Candidates:
             ent = np.minimum(np.asarray(ents @ e).ravel(), 1.0) if e is not None else 0.0
         return np.clip(text, -1.0, 1.0), ent
 
-    def keyword_names(self) -> list[tuple[str, str]]:
-        """(entity id, lower-cased name) of the keyword entities of 3 characters or more (made once)."""
+    def keywords_in(self, text: str) -> list[str]:
+        """The keyword entities (names of 3 characters or more) whose name is in ``text``, case-insensitively.
+
+        In :attr:`info` order; one Aho–Corasick pass over the text (the automaton is made once), not one
+        substring test per keyword.
+        """
         if self._keywords is None:
-            self._keywords = [(eid, info.name.lower()) for eid, info in self.info.items()
-                              if info.type == "keyword" and len(info.name) >= 3]
-        return self._keywords
+            import ahocorasick
+
+            automaton = ahocorasick.Automaton()
+            for order, (eid, info) in enumerate(self.info.items()):
+                if info.type == "keyword" and len(info.name) >= 3:
+                    name = info.name.lower()
+                    found = automaton.get(name, None)
+                    automaton.add_word(name, (*found, (order, eid)) if found else ((order, eid),))
+            if len(automaton):
+                automaton.make_automaton()
+            self._keywords = automaton
+        automaton = self._keywords
+        if not len(automaton):
+            return []
+        hits = {hit for _end, hits in automaton.iter(text.lower()) for hit in hits}
+        return [eid for _order, eid in sorted(hits)]
 
     def entity_query(self, profile: Mapping[str, float]) -> np.ndarray:
         """A query's entity profile as a dense row over :attr:`entity_matrix`'s columns (unit length, idf-weighted)."""
@@ -399,10 +416,8 @@ def query_matches(text: str, lexicon: Lexicon, cands: Candidates) -> dict[str, s
     """
     known = cands.idf.keys() | cands.parents.keys()
     found = {e: s for e, s in lexicon.find_surfaces(text).items() if e in known}
-    low = text.lower()
-    for eid, name in cands.keyword_names():
-        if name in low and eid not in found:
-            found[eid] = cands.info[eid].name
+    for eid in cands.keywords_in(text):
+        found.setdefault(eid, cands.info[eid].name)
     for eid, s in english_index(lexicon, cands).match(text, cands.parents).items():
         if eid in known:
             found.setdefault(eid, s)

@@ -64,3 +64,32 @@ def test_transposed_products_rank_as_the_row_products(queries):
         finally:
             cands.transposed = saved
         assert _as_tuples(fast) == _as_tuples(slow)
+
+
+SEARCHES = ["Alzheimer's disease PET imaging", "阿尔茨海默病早期诊断的多模态影像", "肺癌低剂量CT筛查与人工智能辅助诊断",
+            "brain-computer interface and neural decoding", "cancer", "tumor imaging", "脑机接口 神经调控",
+            "quantum chromodynamics of neutron stars"]
+
+
+@pytest.mark.parametrize("text", SEARCHES)
+def test_search_equals_exhaustive_exact_ranking_of_every_direction_with_evidence(queries, text):
+    import numpy as np
+
+    from fundgraph.embeddings import vectors as vx
+    from fundgraph.embeddings.scoring import query_entities, rescore
+    from fundgraph.graph.read.search import MIN_TEXT_SCORE
+
+    ctx = queries.ranking_context
+    cands = queries.candidates()
+    q = vx.as_query(ctx.encoder().encode([text]))
+    entities = query_entities(text, ctx.lexicon(), cands)
+    every = np.arange(len(cands.ids))
+    exact_text = np.round(vx.cosines(cands.vectors, every, q), 6)
+    wanted = {e for e, w in entities.items() if w > 0 and cands.idf.get(e, 0) > 0}
+    shares = np.array([bool(wanted & {e for e in cands.entities[i] if cands.idf.get(e, 0) > 0}) for i in every])
+    rows = np.flatnonzero((exact_text >= MIN_TEXT_SCORE) | shares)
+    reference = rescore(q, entities, rows, cands, ctx.config.with_(entity_gate=0.0), k=10)
+    got = queries.search(text, 10, None)
+    assert [(i.direction.id, i.score) for i in got.items] == [(s.id, s.score) for s in reference]
+    if not reference:
+        assert got.reason and got.suggestions
