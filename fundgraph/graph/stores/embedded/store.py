@@ -15,6 +15,7 @@ import contextlib
 import ctypes
 import gc
 import logging
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,6 +43,7 @@ class EmbeddedStore(GraphStore):
     def __init__(self, home: Path, *, build_lock_wait: float = 5.0, **_: Any) -> None:
         self.home = Path(home)
         self.current = self.home / safety.CURRENT
+        self._stamp_paths = tuple(str(self.current / name) for name in (safety.MANIFEST_FILE, INDEX_FILE))
         self._lock = threading.Lock()
         #: (file stamp, generation, queries) of the graph being served; replaced as a whole.
         self._current: tuple[tuple[int, ...], int, GraphQueries] | None = None
@@ -84,9 +86,9 @@ class EmbeddedStore(GraphStore):
     # -- reading -----------------------------------------------------------------------------------------
     def _file_stamp(self) -> tuple[int, ...]:
         """Identity of the stored graph: its manifest (written last, never rewritten), or its index file."""
-        for name in (safety.MANIFEST_FILE, INDEX_FILE):
+        for path in self._stamp_paths:  # os.stat of a str: every request checks, pathlib's stat costs more
             try:
-                st = (self.current / name).stat()
+                st = os.stat(path)
             except FileNotFoundError:
                 continue
             return (st.st_ino, st.st_mtime_ns, st.st_size)
