@@ -293,7 +293,12 @@ def main() -> None:
         for name in plan:
             for run, clients in enumerate(levels):
                 cpu = cpu_seconds(proc.pid)
-                lat, elapsed = asyncio.run(run_scenario(port, plans[run][name], clients))
+                print(f"{name} at {clients} clients ...", file=sys.stderr, flush=True)
+                try:
+                    lat, elapsed = asyncio.run(run_scenario(port, plans[run][name], clients))
+                except OSError as e:  # e.g. the server dropped a connection: report it, measure the rest
+                    print(f"{name} at {clients} clients failed: {e!r}", file=sys.stderr, flush=True)
+                    continue
                 cpu = cpu_seconds(proc.pid) - cpu
                 rows.append(
                     (
