@@ -222,6 +222,12 @@ def scenarios(
             )
             for i in range(n)
         ],
+        # Every text distinct (a number the tokeniser drops makes each one new): no search-cache hit.
+        "search*": [
+            ("POST", "/api/search",
+             json.dumps({"text": f"{SEARCH_TEXTS[i % len(SEARCH_TEXTS)]} {run * n + i}", "k": 10}).encode())
+            for i in range(n)
+        ],
         "matrix": [
             ("GET", f"/api/overlaps/matrix?by={MATRIX_BY[i % len(MATRIX_BY)]}", None) for i in range(n)
         ],

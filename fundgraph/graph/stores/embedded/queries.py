@@ -33,6 +33,8 @@ from fundgraph.graph.stores.embedded.columns import Columns, NodeView, ProfileRo
 
 #: Answers of ``similar`` kept (least recently used first out): ~10 kB each, so at most ~40 MB.
 SIMILAR_CACHE_SIZE = 4096
+#: Search answers kept (the same text asked again, as a dashboard does): ~10 kB each, so at most ~10 MB.
+SEARCH_CACHE_SIZE = 1024
 #: Direction details kept (least recently used first out): ~5 kB each.
 DETAIL_CACHE_SIZE = 8192
 
@@ -128,6 +130,7 @@ class GraphQueries:
         self._details: OrderedDict[str, models.DirectionDetail] = OrderedDict()
         self._similar_cache: OrderedDict[tuple[str, int, str], models.SimilarList] = OrderedDict()
         self._matrix_cache: dict[str, models.Matrix] = {}
+        self._search_cache: OrderedDict[tuple[str, int, tuple[str, ...] | None], models.SearchResults] = OrderedDict()
 
     def warm(self) -> GraphQueries:
         """Compute the lazily built parts now: the similarity candidates, the query encoder and its tokeniser.
@@ -360,10 +363,21 @@ class GraphQueries:
         """Directions ranked against free text (Chinese or English), with evidence only (graph.read.search)."""
         semantics.check_search(text, k)
         semantics.check_programs(self.program_ids, *(programs or ()))
+        key = (text, k, tuple(programs) if programs else None)
+        with self._lock:
+            hit = self._search_cache.get(key)
+            if hit is not None:
+                self._search_cache.move_to_end(key)
+                return hit
         ctx = self.ranking_context
         vector = vx.as_query(ctx.encoder().encode([text]))  # the lexical encoder's row is sparse
-        return free_text.search(text, k, programs, context=ctx, cands=self.candidates(), vector=vector,
-                                item=lambda s: ctx.item(s, self.briefs[s.id]), marks=self.hierarchy_marks())
+        result = free_text.search(text, k, programs, context=ctx, cands=self.candidates(), vector=vector,
+                                  item=lambda s: ctx.item(s, self.briefs[s.id]), marks=self.hierarchy_marks())
+        with self._lock:
+            self._search_cache[key] = result
+            if len(self._search_cache) > SEARCH_CACHE_SIZE:
+                self._search_cache.popitem(last=False)
+        return result
 
     def hierarchy_marks(self) -> records.HierarchyMarks:
         """What marks the shared entities reached through the hierarchy (made once per graph)."""
