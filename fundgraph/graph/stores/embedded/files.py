@@ -97,7 +97,7 @@ def read_vectors(source: Path, spec: dict[str, Any] | None) -> vx.TextMatrix:
         parts = {}
         for part, name in CSR_FILES.items():
             with reading(source / name):
-                parts[part] = np.load(source / name, mmap_mode="r", allow_pickle=False)
+                parts[part] = np.asarray(np.load(source / name, mmap_mode="r", allow_pickle=False))
                 if parts[part].ndim != 1:
                     raise ValueError(f"not a 1-d array (shape {parts[part].shape})")
         shape = tuple(spec["shape"])
@@ -109,7 +109,7 @@ def read_vectors(source: Path, spec: dict[str, Any] | None) -> vx.TextMatrix:
         m.has_canonical_format = True
         return m
     with reading(source / VECTORS_FILE):
-        return np.load(source / VECTORS_FILE, mmap_mode="r", allow_pickle=False)
+        return np.asarray(np.load(source / VECTORS_FILE, mmap_mode="r", allow_pickle=False))
 
 
 class StoredGraph(BuiltGraph):
