@@ -93,3 +93,12 @@ def test_search_equals_exhaustive_exact_ranking_of_every_direction_with_evidence
     assert [(i.direction.id, i.score) for i in got.items] == [(s.id, s.score) for s in reference]
     if not reference:
         assert got.reason and got.suggestions
+
+
+def test_a_search_asked_again_is_the_kept_answer(queries):
+    text = "阿尔茨海默病 影像 kept-answer"
+    assert queries.cached_search(text, 4, None) is None
+    first = queries.search(text, 4, None)
+    assert queries.cached_search(text, 4, None) is first
+    assert queries.search(text, 4, None) is first
+    assert queries.cached_search(text, 5, None) is None  # another k is another question

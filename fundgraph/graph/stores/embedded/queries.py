@@ -333,6 +333,15 @@ class GraphQueries:
                 self._similar_cache.popitem(last=False)
         return result
 
+    def cached_search(self, text: str, k: int, programs: list[str] | None) -> models.SearchResults | None:
+        """The kept answer of an earlier :meth:`search` with the same arguments, or None."""
+        key = (text, k, tuple(programs) if programs else None)
+        with self._lock:
+            hit = self._search_cache.get(key)
+            if hit is not None:
+                self._search_cache.move_to_end(key)
+        return hit
+
     def stored_similar(self, direction_id: str, k: int) -> tuple[list[Scored], bool] | None:
         """The cross-program best ``k`` read from the direction's SIMILAR_TO edges, when they hold the answer.
 
@@ -364,11 +373,9 @@ class GraphQueries:
         semantics.check_search(text, k)
         semantics.check_programs(self.program_ids, *(programs or ()))
         key = (text, k, tuple(programs) if programs else None)
-        with self._lock:
-            hit = self._search_cache.get(key)
-            if hit is not None:
-                self._search_cache.move_to_end(key)
-                return hit
+        hit = self.cached_search(text, k, programs)
+        if hit is not None:
+            return hit
         ctx = self.ranking_context
         vector = vx.as_query(ctx.encoder().encode([text]))  # the lexical encoder's row is sparse
         result = free_text.search(text, k, programs, context=ctx, cands=self.candidates(), vector=vector,

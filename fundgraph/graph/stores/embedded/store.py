@@ -240,6 +240,10 @@ class EmbeddedStore(GraphStore):
     def search(self, text: str, k: int, programs: list[str] | None) -> models.SearchResults:  # noqa: D102
         return self.queries().search(text, k, programs)
 
+    def cached_search(self, text: str, k: int, programs: list[str] | None) -> models.SearchResults | None:
+        """The answer :meth:`search` gave to the same request on this graph, when it is still kept (else None)."""
+        return self.queries().cached_search(text, k, programs)
+
     def entities(self, entity_type: str | None, q: str | None) -> list[models.EntitySummary]:  # noqa: D102
         return self.queries().entities(entity_type, q)
 
