@@ -190,6 +190,15 @@ async def run_scenario(
     return latencies, elapsed
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its children that have ended (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
 def pct(values: list[float], p: float) -> float:
     s = sorted(values)
     return s[min(len(s) - 1, max(0, round(p / 100 * len(s)) - 1))]
@@ -200,6 +209,7 @@ def scenarios(
 ) -> dict[str, list[tuple[str, str, bytes | None]]]:
     """The requests of each scenario; ``run`` (0, 1 …) keeps the starred ones distinct across runs."""
     ids = [d["id"] for d in get_json(port, "/api/directions?limit=500")["items"]]
+    others = [d["id"] for d in get_json(port, f"/api/directions?limit=500&offset={500 + 500 * run}")["items"]] or ids
     span = 48  # k ranges 1-48, 49-96: (direction, k) pairs never repeat within or across two runs
     plan = {
         "detail": [("GET", f"/api/directions/{ids[i % len(ids)]}", None) for i in range(n)],
@@ -212,6 +222,12 @@ def scenarios(
             )
             for i in range(n)
         ],
+        # Every text distinct (a number the tokeniser drops makes each one new): no search-cache hit.
+        "search*": [
+            ("POST", "/api/search",
+             json.dumps({"text": f"{SEARCH_TEXTS[i % len(SEARCH_TEXTS)]} {run * n + i}", "k": 10}).encode())
+            for i in range(n)
+        ],
         "matrix": [
             ("GET", f"/api/overlaps/matrix?by={MATRIX_BY[i % len(MATRIX_BY)]}", None) for i in range(n)
         ],
@@ -219,6 +235,10 @@ def scenarios(
         # full ranking over all candidates (similar*: a new (direction, k) pair each time).
         "detail*": [
             ("GET", f"/api/directions/{ids[i % len(ids)]}?nocache={run}-{i}", None) for i in range(n)
+        ],
+        # Every direction distinct, k ≤ the build's similar_top_k (5): answered from the stored SIMILAR_TO lists.
+        "similark5*": [
+            ("GET", f"/api/directions/{others[i % len(others)]}/similar?k={1 + i % 5}", None) for i in range(n)
         ],
         "similar*": [
             ("GET", f"/api/directions/{ids[i % len(ids)]}/similar?k={1 + (run % 2) * span + i % span}", None)
@@ -262,7 +282,10 @@ def main() -> None:
             uri = neo4j.uri
         load_neo4j(home, uri, args.code)
     port = free_port()
+    load = os.getloadavg()
+    started = time.perf_counter()
     proc = start_server(home, port, args.workers, uri, args.code)
+    ready = time.perf_counter() - started
     nb = args.store == "neo4j"
     try:
         plan = scenarios(port, args.requests, neighbourhood=nb)
@@ -275,7 +298,14 @@ def main() -> None:
         plans = [plan] + [scenarios(port, args.requests, run, nb) for run in range(1, len(levels))]
         for name in plan:
             for run, clients in enumerate(levels):
-                lat, elapsed = asyncio.run(run_scenario(port, plans[run][name], clients))
+                cpu = cpu_seconds(proc.pid)
+                print(f"{name} at {clients} clients ...", file=sys.stderr, flush=True)
+                try:
+                    lat, elapsed = asyncio.run(run_scenario(port, plans[run][name], clients))
+                except OSError as e:  # e.g. the server dropped a connection: report it, measure the rest
+                    print(f"{name} at {clients} clients failed: {e!r}", file=sys.stderr, flush=True)
+                    continue
+                cpu = cpu_seconds(proc.pid) - cpu
                 rows.append(
                     (
                         name,
@@ -284,6 +314,7 @@ def main() -> None:
                         statistics.median(lat) * 1e3,
                         pct(lat, 99) * 1e3,
                         len(lat) / elapsed,
+                        cpu / max(len(lat), 1) * 1e3,
                     )
                 )
     finally:
@@ -298,9 +329,11 @@ def main() -> None:
         f"fundgraph API latency ({args.store} store, code {args.code}, uvicorn workers={args.workers}, "
         f"{os.cpu_count()} CPUs, loopback, keep-alive)"
     )
-    print(f"{'endpoint':<10} {'clients':>7} {'requests':>8} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8}")
-    for name, clients, n, p50, p99, rps in rows:
-        print(f"{name:<10} {clients:>7} {n:>8} {p50:>8.2f} {p99:>8.2f} {rps:>8.0f}")
+    print(f"load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; server ready in {ready:.1f} s")
+    print(f"{'endpoint':<10} {'clients':>7} {'requests':>8} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} "
+          f"{'cpu ms/req':>10}")
+    for name, clients, n, p50, p99, rps, cpu in rows:
+        print(f"{name:<10} {clients:>7} {n:>8} {p50:>8.2f} {p99:>8.2f} {rps:>8.0f} {cpu:>10.2f}")
     for label, starred in (("", False), ("*", True)):
         at32 = [r[4] for r in rows if r[0].rstrip("*") in ("detail", "similar") and r[1] >= 32
                 and r[0].endswith("*") == starred]
@@ -308,7 +341,8 @@ def main() -> None:
             verdict = "meets" if max(at32) < 25 else "MISSES"
             print(f"p99 of detail{label} and similar{label} at 32 clients: worst {max(at32):.2f} ms "
                   f"(target < 25 ms: {verdict})")
-    print("* = every URL distinct (no response-cache hit; similar* ranks all candidates on each request)")
+    print("* = every URL distinct (no response-cache hit; similar* ranks all candidates on each request, "
+          "similark5* reads the stored SIMILAR_TO lists)")
 
 
 if __name__ == "__main__":

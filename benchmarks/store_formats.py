@@ -86,6 +86,31 @@ def write_all(source: Path, copies: int, work: Path) -> None:
     del np
 
 
+def write_home(source: Path, copies: int, home: Path) -> None:
+    """A servable home of ``copies`` relabelled copies of the graph in ``source``, vectors included.
+
+    A stand-in for a larger build (``--serve-home``: 20,000 × 5 for 100,000 directions) to measure serving: each
+    copy is a set of programs of its own, so a direction's twins in the other copies are its best cross-program
+    matches and the copied SIMILAR_TO lists are not what a build of the whole would store; the sizes, the
+    products and the answers' shapes are those of a real graph of that size.
+    """
+    import scipy.sparse as sp
+
+    from fundgraph.graph.stores.base import BuiltGraph
+    from fundgraph.graph.stores.embedded.files import read_built
+    from fundgraph.graph.stores.embedded.store import EmbeddedStore
+
+    built = read_built(source)
+    g = _replicate(built.graph, copies)
+    ids = [f"{d}~{c}" for c in range(copies) for d in built.direction_ids] if copies > 1 else built.direction_ids
+    vectors = sp.vstack([built.vectors] * copies, format="csr") if copies > 1 else built.vectors
+    t = time.perf_counter()
+    EmbeddedStore(home).replace(BuiltGraph(graph=g, direction_ids=ids, vectors=vectors, meta=dict(built.meta),
+                                           encoder_state=dict(built.encoder_state)))
+    print(f"home {home}: {len(ids):,} directions, {g.number_of_edges():,} edges, written in "
+          f"{time.perf_counter() - t:.0f} s", flush=True)
+
+
 def open_one(layout: str, work: Path) -> dict[str, float]:
     import gc
 
@@ -123,7 +148,11 @@ def main() -> None:
     ap.add_argument("--copies", type=int, default=1)
     ap.add_argument("--work", type=Path)
     ap.add_argument("--open", dest="open_layout")
+    ap.add_argument("--serve-home", type=Path, help="write a servable home of the copies there, and stop")
     args = ap.parse_args()
+    if args.serve_home:
+        write_home(args.graph_dir, args.copies, args.serve_home)
+        return
     if args.open_layout:
         print(json.dumps(open_one(args.open_layout, args.work)))
         return

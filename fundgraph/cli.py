@@ -278,16 +278,18 @@ def serve(
         err.print(f"[bold yellow]warning:[/] {problem}", markup=True, highlight=False, soft_wrap=True)
     err.print(f"serving the {settings.store} store at {service.store_location(settings)} on http://{host}:{port} "
               "(docs: /docs)", highlight=False, soft_wrap=True)
-    from fundgraph.api.server import NoDelayH11Protocol
+    from fundgraph.api.server import http_protocol
+
+    protocol = http_protocol()
 
     if workers > 1:
         uvicorn.run("fundgraph.api.app:app_from_env", factory=True, host=host, port=port, workers=workers,
-                    log_level=log_level, access_log=access_log, http=NoDelayH11Protocol)
+                    log_level=log_level, access_log=access_log, http=protocol)
     else:
         from fundgraph.api.app import create_app
 
         uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, access_log=access_log,
-                    http=NoDelayH11Protocol)
+                    http=protocol)
 
 
 @eval_app.command("similarity")

@@ -6,6 +6,11 @@ With several workers, uvicorn binds the listening socket itself with ``socket.so
 body then waits for the client's delayed ACK: ~40 ms per request on Linux. This protocol sets
 TCP_NODELAY on every connection, whichever way the socket was made.
 
+The API is served over httptools when it is installed (:class:`NoDelayHttpToolsProtocol`, what
+:func:`http_protocol` picks): a cached answer costs 0.07 ms of CPU there against 0.135 ms through h11, an
+uncached detail 0.18 against 0.25 ms (20,000 directions, one client) — and at 32 clients on 2 cores the p99
+is the queue of that CPU. Both protocols behave alike.
+
 It also bounds what uvicorn leaves open: a connection that has not sent its request headers within
 :attr:`NoDelayH11Protocol.header_timeout` seconds is answered 408 and closed (uvicorn waits forever: 200 such
 connections were held 75 s and more), and the 400 uvicorn answers to a request it cannot parse (a 60 kB query
@@ -79,3 +84,102 @@ class NoDelayH11Protocol(H11Protocol):
                    (b"connection", b"close"), *STATIC_HEADERS]
         head = b"HTTP/1.1 %d %s\r\n" % (status, reason) + b"".join(k + b": " + v + b"\r\n" for k, v in headers)
         self.transport.write(head + b"\r\n" + body)
+
+
+#: Bytes of a request line and headers h11 accepts before it answers 400 (its ``max_incomplete_event_size``);
+#: the httptools protocol holds requests to the same bound.
+MAX_HEAD_BYTES = 16 * 1024
+
+
+def _nodelay(transport: asyncio.Transport) -> None:
+    sock = transport.get_extra_info("socket")
+    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:  # not a TCP socket after all
+            pass
+
+
+def http_protocol() -> type:
+    """The protocol class to serve with: httptools' (C parser) when installed, else h11's."""
+    try:
+        import httptools  # noqa: F401
+    except ImportError:
+        return NoDelayH11Protocol
+    return _httptools_protocol()
+
+
+def _httptools_protocol() -> type:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    class NoDelayHttpToolsProtocol(HttpToolsProtocol):
+        """uvicorn's httptools protocol with what :class:`NoDelayH11Protocol` adds.
+
+        TCP_NODELAY, a headers' timeout, JSON 400s, and h11's bound on the size of a request's head.
+        """
+
+        header_timeout: float | None = None
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            """Switch Nagle off, then hand over to uvicorn; start the headers' timer."""
+            _nodelay(transport)
+            super().connection_made(transport)
+            if self.header_timeout is None:
+                type(self).header_timeout = get_settings().client_timeout
+            self._head_bytes = 0
+            self._header_timer: asyncio.TimerHandle | None = self.loop.call_later(
+                self.header_timeout, self._headers_too_slow)
+
+        def _headers_too_slow(self) -> None:
+            """No request started in time: answer 408 and close."""
+            self._header_timer = None
+            if self.cycle is not None or self.transport.is_closing():
+                return
+            self._send_error(408, "request_timeout",
+                             f"the request headers did not arrive within {self.header_timeout:g} s")
+            self.transport.close()
+
+        def _stop_timer(self) -> None:
+            if getattr(self, "_header_timer", None) is not None:
+                self._header_timer.cancel()
+                self._header_timer = None
+
+        def on_message_begin(self) -> None:
+            """A new request: count its head's bytes from here."""
+            self._head_bytes = 0
+            super().on_message_begin()
+
+        def on_url(self, url: bytes) -> None:
+            """Part of the request target (refused past :data:`MAX_HEAD_BYTES`, as h11 does)."""
+            self._count(len(url))
+            super().on_url(url)
+
+        def on_header(self, name: bytes, value: bytes) -> None:
+            """One header (refused past :data:`MAX_HEAD_BYTES`)."""
+            self._count(len(name) + len(value) + 4)
+            super().on_header(name, value)
+
+        def _count(self, n: int) -> None:
+            self._head_bytes += n
+            if self._head_bytes > MAX_HEAD_BYTES:
+                raise ValueError("the request line and headers are too large")  # the parser raises a 400
+
+        def on_headers_complete(self) -> None:
+            """The request has started: stop the headers' timer, then let uvicorn start it."""
+            self._stop_timer()
+            super().on_headers_complete()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            """Stop the headers' timer, then let uvicorn clean up."""
+            self._stop_timer()
+            super().connection_lost(exc)
+
+        def send_400_response(self, msg: str) -> None:
+            """Uvicorn's answer to a request httptools cannot parse, in the JSON error shape."""
+            self._stop_timer()
+            self._send_error(400, "bad_request", f"{msg} (malformed request line or headers, or too large)")
+            self.transport.close()
+
+        _send_error = NoDelayH11Protocol._send_error
+
+    return NoDelayHttpToolsProtocol

@@ -182,6 +182,10 @@ class Candidates:
         self._lock = threading.Lock()
         self._entity_matrix: tuple[sp.csr_matrix, dict[str, int]] | None = None
         self._program_codes: tuple[np.ndarray, dict[str, int]] | None = None
+        #: The text vectors and the entity matrix transposed (features × directions, CSR), when a store keeps
+        #: them: :meth:`products` then reads only the columns a query has (see there).
+        self.transposed: tuple[sp.csr_matrix, sp.csr_matrix] | None = None
+        self._keywords: Any = None
 
     @property
     def entity_matrix(self) -> tuple[sp.csr_matrix, dict[str, int]]:
@@ -200,6 +204,50 @@ class Candidates:
             self._program_codes = (np.asarray([names[p] for p in self.programs], dtype=np.int64), names)
         return self._program_codes
 
+    def products(self, query_vector: np.ndarray, query_entities_: Mapping[str, float]) -> tuple[np.ndarray, Any]:
+        """Approximate text cosines (float64, clipped to [-1, 1]) and entity overlaps of a query with every row.
+
+        With :attr:`transposed`, each is the query's sparse row times the transposed matrix: only the features
+        the query has are read (at 20,000 directions 1.0 ms instead of 1.7 ms for a direction's text vector,
+        less for search text); else one product over every row. Both are within :func:`candidate_margin`.
+        """
+        n = len(self.ids)
+        q = vx.as_query(query_vector)
+        ents, _cols = self.entity_matrix
+        e = self.entity_query(query_entities_) if ents.shape[1] else None
+        if self.transposed is not None and q.shape[0] == self.transposed[0].shape[0]:
+            text_t, ents_t = self.transposed
+            text = _sparse_row_times(q, text_t, n).astype(np.float64)
+            ent: Any = np.minimum(_sparse_row_times(e, ents_t, n), 1.0) if e is not None else 0.0
+        else:
+            text = vx.query_products(self.vectors, q).astype(np.float64)
+            ent = np.minimum(np.asarray(ents @ e).ravel(), 1.0) if e is not None else 0.0
+        return np.clip(text, -1.0, 1.0), ent
+
+    def keywords_in(self, text: str) -> list[str]:
+        """The keyword entities (names of 3 characters or more) whose name is in ``text``, case-insensitively.
+
+        In :attr:`info` order; one Aho–Corasick pass over the text (the automaton is made once), not one
+        substring test per keyword.
+        """
+        if self._keywords is None:
+            import ahocorasick
+
+            automaton = ahocorasick.Automaton()
+            for order, (eid, info) in enumerate(self.info.items()):
+                if info.type == "keyword" and len(info.name) >= 3:
+                    name = info.name.lower()
+                    found = automaton.get(name, None)
+                    automaton.add_word(name, (*found, (order, eid)) if found else ((order, eid),))
+            if len(automaton):
+                automaton.make_automaton()
+            self._keywords = automaton
+        automaton = self._keywords
+        if not len(automaton):
+            return []
+        hits = {hit for _end, hits in automaton.iter(text.lower()) for hit in hits}
+        return [eid for _order, eid in sorted(hits)]
+
     def entity_query(self, profile: Mapping[str, float]) -> np.ndarray:
         """A query's entity profile as a dense row over :attr:`entity_matrix`'s columns (unit length, idf-weighted)."""
         m, columns = self.entity_matrix
@@ -207,6 +255,18 @@ class Candidates:
         for c, x in vx.entity_row(profile, self.idf, columns).items():
             out[c] = x
         return out
+
+
+def _sparse_row_times(row: np.ndarray, transposed: sp.csr_matrix, n: int) -> np.ndarray:
+    """``row @ transposed`` as a dense 1-d array: the rows of ``transposed`` the query has, summed into one array.
+
+    (Those rows, sliced, then one matrix-vector product: 2.0 ms at 100,000 directions for a direction's text
+    vector, against 3.0 ms for a sparse × sparse product and 7.3 ms for the product with every row.)
+    """
+    cols = np.flatnonzero(row)
+    if cols.size == 0:
+        return np.zeros(n, dtype=transposed.dtype)
+    return np.asarray(transposed[cols].T @ row[cols].astype(transposed.dtype), dtype=transposed.dtype).ravel()
 
 
 @dataclass
@@ -420,24 +480,24 @@ def query_matches(text: str, lexicon: Lexicon, cands: Candidates) -> dict[str, s
     """
     known = cands.idf.keys() | cands.parents.keys()
     found = {e: s for e, s in lexicon.find_surfaces(text).items() if e in known}
-    low = text.lower()
-    for eid, info in cands.info.items():
-        if info.type == "keyword" and eid not in found and len(info.name) >= 3 and info.name.lower() in low:
-            found[eid] = info.name
+    for eid in cands.keywords_in(text):
+        found.setdefault(eid, cands.info[eid].name)
     for eid, s in english_index(lexicon, cands).match(text, cands.parents).items():
         if eid in known:
             found.setdefault(eid, s)
     return found
 
 
-def query_entities(text: str, lexicon: Lexicon, cands: Candidates) -> dict[str, float]:
-    """Entity profile of free text: the entities it names (:func:`query_matches`), up the hierarchy."""
+def query_entities(
+    text: str, lexicon: Lexicon, cands: Candidates, matches: Mapping[str, str] | None = None
+) -> dict[str, float]:
+    """Entity profile of free text: the entities it names (:func:`query_matches`, or ``matches``), up the hierarchy."""
 
     def weight(eid: str) -> float:
         info = cands.info.get(eid) or lexicon.terms.get(eid)
         return cands.type_weights.get(info.type, 1.0) if info is not None else 1.0
 
-    found = {e: weight(e) for e in query_matches(text, lexicon, cands)}
+    found = {e: weight(e) for e in (query_matches(text, lexicon, cands) if matches is None else matches)}
     expanded = expand_hierarchy(found, cands.parents, decay=cands.hierarchy_decay)
     return {e: w for e, w in expanded.items() if e in cands.idf}
 
@@ -575,9 +635,7 @@ def rank(
     if n == 0:
         return []
     q = vx.as_query(query_vector)
-    text = np.clip(vx.query_products(cands.vectors, q).astype(np.float64), -1.0, 1.0)
-    ents, _cols = cands.entity_matrix
-    ent = np.minimum(np.asarray(ents @ cands.entity_query(query_entities_)).ravel(), 1.0) if ents.shape[1] else 0.0
+    text, ent = cands.products(q, query_entities_)
     scores = combine(text, ent, config)
     codes, names = cands.program_codes
     if exclude is not None and 0 <= exclude < n:

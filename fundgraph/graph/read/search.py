@@ -15,8 +15,17 @@ from typing import Any
 
 import numpy as np
 
+from fundgraph.embeddings import vectors as vx
 from fundgraph.embeddings.english import words
-from fundgraph.embeddings.scoring import Candidates, Scored, query_entities, query_matches, rank
+from fundgraph.embeddings.scoring import (
+    Candidates,
+    Scored,
+    candidate_margin,
+    combine,
+    query_entities,
+    query_matches,
+    rescore,
+)
 from fundgraph.graph.read import models
 from fundgraph.graph.read.ranking import RankingContext
 from fundgraph.graph.read.records import HierarchyMarks
@@ -33,29 +42,32 @@ SEARCH_RULE = (
 SUGGESTIONS = 8
 
 
-def with_evidence(pool: Candidates, vector: np.ndarray, entities: dict[str, float]) -> np.ndarray:
-    """Which candidates of ``pool`` show evidence for a query (its text ``vector`` and ``entities`` profile).
+def evidence(pool: Candidates, vector: np.ndarray, text: np.ndarray, entity: Any) -> np.ndarray:
+    """Which candidates of ``pool`` show evidence for a query (a boolean mask over its rows).
+
+    Args:
+        pool: the candidates.
+        vector: the query's text vector.
+        text: approximate text cosines of the query with every row (:meth:`Candidates.products`).
+        entity: the entity overlaps from the same products (0.0 when the pool has no entities).
 
     Evidence: an entity of the query's profile that the candidate's profile holds too (with a non-zero rarity
-    weight, so that the explanation names it), or text similarity ≥ :data:`MIN_TEXT_SCORE`. A boolean mask over
-    the rows, from one text product and one column slice of the entity matrix: filtering the profiles in Python
-    and ranking a new candidate set (whose entity matrix was then rebuilt) took 380 ms per search at 20,000
-    directions.
+    weight, so that the explanation names it: exactly the rows whose entity overlap is > 0, every weight being
+    >= 0), or a text similarity ≥ :data:`MIN_TEXT_SCORE`, as the result shows it (:func:`vectors.cosines`
+    rounded to 6 decimals): the few rows whose approximate cosine is within the product error of the bar are
+    scored exactly.
     """
-    q = np.asarray(vector, dtype=np.float32).reshape(-1)
     n = len(pool.ids)
-    if n and q.shape[0] == pool.vectors.shape[1]:
-        text = np.asarray(np.clip(pool.vectors @ q, -1.0, 1.0), dtype=np.float64).reshape(-1)
-    else:
-        text = np.zeros(n, dtype=np.float64)
-    keep = text >= MIN_TEXT_SCORE + 1e-6
-    for i in np.flatnonzero((text > MIN_TEXT_SCORE - 1e-6) & ~keep):  # the rounding decides (as the results show it)
-        keep[i] = round(float(text[i]), 6) >= MIN_TEXT_SCORE
-    m, columns = pool.entity_matrix
-    wanted = [columns[e] for e, w in entities.items() if w > 0 and pool.idf.get(e, 0.0) > 0 and e in columns]
-    if wanted and n:
-        keep |= np.asarray((m[:, wanted] > 0).sum(axis=1)).reshape(-1) > 0
-    return keep
+    shares = np.asarray(entity) > 0 if np.ndim(entity) else np.zeros(n, dtype=bool)
+    if n == 0 or vx.as_query(vector).shape[0] != vx.dimension(pool.vectors):
+        return shares
+    err = vx.product_error(pool.vectors) + 1e-6
+    sure = text >= MIN_TEXT_SCORE + err
+    near = np.flatnonzero(~sure & (text > MIN_TEXT_SCORE - err))
+    if near.size:
+        exact = np.round(vx.cosines(pool.vectors, near, vx.as_query(vector)), 6) >= MIN_TEXT_SCORE
+        sure[near[exact]] = True
+    return sure | shares
 
 
 def search(
@@ -85,13 +97,24 @@ def search(
     """
     lexicon = context.lexicon()
     named = query_matches(text, lexicon, cands)
-    entities = query_entities(text, lexicon, cands)
+    entities = query_entities(text, lexicon, cands, matches=named)
     pool = cands if pool is None else pool
+    # One product of the text and its entities with every candidate serves both the evidence and the ranking;
+    # only the few candidates that may be in the best k are scored exactly and explained (scoring.rescore).
+    q = vx.as_query(vector)
+    text_scores, entity_scores = pool.products(q, entities)
+    with_evidence = evidence(pool, q, text_scores, entity_scores)
     # No entity gate for free text: a few words have a low cosine with any direction (none at all for English
-    # words the lexicon maps only to entities), and `with_evidence` already demands a shared word or entity.
+    # words the lexicon maps only to entities), and the evidence rule already demands a shared word or entity.
     config = context.config.with_(entity_gate=0.0)
-    ranked = rank(vector, entities, pool, config=config, k=k, programs=list(programs) if programs else None,
-                  mask=with_evidence(pool, vector, entities))
+    scores = np.where(with_evidence, combine(text_scores, entity_scores, config), -np.inf)
+    if programs:
+        codes, names = pool.program_codes
+        scores[~np.isin(codes, [names[p] for p in programs if p in names])] = -np.inf
+    # Selected among the candidates with evidence only (often few: no partition of every row).
+    rows = np.flatnonzero(np.isfinite(scores))
+    keep = vx.selection_mask(scores[rows], k, margin=candidate_margin(pool.vectors, config))[0] if rows.size else []
+    ranked = rescore(q, entities, rows[keep] if rows.size else rows, pool, config, k=k)
     terms = [models.QueryTerm(**_term(eid, lexicon, cands), matched=m) for eid, m in named.items()]
     if ranked:
         return models.SearchResults(items=[marks.mark(item(s), named) for s in ranked], rule=SEARCH_RULE,
@@ -117,24 +140,48 @@ def _reason(terms: list[models.QueryTerm], programs: Sequence[str] | None) -> st
             f"similarity {MIN_TEXT_SCORE:.2f}.")
 
 
+def _vocabulary(cands: Candidates) -> tuple[dict[str, int], list[tuple[str, list[str]]]]:
+    """How many candidates cite each entity, and the lower-cased name tokens of the cited non-keyword entities.
+
+    Made once per candidates (they live as long as the graph a store serves): counting walks every profile.
+    """
+    made = getattr(cands, "_vocabulary", None)
+    if made is not None:
+        return made
+    matrix = getattr(cands.entities, "matrix", None)
+    entity_ids = getattr(cands.entities, "entity_ids", None)
+    if matrix is not None and entity_ids is not None:  # the profiles as one sparse matrix: count its columns
+        counts = np.bincount(np.asarray(matrix.indices), minlength=len(entity_ids)).tolist()
+        cited = {e: c for e, c in zip(entity_ids, counts, strict=True) if c}
+    else:
+        cited = {}
+        for profile in cands.entities:
+            for e in profile:
+                cited[e] = cited.get(e, 0) + 1
+    names = [(eid, [t.lower() for t in (info.name, *(w for _, w in words(info.name_en)))])
+             for eid, info in cands.info.items() if eid in cited and info.type != "keyword"]
+    cands._vocabulary = made = (cited, names)
+    return made
+
+
 def suggest(text: str, cands: Candidates, *, n: int = SUGGESTIONS) -> list[models.VocabularyTerm]:
     """Vocabulary terms of the corpus to search for instead of ``text``.
 
     Those whose Chinese or English names come closest to the text's words (difflib ratio ≥ 0.6), else the most
     cited ones of the scored types (the directions cite them most).
     """
-    cited: dict[str, int] = {}
-    for profile in cands.entities:
-        for e in profile:
-            cited[e] = cited.get(e, 0) + 1
-    query = [w for _, w in words(text)] + re.findall(r"[\u4e00-\u9fff]{2,}", text)
+    cited, names = _vocabulary(cands)
+    query = [w.lower() for w in [*(w for _, w in words(text)), *re.findall(r"[\u4e00-\u9fff]{2,}", text)]]
     scored: list[tuple[float, int, str]] = []
-    for eid, info in cands.info.items():
-        if eid not in cited or info.type == "keyword":
-            continue
-        tokens = [info.name, *(w for _, w in words(info.name_en))]
-        best = max((difflib.SequenceMatcher(None, q.lower(), t.lower()).ratio() for q in query for t in tokens),
-                   default=0.0)
+    for eid, tokens in names:
+        best = 0.0
+        for t in tokens:
+            matcher = difflib.SequenceMatcher(None, "", t)
+            for q in query:
+                matcher.set_seq1(q)
+                # ratio() ≤ quick_ratio() ≤ real_quick_ratio(): the cheap bounds skip most pairs, same result.
+                if matcher.real_quick_ratio() >= 0.6 and matcher.quick_ratio() >= 0.6:
+                    best = max(best, matcher.ratio())
         if best >= 0.6:
             scored.append((best, cited[eid], eid))
     if scored:

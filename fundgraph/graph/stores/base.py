@@ -13,12 +13,13 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 import numpy as np
 
 from fundgraph.graph.read import models
 
 if TYPE_CHECKING:
+    import networkx as nx
+
     from fundgraph.core.settings import Settings
 
 

@@ -31,14 +31,16 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
 from fundgraph.graph.model import Label
 from fundgraph.graph.read import semantics
+
+if TYPE_CHECKING:  # networkx only for exports and builds: serving never imports it (0.3 s of start-up)
+    import networkx as nx
 
 try:
     import orjson
@@ -70,6 +72,19 @@ ARRAYS = ("edges.src", "edges.dst", "edges.rel", "edges.indptr", "edges.in_order
           "nodes.props", "edges.props", "profiles.data", "profiles.indices", "profiles.indptr",
           "entities.data", "entities.indices", "entities.indptr")
 BLOBS = ("nodes.props", "edges.props")
+#: Written since the stored similar lists: the text vectors and the entity matrix transposed (features ×
+#: directions), so that a query reads only its own features' columns (scoring.Candidates.products) without
+#: transposing at start-up (0.5 s at 100,000 directions). A store without them transposes on first use.
+TRANSPOSED = tuple(f"{m}_t.{part}" for m in ("vectors", "entities") for part in ("data", "indices", "indptr"))
+
+
+def _mapped(path: Path) -> np.ndarray:
+    """The array in ``path``, memory-mapped read-only, as a plain ndarray view of the mapping.
+
+    Not the ``np.memmap`` subclass itself: each slice of one goes through its ``__array_finalize__`` and
+    ``__array_wrap__`` (a tenth of a search's CPU at 100,000 directions, marking the results' entities).
+    """
+    return np.asarray(np.load(path, mmap_mode="r", allow_pickle=False))
 
 
 class ArrayMismatch(ValueError):
@@ -229,9 +244,14 @@ class Columns:
         for name in (*ARRAYS, *(f"{b}.offsets" for b in BLOBS)):
             path = source / f"{name}.npy"
             with reading(path):
-                arrays[name] = np.load(path, mmap_mode="r", allow_pickle=False)
+                arrays[name] = _mapped(path)
                 if arrays[name].ndim != 1:
                     raise ValueError(f"not a 1-d array (shape {arrays[name].shape})")
+        for name in TRANSPOSED:
+            path = source / f"{name}.npy"
+            if path.exists():
+                with reading(path):
+                    arrays[name] = _mapped(path)
         with reading(source / NODES_FILE):
             try:
                 return cls(docs[0], docs[1], docs[2], arrays)
@@ -286,8 +306,18 @@ class Columns:
         a = self.arrays
         return sp.csr_matrix((a[f"{name}.data"], a[f"{name}.indices"], a[f"{name}.indptr"]), shape=shape, copy=False)
 
+    def transposed(self, name: str, shape: tuple[int, int]) -> sp.csr_matrix | None:
+        """A stored transposed matrix (``vectors_t`` or ``entities_t``, of ``shape``), or None when not stored."""
+        a = self.arrays
+        parts = [a.get(f"{name}.{part}") for part in ("data", "indices", "indptr")]
+        if any(p is None for p in parts) or parts[2].shape[0] != shape[0] + 1 or int(parts[2][-1]) != len(parts[0]):
+            return None
+        return sp.csr_matrix(tuple(parts), shape=shape, copy=False)
+
     def graph(self) -> nx.MultiDiGraph:
         """The networkx graph these columns hold (for exports, the notebook and builds; serving never makes it)."""
+        import networkx as nx
+
         g = nx.MultiDiGraph()
         g.add_nodes_from((n, self.node_props[i]) for i, n in enumerate(self.node_ids))
         for n, d in g.nodes(data=True):  # node-link JSON dropped the "id" attribute; the stores show it
@@ -340,7 +370,16 @@ def columns_from_built(built: Any) -> Columns:
                         shape=matrix.shape)
     profiles = {"ids": ids, "entities": entities, "idf": cands.idf, "parents": cands.parents,
                 "info": {e: [i.type, i.name, i.name_en] for e, i in cands.info.items()}}
-    return Columns.from_graph(g, profiles, {"profiles": raw, "entities": matrix})
+    columns_ = Columns.from_graph(g, profiles, {"profiles": raw, "entities": matrix})
+    transposed = {"entities_t": matrix.T.tocsr()}
+    vectors = built.vectors
+    if sp.issparse(vectors) and list(built.direction_ids) == ids:
+        transposed["vectors_t"] = vx.as_rows(vectors).T.tocsr()
+    for name, m in transposed.items():
+        columns_.arrays[f"{name}.data"] = np.asarray(m.data, dtype=np.float32 if name == "vectors_t" else np.float64)
+        columns_.arrays[f"{name}.indices"] = np.asarray(m.indices, dtype=np.int32)
+        columns_.arrays[f"{name}.indptr"] = np.asarray(m.indptr, dtype=np.int64)
+    return columns_
 
 
 def is_direction(columns: Columns, node_id: str) -> bool:

@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
@@ -30,6 +29,9 @@ from fundgraph.embeddings import vectors as vx
 from fundgraph.graph.stores.base import BuiltGraph
 from fundgraph.graph.stores.embedded.columns import NODES_FILE, Columns, columns_from_built
 from fundgraph.graph.stores.embedded.home import reading
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 GRAPH_FILE = "graph.json"
 VECTORS_FILE = "vectors.npy"
@@ -95,7 +97,7 @@ def read_vectors(source: Path, spec: dict[str, Any] | None) -> vx.TextMatrix:
         parts = {}
         for part, name in CSR_FILES.items():
             with reading(source / name):
-                parts[part] = np.load(source / name, mmap_mode="r", allow_pickle=False)
+                parts[part] = np.asarray(np.load(source / name, mmap_mode="r", allow_pickle=False))
                 if parts[part].ndim != 1:
                     raise ValueError(f"not a 1-d array (shape {parts[part].shape})")
         shape = tuple(spec["shape"])
@@ -107,7 +109,7 @@ def read_vectors(source: Path, spec: dict[str, Any] | None) -> vx.TextMatrix:
         m.has_canonical_format = True
         return m
     with reading(source / VECTORS_FILE):
-        return np.load(source / VECTORS_FILE, mmap_mode="r", allow_pickle=False)
+        return np.asarray(np.load(source / VECTORS_FILE, mmap_mode="r", allow_pickle=False))
 
 
 class StoredGraph(BuiltGraph):
@@ -146,6 +148,8 @@ def read_built(source: Path) -> BuiltGraph:
         return StoredGraph(Columns.open(source), **fields)
     # Written before the columns: node-link JSON, read into networkx as it used to be.
     with reading(source / GRAPH_FILE):
+        import networkx as nx
+
         g = nx.node_link_graph(_read_json(source / GRAPH_FILE), directed=True, multigraph=True, edges="edges")
     # node-link JSON keeps the node key under "id" and drops the attribute of the same name: restore it.
     for n, d in g.nodes(data=True):

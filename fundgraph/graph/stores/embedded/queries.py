@@ -18,9 +18,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from fundgraph.core.errors import EntityNotFound
 from fundgraph.embeddings import vectors as vx
+from fundgraph.embeddings.scoring import Scored, shared_groups
 from fundgraph.graph.model import ENTITY_TYPES, Rel
 from fundgraph.graph.read import models, records, semantics
 from fundgraph.graph.read import search as free_text
@@ -31,6 +33,8 @@ from fundgraph.graph.stores.embedded.columns import Columns, NodeView, ProfileRo
 
 #: Answers of ``similar`` kept (least recently used first out): ~10 kB each, so at most ~40 MB.
 SIMILAR_CACHE_SIZE = 4096
+#: Search answers kept (the same text asked again, as a dashboard does): ~10 kB each, so at most ~10 MB.
+SEARCH_CACHE_SIZE = 1024
 #: Direction details kept (least recently used first out): ~5 kB each.
 DETAIL_CACHE_SIZE = 8192
 
@@ -77,21 +81,23 @@ class GraphQueries:
         is_ent = np.zeros(len(ids), dtype=bool)
         is_ent[[c.index[e] for e in self.entity_type]] = True
         keep = is_ent[dst] & (node_pos[src] >= 0)
-        pairs = np.unique(np.stack([dst[keep], node_pos[src[keep]]], axis=1), axis=0) if keep.any() else (
-            np.zeros((0, 2), dtype=np.int64))
+        # (entity node, direction position) pairs, sorted and unique, as one int64 code each (np.unique(axis=0)
+        # sorts rows, and numpy 2.4's np.unique hashes: 1.9 s, then 1.2 s, against 0.03 s for _sorted_unique).
+        n_dirs = max(len(self.direction_ids), 1)
+        codes = _sorted_unique(dst[keep].astype(np.int64) * n_dirs + node_pos[src[keep]])
+        pairs = np.stack([codes // n_dirs, codes % n_dirs], axis=1)
         bounds = np.flatnonzero(np.diff(pairs[:, 0])) + 1 if len(pairs) else np.zeros(0, dtype=np.int64)
         prog_code = {pid: i for i, pid in enumerate(dict.fromkeys([*self.program_ids, *dirs["program"]]))}
         self.program_names = list(prog_code)
         self.direction_program = np.asarray([prog_code[p] for p in dirs["program"]], dtype=np.int64)
         self.entity_positions: dict[str, np.ndarray] = {}
-        self.entity_programs: dict[str, set[str]] = {}
         for chunk in np.split(pairs, bounds) if len(pairs) else ():
             self.entity_positions[ids[int(chunk[0, 0])]] = chunk[:, 1]
-        # (entity, program) pairs in one pass, not one unique per entity
-        ent_prog = np.unique(pairs[:, 0] * len(self.program_names) + self.direction_program[pairs[:, 1]])
-        for code in ent_prog.tolist():
-            e, p = divmod(code, len(self.program_names))
-            self.entity_programs.setdefault(ids[e], set()).add(self.program_names[p])
+        # (entity node, program) pairs, each as one code (entity × programs + program), sorted: no set per entity
+        # (725,000 pairs at 100,000 directions); the programs citing each entity are counted from them.
+        n_progs = len(self.program_names)
+        self.entity_program_codes = _sorted_unique(pairs[:, 0] * n_progs + self.direction_program[pairs[:, 1]])
+        program_count = np.bincount(self.entity_program_codes // max(n_progs, 1), minlength=len(ids))
         self.members: dict[str, set[str]] = defaultdict(set)  # group -> direct members
         self.groups: dict[str, set[str]] = defaultdict(set)  # member -> direct groups
         _, src, dst = c.edges_of(Rel.MEMBER_OF.value)
@@ -109,7 +115,7 @@ class GraphQueries:
         self.summaries: dict[str, models.EntitySummary] = {
             ent: records.entity_summary(ent, self.entity_type[ent], entity_nodes[ent],
                                         len(self.entity_positions.get(ent, ())),
-                                        len(self.entity_programs.get(ent, ())))
+                                        int(program_count[c.index[ent]]))
             for ent in sorted(self.entity_type)
         }
         self.entity_nodes = entity_nodes
@@ -124,6 +130,7 @@ class GraphQueries:
         self._details: OrderedDict[str, models.DirectionDetail] = OrderedDict()
         self._similar_cache: OrderedDict[tuple[str, int, str], models.SimilarList] = OrderedDict()
         self._matrix_cache: dict[str, models.Matrix] = {}
+        self._search_cache: OrderedDict[tuple[str, int, tuple[str, ...] | None], models.SearchResults] = OrderedDict()
 
     def warm(self) -> GraphQueries:
         """Compute the lazily built parts now: the similarity candidates, the query encoder and its tokeniser.
@@ -182,7 +189,7 @@ class GraphQueries:
     def _positions(self, ents: Iterable[str]) -> np.ndarray:
         """Canonical positions of the directions citing any of ``ents`` (sorted, unique)."""
         parts = [self.entity_positions[e] for e in ents if e in self.entity_positions]
-        return np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+        return _sorted_unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
 
     # -- queries -------------------------------------------------------------------------------------------
     def health(self) -> models.Health:
@@ -285,7 +292,16 @@ class GraphQueries:
             type_weights=dict(self.ranking_context.config.type_weights),
         )
         # The idf-weighted unit rows were computed by the build (vectors.entity_matrix) and stored: not redone.
-        cands._entity_matrix = (self.columns.matrix("entities", shape), {e: i for i, e in enumerate(p["entities"])})
+        entities = self.columns.matrix("entities", shape)
+        cands._entity_matrix = (entities, {e: i for i, e in enumerate(p["entities"])})
+        if sp.issparse(cands.vectors):
+            # A query reads only its own features' columns of these; stored by the build (else transposed here:
+            # 0.5 s at 100,000 directions).
+            full = vectors is self.vectors
+            text_t = self.columns.transposed("vectors_t", cands.vectors.shape[::-1]) if full else None
+            ents_t = self.columns.transposed("entities_t", shape[::-1])
+            cands.transposed = (cands.vectors.T.tocsr() if text_t is None else text_t,
+                                entities.T.tocsr() if ents_t is None else ents_t)
         return cands
 
     def similar(self, direction_id: str, k: int, scope: str) -> models.SimilarList:
@@ -306,7 +322,9 @@ class GraphQueries:
             result = models.SimilarList(items=[])
         else:
             marks = self.hierarchy_marks()
-            ranked, related = ctx.similar(cands, row, k, scope, self.program_of[direction_id])
+            stored = self.stored_similar(direction_id, k) if scope == "cross-program" else None
+            ranked, related = stored if stored is not None else ctx.similar(
+                cands, row, k, scope, self.program_of[direction_id])
             direct = marks.direct.get(direction_id, frozenset())
             result = ctx.similar_list([marks.mark(ctx.item(s, self.briefs[s.id]), direct) for s in ranked], related)
         with self._lock:
@@ -315,14 +333,58 @@ class GraphQueries:
                 self._similar_cache.popitem(last=False)
         return result
 
+    def cached_search(self, text: str, k: int, programs: list[str] | None) -> models.SearchResults | None:
+        """The kept answer of an earlier :meth:`search` with the same arguments, or None."""
+        key = (text, k, tuple(programs) if programs else None)
+        with self._lock:
+            hit = self._search_cache.get(key)
+            if hit is not None:
+                self._search_cache.move_to_end(key)
+        return hit
+
+    def stored_similar(self, direction_id: str, k: int) -> tuple[list[Scored], bool] | None:
+        """The cross-program best ``k`` read from the direction's SIMILAR_TO edges, when they hold the answer.
+
+        The build linked each direction to its cross-program top ``similar_top_k`` at or above the threshold
+        ``similar`` judges relatedness by, ranked as :meth:`RankingContext.similar` ranks (embeddings.topk): so
+        for k ≤ ``similar_top_k`` the stored list is the live answer when it holds at least k edges, and no edge
+        means nothing related. None (rank live) when k is larger, or the list stops (threshold) before k.
+        """
+        ctx = self.ranking_context
+        top_k = ctx.param("similar_top_k", None)
+        if top_k is None or k > int(top_k) or ctx.param("similar_threshold", None) is None:
+            return None
+        edges = list(self.columns.out_edges(direction_id, Rel.SIMILAR_TO.value))
+        if not edges:
+            return [], False
+        if len(edges) < k:
+            return None
+        groups = shared_groups()
+        ranked = sorted(
+            (Scored(-1, target, self.program_of[target], float(e["score"]), float(e["text_score"]),
+                    float(e["entity_score"]), {g: list(e.get(f"shared_{g}") or ()) for g in groups.values()},
+                    str(e.get("summary", "")))
+             for target, _, e in edges),
+            key=lambda s: (-s.score, s.id))
+        return ranked[:k], ctx.related(ranked[0].score)
+
     def search(self, text: str, k: int, programs: list[str] | None) -> models.SearchResults:
         """Directions ranked against free text (Chinese or English), with evidence only (graph.read.search)."""
         semantics.check_search(text, k)
         semantics.check_programs(self.program_ids, *(programs or ()))
+        key = (text, k, tuple(programs) if programs else None)
+        hit = self.cached_search(text, k, programs)
+        if hit is not None:
+            return hit
         ctx = self.ranking_context
         vector = vx.as_query(ctx.encoder().encode([text]))  # the lexical encoder's row is sparse
-        return free_text.search(text, k, programs, context=ctx, cands=self.candidates(), vector=vector,
-                                item=lambda s: ctx.item(s, self.briefs[s.id]), marks=self.hierarchy_marks())
+        result = free_text.search(text, k, programs, context=ctx, cands=self.candidates(), vector=vector,
+                                  item=lambda s: ctx.item(s, self.briefs[s.id]), marks=self.hierarchy_marks())
+        with self._lock:
+            self._search_cache[key] = result
+            if len(self._search_cache) > SEARCH_CACHE_SIZE:
+                self._search_cache.popitem(last=False)
+        return result
 
     def hierarchy_marks(self) -> records.HierarchyMarks:
         """What marks the shared entities reached through the hierarchy (made once per graph)."""
@@ -367,17 +429,19 @@ class GraphQueries:
         semantics.check_programs(self.program_ids, a)
         semantics.check_programs(self.program_ids, b)
         shared = []
-        for ent, progs in self.entity_programs.items():
-            if a in progs and b in progs:
-                ds = self.entity_dirs(ent)
-                shared.append(
-                    models.OverlapEntity(
-                        entity=self.summaries[ent],
-                        a_directions=[self.briefs[d] for d in ds if self.program_of[d] == a],
-                        b_directions=[self.briefs[d] for d in ds if self.program_of[d] == b],
-                    )
-                )
         c = self.columns
+        codes, n_progs = self.entity_program_codes, len(self.program_names)
+        cite_a, cite_b = (codes[codes % n_progs == self.program_names.index(p)] // n_progs for p in (a, b))
+        for e in np.intersect1d(cite_a, cite_b, assume_unique=True).tolist():
+            ent = c.node_ids[e]
+            ds = self.entity_dirs(ent)
+            shared.append(
+                models.OverlapEntity(
+                    entity=self.summaries[ent],
+                    a_directions=[self.briefs[d] for d in ds if self.program_of[d] == a],
+                    b_directions=[self.briefs[d] for d in ds if self.program_of[d] == b],
+                )
+            )
         where, src, dst = c.edges_of(Rel.SIMILAR_TO.value)
         ends = {a, b}
         edges = []
@@ -426,6 +490,12 @@ class GraphQueries:
             if v in seen
         ]
         return models.Neighborhood(center=node, depth=depth, nodes=nodes, edges=edges, truncated=truncated)
+
+
+def _sorted_unique(values: np.ndarray) -> np.ndarray:
+    """The distinct values, sorted (a sort and a comparison: numpy 2.4's np.unique hashes, 50 times slower)."""
+    v = np.sort(np.asarray(values))
+    return v[np.concatenate([[True], v[1:] != v[:-1]])] if v.size else v
 
 
 class _Briefs(Mapping[str, models.DirectionBrief]):

@@ -1,0 +1,104 @@
+"""The embedded store answers similar from the stored SIMILAR_TO lists, and ranks live through transposed products:
+both must give exactly what live ranking over every candidate gives."""
+
+from __future__ import annotations
+
+import pytest
+
+from fundgraph.embeddings.scoring import rank
+from fundgraph.graph.stores.embedded.queries import GraphQueries
+
+
+@pytest.fixture(scope="module")
+def queries(corpus_built) -> GraphQueries:
+    return GraphQueries(corpus_built)
+
+
+def _as_tuples(ranked):
+    return [(s.id, s.program_id, s.score, s.text_score, s.entity_score, s.shared, s.summary) for s in ranked]
+
+
+def test_stored_similar_lists_equal_live_ranking_for_every_direction_and_k(queries):
+    ctx = queries.ranking_context
+    top_k = int(ctx.param("similar_top_k", 0))
+    assert top_k >= 1
+    cands = queries.candidates()
+    answered = empty = 0
+    for did in queries.direction_ids:
+        row = cands.index[did]
+        for k in range(1, top_k + 1):
+            stored = queries.stored_similar(did, k)
+            if stored is None:
+                continue
+            live_ranked, live_related = ctx.similar(cands, row, k, "cross-program", queries.program_of[did])
+            assert stored[1] == live_related, (did, k)
+            assert _as_tuples(stored[0]) == _as_tuples(live_ranked), (did, k)
+            answered += 1
+            empty += not stored[0]
+    # Most (direction, k) pairs are answered from the stored lists, some of them "nothing related".
+    assert answered >= len(queries.direction_ids) * top_k // 2
+    assert queries.stored_similar(queries.direction_ids[0], top_k + 1) is None
+
+
+def test_similar_answer_is_the_same_through_the_stored_lists_or_live(queries):
+    did = next(d for d in queries.direction_ids if queries.stored_similar(d, 3))
+    via_store = queries.similar(did, 3, "cross-program")
+    cands = queries.candidates()
+    ranked, related = queries.ranking_context.similar(cands, cands.index[did], 3, "cross-program",
+                                                      queries.program_of[did])
+    assert [i.direction.id for i in via_store.items] == [s.id for s in ranked]
+    assert [i.score for i in via_store.items] == [s.score for s in ranked]
+    assert via_store.no_related == (not related)
+
+
+def test_transposed_products_rank_as_the_row_products(queries):
+    cands = queries.candidates()
+    assert cands.transposed is not None
+    config = queries.ranking_context.config
+    saved = cands.transposed
+    for row in range(0, len(cands.ids), 7):
+        fast = rank(cands.vectors[row], cands.entities[row], cands, config=config, k=12, exclude=row)
+        cands.transposed = None
+        try:
+            slow = rank(cands.vectors[row], cands.entities[row], cands, config=config, k=12, exclude=row)
+        finally:
+            cands.transposed = saved
+        assert _as_tuples(fast) == _as_tuples(slow)
+
+
+SEARCHES = ["Alzheimer's disease PET imaging", "阿尔茨海默病早期诊断的多模态影像", "肺癌低剂量CT筛查与人工智能辅助诊断",
+            "brain-computer interface and neural decoding", "cancer", "tumor imaging", "脑机接口 神经调控",
+            "quantum chromodynamics of neutron stars"]
+
+
+@pytest.mark.parametrize("text", SEARCHES)
+def test_search_equals_exhaustive_exact_ranking_of_every_direction_with_evidence(queries, text):
+    import numpy as np
+
+    from fundgraph.embeddings import vectors as vx
+    from fundgraph.embeddings.scoring import query_entities, rescore
+    from fundgraph.graph.read.search import MIN_TEXT_SCORE
+
+    ctx = queries.ranking_context
+    cands = queries.candidates()
+    q = vx.as_query(ctx.encoder().encode([text]))
+    entities = query_entities(text, ctx.lexicon(), cands)
+    every = np.arange(len(cands.ids))
+    exact_text = np.round(vx.cosines(cands.vectors, every, q), 6)
+    wanted = {e for e, w in entities.items() if w > 0 and cands.idf.get(e, 0) > 0}
+    shares = np.array([bool(wanted & {e for e in cands.entities[i] if cands.idf.get(e, 0) > 0}) for i in every])
+    rows = np.flatnonzero((exact_text >= MIN_TEXT_SCORE) | shares)
+    reference = rescore(q, entities, rows, cands, ctx.config.with_(entity_gate=0.0), k=10)
+    got = queries.search(text, 10, None)
+    assert [(i.direction.id, i.score) for i in got.items] == [(s.id, s.score) for s in reference]
+    if not reference:
+        assert got.reason and got.suggestions
+
+
+def test_a_search_asked_again_is_the_kept_answer(queries):
+    text = "阿尔茨海默病 影像 kept-answer"
+    assert queries.cached_search(text, 4, None) is None
+    first = queries.search(text, 4, None)
+    assert queries.cached_search(text, 4, None) is first
+    assert queries.search(text, 4, None) is first
+    assert queries.cached_search(text, 5, None) is None  # another k is another question
