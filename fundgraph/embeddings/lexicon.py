@@ -37,7 +37,7 @@ def _is_ascii_word(text: str) -> bool:
 
 #: What ``re.IGNORECASE`` lets an ASCII letter match, folded to it (length-preserving, unlike ``str.lower``:
 #: U+0130 İ lower-cases to two characters). Python's re matches these four non-ASCII letters case-insensitively.
-_FOLD = str.maketrans({**{chr(c): chr(c + 32) for c in range(ord("A"), ord("Z") + 1)},
+FOLD = str.maketrans({**{chr(c): chr(c + 32) for c in range(ord("A"), ord("Z") + 1)},
                        "\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
 _WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 
@@ -162,7 +162,7 @@ class Lexicon:
         return self._pattern
 
     def _build_automaton(self) -> Any:
-        """One Aho–Corasick automaton over every surface form, folded (:data:`_FOLD`).
+        """One Aho–Corasick automaton over every surface form, folded (:data:`FOLD`).
 
         A key's value lists the surfaces that fold to it as (rank, surface, case-sensitive, whole word), rank
         being the surface's place in the alternation of :meth:`_regex` (longest first, then in code order).
@@ -172,7 +172,7 @@ class Lexicon:
         by_key: dict[str, list[tuple[int, str, bool, bool]]] = {}
         for rank, s in enumerate(sorted(self.surfaces, key=lambda x: (-len(x), x))):
             word = _is_ascii_word(s)
-            by_key.setdefault(s.translate(_FOLD), []).append((rank, s, not word or _case_sensitive(s), word))
+            by_key.setdefault(s.translate(FOLD), []).append((rank, s, not word or _case_sensitive(s), word))
         automaton = ahocorasick.Automaton()
         for key, alternatives in by_key.items():
             automaton.add_word(key, (len(key), tuple(alternatives)))
@@ -194,7 +194,7 @@ class Lexicon:
         if not text or not len(self._automaton):
             return
         starts: dict[int, list[tuple[int, str, bool, bool]]] = {}
-        for end, (n, alternatives) in self._automaton.iter(text.translate(_FOLD)):
+        for end, (n, alternatives) in self._automaton.iter(text.translate(FOLD)):
             starts.setdefault(end - n + 1, []).extend(alternatives)
         pos = 0
         for start in sorted(starts):

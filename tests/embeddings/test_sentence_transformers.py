@@ -68,8 +68,8 @@ def test_gold_set_figures_and_calibrated_threshold(model_path):
 
     # `fundgraph eval similarity --encoder sentence-transformers` with FUNDGRAPH_ST_MODEL = the gt model
     shipped, _baseline, st = evaluate(Settings(st_model=model_path), st_model="sentence-transformers")
-    # measured: lexical 0.886 / 0.751, baseline 0.699 / 0.629, MiniLM+entities 0.749 / 0.655
+    # measured: lexical 0.868 / 0.722, baseline 0.699 / 0.629, MiniLM+entities 0.719 / 0.633
     assert shipped.recall_at_k > st.recall_at_k and shipped.mrr > st.mrr
-    assert st.threshold == 0.5
+    assert st.threshold == 0.55
     assert st.similar_edges <= 150  # 620 at the lexical threshold
     assert st.unrelated_with_edges <= 3
