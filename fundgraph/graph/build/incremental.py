@@ -366,11 +366,12 @@ def add_document(built: BuiltGraph, new: NewDocument, vocab: Vocabulary, *, sett
     t = time.perf_counter()
     rows = list(range(n_old, len(ids)))
     similar_of = None
-    if partial is not None:
+    if partial is not None:  # read from the columns: tens of thousands of lists are looked at, few change
         def similar_of(did: str) -> list[tuple[str, dict[str, Any]]]:
-            partial.ensure([did])
-            return _similar_out(g, did)
+            return [(v, e) for v, _key, e in partial.columns.out_edges(did, Rel.SIMILAR_TO.value)]
     maybe = entry_candidates(g, cands, config, rows, k=k, threshold=threshold, similar_of=similar_of)
+    if partial is not None:
+        partial.ensure(cands.ids[j] for j in maybe)
     # One pass ranks the new rows (across programs: SIMILAR_TO; over all: the communities' neighbours) and the
     # existing rows they may enter, in full under the current weights.
     across, everywhere = top_k_all(cands, config, [Selection(k, threshold, cross_group=True),
