@@ -20,7 +20,7 @@ import scipy.sparse as sp
 
 from fundgraph.graph.model import Label, Rel
 from fundgraph.graph.read import semantics
-from fundgraph.graph.stores.embedded.columns import BLOBS, Blobs, Columns, _dumps
+from fundgraph.graph.stores.embedded.columns import BLOBS, Blobs, Columns, decode, encode
 
 
 class PartialGraph:
@@ -51,7 +51,7 @@ class PartialGraph:
             out = []
             for j in range(int(c.indptr[i]), int(c.indptr[i + 1])):
                 b = c.edge_props.raw(j)
-                key, e = _loads(b)
+                key, e = decode(b)
                 v = c.node_ids[int(c.dst[j])]
                 self.g.add_edge(n, v, key=key, **e)
                 out.append((v, key, b))
@@ -87,12 +87,6 @@ class PartialGraph:
         old_edges = sum(len(self.stored[n][1]) for n in self.loaded)
         now_edges = sum(self.g.out_degree(n) for n in self.g if n in self.loaded or n not in c.index)
         return len(c.node_ids) + new_nodes, len(c.src) - old_edges + now_edges
-
-
-def _loads(b: bytes) -> Any:
-    from fundgraph.graph.stores.embedded.columns import _loads as loads
-
-    return loads(b)
 
 
 def appended_columns(partial: PartialGraph, profiles: dict[str, Any], raw: sp.csr_matrix,
@@ -131,11 +125,11 @@ def appended_columns(partial: PartialGraph, profiles: dict[str, Any], raw: sp.cs
     for n in [*partial.loaded, *new_nodes]:
         data = dict(g.nodes[n])
         if n in partial.loaded:
-            stored = _loads(partial.stored[n][0])
+            stored = decode(partial.stored[n][0])
             stored.setdefault("id", n)
             if stored == data:
                 continue
-        node_slots[index[n]] = slot("nodes.props", _dumps(data))
+        node_slots[index[n]] = slot("nodes.props", encode(data))
 
     # -- out-edges: rows of unchanged nodes kept, changed and new nodes' rows made again -----------------------------
     old_slots = np.arange(len(c.src)) if c.edge_props.slots is None else np.asarray(c.edge_props.slots)
@@ -143,14 +137,14 @@ def appended_columns(partial: PartialGraph, profiles: dict[str, Any], raw: sp.cs
     for n in [*partial.loaded, *new_nodes]:
         rows = [(v, key, e) for _, v, key, e in g.out_edges(n, keys=True, data=True)]
         if n in partial.loaded:
-            before = [(v, key, _loads(b)[1]) for v, key, b in partial.stored[n][1]]
+            before = [(v, key, decode(b)[1]) for v, key, b in partial.stored[n][1]]
             if before == rows:
                 continue
         dst, rel, slots = [], [], []
         for v, key, e in rows:
             dst.append(index[v])
             rel.append(codes.setdefault(str(e.get("type") or ""), len(codes)))
-            slots.append(slot("edges.props", _dumps([key, e])))
+            slots.append(slot("edges.props", encode([key, e])))
         changed[index[n]] = (dst, rel, slots)
     relations = list(codes)
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []

@@ -56,6 +56,16 @@ except ImportError:  # pragma: no cover - orjson is a dependency
         return json.loads(bytes(data))
 
 
+def encode(value: Any) -> bytes:
+    """One property value as the blobs store it (orjson)."""
+    return _dumps(value)
+
+
+def decode(data: bytes) -> Any:
+    """A value :func:`encode` made."""
+    return _loads(data)
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
