@@ -76,3 +76,21 @@ def test_the_big_blobs_are_carried_over_and_verified(both):
     source = safety.current_target(path)
     safety.verify(source)  # every file, checksums included
     assert (source / "edges.props.tail.npy").stat().st_size > 0 and (source / "edges.props.slots.npy").exists()
+
+
+def test_a_second_addition_on_appended_columns_equals_the_networkx_one(both, corpus_settings, tmp_path):
+    path, _, _, ref, _ = both  # (last test of the module: it adds to the fixture's graphs)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    store = EmbeddedStore(path)
+    stored = store.load_for_update()
+    assert stored.columns.edge_props.slots is not None  # written by the first addition
+    report = add_invented(stored, corpus_settings, tmp_path / "a", program_id="second-2028", year=2028)
+    assert stored._graph is None and len(report.directions) == 30
+    store.replace(stored)
+    got = EmbeddedStore(path).load()
+    ref_report = add_invented(ref, corpus_settings, tmp_path / "b", program_id="second-2028", year=2028)
+    assert report.entered == ref_report.entered and report.communities == ref_report.communities
+    assert dict(got.graph.nodes(data=True)) == dict(ref.graph.nodes(data=True))
+    assert edges(got.graph) == edges(ref.graph)
+    safety.verify(safety.current_target(path))
