@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
           f"directions")
     print("| step | seconds |\n|---|---|")
     print(f"| parse + copy into the corpus (service.add_documents) | {copy_s:.2f} |")
-    print(f"| load (store.load) | {update.load_s:.2f} |")
+    print(f"| load (store.load_for_update: columns mapped, checksums verified) | {update.load_s:.2f} |")
     print(f"| compute (CPU {update.compute_cpu_s:.2f} s) | {update.compute_s:.2f} |")
     for k, v in report.timings.items():
         print(f"| · {k.removesuffix('_s')} | {v:.2f} |")

@@ -480,7 +480,7 @@ def update_graph(settings: Settings, program_ids: list[str], *, full: bool = Fal
             t0 = time.perf_counter()
             say("reading the stored graph")
             try:
-                built = store.load()
+                built = store.load_for_update()
             except GraphNotBuilt:
                 return GraphUpdate(mode="none", reason="no graph built yet: run `fundgraph build`")
             t1, cpu = time.perf_counter(), time.process_time()

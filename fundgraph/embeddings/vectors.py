@@ -129,20 +129,40 @@ def product_error(m: TextMatrix) -> float:
     return n * _F32_ERROR
 
 
-def block_products(block: TextMatrix, others_t: TextMatrix) -> np.ndarray:
+class Transposed:
+    """A sparse candidate matrix kept as rows, for :func:`block_products` (see :func:`transposed`)."""
+
+    def __init__(self, rows: sp.csr_matrix) -> None:
+        self.rows = rows
+        self.shape = (rows.shape[1], rows.shape[0])
+
+
+def block_products(block: TextMatrix, others_t: TextMatrix | Transposed) -> np.ndarray:
     """Approximate cosines (float32, dense) of the rows of ``block`` with the columns of ``others_t``.
 
-    ``others_t`` is the transposed candidate matrix (CSR for sparse rows, so the product is sparse × sparse).
+    ``others_t`` is the transposed candidate matrix (:func:`transposed`): sparse × sparse, or, when the
+    candidates are kept as rows, the candidate rows times the block made dense (a product whose result is dense
+    anyway: measured 0.75 s against 2.0 s of CPU for 400 rows × 100,000 candidates of 4,000 features, equal).
     """
+    if isinstance(others_t, Transposed):
+        dense = block.toarray() if sp.issparse(block) else np.asarray(block, np.float32)
+        return np.ascontiguousarray(np.asarray(others_t.rows @ dense.T, dtype=np.float32).T)
     if sp.issparse(block):
         out = block @ others_t
         return np.asarray(out.toarray() if sp.issparse(out) else out, dtype=np.float32)
     return np.asarray(block @ others_t, dtype=np.float32)
 
 
-def transposed(m: TextMatrix) -> TextMatrix:
-    """``m.T`` in the form :func:`block_products` multiplies fastest (CSR for sparse)."""
-    return m.T.tocsr() if sp.issparse(m) else np.ascontiguousarray(np.asarray(m, np.float32).T)
+def transposed(m: TextMatrix) -> TextMatrix | Transposed:
+    """``m.T`` in the form :func:`block_products` multiplies fastest.
+
+    Sparse rows with fewer features than rows stay rows (:class:`Transposed`): a block of queries is made dense
+    (block × features, no larger than the block × candidates result); otherwise CSR of ``m.T``.
+    """
+    if sp.issparse(m):
+        m = m.tocsr()
+        return Transposed(m) if m.shape[1] <= m.shape[0] else m.T.tocsr()
+    return np.ascontiguousarray(np.asarray(m, np.float32).T)
 
 
 def query_products(m: TextMatrix, q: np.ndarray) -> np.ndarray:

@@ -304,11 +304,13 @@ def add_document(built: BuiltGraph, new: NewDocument, vocab: Vocabulary, *, sett
     from fundgraph.loaders.titles import TITLES_FILE, load_title_translations, match_titles
 
     say = progress or (lambda _m: None)
-    g = built.graph
+    partial = _partial_graph(built)
+    g = partial.g if partial is not None else built.graph
     doc = new.doc
     pid = doc.program.id
     ids_new = [d.id for d in doc.directions]
-    if pid in g or any(d in g for d in ids_new):
+    where = partial if partial is not None else g
+    if pid in where or any(d in where for d in ids_new):
         raise NeedsFullBuild(f"program {pid} is already in the graph: rebuild it with `fundgraph build`",
                              detail={"program_id": pid})
     state = built.encoder_state
@@ -328,6 +330,10 @@ def add_document(built: BuiltGraph, new: NewDocument, vocab: Vocabulary, *, sett
         titles = load_title_translations(settings.vocab_dir / TITLES_FILE)
         titles_en = match_titles(titles, [(x.id, x.title) for x in (*doc.sections, *doc.directions)]).english
     programs = list(built.meta.get("programs") or [])
+    if partial is not None:  # the stored nodes the document's own graph touches, and their groups
+        from fundgraph.graph.build.pipeline import base_graph
+
+        partial.ensure_groups(n for n in _document_nodes(new, vocab, base_graph) if n in partial.columns.index)
     merge_document_nodes(g, new, vocab, manifest_order=len(programs), titles_en=titles_en)
     timings["nodes_s"] = time.perf_counter() - t
 
@@ -349,14 +355,23 @@ def add_document(built: BuiltGraph, new: NewDocument, vocab: Vocabulary, *, sett
 
     say("entity profiles and rarity over every direction")
     t = time.perf_counter()
-    cands = graph_candidates(g, ids, vectors, config)
+    if partial is not None:
+        cands, stored_profiles = _stored_candidates(built, partial, ids_new, vectors, config)
+    else:
+        cands = graph_candidates(g, ids, vectors, config)
     _ = cands.entity_matrix
     timings["candidates_s"] = time.perf_counter() - t
 
     say("similar lists of the new directions")
     t = time.perf_counter()
     rows = list(range(n_old, len(ids)))
-    maybe = entry_candidates(g, cands, config, rows, k=k, threshold=threshold)
+    similar_of = None
+    if partial is not None:  # read from the columns: tens of thousands of lists are looked at, few change
+        def similar_of(did: str) -> list[tuple[str, dict[str, Any]]]:
+            return [(v, e) for v, _key, e in partial.columns.out_edges(did, Rel.SIMILAR_TO.value)]
+    maybe = entry_candidates(g, cands, config, rows, k=k, threshold=threshold, similar_of=similar_of)
+    if partial is not None:
+        partial.ensure(cands.ids[j] for j in maybe)
     # One pass ranks the new rows (across programs: SIMILAR_TO; over all: the communities' neighbours) and the
     # existing rows they may enter, in full under the current weights.
     across, everywhere = top_k_all(cands, config, [Selection(k, threshold, cross_group=True),
@@ -373,23 +388,123 @@ def add_document(built: BuiltGraph, new: NewDocument, vocab: Vocabulary, *, sett
 
     say("linking editions of the series")
     t = time.perf_counter()
+    if partial is not None and doc.program.series:
+        partial.ensure_series(doc.program.series)
     report.continues_added, report.continues_removed = _update_lineage(g, doc, cands, config, encoder, state,
                                                                        method)
     timings["lineage_s"] = time.perf_counter() - t
 
     say("joining communities")
     t = time.perf_counter()
+    if partial is not None:
+        partial.ensure_label(Label.COMMUNITY.value)
+        partial.ensure(s.id for ranked in everywhere for s in ranked)
     report.communities = _join_communities(g, cands, ids_new, everywhere)
     timings["communities_s"] = time.perf_counter() - t
 
     built.direction_ids = ids
     built.vectors = vectors
-    _update_meta(built, doc, report)
+    if partial is not None:
+        from fundgraph.graph.stores.embedded.append import appended_columns
+
+        t = time.perf_counter()
+        _update_meta(built, doc, report, counts=partial.counts())
+        built.columns = appended_columns(partial, *stored_profiles)  # type: ignore[attr-defined]
+        timings["columns_s"] = time.perf_counter() - t
+    else:
+        if getattr(built, "columns", None) is not None:
+            built.columns = None  # type: ignore[attr-defined]  # the graph changed: the writer makes them again
+        _update_meta(built, doc, report)
     return report
 
 
+def _partial_graph(built: BuiltGraph) -> Any:
+    """A :class:`PartialGraph` over the stored columns; None when ``built`` is a networkx graph (worked on whole)."""
+    columns = getattr(built, "columns", None)
+    if columns is None or getattr(built, "_graph", None) is not None:
+        return None
+    if list(columns.profiles.get("ids") or []) != list(built.direction_ids):
+        return None
+    from fundgraph.graph.stores.embedded.append import PartialGraph
+
+    return PartialGraph(columns)
+
+
+def _document_nodes(new: NewDocument, vocab: Vocabulary, base_graph: Callable[..., nx.MultiDiGraph]) -> list[str]:
+    """The nodes of the new document's own graph (what :func:`merge_document_nodes` merges)."""
+    from fundgraph.graph.build.entities import add_entity_layer
+
+    sub = base_graph([new.doc], {})
+    add_entity_layer(sub, [new.doc], vocab, extracts=[new.extract], keywords=[new.keywords])
+    return list(sub.nodes)
+
+
+def _stored_candidates(built: BuiltGraph, partial: Any, ids_new: list[str], vectors: vx.TextMatrix,
+                       config: ScoringConfig) -> tuple[Candidates, tuple[dict[str, Any], sp.csr_matrix, sp.csr_matrix]]:
+    """The candidates of :func:`graph_candidates` over every direction, the stored ones read from the columns.
+
+    The stored directions' profiles are the build's (``profiles.*``); the new directions' are made from the
+    partial graph; entity rarity is counted again over all of them (as :func:`similarity.rarity_weights`), and the
+    idf-weighted unit rows (:func:`vectors.entity_matrix`) are made by array operations.
+
+    Returns:
+        The candidates, and what the columns store of them (profiles document, raw and weighted matrices).
+    """
+    from fundgraph.graph.stores.embedded.columns import ProfileRows
+
+    c = partial.columns
+    p = c.profiles
+    fresh = graph_candidates(partial.g, ids_new, vx.empty(len(ids_new)), config)
+    old_entities: list[str] = list(p["entities"])
+    entities = sorted(set(old_entities).union(*fresh.entities))
+    col = {e: i for i, e in enumerate(entities)}
+    remap = np.asarray([col[e] for e in old_entities], dtype=np.int64)
+    n_old = len(p["ids"])
+    old_raw = c.matrix("profiles", (n_old, len(old_entities)))
+    indptr = [np.asarray(old_raw.indptr, dtype=np.int64)]
+    indices = [remap[np.asarray(old_raw.indices)]] if len(old_entities) else [np.zeros(0, np.int64)]
+    data = [np.asarray(old_raw.data, dtype=np.float64)]
+    end = int(indptr[0][-1])
+    for prof in fresh.entities:  # each profile's entities in its own order (explanations follow it)
+        indices.append(np.asarray([col[e] for e in prof], dtype=np.int64))
+        data.append(np.asarray(list(prof.values()), dtype=np.float64))
+        end += len(prof)
+        indptr.append(np.asarray([end], dtype=np.int64))
+    n = n_old + len(ids_new)
+    raw = sp.csr_matrix((np.concatenate(data), np.concatenate(indices).astype(np.int32), np.concatenate(indptr)),
+                        shape=(n, len(entities)))
+    df = np.bincount(raw.indices, minlength=len(entities))
+    idf = {e: math.log(n / int(d)) for e, d in zip(entities, df.tolist(), strict=True) if d}
+    idf_vec = np.asarray([idf.get(e, 0.0) for e in entities], dtype=np.float64)
+    weighted = sp.csr_matrix((raw.data * idf_vec[raw.indices], raw.indices, raw.indptr), shape=raw.shape)
+    norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
+    scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+    unit = sp.csr_matrix(sp.diags(scale) @ weighted)
+    unit.eliminate_zeros()
+    unit.sort_indices()
+    info = {e: EntityInfo(id=e, type=t, name=name, name_en=en) for e, (t, name, en) in p["info"].items()}
+    info.update(fresh.info)
+    parents = {**p["parents"], **fresh.parents}
+    ids = [*p["ids"], *ids_new]
+    programs = [*(partial.columns.directions["program"][i] for i in _positions(c, p["ids"])), *fresh.programs]
+    cands = Candidates(ids=ids, programs=programs, vectors=vectors, entities=ProfileRows(raw, entities), info=info,
+                       idf=idf, parents=parents, hierarchy_decay=config.hierarchy_decay,
+                       type_weights=dict(config.type_weights))
+    cands._entity_matrix = (unit, col)
+    doc = {"ids": ids, "entities": entities, "idf": idf, "parents": parents,
+           "info": {e: [i.type, i.name, i.name_en] for e, i in info.items()}}
+    return cands, (doc, raw, unit)
+
+
+def _positions(columns: Any, ids: list[str]) -> list[int]:
+    """Positions of direction ids in ``directions.json``."""
+    pos = {d: i for i, d in enumerate(columns.directions["ids"])}
+    return [pos[d] for d in ids]
+
+
 def entry_candidates(g: nx.MultiDiGraph, cands: Candidates, config: ScoringConfig, rows: list[int], *, k: int,
-                     threshold: float) -> list[int]:
+                     threshold: float,
+                     similar_of: Callable[[str], list[tuple[str, dict[str, Any]]]] | None = None) -> list[int]:
     """The existing rows whose SIMILAR_TO list one of the new ``rows`` may enter.
 
     One approximate product of the new rows with every row (:func:`embeddings.topk.block_scores`); a column is kept
@@ -405,7 +520,7 @@ def entry_candidates(g: nx.MultiDiGraph, cands: Candidates, config: ScoringConfi
     for j in np.flatnonzero(best >= threshold - margin).tolist():  # above the threshold at all: few columns
         if cands.programs[j] == new_program:
             continue
-        current = _similar_out(g, cands.ids[j])
+        current = similar_of(cands.ids[j]) if similar_of is not None else _similar_out(g, cands.ids[j])
         kth = min(float(e["score"]) for _, e in current) if len(current) >= k else threshold
         if best[j] >= max(kth, threshold) - margin:
             maybe.append(j)
@@ -547,14 +662,15 @@ def _join_communities(g: nx.MultiDiGraph, cands: Candidates, ids_new: list[str],
     return joined
 
 
-def _update_meta(built: BuiltGraph, doc: ParsedDocument, report: AddReport) -> None:
+def _update_meta(built: BuiltGraph, doc: ParsedDocument, report: AddReport,
+                 counts: tuple[int, int] | None = None) -> None:
     """Counts, the programs, and the drift since the last full build (``meta.incremental``)."""
     meta = built.meta
-    g = built.graph
+    if counts is None:
+        counts = (built.graph.number_of_nodes(), built.graph.number_of_edges())
     meta["programs"] = [*(meta.get("programs") or []), doc.program.id]
     meta["direction_count"] = len(built.direction_ids)
-    meta["node_count"] = g.number_of_nodes()
-    meta["edge_count"] = g.number_of_edges()
+    meta["node_count"], meta["edge_count"] = counts
     inc = dict(meta.get("incremental") or {})
     base = int(inc.get("directions_at_full_build") or (len(built.direction_ids) - len(report.directions)))
     added = int(inc.get("directions_added") or 0) + len(report.directions)

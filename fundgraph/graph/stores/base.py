@@ -71,6 +71,10 @@ class GraphStore(ABC):
     def load(self) -> BuiltGraph:
         """Read the whole stored graph back (raises GraphNotBuilt when there is none)."""
 
+    def load_for_update(self) -> BuiltGraph:
+        """The stored graph to change and write back with :meth:`replace` (no serving indexes needed)."""
+        return self.load()
+
     # -- reading -----------------------------------------------------------------------------------------
     @abstractmethod
     def health(self) -> models.Health:

@@ -60,17 +60,26 @@ def _read_json(path: Path) -> Any:
     return orjson.loads(path.read_bytes())
 
 
-def save_built(built: BuiltGraph, target: Path) -> None:
-    """Write ``built`` into the (new, empty) directory ``target``."""
+def save_built(built: BuiltGraph, target: Path) -> dict[str, Any]:
+    """Write ``built`` into the (new, empty) directory ``target``.
+
+    Returns:
+        The files carried over from the previous graph (hard-linked, see :func:`home.carried_entries`).
+    """
+    from fundgraph.graph.stores.embedded.home import carried_entries
+
     target.mkdir(parents=True, exist_ok=False)
     columns = getattr(built, "columns", None)
-    (columns if columns is not None else columns_from_built(built)).save(target)
+    if columns is None:
+        columns = columns_from_built(built)
+    columns.save(target)
     _write_json(target / INDEX_FILE, {
         "direction_ids": built.direction_ids,
         "encoder_state": built.encoder_state,
         "meta": built.meta,
         "vectors": save_vectors(built.vectors, target),
     })
+    return carried_entries(target, {f"{name}.npy": path for name, path in columns.carried.items()})
 
 
 def save_vectors(vectors: vx.TextMatrix, target: Path) -> dict[str, Any]:

@@ -205,6 +205,36 @@ class EmbeddedStore(GraphStore):
         """The stored graph, read on first use and again when it changed on disk."""
         return self._serving()[2].built
 
+    def load_for_update(self) -> BuiltGraph:
+        """The stored graph verified against its manifest, read without the serving indexes (``fundgraph add``).
+
+        At 100,000 directions the indexes (:class:`GraphQueries`) took 8.8 s of the 10.5 s ``load``; an addition
+        reads the columns. The checksums are verified while the graph is read, as at a server's first read.
+        """
+        self._file_stamp()
+        source = safety.current_target(self.home) or self.current
+        if not safety.has_manifest(source):
+            return self._read()
+        failure: list[StoreDamaged] = []
+
+        def check() -> None:
+            try:
+                safety.verify(source)
+            except StoreDamaged as e:
+                failure.append(e)
+
+        checker = threading.Thread(target=check, name="fundgraph-verify", daemon=True)
+        checker.start()
+        try:
+            built = self._read()
+        except StoreDamaged as e:
+            checker.join()
+            raise (failure[0] if failure else e) from None
+        checker.join()
+        if failure:
+            raise failure[0]
+        return built
+
     def queries(self) -> GraphQueries:
         """The queries (and indexes) of the graph :meth:`load` gives (every read goes through ``load``)."""
         built = self.load()

@@ -1,0 +1,96 @@
+"""`fundgraph add` on a graph read as columns (no networkx graph made) equals the addition on the networkx graph.
+
+The same invented guideline is added to the bundled graph twice: once to the networkx graph (``test_incremental``'s
+path) and once to the same graph written by the embedded store and read back as columns; the stored result is read
+again and compared node by node and edge by edge, and its manifest verified.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from fundgraph.graph.stores.embedded import home as safety
+from fundgraph.graph.stores.embedded.store import EmbeddedStore
+from tests.graph.test_incremental import add_invented
+
+
+def edges(g) -> Counter:
+    return Counter((u, v, k, repr(sorted(e.items()))) for u, v, k, e in g.edges(keys=True, data=True))
+
+
+@pytest.fixture(scope="module")
+def both(corpus_built, corpus_settings, tmp_path_factory):
+    from tests.conftest import corpus_copy
+
+    work = tmp_path_factory.mktemp("cols")
+    (work / "a").mkdir()
+    (work / "b").mkdir()
+    store = EmbeddedStore(work / "store")
+    store.replace(corpus_copy.__wrapped__(corpus_built))
+    stored = store.load()
+    assert stored._graph is None
+    report = add_invented(stored, corpus_settings, work / "a")
+    assert stored._graph is None  # no networkx graph was made
+    store.replace(stored)
+    reread = EmbeddedStore(work / "store").load()
+    reference = corpus_copy.__wrapped__(corpus_built)
+    ref_report = add_invented(reference, corpus_settings, work / "b")
+    return work / "store", reread, report, reference, ref_report
+
+
+def test_the_columns_addition_equals_the_networkx_addition(both):
+    _, got, report, ref, ref_report = both
+    assert report.entered == ref_report.entered and report.communities == ref_report.communities
+    assert (report.similar_edges, report.continues_added, report.continues_removed) == (
+        ref_report.similar_edges, ref_report.continues_added, ref_report.continues_removed)
+    g, h = got.graph, ref.graph
+    assert dict(g.nodes(data=True)) == dict(h.nodes(data=True))
+    assert edges(g) == edges(h)
+    assert got.direction_ids == ref.direction_ids
+    assert np.allclose((got.vectors - ref.vectors).toarray() if hasattr(got.vectors, "toarray")
+                       else got.vectors - ref.vectors, 0)
+    for key in ("direction_count", "node_count", "edge_count", "programs"):
+        assert got.meta[key] == ref.meta[key], key
+
+
+def test_the_ranking_columns_equal_a_fresh_write(both):
+    from fundgraph.graph.stores.embedded.columns import columns_from_built
+
+    _, got, *_ = both
+    fresh = columns_from_built(type("B", (), {"graph": got.graph, "direction_ids": got.direction_ids,
+                                               "meta": got.meta, "encoder_state": got.encoder_state})())
+    a, b = got.columns, fresh
+    assert a.directions == b.directions
+    assert a.profiles["ids"] == b.profiles["ids"] and a.profiles["parents"] == b.profiles["parents"]
+    assert a.profiles["idf"] == pytest.approx(b.profiles["idf"], abs=1e-12)
+    shape = (len(a.profiles["ids"]), len(a.profiles["entities"]))
+    assert a.profiles["entities"] == b.profiles["entities"]
+    assert abs(a.matrix("entities", shape) - b.matrix("entities", shape)).max() < 1e-12
+
+
+def test_the_big_blobs_are_carried_over_and_verified(both):
+    path, *_ = both
+    source = safety.current_target(path)
+    safety.verify(source)  # every file, checksums included
+    assert (source / "edges.props.tail.npy").stat().st_size > 0 and (source / "edges.props.slots.npy").exists()
+
+
+def test_a_second_addition_on_appended_columns_equals_the_networkx_one(both, corpus_settings, tmp_path):
+    path, _, _, ref, _ = both  # (last test of the module: it adds to the fixture's graphs)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    store = EmbeddedStore(path)
+    stored = store.load_for_update()
+    assert stored.columns.edge_props.slots is not None  # written by the first addition
+    report = add_invented(stored, corpus_settings, tmp_path / "a", program_id="second-2028", year=2028)
+    assert stored._graph is None and len(report.directions) == 30
+    store.replace(stored)
+    got = EmbeddedStore(path).load()
+    ref_report = add_invented(ref, corpus_settings, tmp_path / "b", program_id="second-2028", year=2028)
+    assert report.entered == ref_report.entered and report.communities == ref_report.communities
+    assert dict(got.graph.nodes(data=True)) == dict(ref.graph.nodes(data=True))
+    assert edges(got.graph) == edges(ref.graph)
+    safety.verify(safety.current_target(path))
