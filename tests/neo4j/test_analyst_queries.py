@@ -50,13 +50,13 @@ def test_path_between_two_directions(neo4j_store, q):
     assert path["hops"] == len(path["relationship_types"]) == len(path["node_ids"]) - 1
     import networkx as nx
 
-    assert path["hops"] == nx.shortest_path_length(q.g.to_undirected(as_view=True), a, b)
+    assert path["hops"] == nx.shortest_path_length(q.built.graph.to_undirected(as_view=True), a, b)
 
 
 def test_direction_neighbourhood(neo4j_store, q):
     did = q.direction_ids[0]
     rows = neo4j_store.read("analyst_direction_neighbourhood", id=did)
-    g = q.g
+    g = q.built.graph
     expected = sorted(
         [(e["type"], "out", v) for _, v, e in g.out_edges(did, data=True)]
         + [(e["type"], "in", u) for u, _, e in g.in_edges(did, data=True)]

@@ -37,7 +37,7 @@ def clients(neo4j_store, neo4j_corpus, tmp_path_factory) -> Iterator[tuple[TestC
 def _urls(q: GraphQueries) -> list[str]:
     """A sample of every GET endpoint: each filter kind (by id, name, English name; unknown values), pages,
     details, entities, overlaps of every program pair, every matrix, neighbourhoods at every depth."""
-    g = q.g
+    g = q.built.graph
     urls = ["/api/programs", "/api/directions", "/api/directions?limit=7&offset=5", "/api/directions?limit=500"]
     for p in [*q.program_ids, "no-such-program"]:
         urls.append(f"/api/directions?program={p}&limit=10&offset=2")

@@ -88,8 +88,8 @@ def test_queries_equal_embedded(neo4j_store, embedded):
     h = neo4j_store.health()
     assert (h.backend, h.node_count, h.edge_count) == (
         "neo4j",
-        embedded.g.number_of_nodes(),
-        embedded.g.number_of_edges(),
+        embedded.built.graph.number_of_nodes(),
+        embedded.built.graph.number_of_edges(),
     )
     f = models.DirectionFilter(disease="阿尔茨海默病")
     assert neo4j_store.directions(f, 50, 0) == embedded.directions(f, 50, 0)
