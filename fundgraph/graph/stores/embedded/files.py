@@ -26,6 +26,7 @@ import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
+from fundgraph.core.memory import collector_paused
 from fundgraph.embeddings import vectors as vx
 from fundgraph.graph.stores.base import BuiltGraph
 from fundgraph.graph.stores.embedded.columns import NODES_FILE, Columns, columns_from_built
@@ -62,7 +63,8 @@ def save_built(built: BuiltGraph, target: Path) -> None:
     """Write ``built`` into the (new, empty) directory ``target``."""
     target.mkdir(parents=True, exist_ok=False)
     columns = getattr(built, "columns", None)
-    (columns if columns is not None else columns_from_built(built)).save(target)
+    with collector_paused():  # millions of property dicts and encoded blobs, no cycles (core.memory)
+        (columns if columns is not None else columns_from_built(built)).save(target)
     _write_json(target / INDEX_FILE, {
         "direction_ids": built.direction_ids,
         "encoder_state": built.encoder_state,
