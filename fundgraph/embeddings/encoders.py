@@ -184,6 +184,9 @@ class Tokeniser:
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 #: Prefix of character-bigram features (keeps them apart from two-character words in one vocabulary).
 CHAR_PREFIX = "#"
+#: Texts weighed at a time by :meth:`LexicalEncoder.encode` (its temporaries grow with the block, not the corpus).
+ENCODE_BLOCK_ROWS = 8192
+_NO_IDS = np.zeros(0, dtype=np.int32)
 
 
 def char_bigrams(text: str) -> list[str]:
@@ -357,7 +360,7 @@ class LexicalEncoder(Encoder):
         """Sublinear-tf × idf rows per block, each block normalised and weighted, L2-normalised overall.
 
         Returns a CSR matrix (a few hundred non-zeros per row out of ``max_features``): nothing here is dense.
-        Counts and weights are computed for all rows at once (numpy), from the features :meth:`fit` kept.
+        Counts and weights are computed with numpy a block of rows at a time, from the features :meth:`fit` kept.
         """
         if not self.vocabulary:
             raise FundgraphError(
@@ -373,10 +376,23 @@ class LexicalEncoder(Encoder):
                 column[ids[t]] = j
         del ids
         n_cols = len(self.vocabulary)
+        # Block by block: the per-feature temporaries (int64 keys, owners, sorts) of every text at once were
+        # several GB at 100,000 directions; rows are independent, so the blocks stacked are the same matrix.
+        blocks = []
+        for lo in range(0, max(len(rows), 1), ENCODE_BLOCK_ROWS):
+            hi = lo + ENCODE_BLOCK_ROWS
+            blocks.append(self._weigh_block(rows[lo:hi], column, n_cols))
+            rows[lo:hi] = [_NO_IDS] * len(rows[lo:hi])  # the block's feature ids are not needed again
+        del rows
+        m = blocks[0] if len(blocks) == 1 else to_csr(sp.vstack(blocks, format="csr"))
+        del blocks
+        return l2_normalise(m)
+
+    def _weigh_block(self, rows: Sequence[np.ndarray], column: np.ndarray, n_cols: int) -> sp.csr_matrix:
+        """Weighted rows of the texts whose feature ids are ``rows`` (``column``: feature id → vocabulary column)."""
         lengths = np.fromiter((r.size for r in rows), dtype=np.int64, count=len(rows))
         cols = column[np.concatenate(rows)] if rows else np.zeros(0, np.int64)
-        del rows
-        owner = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
+        owner = np.repeat(np.arange(len(rows), dtype=np.int64), lengths)
         keep = cols >= 0
         # One key per (row, column), sorted: rows in order, each row's columns ascending, with their counts.
         keys, counts = np.unique(owner[keep] * n_cols + cols[keep], return_counts=True)
@@ -384,26 +400,26 @@ class LexicalEncoder(Encoder):
         # (1 + ln c) · idf in double precision, as math.log and Python floats gave it, then float32.
         logs = np.array([0.0] + [math.log(c) for c in range(1, int(counts.max(initial=1)) + 1)])
         data = (1.0 + logs[counts]) * self.idf.astype(np.float64)[indices]
-        indptr = np.zeros(len(texts) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(rows_of, minlength=len(texts)), out=indptr[1:])
+        indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows_of, minlength=len(rows)), out=indptr[1:])
         m = sp.csr_matrix(
             (data.astype(np.float32), indices.astype(np.int32), indptr),
-            shape=(len(texts), n_cols),
+            shape=(len(rows), n_cols),
         )
         is_char = self._char_columns()
         if is_char.any() and (~is_char).any():
             # Each block to unit length, weighted so that cos = word_share·cos(words) + char_share·cos(bigrams).
             char_of = is_char[m.indices]
-            rows = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))
+            row = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))
             sq = np.asarray(m.data, dtype=np.float64) ** 2
-            word_norm = np.sqrt(np.bincount(rows, weights=np.where(char_of, 0.0, sq), minlength=m.shape[0]))
-            char_norm = np.sqrt(np.bincount(rows, weights=np.where(char_of, sq, 0.0), minlength=m.shape[0]))
+            word_norm = np.sqrt(np.bincount(row, weights=np.where(char_of, 0.0, sq), minlength=m.shape[0]))
+            char_norm = np.sqrt(np.bincount(row, weights=np.where(char_of, sq, 0.0), minlength=m.shape[0]))
             word_norm[word_norm == 0] = 1.0
             char_norm[char_norm == 0] = 1.0
-            scale = np.where(char_of, math.sqrt(1.0 - self.word_share) / char_norm[rows],
-                             math.sqrt(self.word_share) / word_norm[rows])
+            scale = np.where(char_of, math.sqrt(1.0 - self.word_share) / char_norm[row],
+                             math.sqrt(self.word_share) / word_norm[row])
             m.data = (m.data * scale).astype(np.float32)
-        return l2_normalise(m)
+        return m
 
     def counts(self, text: str) -> Counter[int]:
         """Column → count of the vocabulary's features in ``text`` (a joined text's counts are its parts' sum)."""

@@ -161,3 +161,19 @@ def _block_normalised(enc, ref):
     norms = np.linalg.norm(out, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     return out / norms
+
+
+def test_encoding_block_by_block_gives_the_matrix_of_one_block(lexicon, monkeypatch):
+    import fundgraph.embeddings.encoders as encoders
+
+    texts = [*DOCS, "", *DOCS[::-1], "抑郁症 量子计算"] * 3  # an empty text among them: a row of zeros
+    whole = LexicalEncoder(lexicon, min_df=1).fit(texts).encode(texts)
+    monkeypatch.setattr(encoders, "ENCODE_BLOCK_ROWS", 4)
+    blocked = LexicalEncoder(lexicon, min_df=1).fit(texts).encode(texts)
+    assert blocked.shape == whole.shape and whole.shape[0] == len(texts)
+    assert blocked.dtype == np.float32 and sp.isspmatrix_csr(blocked)
+    assert np.array_equal(blocked.indptr, whole.indptr) and np.array_equal(blocked.indices, whole.indices)
+    assert np.array_equal(blocked.data, whole.data)
+    assert whole[len(DOCS)].nnz == 0 and whole.nnz > 0
+    empty = LexicalEncoder(lexicon, min_df=1).fit(texts).encode([])
+    assert empty.shape == (0, whole.shape[1])

@@ -29,6 +29,7 @@ import networkx as nx
 from pydantic import BaseModel
 
 from fundgraph.core.errors import FundgraphError, InputError
+from fundgraph.core.memory import collector_paused
 from fundgraph.core.schema import (
     BUILTIN_ENTITY_TYPES,
     DIRECTION_FIELDS,
@@ -418,7 +419,8 @@ def build_graph(settings: Settings, *, encoder: Encoder | None = None, progress:
     # The build works under the entity types of its vocabulary directory, and records those beyond the
     # built-in ones in the graph's meta, so they travel with the graph (not in a process-wide registry).
     registry = vocabulary_registry(settings.vocab_dir)
-    with using_registry(registry):
+    # Tens of millions of long-lived objects and almost no cycles: the collector's walks were pure cost.
+    with using_registry(registry), collector_paused():
         built = _build(settings, encoder, progress, manifests=manifests, strict=strict, full=full)
     extra = [asdict(t) for t in registry.rows() if t not in BUILTIN_ENTITY_TYPES]
     if extra:  # absent for the built-in types alone: the exports of such a graph are as before

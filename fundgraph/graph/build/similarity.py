@@ -223,6 +223,7 @@ def add_similarity_layer(
             if calibration is not None:
                 props["confidence"] = calibration.confidence(s.score)
             g.add_edge(did, s.id, key=Rel.SIMILAR_TO.value, type=Rel.SIMILAR_TO.value, method=method, **props)
+    del across  # its scored lists are edge properties now: free them before lineage, communities and the store
 
     say("linking editions of a series")
     lineage = lineage_rule(settings, encoder)

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import os
+from array import array
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -127,11 +128,17 @@ class Blobs(Sequence[Any]):
 
     @classmethod
     def pack(cls, values: Iterator[Any]) -> Blobs:
-        """Encode ``values`` into one byte array."""
-        parts = [_dumps(v) for v in values]
-        offsets = np.zeros(len(parts) + 1, dtype=np.int64)
-        np.cumsum([len(p) for p in parts], out=offsets[1:])
-        return cls(np.frombuffer(b"".join(parts), dtype=np.uint8), offsets)
+        """Encode ``values`` into one byte array.
+
+        Appended to one buffer as they are encoded: no list of every value's bytes, and no joined copy of them
+        (at 100,000 directions the edges' blob is several hundred MB).
+        """
+        data = bytearray()
+        ends = array("q", [0])
+        for v in values:
+            data += _dumps(v)
+            ends.append(len(data))
+        return cls(np.frombuffer(data, dtype=np.uint8), np.frombuffer(ends, dtype=np.int64))
 
     def __len__(self) -> int:
         return len(self.offsets) - 1 if self.slots is None else len(self.slots)
@@ -217,26 +224,30 @@ class Columns:
         pos = {n: i for i, n in enumerate(ids)}
         labels = [str(d.get("label") or "") for _, d in g.nodes(data=True)]
         relations: dict[str, int] = {}
-        src: list[int] = []
-        dst: list[int] = []
-        rel: list[int] = []
-        edge_values: list[Any] = []
+        # Machine-int arrays rather than lists of Python ints, and each edge's properties encoded as it is met
+        # (Blobs.pack of a generator) rather than kept in a list of every edge first.
+        src, dst, rel = array("i"), array("i"), array("b")
         indptr = np.zeros(len(ids) + 1, dtype=np.int64)
-        for i, u in enumerate(ids):
-            for v, keyed in g.succ[u].items():
-                for key, e in keyed.items():
-                    src.append(i)
-                    dst.append(pos[v])
-                    rel.append(relations.setdefault(str(e.get("type") or ""), len(relations)))
-                    edge_values.append([key, e])
-            indptr[i + 1] = len(src)
-        dst_a = np.asarray(dst, dtype=np.int32)
+
+        def edge_values() -> Iterator[list[Any]]:
+            for i, u in enumerate(ids):
+                for v, keyed in g.succ[u].items():
+                    for key, e in keyed.items():
+                        src.append(i)
+                        dst.append(pos[v])
+                        rel.append(relations.setdefault(str(e.get("type") or ""), len(relations)))
+                        yield [key, e]
+                indptr[i + 1] = len(src)
+
+        edges = Blobs.pack(edge_values())
+        dst_a = np.frombuffer(dst, dtype=np.int32)
         in_order = np.argsort(dst_a, kind="stable").astype(np.int64)
         in_indptr = np.zeros(len(ids) + 1, dtype=np.int64)
         np.cumsum(np.bincount(dst_a, minlength=len(ids)), out=in_indptr[1:])
         nodes = Blobs.pack(iter(d for _, d in g.nodes(data=True)))
-        edges = Blobs.pack(iter(edge_values))
-        progs, dirs = semantics.canonical_order({"id": n, **d} for n, d in g.nodes(data=True))
+        shown = (Label.PROGRAM.value, Label.DIRECTION.value)  # the only nodes canonical_order keeps
+        progs, dirs = semantics.canonical_order({"id": n, **d} for n, d in g.nodes(data=True)
+                                                if d.get("label") in shown)
         directions = {
             "programs": [p["id"] for p in progs],
             "ids": [d["id"] for d in dirs],
@@ -245,8 +256,8 @@ class Columns:
             "keywords": [semantics.direction_keywords(d) for d in dirs],
             "categories": [semantics.direction_categories(d) for d in dirs],
         }
-        arrays = {"edges.src": np.asarray(src, dtype=np.int32), "edges.dst": dst_a,
-                  "edges.rel": np.asarray(rel, dtype=np.int8), "edges.indptr": indptr,
+        arrays = {"edges.src": np.frombuffer(src, dtype=np.int32), "edges.dst": dst_a,
+                  "edges.rel": np.frombuffer(rel, dtype=np.int8), "edges.indptr": indptr,
                   "edges.in_order": in_order, "edges.in_indptr": in_indptr,
                   "nodes.props": nodes.data, "nodes.props.offsets": nodes.offsets,
                   "edges.props": edges.data, "edges.props.offsets": edges.offsets}

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import scipy.sparse as sp
 
+from fundgraph.core.memory import collector_paused
 from fundgraph.embeddings import vectors as vx
 from fundgraph.graph.stores.base import BuiltGraph
 from fundgraph.graph.stores.embedded.columns import NODES_FILE, Columns, columns_from_built
@@ -70,9 +71,10 @@ def save_built(built: BuiltGraph, target: Path) -> dict[str, Any]:
 
     target.mkdir(parents=True, exist_ok=False)
     columns = getattr(built, "columns", None)
-    if columns is None:
-        columns = columns_from_built(built)
-    columns.save(target)
+    with collector_paused():  # millions of property dicts and encoded blobs, no cycles (core.memory)
+        if columns is None:
+            columns = columns_from_built(built)
+        columns.save(target)
     _write_json(target / INDEX_FILE, {
         "direction_ids": built.direction_ids,
         "encoder_state": built.encoder_state,
