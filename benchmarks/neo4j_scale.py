@@ -118,6 +118,14 @@ def kinds(store: Neo4jStore) -> dict[str, Any]:
     }
 
 
+def rss_mb(pid: int | str = "self") -> float:
+    """Resident set size of a process (Linux /proc), MB."""
+    for line in Path(f"/proc/{pid}/status").read_text(encoding="utf-8").splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def pct(xs: list[float], p: float) -> float:
     xs = sorted(xs)
     return xs[min(len(xs) - 1, round(p / 100 * (len(xs) - 1)))] * 1e3
@@ -128,9 +136,11 @@ def measure(store: Neo4jStore, conn: CountingConnection, built: BuiltGraph, n: i
     rng = random.Random(seed)
     ids = rng.sample(built.direction_ids, min(len(built.direction_ids), n * (len(clients) + 1) + 1))
     out: dict[str, Any] = {}
+    rss0 = rss_mb()
     t = time.perf_counter()
     store.similar(ids[-1], 10, "all")
     out["ranking warm-up s"] = time.perf_counter() - t
+    out["ranking rss mb"] = rss_mb() - rss0
     for name, fn in kinds(store).items():
         conn.reset()
         fn(ids[0], 0)  # statements of one request (after the warm-up above)
@@ -182,6 +192,7 @@ def main() -> None:
     ap.add_argument("--no-load", action="store_true", help="measure the graph already loaded")
     ap.add_argument("--no-admin", action="store_true")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--neo4j-pid", type=int, help="with --uri: the Neo4j JVM's pid, for its RSS in the table")
     args = ap.parse_args()
 
     from fundgraph.graph.stores.embedded.store import EmbeddedStore
@@ -198,6 +209,7 @@ def main() -> None:
         harness.JVM_OPTS = (f"-Xms{args.heap}", f"-Xmx{args.heap}", "-XX:+UseParallelGC")
         server = harness.Neo4jProcess().start()
         args.uri = server.uri
+        args.neo4j_pid = server.proc.pid
     store = Neo4jStore.from_settings(Settings(store="neo4j", neo4j_uri=args.uri, neo4j_user="", neo4j_password=""))
     res: dict[str, Any] = {}
     try:
@@ -213,6 +225,8 @@ def main() -> None:
         res["load_before"] = os.getloadavg()
         res["requests"] = measure(store, conn, built, args.requests, args.clients, args.seed)
         res["load_after"] = os.getloadavg()
+        if args.neo4j_pid:
+            res["neo4j_rss_mb"] = rss_mb(args.neo4j_pid)
         print(res, flush=True)
         res["index"] = index_recall(store, built, [10, 50, 200, 1000], 50, args.seed)
     finally:
@@ -234,7 +248,10 @@ def table(res: dict[str, Any], n_dirs: int, args: argparse.Namespace) -> None:
         a = res["admin"]
         print(f"  neo4j-admin: CSV export {a['export_s']:.1f} s ({a['csv_mb']:.0f} MB) + import {a['import_s']:.1f} s "
               f"= {a['export_s'] + a['import_s']:.1f} s")
-    print(f"  ranking inputs read once per build (at start-up, Neo4jStore.warm): {r['ranking warm-up s']:.1f} s")
+    print(f"  ranking inputs read once per build (at start-up, Neo4jStore.warm): {r['ranking warm-up s']:.1f} s, "
+          f"+{r['ranking rss mb']:.0f} MB RSS in this process")
+    if "neo4j_rss_mb" in res:
+        print(f"  Neo4j JVM RSS after the requests: {res['neo4j_rss_mb']:.0f} MB")
     print("  machine load average (1/5/15 min) before the requests {:.1f}/{:.1f}/{:.1f}, after {:.1f}/{:.1f}/{:.1f}"
           .format(*res["load_before"], *res["load_after"]))
     cols = [f"{c} client{'s' if c > 1 else ''}" for c in args.clients]

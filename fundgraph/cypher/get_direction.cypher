@@ -17,7 +17,7 @@ CALL (d) {
   WITH r, e
   ORDER BY r.fg_seq
   RETURN collect(CASE WHEN r IS NULL THEN null
-                      ELSE {entity: e.id, label: e.label, node: [k IN keys(e) | [k, e[k]]],
+                      ELSE {entity: e.id, label: e.label, node: [k IN keys(e) WHERE NOT k IN $skip | [k, e[k]]],
                             edge: [k IN keys(r) | [k, r[k]]]} END) AS mentions
 }
 RETURN m.build AS build, m.layout AS layout, d IS NOT NULL AS found,

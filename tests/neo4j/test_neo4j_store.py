@@ -9,7 +9,7 @@ import scipy.sparse as sp
 from fundgraph.core.errors import DirectionNotFound
 from fundgraph.graph.read import models
 from fundgraph.graph.stores.embedded.queries import GraphQueries
-from fundgraph.graph.stores.neo4j.codec import PROJECTION_DIMENSIONS, projection
+from fundgraph.graph.stores.neo4j.codec import PROJECTION_DIMENSIONS, neighbour_heads, projection
 from fundgraph.graph.stores.neo4j.store import Neo4jStore
 
 pytestmark = pytest.mark.neo4j
@@ -141,3 +141,21 @@ def test_settings_select_the_neo4j_store_and_the_api_serves_it(neo4j_store, neo4
         assert (body["backend"], body["node_count"]) == ("neo4j", neo4j_corpus.graph.number_of_nodes())
         programs = client.get("/api/programs").json()
         assert [p["id"] for p in programs] == neo4j_corpus.meta["programs"]
+
+
+def test_neighbourhood_through_hub_lists_equals_embedded(neo4j_store, embedded, neo4j_corpus):
+    # Hubs (more than NEIGHBOUR_HUB_DEGREE neighbours) carry fg_nbrs; walks from and through them read those lists
+    # (whole, or the first 3·limit of a longer one) and must take the same nodes in the same order.
+    g = neo4j_corpus.graph
+    heads = neighbour_heads(g)
+    hubs = sorted(heads)
+    assert hubs == ["most-stic-joint"]  # the bundled corpus's one hub: its biggest program
+    with neo4j_store.driver.session(database=neo4j_store.database) as s:
+        stored = {r["id"]: r["h"] for r in s.run("MATCH (n:Node) WHERE n.fg_nbrs IS NOT NULL RETURN n.id AS id, "
+                                                  "n.fg_nbrs AS h").data()}
+    assert stored == heads
+    hub = hubs[0]
+    for depth, limit in ((1, 10), (1, 500), (2, 25), (2, 200), (3, 60)):
+        assert neo4j_store.neighborhood(hub, depth, limit) == embedded.neighborhood(hub, depth, limit)
+    for centre in heads[hub][:40:4]:  # walks that reach the hub at level 1 and take level 2 from its list
+        assert neo4j_store.neighborhood(centre, 2, 60) == embedded.neighborhood(centre, 2, 60)

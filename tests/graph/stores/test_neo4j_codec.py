@@ -17,6 +17,7 @@ from fundgraph.graph.stores.neo4j.codec import (
     EMBEDDING,
     JSON_KEYS,
     LOOKUP_KEY,
+    NEIGHBOURS_KEY,
     NULL_KEYS,
     ORDER_KEY,
     PROJECTION_DIMENSIONS,
@@ -27,6 +28,7 @@ from fundgraph.graph.stores.neo4j.codec import (
     decode_pairs,
     decode_props,
     encode_props,
+    neighbour_heads,
     projection,
     query_props,
     sparse_rows,
@@ -69,6 +71,25 @@ def test_query_props_hold_the_lookup_forms_and_canonical_order(built):
     order = sorted((d[ORDER_KEY], n) for n, d in derived.items() if ORDER_KEY in d)
     assert [n for _, n in order] == ["prog-a:1", "prog-a:2", "prog-b:1.1", "prog-b:1.2", "prog-c:YX01",
                                      "prog-c:YX02"]
+
+
+def test_neighbour_heads_list_a_hubs_first_neighbours_in_id_order():
+    g = nx.MultiDiGraph()
+    for i in range(70):
+        g.add_edge("hub", f"d{i:02d}", type="HAS_DIRECTION")
+    g.add_edge("d07", "hub", type="SIMILAR_TO")  # a second edge to one neighbour: listed once
+    g.add_edge("a0", "hub", type="MEMBER_OF")  # incoming counts too
+    g.add_edge("hub", "hub", type="SIMILAR_TO")  # never its own neighbour
+    g.add_edge("d00", "d01", type="SIMILAR_TO")
+    heads = neighbour_heads(g, min_degree=4, head=5)
+    assert heads == {"hub": ["a0", "d00", "d01", "d02", "d03"]}
+    assert neighbour_heads(g, min_degree=4, head=100)["hub"] == ["a0", *(f"d{i:02d}" for i in range(70))]
+    assert neighbour_heads(g, min_degree=80) == {}
+    # the loader stores them (default: more than 64 neighbours) with the query properties
+    derived = query_props(g)
+    assert [n for n, d in derived.items() if NEIGHBOURS_KEY in d] == ["hub"]
+    assert derived["hub"][NEIGHBOURS_KEY][:3] == ["a0", "d00", "d01"]
+    assert decode_props({"name": "x", NEIGHBOURS_KEY: ["a"]}) == {"name": "x"}
 
 
 def test_rows_carry_every_node_and_edge_with_vectors(built):

@@ -36,8 +36,18 @@ CATEGORY_KEY = "fg_category"
 #: A sparse text vector (the lexical encoder's CSR row): its column indices and values, non-zeros only.
 VECTOR_INDICES = "fg_vec_idx"
 VECTOR_VALUES = "fg_vec_val"
+#: A hub's neighbour ids (either direction, distinct, itself left out), smallest first, at most NEIGHBOUR_HEAD.
+NEIGHBOURS_KEY = "fg_nbrs"
 BOOKKEEPING = frozenset({BUILD_KEY, SEQ_KEY, JSON_KEYS, NULL_KEYS, EDGE_KEY, ORDER_KEY, LOOKUP_KEY, SEARCH_KEY,
-                         TEXT_KEY, KEYWORDS_KEY, CATEGORY_KEY, VECTOR_INDICES, VECTOR_VALUES})
+                         TEXT_KEY, KEYWORDS_KEY, CATEGORY_KEY, VECTOR_INDICES, VECTOR_VALUES, NEIGHBOURS_KEY})
+#: Nodes with more neighbours (counted each way) than this carry ``fg_nbrs``: the neighbourhood walk reads a hub's first
+#: neighbours from it instead of reading and sorting all of them (a program, community or common entity has
+#: thousands of directions at 100,000).
+NEIGHBOUR_HUB_DEGREE = 64
+#: Length of ``fg_nbrs``: a walk of limit L needs a hub's first 3·L neighbours (2·L past the ≤ L already seen),
+#: so walks up to L = 333 read the list; larger ones (and shorter lists that are not the whole neighbourhood)
+#: read the relationships.
+NEIGHBOUR_HEAD = 1000
 #: Version of the stored layout (the query properties above, the vector properties). A graph loaded by an older
 #: loader lacks them: the store then asks for a re-load instead of answering wrongly.
 LAYOUT = 3
@@ -126,7 +136,8 @@ def query_props(g: nx.MultiDiGraph) -> dict[str, dict[str, Any]]:
       ``fg_text`` (title + content, for ``q``), ``fg_keywords`` (its own 关键词), ``fg_category``
       (category and raw category);
     - entity: ``fg_lookup`` (what a filter value or an entity id in a path may name) and ``fg_search`` (what the
-      entity list's ``q`` searches).
+      entity list's ``q`` searches);
+    - hub (more than :data:`NEIGHBOUR_HUB_DEGREE` relationships): ``fg_nbrs`` (:func:`neighbour_heads`).
     """
     out: dict[str, dict[str, Any]] = {}
     _, dirs = semantics.canonical_order(d for _, d in g.nodes(data=True))
@@ -141,6 +152,28 @@ def query_props(g: nx.MultiDiGraph) -> dict[str, dict[str, Any]]:
         if entity_type_of(d.get("label")) is None:
             continue
         out[n] = {LOOKUP_KEY: semantics.lookup_forms(n, d), SEARCH_KEY: semantics.search_forms(n, d)}
+    for n, head in neighbour_heads(g).items():
+        out.setdefault(n, {})[NEIGHBOURS_KEY] = head
+    return out
+
+
+def neighbour_heads(
+    g: nx.MultiDiGraph, min_degree: int = NEIGHBOUR_HUB_DEGREE, head: int = NEIGHBOUR_HEAD
+) -> dict[str, list[str]]:
+    """Hub id → its first ``head`` neighbour ids (either direction, distinct, not itself), smallest first.
+
+    Only nodes with more than ``min_degree`` neighbours (counted each way): for the others reading the relationships
+    is as cheap.
+    The ids are compared as strings, as Cypher's ``ORDER BY`` compares them.
+    """
+    out: dict[str, list[str]] = {}
+    succ, pred = g.succ, g.pred
+    for n in g:
+        if len(succ[n]) + len(pred[n]) <= min_degree:  # neighbours (with repeats): O(1), unlike g.degree's sums
+            continue
+        ids = {str(v) for v in succ[n]} | {str(v) for v in pred[n]}
+        ids.discard(str(n))
+        out[str(n)] = sorted(ids)[:head]
     return out
 
 

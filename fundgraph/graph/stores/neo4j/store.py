@@ -47,6 +47,8 @@ from fundgraph.graph.stores.neo4j.codec import (
     JSON_KEYS,
     KEYWORDS_KEY,
     LAYOUT,
+    NEIGHBOUR_HEAD,
+    NEIGHBOURS_KEY,
     NULL_KEYS,
     TEXT_KEY,
     VECTOR_INDICES,
@@ -82,9 +84,10 @@ _PROFILE_EDGE_KEYS = ["type", "field", "extracted", "boilerplate", JSON_KEYS, NU
 _PROFILE_NODE_KEYS = ["label", "name", "name_en", JSON_KEYS, NULL_KEYS]
 #: Indexes the read statements need, besides the loader's constraints and indexes (``cypher/<name>.cypher``).
 READ_INDEXES = ("create_index_node_label",)
-#: Direction properties a detail never shows: vectors and query forms (decode_props would drop all but the
-#: embedding; not sending them saves most of the bytes of a detail).
-_DETAIL_SKIP = [EMBEDDING, VECTOR_INDICES, VECTOR_VALUES, TEXT_KEY, KEYWORDS_KEY, CATEGORY_KEY]
+#: Properties a detail never shows (of the direction and of the entities it cites): vectors, query forms and a
+#: hub's neighbour list (decode_props would drop all but the embedding; not sending them saves most of the bytes
+#: of a detail, and up to 1,000 ids per hub entity cited).
+_DETAIL_SKIP = [EMBEDDING, VECTOR_INDICES, VECTOR_VALUES, TEXT_KEY, KEYWORDS_KEY, CATEGORY_KEY, NEIGHBOURS_KEY]
 #: Similar lists remembered per build (the embedded store keeps the same number).
 SIMILAR_CACHE_SIZE = 4096
 
@@ -392,7 +395,7 @@ class Neo4jStore(GraphStore):
         walk_depth, walk_limit = (min(depth, 2), limit) if valid else (0, 1)
 
         def work(run: Run) -> models.Neighborhood:
-            row = run("find_neighbourhood", id=node, depth=walk_depth, limit=walk_limit)[0]
+            row = run("find_neighbourhood", id=node, depth=walk_depth, limit=walk_limit, head=NEIGHBOUR_HEAD)[0]
             _checked_build(row)
             center = node
             if row["exact"] is None:  # a name: resolve it, then walk from the entity it names
@@ -403,7 +406,8 @@ class Neo4jStore(GraphStore):
                         named.setdefault(et, []).append(eid)
                 center = semantics.resolve_node(node, False, named)
                 semantics.check_walk(depth, limit)
-                row = run("find_neighbourhood", id=center, depth=walk_depth, limit=walk_limit)[0]
+                row = run("find_neighbourhood", id=center, depth=walk_depth, limit=walk_limit,
+                          head=NEIGHBOUR_HEAD)[0]
             semantics.check_walk(depth, limit)
             read_ahead = [{center: row["level1"]}, dict(row["level2"])]  # levels 1 and 2, as walk asks for them
 
