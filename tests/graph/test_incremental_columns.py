@@ -61,7 +61,8 @@ def test_the_ranking_columns_equal_a_fresh_write(both):
 
     _, got, *_ = both
     fresh = columns_from_built(type("B", (), {"graph": got.graph, "direction_ids": got.direction_ids,
-                                               "meta": got.meta, "encoder_state": got.encoder_state})())
+                                               "meta": got.meta, "encoder_state": got.encoder_state,
+                                               "vectors": got.vectors})())
     a, b = got.columns, fresh
     assert a.directions == b.directions
     assert a.profiles["ids"] == b.profiles["ids"] and a.profiles["parents"] == b.profiles["parents"]
