@@ -471,10 +471,14 @@ def explain(
 
 
 def _explained(
-    e_score: float, contrib: Mapping[str, float], cands: Candidates, text_score: float, config: ScoringConfig
+    e_score: float, contrib: Mapping[str, float], cands: Candidates, text_score: float, config: ScoringConfig,
+    groups: Mapping[str, str] | None = None,
 ) -> tuple[float, float, dict[str, list[str]], str]:
-    """:func:`explain` from the entity overlap and its shares already computed (:func:`similarity.weighted_overlap`)."""
-    groups = shared_groups()
+    """:func:`explain` from the entity overlap and its shares already computed (:func:`similarity.weighted_overlap`).
+
+    ``groups``: :func:`shared_groups`, when the caller explains many pairs.
+    """
+    groups = shared_groups() if groups is None else groups
     shared: dict[str, list[str]] = {g: [] for g in groups.values()}
     info_by_name: dict[str, EntityInfo] = {}
     for eid in sorted(contrib, key=lambda e: (-contrib[e], e)):
@@ -495,6 +499,12 @@ def combine(text: Any, entity: Any, config: ScoringConfig) -> Any:
     (1 when ``entity_gate`` is 0). The one formula: :func:`rank`, :func:`rescore` and the blocked top k
     (:mod:`fundgraph.embeddings.topk`) all call it.
     """
+    if isinstance(text, float) and isinstance(entity, float):
+        # one pair (rescore's loop): plain float arithmetic, the same IEEE operations as numpy's, without
+        # numpy's per-call overhead on scalars (a third of the re-scoring's time at 20,000 directions)
+        if config.entity_gate > 0:
+            entity = entity * min(max(text / config.entity_gate, 0.0), 1.0)
+        return config.text_weight * text + config.entity_weight * entity
     if config.entity_gate > 0:
         entity = entity * np.clip(np.asarray(text, dtype=np.float64) / config.entity_gate, 0.0, 1.0)
     out = config.text_weight * text + config.entity_weight * entity
@@ -561,6 +571,7 @@ def rescore_selections(
     scored.sort(key=lambda s: (-s[0], s[1]))
     made: dict[int, Scored] = {}
     lists: list[list[Scored]] = []
+    groups = shared_groups()
     for subset, k, threshold in picks:
         allowed = None if subset is None or subset.size == cols.size else set(np.asarray(subset).tolist())
         out: list[Scored] = []
@@ -571,7 +582,7 @@ def rescore_selections(
                 continue
             s = made.get(j)
             if s is None:
-                full, e, shared, summary = _explained(e_score, contrib, cands, t, config)
+                full, e, shared, summary = _explained(e_score, contrib, cands, t, config, groups)
                 s = made[j] = Scored(j, did, cands.programs[j], round(full, 6), t, round(e, 6), shared, summary)
             if threshold is not None and s.score < threshold:
                 break

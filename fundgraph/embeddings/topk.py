@@ -163,9 +163,10 @@ def pair_products(m: vx.TextMatrix | sp.csr_matrix, rows: np.ndarray, cands: np.
         return out
     dense = np.asarray(m[rows].toarray())
     others = m[flat[valid]]
-    pair = np.repeat(valid, np.diff(others.indptr))
-    vals = others.data * dense[pair // cands.shape[1], others.indices]
-    return np.bincount(pair, weights=vals, minlength=flat.size).reshape(cands.shape)
+    counts = np.diff(others.indptr)
+    # the query row of each gathered non-zero, repeated from the pairs' (not divided out of the non-zeros')
+    vals = others.data * dense[np.repeat(valid // cands.shape[1], counts), others.indices]
+    return np.bincount(np.repeat(valid, counts), weights=vals, minlength=flat.size).reshape(cands.shape)
 
 
 def pair_cosines(m: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
