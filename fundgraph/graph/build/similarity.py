@@ -464,12 +464,18 @@ def similarity_graph(
     """
     if ranked is None:
         (ranked,) = top_k_all(cands, config, [Selection(top_k, threshold)])
-    sg = nx.Graph()
-    sg.add_nodes_from(cands.ids)
+    # Each pair once, at the larger of its two scores, in the order the pairs first appear (networkx keeps
+    # adjacency in insertion order and Louvain visits neighbours in it: the same order gives the same communities);
+    # one add_weighted_edges_from instead of a has_edge/add_edge pair per kept score.
+    weights: dict[tuple[str, str], float] = {}
     for did, row in zip(cands.ids, ranked, strict=True):
         for s in row:
-            w = max(s.score, sg.edges[did, s.id]["weight"]) if sg.has_edge(did, s.id) else s.score
-            sg.add_edge(did, s.id, weight=w)
+            key = (did, s.id) if did < s.id else (s.id, did)
+            w = weights.get(key)
+            weights[key] = s.score if w is None else max(s.score, w)
+    sg = nx.Graph()
+    sg.add_nodes_from(cands.ids)
+    sg.add_weighted_edges_from((a, b, w) for (a, b), w in weights.items())
     return sg
 
 
