@@ -36,7 +36,7 @@ import scipy.sparse as sp
 
 from fundgraph.core.schema import ENTITY_REGISTRY
 from fundgraph.embeddings import vectors as vx
-from fundgraph.embeddings.similarity import rarity_weights, weighted_overlap
+from fundgraph.embeddings.similarity import idf_profile, profile_overlap, rarity_weights, weighted_overlap
 
 if TYPE_CHECKING:
     from fundgraph.embeddings.encoders import Encoder
@@ -527,7 +527,18 @@ def explain(
 ) -> tuple[float, float, dict[str, list[str]], str]:
     """Combined score, entity score, shared entity names by group (strongest first), and a summary."""
     e_score, contrib = weighted_overlap(query_entities_, cand_entities, cands.idf)
-    groups = shared_groups()
+    return _explained(e_score, contrib, cands, text_score, config)
+
+
+def _explained(
+    e_score: float, contrib: Mapping[str, float], cands: Candidates, text_score: float, config: ScoringConfig,
+    groups: Mapping[str, str] | None = None,
+) -> tuple[float, float, dict[str, list[str]], str]:
+    """:func:`explain` from the entity overlap and its shares already computed (:func:`similarity.weighted_overlap`).
+
+    ``groups``: :func:`shared_groups`, when the caller explains many pairs.
+    """
+    groups = shared_groups() if groups is None else groups
     shared: dict[str, list[str]] = {g: [] for g in groups.values()}
     info_by_name: dict[str, EntityInfo] = {}
     for eid in sorted(contrib, key=lambda e: (-contrib[e], e)):
@@ -548,6 +559,12 @@ def combine(text: Any, entity: Any, config: ScoringConfig) -> Any:
     (1 when ``entity_gate`` is 0). The one formula: :func:`rank`, :func:`rescore` and the blocked top k
     (:mod:`fundgraph.embeddings.topk`) all call it.
     """
+    if isinstance(text, float) and isinstance(entity, float):
+        # one pair (rescore's loop): plain float arithmetic, the same IEEE operations as numpy's, without
+        # numpy's per-call overhead on scalars (a third of the re-scoring's time at 20,000 directions)
+        if config.entity_gate > 0:
+            entity = entity * min(max(text / config.entity_gate, 0.0), 1.0)
+        return config.text_weight * text + config.entity_weight * entity
     if config.entity_gate > 0:
         entity = entity * np.clip(np.asarray(text, dtype=np.float64) / config.entity_gate, 0.0, 1.0)
     out = config.text_weight * text + config.entity_weight * entity
@@ -584,21 +601,54 @@ def rescore(
     batch already computed them with the same arithmetic (:func:`embeddings.topk.pair_cosines`).
     """
     cols = np.asarray(cols, dtype=np.int64)
-    text = (vx.cosines(cands.vectors, cols, query_vector) if text is None else np.asarray(text)).tolist()
-    scored: list[tuple[float, str, int, float]] = []
-    for j, tj in zip(cols.tolist(), text, strict=True):
-        t = round(tj, 6)
-        e_score, _ = weighted_overlap(query_entities_, cands.entities[j], cands.idf)
-        scored.append((round(combine(t, e_score, config), 6), cands.ids[j], j, t))
-    scored.sort(key=lambda s: (-s[0], s[1]))
-    out: list[Scored] = []
-    for _score, did, j, t in scored if k is None else scored[:k]:
-        full, e, shared, summary = explain(query_entities_, cands.entities[j], cands, t, config)
-        s = Scored(j, did, cands.programs[j], round(full, 6), t, round(e, 6), shared, summary)
-        if threshold is not None and s.score < threshold:
-            break
-        out.append(s)
+    text = vx.cosines(cands.vectors, cols, query_vector) if text is None else np.asarray(text)
+    (out,) = rescore_selections(query_entities_, cols, text, cands, config, [(None, k, threshold)])
     return out
+
+
+def rescore_selections(
+    query_entities_: Mapping[str, float],
+    cols: np.ndarray,
+    text: Sequence[float] | np.ndarray,
+    cands: Candidates,
+    config: ScoringConfig,
+    picks: Sequence[tuple[np.ndarray | None, int | None, float | None]],
+) -> list[list[Scored]]:
+    """:func:`rescore` of several selections of one query's candidates, each pair scored and explained once.
+
+    ``cols``: the union of the selections' candidates, ``text`` their exact cosines. ``picks``: per selection,
+    (its candidates, a subset of ``cols``, or None for all; ``k``; ``threshold``). Every pair is scored once, and
+    explained once however many lists keep it: a selection's list is the same sorted list filtered to its
+    candidates, so each equals :func:`rescore` of that selection alone.
+    """
+    va, na = idf_profile(query_entities_, cands.idf)
+    idf = cands.idf
+    scored: list[tuple[float, str, int, float, float, dict[str, float]]] = []
+    for j, tj in zip(cols.tolist(), np.asarray(text).tolist(), strict=True):
+        t = round(tj, 6)
+        e_score, contrib = profile_overlap(va, na, *idf_profile(cands.entities[j], idf))
+        scored.append((round(combine(t, e_score, config), 6), cands.ids[j], j, t, e_score, contrib))
+    scored.sort(key=lambda s: (-s[0], s[1]))
+    made: dict[int, Scored] = {}
+    lists: list[list[Scored]] = []
+    groups = shared_groups()
+    for subset, k, threshold in picks:
+        allowed = None if subset is None or subset.size == cols.size else set(np.asarray(subset).tolist())
+        out: list[Scored] = []
+        for _score, did, j, t, e_score, contrib in scored:
+            if k is not None and len(out) >= k:
+                break
+            if allowed is not None and j not in allowed:
+                continue
+            s = made.get(j)
+            if s is None:
+                full, e, shared, summary = _explained(e_score, contrib, cands, t, config, groups)
+                s = made[j] = Scored(j, did, cands.programs[j], round(full, 6), t, round(e, 6), shared, summary)
+            if threshold is not None and s.score < threshold:
+                break
+            out.append(s)
+        lists.append(out)
+    return lists
 
 
 def rank(

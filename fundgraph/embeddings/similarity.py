@@ -102,10 +102,22 @@ def weighted_overlap(
     Returns:
         (score in [0, 1], {shared entity id: contribution}), contributions summing to the score.
     """
+    return profile_overlap(*idf_profile(a, idf), *idf_profile(b, idf))
+
+
+def idf_profile(a: Mapping[str, float], idf: Mapping[str, float]) -> tuple[dict[str, float], float]:
+    """A profile weighted by rarity, and its length: the half of :func:`weighted_overlap` one side needs.
+
+    A query computes its own once for all its candidates (:func:`embeddings.scoring.rescore`).
+    """
     va = {e: w * idf.get(e, 0.0) for e, w in a.items()}
-    vb = {e: w * idf.get(e, 0.0) for e, w in b.items()}
-    na = math.sqrt(sum(x * x for x in va.values()))
-    nb = math.sqrt(sum(x * x for x in vb.values()))
+    return va, math.sqrt(sum(x * x for x in va.values()))
+
+
+def profile_overlap(
+    va: Mapping[str, float], na: float, vb: Mapping[str, float], nb: float
+) -> tuple[float, dict[str, float]]:
+    """:func:`weighted_overlap` of two :func:`idf_profile` results (the same arithmetic, in the same order)."""
     if na == 0 or nb == 0:
         return 0.0, {}
     contrib = {e: va[e] * vb[e] / (na * nb) for e in va.keys() & vb.keys() if va[e] * vb[e] > 0}

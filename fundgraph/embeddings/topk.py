@@ -37,7 +37,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from fundgraph.embeddings import vectors as vx
-from fundgraph.embeddings.scoring import Scored, ScoringConfig, candidate_margin, combine, rescore
+from fundgraph.embeddings.scoring import Scored, ScoringConfig, candidate_margin, combine, rescore, rescore_selections
 
 if TYPE_CHECKING:
     from fundgraph.embeddings.scoring import Candidates
@@ -163,9 +163,10 @@ def pair_products(m: vx.TextMatrix | sp.csr_matrix, rows: np.ndarray, cands: np.
         return out
     dense = np.asarray(m[rows].toarray())
     others = m[flat[valid]]
-    pair = np.repeat(valid, np.diff(others.indptr))
-    vals = others.data * dense[pair // cands.shape[1], others.indices]
-    return np.bincount(pair, weights=vals, minlength=flat.size).reshape(cands.shape)
+    counts = np.diff(others.indptr)
+    # the query row of each gathered non-zero, repeated from the pairs' (not divided out of the non-zeros')
+    vals = others.data * dense[np.repeat(valid // cands.shape[1], counts), others.indices]
+    return np.bincount(np.repeat(valid, counts), weights=vals, minlength=flat.size).reshape(cands.shape)
 
 
 def pair_cosines(m: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -280,16 +281,26 @@ def top_k_all(
         groups=cands.program_codes[0], margin=candidate_margin(cands.vectors, config), rows=query_rows,
         columns=columns, block_rows=block_rows, entity_gate=config.entity_gate, exact_max=exact_max,
     )
-    # the text cosines of every kept pair in batches (one sparse matrix per query row cost more than the rest)
-    texts = _batched_text(cands.vectors, query_rows, sets)
-    return [
-        [
-            rescore(vx.dense_row(cands.vectors, int(i)) if t is None else None, cands.entities[int(i)], cols, cands,
-                    config, k=sel.k, threshold=sel.threshold, text=t)
-            for i, cols, t in zip(query_rows, found, text_rows, strict=True)
+    if not sp.issparse(cands.vectors):
+        return [
+            [
+                rescore(vx.dense_row(cands.vectors, int(i)), cands.entities[int(i)], cols, cands, config,
+                        k=sel.k, threshold=sel.threshold)
+                for i, cols in zip(query_rows, found, strict=True)
+            ]
+            for sel, found in zip(selections, sets, strict=True)
         ]
-        for sel, found, text_rows in zip(selections, sets, texts, strict=True)
-    ]
+    # Each row's candidates of every selection together: a pair two lists keep (SIMILAR_TO and the communities'
+    # graph share most) is scored and explained once. Their text cosines in batches (one sparse matrix per query
+    # row cost more than the rest).
+    union = sets[0] if len(sets) == 1 else [np.unique(np.concatenate(per)) for per in zip(*sets, strict=True)]
+    (texts,) = _batched_text(cands.vectors, query_rows, [union])
+    out: list[list[list[Scored]]] = [[] for _ in selections]
+    for r, (i, cols, t) in enumerate(zip(query_rows.tolist(), union, texts, strict=True)):
+        picks = [(found[r], sel.k, sel.threshold) for sel, found in zip(selections, sets, strict=True)]
+        for s_no, ranked in enumerate(rescore_selections(cands.entities[i], cols, t, cands, config, picks)):
+            out[s_no].append(ranked)
+    return out
 
 
 def block_scores(

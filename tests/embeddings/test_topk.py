@@ -6,7 +6,17 @@ import scipy.sparse as sp
 
 from fundgraph.core.settings import Settings
 from fundgraph.embeddings import vectors as vx
-from fundgraph.embeddings.scoring import Candidates, EntityInfo, ScoringConfig, rank, rescore
+from fundgraph.embeddings.scoring import (
+    Candidates,
+    EntityInfo,
+    Scored,
+    ScoringConfig,
+    combine,
+    explain,
+    rank,
+    rescore,
+    rescore_selections,
+)
 from fundgraph.embeddings.similarity import weighted_overlap
 from fundgraph.embeddings.topk import Selection, candidate_sets, entity_matrix, top_k_all
 from fundgraph.evaluation.similarity import build_entity_graph
@@ -181,3 +191,47 @@ def test_entity_gate_keeps_blocked_top_k_equal_to_rank(gate):
     # an entity overlap with no text behind it adds nothing under the gate
     far = rescore(vx.dense_row(c.vectors, 0), c.entities[0], [2], c, cfg)[0]
     assert far.text_score == 0 and (far.score == 0) == (gate > 0) and far.entity_score > 0
+
+
+def _reference(c, i, cols, cfg, k=None):
+    """rescore's arithmetic written out: weighted_overlap per pair, explain for the kept, array combine."""
+    text = vx.cosines(c.vectors, np.asarray(cols), vx.dense_row(c.vectors, i)).tolist()
+    rows = []
+    for j, tj in zip(cols, text, strict=True):
+        t = round(tj, 6)
+        e, _ = weighted_overlap(c.entities[i], c.entities[j], c.idf)
+        score = float(combine(np.asarray([t]), np.asarray([e]), cfg)[0])
+        rows.append((round(score, 6), c.ids[j], j, t))
+    rows.sort(key=lambda r: (-r[0], r[1]))
+    out = []
+    for _s, did, j, t in rows[:k]:
+        full, e, shared, summary = explain(c.entities[i], c.entities[j], c, t, cfg)
+        out.append(Scored(j, did, c.programs[j], round(full, 6), t, round(e, 6), shared, summary))
+    return out
+
+
+@pytest.mark.parametrize("gate", [0.0, 0.2])
+def test_rescore_selections_equal_each_selection_rescored_alone_and_the_reference(corpus_cands, gate):
+    cands, config = corpus_cands
+    cfg = config.with_(entity_gate=gate)
+    rng = np.random.default_rng(3)
+    for i in range(0, len(cands.ids), 7):
+        cols = np.sort(rng.choice([j for j in range(len(cands.ids)) if j != i], size=12, replace=False))
+        subsets = [cols, np.sort(rng.choice(cols, size=6, replace=False))]
+        text = vx.cosines(cands.vectors, cols, vx.dense_row(cands.vectors, i))
+        got = rescore_selections(cands.entities[i], cols, text, cands, cfg,
+                                 [(subsets[0], 5, 0.25), (subsets[1], 3, None)])
+        assert got[0] == rescore(vx.dense_row(cands.vectors, i), cands.entities[i], subsets[0], cands, cfg,
+                                 k=5, threshold=0.25)
+        _same(got[1], _reference(cands, i, subsets[1].tolist(), cfg, k=3))
+        _same(got[0], [s for s in _reference(cands, i, cols.tolist(), cfg, k=5) if s.score >= 0.25])
+        # a pair both lists keep is explained once
+        assert all(a is b for a in got[0] for b in got[1] if a.index == b.index)
+
+
+def test_combine_of_floats_equals_the_array_form_to_the_bit():
+    rng = np.random.default_rng(5)
+    text, ent = rng.uniform(-0.2, 1.0, 500), rng.uniform(0.0, 1.0, 500)
+    for cfg in (ScoringConfig(), ScoringConfig(entity_gate=0.0), ScoringConfig(entity_gate=0.35, text_weight=0.7)):
+        arrays = combine(text, ent, cfg)
+        assert [combine(float(t), float(e), cfg) for t, e in zip(text, ent, strict=True)] == arrays.tolist()

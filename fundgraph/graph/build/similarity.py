@@ -337,6 +337,35 @@ def title_vectors(encoder: Encoder, directions: Sequence[Direction]) -> dict[str
     return {d.id: rows[i] for i, d in enumerate(directions)}
 
 
+def _series_titles(
+    encoder: Encoder, pairs: Sequence[tuple[ParsedDocument, ParsedDocument]]
+) -> Callable[[Sequence[Direction]], dict[str, np.ndarray]] | None:
+    """:func:`title_vectors` of any editions' directions, from one encoding of every series direction's title.
+
+    Most editions are in two pairs (as the later, then as the previous edition): encoding each title once, in one
+    call, was a third of lineage's time when every pair encoded its own. Only for an encoder whose rows are sparse
+    (the lexical encoders: each row computed and normalised on its own, so the rows are those of a per-pair
+    call); None for others (a dense model's batch may change its rows in the last bits).
+    """
+    seen: dict[str, Direction] = {}
+    for prev, later in pairs:
+        for d in (*prev.directions, *later.directions):
+            seen.setdefault(d.id, d)
+    if not seen:
+        return None
+    m = vx.l2_normalise(vx.as_rows(encoder.encode([d.title or "" for d in seen.values()])))
+    if not sp.issparse(m):
+        return None
+    m = m.tocsr()
+    row = {did: i for i, did in enumerate(seen)}
+
+    def titles(directions: Sequence[Direction]) -> dict[str, np.ndarray]:
+        dense = np.asarray(m[[row[d.id] for d in directions]].toarray(), dtype=np.float32)
+        return {d.id: dense[i] for i, d in enumerate(directions)}
+
+    return titles
+
+
 def candidate_subset(cands: Candidates, rows: Sequence[int]) -> Candidates:
     """The candidates ``rows`` of ``cands`` on their own, scored as inside the whole corpus.
 
@@ -381,9 +410,11 @@ def find_continues(
     made: list[Continuation] = []
     pairs = series_editions(docs)
     count = StepCount(progress or (lambda _m: None), "linking editions of a series", len(pairs))
+    every_title = _series_titles(encoder, pairs)
     for prev, later in pairs:
         count.add()
-        titles = title_vectors(encoder, [*prev.directions, *later.directions])
+        eds = [*prev.directions, *later.directions]
+        titles = title_vectors(encoder, eds) if every_title is None else every_title(eds)
         prev_ids = [d.id for d in prev.directions]
         # The two editions alone: top_k_all's set-up is linear in its candidates, and there are as many
         # edition pairs as the corpus has series, so ranking inside the whole corpus made lineage quadratic.
@@ -465,12 +496,18 @@ def similarity_graph(
     """
     if ranked is None:
         (ranked,) = top_k_all(cands, config, [Selection(top_k, threshold)])
-    sg = nx.Graph()
-    sg.add_nodes_from(cands.ids)
+    # Each pair once, at the larger of its two scores, in the order the pairs first appear (networkx keeps
+    # adjacency in insertion order and Louvain visits neighbours in it: the same order gives the same communities);
+    # one add_weighted_edges_from instead of a has_edge/add_edge pair per kept score.
+    weights: dict[tuple[str, str], float] = {}
     for did, row in zip(cands.ids, ranked, strict=True):
         for s in row:
-            w = max(s.score, sg.edges[did, s.id]["weight"]) if sg.has_edge(did, s.id) else s.score
-            sg.add_edge(did, s.id, weight=w)
+            key = (did, s.id) if did < s.id else (s.id, did)
+            w = weights.get(key)
+            weights[key] = s.score if w is None else max(s.score, w)
+    sg = nx.Graph()
+    sg.add_nodes_from(cands.ids)
+    sg.add_weighted_edges_from((a, b, w) for (a, b), w in weights.items())
     return sg
 
 
