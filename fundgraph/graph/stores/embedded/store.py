@@ -17,7 +17,7 @@ import gc
 import logging
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -156,6 +156,18 @@ class EmbeddedStore(GraphStore):
         Hashing releases the GIL, so on two cores the SHA-256 of every file (~2.5 s for 1 GB) overlaps reading
         the columns and making the indexes, instead of adding to the start-up; nothing is served before both end.
         """
+        try:
+            built, queries = self._read_verified(source, lambda b: GraphQueries(b, backend=self.backend))
+        except StoreDamaged as e:
+            self._damaged = (stamp, e)
+            raise
+        return self._serve(stamp, built, queries)
+
+    def _read_verified(self, source: Path, then: Callable[[BuiltGraph], Any] | None = None) -> tuple[BuiltGraph, Any]:
+        """:meth:`_read` (and ``then`` of its result) while a thread verifies the checksums of ``source``.
+
+        A damaged file raises StoreDamaged; the manifest's finding, which names the file, wins over the reader's.
+        """
         failure: list[StoreDamaged] = []
 
         def check() -> None:
@@ -168,17 +180,15 @@ class EmbeddedStore(GraphStore):
         checker.start()
         try:
             built = self._read()
-            queries = GraphQueries(built, backend=self.backend)
+            made = then(built) if then is not None else None
         except StoreDamaged as e:
             checker.join()
-            self._damaged = (stamp, failure[0] if failure else e)  # the manifest's finding names the file first
-            raise self._damaged[1] from None
+            raise (failure[0] if failure else e) from None
         finally:
             checker.join()
         if failure:
-            self._damaged = (stamp, failure[0])
             raise failure[0]
-        return self._serve(stamp, built, queries)
+        return built, made
 
     def _serve(self, stamp: tuple[int, ...], built: BuiltGraph,
                queries: GraphQueries | None = None) -> tuple[tuple[int, ...], int, GraphQueries]:
@@ -215,25 +225,7 @@ class EmbeddedStore(GraphStore):
         source = safety.current_target(self.home) or self.current
         if not safety.has_manifest(source):
             return self._read()
-        failure: list[StoreDamaged] = []
-
-        def check() -> None:
-            try:
-                safety.verify(source)
-            except StoreDamaged as e:
-                failure.append(e)
-
-        checker = threading.Thread(target=check, name="fundgraph-verify", daemon=True)
-        checker.start()
-        try:
-            built = self._read()
-        except StoreDamaged as e:
-            checker.join()
-            raise (failure[0] if failure else e) from None
-        checker.join()
-        if failure:
-            raise failure[0]
-        return built
+        return self._read_verified(source)[0]
 
     def queries(self) -> GraphQueries:
         """The queries (and indexes) of the graph :meth:`load` gives (every read goes through ``load``)."""
