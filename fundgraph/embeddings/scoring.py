@@ -661,7 +661,6 @@ def rank(
     exclude: int | None = None,
     exclude_program: str | None = None,
     programs: Sequence[str] | None = None,
-    mask: np.ndarray | None = None,
 ) -> list[Scored]:
     """Candidates ranked against a query (a direction or free text), best first.
 
@@ -677,7 +676,6 @@ def rank(
         exclude: row of the query direction itself (never its own neighbour).
         exclude_program: skip candidates of this program (cross-program similarity).
         programs: only candidates of these programs.
-        mask: only the candidates whose entry is true (a boolean row mask, e.g. search's evidence rule).
 
     Ties are broken by direction id, so every store returns the same order.
     """
@@ -695,8 +693,6 @@ def rank(
     if programs is not None:
         allowed = np.isin(codes, [names[p] for p in programs if p in names])
         scores[~allowed] = -np.inf
-    if mask is not None:
-        scores[~np.asarray(mask, dtype=bool)] = -np.inf
     keep = vx.selection_mask(scores, k, margin=candidate_margin(cands.vectors, config))[0]
     return rescore(q, query_entities_, np.flatnonzero(keep), cands, config, k=k)
 
