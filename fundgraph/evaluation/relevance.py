@@ -252,6 +252,22 @@ def pair_lists(pairs: PairScores, graded: GradedSet, queries: Iterable[str]) -> 
     return xs, ys
 
 
+def held_out_edges(
+    s: SystemScore, run: Run, pairs: PairScores, graded: GradedSet, train: Sequence[str], test: Sequence[str], *,
+    k: int, min_confidence: float,
+) -> list[tuple[float, bool]]:
+    """Calibrate on ``train``, add the edge figures of ``test`` to ``s``; the test pairs' (confidence, related)."""
+    cal = Calibration.fit(*pair_lists(pairs, graded, train))
+    e = edge_figures(run, graded, test, cal, k=k, min_confidence=min_confidence)
+    s.edges += e[0]
+    s.edges_judged += e[1]
+    s.edges_related += e[2]
+    s.no_edge += e[3]
+    s.no_counterpart += e[4]
+    xs, ys = pair_lists(pairs, graded, test)
+    return [(cal(x), y) for x, y in zip(xs, ys, strict=True)]
+
+
 def score_system(
     name: str, run: Run, pairs: PairScores, graded: GradedSet, *, k: int = K, min_confidence: float = MIN_CONFIDENCE,
 ) -> tuple[SystemScore, list[tuple[float, bool]]]:
@@ -264,15 +280,7 @@ def score_system(
     oof: list[tuple[float, bool]] = []
     for test in folds(graded.queries):
         train = [q for q in graded.queries if q not in test]
-        cal = Calibration.fit(*pair_lists(pairs, graded, train))
-        e = edge_figures(run, graded, test, cal, k=k, min_confidence=min_confidence)
-        s.edges += e[0]
-        s.edges_judged += e[1]
-        s.edges_related += e[2]
-        s.no_edge += e[3]
-        s.no_counterpart += e[4]
-        xs, ys = pair_lists(pairs, graded, test)
-        oof.extend((cal(x), y) for x, y in zip(xs, ys, strict=True))
+        oof.extend(held_out_edges(s, run, pairs, graded, train, test, k=k, min_confidence=min_confidence))
     return s, oof
 
 
@@ -431,15 +439,7 @@ def cross_validate(
         judged_sum += judged * len(test)
         n_rel += r
         n_all += len(test)
-        cal = Calibration.fit(*pair_lists(pairs, graded, train))
-        e = edge_figures(run, graded, test, cal, k=k, min_confidence=min_confidence)
-        s.edges += e[0]
-        s.edges_judged += e[1]
-        s.edges_related += e[2]
-        s.no_edge += e[3]
-        s.no_counterpart += e[4]
-        xs, ys = pair_lists(pairs, graded, test)
-        oof.extend((cal(x), y) for x, y in zip(xs, ys, strict=True))
+        oof.extend(held_out_edges(s, run, pairs, graded, train, test, k=k, min_confidence=min_confidence))
     s.ndcg, s.p_at_k, s.judged = nd_sum / max(n_rel, 1), pk_sum / max(n_rel, 1), judged_sum / max(n_all, 1)
     return s, choices, oof
 
