@@ -79,9 +79,9 @@ def debris(home: Path) -> list[str]:
                   if n.startswith((".staging-", ".link-", ".old-")) or (n.startswith("g-") and n != target))
 
 
-def kill_at(point: str, env: dict[str, str], *, timeout: float = 120) -> int:
-    """Start a build that stops itself at ``point``; SIGKILL it there. Returns the dead build's pid."""
-    proc = subprocess.Popen([sys.executable, "-m", "fundgraph.cli", "build"], cwd=PROJECT_ROOT,
+def kill_at(point: str, env: dict[str, str], *, timeout: float = 120, args: tuple[str, ...] = ("build",)) -> int:
+    """Start ``fundgraph ARGS`` (a build) that stops itself at ``point``; SIGKILL it there. Returns its pid."""
+    proc = subprocess.Popen([sys.executable, "-m", "fundgraph.cli", *args], cwd=PROJECT_ROOT,
                             env={**env, "FUNDGRAPH_FAULT_PAUSE": point},
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + timeout
@@ -90,10 +90,10 @@ def kill_at(point: str, env: dict[str, str], *, timeout: float = 120) -> int:
         if pid and os.WIFSTOPPED(status):
             break
         if pid:  # it ended without reaching the point
-            raise AssertionError(f"the build ended before {point}: {proc.stderr.read().decode()}")
+            raise AssertionError(f"fundgraph {args[0]} ended before {point}: {proc.stderr.read().decode()}")
         if time.monotonic() > deadline:
             proc.kill()
-            raise AssertionError(f"the build never reached {point}")
+            raise AssertionError(f"fundgraph {args[0]} never reached {point}")
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
     os.waitpid(proc.pid, 0)

@@ -2,38 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
-
 import pytest
 
 from fundgraph.graph.stores.embedded.store import EmbeddedStore
-from tests import PROJECT_ROOT
 from tests.graph.invented_guideline import write_guideline
-from tests.reliability.conftest import cli, cli_env, debris, graph_files
+from tests.reliability.conftest import cli, cli_env, debris, graph_files, kill_at
 
 
 def kill_add_at(point: str, document, env: dict[str, str], *, timeout: float = 180) -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "fundgraph.cli", "add", str(document)], cwd=PROJECT_ROOT,
-                            env={**env, "FUNDGRAPH_FAULT_PAUSE": point},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + timeout
-    while True:
-        pid, status = os.waitpid(proc.pid, os.WUNTRACED | os.WNOHANG)
-        if pid and os.WIFSTOPPED(status):
-            break
-        if pid:
-            raise AssertionError(f"the add ended before {point}: {proc.stderr.read().decode()}")
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError(f"the add never reached {point}")
-        time.sleep(0.05)
-    os.kill(proc.pid, signal.SIGKILL)
-    os.waitpid(proc.pid, 0)
-    proc.stderr.close()
+    kill_at(point, env, timeout=timeout, args=("add", str(document)))
 
 
 @pytest.mark.slow
