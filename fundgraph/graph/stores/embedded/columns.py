@@ -283,12 +283,6 @@ class Columns:
             np.save(target / f"{name}.npy", np.ascontiguousarray(a), allow_pickle=False)
 
     @classmethod
-    def files(cls) -> list[str]:
-        """The file names :meth:`save` writes."""
-        extra = [f"{b}.offsets" for b in BLOBS]
-        return [NODES_FILE, DIRECTIONS_FILE, PROFILES_FILE, *(f"{a}.npy" for a in (*ARRAYS, *extra))]
-
-    @classmethod
     def open(cls, source: Path) -> Columns:
         """The columns in ``source``, arrays memory-mapped (a damaged file raises StoreDamaged naming it)."""
         from fundgraph.core.errors import StoreDamaged

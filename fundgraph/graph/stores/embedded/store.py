@@ -1,4 +1,4 @@
-"""The embedded default store: the graph as networkx, persisted on disk in ``home/current`` (see :mod:`.files`).
+"""The embedded default store: the graph as memory-mapped columns in ``home/current`` (see :mod:`.columns`).
 
 ``replace`` writes a complete new directory beside ``current`` and switches the ``current`` symlink to it in one
 atomic step, so a failed or killed build never leaves a half-written graph nor none (see :mod:`.home`: the
@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 
 
 class EmbeddedStore(GraphStore):
-    """networkx graph persisted on disk; reads are served from memory (loaded lazily, reloaded on change)."""
+    """The graph's columns persisted on disk; reads served from them (opened lazily, reopened on change)."""
 
     backend = "embedded"
     in_memory = True
