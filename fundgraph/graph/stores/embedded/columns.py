@@ -414,7 +414,11 @@ def columns_from_built(built: Any) -> Columns:
     g = built.graph
     ids = [d for d in built.direction_ids if d in g]
     config = RankingContext(built.meta, built.encoder_state).config
-    cands = candidates_from_graph(g, ids, vx.empty(len(ids)), config)
+    made, state, edges = getattr(built, "candidates", None) or (None, None, -1)
+    if made is not None and made.ids == ids and state == config.state() and edges == g.number_of_edges():
+        cands = made  # the build's own (graph/build/pipeline.py), for the graph as it is
+    else:
+        cands = candidates_from_graph(g, ids, vx.empty(len(ids)), config)
     matrix, columns = cands.entity_matrix
     entities = sorted(columns, key=columns.__getitem__)
     indptr = np.zeros(len(ids) + 1, dtype=np.int64)
