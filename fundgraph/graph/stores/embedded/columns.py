@@ -422,14 +422,14 @@ def columns_from_built(built: Any) -> Columns:
     matrix, columns = cands.entity_matrix
     entities = sorted(columns, key=columns.__getitem__)
     indptr = np.zeros(len(ids) + 1, dtype=np.int64)
-    indices: list[int] = []
-    data: list[float] = []
+    # Machine arrays, not lists of Python numbers (~100 MB at 100,000 directions, at the build's peak).
+    indices = array("i")
+    data = array("d")
     for r, p in enumerate(cands.entities):  # each profile's entities in its own order (explanations follow it)
-        for e, w in p.items():
-            indices.append(columns[e])
-            data.append(w)
+        indices.extend(columns[e] for e in p)
+        data.extend(p.values())
         indptr[r + 1] = len(indices)
-    raw = sp.csr_matrix((np.asarray(data, dtype=np.float64), np.asarray(indices, dtype=np.int32), indptr),
+    raw = sp.csr_matrix((np.frombuffer(data, dtype=np.float64), np.frombuffer(indices, dtype=np.int32), indptr),
                         shape=matrix.shape)
     profiles = {"ids": ids, "entities": entities, "idf": cands.idf, "parents": cands.parents,
                 "info": {e: [i.type, i.name, i.name_en] for e, i in cands.info.items()}}
