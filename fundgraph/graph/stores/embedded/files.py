@@ -73,7 +73,7 @@ def save_built(built: BuiltGraph, target: Path) -> dict[str, Any]:
     columns = getattr(built, "columns", None)
     with collector_paused():  # millions of property dicts and encoded blobs, no cycles (core.memory)
         if columns is None:
-            columns = columns_from_built(built)
+            columns = columns_from_built(built, target)
         columns.save(target)
     _write_json(target / INDEX_FILE, {
         "direction_ids": built.direction_ids,
