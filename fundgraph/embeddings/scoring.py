@@ -613,20 +613,23 @@ def rescore_selections(
     cands: Candidates,
     config: ScoringConfig,
     picks: Sequence[tuple[np.ndarray | None, int | None, float | None]],
+    profiles: Sequence[tuple[dict[str, float], float]] | None = None,
 ) -> list[list[Scored]]:
     """:func:`rescore` of several selections of one query's candidates, each pair scored and explained once.
 
     ``cols``: the union of the selections' candidates, ``text`` their exact cosines. ``picks``: per selection,
     (its candidates, a subset of ``cols``, or None for all; ``k``; ``threshold``). Every pair is scored once, and
     explained once however many lists keep it: a selection's list is the same sorted list filtered to its
-    candidates, so each equals :func:`rescore` of that selection alone.
+    candidates, so each equals :func:`rescore` of that selection alone. ``profiles``: every candidate's
+    :func:`similarity.idf_profile` when already computed (the build ranks every row: once each, not per pair).
     """
     va, na = idf_profile(query_entities_, cands.idf)
     idf = cands.idf
     scored: list[tuple[float, str, int, float, float, dict[str, float]]] = []
     for j, tj in zip(cols.tolist(), np.asarray(text).tolist(), strict=True):
         t = round(tj, 6)
-        e_score, contrib = profile_overlap(va, na, *idf_profile(cands.entities[j], idf))
+        vb, nb = idf_profile(cands.entities[j], idf) if profiles is None else profiles[j]
+        e_score, contrib = profile_overlap(va, na, vb, nb)
         scored.append((round(combine(t, e_score, config), 6), cands.ids[j], j, t, e_score, contrib))
     scored.sort(key=lambda s: (-s[0], s[1]))
     made: dict[int, Scored] = {}

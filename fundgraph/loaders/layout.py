@@ -57,7 +57,7 @@ from fundgraph.loaders.parsers import (
     young_scientist_notes,
 )
 from fundgraph.loaders.records import Funding, Layout, Level
-from fundgraph.loaders.text import Clean, chinese_numeral, clean, to_chinese_numeral
+from fundgraph.loaders.text import Clean, chinese_numeral, clean, folded_document, to_chinese_numeral
 
 CN = "一二三四五六七八九十"
 CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
@@ -1314,7 +1314,7 @@ def _program_rules(
         m = re.search(r"本([^\s,，。、本]{2,12}?项目)拟资助以下", pre_clean.folded)
         cat = m.group(1) if m else None
     if sup is None:
-        m = re.search(r"以([^\s,，。、]{2,8}?)的方式资助", clean(text, 0, len(text)).folded)
+        m = re.search(r"以([^\s,，。、]{2,8}?)的方式资助", folded_document(text))
         sup = m.group(1) if m and cat else None
     if cat:
         for d in res.directions:

@@ -21,6 +21,7 @@ from fundgraph.loaders.text import (
     chinese_numeral,
     clean,
     fold,
+    folded_document,
     markup_prefix_len,
 )
 
@@ -315,7 +316,7 @@ _STATED_COUNTS = [
 
 def stated_direction_count(text: str) -> int | None:
     """How many directions the document says it has (``拟启动 16 个研究方向``, ``共计 55 个…指南方向``)."""
-    f = clean(text, 0, len(text)).folded
+    f = folded_document(text)
     for pattern in _STATED_COUNTS:
         m = pattern.search(f)
         if m:

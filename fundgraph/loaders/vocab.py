@@ -83,30 +83,36 @@ def _is_word(c: str) -> bool:
     return c.isascii() and c.isalnum()
 
 
+#: :func:`fold_char` as one ``str.translate`` table (every character it changes; the others stay).
+_FOLD_TABLE = {**{o: chr(o - 0xFEE0).lower() for o in range(0xFF01, 0xFF5F)}, 0x3000: " ",
+               ord("—"): "-", ord("–"): "-", **{o: chr(o + 32) for o in range(ord("A"), ord("Z") + 1)}}
+_SPACE_RUN = re.compile(r"\s+")
+
+
 def normalise(text: str) -> tuple[str, list[int]]:
     """Matching form of a text and, for each of its characters, the offset it came from in ``text``.
 
     Full-width forms fold to ASCII, ASCII is lower-cased, and whitespace is dropped except one space
     between two ASCII letters/digits (the loaders' rule, so ``DNA 存储`` and ``DNA存储`` match alike).
+    Folded by one table and copied between whitespace runs (a per-character loop was 5 % of the parse pool's CPU).
     """
+    folded = text.translate(_FOLD_TABLE)
+    n = len(folded)
     out: list[str] = []
     idx: list[int] = []
-    n = len(text)
     i = 0
-    while i < n:
-        c = fold_char(text[i])
-        if c.isspace():
-            j = i
-            while j < n and fold_char(text[j]).isspace():
-                j += 1
-            if out and _is_word(out[-1]) and j < n and _is_word(fold_char(text[j])):
-                out.append(" ")
-                idx.append(i)
-            i = j
-            continue
-        out.append(c)
-        idx.append(i)
-        i += 1
+    for m in _SPACE_RUN.finditer(folded):
+        a, b = m.start(), m.end()
+        if a > i:
+            out.append(folded[i:a])
+            idx.extend(range(i, a))
+        if a > 0 and _is_word(folded[a - 1]) and b < n and _is_word(folded[b]):
+            out.append(" ")
+            idx.append(a)
+        i = b
+    if n > i:
+        out.append(folded[i:])
+        idx.extend(range(i, n))
     return "".join(out), idx
 
 

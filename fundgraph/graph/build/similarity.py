@@ -72,6 +72,8 @@ class SimilarityResult:
     direction_ids: list[str]
     vectors: vx.TextMatrix
     encoder_state: dict[str, Any] = field(default_factory=dict)
+    #: The ranking candidates the edges were scored with (the embedded store writes them: not made twice).
+    candidates: Candidates | None = None
 
 
 # -- reading the graph the earlier layers built -----------------------------------------------------------
@@ -242,7 +244,7 @@ def add_similarity_layer(
         state["calibration"] = calibration.state()
     state["similar_top_k"] = settings.similar_top_k
     state["continues_threshold"] = lineage.threshold
-    return SimilarityResult(direction_ids=ids, vectors=vectors, encoder_state=state)
+    return SimilarityResult(direction_ids=ids, vectors=vectors, encoder_state=state, candidates=cands)
 
 
 @dataclass(frozen=True)

@@ -90,6 +90,10 @@ BLOBS = ("nodes.props", "edges.props")
 TRANSPOSED = tuple(f"{m}_t.{part}" for m in ("vectors", "entities") for part in ("data", "indices", "indptr"))
 
 
+#: Length of the version 1.0 ``.npy`` header ``np.save`` writes for a 1-d uint8 array of any size.
+_NPY_HEADER = 128
+
+
 def _mapped(path: Path) -> np.ndarray:
     """The array in ``path``, memory-mapped read-only, as a plain ndarray view of the mapping.
 
@@ -139,6 +143,29 @@ class Blobs(Sequence[Any]):
             data += _dumps(v)
             ends.append(len(data))
         return cls(np.frombuffer(data, dtype=np.uint8), np.frombuffer(ends, dtype=np.int64))
+
+    @classmethod
+    def pack_to_file(cls, values: Iterator[Any], path: Path) -> Blobs:
+        """:meth:`pack` straight into the ``.npy`` file ``path`` (the bytes ``np.save`` writes), mapped back.
+
+        The build's edge blob is several hundred MB at 100,000 directions and was held whole at the store write's
+        peak; written as it is encoded, it is never in memory. The header's size is known only at the end: it
+        is written then over a placeholder of its length (the same for any size: 128 bytes).
+        """
+        ends = array("q", [0])
+        size = 0
+        with path.open("wb") as fh:
+            fh.write(b"\0" * _NPY_HEADER)
+            for v in values:
+                b = _dumps(v)
+                fh.write(b)
+                size += len(b)
+                ends.append(size)
+            fh.seek(0)
+            np.lib.format.write_array_header_1_0(fh, {"descr": "|u1", "fortran_order": False, "shape": (size,)})
+            if fh.tell() != _NPY_HEADER:
+                raise ValueError(f"unexpected .npy header length {fh.tell()}")
+        return cls(_mapped(path), np.frombuffer(ends, dtype=np.int64))
 
     def __len__(self) -> int:
         return len(self.offsets) - 1 if self.slots is None else len(self.slots)
@@ -212,14 +239,21 @@ class Columns:
         self.source: Path | None = None
         #: Array files to carry over from another graph directory instead of writing them (:mod:`.append`).
         self.carried: dict[str, Path] = {}
+        #: Array files already written, by the directory they were written into (:meth:`from_graph`'s ``target``).
+        self.written: dict[str, Path] = {}
         self.node_props, self.edge_props = (
             Blobs(arrays[b], arrays[f"{b}.offsets"], tail=arrays.get(f"{b}.tail"), slots=arrays.get(f"{b}.slots"))
             for b in BLOBS)
 
     # -- making and saving ---------------------------------------------------------------------------------
     @staticmethod
-    def from_graph(g: nx.MultiDiGraph, profiles: dict[str, Any], matrices: dict[str, sp.csr_matrix]) -> Columns:
-        """The columns of ``g`` (node and edge order as networkx iterates them), with the ranking candidates."""
+    def from_graph(g: nx.MultiDiGraph, profiles: dict[str, Any], matrices: dict[str, sp.csr_matrix], *,
+                   target: Path | None = None) -> Columns:
+        """The columns of ``g`` (node and edge order as networkx iterates them), with the ranking candidates.
+
+        ``target``: the directory the columns are being written to; the edge blob is then written there as it is
+        encoded (:meth:`Blobs.pack_to_file`), and :meth:`save` leaves it as it is.
+        """
         ids = list(g.nodes)
         pos = {n: i for i, n in enumerate(ids)}
         labels = [str(d.get("label") or "") for _, d in g.nodes(data=True)]
@@ -239,15 +273,18 @@ class Columns:
                         yield [key, e]
                 indptr[i + 1] = len(src)
 
-        edges = Blobs.pack(edge_values())
+        edges = Blobs.pack(edge_values()) if target is None else Blobs.pack_to_file(
+            edge_values(), target / "edges.props.npy")
         dst_a = np.frombuffer(dst, dtype=np.int32)
         in_order = np.argsort(dst_a, kind="stable").astype(np.int64)
         in_indptr = np.zeros(len(ids) + 1, dtype=np.int64)
         np.cumsum(np.bincount(dst_a, minlength=len(ids)), out=in_indptr[1:])
         nodes = Blobs.pack(iter(d for _, d in g.nodes(data=True)))
         shown = (Label.PROGRAM.value, Label.DIRECTION.value)  # the only nodes canonical_order keeps
-        progs, dirs = semantics.canonical_order({"id": n, **d} for n, d in g.nodes(data=True)
-                                                if d.get("label") in shown)
+        # A node's own dict when it carries its id (every node the build makes): a copy of each of 100,000
+        # directions' properties was ~150 MB at the store write's peak.
+        progs, dirs = semantics.canonical_order(d if d.get("id") == n else {"id": n, **d}
+                                                for n, d in g.nodes(data=True) if d.get("label") in shown)
         directions = {
             "programs": [p["id"] for p in progs],
             "ids": [d["id"] for d in dirs],
@@ -265,7 +302,10 @@ class Columns:
             for part, a in _csr_arrays(m).items():
                 arrays[f"{name}.{part}"] = a
         doc = {"ids": ids, "labels": labels, "relations": list(relations)}
-        return Columns(doc, directions, profiles, arrays)
+        columns = Columns(doc, directions, profiles, arrays)
+        if target is not None:
+            columns.written = {"edges.props": target}
+        return columns
 
     def save(self, target: Path) -> None:
         """Write the columns into the directory ``target``."""
@@ -274,6 +314,8 @@ class Columns:
         (target / DIRECTIONS_FILE).write_bytes(_dumps(self.directions))
         (target / PROFILES_FILE).write_bytes(_dumps(self.profiles))
         for name, a in self.arrays.items():
+            if self.written.get(name) == target:
+                continue  # written there as it was made
             if name in self.carried:  # the same bytes as a file of the previous graph: linked, not written
                 try:
                     os.link(self.carried[name], target / f"{name}.npy")
@@ -405,8 +447,11 @@ class NodeView(Mapping[str, dict[str, Any]]):
         return node_id in self.columns.index
 
 
-def columns_from_built(built: Any) -> Columns:
-    """The columns of a :class:`~fundgraph.graph.stores.base.BuiltGraph`, with its ranking candidates computed."""
+def columns_from_built(built: Any, target: Path | None = None) -> Columns:
+    """The columns of a :class:`~fundgraph.graph.stores.base.BuiltGraph`, with its ranking candidates computed.
+
+    ``target``: the directory they are about to be saved in (the edge blob is written there as it is made).
+    """
     from fundgraph.embeddings import vectors as vx
     from fundgraph.graph.profiles import candidates_from_graph
     from fundgraph.graph.read.ranking import RankingContext
@@ -414,22 +459,26 @@ def columns_from_built(built: Any) -> Columns:
     g = built.graph
     ids = [d for d in built.direction_ids if d in g]
     config = RankingContext(built.meta, built.encoder_state).config
-    cands = candidates_from_graph(g, ids, vx.empty(len(ids)), config)
+    made, state, edges = getattr(built, "candidates", None) or (None, None, -1)
+    if made is not None and made.ids == ids and state == config.state() and edges == g.number_of_edges():
+        cands = made  # the build's own (graph/build/pipeline.py), for the graph as it is
+    else:
+        cands = candidates_from_graph(g, ids, vx.empty(len(ids)), config)
     matrix, columns = cands.entity_matrix
     entities = sorted(columns, key=columns.__getitem__)
     indptr = np.zeros(len(ids) + 1, dtype=np.int64)
-    indices: list[int] = []
-    data: list[float] = []
+    # Machine arrays, not lists of Python numbers (~100 MB at 100,000 directions, at the build's peak).
+    indices = array("i")
+    data = array("d")
     for r, p in enumerate(cands.entities):  # each profile's entities in its own order (explanations follow it)
-        for e, w in p.items():
-            indices.append(columns[e])
-            data.append(w)
+        indices.extend(columns[e] for e in p)
+        data.extend(p.values())
         indptr[r + 1] = len(indices)
-    raw = sp.csr_matrix((np.asarray(data, dtype=np.float64), np.asarray(indices, dtype=np.int32), indptr),
+    raw = sp.csr_matrix((np.frombuffer(data, dtype=np.float64), np.frombuffer(indices, dtype=np.int32), indptr),
                         shape=matrix.shape)
     profiles = {"ids": ids, "entities": entities, "idf": cands.idf, "parents": cands.parents,
                 "info": {e: [i.type, i.name, i.name_en] for e, i in cands.info.items()}}
-    columns_ = Columns.from_graph(g, profiles, {"profiles": raw, "entities": matrix})
+    columns_ = Columns.from_graph(g, profiles, {"profiles": raw, "entities": matrix}, target=target)
     transposed = {"entities_t": matrix.T.tocsr()}
     vectors = built.vectors
     if sp.issparse(vectors) and list(built.direction_ids) == ids:
