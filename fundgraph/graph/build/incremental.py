@@ -64,6 +64,7 @@ from fundgraph.embeddings.scoring import (
     direction_vectors,
     entity_profile,
     expand_hierarchy,
+    rescore,
 )
 from fundgraph.embeddings.topk import Selection, block_scores, top_k_all
 from fundgraph.graph.build.similarity import (
@@ -293,6 +294,15 @@ def _set_similar(g: nx.MultiDiGraph, did: str, ranked: Sequence[Scored], method:
         g.add_edge(did, s.id, key=Rel.SIMILAR_TO.value, type=Rel.SIMILAR_TO.value, method=method, **s.edge_props())
 
 
+def _insert_similar(g: nx.MultiDiGraph, did: str, merged: Sequence[tuple[float, str, Any]], method: str) -> None:
+    """Replace ``did``'s SIMILAR_TO edges with ``merged`` (score, target, stored edge properties or a new Scored)."""
+    for v in [v for v, _ in _similar_out(g, did)]:
+        g.remove_edge(did, v, key=Rel.SIMILAR_TO.value)
+    for _, v, x in merged:
+        props = {"type": Rel.SIMILAR_TO.value, "method": method, **x.edge_props()} if isinstance(x, Scored) else x
+        g.add_edge(did, v, key=Rel.SIMILAR_TO.value, **props)
+
+
 def add_document(built: BuiltGraph, new: NewDocument, vocab: Vocabulary, *, settings: Settings | None = None,
                  progress: Progress | None = None) -> AddReport:
     """Add one parsed document to ``built`` in place, recomputing only what it changes (see the module).
@@ -365,25 +375,32 @@ def add_document(built: BuiltGraph, new: NewDocument, vocab: Vocabulary, *, sett
     say("similar lists of the new directions")
     t = time.perf_counter()
     rows = list(range(n_old, len(ids)))
-    similar_of = None
-    if partial is not None:  # read from the columns: tens of thousands of lists are looked at, few change
-        def similar_of(did: str) -> list[tuple[str, dict[str, Any]]]:
-            return [(v, e) for v, _key, e in partial.columns.out_edges(did, Rel.SIMILAR_TO.value)]
-    maybe = entry_candidates(g, cands, config, rows, k=k, threshold=threshold, similar_of=similar_of)
-    if partial is not None:
-        partial.ensure(cands.ids[j] for j in maybe)
-    # One pass ranks the new rows (across programs: SIMILAR_TO; over all: the communities' neighbours) and the
-    # existing rows they may enter, in full under the current weights.
+    lists = None
+    if partial is not None:  # read from the columns' arrays: tens of thousands of lists are looked at, few change
+        from fundgraph.graph.stores.embedded.append import stored_lists
+
+        def lists(cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            return stored_lists(partial.columns, cands, cols)
+    maybe, stored = entry_candidates(g, cands, config, rows, k=k, threshold=threshold, lists=lists)
+    # The new rows ranked (across programs: SIMILAR_TO; over all: the communities' neighbours).
     across, everywhere = top_k_all(cands, config, [Selection(k, threshold, cross_group=True),
-                                                   Selection(k, threshold)], rows=[*rows, *maybe])
-    for did, ranked in zip(ids_new, across[: len(rows)], strict=True):
+                                                   Selection(k, threshold)], rows=rows)
+    for did, ranked in zip(ids_new, across, strict=True):
         _set_similar(g, did, ranked, method)
         report.similar_edges += len(ranked)
-    for j, ranked in zip(maybe, across[len(rows):], strict=True):
-        if any(s.index >= n_old for s in ranked):  # a new direction is in it: the list changes
-            _set_similar(g, cands.ids[j], ranked, method)
-            report.entered.append(cands.ids[j])
-    everywhere = everywhere[: len(rows)]
+    for j, kth in zip(maybe, stored, strict=True):  # the new rows inserted into the lists they enter
+        did = cands.ids[j]
+        entering = rescore(vx.dense_row(cands.vectors, j), cands.entities[j], rows, cands, config, k=k,
+                           threshold=threshold)
+        if not entering or (-entering[0].score, entering[0].id) > (-kth[0], kth[1]):
+            continue
+        if partial is not None:
+            partial.ensure([did])
+        current = [(float(e["score"]), v, e) for v, e in _similar_out(g, did)]
+        merged = sorted([*current, *((x.score, x.id, x) for x in entering)], key=lambda t: (-t[0], t[1]))[:k]
+        if any(isinstance(x, Scored) for _, _, x in merged):
+            _insert_similar(g, did, merged, method)
+            report.entered.append(did)
     timings["similar_s"] = time.perf_counter() - t
 
     say("linking editions of the series")
@@ -502,29 +519,57 @@ def _positions(columns: Any, ids: list[str]) -> list[int]:
     return [pos[d] for d in ids]
 
 
+Lists = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
 def entry_candidates(g: nx.MultiDiGraph, cands: Candidates, config: ScoringConfig, rows: list[int], *, k: int,
-                     threshold: float,
-                     similar_of: Callable[[str], list[tuple[str, dict[str, Any]]]] | None = None) -> list[int]:
-    """The existing rows whose SIMILAR_TO list one of the new ``rows`` may enter.
+                     threshold: float, lists: Lists | None = None) -> tuple[list[int], list[tuple[float, str]]]:
+    """The existing rows whose SIMILAR_TO list one of the new ``rows`` may enter, and each one's k-th entry.
 
     One approximate product of the new rows with every row (:func:`embeddings.topk.block_scores`); a column is kept
-    when a new row is within the products' error margin of its k-th score (read from its edges; the threshold when
-    it has fewer than k). The exact ranking of the kept rows decides (:func:`add_document`).
+    when a new row is within the products' error margin of its k-th stored score (the threshold when it lists
+    fewer than k). The exact scores of the kept ones decide (:func:`add_document`). ``lists`` gives, for columns,
+    the row numbers of the directions each lists and their stored scores (columns × width; -1 and NaN where
+    fewer); by default read from ``g``'s SIMILAR_TO edges.
+
+    Returns:
+        The rows, and per row its k-th entry as (score, direction id): a new direction enters the list when it
+        ranks before it (score descending, then id); (-inf, "") when the list has fewer than k.
     """
     n_old = rows[0]
     scores = block_scores(cands, config, rows)
     margin = candidate_margin(cands.vectors, config)
-    new_program = cands.programs[rows[0]]
+    codes = cands.program_codes[0]
     best = scores[:, :n_old].max(axis=0)
-    maybe: list[int] = []
-    for j in np.flatnonzero(best >= threshold - margin).tolist():  # above the threshold at all: few columns
-        if cands.programs[j] == new_program:
+    cols = np.flatnonzero((best >= threshold - margin) & (codes[:n_old] != codes[rows[0]]))
+    if not cols.size:
+        return [], []
+    listed, stored = lists(cols) if lists is not None else _graph_lists(g, cands, cols)
+    full = (listed >= 0).sum(axis=1) >= k
+    lowest = np.where(full, np.nanmin(np.where(listed >= 0, stored, np.inf), axis=1), -np.inf)
+    keep = np.flatnonzero(best[cols] >= np.maximum(lowest, threshold) - margin)
+    kth: list[tuple[float, str]] = []
+    for r in keep.tolist():
+        if not full[r]:
+            kth.append((-math.inf, ""))
             continue
-        current = similar_of(cands.ids[j]) if similar_of is not None else _similar_out(g, cands.ids[j])
-        kth = min(float(e["score"]) for _, e in current) if len(current) >= k else threshold
-        if best[j] >= max(kth, threshold) - margin:
-            maybe.append(j)
-    return maybe
+        entries = sorted(((float(stored[r, c]), cands.ids[int(listed[r, c])]) for c in range(listed.shape[1])
+                          if listed[r, c] >= 0), key=lambda t: (-t[0], t[1]))
+        kth.append(entries[k - 1])
+    return cols[keep].tolist(), kth
+
+
+def _graph_lists(g: nx.MultiDiGraph, cands: Candidates, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`entry_candidates`'s ``lists`` read from the SIMILAR_TO edges of ``g``."""
+    found = [[(cands.index.get(v, -1), float(e["score"])) for v, e in _similar_out(g, cands.ids[j])]
+             for j in cols.tolist()]
+    width = max((len(x) for x in found), default=0)
+    listed = np.full((len(found), width), -1, dtype=np.int64)
+    stored = np.full((len(found), width), np.nan, dtype=np.float64)
+    for r, x in enumerate(found):
+        listed[r, : len(x)] = [i for i, _ in x]
+        stored[r, : len(x)] = [sc for _, sc in x]
+    return listed, stored
 
 
 @dataclass
