@@ -141,14 +141,14 @@ def edge_scores(blobs: Blobs, edges: np.ndarray) -> np.ndarray:
     if inside.any():
         window[inside] = data[lo[inside, None] + np.arange(width)]
     ok = inside & (window[:, : len(prefix)] == np.frombuffer(prefix, dtype=np.uint8)).all(axis=1)
+    # the number after the prefix, parsed for every edge at once: digits, one point, an optional exponent (as
+    # orjson writes a float) up to "," or "}"
     digits = window[:, len(prefix):]
-    for i in np.flatnonzero(ok).tolist():
-        text = digits[i].tobytes()
-        end = min((p for p in (text.find(b","), text.find(b"}")) if p >= 0), default=-1)
-        if end > 0:
-            out[i] = float(text[:end])
-        else:
-            ok[i] = False
+    stop = (digits == ord(",")) | (digits == ord("}"))
+    end = np.where(stop.any(axis=1), stop.argmax(axis=1), 0)
+    ok &= end > 0
+    digits = np.where(np.arange(digits.shape[1]) < end[:, None], digits, 0)  # trailing NULs: not part of an S
+    out[ok] = np.ascontiguousarray(digits[ok]).view(f"S{digits.shape[1]}").ravel().astype(np.float64)
     for i in np.flatnonzero(~ok).tolist():
         out[i] = float(decode(blobs.raw(int(edges[i])))[1]["score"])
     return out
