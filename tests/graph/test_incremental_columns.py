@@ -79,6 +79,18 @@ def test_the_big_blobs_are_carried_over_and_verified(both):
     assert (source / "edges.props.tail.npy").stat().st_size > 0 and (source / "edges.props.slots.npy").exists()
 
 
+def test_stored_scores_read_in_place_equal_the_decoded_edges(both, corpus_built):
+    from fundgraph.graph.stores.embedded.append import edge_scores
+    from fundgraph.graph.stores.embedded.columns import Columns, decode
+
+    path, *_ = both
+    columns = Columns.open(safety.current_target(path))  # after an addition: carried bytes and appended ones
+    edges, _, _ = columns.edges_of("SIMILAR_TO")
+    assert columns.edge_props.slots is not None and edges.size > 100
+    expected = [decode(columns.edge_props.raw(int(e)))[1]["score"] for e in edges]
+    assert edge_scores(columns.edge_props, edges).tolist() == expected
+
+
 def test_a_second_addition_on_appended_columns_equals_the_networkx_one(both, corpus_settings, tmp_path):
     path, _, _, ref, _ = both  # (last test of the module: it adds to the fixture's graphs)
     (tmp_path / "a").mkdir()
