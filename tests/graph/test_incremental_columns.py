@@ -107,3 +107,32 @@ def test_a_second_addition_on_appended_columns_equals_the_networkx_one(both, cor
     assert dict(got.graph.nodes(data=True)) == dict(ref.graph.nodes(data=True))
     assert edges(got.graph) == edges(ref.graph)
     safety.verify(safety.current_target(path))
+
+
+def test_an_addition_hashes_what_it_rewrites_and_leaves_damage_in_carried_blobs_to_be_found(
+        corpus_built, corpus_settings, tmp_path):
+    from fundgraph.core.errors import StoreDamaged
+    from tests.conftest import corpus_copy
+
+    store = EmbeddedStore(tmp_path / "store")
+    store.replace(corpus_copy.__wrapped__(corpus_built))
+    source = safety.current_target(tmp_path / "store")
+    vectors = source / "vectors.data.npy"
+    good = vectors.read_bytes()
+    vectors.write_bytes(good[:-4] + bytes(4))  # same size, other content: only the checksum tells
+    with pytest.raises(StoreDamaged, match=r"vectors\.data\.npy"):
+        EmbeddedStore(tmp_path / "store").load_for_update()
+    vectors.write_bytes(good)
+    blob = source / "edges.props.npy"
+    data = blob.read_bytes()
+    at = data.index(b"Text similarity 0.")
+    blob.write_bytes(data[:at] + b"Text similarity 1." + data[at + 18:])  # still valid JSON, same size
+    inode = blob.stat().st_ino
+    (tmp_path / "a").mkdir()
+    stored = EmbeddedStore(tmp_path / "store").load_for_update()  # carried over unhashed: the addition goes on
+    add_invented(stored, corpus_settings, tmp_path / "a")
+    store.replace(stored)
+    after = safety.current_target(tmp_path / "store")
+    assert (after / "edges.props.npy").stat().st_ino == inode  # hard-linked, with its manifest entry
+    with pytest.raises(StoreDamaged, match=r"edges\.props\.npy"):  # the next full verification finds it
+        safety.verify(after)
