@@ -356,8 +356,7 @@ def add_document(built: BuiltGraph, new: NewDocument, vocab: Vocabulary, *, sett
     old_vectors = built.vectors
     n_old = len(built.direction_ids)
     if sp.issparse(old_vectors) or sp.issparse(rows_new):
-        vectors: vx.TextMatrix = sp.vstack([sp.csr_matrix(old_vectors), sp.csr_matrix(rows_new)], format="csr",
-                                           dtype=np.float32)
+        vectors: vx.TextMatrix = _stacked(sp.csr_matrix(old_vectors), sp.csr_matrix(rows_new))
     else:
         vectors = np.vstack([np.asarray(old_vectors, np.float32), np.asarray(rows_new, np.float32)])
     ids = [*built.direction_ids, *ids_new]
@@ -433,6 +432,25 @@ def add_document(built: BuiltGraph, new: NewDocument, vocab: Vocabulary, *, sett
             built.columns = None  # type: ignore[attr-defined]  # the graph changed: the writer makes them again
         _update_meta(built, doc, report)
     return report
+
+
+def _stacked(old: sp.csr_matrix, new: sp.csr_matrix) -> sp.csr_matrix:
+    """The rows of ``old`` then ``new`` as one CSR float32 matrix, canonical when both are (then marked so).
+
+    Three concatenations instead of ``sp.vstack`` and the writer's canonical copy (:func:`vectors.to_csr`): the
+    stored vectors are canonical as written, so the 127 MB of them at 100,000 directions are copied once.
+    """
+    canonical = old.has_canonical_format
+    new = vx.to_csr(new)
+    m = sp.csr_matrix((np.concatenate([np.asarray(old.data, np.float32), new.data]),
+                       np.concatenate([np.asarray(old.indices, np.int32), new.indices.astype(np.int32)]),
+                       np.concatenate([np.asarray(old.indptr, np.int64),
+                                       np.asarray(new.indptr[1:], np.int64) + int(old.indptr[-1])])),
+                      shape=(old.shape[0] + new.shape[0], max(old.shape[1], new.shape[1])), copy=False)
+    if canonical:
+        m.has_sorted_indices = True
+        m.has_canonical_format = True
+    return m
 
 
 def _partial_graph(built: BuiltGraph) -> Any:

@@ -88,9 +88,10 @@ def save_vectors(vectors: vx.TextMatrix, target: Path) -> dict[str, Any]:
     """Write the vector arrays into ``target``; their form and shape (for :func:`read_vectors`)."""
     m = vx.as_rows(vectors)
     if sp.issparse(m):
-        m = vx.to_csr(m)
-        arrays = {"data": m.data.astype(np.float32), "indices": m.indices.astype(np.int32),
-                  "indptr": m.indptr.astype(np.int64)}
+        if not (m.format == "csr" and m.dtype == np.float32 and m.has_canonical_format and m.data.all()):
+            m = vx.to_csr(m)  # (already canonical, as ``fundgraph add`` stacks the stored rows: not copied again)
+        arrays = {"data": m.data.astype(np.float32, copy=False), "indices": m.indices.astype(np.int32, copy=False),
+                  "indptr": m.indptr.astype(np.int64, copy=False)}
         for part, name in CSR_FILES.items():
             np.save(target / name, arrays[part], allow_pickle=False)
         return {"form": "csr", "shape": [int(m.shape[0]), int(m.shape[1])]}
