@@ -19,9 +19,14 @@ What is recomputed, and what stays as the last full build (``fundgraph build`` /
   Other documents keep their keywords.
 - **SIMILAR_TO**: each new direction's top k over every other program (exact: :func:`embeddings.topk.top_k_all`
   with the new rows). An existing direction's list changes only if a new direction enters it: one product of
-  the new rows with every row (:func:`embeddings.topk.block_scores`) is compared with each direction's k-th
-  score, read from its edges; a list a new direction may enter is ranked again in full under the current
-  weights (in the same ``top_k_all`` pass as the new rows), and replaced when a new direction is in it.
+  the new rows with every row (:func:`embeddings.topk.block_scores`) is compared with each direction's stored
+  k-th score (read from the edge arrays and bytes, :func:`.stores.embedded.append.stored_lists`); where a new
+  direction may beat it, its exact score (:func:`embeddings.scoring.rescore`) decides, and it is *inserted*: the
+  list keeps its stored entries and scores, the new directions that rank before its k-th enter at their exact
+  scores, and the list is cut to k. The list is not ranked again against every row (at 100,000 directions, 480
+  lists re-ranked cost 3 s of the addition's 5); a full build's ranking of it may differ as every list not
+  entered may (entity rarity drift; at 100,000 the build's lists come from the nearest-neighbour index), within
+  the bound ``tests/graph/test_incremental_full.py`` and ``benchmarks/add_one.py`` check.
 - **CONTINUES**: only the new document's series. The pairs of consecutive editions are listed before and
   after the addition; the links of pairs that are no longer consecutive (the new edition falls between two)
   are removed, and new pairs are linked by the same rule as a full build.
@@ -97,7 +102,7 @@ ADDED_SHARE_BOUND = 0.10
 OOV_SHARE_BOUND = 0.5
 #: What the meta says of the rule (shown by ``fundgraph add``).
 RULE = ("text vectors: vocabulary and IDF frozen at the last full build (new words ignored until `fundgraph build "
-        "--full`); entity rarity over every direction; existing lists re-ranked only where a new direction enters; "
+        "--full`); entity rarity over every direction; new directions inserted into the existing lists they enter; "
         "lineage for the new document's series; communities: best-neighbour rule")
 
 
