@@ -385,16 +385,16 @@ def add_document(built: BuiltGraph, new: NewDocument, vocab: Vocabulary, *, sett
 
         def lists(cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             return stored_lists(partial.columns, cands, cols)
-    maybe, stored = entry_candidates(g, cands, config, rows, k=k, threshold=threshold, lists=lists)
+    maybe, stored, near = entry_candidates(g, cands, config, rows, k=k, threshold=threshold, lists=lists)
     # The new rows ranked (across programs: SIMILAR_TO; over all: the communities' neighbours).
     across, everywhere = top_k_all(cands, config, [Selection(k, threshold, cross_group=True),
                                                    Selection(k, threshold)], rows=rows)
     for did, ranked in zip(ids_new, across, strict=True):
         _set_similar(g, did, ranked, method)
         report.similar_edges += len(ranked)
-    for j, kth in zip(maybe, stored, strict=True):  # the new rows inserted into the lists they enter
+    for j, kth, near_rows in zip(maybe, stored, near, strict=True):  # the new rows inserted where they enter
         did = cands.ids[j]
-        entering = rescore(vx.dense_row(cands.vectors, j), cands.entities[j], rows, cands, config, k=k,
+        entering = rescore(vx.dense_row(cands.vectors, j), cands.entities[j], near_rows, cands, config, k=k,
                            threshold=threshold)
         if not entering or (-entering[0].score, entering[0].id) > (-kth[0], kth[1]):
             continue
@@ -546,7 +546,8 @@ Lists = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
 def entry_candidates(g: nx.MultiDiGraph, cands: Candidates, config: ScoringConfig, rows: list[int], *, k: int,
-                     threshold: float, lists: Lists | None = None) -> tuple[list[int], list[tuple[float, str]]]:
+                     threshold: float, lists: Lists | None = None,
+                     ) -> tuple[list[int], list[tuple[float, str]], list[list[int]]]:
     """The existing rows whose SIMILAR_TO list one of the new ``rows`` may enter, and each one's k-th entry.
 
     One approximate product of the new rows with every row (:func:`embeddings.topk.block_scores`); a column is kept
@@ -556,8 +557,9 @@ def entry_candidates(g: nx.MultiDiGraph, cands: Candidates, config: ScoringConfi
     fewer); by default read from ``g``'s SIMILAR_TO edges.
 
     Returns:
-        The rows, and per row its k-th entry as (score, direction id): a new direction enters the list when it
-        ranks before it (score descending, then id); (-inf, "") when the list has fewer than k.
+        The rows; per row its k-th entry as (score, direction id): a new direction enters the list when it
+        ranks before it (score descending, then id); (-inf, "") when the list has fewer than k; and per row the
+        new rows within the margin of that (the others cannot enter).
     """
     n_old = rows[0]
     scores = block_scores(cands, config, rows)
@@ -566,20 +568,23 @@ def entry_candidates(g: nx.MultiDiGraph, cands: Candidates, config: ScoringConfi
     best = scores[:, :n_old].max(axis=0)
     cols = np.flatnonzero((best >= threshold - margin) & (codes[:n_old] != codes[rows[0]]))
     if not cols.size:
-        return [], []
+        return [], [], []
     listed, stored = lists(cols) if lists is not None else _graph_lists(g, cands, cols)
     full = (listed >= 0).sum(axis=1) >= k
     lowest = np.where(full, np.nanmin(np.where(listed >= 0, stored, np.inf), axis=1), -np.inf)
-    keep = np.flatnonzero(best[cols] >= np.maximum(lowest, threshold) - margin)
+    floor = np.maximum(lowest, threshold) - margin
+    keep = np.flatnonzero(best[cols] >= floor)
     kth: list[tuple[float, str]] = []
+    entering: list[list[int]] = []
     for r in keep.tolist():
+        entering.append([rows[i] for i in np.flatnonzero(scores[:, cols[r]] >= floor[r]).tolist()])
         if not full[r]:
             kth.append((-math.inf, ""))
             continue
         entries = sorted(((float(stored[r, c]), cands.ids[int(listed[r, c])]) for c in range(listed.shape[1])
                           if listed[r, c] >= 0), key=lambda t: (-t[0], t[1]))
         kth.append(entries[k - 1])
-    return cols[keep].tolist(), kth
+    return cols[keep].tolist(), kth, entering
 
 
 def _graph_lists(g: nx.MultiDiGraph, cands: Candidates, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
