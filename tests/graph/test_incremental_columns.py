@@ -79,6 +79,18 @@ def test_the_big_blobs_are_carried_over_and_verified(both):
     assert (source / "edges.props.tail.npy").stat().st_size > 0 and (source / "edges.props.slots.npy").exists()
 
 
+def test_stored_scores_read_in_place_equal_the_decoded_edges(both, corpus_built):
+    from fundgraph.graph.stores.embedded.append import edge_scores
+    from fundgraph.graph.stores.embedded.columns import Columns, decode
+
+    path, *_ = both
+    columns = Columns.open(safety.current_target(path))  # after an addition: carried bytes and appended ones
+    edges, _, _ = columns.edges_of("SIMILAR_TO")
+    assert columns.edge_props.slots is not None and edges.size > 100
+    expected = [decode(columns.edge_props.raw(int(e)))[1]["score"] for e in edges]
+    assert edge_scores(columns.edge_props, edges).tolist() == expected
+
+
 def test_a_second_addition_on_appended_columns_equals_the_networkx_one(both, corpus_settings, tmp_path):
     path, _, _, ref, _ = both  # (last test of the module: it adds to the fixture's graphs)
     (tmp_path / "a").mkdir()
@@ -95,3 +107,32 @@ def test_a_second_addition_on_appended_columns_equals_the_networkx_one(both, cor
     assert dict(got.graph.nodes(data=True)) == dict(ref.graph.nodes(data=True))
     assert edges(got.graph) == edges(ref.graph)
     safety.verify(safety.current_target(path))
+
+
+def test_an_addition_hashes_what_it_rewrites_and_leaves_damage_in_carried_blobs_to_be_found(
+        corpus_built, corpus_settings, tmp_path):
+    from fundgraph.core.errors import StoreDamaged
+    from tests.conftest import corpus_copy
+
+    store = EmbeddedStore(tmp_path / "store")
+    store.replace(corpus_copy.__wrapped__(corpus_built))
+    source = safety.current_target(tmp_path / "store")
+    vectors = source / "vectors.data.npy"
+    good = vectors.read_bytes()
+    vectors.write_bytes(good[:-4] + bytes(4))  # same size, other content: only the checksum tells
+    with pytest.raises(StoreDamaged, match=r"vectors\.data\.npy"):
+        EmbeddedStore(tmp_path / "store").load_for_update()
+    vectors.write_bytes(good)
+    blob = source / "edges.props.npy"
+    data = blob.read_bytes()
+    at = data.index(b"Text similarity 0.")
+    blob.write_bytes(data[:at] + b"Text similarity 1." + data[at + 18:])  # still valid JSON, same size
+    inode = blob.stat().st_ino
+    (tmp_path / "a").mkdir()
+    stored = EmbeddedStore(tmp_path / "store").load_for_update()  # carried over unhashed: the addition goes on
+    add_invented(stored, corpus_settings, tmp_path / "a")
+    store.replace(stored)
+    after = safety.current_target(tmp_path / "store")
+    assert (after / "edges.props.npy").stat().st_ino == inode  # hard-linked, with its manifest entry
+    with pytest.raises(StoreDamaged, match=r"edges\.props\.npy"):  # the next full verification finds it
+        safety.verify(after)

@@ -4,7 +4,8 @@ elsewhere.
 The bundled corpus (124 directions) is built, the invented 30-direction guideline added with the CLI, and the
 same corpus built from nothing in a second home. Adding 24 % of the corpus is far past the drift bound (10 %),
 so the difference is the largest this rule allows in practice. benchmarks/add_one.py at 20,000 directions
-(+0.15 %): Jaccard 0.998 (1.0 from the new directions), score difference ≤ 0.004, nodes and MENTIONS equal.
+(+0.15 %, the full build's lists from the nearest-neighbour index): Jaccard 0.979 (0.852 from the new directions,
+whose lists are exact), mean list Jaccard 0.985, score difference ≤ 0.0075, nodes and MENTIONS equal.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def test_similar_edges_are_within_the_stated_bound(both):
     new = [d for d in full.direction_ids if d.startswith("chengchuan-2027:")]
     diff = compare_graphs(inc.graph, full.graph, new)
     print(diff)
-    # Measured: Jaccard 0.92 overall, 0.94 from the new directions; mean score difference 0.017 (max 0.07): the
+    # Measured: Jaccard 0.93 overall, 0.93 from the new directions; mean score difference 0.023 (max 0.074): the
     # frozen vocabulary and IDF of 124 directions against those refitted on 154.
     assert diff["similar_jaccard"] >= 0.85 and diff["similar_jaccard_from_new"] >= 0.85
     assert diff["list_jaccard_mean"] >= 0.85

@@ -19,9 +19,14 @@ What is recomputed, and what stays as the last full build (``fundgraph build`` /
   Other documents keep their keywords.
 - **SIMILAR_TO**: each new direction's top k over every other program (exact: :func:`embeddings.topk.top_k_all`
   with the new rows). An existing direction's list changes only if a new direction enters it: one product of
-  the new rows with every row (:func:`embeddings.topk.block_scores`) is compared with each direction's k-th
-  score, read from its edges; a list a new direction may enter is ranked again in full under the current
-  weights (in the same ``top_k_all`` pass as the new rows), and replaced when a new direction is in it.
+  the new rows with every row (:func:`embeddings.topk.block_scores`) is compared with each direction's stored
+  k-th score (read from the edge arrays and bytes, :func:`.stores.embedded.append.stored_lists`); where a new
+  direction may beat it, its exact score (:func:`embeddings.scoring.rescore`) decides, and it is *inserted*: the
+  list keeps its stored entries and scores, the new directions that rank before its k-th enter at their exact
+  scores, and the list is cut to k. The list is not ranked again against every row (at 100,000 directions, 480
+  lists re-ranked cost 3 s of the addition's 5); a full build's ranking of it may differ as every list not
+  entered may (entity rarity drift; at 100,000 the build's lists come from the nearest-neighbour index), within
+  the bound ``tests/graph/test_incremental_full.py`` and ``benchmarks/add_one.py`` check.
 - **CONTINUES**: only the new document's series. The pairs of consecutive editions are listed before and
   after the addition; the links of pairs that are no longer consecutive (the new edition falls between two)
   are removed, and new pairs are linked by the same rule as a full build.
@@ -64,6 +69,7 @@ from fundgraph.embeddings.scoring import (
     direction_vectors,
     entity_profile,
     expand_hierarchy,
+    rescore,
 )
 from fundgraph.embeddings.topk import Selection, block_scores, top_k_all
 from fundgraph.graph.build.similarity import (
@@ -96,7 +102,7 @@ ADDED_SHARE_BOUND = 0.10
 OOV_SHARE_BOUND = 0.5
 #: What the meta says of the rule (shown by ``fundgraph add``).
 RULE = ("text vectors: vocabulary and IDF frozen at the last full build (new words ignored until `fundgraph build "
-        "--full`); entity rarity over every direction; existing lists re-ranked only where a new direction enters; "
+        "--full`); entity rarity over every direction; new directions inserted into the existing lists they enter; "
         "lineage for the new document's series; communities: best-neighbour rule")
 
 
@@ -293,6 +299,15 @@ def _set_similar(g: nx.MultiDiGraph, did: str, ranked: Sequence[Scored], method:
         g.add_edge(did, s.id, key=Rel.SIMILAR_TO.value, type=Rel.SIMILAR_TO.value, method=method, **s.edge_props())
 
 
+def _insert_similar(g: nx.MultiDiGraph, did: str, merged: Sequence[tuple[float, str, Any]], method: str) -> None:
+    """Replace ``did``'s SIMILAR_TO edges with ``merged`` (score, target, stored edge properties or a new Scored)."""
+    for v in [v for v, _ in _similar_out(g, did)]:
+        g.remove_edge(did, v, key=Rel.SIMILAR_TO.value)
+    for _, v, x in merged:
+        props = {"type": Rel.SIMILAR_TO.value, "method": method, **x.edge_props()} if isinstance(x, Scored) else x
+        g.add_edge(did, v, key=Rel.SIMILAR_TO.value, **props)
+
+
 def add_document(built: BuiltGraph, new: NewDocument, vocab: Vocabulary, *, settings: Settings | None = None,
                  progress: Progress | None = None) -> AddReport:
     """Add one parsed document to ``built`` in place, recomputing only what it changes (see the module).
@@ -346,8 +361,7 @@ def add_document(built: BuiltGraph, new: NewDocument, vocab: Vocabulary, *, sett
     old_vectors = built.vectors
     n_old = len(built.direction_ids)
     if sp.issparse(old_vectors) or sp.issparse(rows_new):
-        vectors: vx.TextMatrix = sp.vstack([sp.csr_matrix(old_vectors), sp.csr_matrix(rows_new)], format="csr",
-                                           dtype=np.float32)
+        vectors: vx.TextMatrix = _stacked(sp.csr_matrix(old_vectors), sp.csr_matrix(rows_new))
     else:
         vectors = np.vstack([np.asarray(old_vectors, np.float32), np.asarray(rows_new, np.float32)])
     ids = [*built.direction_ids, *ids_new]
@@ -365,25 +379,32 @@ def add_document(built: BuiltGraph, new: NewDocument, vocab: Vocabulary, *, sett
     say("similar lists of the new directions")
     t = time.perf_counter()
     rows = list(range(n_old, len(ids)))
-    similar_of = None
-    if partial is not None:  # read from the columns: tens of thousands of lists are looked at, few change
-        def similar_of(did: str) -> list[tuple[str, dict[str, Any]]]:
-            return [(v, e) for v, _key, e in partial.columns.out_edges(did, Rel.SIMILAR_TO.value)]
-    maybe = entry_candidates(g, cands, config, rows, k=k, threshold=threshold, similar_of=similar_of)
-    if partial is not None:
-        partial.ensure(cands.ids[j] for j in maybe)
-    # One pass ranks the new rows (across programs: SIMILAR_TO; over all: the communities' neighbours) and the
-    # existing rows they may enter, in full under the current weights.
+    lists = None
+    if partial is not None:  # read from the columns' arrays: tens of thousands of lists are looked at, few change
+        from fundgraph.graph.stores.embedded.append import stored_lists
+
+        def lists(cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            return stored_lists(partial.columns, cands, cols)
+    maybe, stored, near = entry_candidates(g, cands, config, rows, k=k, threshold=threshold, lists=lists)
+    # The new rows ranked (across programs: SIMILAR_TO; over all: the communities' neighbours).
     across, everywhere = top_k_all(cands, config, [Selection(k, threshold, cross_group=True),
-                                                   Selection(k, threshold)], rows=[*rows, *maybe])
-    for did, ranked in zip(ids_new, across[: len(rows)], strict=True):
+                                                   Selection(k, threshold)], rows=rows)
+    for did, ranked in zip(ids_new, across, strict=True):
         _set_similar(g, did, ranked, method)
         report.similar_edges += len(ranked)
-    for j, ranked in zip(maybe, across[len(rows):], strict=True):
-        if any(s.index >= n_old for s in ranked):  # a new direction is in it: the list changes
-            _set_similar(g, cands.ids[j], ranked, method)
-            report.entered.append(cands.ids[j])
-    everywhere = everywhere[: len(rows)]
+    for j, kth, near_rows in zip(maybe, stored, near, strict=True):  # the new rows inserted where they enter
+        did = cands.ids[j]
+        entering = rescore(vx.dense_row(cands.vectors, j), cands.entities[j], near_rows, cands, config, k=k,
+                           threshold=threshold)
+        if not entering or (-entering[0].score, entering[0].id) > (-kth[0], kth[1]):
+            continue
+        if partial is not None:
+            partial.ensure([did])
+        current = [(float(e["score"]), v, e) for v, e in _similar_out(g, did)]
+        merged = sorted([*current, *((x.score, x.id, x) for x in entering)], key=lambda t: (-t[0], t[1]))[:k]
+        if any(isinstance(x, Scored) for _, _, x in merged):
+            _insert_similar(g, did, merged, method)
+            report.entered.append(did)
     timings["similar_s"] = time.perf_counter() - t
 
     say("linking editions of the series")
@@ -416,6 +437,25 @@ def add_document(built: BuiltGraph, new: NewDocument, vocab: Vocabulary, *, sett
             built.columns = None  # type: ignore[attr-defined]  # the graph changed: the writer makes them again
         _update_meta(built, doc, report)
     return report
+
+
+def _stacked(old: sp.csr_matrix, new: sp.csr_matrix) -> sp.csr_matrix:
+    """The rows of ``old`` then ``new`` as one CSR float32 matrix, canonical when both are (then marked so).
+
+    Three concatenations instead of ``sp.vstack`` and the writer's canonical copy (:func:`vectors.to_csr`): the
+    stored vectors are canonical as written, so the 127 MB of them at 100,000 directions are copied once.
+    """
+    canonical = old.has_canonical_format
+    new = vx.to_csr(new)
+    m = sp.csr_matrix((np.concatenate([np.asarray(old.data, np.float32), new.data]),
+                       np.concatenate([np.asarray(old.indices, np.int32), new.indices.astype(np.int32)]),
+                       np.concatenate([np.asarray(old.indptr, np.int64),
+                                       np.asarray(new.indptr[1:], np.int64) + int(old.indptr[-1])])),
+                      shape=(old.shape[0] + new.shape[0], max(old.shape[1], new.shape[1])), copy=False)
+    if canonical:
+        m.has_sorted_indices = True
+        m.has_canonical_format = True
+    return m
 
 
 def _partial_graph(built: BuiltGraph) -> Any:
@@ -502,29 +542,62 @@ def _positions(columns: Any, ids: list[str]) -> list[int]:
     return [pos[d] for d in ids]
 
 
+Lists = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
 def entry_candidates(g: nx.MultiDiGraph, cands: Candidates, config: ScoringConfig, rows: list[int], *, k: int,
-                     threshold: float,
-                     similar_of: Callable[[str], list[tuple[str, dict[str, Any]]]] | None = None) -> list[int]:
-    """The existing rows whose SIMILAR_TO list one of the new ``rows`` may enter.
+                     threshold: float, lists: Lists | None = None,
+                     ) -> tuple[list[int], list[tuple[float, str]], list[list[int]]]:
+    """The existing rows whose SIMILAR_TO list one of the new ``rows`` may enter, and each one's k-th entry.
 
     One approximate product of the new rows with every row (:func:`embeddings.topk.block_scores`); a column is kept
-    when a new row is within the products' error margin of its k-th score (read from its edges; the threshold when
-    it has fewer than k). The exact ranking of the kept rows decides (:func:`add_document`).
+    when a new row is within the products' error margin of its k-th stored score (the threshold when it lists
+    fewer than k). The exact scores of the kept ones decide (:func:`add_document`). ``lists`` gives, for columns,
+    the row numbers of the directions each lists and their stored scores (columns × width; -1 and NaN where
+    fewer); by default read from ``g``'s SIMILAR_TO edges.
+
+    Returns:
+        The rows; per row its k-th entry as (score, direction id): a new direction enters the list when it
+        ranks before it (score descending, then id); (-inf, "") when the list has fewer than k; and per row the
+        new rows within the margin of that (the others cannot enter).
     """
     n_old = rows[0]
     scores = block_scores(cands, config, rows)
     margin = candidate_margin(cands.vectors, config)
-    new_program = cands.programs[rows[0]]
+    codes = cands.program_codes[0]
     best = scores[:, :n_old].max(axis=0)
-    maybe: list[int] = []
-    for j in np.flatnonzero(best >= threshold - margin).tolist():  # above the threshold at all: few columns
-        if cands.programs[j] == new_program:
+    cols = np.flatnonzero((best >= threshold - margin) & (codes[:n_old] != codes[rows[0]]))
+    if not cols.size:
+        return [], [], []
+    listed, stored = lists(cols) if lists is not None else _graph_lists(g, cands, cols)
+    full = (listed >= 0).sum(axis=1) >= k
+    lowest = np.where(full, np.nanmin(np.where(listed >= 0, stored, np.inf), axis=1), -np.inf)
+    floor = np.maximum(lowest, threshold) - margin
+    keep = np.flatnonzero(best[cols] >= floor)
+    kth: list[tuple[float, str]] = []
+    entering: list[list[int]] = []
+    for r in keep.tolist():
+        entering.append([rows[i] for i in np.flatnonzero(scores[:, cols[r]] >= floor[r]).tolist()])
+        if not full[r]:
+            kth.append((-math.inf, ""))
             continue
-        current = similar_of(cands.ids[j]) if similar_of is not None else _similar_out(g, cands.ids[j])
-        kth = min(float(e["score"]) for _, e in current) if len(current) >= k else threshold
-        if best[j] >= max(kth, threshold) - margin:
-            maybe.append(j)
-    return maybe
+        entries = sorted(((float(stored[r, c]), cands.ids[int(listed[r, c])]) for c in range(listed.shape[1])
+                          if listed[r, c] >= 0), key=lambda t: (-t[0], t[1]))
+        kth.append(entries[k - 1])
+    return cols[keep].tolist(), kth, entering
+
+
+def _graph_lists(g: nx.MultiDiGraph, cands: Candidates, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`entry_candidates`'s ``lists`` read from the SIMILAR_TO edges of ``g``."""
+    found = [[(cands.index.get(v, -1), float(e["score"])) for v, e in _similar_out(g, cands.ids[j])]
+             for j in cols.tolist()]
+    width = max((len(x) for x in found), default=0)
+    listed = np.full((len(found), width), -1, dtype=np.int64)
+    stored = np.full((len(found), width), np.nan, dtype=np.float64)
+    for r, x in enumerate(found):
+        listed[r, : len(x)] = [i for i, _ in x]
+        stored[r, : len(x)] = [sc for _, sc in x]
+    return listed, stored
 
 
 @dataclass
