@@ -78,7 +78,8 @@ def load_neo4j(home: Path, uri: str, code: Path) -> None:
     print(f"loaded the graph into Neo4j at {uri} in {time.perf_counter() - t:.1f}s", file=sys.stderr)
 
 
-def start_server(home: Path, port: int, workers: int, uri: str | None = None, code: Path = ROOT) -> subprocess.Popen:
+def start_server(home: Path, port: int, workers: int, uri: str | None = None, code: Path = ROOT,
+                 search_process: bool = False) -> subprocess.Popen:
     env = store_env(home, uri)
     # The product's own entry point (`fundgraph serve`), so the benchmark measures what users run.
     cmd = [
@@ -95,6 +96,7 @@ def start_server(home: Path, port: int, workers: int, uri: str | None = None, co
         "--no-access-log",
         "--workers",
         str(workers),
+        *(["--search-process"] if search_process else []),
     ]
     proc = subprocess.Popen(cmd, cwd=code, env=env)
     deadline = time.monotonic() + 60
@@ -133,6 +135,8 @@ class Conn:
             head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
         self.writer.write(head.encode() + b"\r\n" + (body or b""))
         status_line = await self.reader.readline()
+        if not status_line:
+            raise ConnectionResetError(f"the server closed the connection instead of answering {method} {path}")
         status = int(status_line.split()[1])
         length = 0
         while True:
@@ -190,13 +194,47 @@ async def run_scenario(
     return latencies, elapsed
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process and its children that have ended (Linux /proc; 0 elsewhere)."""
+def _stat(pid: int) -> list[str]:
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
-        return 0.0
-    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+        return []
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its live descendants (uvicorn workers, search processes; Linux /proc)."""
+    parent = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit() and (fields := _stat(int(d.name))):
+            parent[int(d.name)] = int(fields[1])
+    tree, todo = [pid], [pid]
+    while todo:
+        p = todo.pop()
+        kids = [c for c, pp in parent.items() if pp == p]
+        tree += kids
+        todo += kids
+    return tree
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process, its live descendants and its ended children (Linux; 0 elsewhere)."""
+    total = 0
+    for i, p in enumerate(process_tree(pid)):
+        fields = _stat(p)
+        total += sum(int(f) for f in fields[11:15 if i == 0 else 13]) if fields else 0
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory (MiB) of a process and its live descendants (Linux; 0 elsewhere)."""
+    total = 0
+    for p in process_tree(pid):
+        try:
+            status = Path(f"/proc/{p}/status").read_text()
+        except OSError:
+            continue
+        total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+    return total / 1024
 
 
 def pct(values: list[float], p: float) -> float:
@@ -278,6 +316,8 @@ def main() -> None:
     ap.add_argument("--store", choices=("embedded", "neo4j"), default="embedded")
     ap.add_argument("--uri", help="with --store neo4j: an existing Neo4j without auth (default: start one)")
     ap.add_argument("--code", type=Path, default=ROOT, help="checkout whose fundgraph loads and serves")
+    ap.add_argument("--only", help="comma-separated scenarios to run (default: all)")
+    ap.add_argument("--search-process", action="store_true", help="serve with `fundgraph serve --search-process`")
     args = ap.parse_args()
 
     tmp = None
@@ -299,11 +339,14 @@ def main() -> None:
     port = free_port()
     load = os.getloadavg()
     started = time.perf_counter()
-    proc = start_server(home, port, args.workers, uri, args.code)
+    proc = start_server(home, port, args.workers, uri, args.code, args.search_process)
     ready = time.perf_counter() - started
+    rss_ready = rss_mib(proc.pid)
     nb = args.store == "neo4j"
     try:
         plan = scenarios(port, args.requests, neighbourhood=nb)
+        if args.only:
+            plan = {name: reqs for name, reqs in plan.items() if name in args.only.split(",")}
         # Warm-up: every distinct request of the repeated scenarios once (fills the caches, as a running server
         # would have); the others are left cold on purpose.
         warm = [r for name, reqs in plan.items() if name in REPEATED for r in dict.fromkeys(reqs)]
@@ -332,19 +375,27 @@ def main() -> None:
                         cpu / max(len(lat), 1) * 1e3,
                     )
                 )
+        rss_end = rss_mib(proc.pid)
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
         if neo4j is not None:
             neo4j.stop()
         if tmp is not None:
             tmp.cleanup()
 
+    after = os.getloadavg()
     print(
         f"fundgraph API latency ({args.store} store, code {args.code}, uvicorn workers={args.workers}, "
         f"{os.cpu_count()} CPUs, loopback, keep-alive)"
     )
-    print(f"load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; server ready in {ready:.1f} s")
+    print(f"load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, after: {after[0]:.2f} {after[1]:.2f} "
+          f"{after[2]:.2f}; server ready in {ready:.1f} s, RSS {rss_ready:.0f} MiB then, {rss_end:.0f} MiB at the end "
+          f"(server and its processes; search processes: {'yes' if args.search_process else 'no'})")
     print(f"{'endpoint':<10} {'clients':>7} {'requests':>8} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} "
           f"{'cpu ms/req':>10}")
     for name, clients, n, p50, p99, rps, cpu in rows:
