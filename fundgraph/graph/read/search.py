@@ -107,13 +107,13 @@ def search(
     # No entity gate for free text: a few words have a low cosine with any direction (none at all for English
     # words the lexicon maps only to entities), and the evidence rule already demands a shared word or entity.
     config = context.config.with_(entity_gate=0.0)
-    scores = np.where(with_evidence, combine(text_scores, entity_scores, config), -np.inf)
+    # Scored and selected among the candidates with evidence only (often few: no pass over every row after this).
+    rows = np.flatnonzero(with_evidence)
     if programs:
         codes, names = pool.program_codes
-        scores[~np.isin(codes, [names[p] for p in programs if p in names])] = -np.inf
-    # Selected among the candidates with evidence only (often few: no partition of every row).
-    rows = np.flatnonzero(np.isfinite(scores))
-    keep = vx.selection_mask(scores[rows], k, margin=candidate_margin(pool.vectors, config))[0] if rows.size else []
+        rows = rows[np.isin(codes[rows], [names[p] for p in programs if p in names])]
+    scores = combine(text_scores[rows], entity_scores[rows] if np.ndim(entity_scores) else entity_scores, config)
+    keep = vx.selection_mask(scores, k, margin=candidate_margin(pool.vectors, config))[0] if rows.size else []
     ranked = rescore(q, entities, rows[keep] if rows.size else rows, pool, config, k=k)
     terms = [models.QueryTerm(**_term(eid, lexicon, cands), matched=m) for eid, m in named.items()]
     if ranked:
