@@ -9,6 +9,7 @@ it is stripped again when properties are decoded.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from typing import Any
@@ -36,10 +37,17 @@ CATEGORY_KEY = "fg_category"
 #: A sparse text vector (the lexical encoder's CSR row): its column indices and values, non-zeros only.
 VECTOR_INDICES = "fg_vec_idx"
 VECTOR_VALUES = "fg_vec_val"
+#: A direction's entity profile (what the shared ranking scores: embeddings.scoring.entity_profile expanded up
+#: MEMBER_OF): its entity ids and their weights, in one order; and the entities it cites itself (its MENTIONS
+#: targets, for the hierarchy marks). Written at load so that similar/search re-score candidates read by id.
+PROFILE_ENTITIES = "fg_prof_e"
+PROFILE_WEIGHTS = "fg_prof_w"
+DIRECT_KEY = "fg_direct"
 #: A hub's neighbour ids (either direction, distinct, itself left out), smallest first, at most NEIGHBOUR_HEAD.
 NEIGHBOURS_KEY = "fg_nbrs"
 BOOKKEEPING = frozenset({BUILD_KEY, SEQ_KEY, JSON_KEYS, NULL_KEYS, EDGE_KEY, ORDER_KEY, LOOKUP_KEY, SEARCH_KEY,
-                         TEXT_KEY, KEYWORDS_KEY, CATEGORY_KEY, VECTOR_INDICES, VECTOR_VALUES, NEIGHBOURS_KEY})
+                         TEXT_KEY, KEYWORDS_KEY, CATEGORY_KEY, VECTOR_INDICES, VECTOR_VALUES, NEIGHBOURS_KEY,
+                         PROFILE_ENTITIES, PROFILE_WEIGHTS, DIRECT_KEY})
 #: Nodes with more neighbours (counted each way) than this carry ``fg_nbrs``: the neighbourhood walk reads a hub's first
 #: neighbours from it instead of reading and sorting all of them (a program, community or common entity has
 #: thousands of directions at 100,000).
@@ -48,9 +56,10 @@ NEIGHBOUR_HUB_DEGREE = 64
 #: so walks up to L = 333 read the list; larger ones (and shorter lists that are not the whole neighbourhood)
 #: read the relationships.
 NEIGHBOUR_HEAD = 1000
-#: Version of the stored layout (the query properties above, the vector properties). A graph loaded by an older
-#: loader lacks them: the store then asks for a re-load instead of answering wrongly.
-LAYOUT = 3
+#: Version of the stored layout (the query properties above, the vector and profile properties, the meta node's
+#: ranking vocabulary). A graph loaded by an older loader lacks them: the store then asks for a re-load instead
+#: of answering wrongly.
+LAYOUT = 4
 #: The Direction property under the vector index: the text vector itself when it is dense (a sentence model),
 #: else :func:`projection` of its sparse row (the exact row is ``fg_vec_idx``/``fg_vec_val``).
 EMBEDDING = "embedding"
@@ -177,10 +186,16 @@ def neighbour_heads(
     return out
 
 
+@functools.lru_cache(maxsize=4)
 def projection_matrix(dimensions: int, out: int = PROJECTION_DIMENSIONS, seed: int = PROJECTION_SEED) -> np.ndarray:
-    """The seeded Gaussian matrix (``dimensions`` × ``out``) that :func:`projection` multiplies by."""
+    """The seeded Gaussian matrix (``dimensions`` × ``out``) that :func:`projection` multiplies by.
+
+    Made once per shape (a search projects its text with it: drawing 4,000 × 256 normals took about 10 ms).
+    """
     rng = np.random.default_rng(seed)
-    return (rng.standard_normal((dimensions, out)) / math.sqrt(out)).astype(np.float32)
+    m = (rng.standard_normal((dimensions, out)) / math.sqrt(out)).astype(np.float32)
+    m.setflags(write=False)  # shared by every caller
+    return m
 
 
 def projection(rows: Any, out: int = PROJECTION_DIMENSIONS, seed: int = PROJECTION_SEED) -> np.ndarray:
