@@ -158,10 +158,12 @@ def measure(store: Neo4jStore, conn: CountingConnection, built: BuiltGraph, n: i
 
             with ThreadPoolExecutor(c) as pool:
                 list(pool.map(one, range(min(n, 2 * c))))  # warm the pool's connections
-                t = time.perf_counter()
+                t, cpu = time.perf_counter(), time.process_time()
                 lat = list(pool.map(one, range(len(batch))))
-                wall = time.perf_counter() - t
-            out[f"{name}@{c}"] = {"p50": pct(lat, 50), "p99": pct(lat, 99), "rps": len(lat) / wall}
+                wall, cpu = time.perf_counter() - t, time.process_time() - cpu
+            # cpu: this process's (the store's Python side and the driver) per request; the GIL serialises it
+            out[f"{name}@{c}"] = {"p50": pct(lat, 50), "p99": pct(lat, 99), "rps": len(lat) / wall,
+                                  "cpu_ms": cpu / len(lat) * 1e3}
     return out
 
 
@@ -283,11 +285,12 @@ def table(res: dict[str, Any], n_dirs: int, args: argparse.Namespace) -> None:
           .format(*res["load_before"], *res["load_after"]))
     cols = [f"{c} client{'s' if c > 1 else ''}" for c in args.clients]
     print(f"\n  {'request':<14}{'stmts':>6}{'tx':>4}" + "".join(f"{c + ' p50/p99 ms':>28}" for c in cols)
-          + "".join(f"{'rps@' + str(c):>10}" for c in args.clients))
+          + "".join(f"{'rps@' + str(c):>10}" for c in args.clients) + f"{'py cpu ms':>11}")
     for name in args.kinds:
         cells = "".join(f"{r[f'{name}@{c}']['p50']:>14.1f}/{r[f'{name}@{c}']['p99']:<13.1f}" for c in args.clients)
         rps = "".join(f"{r[f'{name}@{c}']['rps']:>10.0f}" for c in args.clients)
-        print(f"  {name:<14}{r[f'{name} statements']:>6}{r[f'{name} transactions']:>4}{cells}{rps}")
+        cpu = r[f"{name}@{args.clients[0]}"]["cpu_ms"]
+        print(f"  {name:<14}{r[f'{name} statements']:>6}{r[f'{name} transactions']:>4}{cells}{rps}{cpu:>11.1f}")
     index = dict(res.get("index", {}))
     answers = {k: index.pop(k) for k in ("similar", "search") if k in index}
     print("\n  vector index (256-d projection) as candidate retrieval for similar (the embedded store's exact top 10):")

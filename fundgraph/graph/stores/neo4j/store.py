@@ -48,6 +48,7 @@ from fundgraph.graph.stores.neo4j.codec import (
     JSON_KEYS,
     KEYWORDS_KEY,
     LAYOUT,
+    LOOKUP_KEY,
     MAX_INDEXED_DIMENSIONS,
     NEIGHBOUR_HEAD,
     NEIGHBOURS_KEY,
@@ -55,6 +56,7 @@ from fundgraph.graph.stores.neo4j.codec import (
     PROFILE_ENTITIES,
     PROFILE_WEIGHTS,
     PROJECTION_DIMENSIONS,
+    SEARCH_KEY,
     TEXT_KEY,
     VECTOR_INDICES,
     VECTOR_VALUES,
@@ -87,10 +89,11 @@ def _neighbourhood_node_keys() -> list[str]:
 _NEIGHBOURHOOD_EDGE_KEYS = ["type", *records.EDGE_DATA_KEYS, EDGE_KEY, JSON_KEYS, NULL_KEYS]
 #: Indexes the read statements need, besides the loader's constraints and indexes (``cypher/<name>.cypher``).
 READ_INDEXES = ("create_index_node_label",)
-#: Properties a detail never shows (of the direction and of the entities it cites): vectors, query forms and a
-#: hub's neighbour list (decode_props would drop all but the embedding; not sending them saves most of the bytes
-#: of a detail, and up to 1,000 ids per hub entity cited).
-_DETAIL_SKIP = [EMBEDDING, VECTOR_INDICES, VECTOR_VALUES, TEXT_KEY, KEYWORDS_KEY, CATEGORY_KEY, NEIGHBOURS_KEY]
+#: Properties a detail never shows (of the direction and of the entities it cites): vectors, query forms, ranking
+#: profiles and a hub's neighbour list (decode_props would drop all but the embedding; not sending them saves most
+#: of the bytes of a detail, and up to 1,000 ids per hub entity cited).
+_DETAIL_SKIP = [EMBEDDING, VECTOR_INDICES, VECTOR_VALUES, TEXT_KEY, KEYWORDS_KEY, CATEGORY_KEY, NEIGHBOURS_KEY,
+                LOOKUP_KEY, SEARCH_KEY, PROFILE_ENTITIES, PROFILE_WEIGHTS, DIRECT_KEY]
 #: Directions the vector index gives similar and search to re-score exactly (above ``exact_max`` directions).
 VECTOR_CANDIDATES = 200
 
