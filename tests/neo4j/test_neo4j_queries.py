@@ -146,7 +146,7 @@ def test_requests_never_read_the_whole_graph(neo4j_store, neo4j_corpus, monkeypa
     assert "find_directions" in used
     # similar and search read their candidates with their rows in one statement each (every direction of this
     # small graph, exactly): never the profiles of every direction into the API process.
-    assert {"find_similar_candidates", "find_search_candidates"} <= set(used)
+    assert {"find_similar_candidates_all", "find_search_candidates"} <= set(used)
     assert not {"get_direction_profiles", "get_entity_hierarchy"} & set(used)
 
 
@@ -169,7 +169,7 @@ def test_vector_index_candidates_give_the_exact_answer_when_they_hold_every_dire
     indexed.vocabulary()  # (the first request of a build, knowing no size yet, asks exhaustively)
     used = []
     inner = indexed.connection.read
-    indexed.connection.read = lambda name, **p: used.append((name, p.get("exhaustive"))) or inner(name, **p)
+    indexed.connection.read = lambda name, **p: used.append((name, p.get("exhaustive", False))) or inner(name, **p)
     ids = neo4j_corpus.direction_ids
     for did in (ids[0], ids[len(ids) // 2], ids[-1]):
         for scope in ("all", "cross-program"):
@@ -178,6 +178,7 @@ def test_vector_index_candidates_give_the_exact_answer_when_they_hold_every_dire
         assert indexed.search(text, 10, None) == neo4j_store.search(text, 10, None)
     assert ("find_similar_candidates", False) in used and ("find_search_candidates", False) in used
     assert not any(e for name, e in used if name.startswith("find_"))
+    assert ("find_similar_candidates_all", False) not in used
 
 
 def q_filter(**kw):

@@ -481,9 +481,10 @@ class Neo4jStore(GraphStore):
     def similar(self, direction_id: str, k: int, scope: str) -> models.SimilarList:
         """The k most similar directions, ranked by the shared scoring: one statement.
 
-        ``find_similar_candidates`` reads the direction, its stored SIMILAR_TO list and the candidates with their
-        rows. Scope ``cross-program`` with k ≤ the build's ``similar_top_k`` is answered from the stored list (the
-        build ranked it as the live ranking does; the embedded store answers it the same way); otherwise the
+        ``find_similar_candidates`` (``_all``) reads the direction, its stored SIMILAR_TO list and the candidates
+        with their rows. Scope ``cross-program`` with k ≤ the build's ``similar_top_k`` is answered from the
+        stored list (the build ranked it as the live ranking does; the embedded store answers it the same way);
+        otherwise the
         candidates are re-scored exactly (:meth:`RankingContext.similar`): every direction up to
         :attr:`exact_max` directions (the embedded store's answer), else the vector index's nearest
         :attr:`vector_candidates` (the exact top k when they hold it: recall in benchmarks/neo4j_scale.py), with
@@ -491,7 +492,7 @@ class Neo4jStore(GraphStore):
         """
         voc = self._vocabulary
         exhaustive = voc is None or self._exhaustive(voc)
-        row = self.read("find_similar_candidates", id=direction_id, exhaustive=exhaustive,
+        row = self.read("find_similar_candidates_all" if exhaustive else "find_similar_candidates", id=direction_id,
                         n=self.vector_candidates + 1)[0]
         build = _checked_build(row)
         if not row["found"]:
