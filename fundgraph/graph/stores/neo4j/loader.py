@@ -265,5 +265,6 @@ def replace(
 
 def clear(conn: Connection, *, batch_size: int = 1000) -> None:
     """Delete the whole fundgraph graph and its meta node (tests and benchmarks)."""
+    delete_in_batches(conn, "delete_all_relationships", batch_size * 5)
     delete_in_batches(conn, "delete_all_nodes", batch_size * 5)
     conn.write("delete_meta")
