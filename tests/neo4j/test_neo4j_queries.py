@@ -166,7 +166,6 @@ def test_vector_index_candidates_give_the_exact_answer_when_they_hold_every_dire
     from fundgraph.graph.stores.neo4j.store import Neo4jStore
 
     indexed = Neo4jStore(neo4j_store.driver, database=neo4j_store.database, exact_max=0, vector_candidates=200)
-    indexed.vocabulary()  # (the first request of a build, knowing no size yet, asks exhaustively)
     used = []
     inner = indexed.connection.read
     indexed.connection.read = lambda name, **p: used.append((name, p.get("exhaustive", False))) or inner(name, **p)

@@ -490,8 +490,8 @@ class Neo4jStore(GraphStore):
         :attr:`vector_candidates` (the exact top k when they hold it: recall in benchmarks/neo4j_scale.py), with
         "nothing related in other programs" taken from the stored list, which the build computed over all.
         """
-        voc = self._vocabulary
-        exhaustive = voc is None or self._exhaustive(voc)
+        voc = self._vocabulary or self.vocabulary()  # (the first request of a build: its size decides how to ask)
+        exhaustive = self._exhaustive(voc)
         row = self.read("find_similar_candidates_all" if exhaustive else "find_similar_candidates", id=direction_id,
                         n=self.vector_candidates + 1)[0]
         build = _checked_build(row)
@@ -499,10 +499,9 @@ class Neo4jStore(GraphStore):
             raise semantics.direction_not_found(direction_id)
         semantics.check_scope(scope)
         semantics.check_k(k)
-        if voc is None or voc.build != build:
-            voc = self.vocabulary(build)
-            if exhaustive != self._exhaustive(voc):  # the first request of a build: ask again, as this build says
-                return self.similar(direction_id, k, scope)
+        if voc.build != build:  # another build since: its vocabulary, and ask again as its size says
+            self.vocabulary(build)
+            return self.similar(direction_id, k, scope)
         d, ctx = row["direction"], voc.context
         stored_rows = [s for s in row["stored"] if s]
         stored = voc.stored_similar(stored_rows, k) if scope == "cross-program" else None
