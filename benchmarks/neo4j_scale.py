@@ -9,8 +9,8 @@ large by copying it with relabelled ids (programs, sections, directions, communi
 the vocabulary entities stay shared, so entity hubs grow R-fold as in a larger corpus); the table says so.
 Without ``--uri`` a Neo4j 5.26 is started (tools/neo4j-launcher) with ``--heap`` and ``--pagecache``.
 Requests run through the store in this process (no HTTP), ``--clients`` threads sharing the driver's pool, on
-distinct random directions (no answer cache hits); the first similar/search call (reading the ranking inputs
-once per build) is timed separately as ``ranking warm-up``.
+distinct random directions (no answer cache hits); the first similar call (reading the build's small vocabulary)
+is timed separately. Similar and search answers are compared with the embedded store's on the same home.
 """
 
 from __future__ import annotations
@@ -132,16 +132,18 @@ def pct(xs: list[float], p: float) -> float:
 
 
 def measure(store: Neo4jStore, conn: CountingConnection, built: BuiltGraph, n: int, clients: list[int],
-            seed: int) -> dict[str, Any]:
+            seed: int, only: list[str]) -> dict[str, Any]:
     rng = random.Random(seed)
     ids = rng.sample(built.direction_ids, min(len(built.direction_ids), n * (len(clients) + 1) + 1))
     out: dict[str, Any] = {}
     rss0 = rss_mb()
     t = time.perf_counter()
     store.similar(ids[-1], 10, "all")
-    out["ranking warm-up s"] = time.perf_counter() - t
-    out["ranking rss mb"] = rss_mb() - rss0
+    out["first similar s"] = time.perf_counter() - t
+    out["first similar rss mb"] = rss_mb() - rss0
     for name, fn in kinds(store).items():
+        if name not in only:
+            continue
         conn.reset()
         fn(ids[0], 0)  # statements of one request (after the warm-up above)
         out[f"{name} statements"] = len(conn.statements)
@@ -156,27 +158,51 @@ def measure(store: Neo4jStore, conn: CountingConnection, built: BuiltGraph, n: i
 
             with ThreadPoolExecutor(c) as pool:
                 list(pool.map(one, range(min(n, 2 * c))))  # warm the pool's connections
-                t = time.perf_counter()
+                t, cpu = time.perf_counter(), time.process_time()
                 lat = list(pool.map(one, range(len(batch))))
-                wall = time.perf_counter() - t
-            out[f"{name}@{c}"] = {"p50": pct(lat, 50), "p99": pct(lat, 99), "rps": len(lat) / wall}
+                wall, cpu = time.perf_counter() - t, time.process_time() - cpu
+            # cpu: this process's (the store's Python side and the driver) per request; the GIL serialises it
+            out[f"{name}@{c}"] = {"p50": pct(lat, 50), "p99": pct(lat, 99), "rps": len(lat) / wall,
+                                  "cpu_ms": cpu / len(lat) * 1e3}
     return out
 
 
-def index_recall(store: Neo4jStore, built: BuiltGraph, sizes: list[int], n: int, seed: int) -> dict[str, Any]:
-    """How much of the exact top 10 (similar, scope all) the vector index's nearest ``c`` hold, and its time."""
+def index_recall(store: Neo4jStore, home: Path, built: BuiltGraph, sizes: list[int], n: int,
+                 seed: int) -> dict[str, Any]:
+    """Against the embedded store's exact answers (same home): how much of the exact top 10 (similar, scope all)
+    the vector index's nearest ``c`` hold (and the index query's time), and how much of it, and of the embedded
+    store's search top 10, the Neo4j store's answers hold."""
+    from fundgraph.graph.stores.embedded.store import EmbeddedStore
+
+    embedded = EmbeddedStore(home)
     rng = random.Random(seed + 1)
     ids = rng.sample(built.direction_ids, min(n, len(built.direction_ids)))
     out: dict[str, Any] = {}
-    exact = {d: {i.direction.id for i in store.similar(d, 10, "all").items} for d in ids}
+    exact = {d: [i.direction.id for i in embedded.similar(d, 10, "all").items] for d in ids}
     for c in sizes:
         hits, times = 0, []
         for d in ids:
             t = time.perf_counter()
             got = {r["id"] for r in store.read("find_vector_candidates", id=d, n=c + 1)}
             times.append(time.perf_counter() - t)
-            hits += len(exact[d] & got)
+            hits += len(set(exact[d]) & got)
         out[c] = {"recall": hits / max(1, sum(len(e) for e in exact.values())), "p50_ms": pct(times, 50)}
+    same = hits = total = 0
+    for d in ids:
+        got = [i.direction.id for i in store.similar(d, 10, "all").items]
+        same += got == exact[d]
+        hits += len(set(got) & set(exact[d]))
+        total += len(exact[d])
+    out["similar"] = {"recall": hits / max(1, total), "identical": same / len(ids)}
+    same = hits = total = 0
+    for i in range(len(SEARCHES) * 3):
+        text = SEARCHES[i % len(SEARCHES)] + f" {i}"
+        want = [x.direction.id for x in embedded.search(text, 10, None).items]
+        got = [x.direction.id for x in store.search(text, 10, None).items]
+        same += got == want
+        hits += len(set(got) & set(want))
+        total += len(want)
+    out["search"] = {"recall": hits / max(1, total), "identical": same / (len(SEARCHES) * 3)}
     return out
 
 
@@ -192,6 +218,8 @@ def main() -> None:
     ap.add_argument("--no-load", action="store_true", help="measure the graph already loaded")
     ap.add_argument("--no-admin", action="store_true")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--kinds", nargs="+", default=["detail", "similar", "search", "neighbourhood"])
+    ap.add_argument("--no-recall", action="store_true", help="skip the comparison with the embedded store")
     ap.add_argument("--neo4j-pid", type=int, help="with --uri: the Neo4j JVM's pid, for its RSS in the table")
     args = ap.parse_args()
 
@@ -223,12 +251,13 @@ def main() -> None:
         conn = CountingConnection(store.connection)
         store.connection = conn
         res["load_before"] = os.getloadavg()
-        res["requests"] = measure(store, conn, built, args.requests, args.clients, args.seed)
+        res["requests"] = measure(store, conn, built, args.requests, args.clients, args.seed, args.kinds)
         res["load_after"] = os.getloadavg()
         if args.neo4j_pid:
             res["neo4j_rss_mb"] = rss_mb(args.neo4j_pid)
         print(res, flush=True)
-        res["index"] = index_recall(store, built, [10, 50, 200, 1000], 50, args.seed)
+        if not args.no_recall:
+            res["index"] = index_recall(store, args.home, built, [10, 50, 200, 1000], 50, args.seed)
     finally:
         store.close()
         if server is not None:
@@ -248,22 +277,28 @@ def table(res: dict[str, Any], n_dirs: int, args: argparse.Namespace) -> None:
         a = res["admin"]
         print(f"  neo4j-admin: CSV export {a['export_s']:.1f} s ({a['csv_mb']:.0f} MB) + import {a['import_s']:.1f} s "
               f"= {a['export_s'] + a['import_s']:.1f} s")
-    print(f"  ranking inputs read once per build (at start-up, Neo4jStore.warm): {r['ranking warm-up s']:.1f} s, "
-          f"+{r['ranking rss mb']:.0f} MB RSS in this process")
+    print(f"  first similar (reads the build's vocabulary, Neo4jStore.vocabulary): {r['first similar s']:.2f} s, "
+          f"+{r['first similar rss mb']:.0f} MB RSS in this process")
     if "neo4j_rss_mb" in res:
         print(f"  Neo4j JVM RSS after the requests: {res['neo4j_rss_mb']:.0f} MB")
     print("  machine load average (1/5/15 min) before the requests {:.1f}/{:.1f}/{:.1f}, after {:.1f}/{:.1f}/{:.1f}"
           .format(*res["load_before"], *res["load_after"]))
     cols = [f"{c} client{'s' if c > 1 else ''}" for c in args.clients]
     print(f"\n  {'request':<14}{'stmts':>6}{'tx':>4}" + "".join(f"{c + ' p50/p99 ms':>28}" for c in cols)
-          + "".join(f"{'rps@' + str(c):>10}" for c in args.clients))
-    for name in ("detail", "similar", "search", "neighbourhood"):
+          + "".join(f"{'rps@' + str(c):>10}" for c in args.clients) + f"{'py cpu ms':>11}")
+    for name in args.kinds:
         cells = "".join(f"{r[f'{name}@{c}']['p50']:>14.1f}/{r[f'{name}@{c}']['p99']:<13.1f}" for c in args.clients)
         rps = "".join(f"{r[f'{name}@{c}']['rps']:>10.0f}" for c in args.clients)
-        print(f"  {name:<14}{r[f'{name} statements']:>6}{r[f'{name} transactions']:>4}{cells}{rps}")
-    print("\n  vector index (256-d projection) as candidate retrieval for similar (exact top 10 re-scored):")
-    for c, v in res.get("index", {}).items():
+        cpu = r[f"{name}@{args.clients[0]}"]["cpu_ms"]
+        print(f"  {name:<14}{r[f'{name} statements']:>6}{r[f'{name} transactions']:>4}{cells}{rps}{cpu:>11.1f}")
+    index = dict(res.get("index", {}))
+    answers = {k: index.pop(k) for k in ("similar", "search") if k in index}
+    print("\n  vector index (256-d projection) as candidate retrieval for similar (the embedded store's exact top 10):")
+    for c, v in index.items():
         print(f"    nearest {c:>5}: recall of the exact top 10 {v['recall']:.3f}, query p50 {v['p50_ms']:.1f} ms")
+    for k, v in answers.items():
+        print(f"  {k} top 10 against the embedded store's: recall {v['recall']:.3f}, "
+              f"identical lists {v['identical']:.2f}")
 
 
 if __name__ == "__main__":

@@ -144,19 +144,40 @@ def test_requests_never_read_the_whole_graph(neo4j_store, neo4j_corpus, monkeypa
     neo4j_store.search("脑机接口", 5, None)
     assert used and not {"get_nodes", "get_relationships"} & set(used)
     assert "find_directions" in used
-    # similar and search rank every direction exactly (from the cached ranking data): asking the vector index
-    # for all N directions only to discard its answer cost ~20 ms a request.
-    assert "query_direction_vectors" not in used
+    # similar and search read their candidates with their rows in one statement each (every direction of this
+    # small graph, exactly): never the profiles of every direction into the API process.
+    assert {"find_similar_candidates_all", "find_search_candidates"} <= set(used)
+    assert not {"get_direction_profiles", "get_entity_hierarchy"} & set(used)
 
 
-def test_ranking_data_is_cached_per_build_and_reread_after_a_load(neo4j_store, neo4j_corpus):
-    first = neo4j_store.ranking_data()
-    assert neo4j_store.ranking_data() is first
-    assert len(first.cands.ids) == len(neo4j_corpus.direction_ids)
+def test_vocabulary_is_cached_per_build_and_reread_after_a_load(neo4j_store, neo4j_corpus):
+    first = neo4j_store.vocabulary()
+    assert neo4j_store.vocabulary() is first
+    assert first.direction_count == len(neo4j_corpus.direction_ids)
+    assert first.cands.ids == [] and first.cands.info and first.cands.idf  # entities only, no direction
     neo4j_store.replace(neo4j_corpus)
-    again = neo4j_store.ranking_data()
+    again = neo4j_store.vocabulary()
     assert again is not first and again.build != first.build
-    assert again.cands.ids == first.cands.ids and again.cands.entities == first.cands.entities
+    assert again.cands.idf == first.cands.idf and list(again.cands.info) == list(first.cands.info)
+
+
+def test_vector_index_candidates_give_the_exact_answer_when_they_hold_every_direction(neo4j_store, neo4j_corpus):
+    """Above exact_max similar and search re-score the vector index's nearest: all 124 here, so exact."""
+    from fundgraph.graph.stores.neo4j.store import Neo4jStore
+
+    indexed = Neo4jStore(neo4j_store.driver, database=neo4j_store.database, exact_max=0, vector_candidates=200)
+    used = []
+    inner = indexed.connection.read
+    indexed.connection.read = lambda name, **p: used.append((name, p.get("exhaustive", False))) or inner(name, **p)
+    ids = neo4j_corpus.direction_ids
+    for did in (ids[0], ids[len(ids) // 2], ids[-1]):
+        for scope in ("all", "cross-program"):
+            assert indexed.similar(did, 10, scope) == neo4j_store.similar(did, 10, scope)
+    for text in ("脑机接口", "阿尔茨海默病早期诊断的多模态影像", "cardiovascular risk prediction"):
+        assert indexed.search(text, 10, None) == neo4j_store.search(text, 10, None)
+    assert ("find_similar_candidates", False) in used and ("find_search_candidates", False) in used
+    assert not any(e for name, e in used if name.startswith("find_"))
+    assert ("find_similar_candidates_all", False) not in used
 
 
 def q_filter(**kw):

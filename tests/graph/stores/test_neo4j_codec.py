@@ -133,3 +133,23 @@ def test_rows_refuse_labels_and_types_outside_the_model():
     g.add_edge("a", "b", type="ORBITS")
     with pytest.raises(FundgraphError, match="ORBITS"):
         relationship_rows(BuiltGraph(graph=g))
+
+
+def test_ranking_rows_hold_the_profiles_and_rarity_the_shared_ranking_computes(corpus_built):
+    from fundgraph.graph.profiles import candidates_from_graph
+    from fundgraph.graph.read.ranking import RankingContext
+    from fundgraph.graph.stores.neo4j.loader import ranking_rows
+
+    props, vocabulary = ranking_rows(corpus_built)
+    config = RankingContext(corpus_built.meta, corpus_built.encoder_state).config
+    cands = candidates_from_graph(corpus_built.graph, corpus_built.direction_ids, corpus_built.vectors, config)
+    assert len(props) == len(corpus_built.direction_ids) == 124
+    for d, profile in zip(cands.ids, cands.entities, strict=True):
+        p = props[d]
+        assert dict(zip(p["fg_prof_e"], p["fg_prof_w"], strict=True)) == profile
+        cited = {v for _, v, e in corpus_built.graph.out_edges(d, data=True) if e.get("type") == Rel.MENTIONS.value}
+        assert set(p["fg_direct"]) == cited
+    assert vocabulary["idf"] == cands.idf and vocabulary["parents"] == cands.parents
+    assert [row[0] for row in vocabulary["info"]] == list(cands.info)
+    assert sum(vocabulary["cited"].values()) == sum(len(p) for p in cands.entities)
+    json.dumps(vocabulary)  # stored as one JSON property of the meta node

@@ -9,6 +9,7 @@ it is stripped again when properties are decoded.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from typing import Any
@@ -33,13 +34,21 @@ SEARCH_KEY = "fg_search"
 TEXT_KEY = "fg_text"
 KEYWORDS_KEY = "fg_keywords"
 CATEGORY_KEY = "fg_category"
-#: A sparse text vector (the lexical encoder's CSR row): its column indices and values, non-zeros only.
+#: A sparse text vector (the lexical encoder's CSR row): its column indices and values, non-zeros only (byte
+#: arrays: :func:`sparse_row_props`).
 VECTOR_INDICES = "fg_vec_idx"
 VECTOR_VALUES = "fg_vec_val"
+#: A direction's entity profile (what the shared ranking scores: embeddings.scoring.entity_profile expanded up
+#: MEMBER_OF): its entity ids and their weights, in one order; and the entities it cites itself (its MENTIONS
+#: targets, for the hierarchy marks). Written at load so that similar/search re-score candidates read by id.
+PROFILE_ENTITIES = "fg_prof_e"
+PROFILE_WEIGHTS = "fg_prof_w"
+DIRECT_KEY = "fg_direct"
 #: A hub's neighbour ids (either direction, distinct, itself left out), smallest first, at most NEIGHBOUR_HEAD.
 NEIGHBOURS_KEY = "fg_nbrs"
 BOOKKEEPING = frozenset({BUILD_KEY, SEQ_KEY, JSON_KEYS, NULL_KEYS, EDGE_KEY, ORDER_KEY, LOOKUP_KEY, SEARCH_KEY,
-                         TEXT_KEY, KEYWORDS_KEY, CATEGORY_KEY, VECTOR_INDICES, VECTOR_VALUES, NEIGHBOURS_KEY})
+                         TEXT_KEY, KEYWORDS_KEY, CATEGORY_KEY, VECTOR_INDICES, VECTOR_VALUES, NEIGHBOURS_KEY,
+                         PROFILE_ENTITIES, PROFILE_WEIGHTS, DIRECT_KEY})
 #: Nodes with more neighbours (counted each way) than this carry ``fg_nbrs``: the neighbourhood walk reads a hub's first
 #: neighbours from it instead of reading and sorting all of them (a program, community or common entity has
 #: thousands of directions at 100,000).
@@ -48,9 +57,10 @@ NEIGHBOUR_HUB_DEGREE = 64
 #: so walks up to L = 333 read the list; larger ones (and shorter lists that are not the whole neighbourhood)
 #: read the relationships.
 NEIGHBOUR_HEAD = 1000
-#: Version of the stored layout (the query properties above, the vector properties). A graph loaded by an older
-#: loader lacks them: the store then asks for a re-load instead of answering wrongly.
-LAYOUT = 3
+#: Version of the stored layout (the query properties above, the vector and profile properties, the meta node's
+#: ranking vocabulary). A graph loaded by an older loader lacks them: the store then asks for a re-load instead
+#: of answering wrongly.
+LAYOUT = 5
 #: The Direction property under the vector index: the text vector itself when it is dense (a sentence model),
 #: else :func:`projection` of its sparse row (the exact row is ``fg_vec_idx``/``fg_vec_val``).
 EMBEDDING = "embedding"
@@ -122,7 +132,22 @@ def decode_pairs(pairs: list[list[Any]]) -> dict[str, Any]:
 
 def decode_edge_key(props: dict[str, Any]) -> Any:
     """The networkx edge key a relationship was stored with (JSON in ``fg_key``)."""
-    return json.loads(props.get(EDGE_KEY) or '""')
+    return _edge_key(props.get(EDGE_KEY) or '""')
+
+
+@functools.lru_cache(maxsize=1024)
+def _edge_key_cached(text: str) -> Any:
+    return json.loads(text)
+
+
+def _edge_key(text: str) -> Any:
+    """``json.loads`` of an edge key, remembered (lists, from tuple keys, are copied: never shared).
+
+    A few distinct keys ("0", "1" …) decoded for the ~760 edges of a neighbourhood at 100,000 directions took a
+    fifth of its Python time.
+    """
+    key = _edge_key_cached(text)
+    return list(key) if isinstance(key, list) else key
 
 
 def query_props(g: nx.MultiDiGraph) -> dict[str, dict[str, Any]]:
@@ -177,10 +202,16 @@ def neighbour_heads(
     return out
 
 
+@functools.lru_cache(maxsize=4)
 def projection_matrix(dimensions: int, out: int = PROJECTION_DIMENSIONS, seed: int = PROJECTION_SEED) -> np.ndarray:
-    """The seeded Gaussian matrix (``dimensions`` × ``out``) that :func:`projection` multiplies by."""
+    """The seeded Gaussian matrix (``dimensions`` × ``out``) that :func:`projection` multiplies by.
+
+    Made once per shape (a search projects its text with it: drawing 4,000 × 256 normals took about 10 ms).
+    """
     rng = np.random.default_rng(seed)
-    return (rng.standard_normal((dimensions, out)) / math.sqrt(out)).astype(np.float32)
+    m = (rng.standard_normal((dimensions, out)) / math.sqrt(out)).astype(np.float32)
+    m.setflags(write=False)  # shared by every caller
+    return m
 
 
 def projection(rows: Any, out: int = PROJECTION_DIMENSIONS, seed: int = PROJECTION_SEED) -> np.ndarray:
@@ -197,16 +228,28 @@ def projection(rows: Any, out: int = PROJECTION_DIMENSIONS, seed: int = PROJECTI
     return p / np.where(norms > 0, norms, 1.0)
 
 
-def sparse_row_props(m: sp.csr_matrix, i: int) -> dict[str, list[Any]]:
-    """Row ``i`` of a canonical CSR matrix as the properties ``fg_vec_idx`` and ``fg_vec_val`` (column order)."""
+def sparse_row_props(m: sp.csr_matrix, i: int) -> dict[str, bytes]:
+    """Row ``i`` of a canonical CSR matrix as the properties ``fg_vec_idx`` and ``fg_vec_val`` (column order).
+
+    Byte arrays (int32 and float32, little-endian) rather than lists: the driver decodes a list value by value in
+    Python, which was most of a similar request's CPU at 100,000 directions (200 candidates of ~165 non-zeros: 1
+    million packstream values a second at 8 requests/s); a byte array is one value, read with ``np.frombuffer``.
+    """
     a, b = int(m.indptr[i]), int(m.indptr[i + 1])
-    return {VECTOR_INDICES: m.indices[a:b].astype(int).tolist(), VECTOR_VALUES: m.data[a:b].astype(float).tolist()}
+    return {VECTOR_INDICES: m.indices[a:b].astype("<i4").tobytes(), VECTOR_VALUES: m.data[a:b].astype("<f4").tobytes()}
 
 
-def sparse_rows(pairs: list[tuple[list[int], list[float]]], dimensions: int) -> sp.csr_matrix:
+def _array(x: Any, dtype: str) -> np.ndarray:
+    """A stored vector part: a byte array (:func:`sparse_row_props`) or a list."""
+    return np.frombuffer(x, dtype=dtype) if isinstance(x, (bytes, bytearray)) else np.asarray(x, dtype=dtype)
+
+
+def sparse_rows(pairs: list[tuple[Any, Any]], dimensions: int) -> sp.csr_matrix:
     """The CSR float32 matrix of rows stored by :func:`sparse_row_props` (``(indices, values)`` per row)."""
+    idx = [_array(i, "<i4") for i, _ in pairs]
+    val = [_array(v, "<f4") for _, v in pairs]
     indptr = np.zeros(len(pairs) + 1, dtype=np.int64)
-    np.cumsum([len(i) for i, _ in pairs], out=indptr[1:])
-    indices = np.fromiter((j for i, _ in pairs for j in i), dtype=np.int32, count=int(indptr[-1]))
-    data = np.fromiter((x for _, v in pairs for x in v), dtype=np.float32, count=int(indptr[-1]))
+    np.cumsum([len(i) for i in idx], out=indptr[1:])
+    indices = np.concatenate(idx).astype(np.int32) if idx else np.zeros(0, dtype=np.int32)
+    data = np.concatenate(val).astype(np.float32) if val else np.zeros(0, dtype=np.float32)
     return sp.csr_matrix((data, indices, indptr), shape=(len(pairs), dimensions))

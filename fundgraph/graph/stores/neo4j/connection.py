@@ -64,6 +64,9 @@ class Connection:
             connection_timeout=5.0,
             max_transaction_retry_time=2.0,
             connection_acquisition_timeout=10.0,
+            # No notifications: a statement naming a property no node has (title_en in a corpus without English
+            # titles) made the driver log a warning with the whole statement on every request.
+            notifications_min_severity="OFF",
         )
         return cls(driver, settings.neo4j_database, owns_driver=True)
 

@@ -29,11 +29,16 @@ import scipy.sparse as sp
 from fundgraph.core.errors import FundgraphError
 from fundgraph.embeddings import vectors as vx
 from fundgraph.graph.model import Label, Rel
+from fundgraph.graph.profiles import candidates_from_graph
+from fundgraph.graph.read.ranking import RankingContext
 from fundgraph.graph.stores.base import BuiltGraph
 from fundgraph.graph.stores.neo4j.codec import (
+    DIRECT_KEY,
     EMBEDDING,
     LAYOUT,
     MAX_INDEXED_DIMENSIONS,
+    PROFILE_ENTITIES,
+    PROFILE_WEIGHTS,
     PROJECTION_DIMENSIONS,
     SEQ_KEY,
     encode_props,
@@ -66,12 +71,47 @@ def index_dimensions(built: BuiltGraph) -> int:
     return PROJECTION_DIMENSIONS if sp.issparse(vectors) else vx.dimension(vectors)
 
 
-def node_rows(built: BuiltGraph) -> list[dict[str, Any]]:
+def ranking_rows(built: BuiltGraph) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """What similar and search re-score candidates with, computed once at load (the API process reads no corpus).
+
+    Returns:
+        Direction id → its properties ``fg_prof_e``/``fg_prof_w`` (entity profile, as
+        :func:`fundgraph.graph.profiles.candidates_from_graph` makes it for the build's scoring configuration) and
+        ``fg_direct`` (the entities it cites itself); and the vocabulary (JSON for the meta node's ``ranking``):
+        ``info`` ([id, type, name, name_en] in the candidates' order, which keyword matching follows), ``idf``
+        (rarity over every direction's profile), ``parents`` (MEMBER_OF) and ``cited`` (directions whose profile
+        holds each entity, for search's suggestions).
+    """
+    g, ids = built.graph, [d for d in built.direction_ids if d in built.graph]
+    config = RankingContext(built.meta, built.encoder_state).config
+    if not ids:
+        return {}, {"info": [], "idf": {}, "parents": {}, "cited": {}}
+    cands = candidates_from_graph(g, ids, sp.csr_matrix((len(ids), 0)), config)  # profiles need no text vectors
+    props: dict[str, dict[str, Any]] = {}
+    cited: dict[str, int] = {}
+    for d, profile in zip(ids, cands.entities, strict=True):
+        direct = sorted({str(v) for _, v, e in g.out_edges(d, data=True) if e.get("type") == Rel.MENTIONS.value})
+        props[d] = {PROFILE_ENTITIES: list(profile), PROFILE_WEIGHTS: [float(w) for w in profile.values()],
+                    DIRECT_KEY: direct}
+        for e in profile:
+            cited[e] = cited.get(e, 0) + 1
+    vocabulary = {
+        "info": [[i.id, i.type, i.name, i.name_en] for i in cands.info.values()],
+        "idf": {e: float(w) for e, w in cands.idf.items()},
+        "parents": cands.parents,
+        "cited": cited,
+    }
+    return props, vocabulary
+
+
+def node_rows(built: BuiltGraph, ranking: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """Parameter rows of every node.
 
     A Direction row carries its text vector: a sparse (lexical) row as ``fg_vec_idx``/``fg_vec_val`` plus its
-    :func:`~.codec.projection` as ``embedding`` (under the vector index); a dense row as ``embedding`` itself.
+    :func:`~.codec.projection` as ``embedding`` (under the vector index); a dense row as ``embedding`` itself;
+    and its ranking properties (``ranking``, from :func:`ranking_rows`).
     """
+    ranking = ranking or {}
     vec_row = {d: i for i, d in enumerate(built.direction_ids)}
     vectors = vx.as_rows(built.vectors)
     sparse = sp.issparse(vectors) and vectors.shape[0] > 0 and vx.dimension(vectors) > 0
@@ -87,6 +127,7 @@ def node_rows(built: BuiltGraph) -> list[dict[str, Any]]:
         props = encode_props({k: v for k, v in d.items() if k != EMBEDDING})
         props[SEQ_KEY] = seq
         props.update(derived.get(n, {}))
+        props.update(ranking.get(n, {}))
         if n in vec_row and projected is not None:
             props.update(sparse_row_props(vectors, vec_row[n]))
             props[EMBEDDING] = projected[vec_row[n]].astype(float).tolist()
@@ -189,7 +230,8 @@ def replace(
     if not fresh:
         ensure_vector_index(conn, index_dimensions(built))
     conn.write("set_meta_loading", build=build)
-    nodes, rels = node_rows(built), relationship_rows(built)
+    ranking, vocabulary = ranking_rows(built)
+    nodes, rels = node_rows(built, ranking), relationship_rows(built)
     done = 0
     say(f"loading {len(nodes)} nodes and {len(rels)} relationships" + (" (CREATE: no graph yet)" if fresh else ""))
     for stmt, rows in load_statements(nodes, rels, create=fresh):
@@ -210,6 +252,8 @@ def replace(
         meta=json.dumps(built.meta, ensure_ascii=False, default=str),
         encoder_state=json.dumps(built.encoder_state, ensure_ascii=False, default=str),
         direction_ids=list(built.direction_ids),
+        direction_count=len(built.direction_ids),
+        ranking=json.dumps(vocabulary, ensure_ascii=False),
         dimensions=dims,
         sparse=bool(sp.issparse(vectors)),
         node_count=len(nodes),
@@ -221,5 +265,6 @@ def replace(
 
 def clear(conn: Connection, *, batch_size: int = 1000) -> None:
     """Delete the whole fundgraph graph and its meta node (tests and benchmarks)."""
+    delete_in_batches(conn, "delete_all_relationships", batch_size * 5)
     delete_in_batches(conn, "delete_all_nodes", batch_size * 5)
     conn.write("delete_meta")

@@ -7,11 +7,11 @@ entity, overlaps, matrix and neighbourhood (one query per BFS level, each asking
 walk can still take). The rules of :mod:`fundgraph.graph.read.semantics` (ordering, tie-breaks, error details)
 and the record mappers of :mod:`fundgraph.graph.read.records` are applied in Python over those bounded results;
 for the lookups Cypher cannot do equally (NFKC + case folding) the loader stores each node's lookup forms (see
-:func:`.codec.query_props`). Similar and search rank every direction with :func:`fundgraph.embeddings.scoring.rank`
-(exactly as the embedded store does); the ranking inputs (direction briefs, vectors and entity profiles, the cited
-entities' names and MEMBER_OF, the encoder) are read once per build and cached (:meth:`Neo4jStore.ranking_data`),
-at start-up in the background (:meth:`Neo4jStore.warm`): 13 s for 20,000 directions (four statements, rows
-decoded as the driver gives them, see :func:`.connection._rows`), no longer on the first request.
+:func:`.codec.query_props`). Similar and search are one statement each: the candidates with their rows (sparse
+text vector, entity profile computed at load), every direction up to ``exact_max`` directions, else the vector
+index's nearest to the query's 256-d projection, re-scored exactly by the shared scoring; a similar list the build
+stored (SIMILAR_TO, scope cross-program) is read as is. The API process keeps only the build's small vocabulary
+(:class:`Vocabulary`: entity names, rarity, MEMBER_OF), so it starts in seconds whatever the corpus size.
 Every lookup by id starts from the ``:Node(id)`` uniqueness index (``MATCH (d:Node {id: $id}) WHERE d:Direction``:
 with the model label in the pattern the planner scanned every direction), and lookups by entity type from the
 ``:Node(label)`` index (:data:`READ_INDEXES`, created with the loader's schema).
@@ -20,20 +20,20 @@ The API process never holds the whole graph: only :meth:`Neo4jStore.load` reads 
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 import numpy as np
 
-from fundgraph.core.errors import FundgraphError, GraphNotBuilt
+from fundgraph.core.errors import GraphNotBuilt
 from fundgraph.embeddings import vectors as vx
-from fundgraph.graph.model import ENTITY_TYPES, Label, Rel
-from fundgraph.graph.profiles import candidates_from_graph
+from fundgraph.embeddings.scoring import Candidates, EntityInfo, Scored, shared_groups
+from fundgraph.graph.model import ENTITY_TYPES
 from fundgraph.graph.read import models, records, semantics
 from fundgraph.graph.read import search as free_text
 from fundgraph.graph.read.ranking import RankingContext
@@ -42,20 +42,28 @@ from fundgraph.graph.stores.base import BuiltGraph, GraphStore
 from fundgraph.graph.stores.neo4j import loader
 from fundgraph.graph.stores.neo4j.codec import (
     CATEGORY_KEY,
+    DIRECT_KEY,
     EDGE_KEY,
     EMBEDDING,
     JSON_KEYS,
     KEYWORDS_KEY,
     LAYOUT,
+    LOOKUP_KEY,
+    MAX_INDEXED_DIMENSIONS,
     NEIGHBOUR_HEAD,
     NEIGHBOURS_KEY,
     NULL_KEYS,
+    PROFILE_ENTITIES,
+    PROFILE_WEIGHTS,
+    PROJECTION_DIMENSIONS,
+    SEARCH_KEY,
     TEXT_KEY,
     VECTOR_INDICES,
     VECTOR_VALUES,
     decode_edge_key,
     decode_pairs,
     decode_props,
+    projection,
     sparse_rows,
 )
 from fundgraph.graph.stores.neo4j.connection import Connection, Run
@@ -79,17 +87,15 @@ def _neighbourhood_node_keys() -> list[str]:
 
 #: Edge properties a neighbourhood edge carries.
 _NEIGHBOURHOOD_EDGE_KEYS = ["type", *records.EDGE_DATA_KEYS, EDGE_KEY, JSON_KEYS, NULL_KEYS]
-#: What the ranking reads of MENTIONS edges and of the entities.
-_PROFILE_EDGE_KEYS = ["type", "field", "extracted", "boilerplate", JSON_KEYS, NULL_KEYS]
-_PROFILE_NODE_KEYS = ["label", "name", "name_en", JSON_KEYS, NULL_KEYS]
 #: Indexes the read statements need, besides the loader's constraints and indexes (``cypher/<name>.cypher``).
 READ_INDEXES = ("create_index_node_label",)
-#: Properties a detail never shows (of the direction and of the entities it cites): vectors, query forms and a
-#: hub's neighbour list (decode_props would drop all but the embedding; not sending them saves most of the bytes
-#: of a detail, and up to 1,000 ids per hub entity cited).
-_DETAIL_SKIP = [EMBEDDING, VECTOR_INDICES, VECTOR_VALUES, TEXT_KEY, KEYWORDS_KEY, CATEGORY_KEY, NEIGHBOURS_KEY]
-#: Similar lists remembered per build (the embedded store keeps the same number).
-SIMILAR_CACHE_SIZE = 4096
+#: Properties a detail never shows (of the direction and of the entities it cites): vectors, query forms, ranking
+#: profiles and a hub's neighbour list (decode_props would drop all but the embedding; not sending them saves most
+#: of the bytes of a detail, and up to 1,000 ids per hub entity cited).
+_DETAIL_SKIP = [EMBEDDING, VECTOR_INDICES, VECTOR_VALUES, TEXT_KEY, KEYWORDS_KEY, CATEGORY_KEY, NEIGHBOURS_KEY,
+                LOOKUP_KEY, SEARCH_KEY, PROFILE_ENTITIES, PROFILE_WEIGHTS, DIRECT_KEY]
+#: Directions the vector index gives similar and search to re-score exactly (above ``exact_max`` directions).
+VECTOR_CANDIDATES = 200
 
 
 class Neo4jStore(GraphStore):
@@ -101,18 +107,23 @@ class Neo4jStore(GraphStore):
         batch_size: rows per ``UNWIND`` batch (one write transaction each; 5,000 loaded 5,000 directions in 27 s
             against 34 s with 1,000, both with CREATE into an empty database, 46 s with MERGE).
         owns_driver: close the driver in :meth:`close`.
+        exact_max: up to this many directions similar and search re-score every direction (exact, as the
+            embedded store ranks: ``settings.exact_similarity_max``); above, the vector index's nearest.
+        vector_candidates: how many nearest directions the vector index gives similar and search to re-score.
     """
 
     backend = "neo4j"
 
     def __init__(
-        self, driver: Any, *, database: str = "neo4j", batch_size: int = 5000, owns_driver: bool = False
+        self, driver: Any, *, database: str = "neo4j", batch_size: int = 5000, owns_driver: bool = False,
+        exact_max: int = 2000, vector_candidates: int = VECTOR_CANDIDATES,
     ) -> None:
         self.connection = Connection(driver, database, owns_driver=owns_driver)
         self.batch_size = batch_size
+        self.exact_max = exact_max
+        self.vector_candidates = vector_candidates
         self._lock = threading.Lock()
-        self._reading = threading.Lock()
-        self._ranking: RankingData | None = None
+        self._vocabulary: Vocabulary | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: Any) -> Neo4jStore:
@@ -122,6 +133,7 @@ class Neo4jStore(GraphStore):
             MissingDependency: when the ``neo4j`` driver is not installed.
         """
         conn = Connection.open(settings)
+        kwargs.setdefault("exact_max", settings.exact_similarity_max)
         return cls(conn.driver, database=conn.database, owns_driver=True, **kwargs)
 
     @property
@@ -155,7 +167,7 @@ class Neo4jStore(GraphStore):
         loader.replace(self.connection, built, batch_size=self.batch_size, progress=progress,
                        stop_after_batches=stop_after_batches)
         with self._lock:
-            self._ranking = None
+            self._vocabulary = None
 
     def schema(self) -> None:
         """Constraints and indexes, created idempotently."""
@@ -171,7 +183,7 @@ class Neo4jStore(GraphStore):
         """Delete the whole fundgraph graph and its meta node (tests and benchmarks)."""
         loader.clear(self.connection, batch_size=self.batch_size)
         with self._lock:
-            self._ranking = None
+            self._vocabulary = None
 
     # -- reading ----------------------------------------------------------------------------------------
     def counts(self) -> tuple[int, int]:
@@ -364,7 +376,8 @@ class Neo4jStore(GraphStore):
         edges = ((records.direction_brief(r["source"]), records.direction_brief(r["target"]), decode_pairs(r["props"]))
                  for r in pair_rows)
         overlap = semantics.overlap(a, b, shared, edges, records.explanation_from_edge)
-        return self.ranking_data().marks.overlap(overlap)
+        direct = {r[side]["id"]: r[f"{side}_direct"] or () for r in pair_rows for side in ("source", "target")}
+        return self.vocabulary().marks(direct).overlap(overlap)
 
     def matrix(self, by: str) -> models.Matrix:
         """Program × entity counts for one entity type, aggregated in Cypher (one statement after the build check)."""
@@ -436,93 +449,105 @@ class Neo4jStore(GraphStore):
 
         return self.connection.transaction(work)
 
-    # -- similar and search: the vector index and the shared ranking --------------------------------------
-    def ranking_data(self) -> RankingData:
-        """What similar and search rank with, for the current build (read once per build, then cached).
+    # -- similar and search: candidates by id or from the vector index, re-scored exactly -------------------
+    def vocabulary(self, build: str | None = None) -> Vocabulary:
+        """What similar and search re-score with besides the candidates' rows, for the current build.
 
-        Only the directions' briefs, vectors and entity profiles (plus the names and MEMBER_OF hierarchy of the
-        entities they cite, the encoder state and the scoring parameters): what
-        :func:`fundgraph.embeddings.scoring.rank` needs, never the whole graph. Re-read when the meta node names
-        another build (one small query per call checks it).
+        Small (the scoring parameters, encoder, and the entities' names, rarity and MEMBER_OF: no direction),
+        read once per build with one statement and kept; ``build``: the build a statement just answered from
+        (re-read when it is another). Without ``build`` one small statement checks it.
         """
-        build = self.connection.transaction(self._check_build)
+        if build is None:
+            build = self.connection.transaction(self._check_build)
         with self._lock:
-            if self._ranking is not None and self._ranking.build == build:
-                return self._ranking
-        with self._reading:  # one read at a time: a request arriving during warm-up's read waits for it
-            with self._lock:
-                if self._ranking is not None and self._ranking.build == build:
-                    return self._ranking
-            data = self._read_ranking_data()
-            with self._lock:
-                if data.build == build or self._ranking is None:
-                    self._ranking = data
-        return data
+            if self._vocabulary is not None and self._vocabulary.build == build:
+                return self._vocabulary
+        row = self.read("get_ranking_vocabulary")
+        voc = Vocabulary.from_row(row[0] if row else None)
+        with self._lock:
+            self._vocabulary = voc
+        return voc
 
     def warm(self) -> None:
-        """Read the ranking inputs (:meth:`ranking_data`) in a background thread, so that no request pays for it.
+        """Nothing to read ahead: each similar/search request reads its own candidates (start-up reads no corpus).
 
-        Start-up neither waits for it nor fails with it (Neo4j may be down: the API must start and answer 503);
-        a similar or search request that comes first waits for this read instead of starting another.
+        The vocabulary (a few MB) is read by the first similar or search request.
         """
 
-        def read() -> None:
-            try:
-                self.ranking_data()
-            except FundgraphError as e:
-                logger.warning("Neo4j ranking inputs not read at start-up: %s", e.message)
-
-        threading.Thread(target=read, name="neo4j-ranking-warm-up", daemon=True).start()
-
-    def _read_ranking_data(self) -> RankingData:
-        def work(run: Run) -> tuple[str, dict[str, Any], list[Any], dict[str, Any], list[str]]:
-            build = self._check_build(run)
-            meta = run("get_meta")[0]
-            dirs = run("get_direction_profiles", edge_keys=_PROFILE_EDGE_KEYS)
-            hier = run("get_entity_hierarchy", node_keys=_PROFILE_NODE_KEYS)[0]
-            return build, meta, dirs, hier, [r["id"] for r in run("get_program_ids")]
-
-        return RankingData.from_rows(*self.connection.transaction(work))
+    def _exhaustive(self, voc: Vocabulary) -> bool:
+        """Whether similar/search re-score every direction (exact) rather than the vector index's nearest."""
+        return voc.direction_count <= self.exact_max or voc.dimensions == 0 or not voc.indexed
 
     def similar(self, direction_id: str, k: int, scope: str) -> models.SimilarList:
-        """The k most similar directions over every candidate, ranked by the shared scoring.
+        """The k most similar directions, ranked by the shared scoring: one statement.
 
-        The ranking is exact (text + entity score over all directions, as the embedded store ranks), so it
-        reads the candidates from the cached :class:`RankingData`, not from the vector index: the index was
-        asked for every direction and its answer thrown away (about 20 ms of a 30 ms request at 124
-        directions, and a k = N approximate search at scale). Answers are remembered per build (bounded).
+        ``find_similar_candidates`` (``_all``) reads the direction, its stored SIMILAR_TO list and the candidates
+        with their rows. Scope ``cross-program`` with k ≤ the build's ``similar_top_k`` is answered from the
+        stored list (the build ranked it as the live ranking does; the embedded store answers it the same way);
+        otherwise the
+        candidates are re-scored exactly (:meth:`RankingContext.similar`): every direction up to
+        :attr:`exact_max` directions (the embedded store's answer), else the vector index's nearest
+        :attr:`vector_candidates` (the exact top k when they hold it: recall in benchmarks/neo4j_scale.py), with
+        "nothing related in other programs" taken from the stored list, which the build computed over all.
         """
-        data = self.ranking_data()
-        if direction_id not in data.briefs:
+        voc = self._vocabulary or self.vocabulary()  # (the first request of a build: its size decides how to ask)
+        exhaustive = self._exhaustive(voc)
+        row = self.read("find_similar_candidates_all" if exhaustive else "find_similar_candidates", id=direction_id,
+                        n=self.vector_candidates + 1)[0]
+        build = _checked_build(row)
+        if not row["found"]:
             raise semantics.direction_not_found(direction_id)
         semantics.check_scope(scope)
         semantics.check_k(k)
-        cands = data.cands
-        row = cands.index.get(direction_id)
-        if row is None:
-            return models.SimilarList(items=[])
-        key = (direction_id, k, scope)
-        hit = data.similar_cache.get(key)
-        if hit is not None:
-            return hit
-        ranked, related = data.context.similar(cands, row, k, scope, data.briefs[direction_id].program_id)
-        direct = data.marks.direct.get(direction_id, frozenset())
-        items = [data.marks.mark(data.item(s), direct) for s in ranked]
-        return data.remember(key, data.context.similar_list(items, related))
+        if voc.build != build:  # another build since: its vocabulary, and ask again as its size says
+            self.vocabulary(build)
+            return self.similar(direction_id, k, scope)
+        d, ctx = row["direction"], voc.context
+        stored_rows = [s for s in row["stored"] if s]
+        stored = voc.stored_similar(stored_rows, k) if scope == "cross-program" else None
+        rows = row["candidates"]
+        if stored is not None:
+            ranked, related = stored
+        else:
+            if not any(c["id"] == direction_id for c in rows):
+                rows = [*rows, d]
+            pool = voc.candidates(rows)
+            ranked, related = ctx.similar(pool, pool.index[direction_id], k, scope, d["program_id"])
+            best = None if exhaustive else voc.stored_similar(stored_rows, 1)
+            if best is not None:  # the build ranked every other program's directions; the pool holds some
+                related = best[1]
+                ranked = ranked if related or scope != "cross-program" else []
+        briefs = {c["id"]: c for c in rows}
+        briefs.update({s["brief"]["id"]: s["brief"] for s in stored_rows})
+        marks = voc.marks({c["id"]: c.get(DIRECT_KEY) or () for c in rows})
+        marks.direct.update({s["brief"]["id"]: s["direct"] or () for s in stored_rows})
+        direct = d.get(DIRECT_KEY) or ()
+        items = [marks.mark(ctx.item(s, records.direction_brief(briefs[s.id])), direct) for s in ranked]
+        return ctx.similar_list(items, related)
 
     def search(self, text: str, k: int, programs: list[str] | None) -> models.SearchResults:
         """Directions ranked against free text, those with evidence only (:mod:`fundgraph.graph.read.search`).
 
-        The text is encoded with the build's encoder and the shared scoring ranks every direction (see
-        :meth:`similar` on why not the vector index).
+        One statement (``find_search_candidates``): the text is encoded with the build's encoder and its
+        candidates re-scored exactly: every direction up to :attr:`exact_max` directions (the embedded store's
+        answer), else the vector index's nearest :attr:`vector_candidates` to the text's projection.
         """
-        data = self.ranking_data()
+        voc = self._vocabulary or self.vocabulary()
         semantics.check_search(text, k)
-        semantics.check_programs(data.program_ids, *(programs or ()))
-        ctx = data.context
+        ctx = voc.context
         vector = vx.as_query(ctx.encoder().encode([text]))  # the lexical encoder's row is sparse
-        return free_text.search(text, k, programs, context=ctx, cands=data.cands, vector=vector, item=data.item,
-                                marks=data.marks)
+        exhaustive = self._exhaustive(voc)
+        row = self.read("find_search_candidates", exhaustive=exhaustive, n=self.vector_candidates,
+                        vector=[] if exhaustive else voc.index_vector(vector))[0]
+        if _checked_build(row) != voc.build:  # another build since: its vocabulary, and ask again
+            self.vocabulary(row["build"])
+            return self.search(text, k, programs)
+        semantics.check_programs(voc.program_ids(self), *(programs or ()))
+        rows = row["candidates"]
+        briefs = {c["id"]: records.direction_brief(c) for c in rows}
+        return free_text.search(text, k, programs, context=ctx, cands=voc.cands, vector=vector,
+                                item=lambda s: ctx.item(s, briefs[s.id]), pool=voc.candidates(rows),
+                                marks=voc.marks({c["id"]: c.get(DIRECT_KEY) or () for c in rows}))
 
 
 def _checked_build(row: dict[str, Any] | None) -> str:
@@ -555,81 +580,110 @@ def _vectors(direction_ids: list[str], by_id: dict[str, Any], dimensions: int, s
     return np.zeros((len(direction_ids), dimensions), dtype=np.float32)
 
 
-class RankingData:
-    """One build's ranking inputs: candidates (vectors + entity profiles), briefs and the ranking context.
+class Vocabulary:
+    """One build's ranking inputs besides the candidates' rows: context, entity vocabulary, counts (no direction).
 
-    The entity profiles are computed by :func:`fundgraph.graph.profiles.candidates_from_graph` (as the embedded
-    store does) over a small graph of just the directions, the entities they cite and MEMBER_OF.
+    ``cands`` holds no direction: the entities' info, rarity (idf over every direction's profile, computed at
+    load), MEMBER_OF parents and citation counts, which free-text matching, explanations and suggestions use;
+    the candidates of a request are :meth:`candidates` over the same vocabulary.
     """
 
-    def __init__(
-        self,
-        build: str,
-        context: RankingContext,
-        cands: Any,
-        briefs: dict[str, models.DirectionBrief],
-        program_ids: list[str],
-        direct: dict[str, list[str]] | None = None,
-    ) -> None:
+    def __init__(self, build: str, context: RankingContext, info: dict[str, Any], idf: dict[str, float],
+                 parents: dict[str, list[str]], cited: dict[str, int], dimensions: int, sparse: bool,
+                 direction_count: int) -> None:
+        from fundgraph.embeddings.english import words
+
         self.build = build
         self.context = context
-        self.cands = cands
-        self.briefs = briefs
-        self.program_ids = program_ids
-        self.marks = records.HierarchyMarks(cands.info, direct or {})
-        #: (direction, k, scope) → its similar list; this build's answers, least recently stored dropped first.
-        self.similar_cache: OrderedDict[tuple[str, int, str], models.SimilarList] = OrderedDict()
-        self._cache_lock = threading.Lock()
-
-    def remember(self, key: tuple[str, int, str], result: models.SimilarList) -> models.SimilarList:
-        """Keep ``result`` for ``key`` (at most :data:`SIMILAR_CACHE_SIZE` answers) and return it."""
-        with self._cache_lock:
-            self.similar_cache[key] = result
-            while len(self.similar_cache) > SIMILAR_CACHE_SIZE:
-                self.similar_cache.popitem(last=False)
-        return result
+        self.dimensions = dimensions
+        self.sparse = sparse
+        self.direction_count = direction_count
+        self.indexed = 0 < (PROJECTION_DIMENSIONS if sparse else dimensions) <= MAX_INDEXED_DIMENSIONS
+        cfg = context.config
+        self.cands = Candidates(ids=[], programs=[], vectors=self._matrix([]), entities=[], info=info,
+                                idf=idf or {"": 0.0}, parents=parents, hierarchy_decay=cfg.hierarchy_decay,
+                                type_weights=dict(cfg.type_weights))
+        self.cands.idf = idf  # (a non-empty placeholder above keeps Candidates from computing it over no rows)
+        # search.suggest's counts, from the load's (the same as it computes over every profile)
+        names = [(eid, [t.lower() for t in (i.name, *(w for _, w in words(i.name_en)))])
+                 for eid, i in info.items() if eid in cited and i.type != "keyword"]
+        self.cands._vocabulary = (cited, names)
+        self._marks = records.HierarchyMarks(info, {})
+        self._program_ids: list[str] | None = None
 
     @classmethod
-    def from_rows(
-        cls,
-        build: str,
-        meta_row: dict[str, Any],
-        dirs: list[dict[str, Any]],
-        hier: dict[str, Any],
-        program_ids: list[str],
-    ) -> RankingData:
-        """The ranking inputs from the rows of ``get_meta``, ``get_direction_profiles``, ``get_entity_hierarchy``."""
-        context = RankingContext(json.loads(meta_row.get("meta") or "{}"),
-                                 json.loads(meta_row.get("encoder_state") or "{}"))
-        g = nx.MultiDiGraph()
-        vectors_by_id: dict[str, Any] = {}
-        briefs: dict[str, models.DirectionBrief] = {}
-        for r in dirs:
-            b = r["brief"]
-            briefs[b["id"]] = records.direction_brief(b)
-            g.add_node(b["id"], id=b["id"], label=Label.DIRECTION.value, program_id=b["program_id"])
-            if r["vec_idx"] is not None:
-                vectors_by_id[b["id"]] = (r["vec_idx"], r["vec_val"])
-            elif r["embedding"] is not None:
-                vectors_by_id[b["id"]] = r["embedding"]
-        for eid, pairs in hier["entities"]:
-            g.add_node(eid, id=eid, **decode_pairs(pairs))
-        direct: dict[str, list[str]] = {}
-        for r in dirs:
-            for m in r["mentions"]:
-                if m:
-                    g.add_edge(r["brief"]["id"], m[0], **decode_pairs(m[1]))
-                    direct.setdefault(r["brief"]["id"], []).append(m[0])
-        for a, b in hier["member_of"]:
-            g.add_edge(a, b, type=Rel.MEMBER_OF.value)
-        ids = [d for d in meta_row.get("direction_ids") or [] if d in briefs]
-        vectors = _vectors(ids, vectors_by_id, int(meta_row.get("dimensions") or 0), bool(meta_row.get("sparse")))
-        return cls(build, context, candidates_from_graph(g, ids, vectors, context.config), briefs, program_ids,
-                   direct)
+    def from_row(cls, row: dict[str, Any] | None) -> Vocabulary:
+        """From ``get_ranking_vocabulary``'s row."""
+        build = _checked_build(row)
+        assert row is not None
+        context = RankingContext(json.loads(row.get("meta") or "{}"), json.loads(row.get("encoder_state") or "{}"))
+        v = json.loads(row.get("ranking") or "{}")
+        info = {e: EntityInfo(id=e, type=t, name=name, name_en=en) for e, t, name, en in v.get("info", [])}
+        return cls(build, context, info, v.get("idf", {}), v.get("parents", {}), v.get("cited", {}),
+                   int(row.get("dimensions") or 0), bool(row.get("sparse")), int(row.get("direction_count") or 0))
 
-    def item(self, scored: Any) -> models.SimilarItem:
-        """A ranked candidate as the API shows it."""
-        return self.context.item(scored, self.briefs[scored.id])
+    def _matrix(self, rows: list[dict[str, Any]]) -> Any:
+        if self.sparse:
+            return sparse_rows([(r.get(VECTOR_INDICES) or [], r.get(VECTOR_VALUES) or []) for r in rows],
+                               self.dimensions)
+        if rows and self.dimensions:
+            return np.asarray([r[EMBEDDING] for r in rows], dtype=np.float32)
+        return np.zeros((len(rows), self.dimensions), dtype=np.float32)
+
+    def candidates(self, rows: list[dict[str, Any]]) -> Candidates:
+        """Candidates from rows of ``find_*_candidates`` (id, program_id, vector, profile), this vocabulary's."""
+        cfg = self.context.config
+        profiles = [dict(zip(r.get(PROFILE_ENTITIES) or [], r.get(PROFILE_WEIGHTS) or [], strict=True)) for r in rows]
+        c = Candidates(ids=[r["id"] for r in rows], programs=[r["program_id"] for r in rows],
+                       vectors=self._matrix(rows), entities=profiles, info=self.cands.info,
+                       idf=self.cands.idf or {"": 0.0}, parents=self.cands.parents,
+                       hierarchy_decay=cfg.hierarchy_decay, type_weights=dict(cfg.type_weights))
+        c.idf = self.cands.idf
+        return c
+
+    def index_vector(self, vector: Any) -> list[float]:
+        """A query's vector as the vector index holds directions' (the projection of a sparse row)."""
+        if self.sparse:
+            return projection(vector)[0].astype(float).tolist()
+        return vx.dense_row(vx.as_rows(vector), 0).astype(float).tolist()
+
+    def marks(self, direct: dict[str, Any]) -> records.HierarchyMarks:
+        """The hierarchy marks with the cited entities of these directions (``direct``)."""
+        m = copy.copy(self._marks)
+        m.direct = direct
+        return m
+
+    def stored_similar(self, stored: list[dict[str, Any] | None], k: int) -> tuple[list[Scored], bool] | None:
+        """The cross-program best ``k`` from a direction's stored SIMILAR_TO edges, when they hold the answer.
+
+        As the embedded store's ``stored_similar``: None (rank live) when the build recorded no ``similar_top_k``
+        or threshold, when k is larger, or when the list stops (threshold) before k.
+        """
+        ctx = self.context
+        top_k = ctx.param("similar_top_k", None)
+        if top_k is None or k > int(top_k) or ctx.param("similar_threshold", None) is None:
+            return None
+        edges = [s for s in stored if s]
+        if not edges:
+            return [], False
+        if len(edges) < k:
+            return None
+        groups = shared_groups()
+        ranked = []
+        for s in edges:
+            e = decode_pairs(s["props"])
+            ranked.append(Scored(-1, s["brief"]["id"], s["brief"]["program_id"], float(e["score"]),
+                                 float(e["text_score"]), float(e["entity_score"]),
+                                 {g: list(e.get(f"shared_{g}") or ()) for g in groups.values()},
+                                 str(e.get("summary", ""))))
+        ranked.sort(key=lambda x: (-x.score, x.id))
+        return ranked[:k], ctx.related(ranked[0].score)
+
+    def program_ids(self, store: Neo4jStore) -> list[str]:
+        """Every program id (read once per build)."""
+        if self._program_ids is None:
+            self._program_ids = [r["id"] for r in store.read("get_program_ids")]
+        return self._program_ids
 
 
 def _entity_labels() -> list[str]:
