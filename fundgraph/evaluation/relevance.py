@@ -12,6 +12,9 @@ grades (query, candidate) pairs 0/1/2, pooled from four systems' cross-program t
   no related candidate, the share that get no edge.
 - **Cross-validation**: 5 folds over queries (fixed by :data:`SEED`). Anything tuned — the scoring weights
   (:data:`GRID`) and the calibration — is tuned on four folds and measured on the fifth.
+- **Fusion** (``--ablation`` only; none ships): reciprocal rank fusion of word TF-IDF, character TF-IDF and ours,
+  and a logistic regression over their scores fitted on four folds and applied to the fifth. They measure how
+  far combining these rankers goes (nDCG@5 ≈ 0.73–0.75) and whether their scores still make precise edges.
 - **Calibration**: isotonic regression of "graded ≥ 1" on the score, over every judged pair of the fitted
   queries; piecewise linear and non-decreasing, written as ``fundgraph/data/eval/calibration.json``.
 """
@@ -368,6 +371,7 @@ class ShippedRuns:
         self.g, self.docs = build_entity_graph(settings)
         self._vectors: dict[tuple[bool, int], tuple[list[str], Any]] = {}
         self._runs: dict[tuple, tuple[Run, PairScores]] = {}
+        self._all: dict[tuple, dict[str, dict[str, float]]] = {}
 
     def run(self, choice: Mapping[str, Any], *, depth: int = 10) -> tuple[Run, PairScores]:
         """Cross-program top ``depth`` (through :func:`scoring.rank`, as the stores rank) and every judged pair."""
@@ -400,8 +404,14 @@ class ShippedRuns:
             by_id = {s.id: s.score for s in ranked}
             for c in self.graded.grades.get(q, {}):
                 pairs[(q, c)] = by_id[c]
+            self._all.setdefault(key, {})[q] = by_id
         self._runs[key] = (run, pairs)
         return run, pairs
+
+    def all_scores(self, choice: Mapping[str, Any]) -> dict[str, dict[str, float]]:
+        """Query → every cross-program candidate's score at a grid point (for fusion)."""
+        self.run(choice)
+        return self._all[tuple(sorted(choice.items()))]
 
 
 def grid_points(frozen: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
@@ -442,6 +452,84 @@ def cross_validate(
         oof.extend(held_out_edges(s, run, pairs, graded, train, test, k=k, min_confidence=min_confidence))
     s.ndcg, s.p_at_k, s.judged = nd_sum / max(n_rel, 1), pk_sum / max(n_rel, 1), judged_sum / max(n_all, 1)
     return s, choices, oof
+
+
+# -- fusion of several signals (the ablation's extra rows: how far combining rankers goes) --------------------
+
+#: Reciprocal rank fusion's constant (Cormack et al. 2009: 60; 10–60 gave the same nDCG@5 here).
+RRF_K = 60
+#: A signal: query → candidate id → score, over the query's cross-program candidates.
+Signal = dict[str, dict[str, float]]
+
+
+def matrix_signal(scores_of: Callable[[int], np.ndarray], ids: Sequence[str], programs: Sequence[str],
+                  queries: Sequence[str]) -> Signal:
+    """Every cross-program candidate's score of each query, from ``scores_of(row)`` (a cosine or BM25 row)."""
+    index = {d: i for i, d in enumerate(ids)}
+    out: Signal = {}
+    for q in queries:
+        i = index[q]
+        s = np.round(np.asarray(scores_of(i), dtype=np.float64), 6)
+        out[q] = {ids[j]: float(s[j]) for j in range(len(ids)) if programs[j] != programs[i]}
+    return out
+
+
+def signal_run(signal: Signal, graded: GradedSet, *, depth: int = 10) -> tuple[Run, PairScores]:
+    """A signal's cross-program top ``depth`` (ties by id) and its score of every judged pair."""
+    run: Run = {}
+    pairs: PairScores = {}
+    for q, by_id in signal.items():
+        run[q] = sorted(by_id.items(), key=lambda x: (-x[1], x[0]))[:depth]
+        for c in graded.grades.get(q, {}):
+            if c in by_id:
+                pairs[(q, c)] = by_id[c]
+    return run, pairs
+
+
+def reciprocal_rank_fusion(signals: Sequence[Signal], *, k: int = RRF_K) -> Signal:
+    """Σ 1 / (k + rank) over the signals (rank 1 = best, ties by id): unsupervised, scale-free."""
+    out: Signal = {}
+    for q in signals[0]:
+        fused: dict[str, float] = defaultdict(float)
+        for sig in signals:
+            for r, (c, _s) in enumerate(sorted(sig[q].items(), key=lambda x: (-x[1], x[0])), start=1):
+                fused[c] += 1.0 / (k + r)
+        out[q] = {c: round(v, 9) for c, v in fused.items()}
+    return out
+
+
+def fusion_features(signals: Sequence[Signal], q: str) -> tuple[list[str], np.ndarray]:
+    """Each candidate's score under each signal and that score over the query's best (per-query scale)."""
+    cands = sorted(signals[0][q])
+    cols = []
+    for sig in signals:
+        v = np.asarray([sig[q].get(c, 0.0) for c in cands], dtype=np.float64)
+        cols.extend((v, v / max(float(v.max()), 1e-9)))
+    return cands, np.column_stack(cols)
+
+
+def logistic_fusion_cv(signals: Sequence[Signal], graded: GradedSet) -> Signal:
+    """Out-of-fold scores of a logistic regression of "graded ≥ 1" on :func:`fusion_features`.
+
+    Fitted on the judged pairs of four folds, applied to the fifth (each query scored by a model that never saw
+    its grades); one probability scale across folds, so the out-of-fold calibration applies as for any score.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    out: Signal = {}
+    for test in folds(graded.queries):
+        xs, ys = [], []
+        for q in (q for q in graded.queries if q not in test):
+            cands, x = fusion_features(signals, q)
+            for c, row in zip(cands, x, strict=True):
+                if c in graded.grades.get(q, {}):
+                    xs.append(row)
+                    ys.append(graded.grades[q][c] >= 1)
+        model = LogisticRegression(max_iter=2000).fit(np.asarray(xs), np.asarray(ys))
+        for q in test:
+            cands, x = fusion_features(signals, q)
+            out[q] = {c: round(float(p), 9) for c, p in zip(cands, model.predict_proba(x)[:, 1], strict=True)}
+    return out
 
 
 @dataclass
@@ -533,6 +621,20 @@ def evaluate_relevance(settings: Settings, *, path: Path = GRADED_PATH, ablation
 
     rows = []
     if ablation:
+        word_sig = matrix_signal(lambda i: vx.query_products(word, vx.as_query(vx.dense_row(word, i))), ids,
+                                 programs, graded.queries)
+        char_m = vx.l2_normalise(vx.to_csr(char.astype(np.float32)))
+        char_sig = matrix_signal(lambda i: vx.query_products(char_m, vx.as_query(vx.dense_row(char_m, i))), ids,
+                                 programs, graded.queries)
+        composite = {**shipped_choice, "composite": True, "user_words": False}
+        for name, sigs in (("RRF word+char+shipped", (word_sig, char_sig, runs.all_scores(shipped_choice))),
+                           ("RRF word+char+composite", (word_sig, char_sig, runs.all_scores(composite)))):
+            systems.append(score_system(name, *signal_run(reciprocal_rank_fusion(sigs), graded), graded, k=k)[0])
+        fused = score_system("logistic fusion word+char+comp.",
+                             *signal_run(logistic_fusion_cv((word_sig, char_sig, runs.all_scores(composite)), graded),
+                                         graded), graded, k=k)[0]
+        fused.cv = True
+        systems.append(fused)
         for label, frozen in ABLATION:
             a, _, _ = cross_validate(runs, graded, frozen=frozen, k=k)
             rows.append((label, a.ndcg, a.edge_precision))
