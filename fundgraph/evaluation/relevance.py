@@ -12,9 +12,10 @@ grades (query, candidate) pairs 0/1/2, pooled from four systems' cross-program t
   no related candidate, the share that get no edge.
 - **Cross-validation**: 5 folds over queries (fixed by :data:`SEED`). Anything tuned — the scoring weights
   (:data:`GRID`) and the calibration — is tuned on four folds and measured on the fifth.
-- **Fusion** (``--ablation`` only; none ships): reciprocal rank fusion of word TF-IDF, character TF-IDF and ours,
-  and a logistic regression over their scores fitted on four folds and applied to the fifth. They measure how
-  far combining these rankers goes (nDCG@5 ≈ 0.73–0.75) and whether their scores still make precise edges.
+- **Fusion and learned term weights** (``--ablation`` only; none ships): reciprocal rank fusion of word TF-IDF,
+  character TF-IDF and ours; a logistic regression over their scores fitted on four folds, applied to the fifth;
+  TF-IDF with each feature reweighted by how often the judged pairs sharing it are related (nested CV). They
+  measure how far these go and whether their scores still make precise edges.
 - **Calibration**: isotonic regression of "graded ≥ 1" on the score, over every judged pair of the fitted
   queries; piecewise linear and non-decreasing, written as ``fundgraph/data/eval/calibration.json``.
 """
@@ -532,6 +533,63 @@ def logistic_fusion_cv(signals: Sequence[Signal], graded: GradedSet) -> Signal:
     return out
 
 
+#: Smoothing (pseudo-pairs at the base rate) and strength of :func:`shared_term_weights`, chosen by nested CV.
+TERM_WEIGHT_GRID: tuple[tuple[float, float], ...] = tuple(itertools.product((2.0, 5.0, 20.0), (0.5, 1.0)))
+
+
+def shared_term_weights(x: Any, index: Mapping[str, int], graded: GradedSet, queries: Iterable[str], *,
+                        alpha: float) -> np.ndarray:
+    """Per feature of ``x``: how much likelier a judged pair sharing it is related than a judged pair in general.
+
+    ``(related pairs sharing t + α·p0) / (pairs sharing t + α) / p0`` over the judged pairs of ``queries`` (p0: their
+    share related), so an unseen feature weighs 1 and one shared only by unrelated pairs (boilerplate) tends to 0.
+    """
+    b = vx.to_csr(x).astype(bool).tocsr()
+    rel = np.zeros(b.shape[1])
+    seen = np.zeros(b.shape[1])
+    n_rel = n = 0
+    for q in queries:
+        for c, grade in graded.grades.get(q, {}).items():
+            shared = np.intersect1d(b[index[q]].indices, b[index[c]].indices)
+            rel[shared] += grade >= 1
+            seen[shared] += 1
+            n_rel += grade >= 1
+            n += 1
+    p0 = max(n_rel / max(n, 1), 1e-9)
+    return (rel + alpha * p0) / (seen + alpha) / p0
+
+
+def term_weighted_cv(matrices: Mapping[str, Any], ids: Sequence[str], programs: Sequence[str],
+                     graded: GradedSet) -> Signal:
+    """Out-of-fold cosines of TF-IDF rows reweighted by :func:`shared_term_weights` (nested cross-validation).
+
+    The matrix and (α, γ) are chosen by an inner 4-fold CV on the outer training queries, and the weights are
+    fitted on those queries' grades only: the outer fold's grades are never seen.
+    """
+    import scipy.sparse as sp
+
+    index = {d: i for i, d in enumerate(ids)}
+
+    def signal(name: str, alpha: float, gamma: float, train: Sequence[str], queries: Sequence[str]) -> Signal:
+        x = vx.to_csr(matrices[name])
+        w = shared_term_weights(x, index, graded, train, alpha=alpha) ** gamma
+        m = vx.l2_normalise(vx.to_csr((x @ sp.diags(w)).astype(np.float32)))
+        return matrix_signal(lambda i: vx.query_products(m, vx.as_query(vx.dense_row(m, i))), ids, programs, queries)
+
+    def mean_ndcg(sig: Signal, queries: Sequence[str]) -> float:
+        return ranking_figures(signal_run(sig, graded)[0], graded, queries)[0]
+
+    points = [(name, a, g) for name in matrices for a, g in TERM_WEIGHT_GRID]
+    out: Signal = {}
+    for test in folds(graded.queries):
+        train = [q for q in graded.queries if q not in test]
+        inner = folds(train, 4)
+        best = max(points, key=lambda p: float(np.mean([
+            mean_ndcg(signal(*p, [q for q in train if q not in t], t), t) for t in inner])))
+        out.update(signal(*best, train, test))
+    return out
+
+
 @dataclass
 class RelevanceReport:
     """Everything ``fundgraph eval similarity`` prints about the graded set."""
@@ -635,6 +693,11 @@ def evaluate_relevance(settings: Settings, *, path: Path = GRADED_PATH, ablation
                                          graded), graded, k=k)[0]
         fused.cv = True
         systems.append(fused)
+        weighted = score_system("shared-term weights (nested cv)",
+                                *signal_run(term_weighted_cv({"word": word, "char": char}, ids, programs, graded),
+                                            graded), graded, k=k)[0]
+        weighted.cv = True
+        systems.append(weighted)
         for label, frozen in ABLATION:
             a, _, _ = cross_validate(runs, graded, frozen=frozen, k=k)
             rows.append((label, a.ndcg, a.edge_precision))

@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from fundgraph.evaluation.relevance import (
@@ -17,6 +18,7 @@ from fundgraph.evaluation.relevance import (
     ndcg,
     precision,
     reciprocal_rank_fusion,
+    shared_term_weights,
     signal_run,
 )
 
@@ -94,3 +96,15 @@ def test_logistic_fusion_is_out_of_fold_and_learns_the_informative_signal():
     # a query's scores come from a model that never saw its grades: changing them changes nothing for it
     flipped = {**grades, "q3": {"q3r": 0, "q3n": 1, "q3m": 0}}
     assert logistic_fusion_cv([good, bad], GradedSet(queries, flipped))["q3"] == out["q3"]
+
+
+def test_shared_term_weights_lift_topical_features_and_sink_boilerplate():
+    # features: 0 topical (shared by the related pair), 1 boilerplate (shared by unrelated pairs), 2 unseen
+    x = np.array([[1, 1, 0], [1, 0, 0], [0, 1, 0], [0, 1, 1]], dtype=float)
+    index = {"q": 0, "r": 1, "u": 2, "v": 3, "t": 3}
+    graded = GradedSet(["q", "t"], {"q": {"r": 2, "u": 0, "v": 0}, "t": {"u": 0}})
+    w = shared_term_weights(x, index, graded, ["q"], alpha=1.0)
+    assert w[0] > 1 > w[1] and w[2] == pytest.approx(1.0)
+    # only the given queries' grades count: t's pair is left out
+    assert np.allclose(w, shared_term_weights(x, index, graded, ["q"], alpha=1.0))
+    assert not np.allclose(w, shared_term_weights(x, index, graded, ["q", "t"], alpha=1.0))
