@@ -12,6 +12,10 @@ grades (query, candidate) pairs 0/1/2, pooled from four systems' cross-program t
   no related candidate, the share that get no edge.
 - **Cross-validation**: 5 folds over queries (fixed by :data:`SEED`). Anything tuned — the scoring weights
   (:data:`GRID`) and the calibration — is tuned on four folds and measured on the fifth.
+- **Fusion and learned term weights** (``--ablation`` only; none ships): reciprocal rank fusion of word TF-IDF,
+  character TF-IDF and ours; a logistic regression over their scores fitted on four folds, applied to the fifth;
+  TF-IDF with each feature reweighted by how often the judged pairs sharing it are related (nested CV). They
+  measure how far these go and whether their scores still make precise edges.
 - **Calibration**: isotonic regression of "graded ≥ 1" on the score, over every judged pair of the fitted
   queries; piecewise linear and non-decreasing, written as ``fundgraph/data/eval/calibration.json``.
 """
@@ -368,6 +372,7 @@ class ShippedRuns:
         self.g, self.docs = build_entity_graph(settings)
         self._vectors: dict[tuple[bool, int], tuple[list[str], Any]] = {}
         self._runs: dict[tuple, tuple[Run, PairScores]] = {}
+        self._all: dict[tuple, dict[str, dict[str, float]]] = {}
 
     def run(self, choice: Mapping[str, Any], *, depth: int = 10) -> tuple[Run, PairScores]:
         """Cross-program top ``depth`` (through :func:`scoring.rank`, as the stores rank) and every judged pair."""
@@ -400,8 +405,14 @@ class ShippedRuns:
             by_id = {s.id: s.score for s in ranked}
             for c in self.graded.grades.get(q, {}):
                 pairs[(q, c)] = by_id[c]
+            self._all.setdefault(key, {})[q] = by_id
         self._runs[key] = (run, pairs)
         return run, pairs
+
+    def all_scores(self, choice: Mapping[str, Any]) -> dict[str, dict[str, float]]:
+        """Query → every cross-program candidate's score at a grid point (for fusion)."""
+        self.run(choice)
+        return self._all[tuple(sorted(choice.items()))]
 
 
 def grid_points(frozen: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
@@ -442,6 +453,141 @@ def cross_validate(
         oof.extend(held_out_edges(s, run, pairs, graded, train, test, k=k, min_confidence=min_confidence))
     s.ndcg, s.p_at_k, s.judged = nd_sum / max(n_rel, 1), pk_sum / max(n_rel, 1), judged_sum / max(n_all, 1)
     return s, choices, oof
+
+
+# -- fusion of several signals (the ablation's extra rows: how far combining rankers goes) --------------------
+
+#: Reciprocal rank fusion's constant (Cormack et al. 2009: 60; 10–60 gave the same nDCG@5 here).
+RRF_K = 60
+#: A signal: query → candidate id → score, over the query's cross-program candidates.
+Signal = dict[str, dict[str, float]]
+
+
+def matrix_signal(scores_of: Callable[[int], np.ndarray], ids: Sequence[str], programs: Sequence[str],
+                  queries: Sequence[str]) -> Signal:
+    """Every cross-program candidate's score of each query, from ``scores_of(row)`` (a cosine or BM25 row)."""
+    index = {d: i for i, d in enumerate(ids)}
+    out: Signal = {}
+    for q in queries:
+        i = index[q]
+        s = np.round(np.asarray(scores_of(i), dtype=np.float64), 6)
+        out[q] = {ids[j]: float(s[j]) for j in range(len(ids)) if programs[j] != programs[i]}
+    return out
+
+
+def signal_run(signal: Signal, graded: GradedSet, *, depth: int = 10) -> tuple[Run, PairScores]:
+    """A signal's cross-program top ``depth`` (ties by id) and its score of every judged pair."""
+    run: Run = {}
+    pairs: PairScores = {}
+    for q, by_id in signal.items():
+        run[q] = sorted(by_id.items(), key=lambda x: (-x[1], x[0]))[:depth]
+        for c in graded.grades.get(q, {}):
+            if c in by_id:
+                pairs[(q, c)] = by_id[c]
+    return run, pairs
+
+
+def reciprocal_rank_fusion(signals: Sequence[Signal], *, k: int = RRF_K) -> Signal:
+    """Σ 1 / (k + rank) over the signals (rank 1 = best, ties by id): unsupervised, scale-free."""
+    out: Signal = {}
+    for q in signals[0]:
+        fused: dict[str, float] = defaultdict(float)
+        for sig in signals:
+            for r, (c, _s) in enumerate(sorted(sig[q].items(), key=lambda x: (-x[1], x[0])), start=1):
+                fused[c] += 1.0 / (k + r)
+        out[q] = {c: round(v, 9) for c, v in fused.items()}
+    return out
+
+
+def fusion_features(signals: Sequence[Signal], q: str) -> tuple[list[str], np.ndarray]:
+    """Each candidate's score under each signal and that score over the query's best (per-query scale)."""
+    cands = sorted(signals[0][q])
+    cols = []
+    for sig in signals:
+        v = np.asarray([sig[q].get(c, 0.0) for c in cands], dtype=np.float64)
+        cols.extend((v, v / max(float(v.max()), 1e-9)))
+    return cands, np.column_stack(cols)
+
+
+def logistic_fusion_cv(signals: Sequence[Signal], graded: GradedSet) -> Signal:
+    """Out-of-fold scores of a logistic regression of "graded ≥ 1" on :func:`fusion_features`.
+
+    Fitted on the judged pairs of four folds, applied to the fifth (each query scored by a model that never saw
+    its grades); one probability scale across folds, so the out-of-fold calibration applies as for any score.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    out: Signal = {}
+    for test in folds(graded.queries):
+        xs, ys = [], []
+        for q in (q for q in graded.queries if q not in test):
+            cands, x = fusion_features(signals, q)
+            for c, row in zip(cands, x, strict=True):
+                if c in graded.grades.get(q, {}):
+                    xs.append(row)
+                    ys.append(graded.grades[q][c] >= 1)
+        model = LogisticRegression(max_iter=2000).fit(np.asarray(xs), np.asarray(ys))
+        for q in test:
+            cands, x = fusion_features(signals, q)
+            out[q] = {c: round(float(p), 9) for c, p in zip(cands, model.predict_proba(x)[:, 1], strict=True)}
+    return out
+
+
+#: Smoothing (pseudo-pairs at the base rate) and strength of :func:`shared_term_weights`, chosen by nested CV.
+TERM_WEIGHT_GRID: tuple[tuple[float, float], ...] = tuple(itertools.product((2.0, 5.0, 20.0), (0.5, 1.0)))
+
+
+def shared_term_weights(x: Any, index: Mapping[str, int], graded: GradedSet, queries: Iterable[str], *,
+                        alpha: float) -> np.ndarray:
+    """Per feature of ``x``: how much likelier a judged pair sharing it is related than a judged pair in general.
+
+    ``(related pairs sharing t + α·p0) / (pairs sharing t + α) / p0`` over the judged pairs of ``queries`` (p0: their
+    share related), so an unseen feature weighs 1 and one shared only by unrelated pairs (boilerplate) tends to 0.
+    """
+    b = vx.to_csr(x).astype(bool).tocsr()
+    rel = np.zeros(b.shape[1])
+    seen = np.zeros(b.shape[1])
+    n_rel = n = 0
+    for q in queries:
+        for c, grade in graded.grades.get(q, {}).items():
+            shared = np.intersect1d(b[index[q]].indices, b[index[c]].indices)
+            rel[shared] += grade >= 1
+            seen[shared] += 1
+            n_rel += grade >= 1
+            n += 1
+    p0 = max(n_rel / max(n, 1), 1e-9)
+    return (rel + alpha * p0) / (seen + alpha) / p0
+
+
+def term_weighted_cv(matrices: Mapping[str, Any], ids: Sequence[str], programs: Sequence[str],
+                     graded: GradedSet) -> Signal:
+    """Out-of-fold cosines of TF-IDF rows reweighted by :func:`shared_term_weights` (nested cross-validation).
+
+    The matrix and (α, γ) are chosen by an inner 4-fold CV on the outer training queries, and the weights are
+    fitted on those queries' grades only: the outer fold's grades are never seen.
+    """
+    import scipy.sparse as sp
+
+    index = {d: i for i, d in enumerate(ids)}
+
+    def signal(name: str, alpha: float, gamma: float, train: Sequence[str], queries: Sequence[str]) -> Signal:
+        x = vx.to_csr(matrices[name])
+        w = shared_term_weights(x, index, graded, train, alpha=alpha) ** gamma
+        m = vx.l2_normalise(vx.to_csr((x @ sp.diags(w)).astype(np.float32)))
+        return matrix_signal(lambda i: vx.query_products(m, vx.as_query(vx.dense_row(m, i))), ids, programs, queries)
+
+    def mean_ndcg(sig: Signal, queries: Sequence[str]) -> float:
+        return ranking_figures(signal_run(sig, graded)[0], graded, queries)[0]
+
+    points = [(name, a, g) for name in matrices for a, g in TERM_WEIGHT_GRID]
+    out: Signal = {}
+    for test in folds(graded.queries):
+        train = [q for q in graded.queries if q not in test]
+        inner = folds(train, 4)
+        best = max(points, key=lambda p: float(np.mean([
+            mean_ndcg(signal(*p, [q for q in train if q not in t], t), t) for t in inner])))
+        out.update(signal(*best, train, test))
+    return out
 
 
 @dataclass
@@ -533,6 +679,25 @@ def evaluate_relevance(settings: Settings, *, path: Path = GRADED_PATH, ablation
 
     rows = []
     if ablation:
+        word_sig = matrix_signal(lambda i: vx.query_products(word, vx.as_query(vx.dense_row(word, i))), ids,
+                                 programs, graded.queries)
+        char_m = vx.l2_normalise(vx.to_csr(char.astype(np.float32)))
+        char_sig = matrix_signal(lambda i: vx.query_products(char_m, vx.as_query(vx.dense_row(char_m, i))), ids,
+                                 programs, graded.queries)
+        composite = {**shipped_choice, "composite": True, "user_words": False}
+        for name, sigs in (("RRF word+char+shipped", (word_sig, char_sig, runs.all_scores(shipped_choice))),
+                           ("RRF word+char+composite", (word_sig, char_sig, runs.all_scores(composite)))):
+            systems.append(score_system(name, *signal_run(reciprocal_rank_fusion(sigs), graded), graded, k=k)[0])
+        fused = score_system("logistic fusion word+char+comp.",
+                             *signal_run(logistic_fusion_cv((word_sig, char_sig, runs.all_scores(composite)), graded),
+                                         graded), graded, k=k)[0]
+        fused.cv = True
+        systems.append(fused)
+        weighted = score_system("shared-term weights (nested cv)",
+                                *signal_run(term_weighted_cv({"word": word, "char": char}, ids, programs, graded),
+                                            graded), graded, k=k)[0]
+        weighted.cv = True
+        systems.append(weighted)
         for label, frozen in ABLATION:
             a, _, _ = cross_validate(runs, graded, frozen=frozen, k=k)
             rows.append((label, a.ndcg, a.edge_precision))

@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from fundgraph.evaluation.relevance import (
@@ -12,8 +13,13 @@ from fundgraph.evaluation.relevance import (
     edge_figures,
     folds,
     load_graded,
+    logistic_fusion_cv,
+    matrix_signal,
     ndcg,
     precision,
+    reciprocal_rank_fusion,
+    shared_term_weights,
+    signal_run,
 )
 
 
@@ -60,3 +66,45 @@ def test_calibration_file_has_the_shared_format():
     ys = [p[1] for p in data["points"]]
     assert xs == sorted(xs) and ys == sorted(ys) and 0 <= ys[0] <= ys[-1] <= 1
     assert Calibration([tuple(p) for p in data["points"]])(data["score_threshold"]) >= data["min_confidence"] - 1e-6
+
+
+def test_reciprocal_rank_fusion_rewards_agreement_and_ignores_scale():
+    a = {"q": {"x": 0.9, "y": 0.5, "z": 0.4, "w": 0.1}}
+    b = {"q": {"x": 900.0, "y": 1.0, "z": 800.0, "w": 3.0}}  # another scale: only the order counts
+    fused = reciprocal_rank_fusion([a, b], k=60)["q"]
+    assert fused["x"] == pytest.approx(2 / 61, abs=1e-9)  # first in both
+    assert fused["z"] == pytest.approx(1 / 63 + 1 / 62, abs=1e-9) and fused["z"] > fused["y"]
+    assert min(fused, key=fused.get) == "w"
+
+
+def test_signal_run_is_cross_program_ordered_and_scores_judged_pairs():
+    sig = matrix_signal(lambda i: [[1, 0.5, 0.5, 0.9], [0.5, 1, 0.2, 0.1], [0.5, 0.2, 1, 0.3], [0.9, 0.1, 0.3, 1]][i],
+                        ["a", "b", "c", "d"], ["p", "r", "r", "p"], ["a"])
+    assert sig == {"a": {"b": 0.5, "c": 0.5}}  # d shares a's program
+    run, pairs = signal_run(sig, GradedSet(["a"], {"a": {"c": 1, "e": 0}}))
+    assert run == {"a": [("b", 0.5), ("c", 0.5)]} and pairs == {("a", "c"): 0.5}
+
+
+def test_logistic_fusion_is_out_of_fold_and_learns_the_informative_signal():
+    queries = [f"q{i}" for i in range(10)]
+    grades = {q: {f"{q}r": 1, f"{q}n": 0, f"{q}m": 0} for q in queries}
+    # signal 1 puts the related candidate first; signal 2 puts it last
+    good = {q: {f"{q}r": 0.8, f"{q}n": 0.3, f"{q}m": 0.2} for q in queries}
+    bad = {q: {f"{q}r": 0.1, f"{q}n": 0.7, f"{q}m": 0.6} for q in queries}
+    out = logistic_fusion_cv([good, bad], GradedSet(queries, grades))
+    assert all(max(out[q], key=out[q].get) == f"{q}r" for q in queries)
+    # a query's scores come from a model that never saw its grades: changing them changes nothing for it
+    flipped = {**grades, "q3": {"q3r": 0, "q3n": 1, "q3m": 0}}
+    assert logistic_fusion_cv([good, bad], GradedSet(queries, flipped))["q3"] == out["q3"]
+
+
+def test_shared_term_weights_lift_topical_features_and_sink_boilerplate():
+    # features: 0 topical (shared by the related pair), 1 boilerplate (shared by unrelated pairs), 2 unseen
+    x = np.array([[1, 1, 0], [1, 0, 0], [0, 1, 0], [0, 1, 1]], dtype=float)
+    index = {"q": 0, "r": 1, "u": 2, "v": 3, "t": 3}
+    graded = GradedSet(["q", "t"], {"q": {"r": 2, "u": 0, "v": 0}, "t": {"u": 0}})
+    w = shared_term_weights(x, index, graded, ["q"], alpha=1.0)
+    assert w[0] > 1 > w[1] and w[2] == pytest.approx(1.0)
+    # only the given queries' grades count: t's pair is left out
+    assert np.allclose(w, shared_term_weights(x, index, graded, ["q"], alpha=1.0))
+    assert not np.allclose(w, shared_term_weights(x, index, graded, ["q", "t"], alpha=1.0))
