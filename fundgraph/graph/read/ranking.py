@@ -13,11 +13,12 @@ of weak ones; in scope ``all`` (asked for the same program's neighbours too) the
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from fundgraph.embeddings.calibration import Calibration, calibration_for
 from fundgraph.embeddings.encoders import QueryEncoder
-from fundgraph.embeddings.scoring import Candidates, Scored, ScoringConfig, rank
+from fundgraph.embeddings.scoring import Candidates, Scored, ScoringConfig, rank, shared_groups
 from fundgraph.graph.read import models
 
 #: What ``similar`` says of a direction with nothing related in other programs (Chinese first, English beside).
@@ -99,6 +100,33 @@ class RankingContext:
                                   exclude=row, exclude_program=program)), None)
         related = best is not None and self.related(best.score)
         return (ranked if related or not cross_only else []), related
+
+    def stored_similar(self, edges: Iterable[tuple[str, str, Mapping[str, Any]]], k: int
+                       ) -> tuple[list[Scored], bool] | None:
+        """The cross-program best ``k`` from a direction's stored SIMILAR_TO edges, when they hold the answer.
+
+        ``edges``: (target id, target program, edge properties) of each stored SIMILAR_TO edge. The build linked
+        each direction to its cross-program top ``similar_top_k`` at or above the threshold :meth:`similar` judges
+        relatedness by, ranked as :meth:`similar` ranks (embeddings.topk): so for k ≤ ``similar_top_k`` the
+        stored list is the live answer when it holds at least k edges, and no edge means nothing related. None
+        (rank live) when the build recorded no top k or threshold, when k is larger, or when the list stops
+        (threshold) before k.
+        """
+        top_k = self.param("similar_top_k", None)
+        if top_k is None or k > int(top_k) or self.param("similar_threshold", None) is None:
+            return None
+        edges = list(edges)
+        if not edges:
+            return [], False
+        if len(edges) < k:
+            return None
+        groups = shared_groups()
+        ranked = sorted(
+            (Scored(-1, target, program, float(e["score"]), float(e["text_score"]), float(e["entity_score"]),
+                    {g: list(e.get(f"shared_{g}") or ()) for g in groups.values()}, str(e.get("summary", "")))
+             for target, program, e in edges),
+            key=lambda s: (-s.score, s.id))
+        return ranked[:k], self.related(ranked[0].score)
 
     def similar_list(self, items: list[models.SimilarItem], related: bool) -> models.SimilarList:
         """The ``similar`` answer: the items, and the no-related statement when nothing reaches the threshold."""

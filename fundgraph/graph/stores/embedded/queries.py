@@ -22,7 +22,7 @@ import scipy.sparse as sp
 
 from fundgraph.core.errors import EntityNotFound
 from fundgraph.embeddings import vectors as vx
-from fundgraph.embeddings.scoring import Scored, shared_groups
+from fundgraph.embeddings.scoring import Scored
 from fundgraph.graph.model import ENTITY_TYPES, Rel
 from fundgraph.graph.read import models, records, semantics
 from fundgraph.graph.read import search as free_text
@@ -343,30 +343,9 @@ class GraphQueries:
         return hit
 
     def stored_similar(self, direction_id: str, k: int) -> tuple[list[Scored], bool] | None:
-        """The cross-program best ``k`` read from the direction's SIMILAR_TO edges, when they hold the answer.
-
-        The build linked each direction to its cross-program top ``similar_top_k`` at or above the threshold
-        ``similar`` judges relatedness by, ranked as :meth:`RankingContext.similar` ranks (embeddings.topk): so
-        for k ≤ ``similar_top_k`` the stored list is the live answer when it holds at least k edges, and no edge
-        means nothing related. None (rank live) when k is larger, or the list stops (threshold) before k.
-        """
-        ctx = self.ranking_context
-        top_k = ctx.param("similar_top_k", None)
-        if top_k is None or k > int(top_k) or ctx.param("similar_threshold", None) is None:
-            return None
-        edges = list(self.columns.out_edges(direction_id, Rel.SIMILAR_TO.value))
-        if not edges:
-            return [], False
-        if len(edges) < k:
-            return None
-        groups = shared_groups()
-        ranked = sorted(
-            (Scored(-1, target, self.program_of[target], float(e["score"]), float(e["text_score"]),
-                    float(e["entity_score"]), {g: list(e.get(f"shared_{g}") or ()) for g in groups.values()},
-                    str(e.get("summary", "")))
-             for target, _, e in edges),
-            key=lambda s: (-s.score, s.id))
-        return ranked[:k], ctx.related(ranked[0].score)
+        """Cross-program best ``k`` from the direction's SIMILAR_TO edges (:meth:`RankingContext.stored_similar`)."""
+        edges = self.columns.out_edges(direction_id, Rel.SIMILAR_TO.value)
+        return self.ranking_context.stored_similar(((t, self.program_of[t], e) for t, _, e in edges), k)
 
     def search(self, text: str, k: int, programs: list[str] | None) -> models.SearchResults:
         """Directions ranked against free text (Chinese or English), with evidence only (graph.read.search)."""

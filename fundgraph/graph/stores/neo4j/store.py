@@ -32,7 +32,7 @@ import numpy as np
 
 from fundgraph.core.errors import GraphNotBuilt
 from fundgraph.embeddings import vectors as vx
-from fundgraph.embeddings.scoring import Candidates, EntityInfo, Scored, shared_groups
+from fundgraph.embeddings.scoring import Candidates, EntityInfo, Scored
 from fundgraph.graph.model import ENTITY_TYPES
 from fundgraph.graph.read import models, records, semantics
 from fundgraph.graph.read import search as free_text
@@ -654,30 +654,9 @@ class Vocabulary:
         return m
 
     def stored_similar(self, stored: list[dict[str, Any] | None], k: int) -> tuple[list[Scored], bool] | None:
-        """The cross-program best ``k`` from a direction's stored SIMILAR_TO edges, when they hold the answer.
-
-        As the embedded store's ``stored_similar``: None (rank live) when the build recorded no ``similar_top_k``
-        or threshold, when k is larger, or when the list stops (threshold) before k.
-        """
-        ctx = self.context
-        top_k = ctx.param("similar_top_k", None)
-        if top_k is None or k > int(top_k) or ctx.param("similar_threshold", None) is None:
-            return None
-        edges = [s for s in stored if s]
-        if not edges:
-            return [], False
-        if len(edges) < k:
-            return None
-        groups = shared_groups()
-        ranked = []
-        for s in edges:
-            e = decode_pairs(s["props"])
-            ranked.append(Scored(-1, s["brief"]["id"], s["brief"]["program_id"], float(e["score"]),
-                                 float(e["text_score"]), float(e["entity_score"]),
-                                 {g: list(e.get(f"shared_{g}") or ()) for g in groups.values()},
-                                 str(e.get("summary", ""))))
-        ranked.sort(key=lambda x: (-x.score, x.id))
-        return ranked[:k], ctx.related(ranked[0].score)
+        """The cross-program best ``k`` from a direction's SIMILAR_TO rows (:meth:`RankingContext.stored_similar`)."""
+        return self.context.stored_similar(
+            ((s["brief"]["id"], s["brief"]["program_id"], decode_pairs(s["props"])) for s in stored if s), k)
 
     def program_ids(self, store: Neo4jStore) -> list[str]:
         """Every program id (read once per build)."""
