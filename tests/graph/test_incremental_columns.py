@@ -77,6 +77,18 @@ def test_the_big_blobs_are_carried_over_and_verified(both):
     source = safety.current_target(path)
     safety.verify(source)  # every file, checksums included
     assert (source / "edges.props.tail.npy").stat().st_size > 0 and (source / "edges.props.slots.npy").exists()
+    # directions.json linked as the build wrote it; the addition's programs and directions in the tail file,
+    # read back appended (test_the_ranking_columns_equal_a_fresh_write compares the whole lists)
+    import json
+
+    from fundgraph.graph.stores.embedded.columns import Columns
+
+    assert b"chengchuan-2027" not in (source / "directions.json").read_bytes()
+    tail = json.loads((source / "directions.tail.json").read_text(encoding="utf-8"))
+    assert tail["programs"] == ["chengchuan-2027"] and len(tail["ids"]) == len(tail["text"]) == 30
+    columns = Columns.open(source)
+    assert columns.directions["ids"][-30:] == tail["ids"]
+    assert columns.programs_of(columns.directions["ids"]) == columns.directions["program"]
 
 
 def test_stored_scores_read_in_place_equal_the_decoded_edges(both, corpus_built):

@@ -526,7 +526,7 @@ def _stored_candidates(built: BuiltGraph, partial: Any, ids_new: list[str], vect
     info.update(fresh.info)
     parents = {**p["parents"], **fresh.parents}
     ids = [*p["ids"], *ids_new]
-    programs = [*(partial.columns.directions["program"][i] for i in _positions(c, p["ids"])), *fresh.programs]
+    programs = [*c.programs_of(p["ids"]), *fresh.programs]
     cands = Candidates(ids=ids, programs=programs, vectors=vectors, entities=ProfileRows(raw, entities), info=info,
                        idf=idf, parents=parents, hierarchy_decay=config.hierarchy_decay,
                        type_weights=dict(config.type_weights))
@@ -534,12 +534,6 @@ def _stored_candidates(built: BuiltGraph, partial: Any, ids_new: list[str], vect
     doc = {"ids": ids, "entities": entities, "idf": idf, "parents": parents,
            "info": {e: [i.type, i.name, i.name_en] for e, i in info.items()}}
     return cands, (doc, raw, unit)
-
-
-def _positions(columns: Any, ids: list[str]) -> list[int]:
-    """Positions of direction ids in ``directions.json``."""
-    pos = {d: i for i, d in enumerate(columns.directions["ids"])}
-    return [pos[d] for d in ids]
 
 
 Lists = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]

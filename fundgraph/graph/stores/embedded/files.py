@@ -28,7 +28,7 @@ import scipy.sparse as sp
 from fundgraph.core.memory import collector_paused
 from fundgraph.embeddings import vectors as vx
 from fundgraph.graph.stores.base import BuiltGraph
-from fundgraph.graph.stores.embedded.columns import NODES_FILE, Columns, columns_from_built
+from fundgraph.graph.stores.embedded.columns import DIRECTIONS_FILE, NODES_FILE, Columns, columns_from_built
 from fundgraph.graph.stores.embedded.home import reading
 
 if TYPE_CHECKING:
@@ -81,7 +81,10 @@ def save_built(built: BuiltGraph, target: Path) -> dict[str, Any]:
         "meta": built.meta,
         "vectors": save_vectors(built.vectors, target),
     })
-    return carried_entries(target, {f"{name}.npy": path for name, path in columns.carried.items()})
+    carried = {f"{name}.npy": path for name, path in columns.carried.items()}
+    if columns.directions_file is not None:  # linked by Columns.save
+        carried[DIRECTIONS_FILE] = columns.directions_file
+    return carried_entries(target, carried)
 
 
 def save_vectors(vectors: vx.TextMatrix, target: Path) -> dict[str, Any]:
