@@ -103,6 +103,19 @@ def test_stored_scores_read_in_place_equal_the_decoded_edges(both, corpus_built)
     assert edge_scores(columns.edge_props, edges).tolist() == expected
 
 
+def test_the_edges_touching_the_new_directions_are_exact_top_k_on_the_stored_graph(both):
+    # The bound benchmarks/add_one.py states at every size: computed from what the store serves, not from the
+    # addition's objects (test_incremental checks the same rule on the networkx graph, every list included).
+    from fundgraph.graph.build.incremental import check_exact
+
+    path, _, report, _, _ = both
+    found = check_exact(EmbeddedStore(path).queries(), report.directions)
+    assert found["new_lists_exact"] == 1.0
+    assert found["entered_pairs_checked"] >= len(report.entered) > 0
+    assert found["missed_entries"] == 0 and found["wrong_entries"] == 0
+    assert found["entered_score_diff_max"] <= 1e-6
+
+
 def test_a_second_addition_on_appended_columns_equals_the_networkx_one(both, corpus_settings, tmp_path):
     path, _, _, ref, _ = both  # (last test of the module: it adds to the fixture's graphs)
     (tmp_path / "a").mkdir()
