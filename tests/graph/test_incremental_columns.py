@@ -84,6 +84,11 @@ def test_the_big_blobs_are_carried_over_and_verified(both):
     from fundgraph.graph.stores.embedded.columns import Columns
 
     assert b"chengchuan-2027" not in (source / "directions.json").read_bytes()
+    # the text vectors likewise: the build's values linked, the new rows' values in the tail files
+    index = json.loads((source / "index.json").read_text(encoding="utf-8"))["vectors"]
+    base = np.load(source / "vectors.data.npy", mmap_mode="r")
+    tail = np.load(source / "vectors.tail.data.npy", mmap_mode="r")
+    assert index["tail"] == base.shape[0] and tail.shape[0] > 0 and index["shape"][0] == 154
     tail = json.loads((source / "directions.tail.json").read_text(encoding="utf-8"))
     assert tail["programs"] == ["chengchuan-2027"] and len(tail["ids"]) == len(tail["text"]) == 30
     columns = Columns.open(source)
