@@ -26,7 +26,9 @@ What is recomputed, and what stays as the last full build (``fundgraph build`` /
   scores, and the list is cut to k. The list is not ranked again against every row (at 100,000 directions, 480
   lists re-ranked cost 3 s of the addition's 5); a full build's ranking of it may differ as every list not
   entered may (entity rarity drift; at 100,000 the build's lists come from the nearest-neighbour index), within
-  the bound ``tests/graph/test_incremental_full.py`` and ``benchmarks/add_one.py`` check.
+  the bound ``tests/graph/test_incremental_full.py`` checks against a full build that ranks exactly. At any size
+  the edges touching the new directions are exact top-k (:func:`check_exact`, on the graph as written; asserted by
+  ``tests/graph/test_incremental_columns.py`` and ``benchmarks/add_one.py``).
 - **CONTINUES**: only the new document's series. The pairs of consecutive editions are listed before and
   after the addition; the links of pairs that are no longer consecutive (the new edition falls between two)
   are removed, and new pairs are linked by the same rule as a full build.
