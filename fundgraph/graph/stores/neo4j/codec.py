@@ -130,6 +130,11 @@ def decode_pairs(pairs: list[list[Any]]) -> dict[str, Any]:
     return decode_props({k: v for k, v in pairs})
 
 
+def decode_values(keys: list[str], values: list[Any]) -> dict[str, Any]:
+    """Decoded properties from the values a statement returns for ``keys`` in that order (null: not set)."""
+    return decode_props({k: v for k, v in zip(keys, values, strict=True) if v is not None})
+
+
 def decode_edge_key(props: dict[str, Any]) -> Any:
     """The networkx edge key a relationship was stored with (JSON in ``fg_key``)."""
     return _edge_key(props.get(EDGE_KEY) or '""')
