@@ -119,7 +119,8 @@ def decode_props(props: dict[str, Any]) -> dict[str, Any]:
     """Inverse of :func:`encode_props` (bookkeeping properties dropped)."""
     out = {k: v for k, v in props.items() if k not in BOOKKEEPING}
     for k in props.get(JSON_KEYS) or ():
-        out[k] = json.loads(out[k])
+        if k in out:  # (a statement may return a chosen subset of the keys)
+            out[k] = json.loads(out[k])
     for k in props.get(NULL_KEYS) or ():
         out[k] = None
     return out

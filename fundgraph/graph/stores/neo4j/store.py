@@ -87,6 +87,13 @@ def _neighbourhood_node_keys() -> list[str]:
     return ["label", "name", "name_en", *records.node_data_keys(), JSON_KEYS, NULL_KEYS]
 
 
+def _detail_entity_keys() -> list[str]:
+    """Properties of a cited entity a direction detail shows (records.group_entities: name, codes, extracted)."""
+    return ["name", "name_en", *records.code_keys(), "extracted", JSON_KEYS, NULL_KEYS]
+
+
+#: Properties of a MENTIONS edge a direction detail shows (records.group_entities: the evidence and its flags).
+_MENTION_KEYS = ["field", "snippet", "start", "end", "boilerplate", "extracted", JSON_KEYS, NULL_KEYS]
 #: Edge properties a neighbourhood edge carries.
 _NEIGHBOURHOOD_EDGE_KEYS = ["type", *records.EDGE_DATA_KEYS, EDGE_KEY, JSON_KEYS, NULL_KEYS]
 #: Indexes the read statements need, besides the loader's constraints and indexes (``cypher/<name>.cypher``).
@@ -205,18 +212,19 @@ class Neo4jStore(GraphStore):
         The API replays a GET answer while this token holds (``api/cache.py``): a repeated neighbourhood is 18 ms
         of CPU (Neo4j and Python, 100 nodes, 1,400 edges at 100,000 directions) against 0.1 ms replayed. Never a
         round trip in the caller (the API's event loop): a token older than the TTL is re-read by a background
-        thread while this returns None (nothing cached or replayed meanwhile), as after a failed statement
-        (:meth:`forget_version`) or a load by this store.
+        thread (still returned until that read ends). None (nothing cached or replayed) until a first read, and
+        after a failed statement or read or a load by this store (:meth:`forget_version`).
         """
         known = self._version
         if known is not None and time.monotonic() - known[1] < self.version_ttl:
             return ("neo4j", known[0])
         with self._lock:
-            if self._refreshing:
-                return None
-            self._refreshing = True
-        threading.Thread(target=self._refresh_version, name="fundgraph-neo4j-version", daemon=True).start()
-        return None
+            start, self._refreshing = not self._refreshing, True
+        if start:
+            threading.Thread(target=self._refresh_version, name="fundgraph-neo4j-version", daemon=True).start()
+        # The last build read stays trusted for the moment the read takes (a token flipping to None and back every
+        # second emptied the API's caches each time); forget_version() and a failed read stop it at once.
+        return ("neo4j", known[0]) if known is not None else None
 
     def _refresh_version(self) -> None:
         try:
@@ -356,16 +364,18 @@ class Neo4jStore(GraphStore):
 
     def direction(self, direction_id: str) -> models.DirectionDetail:
         """One direction with its community and its entities (with evidence) grouped by type: one statement."""
-        row = self.read("get_direction", id=direction_id, entity_labels=_entity_labels(), skip=_DETAIL_SKIP)[0]
+        entity_keys = _detail_entity_keys()
+        row = self.read("get_direction", id=direction_id, entity_labels=_entity_labels(), skip=_DETAIL_SKIP,
+                        entity_keys=entity_keys, mention_keys=_MENTION_KEYS)[0]
         _checked_build(row)
         if not row["found"]:
             raise semantics.direction_not_found(direction_id)
         mentions = []
         for m in row["mentions"]:
-            n = decode_pairs(m["node"]) if m else {}
-            et = records.entity_type_of(n.get("label")) if m else None
+            et = records.entity_type_of(m["label"]) if m else None
             if et is not None:
-                mentions.append((m["entity"], et, n, decode_pairs(m["edge"])))
+                mentions.append((m["entity"], et, decode_values(entity_keys, m["node"]),
+                                 decode_values(_MENTION_KEYS, m["edge"])))
         communities = row["communities"]
         return records.direction_detail(decode_pairs(row["props"]), communities[-1] if communities else None, mentions)
 
