@@ -504,7 +504,9 @@ class Neo4jStore(GraphStore):
             edges = []
             for r in sorted(el["edges"], key=lambda r: pos[r[0]]):  # stable: build order within a node
                 edge = {k: v for k, v in zip(edge_keys, r[2:], strict=True) if v is not None}
-                edges.append(records.graph_edge(r[0], decode_edge_key(edge), r[1], decode_props(edge)))
+                # graph_edge reads only type and EDGE_DATA_KEYS: the bookkeeping matters only when it names one
+                data = decode_props(edge) if JSON_KEYS in edge or NULL_KEYS in edge else edge
+                edges.append(records.graph_edge(r[0], decode_edge_key(edge), r[1], data))
             return models.Neighborhood(center=center, depth=depth, nodes=nodes, edges=edges, truncated=truncated)
 
         return self.connection.transaction(work)
