@@ -41,6 +41,7 @@ from fundgraph.embeddings.scoring import (
     direction_vectors,
 )
 from fundgraph.embeddings.topk import Selection, top_k_all
+from fundgraph.graph.build.background import Background, can_fork
 from fundgraph.graph.build.pipeline import StepCount
 from fundgraph.graph.model import Label, Rel
 from fundgraph.graph.profiles import candidates_from_graph, direction_mentions, entity_type_of
@@ -58,6 +59,9 @@ CONTINUES_SHARE = 0.8
 CONTINUES_THRESHOLD = 0.20
 #: Louvain seed (communities are the same on every build).
 COMMUNITY_SEED = 42
+#: From this many directions, communities are found in a forked process while lineage runs (below, forking
+#: costs more than it saves).
+BACKGROUND_MIN_DIRECTIONS = 5000
 
 
 def lexicon_types() -> frozenset[str]:
@@ -227,12 +231,19 @@ def add_similarity_layer(
             g.add_edge(did, s.id, key=Rel.SIMILAR_TO.value, type=Rel.SIMILAR_TO.value, method=method, **props)
     del across  # its scored lists are edge properties now: free them before lineage, communities and the store
 
+    # Louvain does not depend on lineage: on a large corpus it runs in a forked process meanwhile (the second
+    # core; 14 s at 100,000 directions), handing back only the communities' member ids.
+    ids_order = cands.ids
+    communities = Background(lambda: louvain(similarity_graph(cands, config, top_k=settings.similar_top_k,
+                                                              threshold=threshold, ranked=everywhere), ids_order),
+                             parallel=len(ids) >= BACKGROUND_MIN_DIRECTIONS and can_fork(settings.build_workers))
     say("linking editions of a series")
     lineage = lineage_rule(settings, encoder)
     add_continues(g, docs, cands, config, encoder, method=method, rule=lineage, progress=progress)
 
     say("finding topic communities")
-    add_communities(g, cands, config, top_k=settings.similar_top_k, threshold=threshold, ranked=everywhere)
+    add_communities(g, cands, config, top_k=settings.similar_top_k, threshold=threshold,
+                    communities=communities.result())
 
     state = dict(encoder.state())
     state.setdefault("lexicon", lexicon.state())
@@ -513,6 +524,13 @@ def similarity_graph(
     return sg
 
 
+def louvain(sg: nx.Graph, ids: Sequence[str]) -> list[list[str]]:
+    """Louvain communities (seeded) of the similarity graph, as lists of direction ids; one each without edges."""
+    if not sg.number_of_edges():
+        return [[d] for d in ids]
+    return [list(c) for c in nx.community.louvain_communities(sg, weight="weight", seed=COMMUNITY_SEED)]
+
+
 def entity_counts(cands: Candidates) -> Counter[str]:
     """Entity id → number of directions whose profile has it."""
     df: Counter[str] = Counter()
@@ -562,15 +580,17 @@ def add_communities(
     top_k: int,
     threshold: float,
     ranked: Sequence[Sequence[Scored]] | None = None,
+    communities: Sequence[Sequence[str]] | None = None,
 ) -> list[list[str]]:
-    """Louvain communities (seeded) on the similarity graph; Community nodes for groups of two or more."""
-    sg = similarity_graph(cands, config, top_k=top_k, threshold=threshold, ranked=ranked)
-    comms = (
-        nx.community.louvain_communities(sg, weight="weight", seed=COMMUNITY_SEED)
-        if sg.number_of_edges()
-        else [{d} for d in cands.ids]
-    )
-    groups = sorted((sorted(c) for c in comms), key=lambda m: (-len(m), m[0]))
+    """Louvain communities (seeded) on the similarity graph; Community nodes for groups of two or more.
+
+    ``communities``: :func:`louvain` of the similarity graph when already found (the build finds them in a
+    forked process); ``ranked`` is then not needed.
+    """
+    if communities is None:
+        sg = similarity_graph(cands, config, top_k=top_k, threshold=threshold, ranked=ranked)
+        communities = louvain(sg, cands.ids)
+    groups = sorted((sorted(c) for c in communities), key=lambda m: (-len(m), m[0]))
     kept = [m for m in groups if len(m) >= 2]
     df_all = entity_counts(cands)
     for n, members in enumerate(kept, start=1):
