@@ -15,6 +15,7 @@ import multiprocessing
 import os
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
@@ -54,6 +55,9 @@ class Background(Generic[T]):
             return self._step()
         try:
             return self._future.result()
+        except BrokenProcessPool:  # the worker died (killed for memory, say): the same step, here
+            assert self._step is not None
+            return self._step()
         finally:
             assert self._pool is not None
             self._pool.shutdown()
