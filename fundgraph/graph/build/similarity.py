@@ -263,6 +263,13 @@ def add_similarity_layer(
         Selection(settings.similar_top_k, edge_threshold, cross_group=True),
         Selection(settings.similar_top_k, threshold),
     ], exact_max=settings.exact_similarity_max)
+    # Louvain needs only the lists over all programs: on a large corpus it runs in a forked process while this
+    # one adds SIMILAR_TO and CONTINUES (the second core; 14 s at 100,000 directions), handing back only the
+    # communities' member ids.
+    ids_order = cands.ids
+    communities = Background(lambda: louvain(similarity_graph(cands, config, top_k=settings.similar_top_k,
+                                                              threshold=threshold, ranked=everywhere), ids_order),
+                             parallel=len(ids) >= BACKGROUND_MIN_DIRECTIONS and can_fork(settings.build_workers))
     for did, ranked in zip(ids, across, strict=True):
         for s in ranked:
             props = s.edge_props()
@@ -271,12 +278,6 @@ def add_similarity_layer(
             g.add_edge(did, s.id, key=Rel.SIMILAR_TO.value, type=Rel.SIMILAR_TO.value, method=method, **props)
     del across  # its scored lists are edge properties now: free them before lineage, communities and the store
 
-    # Louvain does not depend on lineage: on a large corpus it runs in a forked process meanwhile (the second
-    # core; 14 s at 100,000 directions), handing back only the communities' member ids.
-    ids_order = cands.ids
-    communities = Background(lambda: louvain(similarity_graph(cands, config, top_k=settings.similar_top_k,
-                                                              threshold=threshold, ranked=everywhere), ids_order),
-                             parallel=len(ids) >= BACKGROUND_MIN_DIRECTIONS and can_fork(settings.build_workers))
     say("linking editions of a series")
     lineage = lineage_rule(settings, encoder)
     add_continues(g, docs, cands, config, encoder, method=method, rule=lineage, progress=progress,
