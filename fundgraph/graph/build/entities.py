@@ -228,6 +228,26 @@ def keyword_signature(extract: DocumentExtract, stats: KeywordStats) -> str:
     return hashlib.sha256(repr((stats.n, terms, [stats.df(t) for t in terms])).encode()).hexdigest()
 
 
+def vocabulary_entity_graph(extracts: Sequence[DocumentExtract], vocab: Vocabulary) -> nx.MultiDiGraph:
+    """The vocabulary entity nodes (with their groups) that :func:`add_entity_layer` adds for ``extracts``.
+
+    Without directions, edges of other kinds or keywords: enough to know the similarity layer's lexicon before the
+    entity layer is built (the build checks it against the layer's own graph before using anything made from it).
+    """
+    g = nx.MultiDiGraph()
+    for extract in extracts:
+        for x in extract.directions:
+            for eid, code in x.unknown_disciplines:
+                if eid not in g:
+                    g.add_node(eid, id=eid, label=ENTITY_TYPES["discipline"].value, entity_type="discipline",
+                               key=code, name=code, name_en=None, nsfc=code, in_vocabulary=False,
+                               no_code_reason=None, is_group=False, synonyms=[])
+            for eid, _field in x.links:
+                if not eid.startswith("keyword:") and eid not in g:
+                    _ensure_entity(g, vocab, eid)
+    return g
+
+
 def add_entity_layer(g: nx.MultiDiGraph, docs: Sequence[ParsedDocument], vocab: Vocabulary, *,
                      extracts: Sequence[DocumentExtract] | None = None, stats: KeywordStats | None = None,
                      keywords: Sequence[list[DirectionKeywords]] | None = None) -> None:

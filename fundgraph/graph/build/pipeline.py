@@ -250,7 +250,9 @@ def _workers(settings: Settings, todo_bytes: int, todo_docs: int) -> int:
 
 
 def extract_corpus(settings: Settings, vocab: Vocabulary, *, manifests: list[Path] | None = None,
-                   strict: bool = True, full: bool = False, progress: Progress | None = None) -> ExtractedCorpus:
+                   strict: bool = True, full: bool = False, progress: Progress | None = None,
+                   parsed: Callable[[list[ParsedDocument], list[DocumentExtract]], None] | None = None,
+                   ) -> ExtractedCorpus:
     """Parse every document of the manifests and extract what each yields on its own, in manifest order.
 
     Documents whose bytes, manifest entry, vocabularies and code are unchanged since a build that cached them
@@ -267,6 +269,8 @@ def extract_corpus(settings: Settings, vocab: Vocabulary, *, manifests: list[Pat
             ``left_out`` (file, line, reason), as :func:`fundgraph.loaders.corpus.load_corpora` does.
         full: ignore the cache: parse and extract every document (and cache the results afresh).
         progress: called with a short message as each step starts.
+        parsed: called with the documents and their extracts as soon as every document is parsed (before
+            keyword statistics), so the caller can start work that needs nothing else.
 
     Raises:
         FundgraphError: a bad manifest (or two giving one program id); (``strict``) a missing file or a document
@@ -359,6 +363,8 @@ def extract_corpus(settings: Settings, vocab: Vocabulary, *, manifests: list[Pat
         raise InputError(f"no document of the corpus could be parsed: {listed}",
                          detail={"left_out": [lo.as_dict() for lo in left_out]})
     t_docs = time.perf_counter() - t0
+    if parsed is not None:
+        parsed(docs, extracts)
 
     say("counting keyword document frequencies")
     t = time.perf_counter()
@@ -431,8 +437,14 @@ def build_graph(settings: Settings, *, encoder: Encoder | None = None, progress:
 def _build(settings: Settings, encoder: Encoder | None, progress: Progress | None, *,
            manifests: list[Path] | None, strict: bool, full: bool) -> BuiltGraph:
     """:func:`build_graph`'s stages, under the registry of the vocabulary directory."""
-    from fundgraph.graph.build.entities import add_entity_layer
-    from fundgraph.graph.build.similarity import add_similarity_layer
+    from fundgraph.graph.build.background import Background, can_fork
+    from fundgraph.graph.build.entities import add_entity_layer, vocabulary_entity_graph
+    from fundgraph.graph.build.similarity import (
+        BACKGROUND_MIN_DIRECTIONS,
+        EarlyEncoding,
+        add_similarity_layer,
+        encode_early,
+    )
     from fundgraph.loaders.titles import TITLES_FILE, load_title_translations, match_titles
     from fundgraph.loaders.vocab import load_vocabularies
 
@@ -442,7 +454,20 @@ def _build(settings: Settings, encoder: Encoder | None, progress: Progress | Non
 
     say("parsing documents")
     vocab = load_vocabularies(settings.vocab_dir)
-    corpus = extract_corpus(settings, vocab, manifests=manifests, strict=strict, full=full, progress=say)
+    early: list[Background[EarlyEncoding]] = []
+
+    def start_encoding(docs: list[ParsedDocument], extracts: list[DocumentExtract]) -> None:
+        # The lexical encoder needs only the documents and the vocabulary entities they cite: on a large corpus
+        # it is fitted and encodes in a forked process while this one chooses keywords and builds the entity
+        # layer (20 s of the one-core part at 100,000 directions). The similarity layer uses it only if its
+        # lexicon is the entity layer's.
+        if encoder is None and settings.encoder == "lexical" and can_fork(settings.build_workers) and \
+                sum(len(d.directions) for d in docs) >= BACKGROUND_MIN_DIRECTIONS:
+            early.append(Background(lambda: encode_early(docs, vocabulary_entity_graph(extracts, vocab),
+                                                         settings=settings), parallel=True))
+
+    corpus = extract_corpus(settings, vocab, manifests=manifests, strict=strict, full=full, progress=say,
+                            parsed=start_encoding)
     docs = corpus.docs
     left_out = [lo.as_dict() for lo in corpus.left_out]
     timings["parse_s"] = time.perf_counter() - t0
@@ -461,7 +486,8 @@ def _build(settings: Settings, encoder: Encoder | None, progress: Progress | Non
 
     say("encoding and linking similar directions")
     t = time.perf_counter()
-    sim = add_similarity_layer(g, docs, vocab, settings=settings, encoder=encoder, progress=say)
+    sim = add_similarity_layer(g, docs, vocab, settings=settings, encoder=encoder, progress=say,
+                               early=early[0].result() if early else None)
     timings["similarity_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - t0
 

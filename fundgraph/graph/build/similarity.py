@@ -31,7 +31,7 @@ import scipy.sparse as sp
 from fundgraph.core.schema import ENTITY_REGISTRY
 from fundgraph.embeddings import vectors as vx
 from fundgraph.embeddings.calibration import Calibration, calibration_for
-from fundgraph.embeddings.encoders import Encoder, encoder_from_settings
+from fundgraph.embeddings.encoders import Encoder, encoder_from_settings, encoder_from_state
 from fundgraph.embeddings.lexicon import Lexicon, Term
 from fundgraph.embeddings.scoring import (
     Candidates,
@@ -41,6 +41,7 @@ from fundgraph.embeddings.scoring import (
     direction_vectors,
 )
 from fundgraph.embeddings.topk import Selection, top_k_all
+from fundgraph.graph.build.background import Background, can_fork
 from fundgraph.graph.build.pipeline import StepCount
 from fundgraph.graph.model import Label, Rel
 from fundgraph.graph.profiles import candidates_from_graph, direction_mentions, entity_type_of
@@ -58,6 +59,9 @@ CONTINUES_SHARE = 0.8
 CONTINUES_THRESHOLD = 0.20
 #: Louvain seed (communities are the same on every build).
 COMMUNITY_SEED = 42
+#: From this many directions, communities are found in a forked process while lineage runs (below, forking
+#: costs more than it saves).
+BACKGROUND_MIN_DIRECTIONS = 5000
 
 
 def lexicon_types() -> frozenset[str]:
@@ -164,12 +168,18 @@ def encode_directions(
     encoder: Encoder | None = None,
     config: ScoringConfig | None = None,
     progress: bool = False,
+    early: EarlyEncoding | None = None,
 ) -> tuple[list[str], vx.TextMatrix, Encoder, Lexicon, ScoringConfig]:
-    """Fit the encoder on the corpus and compute every direction's text vector (no edges added)."""
+    """Fit the encoder on the corpus and compute every direction's text vector (no edges added).
+
+    ``early``: :func:`encode_early`'s result, used when it was made with the lexicon of ``g`` (else ignored).
+    """
     config = config or ScoringConfig()
     directions = [d for doc in docs for d in doc.directions]
     ids = [d.id for d in directions]
     lexicon = lexicon_from_graph(g)
+    if encoder is None and early is not None and early.lexicon_state == lexicon.state():
+        return ids, early.vectors, encoder_from_state(early.encoder_state), lexicon, config
     if encoder is None:
         # The entity layer's per-program boilerplate (大模型 in 天元) is not passed: it is often exactly what
         # links two programs, and the idf over all directions already weighs truly common words down
@@ -181,6 +191,36 @@ def encode_directions(
     return ids, vectors, encoder, lexicon, config
 
 
+@dataclass
+class EarlyEncoding:
+    """The settings' encoder fitted and every direction encoded before the entity layer (:func:`encode_early`)."""
+
+    #: The lexicon it was made with (:func:`encode_directions` uses it only when the graph's lexicon is equal).
+    lexicon_state: dict[str, Any]
+    encoder_state: dict[str, Any]
+    vectors: vx.TextMatrix
+    #: Every series direction's title encoded on its own (:func:`series_title_rows`).
+    titles: tuple[sp.csr_matrix, dict[str, int]] | None
+
+
+def encode_early(docs: list[ParsedDocument], entity_graph: nx.MultiDiGraph, *, settings: Settings,
+                 config: ScoringConfig | None = None) -> EarlyEncoding:
+    """:func:`encode_directions` and lineage's title vectors from the documents and their entities alone.
+
+    ``entity_graph`` holds the vocabulary entities the entity layer will add
+    (:func:`graph.build.entities.vocabulary_entity_graph`), so this can run beside keyword choice and the entity
+    layer (the build runs it in a forked process on large corpora).
+    """
+    lexicon = lexicon_from_graph(entity_graph)
+    encoder = encoder_from_settings(settings, lexicon=lexicon)
+    directions = [d for doc in docs for d in doc.directions]
+    fields = [direction_fields(d) for d in directions]
+    encoder.fit([" ".join(f.values()) for f in fields])
+    vectors = direction_vectors(encoder, fields, config or ScoringConfig())
+    return EarlyEncoding(lexicon_state=lexicon.state(), encoder_state=encoder.state(), vectors=vectors,
+                         titles=series_title_rows(encoder, series_editions(docs)))
+
+
 def add_similarity_layer(
     g: nx.MultiDiGraph,
     docs: list[ParsedDocument],
@@ -189,6 +229,7 @@ def add_similarity_layer(
     settings: Settings,
     encoder: Encoder | None = None,
     progress: Progress | None = None,
+    early: EarlyEncoding | None = None,
 ) -> SimilarityResult:
     """Add SIMILAR_TO, CONTINUES, Community and IN_COMMUNITY to ``g``; return the direction vectors.
 
@@ -199,12 +240,15 @@ def add_similarity_layer(
         settings: encoder choice, ``similar_top_k``, ``similar_threshold``.
         encoder: an encoder to use instead of the one the settings name (it is fitted here).
         progress: called with a short message as each step starts.
+        early: the vectors and fitted encoder made before the entity layer (:func:`encode_early`), used when
+            no ``encoder`` is given and their lexicon is the graph's.
     """
     say = progress or (lambda _m: None)
     say("encoding directions")
     ids, vectors, encoder, lexicon, config = encode_directions(
-        g, docs, settings=settings, encoder=encoder, progress=progress is not None
+        g, docs, settings=settings, encoder=encoder, progress=progress is not None, early=early
     )
+    used_early = early is not None and vectors is early.vectors
     cands = candidates_from_graph(g, ids, vectors, config)
     method = f"{encoder.name}+entities"
     threshold = similar_threshold(settings, encoder)
@@ -219,6 +263,13 @@ def add_similarity_layer(
         Selection(settings.similar_top_k, edge_threshold, cross_group=True),
         Selection(settings.similar_top_k, threshold),
     ], exact_max=settings.exact_similarity_max)
+    # Louvain needs only the lists over all programs: on a large corpus it runs in a forked process while this
+    # one adds SIMILAR_TO and CONTINUES (the second core; 14 s at 100,000 directions), handing back only the
+    # communities' member ids.
+    ids_order = cands.ids
+    communities = Background(lambda: louvain(similarity_graph(cands, config, top_k=settings.similar_top_k,
+                                                              threshold=threshold, ranked=everywhere), ids_order),
+                             parallel=len(ids) >= BACKGROUND_MIN_DIRECTIONS and can_fork(settings.build_workers))
     for did, ranked in zip(ids, across, strict=True):
         for s in ranked:
             props = s.edge_props()
@@ -229,10 +280,12 @@ def add_similarity_layer(
 
     say("linking editions of a series")
     lineage = lineage_rule(settings, encoder)
-    add_continues(g, docs, cands, config, encoder, method=method, rule=lineage, progress=progress)
+    add_continues(g, docs, cands, config, encoder, method=method, rule=lineage, progress=progress,
+                  titles=early.titles if early is not None and used_early else None)
 
     say("finding topic communities")
-    add_communities(g, cands, config, top_k=settings.similar_top_k, threshold=threshold, ranked=everywhere)
+    add_communities(g, cands, config, top_k=settings.similar_top_k, threshold=threshold,
+                    communities=communities.result())
 
     state = dict(encoder.state())
     state.setdefault("lexicon", lexicon.state())
@@ -339,10 +392,10 @@ def title_vectors(encoder: Encoder, directions: Sequence[Direction]) -> dict[str
     return {d.id: rows[i] for i, d in enumerate(directions)}
 
 
-def _series_titles(
+def series_title_rows(
     encoder: Encoder, pairs: Sequence[tuple[ParsedDocument, ParsedDocument]]
-) -> Callable[[Sequence[Direction]], dict[str, np.ndarray]] | None:
-    """:func:`title_vectors` of any editions' directions, from one encoding of every series direction's title.
+) -> tuple[sp.csr_matrix, dict[str, int]] | None:
+    """Every series direction's title encoded on its own, in one call: the rows and direction id → row.
 
     Most editions are in two pairs (as the later, then as the previous edition): encoding each title once, in one
     call, was a third of lineage's time when every pair encoded its own. Only for an encoder whose rows are sparse
@@ -358,8 +411,18 @@ def _series_titles(
     m = vx.l2_normalise(vx.as_rows(encoder.encode([d.title or "" for d in seen.values()])))
     if not sp.issparse(m):
         return None
-    m = m.tocsr()
-    row = {did: i for i, did in enumerate(seen)}
+    return m.tocsr(), {did: i for i, did in enumerate(seen)}
+
+
+def _series_titles(
+    encoder: Encoder, pairs: Sequence[tuple[ParsedDocument, ParsedDocument]],
+    rows: tuple[sp.csr_matrix, dict[str, int]] | None = None,
+) -> Callable[[Sequence[Direction]], dict[str, np.ndarray]] | None:
+    """:func:`title_vectors` of any editions' directions, from :func:`series_title_rows` (``rows`` when made)."""
+    rows = rows if rows is not None else series_title_rows(encoder, pairs)
+    if rows is None:
+        return None
+    m, row = rows
 
     def titles(directions: Sequence[Direction]) -> dict[str, np.ndarray]:
         dense = np.asarray(m[[row[d.id] for d in directions]].toarray(), dtype=np.float32)
@@ -398,8 +461,11 @@ def find_continues(
     rule: LineageRule | None = None,
     *,
     progress: Progress | None = None,
+    titles: tuple[sp.csr_matrix, dict[str, int]] | None = None,
 ) -> list[Continuation]:
     """The CONTINUES links :class:`LineageRule` accepts, for every series with two or more editions.
+
+    ``titles``: :func:`series_title_rows` of ``docs``' editions with ``encoder`` when already made.
 
     Each later direction is ranked against the previous edition's directions only, and each earlier one
     against the later edition's (:func:`embeddings.topk.top_k_all` with those rows and columns): the work
@@ -412,7 +478,7 @@ def find_continues(
     made: list[Continuation] = []
     pairs = series_editions(docs)
     count = StepCount(progress or (lambda _m: None), "linking editions of a series", len(pairs))
-    every_title = _series_titles(encoder, pairs)
+    every_title = _series_titles(encoder, pairs, titles)
     for prev, later in pairs:
         count.add()
         eds = [*prev.directions, *later.directions]
@@ -466,10 +532,11 @@ def add_continues(
     method: str,
     rule: LineageRule | None = None,
     progress: Progress | None = None,
+    titles: tuple[sp.csr_matrix, dict[str, int]] | None = None,
 ) -> list[Continuation]:
     """CONTINUES edges from directions of a later edition to the previous edition's ones they carry on."""
     rule = rule or LineageRule()
-    made = find_continues(docs, cands, config, encoder, rule, progress=progress)
+    made = find_continues(docs, cands, config, encoder, rule, progress=progress, titles=titles)
     for c in made:
         g.add_edge(
             c.later,
@@ -511,6 +578,13 @@ def similarity_graph(
     sg.add_nodes_from(cands.ids)
     sg.add_weighted_edges_from((a, b, w) for (a, b), w in weights.items())
     return sg
+
+
+def louvain(sg: nx.Graph, ids: Sequence[str]) -> list[list[str]]:
+    """Louvain communities (seeded) of the similarity graph, as lists of direction ids; one each without edges."""
+    if not sg.number_of_edges():
+        return [[d] for d in ids]
+    return [list(c) for c in nx.community.louvain_communities(sg, weight="weight", seed=COMMUNITY_SEED)]
 
 
 def entity_counts(cands: Candidates) -> Counter[str]:
@@ -562,15 +636,17 @@ def add_communities(
     top_k: int,
     threshold: float,
     ranked: Sequence[Sequence[Scored]] | None = None,
+    communities: Sequence[Sequence[str]] | None = None,
 ) -> list[list[str]]:
-    """Louvain communities (seeded) on the similarity graph; Community nodes for groups of two or more."""
-    sg = similarity_graph(cands, config, top_k=top_k, threshold=threshold, ranked=ranked)
-    comms = (
-        nx.community.louvain_communities(sg, weight="weight", seed=COMMUNITY_SEED)
-        if sg.number_of_edges()
-        else [{d} for d in cands.ids]
-    )
-    groups = sorted((sorted(c) for c in comms), key=lambda m: (-len(m), m[0]))
+    """Louvain communities (seeded) on the similarity graph; Community nodes for groups of two or more.
+
+    ``communities``: :func:`louvain` of the similarity graph when already found (the build finds them in a
+    forked process); ``ranked`` is then not needed.
+    """
+    if communities is None:
+        sg = similarity_graph(cands, config, top_k=top_k, threshold=threshold, ranked=ranked)
+        communities = louvain(sg, cands.ids)
+    groups = sorted((sorted(c) for c in communities), key=lambda m: (-len(m), m[0]))
     kept = [m for m in groups if len(m) >= 2]
     df_all = entity_counts(cands)
     for n, members in enumerate(kept, start=1):

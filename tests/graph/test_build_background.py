@@ -1,0 +1,63 @@
+"""Build steps run in a forked process beside the build (encoder, Louvain) give the graph a serial build gives."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import fundgraph.graph.build.similarity as similarity
+from fundgraph.core.paths import MANIFEST_PATH
+from fundgraph.core.settings import Settings
+from fundgraph.graph.build.background import Background
+from fundgraph.graph.build.pipeline import build_graph
+
+
+def _rows(built) -> list[str]:
+    g = built.graph
+    nodes = [json.dumps([n, d], sort_keys=True, ensure_ascii=False, default=repr) for n, d in g.nodes(data=True)]
+    edges = [json.dumps([u, v, k, d], sort_keys=True, ensure_ascii=False, default=repr)
+             for u, v, k, d in g.edges(keys=True, data=True)]
+    return nodes + edges
+
+
+def _build(tmp_path: Path, name: str, workers: int):
+    settings = Settings(manifest=MANIFEST_PATH, home=tmp_path / name, cache_dir=tmp_path / name / "cache",
+                        store="embedded", encoder="lexical", build_workers=workers)
+    return build_graph(settings, full=True)
+
+
+def test_background_steps_give_the_serial_graph(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    serial = _build(tmp_path, "serial", workers=1)  # one process: every step inline
+    monkeypatch.setattr(similarity, "BACKGROUND_MIN_DIRECTIONS", 0)  # the bundled corpus is small: fork anyway
+    used: list[bool] = []
+    encode = similarity.encode_directions
+
+    def spy(*args, early=None, **kwargs):
+        out = encode(*args, early=early, **kwargs)
+        used.append(early is not None and out[1] is early.vectors)
+        return out
+
+    monkeypatch.setattr(similarity, "encode_directions", spy)
+    forked = _build(tmp_path, "forked", workers=2)
+    assert used == [True]  # the early encoding was made (its lexicon is the entity layer's) and used
+    assert _rows(forked) == _rows(serial)
+    assert forked.direction_ids == serial.direction_ids
+    assert (forked.vectors != serial.vectors).nnz == 0
+    assert forked.encoder_state == serial.encoder_state
+    assert sum(1 for *_e, d in forked.graph.edges(data=True) if d["type"] == "CONTINUES") > 0
+    assert sum(1 for _n, d in forked.graph.nodes(data=True) if d.get("label") == "Community") > 0
+
+
+def test_background_result_and_errors() -> None:
+    job = Background(lambda: np.arange(5).tolist(), parallel=True)
+    assert job.result() == [0, 1, 2, 3, 4]
+    assert Background(lambda: "inline", parallel=False).result() == "inline"
+
+    def fails() -> None:
+        raise ValueError("in the step")
+
+    with pytest.raises(ValueError, match="in the step"):
+        Background(fails, parallel=True).result()
