@@ -20,7 +20,7 @@ import scipy.sparse as sp
 
 from fundgraph.graph.model import Label, Rel
 from fundgraph.graph.read import semantics
-from fundgraph.graph.stores.embedded.columns import BLOBS, Blobs, Columns, decode, encode
+from fundgraph.graph.stores.embedded.columns import BLOBS, Blobs, Columns, decode, direction_lists, encode
 
 
 class PartialGraph:
@@ -263,14 +263,7 @@ def appended_columns(partial: PartialGraph, profiles: dict[str, Any], raw: sp.cs
 
     # -- directions: the new programs (manifest order after every stored one) and their directions, appended -----
     progs, dirs = semantics.canonical_order({"id": n, **g.nodes[n]} for n in new_nodes)
-    added = {
-        "programs": [p["id"] for p in progs],
-        "ids": [d["id"] for d in dirs],
-        "program": [d.get("program_id") for d in dirs],
-        "text": [semantics.direction_text(d) for d in dirs],
-        "keywords": [semantics.direction_keywords(d) for d in dirs],
-        "categories": [semantics.direction_categories(d) for d in dirs],
-    }
+    added = direction_lists(progs, dirs)
     doc = {"ids": ids, "labels": labels, "relations": relations}
     if c.directions_file is not None:  # directions.json linked as it is; the tail holds every addition's lists
         tail = {k: [*(c.directions_tail or {}).get(k, []), *v] for k, v in added.items()}

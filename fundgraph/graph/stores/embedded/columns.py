@@ -205,6 +205,19 @@ class ProfileRows(Sequence[dict[str, float]]):
         return {ids[c]: float(w) for c, w in zip(m.indices[lo:hi].tolist(), m.data[lo:hi].tolist(), strict=True)}
 
 
+def direction_lists(programs: Sequence[Mapping[str, Any]], directions: Sequence[Mapping[str, Any]]
+                    ) -> dict[str, list[Any]]:
+    """The per-direction lists directions.json holds (canonical order), for the build's writer and for add."""
+    return {
+        "programs": [p["id"] for p in programs],
+        "ids": [d["id"] for d in directions],
+        "program": [d.get("program_id") for d in directions],
+        "text": [semantics.direction_text(d) for d in directions],
+        "keywords": [semantics.direction_keywords(d) for d in directions],
+        "categories": [semantics.direction_categories(d) for d in directions],
+    }
+
+
 def _csr_arrays(m: sp.csr_matrix) -> dict[str, np.ndarray]:
     return {"data": np.asarray(m.data, dtype=np.float64), "indices": np.asarray(m.indices, dtype=np.int32),
             "indptr": np.asarray(m.indptr, dtype=np.int64)}
@@ -318,14 +331,7 @@ class Columns:
         # directions' properties was ~150 MB at the store write's peak.
         progs, dirs = semantics.canonical_order(d if d.get("id") == n else {"id": n, **d}
                                                 for n, d in g.nodes(data=True) if d.get("label") in shown)
-        directions = {
-            "programs": [p["id"] for p in progs],
-            "ids": [d["id"] for d in dirs],
-            "program": [d.get("program_id") for d in dirs],
-            "text": [semantics.direction_text(d) for d in dirs],
-            "keywords": [semantics.direction_keywords(d) for d in dirs],
-            "categories": [semantics.direction_categories(d) for d in dirs],
-        }
+        directions = direction_lists(progs, dirs)
         arrays = {"edges.src": np.frombuffer(src, dtype=np.int32), "edges.dst": dst_a,
                   "edges.rel": np.frombuffer(rel, dtype=np.int8), "edges.indptr": indptr,
                   "edges.in_order": in_order, "edges.in_indptr": in_indptr,
