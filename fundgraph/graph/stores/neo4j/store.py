@@ -139,6 +139,7 @@ class Neo4jStore(GraphStore):
         self.version_ttl = version_ttl
         self._lock = threading.Lock()
         self._vocabulary: Vocabulary | None = None
+        self._reading_vocabulary = threading.Lock()  # one read of it at a time (the others wait and take it)
         self._version: tuple[str, float] | None = None  # (build, monotonic time it was read)
         self._refreshing = False
         self._forgotten = 0  # forget_version calls: a refresh that started before one does not count
@@ -521,14 +522,17 @@ class Neo4jStore(GraphStore):
         """
         if build is None:
             build = self.connection.transaction(self._check_build)
-        with self._lock:
-            if self._vocabulary is not None and self._vocabulary.build == build:
-                return self._vocabulary
-        row = self.read("get_ranking_vocabulary")
-        voc = Vocabulary.from_row(row[0] if row else None)
-        with self._lock:
-            self._vocabulary = voc
-        return voc
+        # One read at a time: the first similar requests of a build arriving together (32 clients) each read and
+        # decoded it (1.4 s and 170 MB at 100,000 directions) before; now they wait for the first one's.
+        with self._reading_vocabulary:
+            with self._lock:
+                if self._vocabulary is not None and self._vocabulary.build == build:
+                    return self._vocabulary
+            row = self.read("get_ranking_vocabulary")
+            voc = Vocabulary.from_row(row[0] if row else None)
+            with self._lock:
+                self._vocabulary = voc
+            return voc
 
     def warm(self) -> None:
         """Nothing to read ahead: each similar/search request reads its own candidates (start-up reads no corpus).
