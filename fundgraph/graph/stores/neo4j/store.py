@@ -1,7 +1,7 @@
 """The Neo4j store: the graph in a real Neo4j 5.26, behind the same interface as the embedded store.
 
 Writing is :mod:`.loader`'s (layout, batches, the replace protocol). Reads are Cypher (``cypher/<verb_noun>.cypher``,
-values only as ``$parameters``), each request in one read transaction that first checks the meta node names a
+values only as ``$parameters``), each request as auto-commit reads whose first statement checks the meta node names a
 complete build: health, programs, directions (filters, total and page in one query), direction detail, entities,
 entity, overlaps, matrix and neighbourhood (one query per BFS level, each asking only for the neighbours the
 walk can still take). The rules of :mod:`fundgraph.graph.read.semantics` (ordering, tie-breaks, error details)
@@ -170,7 +170,7 @@ class Neo4jStore(GraphStore):
         self.connection.close()
 
     def read(self, name: str, **params: Any) -> list[dict[str, Any]]:
-        """Rows (as dicts) of the catalog statement ``name`` in a read transaction."""
+        """Rows (as dicts) of the catalog statement ``name``, read as an auto-commit statement (retried)."""
         return self.connection.read(name, **params)
 
     def write(self, name: str, **params: Any) -> list[dict[str, Any]]:
@@ -263,7 +263,7 @@ class Neo4jStore(GraphStore):
         return _checked_build(rows[0] if rows else None)
 
     def _query(self, work: Callable[[Run], Any]) -> Any:
-        """Run ``work(run)`` in one read transaction, after checking a complete build is stored."""
+        """Run ``work(run)``'s reads (auto-commit, retried), after checking a complete build is stored."""
 
         def checked(run: Run) -> Any:
             self._check_build(run)
