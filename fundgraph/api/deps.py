@@ -277,8 +277,8 @@ async def call(store: GraphStore, fn: Callable[..., T], *args: Any) -> T:
 
 #: Threads a store that waits on the network (Neo4j) is called from at once; more requests queue in arrival order.
 #: Forty (anyio's default) let 32 clients' requests contend for the GIL and the driver's pool in no order: at
-#: 100,000 directions with 32 clients, p99 of a direction detail 83-95 ms with 40 threads, 46-65 ms with 4 and
-#: 57 ms with 8 (throughput the same or higher; benchmarks/api_latency.py --store neo4j, load 4-5). A local Neo4j on
-#: 2 cores is busy with 4; 8 leaves room for a remote one's round trips.
-STORE_THREADS = 8
+#: 100,000 directions with 32 clients, p99 of a direction detail in five runs each (median) 66-95 (70) ms with 40
+#: threads, 53-68 (57) with 8, 46-65 (55) with 4, throughput the same (benchmarks/api_latency.py --store neo4j,
+#: load 3-5). Four keep a local Neo4j on 2 cores busy, and at 1 ms a round trip still pass 2,500 details a second.
+STORE_THREADS = 4
 _WAITERS: anyio.CapacityLimiter | None = None
