@@ -225,15 +225,15 @@ def char_bigrams(text: str) -> list[str]:
 
 
 def char_ngrams(text: str) -> list[str]:
-    """Prefixed character unigrams and bigrams of every character (Latin and digits too), never across whitespace.
+    """Prefixed character unigrams and bigrams inside each run of Chinese characters (never across punctuation).
 
-    The features of a text are its whitespace-separated pieces' features put together (:meth:`LexicalEncoder.fit`
-    memoises pieces).
+    Latin text gives none: an English name reaches the Chinese text through the lexicon (normalised to its Chinese
+    name first), and a stray Latin word must not match every direction that mentions "AI" or "PET" letter by letter.
     """
     out: list[str] = []
-    for piece in text.split():
-        out.extend(CHAR_PREFIX + c for c in piece)
-        out.extend(CHAR_PREFIX + piece[i : i + 2] for i in range(len(piece) - 1))
+    for run in _CJK_RUN.findall(text):
+        out.extend(CHAR_PREFIX + c for c in run)
+        out.extend(CHAR_PREFIX + run[i : i + 2] for i in range(len(run) - 1))
     return out
 
 
