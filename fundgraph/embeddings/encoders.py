@@ -304,6 +304,7 @@ class LexicalEncoder(Encoder):
         self.idf = np.zeros(0, dtype=np.float32)
         self._tokenise: Tokeniser | None = None
         self._spans: Any = None
+        self._english: Any = None
         #: Feature ids and each text piece's ids from :meth:`fit`, for the next :meth:`encode` only.
         self._fitted: tuple[dict[str, int], dict[str, np.ndarray]] | None = None
 
@@ -317,6 +318,8 @@ class LexicalEncoder(Encoder):
     def features(self, text: str) -> list[str]:
         """Word tokens, then prefixed character bigrams, of one text."""
         # One normalising pass serves both blocks (it is the regex over every synonym: half the encoding time).
+        if self.char_unigrams and text and not _CJK_RUN.search(text):
+            text = f"{text} {self._english_names(text)}"
         normalised = self.lexicon.normalise(text or "", latin_only=self.latin_only)
         # word_share 0: characters only (no jieba cut at all)
         words = self.tokenise.cut_normalised(normalised) if self.word_share > 0 else []
@@ -326,6 +329,21 @@ class LexicalEncoder(Encoder):
         if self.char_unigrams:
             return words + char_ngrams(lowered)
         return words + [CHAR_PREFIX + b for b in char_bigrams(lowered)]
+
+    def _english_names(self, text: str) -> str:
+        """The Chinese names of the entities an all-English text names, by word and stem (``interfaces``, ``tumors``).
+
+        Character features see Chinese only, so an English query meets the directions through these names; the
+        lexicon's exact surface forms alone miss plurals and phrases (``brain computer interfaces``).
+        """
+        if self._english is None:
+            from fundgraph.embeddings.english import EnglishIndex, EnglishName
+
+            self._english = EnglishIndex.build(
+                EnglishName(t.entity_id, t.type, (t.name_en, *t.synonyms), heads=False)
+                for t in self.lexicon.terms.values())
+        found = self._english.match(text, {})
+        return " ".join(self.lexicon.terms[e].name for e in sorted(found) if e in self.lexicon.terms)
 
     def _boilerplate_features(self) -> set[str]:
         bp = set(self.boilerplate)
@@ -356,6 +374,8 @@ class LexicalEncoder(Encoder):
         checks) except a surface form that itself contains whitespace (``Alzheimer disease``): the text is cut
         only when no such surface occurs in it.
         """
+        if self.char_unigrams and text and not _CJK_RUN.search(text):
+            return None  # all English: matched as a whole (:meth:`_english_names`)
         spanning = self._spanning()
         if spanning is not None:
 

@@ -436,11 +436,14 @@ def find_continues(
         for d, ranked in zip(later.directions, forward, strict=True):
             if not ranked or ranked[0].score < rule.threshold:
                 continue
-            s = ranked[0]
-            if rule.mutual and back.get(s.id) != d.id:
-                continue
             t = {p: float(titles[d.id] @ titles[p]) for p in prev_ids}
-            if rule.title_agrees and not (t[s.id] > 1e-6 and t[s.id] >= max(t.values()) - 1e-6):
+            # The best match, or the runner-up when the best fails the checks and the runner-up passes them (two
+            # sub-directions of one earlier topic can score within a hair: BT-IT 2024:1 against 2021:1.2 and 1.1).
+            s = next((c for c in ranked[:2] if c.score >= rule.threshold
+                      and not (rule.mutual and back.get(c.id) != d.id)
+                      and not (rule.title_agrees and not (t[c.id] > 1e-6 and t[c.id] >= max(t.values()) - 1e-6))),
+                     None)
+            if s is None:
                 continue
             made.append(
                 Continuation(
@@ -450,7 +453,7 @@ def find_continues(
                     to_year=int(prev.program.year or 0),
                     scored=s,
                     title_score=t[s.id],
-                    runner_up=ranked[1].score if len(ranked) > 1 else 0.0,
+                    runner_up=max((c.score for c in ranked[:2] if c is not s), default=0.0),
                 )
             )
     return made
