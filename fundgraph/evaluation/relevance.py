@@ -12,7 +12,11 @@ grades (query, candidate) pairs 0/1/2, pooled from four systems' cross-program t
   no related candidate, the share that get no edge.
 - **Cross-validation**: 5 folds over queries (fixed by :data:`SEED`). Anything tuned — the scoring weights
   (:data:`GRID`) and the calibration — is tuned on four folds and measured on the fifth.
-- **Fusion and learned term weights** (``--ablation`` only; none ships): reciprocal rank fusion of word TF-IDF,
+- **The shipped method** (session 8): character 1-2 gram TF-IDF whose idf carries term weights learned from the
+  graded pairs (:func:`fit_term_weights`, package data ``term_weights.json``) plus gated entity overlap. Its CV
+  row is nested (:func:`learned_cv`): weights, α, the text/entity balance and the calibration are fitted inside
+  the training folds; the shipped calibration is isotonic over out-of-fold scores (:func:`learned_fit`).
+- **Fusion and learned term weights over plain TF-IDF** (``--ablation`` only): reciprocal rank fusion of word TF-IDF,
   character TF-IDF and ours; a logistic regression over their scores fitted on four folds, applied to the fifth;
   TF-IDF with each feature reweighted by how often the judged pairs sharing it are related (nested CV). They
   measure how far these go and whether their scores still make precise edges.
