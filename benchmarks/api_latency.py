@@ -9,6 +9,7 @@ a table.
     python benchmarks/api_latency.py --home ~/.fundgraph --requests 1000
     python benchmarks/api_latency.py --store neo4j   # the same graph loaded into a fresh test Neo4j
     python benchmarks/api_latency.py --store neo4j --code /tmp/old-checkout   # another checkout's server
+    python benchmarks/api_latency.py --store neo4j --uri bolt://127.0.0.1:7687 --no-load --home H   # loaded once
 
 With ``--store neo4j`` the graph is loaded with ``fundgraph load-neo4j --from-embedded`` into a Neo4j 5.26 started
 for the run (tools/neo4j-launcher; or ``--uri``, an existing one without auth), and a depth-2 neighbourhood
@@ -292,7 +293,7 @@ def directions_page(port: int, offset: int, count: int) -> list[dict]:
 
 
 #: The scenarios answered from the server's caches (the same requests again): warmed before they are measured.
-REPEATED = ("detail~", "similar~", "search~", "matrix")
+REPEATED = ("detail~", "similar~", "search~", "matrix", "neighb2~")
 
 
 def scenarios(
@@ -305,10 +306,11 @@ def scenarios(
     warm-up already made (answered from the caches).
     """
     ids = [d["id"] for d in get_json(port, "/api/directions?limit=500")["items"]]
-    # Four fresh slices of directions per run (detail, similar, similar k10, search titles), after the first 500.
-    fresh = directions_page(port, 500 + 4 * n * run, 4 * n)
-    fresh = (fresh * (1 + 4 * n // max(len(fresh), 1)))[: 4 * n]
-    detail, similar, similar10, titled = (fresh[i * n : (i + 1) * n] for i in range(4))
+    # Five fresh slices of directions per run (detail, similar, similar k10, search titles, neighbourhood), after
+    # the first 500.
+    fresh = directions_page(port, 500 + 5 * n * run, 5 * n)
+    fresh = (fresh * (1 + 5 * n // max(len(fresh), 1)))[: 5 * n]
+    detail, similar, similar10, titled, centres = (fresh[i * n : (i + 1) * n] for i in range(5))
 
     def text(i: int) -> str:
         # Every text distinct: a direction's title (what a researcher pastes) or one of the six topics with a
@@ -333,8 +335,12 @@ def scenarios(
         ],
     }
     if neighbourhood:
-        plan["neighb2"] = [
-            ("GET", f"/api/graph/neighborhood?node={ids[i % len(ids)]}&depth=2&limit=100", None) for i in range(n)
+        # neighb2: a centre no earlier request named; neighb2~: the first 200 directions again (the caches: at
+        # 100,000 directions a neighbourhood is 90-270 kB of JSON, 200 of them fit the answer cache's 64 MB).
+        plan["neighb2"] = [("GET", f"/api/graph/neighborhood?node={d['id']}&depth=2&limit=100", None) for d in centres]
+        again = ids[:200]
+        plan["neighb2~"] = [
+            ("GET", f"/api/graph/neighborhood?node={again[i % len(again)]}&depth=2&limit=100", None) for i in range(n)
         ]
     return plan
 
@@ -356,6 +362,8 @@ def main() -> None:
     ap.add_argument("--code", type=Path, default=ROOT, help="checkout whose fundgraph loads and serves")
     ap.add_argument("--only", help="comma-separated scenarios to run (default: all)")
     ap.add_argument("--search-process", action="store_true", help="serve with `fundgraph serve --search-process`")
+    ap.add_argument("--no-load", action="store_true",
+                    help="with --uri: serve the graph already loaded there (no `load-neo4j`)")
     args = ap.parse_args()
 
     tmp = None
@@ -373,7 +381,8 @@ def main() -> None:
 
             neo4j = Neo4jProcess().start()
             uri = neo4j.uri
-        load_neo4j(home, uri, args.code)
+        if not (args.no_load and args.uri):
+            load_neo4j(home, uri, args.code)
     port = free_port()
     load = os.getloadavg()
     started = time.perf_counter()

@@ -9,7 +9,7 @@ the API's start-up stay fast and the Neo4j driver is imported only when Neo4j is
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Container, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -354,7 +354,14 @@ def add_documents(settings: Settings, files: list[Path], *, program_id: str | No
 
     import yaml
 
-    from fundgraph.loaders.corpus import ManifestEntry, parse_read, program_from_title, read_guideline, read_manifest
+    from fundgraph.loaders.corpus import (
+        ManifestEntry,
+        ManifestIds,
+        parse_read,
+        program_from_title,
+        read_guideline,
+        read_manifest,
+    )
     from fundgraph.loaders.manifest_guard import corpus_directory
     from fundgraph.loaders.metadata import infer_metadata
 
@@ -365,7 +372,7 @@ def add_documents(settings: Settings, files: list[Path], *, program_id: str | No
     root = Path(corpus_dir) if corpus_dir is not None else settings.user_corpus
     manifest = root / "manifest.yaml"
     with reading_manifests(settings), corpus_directory(root):
-        bundled_ids = {e.id for e in read_manifest(settings.manifest)}
+        bundled_ids = ManifestIds(settings.manifest)  # read only if a new id may be one of its ids
         entries = read_manifest(manifest) if manifest.is_file() else []
     if program_id and program_id in bundled_ids:
         raise InvalidRequest(f"program id {program_id!r} is a bundled program: choose another --program-id",
@@ -408,7 +415,7 @@ def add_documents(settings: Settings, files: list[Path], *, program_id: str | No
     return added
 
 
-def _free_id(pid: str, taken: set[str]) -> str:
+def _free_id(pid: str, taken: Container[str]) -> str:
     """``pid``, or ``pid-2``, ``pid-3``… when a bundled program has it."""
     k, out = 2, pid
     while out in taken:
@@ -467,6 +474,7 @@ def update_graph(settings: Settings, program_ids: list[str], *, full: bool = Fal
     from fundgraph.core.schema import using_registry
     from fundgraph.graph.build import incremental
     from fundgraph.loaders.corpus import plan_corpora
+    from fundgraph.loaders.tokenizer import mapped_dictionary
     from fundgraph.loaders.vocab import load_vocabularies, vocabulary_registry
 
     say = progress or _quiet
@@ -485,7 +493,8 @@ def update_graph(settings: Settings, program_ids: list[str], *, full: bool = Fal
                 return GraphUpdate(mode="none", reason="no graph built yet: run `fundgraph build`")
             t1, cpu = time.perf_counter(), time.process_time()
             registry = vocabulary_registry(settings.vocab_dir)
-            with using_registry(registry):
+            # a few dozen directions cut: jieba's dictionary looked up memory-mapped, not read whole (~1 s)
+            with using_registry(registry), mapped_dictionary():
                 vocab = load_vocabularies(settings.vocab_dir)
                 plan = {d.entry.id: d for d in plan_corpora([settings.user_corpus / "manifest.yaml"], strict=True)}
                 for pid in program_ids:

@@ -181,8 +181,10 @@ class JSONBytesCache:
                 self._bytes = 0
                 self._graph = graph
 
-    def dumps(self, result: Any) -> bytes:
-        """JSON bytes of a read model (or a list of them)."""
+    def dumps(self, result: Any, keep: bool = True) -> bytes:
+        """JSON bytes of a read model (or a list of them); ``keep``: remember them (the store hands it out again)."""
+        if not keep:  # a fresh object per request (Neo4j): holding it would only evict the ones that come back
+            return pydantic_core.to_json(result)
         hit = self._entries.get(id(result))
         if hit is not None and hit[0] is result:
             return hit[1]
@@ -234,7 +236,7 @@ class Responder:
         """
         result = await in_worker(fn, *args) if thread else await call(self.store, fn, *args)
         self.cache.follow(self.store.version())
-        return Response(self.cache.dumps(result), media_type="application/json")
+        return Response(self.cache.dumps(result, keep=self.store.in_memory), media_type="application/json")
 
 
 async def get_responder(request: Request, store: StoreDep) -> Responder:

@@ -1,30 +1,6 @@
-// GET /api/directions/{id}/similar, one statement: the build check (build, layout), direction $id (a seek on
-// the :Node(id) uniqueness index) with its row (text vector, entity profile, cited entities), its stored
-// SIMILAR_TO edges (the build's cross-program top list at or above the threshold, as ranked live), and the
-// candidates to re-score with their rows: every direction (a small graph, up to the store's exact_max: the
-// answer is then exactly the embedded store's). find_similar_candidates reads the vector index's nearest
-// instead: one statement choosing by a parameter scanned every direction whichever it chose (102,000 db hits
-// at 100,000 directions). A candidate's row: brief, sparse vector fg_vec_idx/fg_vec_val (or the dense
-// embedding when there is none), profile fg_prof_e/fg_prof_w, cited entities fg_direct.
-OPTIONAL MATCH (m:FundgraphMeta {id: 'fundgraph'})
-OPTIONAL MATCH (d:Node {id: $id})
-WHERE d:Direction
-CALL (d) {
-  OPTIONAL MATCH (d)-[s:SIMILAR_TO]->(t:Node)
-  RETURN collect(CASE WHEN s IS NULL THEN null
-                      ELSE {brief: t {.id, .program_id, .code, .title, .title_en, .category}, direct: t.fg_direct,
-                            props: [k IN keys(s) | [k, s[k]]]} END) AS stored
-}
-CALL (d) {
-  MATCH (c:Direction)
-  WHERE d IS NOT NULL
-  RETURN collect(c {.id, .program_id, .code, .title, .title_en, .category, .fg_vec_idx, .fg_vec_val,
-                    .fg_prof_e, .fg_prof_w, .fg_direct,
-                    embedding: CASE WHEN c.fg_vec_idx IS NULL THEN c.embedding END}) AS candidates
-}
-RETURN m.build AS build, m.layout AS layout, d IS NOT NULL AS found,
-       CASE WHEN d IS NULL THEN null
-            ELSE d {.id, .program_id, .code, .title, .title_en, .category, .fg_vec_idx, .fg_vec_val, .fg_prof_e,
-                    .fg_prof_w, .fg_direct, embedding: CASE WHEN d.fg_vec_idx IS NULL THEN d.embedding END} END
-         AS direction,
-       stored, candidates
+// GET /api/directions/{id}/similar when the stored list cannot answer, up to the store's exact_max directions
+// (see find_similar_candidates): every direction with its row (the answer is then exactly the embedded store's).
+MATCH (c:Direction)
+RETURN collect(c {.id, .program_id, .code, .title, .title_en, .category, .fg_vec_idx, .fg_vec_val, .fg_prof_e,
+                  .fg_prof_w, .fg_direct, embedding: CASE WHEN c.fg_vec_idx IS NULL THEN c.embedding END})
+       AS candidates

@@ -28,6 +28,7 @@ from functools import lru_cache
 
 from fundgraph.loaders.entities import field_texts, snippet_of
 from fundgraph.loaders.records import Direction
+from fundgraph.loaders.tokenizer import using_mapped_dictionary
 from fundgraph.loaders.vocab import Vocabulary, normalise
 
 TOP_K = 8
@@ -157,12 +158,16 @@ class _TaggingTokenizer:
     def __init__(self, words: Iterable[str]) -> None:
         import jieba.posseg
 
-        from fundgraph.loaders.tokenizer import private_tokenizer
+        from fundgraph.loaders.tokenizer import mapped_tags, private_tokenizer, using_mapped_dictionary
 
         tok = private_tokenizer()
         for w in words:
             tok.add_word(w, freq=2000, tag="nz")
-        self._pos = jieba.posseg.POSTokenizer(tok)
+        if using_mapped_dictionary():  # the tags looked up in the mapped dictionary, not read from dict.txt
+            self._pos = jieba.posseg.POSTokenizer.__new__(jieba.posseg.POSTokenizer)
+            self._pos.tokenizer, self._pos.word_tag_tab = tok, mapped_tags()
+        else:
+            self._pos = jieba.posseg.POSTokenizer(tok)
         self._blocks = jieba.posseg.re_han_internal
         self._memo: dict[str, tuple[tuple[str, str], ...]] = {}
 
@@ -181,8 +186,8 @@ class _TaggingTokenizer:
 
 
 @lru_cache(maxsize=4)
-def _tokenizer(words: tuple[str, ...]) -> _TaggingTokenizer:
-    return _TaggingTokenizer(words)
+def _tokenizer(words: tuple[str, ...], mapped: bool = False) -> _TaggingTokenizer:
+    return _TaggingTokenizer(words)  # (``mapped``: made under tokenizer.mapped_dictionary, kept apart)
 
 
 @dataclass(frozen=True)
@@ -206,7 +211,7 @@ def _view(vocab: Vocabulary) -> _VocabularyView:
     for w, k in vocab.keyword_stopwords.items():
         if k in kinds:
             kinds[k].add(w)
-    view = _VocabularyView(_tokenizer(tuple(vocab.user_dictionary_words())),
+    view = _VocabularyView(_tokenizer(tuple(vocab.user_dictionary_words()), using_mapped_dictionary()),
                            **{k: frozenset(v) for k, v in kinds.items()})
     if len(_VIEWS) >= 4:
         _VIEWS.clear()

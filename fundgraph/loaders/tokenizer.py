@@ -8,12 +8,18 @@ and ~15 MB. The dictionary is jieba's own constant data, not state of any graph.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
+from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 if TYPE_CHECKING:
     import jieba
@@ -54,8 +60,139 @@ def private_tokenizer() -> jieba.Tokenizer:
     """An initialised ``jieba.Tokenizer`` of the caller's own: words added to it stay in it."""
     import jieba
 
+    if using_mapped_dictionary():
+        a = _mapped_arrays()
+        tk = jieba.Tokenizer()
+        tk.FREQ, tk.total, tk.initialized = MappedWords(a["freq_words"], a["freq"]), a["total"], True
+        return tk
     freq, total = _default_dictionary()
     tk = jieba.Tokenizer()
     # What Tokenizer.initialize sets (jieba 0.42), from a copy instead of a second read of the cache file.
     tk.FREQ, tk.total, tk.initialized = dict(freq), total, True
     return tk
+
+
+# -- the dictionary memory-mapped, for a process that cuts a few texts (`fundgraph add`) -----------------------
+#: Version of the files :func:`_mapped_arrays` writes (part of their name).
+_MAPPED_FORMAT = 1
+_mapped_mode: ContextVar[bool] = ContextVar("mapped_dictionary", default=False)
+_ABSENT = object()
+
+
+@contextlib.contextmanager
+def mapped_dictionary() -> Iterator[None]:
+    """Within this block, new tokenizers look words up in jieba's dictionary memory-mapped (:class:`MappedWords`).
+
+    Reading the dictionary into dicts costs ~1 s per process (500,000 words and 350,000 part-of-speech tags
+    made into Python objects; 1.2 s of a 100,000-direction ``fundgraph add``); an addition cuts a few dozen
+    directions, so it looks each word up in sorted arrays instead (a few microseconds, then remembered). The cuts
+    are the same (tests/loaders/test_keyword_tokens.py). A build cuts millions of words: it reads the dicts.
+    """
+    token = _mapped_mode.set(True)
+    try:
+        yield
+    finally:
+        _mapped_mode.reset(token)
+
+
+def using_mapped_dictionary() -> bool:
+    """Whether :func:`mapped_dictionary` is in force."""
+    return _mapped_mode.get()
+
+
+class MappedWords:
+    """A dict of jieba's word → value as tokenizers read it (``in``, ``get``, ``[]``, assignment, ``update``).
+
+    The dictionary's words are a sorted memory-mapped array; a word looked up is remembered, and words assigned
+    (the user's words a tokenizer adds) are kept in a dict of their own over it.
+    """
+
+    __slots__ = ("_own", "_values", "_width", "_words")
+
+    def __init__(self, words: np.ndarray, values: np.ndarray) -> None:
+        self._words, self._values = words, values
+        self._width = words.dtype.itemsize // 4
+        self._own: dict[str, Any] = {}
+
+    def _find(self, key: str) -> Any:
+        hit = self._own.get(key, _ABSENT)
+        if hit is not _ABSENT or key in self._own:
+            return hit
+        value = _ABSENT
+        if isinstance(key, str) and 0 < len(key) <= self._width and not key.endswith("\0"):
+            i = int(np.searchsorted(self._words, key))
+            if i < len(self._words) and self._words[i] == key:
+                value = self._values[i].item()
+        self._own[key] = value
+        return value
+
+    def __contains__(self, key: object) -> bool:
+        return self._find(key) is not _ABSENT  # type: ignore[arg-type]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The value of ``key``, else ``default``."""
+        value = self._find(key)
+        return default if value is _ABSENT else value
+
+    def __getitem__(self, key: str) -> Any:
+        value = self._find(key)
+        if value is _ABSENT:
+            raise KeyError(key)
+        return value
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._own[key] = value
+
+    def update(self, other: dict[str, Any]) -> None:
+        """Assign every item of ``other``."""
+        self._own.update(other)
+
+    def __bool__(self) -> bool:
+        return True
+
+
+@cache
+def _mapped_arrays() -> dict[str, Any]:
+    """The dictionary of jieba as sorted arrays in the cache directory (written once), memory-mapped.
+
+    ``freq_words``/``freq``: every entry of the prefix dictionary (``Tokenizer.FREQ``) and ``total``;
+    ``tag_words``/``tags``: the part-of-speech tag of each word of ``dict.txt`` (``POSTokenizer.word_tag_tab``).
+    """
+    import jieba
+
+    source = Path(jieba.get_dict_file().name)
+    st = source.stat()
+    key = f"{getattr(jieba, '__version__', '?')}-{st.st_size}-{st.st_mtime_ns}-{_MAPPED_FORMAT}"
+    base = _cache_dir() / f"jieba-mapped-{key}"
+    names = ("freq_words", "freq", "tag_words", "tags", "total")
+    if not all((base / f"{n}.npy").exists() for n in names):
+        freq, total = _default_dictionary()
+        tags: dict[str, str] = {}
+        with jieba.get_dict_file() as fh:
+            for line in fh.read().decode("utf-8").splitlines():
+                parts = line.strip().split(" ")
+                if len(parts) == 3:
+                    tags[parts[0]] = parts[2]
+        arrays = {}
+        for words, values, wname, vname, dtype in ((freq, freq, "freq_words", "freq", np.int64),
+                                                   (tags, tags, "tag_words", "tags", None)):
+            ordered = sorted(words)
+            arrays[wname] = np.asarray(ordered, dtype=str)
+            arrays[vname] = np.asarray([values[w] for w in ordered], dtype=dtype if dtype is not None else str)
+        arrays["total"] = np.asarray([total], dtype=np.int64)
+        staging = Path(tempfile.mkdtemp(prefix=base.name + ".", dir=base.parent))
+        for n, a in arrays.items():
+            np.save(staging / f"{n}.npy", a, allow_pickle=False)
+        try:
+            os.rename(staging, base)
+        except OSError:  # another process wrote it first
+            shutil.rmtree(staging, ignore_errors=True)
+    out: dict[str, Any] = {n: np.load(base / f"{n}.npy", mmap_mode="r", allow_pickle=False) for n in names}
+    out["total"] = int(out["total"][0])
+    return out
+
+
+def mapped_tags() -> MappedWords:
+    """The part-of-speech tags of jieba's dictionary words, memory-mapped (``POSTokenizer.word_tag_tab``)."""
+    a = _mapped_arrays()
+    return MappedWords(a["tag_words"], a["tags"])

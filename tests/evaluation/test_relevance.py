@@ -1,6 +1,9 @@
 """The graded evaluation's arithmetic (issue 15) and the calibration file the build and the API read."""
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -109,3 +112,10 @@ def test_shared_term_weights_lift_topical_features_and_sink_boilerplate():
     # only the given queries' grades count: t's pair is left out
     assert np.allclose(w, shared_term_weights(x, index, graded, ["q"], alpha=1.0))
     assert not np.allclose(w, shared_term_weights(x, index, graded, ["q", "t"], alpha=1.0))
+
+
+def test_graded_set_is_the_readers_files():
+    """The shipped YAML is what the two readers' files and the adjudication give (scripts/relevance_merge.py)."""
+    script = Path(__file__).resolve().parents[2] / "scripts" / "relevance_merge.py"
+    done = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr

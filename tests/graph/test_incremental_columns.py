@@ -77,6 +77,23 @@ def test_the_big_blobs_are_carried_over_and_verified(both):
     source = safety.current_target(path)
     safety.verify(source)  # every file, checksums included
     assert (source / "edges.props.tail.npy").stat().st_size > 0 and (source / "edges.props.slots.npy").exists()
+    # directions.json linked as the build wrote it; the addition's programs and directions in the tail file,
+    # read back appended (test_the_ranking_columns_equal_a_fresh_write compares the whole lists)
+    import json
+
+    from fundgraph.graph.stores.embedded.columns import Columns
+
+    assert b"chengchuan-2027" not in (source / "directions.json").read_bytes()
+    # the text vectors likewise: the build's values linked, the new rows' values in the tail files
+    index = json.loads((source / "index.json").read_text(encoding="utf-8"))["vectors"]
+    base = np.load(source / "vectors.data.npy", mmap_mode="r")
+    tail = np.load(source / "vectors.tail.data.npy", mmap_mode="r")
+    assert index["tail"] == base.shape[0] and tail.shape[0] > 0 and index["shape"][0] == 154
+    tail = json.loads((source / "directions.tail.json").read_text(encoding="utf-8"))
+    assert tail["programs"] == ["chengchuan-2027"] and len(tail["ids"]) == len(tail["text"]) == 30
+    columns = Columns.open(source)
+    assert columns.directions["ids"][-30:] == tail["ids"]
+    assert columns.programs_of(columns.directions["ids"]) == columns.directions["program"]
 
 
 def test_stored_scores_read_in_place_equal_the_decoded_edges(both, corpus_built):
@@ -89,6 +106,19 @@ def test_stored_scores_read_in_place_equal_the_decoded_edges(both, corpus_built)
     assert columns.edge_props.slots is not None and edges.size > 100
     expected = [decode(columns.edge_props.raw(int(e)))[1]["score"] for e in edges]
     assert edge_scores(columns.edge_props, edges).tolist() == expected
+
+
+def test_the_edges_touching_the_new_directions_are_exact_top_k_on_the_stored_graph(both):
+    # The bound benchmarks/add_one.py states at every size: computed from what the store serves, not from the
+    # addition's objects (test_incremental checks the same rule on the networkx graph, every list included).
+    from fundgraph.graph.build.incremental import check_exact
+
+    path, _, report, _, _ = both
+    found = check_exact(EmbeddedStore(path).queries(), report.directions)
+    assert found["new_lists_exact"] == 1.0
+    assert found["entered_pairs_checked"] >= len(report.entered) > 0
+    assert found["missed_entries"] == 0 and found["wrong_entries"] == 0
+    assert found["entered_score_diff_max"] <= 1e-6
 
 
 def test_a_second_addition_on_appended_columns_equals_the_networkx_one(both, corpus_settings, tmp_path):

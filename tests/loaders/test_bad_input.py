@@ -208,3 +208,26 @@ def test_lost_direction_is_reported_against_the_stated_count(entries, texts, by_
     doc = parse_text(broken, file=entry.file, program=entry.program())
     assert len(doc.directions) < 55
     assert any("states 55 research directions" in w for w in doc.warnings)
+
+
+def test_manifest_ids_read_the_manifest_only_when_an_id_may_be_in_it(tmp_path):
+    from fundgraph.core.errors import ManifestError
+    from fundgraph.loaders.corpus import ManifestIds
+
+    (tmp_path / "guidelines").mkdir()
+    good = tmp_path / "manifest.yaml"
+    good.write_text("documents:\n  - id: lanhai-2025\n    name: 蓝海专项\n    name_en: Blue sea\n"
+                    "    year: 2025\n    file: a.txt\n"
+                    "    profile: auto\n", encoding="utf-8")
+    ids = ManifestIds(good)
+    assert "lanhai-2025" in ids and "lanhai" not in ids and "shanlin-2026" not in ids
+    broken = tmp_path / "broken.yaml"  # not a manifest (no documents list): found out when an id may be in it
+    broken.write_text("programs: [lanhai-2025]\n", encoding="utf-8")
+    assert "shanlin-2026" not in ManifestIds(broken)
+    with pytest.raises(ManifestError):
+        _ = "lanhai-2025" in ManifestIds(broken)
+    escaped = tmp_path / "escaped.yaml"  # an id spelt with an escape is still found
+    escaped.write_text('documents:\n  - id: "lanhai\\x2d2025"\n    name: 蓝海专项\n    name_en: Blue sea\n'
+                       "    file: a.txt\n"
+                       "    profile: auto\n", encoding="utf-8")
+    assert "lanhai-2025" in ManifestIds(escaped)

@@ -31,3 +31,28 @@ def test_tagging_by_blocks_equals_tagging_the_whole_text(corpus_docs):
         for t in texts:
             assert list(memo.cut(t)) == [(p.word, p.flag) for p in plain.cut(t)]
     assert 0 < len(memo._memo) < sum(len(t) for t in texts)
+
+
+def test_the_mapped_dictionary_cuts_and_tags_as_the_whole_one(corpus_docs):
+    # `fundgraph add` looks jieba's dictionary up memory-mapped (tokenizer.mapped_dictionary): same words, tags
+    # and frequencies, with user words added over it.
+    from fundgraph.loaders.tokenizer import MappedWords, mapped_dictionary
+
+    words = ("多模态影像", "脑机接口")
+    plain = _TaggingTokenizer(words)
+    with mapped_dictionary():
+        mapped = _TaggingTokenizer(words)
+        tk = private_tokenizer()
+    assert isinstance(mapped._pos.word_tag_tab, MappedWords) and isinstance(tk.FREQ, MappedWords)
+    texts = [f"{d.title}。{d.content or ''} {d.metrics or ''}" for doc in corpus_docs for d in doc.directions]
+    texts += ["PET-CT 与 MRI：多模态影像, 12.5% 脑机接口 Scaling Law", "", "\0零"]
+    for t in texts:
+        assert list(mapped.cut(t)) == list(plain.cut(t)), t
+    whole = private_tokenizer()
+    assert tk.total == whole.total and tk.FREQ["研究"] == whole.FREQ["研究"] > 0
+    assert ("中华人民共和国" in tk.FREQ) and ("中华人民共" in tk.FREQ) and ("共和国中华" not in tk.FREQ)
+    assert tk.FREQ.get("x" * 40, -1) == -1
+    tk.add_word("影像组学新词", freq=2000)
+    whole.add_word("影像组学新词", freq=2000)
+    for t in texts[:40]:
+        assert tk.lcut(t) == whole.lcut(t), t

@@ -146,7 +146,7 @@ def test_requests_never_read_the_whole_graph(neo4j_store, neo4j_corpus, monkeypa
     assert "find_directions" in used
     # similar and search read their candidates with their rows in one statement each (every direction of this
     # small graph, exactly): never the profiles of every direction into the API process.
-    assert {"find_similar_candidates_all", "find_search_candidates"} <= set(used)
+    assert {"find_similar_stored", "find_similar_candidates_all", "find_search_candidates"} <= set(used)
     assert not {"get_direction_profiles", "get_entity_hierarchy"} & set(used)
 
 
@@ -161,7 +161,8 @@ def test_vocabulary_is_cached_per_build_and_reread_after_a_load(neo4j_store, neo
     assert again.cands.idf == first.cands.idf and list(again.cands.info) == list(first.cands.info)
 
 
-def test_vector_index_candidates_give_the_exact_answer_when_they_hold_every_direction(neo4j_store, neo4j_corpus):
+def test_vector_index_candidates_give_the_exact_answer_when_they_hold_every_direction(neo4j_store, neo4j_corpus,
+                                                                                     monkeypatch):
     """Above exact_max similar and search re-score the vector index's nearest: all 124 here, so exact."""
     from fundgraph.graph.stores.neo4j.store import Neo4jStore
 
@@ -175,12 +176,53 @@ def test_vector_index_candidates_give_the_exact_answer_when_they_hold_every_dire
             assert indexed.similar(did, 10, scope) == neo4j_store.similar(did, 10, scope)
     for text in ("脑机接口", "阿尔茨海默病早期诊断的多模态影像", "cardiovascular risk prediction"):
         assert indexed.search(text, 10, None) == neo4j_store.search(text, 10, None)
-    assert ("find_similar_candidates", False) in used and ("find_search_candidates", False) in used
+    assert ("find_search_candidates", False) in used
     assert not any(e for name, e in used if name.startswith("find_"))
-    assert ("find_similar_candidates_all", False) not in used
+    named: list[str] = []
+    real_query = neo4j_connection.query
+    monkeypatch.setattr(neo4j_connection, "query", lambda name: named.append(name) or real_query(name))
+    indexed.similar(ids[0], 10, "all")
+    assert named == ["find_similar_stored", "find_similar_candidates"]
+
+
+def test_similar_from_the_stored_list_reads_no_candidate(neo4j_store, neo4j_corpus, monkeypatch):
+    """Scope cross-program with k up to the build's similar_top_k: one statement, the stored SIMILAR_TO list."""
+    named: list[str] = []
+    real_query = neo4j_connection.query
+    monkeypatch.setattr(neo4j_connection, "query", lambda name: named.append(name) or real_query(name))
+    q = GraphQueries(neo4j_corpus)
+    answered = 0
+    for did in q.direction_ids[:20]:
+        named.clear()
+        got = neo4j_store.similar(did, 3, "cross-program")
+        if named == ["find_similar_stored"]:
+            answered += 1
+        assert got == q.similar(did, 3, "cross-program")
+    assert answered >= 10
 
 
 def q_filter(**kw):
     from fundgraph.graph.read import models
 
     return models.DirectionFilter(**kw)
+
+
+def test_version_is_the_build_read_in_the_background_and_forgotten_on_a_load(neo4j_store, neo4j_corpus):
+    """The API's answer cache follows version(): never a round trip in the caller, a new token after a load."""
+    import time
+
+    def settled() -> object:
+        deadline = time.monotonic() + 20
+        while (v := neo4j_store.version()) is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return v
+
+    neo4j_store.forget_version()
+    assert neo4j_store.version() is None  # read by a background thread meanwhile
+    first = settled()
+    assert first == ("neo4j", neo4j_store.vocabulary().build)
+    assert neo4j_store.version() == first
+    neo4j_store.replace(neo4j_corpus)
+    assert neo4j_store.version() is None
+    again = settled()
+    assert again is not None and again != first

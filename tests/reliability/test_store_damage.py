@@ -72,6 +72,7 @@ DAMAGE = [
     ("edges.indptr.npy", _short_vectors, ""),
     ("nodes.props.offsets.npy", _narrow_vectors, ""),
     ("edges.props.npy", _truncate, ""),
+    ("directions.json", _truncate, ""),  # read on first use since `fundgraph add` links it: still found at start
     ("index.json", _truncate, ""),
     ("index.json", _bad_utf8, ""),
     ("index.json", _drop_key("direction_ids"), ""),
@@ -90,7 +91,7 @@ STRUCTURAL = {
     ("nodes.json", "_truncate"): "not valid", ("nodes.json", "_bad_utf8"): "not valid UTF-8",
     ("nodes.json", "damage"): "missing key 'ids'", ("edges.indptr.npy", "_short_vectors"): "where (",
     ("nodes.props.offsets.npy", "_narrow_vectors"): "not a 1-d array", ("edges.props.npy", "_truncate"): "truncated",
-    ("index.json", "_truncate"): "not valid",
+    ("index.json", "_truncate"): "not valid", ("directions.json", "_truncate"): "not valid",
     ("index.json", "_bad_utf8"): "not valid UTF-8", ("index.json", "damage"): "missing key 'direction_ids'",
     ("vectors.indptr.npy", "_short_vectors"): "index pointer",
     ("vectors.indices.npy", "_narrow_vectors"): "not a 1-d array",

@@ -26,7 +26,9 @@ What is recomputed, and what stays as the last full build (``fundgraph build`` /
   scores, and the list is cut to k. The list is not ranked again against every row (at 100,000 directions, 480
   lists re-ranked cost 3 s of the addition's 5); a full build's ranking of it may differ as every list not
   entered may (entity rarity drift; at 100,000 the build's lists come from the nearest-neighbour index), within
-  the bound ``tests/graph/test_incremental_full.py`` and ``benchmarks/add_one.py`` check.
+  the bound ``tests/graph/test_incremental_full.py`` checks against a full build that ranks exactly. At any size
+  the edges touching the new directions are exact top-k (:func:`check_exact`, on the graph as written; asserted by
+  ``tests/graph/test_incremental_columns.py`` and ``benchmarks/add_one.py``).
 - **CONTINUES**: only the new document's series. The pairs of consecutive editions are listed before and
   after the addition; the links of pairs that are no longer consecutive (the new edition falls between two)
   are removed, and new pairs are linked by the same rule as a full build.
@@ -431,6 +433,7 @@ def add_document(built: BuiltGraph, new: NewDocument, vocab: Vocabulary, *, sett
         t = time.perf_counter()
         _update_meta(built, doc, report, counts=partial.counts())
         built.columns = appended_columns(partial, *stored_profiles)  # type: ignore[attr-defined]
+        built.columns.vectors_base = partial.columns.source  # its vectors are the first rows (linked, not rewritten)
         timings["columns_s"] = time.perf_counter() - t
     else:
         if getattr(built, "columns", None) is not None:
@@ -526,7 +529,7 @@ def _stored_candidates(built: BuiltGraph, partial: Any, ids_new: list[str], vect
     info.update(fresh.info)
     parents = {**p["parents"], **fresh.parents}
     ids = [*p["ids"], *ids_new]
-    programs = [*(partial.columns.directions["program"][i] for i in _positions(c, p["ids"])), *fresh.programs]
+    programs = [*c.programs_of(p["ids"]), *fresh.programs]
     cands = Candidates(ids=ids, programs=programs, vectors=vectors, entities=ProfileRows(raw, entities), info=info,
                        idf=idf, parents=parents, hierarchy_decay=config.hierarchy_decay,
                        type_weights=dict(config.type_weights))
@@ -534,12 +537,6 @@ def _stored_candidates(built: BuiltGraph, partial: Any, ids_new: list[str], vect
     doc = {"ids": ids, "entities": entities, "idf": idf, "parents": parents,
            "info": {e: [i.type, i.name, i.name_en] for e, i in info.items()}}
     return cands, (doc, raw, unit)
-
-
-def _positions(columns: Any, ids: list[str]) -> list[int]:
-    """Positions of direction ids in ``directions.json``."""
-    pos = {d: i for i, d in enumerate(columns.directions["ids"])}
-    return [pos[d] for d in ids]
 
 
 Lists = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -823,4 +820,78 @@ def compare_graphs(incremental: nx.MultiDiGraph, full: nx.MultiDiGraph, new_dire
         "new_nodes_equal": props(incremental) == props(full),
         "new_mentions_equal": mentions(incremental) == mentions(full),
         "new_mentions": (len(mentions(incremental)), len(mentions(full))),
+    }
+
+
+def check_exact(queries: Any, new_directions: Sequence[str]) -> dict[str, Any]:
+    """How the SIMILAR_TO edges touching the new directions compare with exact top-k, on the stored result.
+
+    The rule an addition follows (see the module) and a full build follows up to ``exact_similarity_max``
+    directions: every pair scored, the best k over other programs at least the threshold. Computed here from
+    what the store serves (``queries``: the :class:`~.stores.embedded.queries.GraphQueries` of the written graph),
+    not from the addition's own objects:
+
+    - ``new_lists_exact``: share of the new directions whose stored list equals their exact top k (members, order,
+      scores to 1e-6);
+    - ``entered_score_diff_max``: the largest difference between a new direction's stored score in an existing
+      list and its exact score from that direction;
+    - ``missed_entries``: pairs (existing direction, new direction) where the new one's exact score beats the
+      list's k-th entry (or the threshold, for a list shorter than k) and it is not listed; ``wrong_entries``:
+      listed although it does not. Candidates for both are the existing directions the new one scores within
+      ``margin`` of their k-th entry from its own side (the score is symmetric up to rounding).
+    """
+    from fundgraph.embeddings.scoring import rescore
+
+    margin = 0.05
+    cands = queries.candidates()
+    state = queries.built.encoder_state or {}
+    config = queries.ranking_context.config
+    k = int(state.get("similar_top_k", 5))
+    threshold = float(state.get("similar_threshold", 0.25))
+    columns = queries.columns
+    rows = [cands.index[d] for d in new_directions]
+    new = set(new_directions)
+
+    def stored(d: str) -> list[tuple[str, float]]:
+        out = [(v, float(e["score"])) for v, _, e in columns.out_edges(d, Rel.SIMILAR_TO.value)]
+        return sorted(out, key=lambda p: (-p[1], p[0]))
+
+    exact, wide = top_k_all(cands, config, [Selection(k, threshold, cross_group=True),
+                                            Selection(len(cands.ids), threshold - margin, cross_group=True)],
+                            rows=rows)
+    equal = 0
+    for d, ranked in zip(new_directions, exact, strict=True):
+        got, want = stored(d), [(s.id, s.score) for s in ranked]
+        equal += len(got) == len(want) and all(a == c and abs(b - e) <= 1e-6
+                                               for (a, b), (c, e) in zip(got, want, strict=True))
+    diffs: list[float] = []
+    missed: list[tuple[str, str]] = []
+    wrong: list[tuple[str, str]] = []
+    looked = 0
+    lists: dict[str, list[tuple[str, float]]] = {}
+    for n, ranked in zip(new_directions, wide, strict=True):
+        for s in ranked:
+            if s.id in new:
+                continue
+            lst = lists.setdefault(s.id, stored(s.id))
+            kth = (lst[k - 1][1], lst[k - 1][0]) if len(lst) >= k else (threshold, "")
+            listed = any(v == n for v, _ in lst)
+            if not listed and s.score < kth[0] - margin:
+                continue
+            looked += 1
+            j = cands.index[s.id]
+            back = rescore(vx.dense_row(cands.vectors, j), cands.entities[j], [cands.index[n]], cands, config)
+            score = back[0].score if back else 0.0
+            if listed:  # at its exact score, and within the best k
+                diffs.append(abs(score - dict(lst)[n]))
+                if score < kth[0] - 1e-6:
+                    wrong.append((s.id, n))
+            elif score >= threshold and (score > kth[0] + 1e-6 or (abs(score - kth[0]) <= 1e-6 and n < kth[1])):
+                missed.append((s.id, n))
+    return {
+        "new_lists_exact": equal / len(new_directions) if new_directions else 1.0,
+        "entered_pairs_checked": looked,
+        "entered_score_diff_max": max(diffs, default=0.0),
+        "missed_entries": len(missed),
+        "wrong_entries": len(wrong),
     }

@@ -261,15 +261,21 @@ def appended_columns(partial: PartialGraph, profiles: dict[str, Any], raw: sp.cs
         arrays[f"{name}.indices"] = np.asarray(m.indices, dtype=np.int32)
         arrays[f"{name}.indptr"] = np.asarray(m.indptr, dtype=np.int64)
 
-    # -- directions.json: the new programs (manifest order after every stored one) and their directions ----------
+    # -- directions: the new programs (manifest order after every stored one) and their directions, appended -----
     progs, dirs = semantics.canonical_order({"id": n, **g.nodes[n]} for n in new_nodes)
-    directions = {k: list(v) for k, v in c.directions.items()}
-    directions["programs"] += [p["id"] for p in progs]
-    directions["ids"] += [d["id"] for d in dirs]
-    directions["program"] += [d.get("program_id") for d in dirs]
-    directions["text"] += [semantics.direction_text(d) for d in dirs]
-    directions["keywords"] += [semantics.direction_keywords(d) for d in dirs]
-    directions["categories"] += [semantics.direction_categories(d) for d in dirs]
-    out = Columns({"ids": ids, "labels": labels, "relations": relations}, directions, profiles, arrays)
+    added = {
+        "programs": [p["id"] for p in progs],
+        "ids": [d["id"] for d in dirs],
+        "program": [d.get("program_id") for d in dirs],
+        "text": [semantics.direction_text(d) for d in dirs],
+        "keywords": [semantics.direction_keywords(d) for d in dirs],
+        "categories": [semantics.direction_categories(d) for d in dirs],
+    }
+    doc = {"ids": ids, "labels": labels, "relations": relations}
+    if c.directions_file is not None:  # directions.json linked as it is; the tail holds every addition's lists
+        tail = {k: [*(c.directions_tail or {}).get(k, []), *v] for k, v in added.items()}
+        out = Columns(doc, None, profiles, arrays, directions_file=c.directions_file, directions_tail=tail)
+    else:
+        out = Columns(doc, {k: [*c.directions.get(k, []), *v] for k, v in added.items()}, profiles, arrays)
     out.carried = {name: c.source / f"{name}.npy" for name in BLOBS} if c.source is not None else {}
     return out

@@ -17,6 +17,9 @@ Files (``<name>.npy`` arrays; ``*.json`` small documents)::
     edges.props.bin/.npy     each edge's [key, properties] (orjson), and their byte offsets
     directions.json          canonical program and direction order; per direction its program and the lookup
                              forms of its text, own keywords and categories (what list filters compare)
+    directions.tail.json     (after ``fundgraph add`` only) the same lists for the programs and directions added
+                             since the full build, appended to ``directions.json``'s when read: an addition
+                             hard-links the large file and writes this one (see :class:`Columns`)
     profiles.json, profiles.{data,indices,indptr}.npy, entities.{data,indices,indptr}.npy
                              the ranking candidates: entity profiles (directions × entities, raw weights) and
                              their idf-weighted unit rows, entity names, rarity, hierarchy
@@ -38,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import scipy.sparse as sp
 
-from fundgraph.graph.model import Label
+from fundgraph.graph.model import Label, Rel
 from fundgraph.graph.read import semantics
 
 if TYPE_CHECKING:  # networkx only for exports and builds: serving never imports it (0.3 s of start-up)
@@ -79,6 +82,8 @@ def _plain(value: Any) -> Any:
 
 NODES_FILE = "nodes.json"
 DIRECTIONS_FILE = "directions.json"
+#: The programs and directions ``fundgraph add`` appended to ``directions.json`` (the same keys, lists appended).
+DIRECTIONS_TAIL_FILE = "directions.tail.json"
 PROFILES_FILE = "profiles.json"
 ARRAYS = ("edges.src", "edges.dst", "edges.rel", "edges.indptr", "edges.in_order", "edges.in_indptr",
           "nodes.props", "edges.props", "profiles.data", "profiles.indices", "profiles.indptr",
@@ -208,12 +213,19 @@ def _csr_arrays(m: sp.csr_matrix) -> dict[str, np.ndarray]:
 class Columns:
     """One graph as columns (see the module docstring): node and edge arrays, property blobs, serving columns."""
 
-    def __init__(self, doc: dict[str, Any], directions: dict[str, Any], profiles: dict[str, Any],
-                 arrays: dict[str, np.ndarray]) -> None:
+    def __init__(self, doc: dict[str, Any], directions: dict[str, Any] | None, profiles: dict[str, Any],
+                 arrays: dict[str, np.ndarray], *, directions_file: Path | None = None,
+                 directions_tail: dict[str, list[Any]] | None = None) -> None:
         self.node_ids: list[str] = doc["ids"]
         self.labels: list[str] = doc["labels"]
         self.relations: list[str] = doc["relations"]
-        self.directions = directions
+        if directions is None and directions_file is None:
+            raise ValueError("the directions' lists, or the file that holds them")
+        self._directions = directions
+        #: ``directions.json`` as stored (read on first use of :attr:`directions`; linked, not rewritten, by
+        #: :meth:`save`), and the lists appended to it since (``directions.tail.json``).
+        self.directions_file = directions_file if directions is None else None
+        self.directions_tail = directions_tail or None
         self.profiles = profiles
         self.arrays = arrays
         self.index = {n: i for i, n in enumerate(self.node_ids)}
@@ -239,11 +251,32 @@ class Columns:
         self.source: Path | None = None
         #: Array files to carry over from another graph directory instead of writing them (:mod:`.append`).
         self.carried: dict[str, Path] = {}
+        #: A graph directory whose text vectors are the first rows of the graph's (after ``fundgraph add``): the
+        #: writer links its vector files (:func:`.files.save_vectors`).
+        self.vectors_base: Path | None = None
         #: Array files already written, by the directory they were written into (:meth:`from_graph`'s ``target``).
         self.written: dict[str, Path] = {}
         self.node_props, self.edge_props = (
             Blobs(arrays[b], arrays[f"{b}.offsets"], tail=arrays.get(f"{b}.tail"), slots=arrays.get(f"{b}.slots"))
             for b in BLOBS)
+
+    @property
+    def directions(self) -> dict[str, list[Any]]:
+        """Programs and directions in canonical order, with their lookup forms (``directions.json``).
+
+        Read on first use: an addition never needs it (75 MB of JSON, ~1 s to parse at 100,000 directions), and
+        appends its own lists in :attr:`directions_tail` instead.
+        """
+        if self._directions is None:
+            from fundgraph.graph.stores.embedded.home import reading
+
+            assert self.directions_file is not None
+            with reading(self.directions_file):
+                base = _loads(self.directions_file.read_bytes())
+            for key, values in (self.directions_tail or {}).items():
+                base[key] = [*base.get(key, []), *values]
+            self._directions = base
+        return self._directions
 
     # -- making and saving ---------------------------------------------------------------------------------
     @staticmethod
@@ -311,7 +344,15 @@ class Columns:
         """Write the columns into the directory ``target``."""
         (target / NODES_FILE).write_bytes(_dumps({"ids": self.node_ids, "labels": self.labels,
                                                   "relations": self.relations}))
-        (target / DIRECTIONS_FILE).write_bytes(_dumps(self.directions))
+        if self.directions_file is None:
+            (target / DIRECTIONS_FILE).write_bytes(_dumps(self.directions))
+        else:  # the stored file as it is (linked: an addition's new lists go to the tail file)
+            try:
+                os.link(self.directions_file, target / DIRECTIONS_FILE)
+            except OSError:
+                (target / DIRECTIONS_FILE).write_bytes(self.directions_file.read_bytes())
+            if self.directions_tail:
+                (target / DIRECTIONS_TAIL_FILE).write_bytes(_dumps(self.directions_tail))
         (target / PROFILES_FILE).write_bytes(_dumps(self.profiles))
         for name, a in self.arrays.items():
             if self.written.get(name) == target:
@@ -331,9 +372,16 @@ class Columns:
         from fundgraph.graph.stores.embedded.home import reading
 
         docs = []
-        for name in (NODES_FILE, DIRECTIONS_FILE, PROFILES_FILE):
+        for name in (NODES_FILE, PROFILES_FILE):
             with reading(source / name):
                 docs.append(_loads((source / name).read_bytes()))
+        with reading(source / DIRECTIONS_FILE):  # read on first use (Columns.directions)
+            if not (source / DIRECTIONS_FILE).is_file():
+                raise FileNotFoundError(source / DIRECTIONS_FILE)
+        tail = None
+        if (source / DIRECTIONS_TAIL_FILE).exists():  # present after `fundgraph add` only
+            with reading(source / DIRECTIONS_TAIL_FILE):
+                tail = _loads((source / DIRECTIONS_TAIL_FILE).read_bytes())
         arrays = {}
         for name in (*ARRAYS, *(f"{b}.offsets" for b in BLOBS)):
             path = source / f"{name}.npy"
@@ -353,7 +401,8 @@ class Columns:
                     arrays[name] = _mapped(path)
         with reading(source / NODES_FILE):
             try:
-                columns = cls(docs[0], docs[1], docs[2], arrays)
+                columns = cls(docs[0], None, docs[1], arrays, directions_file=source / DIRECTIONS_FILE,
+                              directions_tail=tail)
                 columns.source = source
                 return columns
             except ArrayMismatch as e:
@@ -401,6 +450,20 @@ class Columns:
             return empty, empty, empty
         where = np.flatnonzero(np.asarray(self.rel) == self.relations.index(relation))
         return where, np.asarray(self.src)[where], np.asarray(self.dst)[where]
+
+    def programs_of(self, direction_ids: Sequence[str]) -> list[str | None]:
+        """Each direction's program: the source of its HAS_DIRECTION edge (read from the edge arrays).
+
+        What ``directions.json`` lists as its program, without reading that file (see :attr:`directions`); a
+        direction no program links to gets its ``program_id`` property.
+        """
+        _, src, dst = self.edges_of(Rel.HAS_DIRECTION.value)
+        owner = np.full(len(self.node_ids), -1, dtype=np.int64)
+        owner[np.asarray(dst, dtype=np.int64)] = np.asarray(src, dtype=np.int64)
+        rows = np.fromiter((self.index[d] for d in direction_ids), dtype=np.int64, count=len(direction_ids))
+        ids = self.node_ids
+        return [ids[o] if o >= 0 else self.node(d).get("program_id")
+                for d, o in zip(direction_ids, owner[rows].tolist(), strict=True)]
 
     def matrix(self, name: str, shape: tuple[int, int]) -> sp.csr_matrix:
         """A stored CSR matrix (``profiles`` or ``entities``)."""

@@ -226,17 +226,19 @@ class EmbeddedStore(GraphStore):
 
         At 100,000 directions the indexes (:class:`GraphQueries`) took 8.8 s of the 10.5 s ``load``; an addition
         reads the columns. The checksums are verified while the graph is read, as at a server's first read, except
-        those of the property blobs an addition carries over by hard link (their manifest entries with them: the
-        next full verification still finds damage there) and of the transposed matrices it does not read (834 MB
-        and 250 MB of 1.2 GB at 100,000 directions: 2.4 s of CPU, more than the rest of the addition's compute).
+        those of the files an addition carries over by hard link (the property blobs and ``directions.json``;
+        their manifest entries with them: the next full verification still finds damage there) and of the
+        transposed matrices it does not read (834 MB and 250 MB of 1.2 GB at 100,000 directions: 2.4 s of CPU,
+        more than the rest of the addition's compute).
         """
-        from fundgraph.graph.stores.embedded.columns import BLOBS, TRANSPOSED
+        from fundgraph.graph.stores.embedded.columns import BLOBS, DIRECTIONS_FILE, TRANSPOSED
 
         self._file_stamp()
         source = safety.current_target(self.home) or self.current
         if not safety.has_manifest(source):
             return self._read()
-        return self._read_verified(source, sizes_only=tuple(f"{n}.npy" for n in (*BLOBS, *TRANSPOSED)))[0]
+        carried = (DIRECTIONS_FILE, *(f"{n}.npy" for n in (*BLOBS, *TRANSPOSED)))
+        return self._read_verified(source, sizes_only=carried)[0]
 
     def queries(self) -> GraphQueries:
         """The queries (and indexes) of the graph :meth:`load` gives (every read goes through ``load``)."""

@@ -119,7 +119,8 @@ def decode_props(props: dict[str, Any]) -> dict[str, Any]:
     """Inverse of :func:`encode_props` (bookkeeping properties dropped)."""
     out = {k: v for k, v in props.items() if k not in BOOKKEEPING}
     for k in props.get(JSON_KEYS) or ():
-        out[k] = json.loads(out[k])
+        if k in out:  # (a statement may return a chosen subset of the keys)
+            out[k] = json.loads(out[k])
     for k in props.get(NULL_KEYS) or ():
         out[k] = None
     return out
@@ -128,6 +129,11 @@ def decode_props(props: dict[str, Any]) -> dict[str, Any]:
 def decode_pairs(pairs: list[list[Any]]) -> dict[str, Any]:
     """Decoded properties from the ``[key, value]`` pairs a statement returns (a chosen subset of keys)."""
     return decode_props({k: v for k, v in pairs})
+
+
+def decode_values(keys: list[str], values: list[Any]) -> dict[str, Any]:
+    """Decoded properties from the values a statement returns for ``keys`` in that order (null: not set)."""
+    return decode_props({k: v for k, v in zip(keys, values, strict=True) if v is not None})
 
 
 def decode_edge_key(props: dict[str, Any]) -> Any:

@@ -40,12 +40,16 @@ class Connection:
         driver: an open ``neo4j.Driver``.
         database: database name.
         owns_driver: close the driver in :meth:`close` (True when :meth:`open` created it).
+        on_unavailable: called before a statement's "Neo4j is unavailable" error is raised (the store then stops
+            trusting what it remembers of the database).
     """
 
-    def __init__(self, driver: Any, database: str = "neo4j", *, owns_driver: bool = False) -> None:
+    def __init__(self, driver: Any, database: str = "neo4j", *, owns_driver: bool = False,
+                 on_unavailable: Callable[[], None] | None = None) -> None:
         self.driver = driver
         self.database = database
         self.owns_driver = owns_driver
+        self.on_unavailable = on_unavailable
 
     @classmethod
     def open(cls, settings: Settings) -> Connection:
@@ -82,6 +86,8 @@ class Connection:
         except FundgraphError:
             raise
         except _unavailable_errors() as e:
+            if self.on_unavailable is not None:
+                self.on_unavailable()
             raise BackendUnavailable(f"Neo4j is unavailable: {e}", detail={"backend": "neo4j"}) from e
         except neo4j_errors.Neo4jError as e:
             raise FundgraphError(f"Neo4j error: {e}", detail={"backend": "neo4j", "code": e.code}) from e

@@ -24,13 +24,14 @@ import copy
 import json
 import logging
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 import numpy as np
 
-from fundgraph.core.errors import GraphNotBuilt
+from fundgraph.core.errors import FundgraphError, GraphNotBuilt
 from fundgraph.embeddings import vectors as vx
 from fundgraph.embeddings.scoring import Candidates, EntityInfo, Scored
 from fundgraph.graph.model import ENTITY_TYPES
@@ -63,6 +64,7 @@ from fundgraph.graph.stores.neo4j.codec import (
     decode_edge_key,
     decode_pairs,
     decode_props,
+    decode_values,
     projection,
     sparse_rows,
 )
@@ -85,6 +87,13 @@ def _neighbourhood_node_keys() -> list[str]:
     return ["label", "name", "name_en", *records.node_data_keys(), JSON_KEYS, NULL_KEYS]
 
 
+def _detail_entity_keys() -> list[str]:
+    """Properties of a cited entity a direction detail shows (records.group_entities: name, codes, extracted)."""
+    return ["name", "name_en", *records.code_keys(), "extracted", JSON_KEYS, NULL_KEYS]
+
+
+#: Properties of a MENTIONS edge a direction detail shows (records.group_entities: the evidence and its flags).
+_MENTION_KEYS = ["field", "snippet", "start", "end", "boilerplate", "extracted", JSON_KEYS, NULL_KEYS]
 #: Edge properties a neighbourhood edge carries.
 _NEIGHBOURHOOD_EDGE_KEYS = ["type", *records.EDGE_DATA_KEYS, EDGE_KEY, JSON_KEYS, NULL_KEYS]
 #: Indexes the read statements need, besides the loader's constraints and indexes (``cypher/<name>.cypher``).
@@ -96,6 +105,10 @@ _DETAIL_SKIP = [EMBEDDING, VECTOR_INDICES, VECTOR_VALUES, TEXT_KEY, KEYWORDS_KEY
                 LOOKUP_KEY, SEARCH_KEY, PROFILE_ENTITIES, PROFILE_WEIGHTS, DIRECT_KEY]
 #: Directions the vector index gives similar and search to re-score exactly (above ``exact_max`` directions).
 VECTOR_CANDIDATES = 200
+#: Seconds :meth:`Neo4jStore.version` trusts the build it last read before reading it again (in the background).
+#: The API replays its answers while the token holds: a load by another process is seen within this long, one by
+#: this store at once, and Neo4j becoming unreachable at the next failed statement.
+VERSION_TTL = 1.0
 
 
 class Neo4jStore(GraphStore):
@@ -110,20 +123,25 @@ class Neo4jStore(GraphStore):
         exact_max: up to this many directions similar and search re-score every direction (exact, as the
             embedded store ranks: ``settings.exact_similarity_max``); above, the vector index's nearest.
         vector_candidates: how many nearest directions the vector index gives similar and search to re-score.
+        version_ttl: seconds :meth:`version` trusts the build it last read (:data:`VERSION_TTL`).
     """
 
     backend = "neo4j"
 
     def __init__(
         self, driver: Any, *, database: str = "neo4j", batch_size: int = 5000, owns_driver: bool = False,
-        exact_max: int = 2000, vector_candidates: int = VECTOR_CANDIDATES,
+        exact_max: int = 2000, vector_candidates: int = VECTOR_CANDIDATES, version_ttl: float = VERSION_TTL,
     ) -> None:
-        self.connection = Connection(driver, database, owns_driver=owns_driver)
+        self.connection = Connection(driver, database, owns_driver=owns_driver, on_unavailable=self.forget_version)
         self.batch_size = batch_size
         self.exact_max = exact_max
         self.vector_candidates = vector_candidates
+        self.version_ttl = version_ttl
         self._lock = threading.Lock()
         self._vocabulary: Vocabulary | None = None
+        self._version: tuple[str, float] | None = None  # (build, monotonic time it was read)
+        self._refreshing = False
+        self._forgotten = 0  # forget_version calls: a refresh that started before one does not count
 
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: Any) -> Neo4jStore:
@@ -168,6 +186,7 @@ class Neo4jStore(GraphStore):
                        stop_after_batches=stop_after_batches)
         with self._lock:
             self._vocabulary = None
+        self.forget_version()
 
     def schema(self) -> None:
         """Constraints and indexes, created idempotently."""
@@ -184,6 +203,44 @@ class Neo4jStore(GraphStore):
         loader.clear(self.connection, batch_size=self.batch_size)
         with self._lock:
             self._vocabulary = None
+        self.forget_version()
+
+    # -- serving ----------------------------------------------------------------------------------------
+    def version(self) -> Hashable | None:
+        """The build being served, as read at most :attr:`version_ttl` seconds ago; None when not known now.
+
+        The API replays a GET answer while this token holds (``api/cache.py``): a repeated neighbourhood is 18 ms
+        of CPU (Neo4j and Python, 100 nodes, 1,400 edges at 100,000 directions) against 0.1 ms replayed. Never a
+        round trip in the caller (the API's event loop): a token older than the TTL is re-read by a background
+        thread (still returned until that read ends). None (nothing cached or replayed) until a first read, and
+        after a failed statement or read or a load by this store (:meth:`forget_version`).
+        """
+        known = self._version
+        if known is not None and time.monotonic() - known[1] < self.version_ttl:
+            return ("neo4j", known[0])
+        with self._lock:
+            start, self._refreshing = not self._refreshing, True
+        if start:
+            threading.Thread(target=self._refresh_version, name="fundgraph-neo4j-version", daemon=True).start()
+        # The last build read stays trusted for the moment the read takes (a token flipping to None and back every
+        # second emptied the API's caches each time); forget_version() and a failed read stop it at once.
+        return ("neo4j", known[0]) if known is not None else None
+
+    def _refresh_version(self) -> None:
+        try:
+            at, forgotten = time.monotonic(), self._forgotten
+            build = self.connection.transaction(self._check_build)
+            if forgotten == self._forgotten:
+                self._version = (build, at)
+        except FundgraphError:
+            self._version = None
+        finally:
+            self._refreshing = False
+
+    def forget_version(self) -> None:
+        """Stop trusting the build last read (a load by this store, or Neo4j unreachable): re-read it."""
+        self._forgotten += 1
+        self._version = None
 
     # -- reading ----------------------------------------------------------------------------------------
     def counts(self) -> tuple[int, int]:
@@ -307,16 +364,18 @@ class Neo4jStore(GraphStore):
 
     def direction(self, direction_id: str) -> models.DirectionDetail:
         """One direction with its community and its entities (with evidence) grouped by type: one statement."""
-        row = self.read("get_direction", id=direction_id, entity_labels=_entity_labels(), skip=_DETAIL_SKIP)[0]
+        entity_keys = _detail_entity_keys()
+        row = self.read("get_direction", id=direction_id, entity_labels=_entity_labels(), skip=_DETAIL_SKIP,
+                        entity_keys=entity_keys, mention_keys=_MENTION_KEYS)[0]
         _checked_build(row)
         if not row["found"]:
             raise semantics.direction_not_found(direction_id)
         mentions = []
         for m in row["mentions"]:
-            n = decode_pairs(m["node"]) if m else {}
-            et = records.entity_type_of(n.get("label")) if m else None
+            et = records.entity_type_of(m["label"]) if m else None
             if et is not None:
-                mentions.append((m["entity"], et, n, decode_pairs(m["edge"])))
+                mentions.append((m["entity"], et, decode_values(entity_keys, m["node"]),
+                                 decode_values(_MENTION_KEYS, m["edge"])))
         communities = row["communities"]
         return records.direction_detail(decode_pairs(row["props"]), communities[-1] if communities else None, mentions)
 
@@ -438,13 +497,16 @@ class Neo4jStore(GraphStore):
                 node_keys=_neighbourhood_node_keys(),
                 edge_keys=_NEIGHBOURHOOD_EDGE_KEYS,
             )[0]
-            props = {n["id"]: decode_pairs(n["props"]) for n in el["nodes"]}
+            node_keys, edge_keys = _neighbourhood_node_keys(), _NEIGHBOURHOOD_EDGE_KEYS
+            props = {n[0]: decode_values(node_keys, n[1:]) for n in el["nodes"]}
             nodes = [records.graph_node(n, props[n], seen[n]) for n in order]
             pos = {n: i for i, n in enumerate(order)}
             edges = []
-            for r in sorted(el["edges"], key=lambda r: pos[r["source"]]):  # stable: build order within a node
-                key = decode_edge_key(dict(r["props"]))
-                edges.append(records.graph_edge(r["source"], key, r["target"], decode_pairs(r["props"])))
+            for r in sorted(el["edges"], key=lambda r: pos[r[0]]):  # stable: build order within a node
+                edge = {k: v for k, v in zip(edge_keys, r[2:], strict=True) if v is not None}
+                # graph_edge reads only type and EDGE_DATA_KEYS: the bookkeeping matters only when it names one
+                data = decode_props(edge) if JSON_KEYS in edge or NULL_KEYS in edge else edge
+                edges.append(records.graph_edge(r[0], decode_edge_key(edge), r[1], data))
             return models.Neighborhood(center=center, depth=depth, nodes=nodes, edges=edges, truncated=truncated)
 
         return self.connection.transaction(work)
@@ -479,21 +541,32 @@ class Neo4jStore(GraphStore):
         return voc.direction_count <= self.exact_max or voc.dimensions == 0 or not voc.indexed
 
     def similar(self, direction_id: str, k: int, scope: str) -> models.SimilarList:
-        """The k most similar directions, ranked by the shared scoring: one statement.
+        """The k most similar directions, ranked by the shared scoring: one statement when the stored list answers.
 
-        ``find_similar_candidates`` (``_all``) reads the direction, its stored SIMILAR_TO list and the candidates
-        with their rows. Scope ``cross-program`` with k ≤ the build's ``similar_top_k`` is answered from the
-        stored list (the build ranked it as the live ranking does; the embedded store answers it the same way);
-        otherwise the
-        candidates are re-scored exactly (:meth:`RankingContext.similar`): every direction up to
-        :attr:`exact_max` directions (the embedded store's answer), else the vector index's nearest
-        :attr:`vector_candidates` (the exact top k when they hold it: recall in benchmarks/neo4j_scale.py), with
-        "nothing related in other programs" taken from the stored list, which the build computed over all.
+        ``find_similar_stored`` reads the direction and its stored SIMILAR_TO list (targets' briefs): scope
+        ``cross-program`` with k ≤ the build's ``similar_top_k`` is answered from it (the build ranked it as the
+        live ranking does; the embedded store answers it the same way), with no candidate or vector read.
+        Otherwise ``find_similar_candidates`` (``_all``), in the same transaction, reads the candidates with their
+        rows to re-score exactly (:meth:`RankingContext.similar`): every direction up to :attr:`exact_max`
+        directions (the embedded store's answer), else the vector index's nearest :attr:`vector_candidates` (the
+        exact top k when they hold it: recall in benchmarks/neo4j_scale.py), with "nothing related in other
+        programs" taken from the stored list, which the build computed over all.
         """
         voc = self._vocabulary or self.vocabulary()  # (the first request of a build: its size decides how to ask)
         exhaustive = self._exhaustive(voc)
-        row = self.read("find_similar_candidates_all" if exhaustive else "find_similar_candidates", id=direction_id,
-                        n=self.vector_candidates + 1)[0]
+
+        def work(run: Run) -> tuple[dict[str, Any], list[dict[str, Any]] | None]:
+            row = run("find_similar_stored", id=direction_id)[0]
+            if _checked_build(row) != voc.build or not row["found"] or scope not in semantics.SCOPES or k < 1:
+                return row, None
+            stored_rows = [s for s in row["stored"] if s]
+            if scope == "cross-program" and voc.stored_similar(stored_rows, k) is not None:
+                return row, None
+            if exhaustive:
+                return row, run("find_similar_candidates_all")[0]["candidates"]
+            return row, run("find_similar_candidates", id=direction_id, n=self.vector_candidates + 1)[0]["candidates"]
+
+        row, rows = self.connection.transaction(work)
         build = _checked_build(row)
         if not row["found"]:
             raise semantics.direction_not_found(direction_id)
@@ -504,13 +577,10 @@ class Neo4jStore(GraphStore):
             return self.similar(direction_id, k, scope)
         d, ctx = row["direction"], voc.context
         stored_rows = [s for s in row["stored"] if s]
-        stored = voc.stored_similar(stored_rows, k) if scope == "cross-program" else None
-        rows = row["candidates"]
-        if stored is not None:
-            ranked, related = stored
+        if rows is None:
+            ranked, related = voc.stored_similar(stored_rows, k)
+            rows = []
         else:
-            if not any(c["id"] == direction_id for c in rows):
-                rows = [*rows, d]
             pool = voc.candidates(rows)
             ranked, related = ctx.similar(pool, pool.index[direction_id], k, scope, d["program_id"])
             best = None if exhaustive else voc.stored_similar(stored_rows, 1)
