@@ -48,7 +48,7 @@ from fundgraph.graph.build.similarity import (
     encode_directions,
     find_continues,
     lineage_rule,
-    similar_threshold,
+    similar_cut,
 )
 from fundgraph.loaders.records import ParsedDocument
 
@@ -372,7 +372,10 @@ def evaluate_method(
         raise InputError(f"gold set names unknown directions: {missing}", path=GOLD_PATH)
     r, m, misses = metrics(_rankings(cands, cfg, sorted(gold.relevant)), gold, k)
     unrelated = unrelated_directions(docs, gold)
-    threshold = similar_threshold(settings, enc)
+    # The cut the build's SIMILAR_TO edges use: the calibrated confidence as a score (the encoder's own score
+    # threshold for an encoder the calibration was not fitted for).
+    _calibration, threshold = similar_cut(settings, enc)
+    threshold = round(float(threshold), 4)
     n_linked, best, n_edges = _unrelated_edges(
         cands, cfg, unrelated, top_k=settings.similar_top_k, threshold=threshold
     )

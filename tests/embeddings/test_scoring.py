@@ -58,7 +58,7 @@ def test_edge_props_are_flat():
 
 
 def test_entity_profile_takes_strongest_field_and_skips_other_types():
-    fw = ScoringConfig().field_weights
+    fw = ScoringConfig().entity_field_weights
     types = {"disease:alzheimer": "disease", "discipline:H09": "discipline"}
     prof = entity_profile(
         [("disease:alzheimer", "metrics"), ("disease:alzheimer", "title"), ("discipline:H09", "title")],

@@ -312,8 +312,8 @@ class LineageRule:
     Attributes:
         threshold: minimum combined score (text + shared entities) of the pair.
         mutual: the earlier direction's best match in the later edition must be this direction.
-        title_agrees: by title alone (encoded on its own), the earlier direction must also be the best match,
-            with a title similarity above zero.
+        title_agrees: by title alone (encoded on its own), the two must be each other's best match across the
+            two editions, with a title similarity above zero.
     """
 
     threshold: float = CONTINUES_THRESHOLD
@@ -453,6 +453,21 @@ def candidate_subset(cands: Candidates, rows: Sequence[int]) -> Candidates:
     )
 
 
+def _titles_agree(t: dict[str, float], earlier: str, titles: dict[str, np.ndarray], later_ids: Sequence[str],
+                  best_later: dict[str, float]) -> bool:
+    """The earlier title is the later's best among its edition's (``t``), and the later's is the earlier's best.
+
+    Both ways since character unigrams (any two Chinese titles share characters): one way let BT-IT 2024:4 (memory
+    decoding) link to 2021:2.4 (an EEG codec chip), whose own best title is 2024:7's. ``best_later`` caches each
+    earlier title's best similarity among ``later_ids``.
+    """
+    if not (t[earlier] > 1e-6 and t[earlier] >= max(t.values()) - 1e-6):
+        return False
+    if earlier not in best_later:
+        best_later[earlier] = max(float(titles[earlier] @ titles[x]) for x in later_ids)
+    return t[earlier] >= best_later[earlier] - 1e-6
+
+
 def find_continues(
     docs: Sequence[ParsedDocument],
     cands: Candidates,
@@ -490,7 +505,8 @@ def find_continues(
         pair_rows = defaultdict(list)
         for i, p in enumerate(pair.programs):
             pair_rows[p].append(i)
-        later_rows = [pair.index[d.id] for d in later.directions]
+        later_ids = [d.id for d in later.directions]
+        later_rows = [pair.index[d] for d in later_ids]
         (forward,) = top_k_all(pair, config, [Selection(2)], rows=later_rows,
                                columns=pair_rows.get(prev.program.id, []))
         back: dict[str, str | None] = {}
@@ -499,14 +515,18 @@ def find_continues(
             (backward,) = top_k_all(pair, config, [Selection(1)], rows=prev_rows,
                                     columns=pair_rows.get(later.program.id, []))
             back = {d: (b[0].id if b else None) for d, b in zip(prev_ids, backward, strict=True)}
+        back_title: dict[str, float] = {}
         for d, ranked in zip(later.directions, forward, strict=True):
             if not ranked or ranked[0].score < rule.threshold:
                 continue
-            s = ranked[0]
-            if rule.mutual and back.get(s.id) != d.id:
-                continue
             t = {p: float(titles[d.id] @ titles[p]) for p in prev_ids}
-            if rule.title_agrees and not (t[s.id] > 1e-6 and t[s.id] >= max(t.values()) - 1e-6):
+            # The best match, or the runner-up when the best fails the checks and the runner-up passes them (two
+            # sub-directions of one earlier topic can score within a hair: BT-IT 2024:1 against 2021:1.2 and 1.1).
+            s = next((c for c in ranked[:2] if c.score >= rule.threshold
+                      and not (rule.mutual and back.get(c.id) != d.id)
+                      and not (rule.title_agrees and not _titles_agree(t, c.id, titles, later_ids, back_title))),
+                     None)
+            if s is None:
                 continue
             made.append(
                 Continuation(
@@ -516,7 +536,7 @@ def find_continues(
                     to_year=int(prev.program.year or 0),
                     scored=s,
                     title_score=t[s.id],
-                    runner_up=ranked[1].score if len(ranked) > 1 else 0.0,
+                    runner_up=max((c.score for c in ranked[:2] if c is not s), default=0.0),
                 )
             )
     return made
