@@ -20,6 +20,7 @@ string, a NUL in the path) is in the API's JSON error shape rather than plain te
 from __future__ import annotations
 
 import asyncio
+import functools
 import socket
 
 import h11
@@ -109,6 +110,14 @@ def http_protocol() -> type:
     return _httptools_protocol()
 
 
+def __getattr__(name: str) -> type:
+    """``NoDelayHttpToolsProtocol`` made on first use, so ``serve --workers N`` can pickle it by name."""
+    if name == "NoDelayHttpToolsProtocol":
+        return _httptools_protocol()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@functools.cache
 def _httptools_protocol() -> type:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -182,4 +191,5 @@ def _httptools_protocol() -> type:
 
         _send_error = NoDelayH11Protocol._send_error
 
+    NoDelayHttpToolsProtocol.__qualname__ = "NoDelayHttpToolsProtocol"  # found by name: the module's __getattr__
     return NoDelayHttpToolsProtocol

@@ -256,3 +256,15 @@ def test_searches_in_the_servers_thread_pool_are_bounded_too(tmp_path, small_hom
         assert codes.count(200) >= 2 and codes.count(503) >= 1, codes
     finally:
         no_traceback(srv.stop())
+
+
+def test_serve_with_two_worker_processes_answers(tmp_path, small_home_built):
+    # `fundgraph serve --workers 2`: uvicorn spawns its workers and pickles the protocol class by name.
+    srv = Server(small_home_built, tmp_path / "server.log", "--workers", "2")
+    try:
+        answers = [httpx.get(srv.url + "/api/health", timeout=30) for _ in range(6)]
+        assert all(a.status_code == 200 for a in answers)
+        assert httpx.get(srv.url + "/api/programs", timeout=30).status_code == 200
+    finally:
+        out = srv.stop()
+    no_traceback(out)
