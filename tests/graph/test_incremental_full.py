@@ -75,8 +75,9 @@ def test_similar_edges_are_within_the_stated_bound(both):
     new = [d for d in full.direction_ids if d.startswith("chengchuan-2027:")]
     diff = compare_graphs(inc.graph, full.graph, new)
     print(diff)
-    # Measured: Jaccard 0.93 overall, 0.93 from the new directions; mean score difference 0.023 (max 0.074): the
-    # frozen vocabulary and IDF of 124 directions against those refitted on 154.
-    assert diff["similar_jaccard"] >= 0.85 and diff["similar_jaccard_from_new"] >= 0.85
+    # Measured with the character 1-2 gram encoder (session 8): Jaccard 0.87 overall, 0.83 from the new
+    # directions (183 edges against the rebuild's 165: pairs near the cut), mean score difference 0.014 (max 0.056):
+    # the frozen vocabulary and IDF of 124 directions against those refitted on 154. (Jieba words: 0.93 / 0.93.)
+    assert diff["similar_jaccard"] >= 0.8 and diff["similar_jaccard_from_new"] >= 0.8
     assert diff["list_jaccard_mean"] >= 0.85
     assert diff["score_diff_mean"] <= 0.03 and diff["score_diff_max"] <= 0.12
