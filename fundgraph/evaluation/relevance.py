@@ -407,17 +407,7 @@ class ShippedRuns:
             self._vectors[vkey] = (ids, vectors)
         ids, vectors = self._vectors[vkey]
         cands = candidates_from_graph(self.g, ids, vectors, cfg)
-        run: Run = {}
-        pairs: PairScores = {}
-        for q in self.graded.queries:
-            i = cands.index[q]
-            ranked = rank(vx.dense_row(cands.vectors, i), cands.entities[i], cands, config=cfg, exclude=i,
-                          exclude_program=cands.programs[i])
-            run[q] = [(s.id, s.score) for s in ranked[:depth]]
-            by_id = {s.id: s.score for s in ranked}
-            for c in self.graded.grades.get(q, {}):
-                pairs[(q, c)] = by_id[c]
-            self._all.setdefault(key, {})[q] = by_id
+        run, pairs, self._all[key] = rank_graded(cands, cfg, self.graded, depth)
         self._runs[key] = (run, pairs)
         return run, pairs
 
@@ -925,17 +915,25 @@ def shipped_run(runs: ShippedRuns, *, depth: int = 10) -> tuple[Run, PairScores]
 
     ids, vectors, _enc, _lex, cfg = encode_directions(runs.g, runs.docs, settings=runs.settings)
     cands = candidates_from_graph(runs.g, ids, vectors, cfg)
+    run, pairs, _all = rank_graded(cands, cfg, runs.graded, depth)
+    return run, pairs
+
+
+def rank_graded(cands: Any, cfg: ScoringConfig, graded: GradedSet, depth: int
+                ) -> tuple[Run, PairScores, dict[str, dict[str, float]]]:
+    """Each graded query's cross-program ranking: its top ``depth``, the judged pairs' scores, every score by id."""
     run: Run = {}
     pairs: PairScores = {}
-    for q in runs.graded.queries:
+    every: dict[str, dict[str, float]] = {}
+    for q in graded.queries:
         i = cands.index[q]
         ranked = rank(vx.dense_row(cands.vectors, i), cands.entities[i], cands, config=cfg, exclude=i,
                       exclude_program=cands.programs[i])
         run[q] = [(x.id, x.score) for x in ranked[:depth]]
-        by_id = {x.id: x.score for x in ranked}
-        for c in runs.graded.grades.get(q, {}):
+        every[q] = by_id = {x.id: x.score for x in ranked}
+        for c in graded.grades.get(q, {}):
             pairs[(q, c)] = by_id[c]
-    return run, pairs
+    return run, pairs, every
 
 
 def current_choice(settings: Settings) -> dict[str, Any]:
