@@ -196,11 +196,18 @@ class SearchProcesses:
                 for _ in range(self.workers):  # spawn them now, not at the first search
                     self._pool.submit(time.sleep, 0)
 
-    def close(self) -> None:
-        """Stop the processes."""
+    def close(self, *, wait: bool = True) -> None:
+        """Stop the processes.
+
+        Args:
+            wait: wait for the pool's management thread and processes to end (the server's shutdown does: with
+                ``wait=False`` the thread may still be closing its wake-up pipe when the interpreter exits, and
+                Python 3.11's exit hook then writes to the closed pipe and prints a traceback). A broken pool being
+                replaced is not waited for.
+        """
         with self._lock:
             if self._pool is not None:
-                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool.shutdown(wait=wait, cancel_futures=True)
                 self._pool = None
 
     async def search(self, store: Any, text: str, k: int, programs: list[str] | None) -> models.SimilarList:
@@ -225,5 +232,5 @@ class SearchProcesses:
             raise Overloaded("the search worker stopped: retry shortly", retry_after=q._retry_after()) from None
 
     def _restart(self) -> None:
-        self.close()
+        self.close(wait=False)
         self.start()
