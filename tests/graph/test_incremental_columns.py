@@ -72,6 +72,29 @@ def test_the_ranking_columns_equal_a_fresh_write(both):
     assert abs(a.matrix("entities", shape) - b.matrix("entities", shape)).max() < 1e-12
 
 
+def test_the_addition_stores_the_transposes_a_query_reads_and_serving_maps_them(both):
+    # Without them `fundgraph serve` transposed both matrices at start-up (at 100,000 directions +370 MB RSS).
+    from fundgraph.graph.stores.embedded.columns import TRANSPOSED
+
+    path, *_ = both
+    source = safety.current_target(path)
+    assert all((source / f"{name}.npy").is_file() for name in TRANSPOSED)
+    queries = EmbeddedStore(path).queries()
+    columns, vectors = queries.columns, queries.vectors
+    n, shape = vectors.shape[0], (vectors.shape[0], len(columns.profiles["entities"]))
+    assert n == 154 and columns.profiles["ids"] == queries.built.direction_ids
+    text_t = columns.transposed("vectors_t", vectors.shape[::-1])
+    ents_t = columns.transposed("entities_t", shape[::-1])
+    assert text_t is not None and ents_t is not None
+    assert text_t.has_sorted_indices and (text_t != vectors.T.tocsr()).nnz == 0
+    assert (ents_t != columns.matrix("entities", shape).T.tocsr()).nnz == 0
+    assert text_t[:, 124:].nnz > 0  # the added directions' entries are there
+    served = queries.candidates().transposed
+    assert served is not None  # the mapped files themselves, not transposes made at start-up
+    assert np.shares_memory(served[0].data, columns.arrays["vectors_t.data"])
+    assert np.shares_memory(served[1].data, columns.arrays["entities_t.data"])
+
+
 def test_the_big_blobs_are_carried_over_and_verified(both):
     path, *_ = both
     source = safety.current_target(path)
