@@ -107,16 +107,34 @@ def test_the_big_blobs_are_carried_over_and_verified(both):
     from fundgraph.graph.stores.embedded.columns import Columns
 
     assert b"chengchuan-2027" not in (source / "directions.json").read_bytes()
-    # the text vectors likewise: the build's values linked, the new rows' values in the tail files
+    # the text vectors written whole (served mapped: tail files were concatenated in memory at start-up)
     index = json.loads((source / "index.json").read_text(encoding="utf-8"))["vectors"]
-    base = np.load(source / "vectors.data.npy", mmap_mode="r")
-    tail = np.load(source / "vectors.tail.data.npy", mmap_mode="r")
-    assert index["tail"] == base.shape[0] and tail.shape[0] > 0 and index["shape"][0] == 154
+    assert "tail" not in index and index["shape"][0] == 154 and not (source / "vectors.tail.data.npy").exists()
     tail = json.loads((source / "directions.tail.json").read_text(encoding="utf-8"))
     assert tail["programs"] == ["chengchuan-2027"] and len(tail["ids"]) == len(tail["text"]) == 30
     columns = Columns.open(source)
     assert columns.directions["ids"][-30:] == tail["ids"]
     assert columns.programs_of(columns.directions["ids"]) == columns.directions["program"]
+
+
+def test_vectors_an_earlier_addition_wrote_as_tail_files_still_read(both, tmp_path):
+    # Homes an earlier `fundgraph add` wrote: the built rows' values, then the added rows' in vectors.tail.*.npy.
+    import json
+
+    from fundgraph.graph.stores.embedded.files import CSR_FILES, CSR_TAIL_FILES, read_vectors
+
+    path, *_ = both
+    source = safety.current_target(path)
+    spec = json.loads((source / "index.json").read_text(encoding="utf-8"))["vectors"]
+    whole = read_vectors(source, spec)
+    cut = int(whole.indptr[124])
+    for part in CSR_TAIL_FILES:
+        values = np.load(source / CSR_FILES[part])
+        np.save(tmp_path / CSR_FILES[part], values[:cut])
+        np.save(tmp_path / CSR_TAIL_FILES[part], values[cut:])
+    np.save(tmp_path / CSR_FILES["indptr"], np.load(source / CSR_FILES["indptr"]))
+    old = read_vectors(tmp_path, {**spec, "tail": cut})
+    assert old.shape == whole.shape and (old != whole).nnz == 0 and cut < whole.nnz
 
 
 def test_stored_scores_read_in_place_equal_the_decoded_edges(both, corpus_built):
@@ -170,12 +188,13 @@ def test_an_addition_hashes_what_it_rewrites_and_leaves_damage_in_carried_blobs_
     store = EmbeddedStore(tmp_path / "store")
     store.replace(corpus_copy.__wrapped__(corpus_built))
     source = safety.current_target(tmp_path / "store")
-    vectors = source / "vectors.data.npy"
-    good = vectors.read_bytes()
-    vectors.write_bytes(good[:-4] + bytes(4))  # same size, other content: only the checksum tells
-    with pytest.raises(StoreDamaged, match=r"vectors\.data\.npy"):
-        EmbeddedStore(tmp_path / "store").load_for_update()
-    vectors.write_bytes(good)
+    for name in ("vectors.data.npy", "vectors_t.data.npy"):  # the transpose: copied with the new rows inserted
+        vectors = source / name
+        good = vectors.read_bytes()
+        vectors.write_bytes(good[:-4] + bytes(4))  # same size, other content: only the checksum tells
+        with pytest.raises(StoreDamaged, match=name.replace(".", r"\.")):
+            EmbeddedStore(tmp_path / "store").load_for_update()
+        vectors.write_bytes(good)
     blob = source / "edges.props.npy"
     data = blob.read_bytes()
     at = data.index(b"Text similarity 0.")
