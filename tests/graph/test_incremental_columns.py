@@ -178,6 +178,9 @@ def test_a_second_addition_on_appended_columns_equals_the_networkx_one(both, cor
     assert dict(got.graph.nodes(data=True)) == dict(ref.graph.nodes(data=True))
     assert edges(got.graph) == edges(ref.graph)
     safety.verify(safety.current_target(path))
+    columns = got.columns  # the transposes again after an addition to appended columns
+    text_t = columns.transposed("vectors_t", got.vectors.shape[::-1])
+    assert got.vectors.shape[0] == 184 and text_t is not None and (text_t != got.vectors.T.tocsr()).nnz == 0
 
 
 def test_an_addition_hashes_what_it_rewrites_and_leaves_damage_in_carried_blobs_to_be_found(
