@@ -118,6 +118,13 @@ def kinds(store: Neo4jStore) -> dict[str, Any]:
     }
 
 
+def page_cache(store: Neo4jStore) -> str:
+    """The page cache size the server runs with (``server.memory.pagecache.size``), as it reports it."""
+    with store.driver.session(database="system") as s:
+        row = s.run("SHOW SETTINGS YIELD name, value WHERE name = 'server.memory.pagecache.size' RETURN value").single()
+    return str(row["value"]) if row else "unknown"
+
+
 def rss_mb(pid: int | str = "self") -> float:
     """Resident set size of a process (Linux /proc), MB."""
     for line in Path(f"/proc/{pid}/status").read_text(encoding="utf-8").splitlines():
@@ -214,7 +221,7 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=300, help="per kind and client level")
     ap.add_argument("--clients", type=int, nargs="+", default=[1, 32])
     ap.add_argument("--heap", default="3g", help="Neo4j heap (started here) and neo4j-admin heap")
-    ap.add_argument("--pagecache", default="2g")
+    ap.add_argument("--pagecache", default="2g", help="Neo4j page cache (started here; with --uri: the server's)")
     ap.add_argument("--no-load", action="store_true", help="measure the graph already loaded")
     ap.add_argument("--no-admin", action="store_true")
     ap.add_argument("--seed", type=int, default=0)
@@ -235,11 +242,12 @@ def main() -> None:
         from tests.neo4j import harness
 
         harness.JVM_OPTS = (f"-Xms{args.heap}", f"-Xmx{args.heap}", "-XX:+UseParallelGC")
-        server = harness.Neo4jProcess().start()
+        server = harness.Neo4jProcess(pagecache=args.pagecache).start()
         args.uri = server.uri
         args.neo4j_pid = server.proc.pid
     store = Neo4jStore.from_settings(Settings(store="neo4j", neo4j_uri=args.uri, neo4j_user="", neo4j_password=""))
-    res: dict[str, Any] = {}
+    res: dict[str, Any] = {"pagecache": page_cache(store)}
+    print(f"Neo4j page cache: {res['pagecache']}", flush=True)
     try:
         if not args.no_admin:
             with tempfile.TemporaryDirectory(prefix="fg-neo4j-admin-") as work:
@@ -279,6 +287,7 @@ def table(res: dict[str, Any], n_dirs: int, args: argparse.Namespace) -> None:
               f"= {a['export_s'] + a['import_s']:.1f} s")
     print(f"  first similar (reads the build's vocabulary, Neo4jStore.vocabulary): {r['first similar s']:.2f} s, "
           f"+{r['first similar rss mb']:.0f} MB RSS in this process")
+    print(f"  Neo4j page cache: {res['pagecache']}")
     if "neo4j_rss_mb" in res:
         print(f"  Neo4j JVM RSS after the requests: {res['neo4j_rss_mb']:.0f} MB")
     print("  machine load average (1/5/15 min) before the requests {:.1f}/{:.1f}/{:.1f}, after {:.1f}/{:.1f}/{:.1f}"

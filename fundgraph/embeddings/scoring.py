@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import InitVar, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -162,6 +162,9 @@ class Candidates:
         parents: entity id → its broader entities (MEMBER_OF), to expand a free-text query's entities.
         hierarchy_decay: weight factor per step up ``parents`` (the build's :class:`ScoringConfig` value).
         type_weights: entity type → weight, for a free-text query's entities (as in the directions' profiles).
+        cited: entity id → how many directions cite it (search suggestions); None: counted over these rows.
+        idf_given: ``idf`` and ``cited`` are a whole graph's, of which these rows are some directions (the Neo4j
+            store reads them per request): ``idf`` is used as given, even empty, not counted over the rows.
     """
 
     ids: list[str]
@@ -173,11 +176,13 @@ class Candidates:
     parents: dict[str, list[str]] = field(default_factory=dict)
     hierarchy_decay: float = 0.0
     type_weights: dict[str, float] = field(default_factory=dict)
+    cited: dict[str, int] | None = None
+    idf_given: InitVar[bool] = False
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, idf_given: bool) -> None:
         if not (len(self.ids) == len(self.programs) == len(self.entities) == self.vectors.shape[0]):
             raise ValueError("ids, programs, entities and vectors must have one row per direction")
-        if not self.idf:
+        if not self.idf and not idf_given:
             self.idf = rarity_weights(self.entities)
         self.index = {d: i for i, d in enumerate(self.ids)}
         self.vectors = vx.as_rows(self.vectors) if self.vectors.shape[0] else self.vectors

@@ -105,3 +105,23 @@ def test_entity_profile_weighs_types_and_drops_extracted_keywords():
         extracted_weight=0.0,
     )
     assert p == {"d:ad": 1.0, "k:own": 0.5, "m:pet": 1.0}
+
+
+def test_a_graph_idf_given_is_kept_as_it_is_even_empty_else_counted_over_the_rows():
+    # The Neo4j store's candidates are some rows of a graph whose rarity it read at load.
+    from fundgraph.embeddings.scoring import rarity_weights
+
+    rows = _cands()
+    counted = Candidates(ids=rows.ids, programs=rows.programs, vectors=rows.vectors, entities=rows.entities,
+                         info=INFO)
+    assert counted.idf == rarity_weights(rows.entities) and counted.idf["disease:alzheimer"] > 0
+    graph_idf = {"disease:alzheimer": 4.5, "technique:foundation-model": 0.25}
+    given = Candidates(ids=rows.ids, programs=rows.programs, vectors=rows.vectors, entities=rows.entities,
+                       info=INFO, idf=graph_idf, idf_given=True)
+    assert given.idf == graph_idf
+    empty = Candidates(ids=rows.ids, programs=rows.programs, vectors=rows.vectors, entities=rows.entities,
+                       info=INFO, idf={}, idf_given=True)
+    assert empty.idf == {} and empty.entity_matrix[0].nnz == 0  # no rarity: no entity overlap, as the graph says
+    none = Candidates(ids=[], programs=[], vectors=np.zeros((0, 2), np.float32), entities=[], info=INFO, idf={},
+                      idf_given=True, cited={"modality:PT": 7})
+    assert none.idf == {} and none.cited == {"modality:PT": 7}

@@ -72,6 +72,29 @@ def test_the_ranking_columns_equal_a_fresh_write(both):
     assert abs(a.matrix("entities", shape) - b.matrix("entities", shape)).max() < 1e-12
 
 
+def test_the_addition_stores_the_transposes_a_query_reads_and_serving_maps_them(both):
+    # Without them `fundgraph serve` transposed both matrices at start-up (at 100,000 directions +370 MB RSS).
+    from fundgraph.graph.stores.embedded.columns import TRANSPOSED
+
+    path, *_ = both
+    source = safety.current_target(path)
+    assert all((source / f"{name}.npy").is_file() for name in TRANSPOSED)
+    queries = EmbeddedStore(path).queries()
+    columns, vectors = queries.columns, queries.vectors
+    n, shape = vectors.shape[0], (vectors.shape[0], len(columns.profiles["entities"]))
+    assert n == 154 and columns.profiles["ids"] == queries.built.direction_ids
+    text_t = columns.transposed("vectors_t", vectors.shape[::-1])
+    ents_t = columns.transposed("entities_t", shape[::-1])
+    assert text_t is not None and ents_t is not None
+    assert text_t.has_sorted_indices and (text_t != vectors.T.tocsr()).nnz == 0
+    assert (ents_t != columns.matrix("entities", shape).T.tocsr()).nnz == 0
+    assert text_t[:, 124:].nnz > 0  # the added directions' entries are there
+    served = queries.candidates().transposed
+    assert served is not None  # the mapped files themselves, not transposes made at start-up
+    assert np.shares_memory(served[0].data, columns.arrays["vectors_t.data"])
+    assert np.shares_memory(served[1].data, columns.arrays["entities_t.data"])
+
+
 def test_the_big_blobs_are_carried_over_and_verified(both):
     path, *_ = both
     source = safety.current_target(path)
@@ -84,16 +107,34 @@ def test_the_big_blobs_are_carried_over_and_verified(both):
     from fundgraph.graph.stores.embedded.columns import Columns
 
     assert b"chengchuan-2027" not in (source / "directions.json").read_bytes()
-    # the text vectors likewise: the build's values linked, the new rows' values in the tail files
+    # the text vectors written whole (served mapped: tail files were concatenated in memory at start-up)
     index = json.loads((source / "index.json").read_text(encoding="utf-8"))["vectors"]
-    base = np.load(source / "vectors.data.npy", mmap_mode="r")
-    tail = np.load(source / "vectors.tail.data.npy", mmap_mode="r")
-    assert index["tail"] == base.shape[0] and tail.shape[0] > 0 and index["shape"][0] == 154
+    assert "tail" not in index and index["shape"][0] == 154 and not (source / "vectors.tail.data.npy").exists()
     tail = json.loads((source / "directions.tail.json").read_text(encoding="utf-8"))
     assert tail["programs"] == ["chengchuan-2027"] and len(tail["ids"]) == len(tail["text"]) == 30
     columns = Columns.open(source)
     assert columns.directions["ids"][-30:] == tail["ids"]
     assert columns.programs_of(columns.directions["ids"]) == columns.directions["program"]
+
+
+def test_vectors_an_earlier_addition_wrote_as_tail_files_still_read(both, tmp_path):
+    # Homes an earlier `fundgraph add` wrote: the built rows' values, then the added rows' in vectors.tail.*.npy.
+    import json
+
+    from fundgraph.graph.stores.embedded.files import CSR_FILES, CSR_TAIL_FILES, read_vectors
+
+    path, *_ = both
+    source = safety.current_target(path)
+    spec = json.loads((source / "index.json").read_text(encoding="utf-8"))["vectors"]
+    whole = read_vectors(source, spec)
+    cut = int(whole.indptr[124])
+    for part in CSR_TAIL_FILES:
+        values = np.load(source / CSR_FILES[part])
+        np.save(tmp_path / CSR_FILES[part], values[:cut])
+        np.save(tmp_path / CSR_TAIL_FILES[part], values[cut:])
+    np.save(tmp_path / CSR_FILES["indptr"], np.load(source / CSR_FILES["indptr"]))
+    old = read_vectors(tmp_path, {**spec, "tail": cut})
+    assert old.shape == whole.shape and (old != whole).nnz == 0 and cut < whole.nnz
 
 
 def test_stored_scores_read_in_place_equal_the_decoded_edges(both, corpus_built):
@@ -137,6 +178,9 @@ def test_a_second_addition_on_appended_columns_equals_the_networkx_one(both, cor
     assert dict(got.graph.nodes(data=True)) == dict(ref.graph.nodes(data=True))
     assert edges(got.graph) == edges(ref.graph)
     safety.verify(safety.current_target(path))
+    columns = got.columns  # the transposes again after an addition to appended columns
+    text_t = columns.transposed("vectors_t", got.vectors.shape[::-1])
+    assert got.vectors.shape[0] == 184 and text_t is not None and (text_t != got.vectors.T.tocsr()).nnz == 0
 
 
 def test_an_addition_hashes_what_it_rewrites_and_leaves_damage_in_carried_blobs_to_be_found(
@@ -147,12 +191,13 @@ def test_an_addition_hashes_what_it_rewrites_and_leaves_damage_in_carried_blobs_
     store = EmbeddedStore(tmp_path / "store")
     store.replace(corpus_copy.__wrapped__(corpus_built))
     source = safety.current_target(tmp_path / "store")
-    vectors = source / "vectors.data.npy"
-    good = vectors.read_bytes()
-    vectors.write_bytes(good[:-4] + bytes(4))  # same size, other content: only the checksum tells
-    with pytest.raises(StoreDamaged, match=r"vectors\.data\.npy"):
-        EmbeddedStore(tmp_path / "store").load_for_update()
-    vectors.write_bytes(good)
+    for name in ("vectors.data.npy", "vectors_t.data.npy"):  # the transpose: copied with the new rows inserted
+        vectors = source / name
+        good = vectors.read_bytes()
+        vectors.write_bytes(good[:-4] + bytes(4))  # same size, other content: only the checksum tells
+        with pytest.raises(StoreDamaged, match=name.replace(".", r"\.")):
+            EmbeddedStore(tmp_path / "store").load_for_update()
+        vectors.write_bytes(good)
     blob = source / "edges.props.npy"
     data = blob.read_bytes()
     at = data.index(b"Text similarity 0.")

@@ -50,10 +50,11 @@ def build_launcher() -> Path:
 
 
 class Neo4jProcess:
-    """One launcher process; ``port=None`` lets the OS choose a free port."""
+    """One launcher process; ``port=None`` lets the OS choose a free port; ``pagecache``: e.g. "2g" (default 128m)."""
 
-    def __init__(self, port: int | None = None, *, workdir: Path | None = None) -> None:
+    def __init__(self, port: int | None = None, *, workdir: Path | None = None, pagecache: str | None = None) -> None:
         self.port = port or 0
+        self.pagecache = pagecache
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="fundgraph-neo4j-"))
         self.uri: str | None = None
         self.proc: subprocess.Popen[str] | None = None
@@ -75,6 +76,7 @@ class Neo4jProcess:
                 str(self.port),
                 "--dir",
                 str(self.workdir / "db"),
+                *(("--pagecache", self.pagecache) if self.pagecache else ()),
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,

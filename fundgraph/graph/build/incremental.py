@@ -432,8 +432,7 @@ def add_document(built: BuiltGraph, new: NewDocument, vocab: Vocabulary, *, sett
 
         t = time.perf_counter()
         _update_meta(built, doc, report, counts=partial.counts())
-        built.columns = appended_columns(partial, *stored_profiles)  # type: ignore[attr-defined]
-        built.columns.vectors_base = partial.columns.source  # its vectors are the first rows (linked, not rewritten)
+        built.columns = appended_columns(partial, *stored_profiles, vectors)  # type: ignore[attr-defined]
         timings["columns_s"] = time.perf_counter() - t
     else:
         if getattr(built, "columns", None) is not None:

@@ -150,7 +150,9 @@ def _vocabulary(cands: Candidates) -> tuple[dict[str, int], list[tuple[str, list
         return made
     matrix = getattr(cands.entities, "matrix", None)
     entity_ids = getattr(cands.entities, "entity_ids", None)
-    if matrix is not None and entity_ids is not None:  # the profiles as one sparse matrix: count its columns
+    if cands.cited is not None:  # the graph's counts (the Neo4j store's, made at load)
+        cited = cands.cited
+    elif matrix is not None and entity_ids is not None:  # the profiles as one sparse matrix: count its columns
         counts = np.bincount(np.asarray(matrix.indices), minlength=len(entity_ids)).tolist()
         cited = {e: c for e, c in zip(entity_ids, counts, strict=True) if c}
     else:

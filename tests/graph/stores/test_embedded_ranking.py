@@ -102,3 +102,24 @@ def test_a_search_asked_again_is_the_kept_answer(queries):
     assert queries.cached_search(text, 4, None) is first
     assert queries.search(text, 4, None) is first
     assert queries.cached_search(text, 5, None) is None  # another k is another question
+
+
+def test_suggestions_take_the_graph_counts_when_the_candidates_carry_them():
+    # The Neo4j store's vocabulary holds no direction: its counts are the load's, over every direction.
+    import numpy as np
+
+    from fundgraph.embeddings.scoring import Candidates, EntityInfo
+    from fundgraph.graph.read.search import suggest
+
+    info = {"disease:a": EntityInfo("disease:a", "disease", "甲病", "Alpha disease"),
+            "disease:b": EntityInfo("disease:b", "disease", "乙病", "Beta disease"),
+            "keyword:c": EntityInfo("keyword:c", "keyword", "丙词", "")}
+    rows = [{"disease:a": 1.0}, {"disease:a": 1.0, "keyword:c": 1.0}, {"disease:b": 1.0}]
+    vectors = np.eye(3, dtype=np.float32)
+    counted = Candidates(ids=["x:1", "y:1", "z:1"], programs=["x", "y", "z"], vectors=vectors, entities=rows,
+                         info=info)
+    assert [t.id for t in suggest("zzz", counted)] == ["disease:a", "disease:b"]
+    graph = Candidates(ids=[], programs=[], vectors=np.zeros((0, 3), np.float32), entities=[], info=info,
+                       idf={"disease:a": 1.0}, idf_given=True, cited={"disease:a": 2, "disease:b": 9, "keyword:c": 30})
+    assert [t.id for t in suggest("zzz", graph)] == ["disease:b", "disease:a"]
+    assert next(t.id for t in suggest("Beta diseases", graph)) == "disease:b"

@@ -264,9 +264,6 @@ class Columns:
         self.source: Path | None = None
         #: Array files to carry over from another graph directory instead of writing them (:mod:`.append`).
         self.carried: dict[str, Path] = {}
-        #: A graph directory whose text vectors are the first rows of the graph's (after ``fundgraph add``): the
-        #: writer links its vector files (:func:`.files.save_vectors`).
-        self.vectors_base: Path | None = None
         #: Array files already written, by the directory they were written into (:meth:`from_graph`'s ``target``).
         self.written: dict[str, Path] = {}
         self.node_props, self.edge_props = (

@@ -19,7 +19,6 @@ as slowly as before).
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,8 +37,9 @@ if TYPE_CHECKING:
 GRAPH_FILE = "graph.json"
 VECTORS_FILE = "vectors.npy"
 CSR_FILES = {"data": "vectors.data.npy", "indices": "vectors.indices.npy", "indptr": "vectors.indptr.npy"}
-#: Written by ``fundgraph add`` only: the values of the rows it appended, after those of ``CSR_FILES`` (which it
-#: hard-links from the graph it added to instead of writing them again: 127 MB at 100,000 directions).
+#: Written by ``fundgraph add`` until it wrote the vectors whole (still read): the values of the rows it appended,
+#: after those of ``CSR_FILES`` (hard-linked from the graph it added to). Served, the two were concatenated in
+#: memory (190 MB of the server's RSS at 100,000 directions); written whole they stay mapped, for ~0.3 s of add.
 CSR_TAIL_FILES = {"data": "vectors.tail.data.npy", "indices": "vectors.tail.indices.npy"}
 INDEX_FILE = "index.json"
 
@@ -79,34 +79,24 @@ def save_built(built: BuiltGraph, target: Path) -> dict[str, Any]:
         if columns is None:
             columns = columns_from_built(built, target)
         columns.save(target)
-    base = getattr(columns, "vectors_base", None)
     _write_json(target / INDEX_FILE, {
         "direction_ids": built.direction_ids,
         "encoder_state": built.encoder_state,
         "meta": built.meta,
-        "vectors": save_vectors(built.vectors, target, base=base),
+        "vectors": save_vectors(built.vectors, target),
     })
     carried = {f"{name}.npy": path for name, path in columns.carried.items()}
-    if base is not None and (target / CSR_TAIL_FILES["data"]).exists():  # linked by save_vectors
-        carried.update({CSR_FILES[part]: base / CSR_FILES[part] for part in CSR_TAIL_FILES})
     if columns.directions_file is not None:  # linked by Columns.save
         carried[DIRECTIONS_FILE] = columns.directions_file
     return carried_entries(target, carried)
 
 
-def save_vectors(vectors: vx.TextMatrix, target: Path, *, base: Path | None = None) -> dict[str, Any]:
-    """Write the vector arrays into ``target``; their form and shape (for :func:`read_vectors`).
-
-    ``base``: a graph directory whose sparse vectors are the first rows of ``vectors`` (``fundgraph add``): its
-    ``vectors.{data,indices}.npy`` are hard-linked and only the values after them are written (the tail files).
-    """
+def save_vectors(vectors: vx.TextMatrix, target: Path) -> dict[str, Any]:
+    """Write the vector arrays into ``target``; their form and shape (for :func:`read_vectors`)."""
     m = vx.as_rows(vectors)
     if sp.issparse(m):
         if not (m.format == "csr" and m.dtype == np.float32 and m.has_canonical_format and m.data.all()):
             m = vx.to_csr(m)  # already canonical (the encoders' rows): written as they are, not copied first
-        if base is not None and _link_base(m, base, target):
-            return {"form": "csr", "shape": [int(m.shape[0]), int(m.shape[1])],
-                    "tail": int(np.load(target / CSR_FILES["data"], mmap_mode="r").shape[0])}
         # np.asarray: no copy when the dtype is already the one written (astype copied ~130 MB at 100,000)
         arrays = {"data": np.asarray(m.data, dtype=np.float32), "indices": np.asarray(m.indices, dtype=np.int32),
                   "indptr": np.asarray(m.indptr, dtype=np.int64)}
@@ -115,24 +105,6 @@ def save_vectors(vectors: vx.TextMatrix, target: Path, *, base: Path | None = No
         return {"form": "csr", "shape": [int(m.shape[0]), int(m.shape[1])]}
     np.save(target / VECTORS_FILE, np.asarray(m, dtype=np.float32), allow_pickle=False)
     return {"form": "dense", "shape": [int(m.shape[0]), int(m.shape[1])]}
-
-
-def _link_base(m: sp.csr_matrix, base: Path, target: Path) -> bool:
-    """Link ``base``'s value files into ``target`` and write ``m``'s values after them; False: nothing done."""
-    try:
-        nnz = int(np.load(base / CSR_FILES["data"], mmap_mode="r").shape[0])
-        if nnz > m.nnz or int(np.load(base / CSR_FILES["indices"], mmap_mode="r").shape[0]) != nnz:
-            return False
-        for part in CSR_TAIL_FILES:
-            os.link(base / CSR_FILES[part], target / CSR_FILES[part])
-    except (OSError, ValueError):
-        for part in CSR_TAIL_FILES:
-            (target / CSR_FILES[part]).unlink(missing_ok=True)
-        return False
-    np.save(target / CSR_TAIL_FILES["data"], np.asarray(m.data[nnz:], dtype=np.float32), allow_pickle=False)
-    np.save(target / CSR_TAIL_FILES["indices"], np.asarray(m.indices[nnz:], dtype=np.int32), allow_pickle=False)
-    np.save(target / CSR_FILES["indptr"], np.asarray(m.indptr, dtype=np.int64), allow_pickle=False)
-    return True
 
 
 def read_vectors(source: Path, spec: dict[str, Any] | None) -> vx.TextMatrix:
@@ -148,7 +120,7 @@ def read_vectors(source: Path, spec: dict[str, Any] | None) -> vx.TextMatrix:
                 parts[part] = np.asarray(np.load(source / name, mmap_mode="r", allow_pickle=False))
                 if parts[part].ndim != 1:
                     raise ValueError(f"not a 1-d array (shape {parts[part].shape})")
-        if spec.get("tail") is not None:  # after `fundgraph add`: the appended rows' values in the tail files
+        if spec.get("tail") is not None:  # written by an earlier `fundgraph add`: appended rows in the tail files
             for part, name in CSR_TAIL_FILES.items():
                 with reading(source / name):
                     tail = np.load(source / name, mmap_mode="r", allow_pickle=False)

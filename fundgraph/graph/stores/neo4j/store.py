@@ -665,8 +665,6 @@ class Vocabulary:
     def __init__(self, build: str, context: RankingContext, info: dict[str, Any], idf: dict[str, float],
                  parents: dict[str, list[str]], cited: dict[str, int], dimensions: int, sparse: bool,
                  direction_count: int) -> None:
-        from fundgraph.embeddings.english import words
-
         self.build = build
         self.context = context
         self.dimensions = dimensions
@@ -674,14 +672,10 @@ class Vocabulary:
         self.direction_count = direction_count
         self.indexed = 0 < (PROJECTION_DIMENSIONS if sparse else dimensions) <= MAX_INDEXED_DIMENSIONS
         cfg = context.config
-        self.cands = Candidates(ids=[], programs=[], vectors=self._matrix([]), entities=[], info=info,
-                                idf=idf or {"": 0.0}, parents=parents, hierarchy_decay=cfg.hierarchy_decay,
-                                type_weights=dict(cfg.type_weights))
-        self.cands.idf = idf  # (a non-empty placeholder above keeps Candidates from computing it over no rows)
-        # search.suggest's counts, from the load's (the same as it computes over every profile)
-        names = [(eid, [t.lower() for t in (i.name, *(w for _, w in words(i.name_en)))])
-                 for eid, i in info.items() if eid in cited and i.type != "keyword"]
-        self.cands._vocabulary = (cited, names)
+        # cited: search.suggest's counts, from the load's (the same as it computes over every profile)
+        self.cands = Candidates(ids=[], programs=[], vectors=self._matrix([]), entities=[], info=info, idf=idf,
+                                parents=parents, hierarchy_decay=cfg.hierarchy_decay,
+                                type_weights=dict(cfg.type_weights), cited=cited, idf_given=True)
         self._marks = records.HierarchyMarks(info, {})
         self._program_ids: list[str] | None = None
 
@@ -708,12 +702,10 @@ class Vocabulary:
         """Candidates from rows of ``find_*_candidates`` (id, program_id, vector, profile), this vocabulary's."""
         cfg = self.context.config
         profiles = [dict(zip(r.get(PROFILE_ENTITIES) or [], r.get(PROFILE_WEIGHTS) or [], strict=True)) for r in rows]
-        c = Candidates(ids=[r["id"] for r in rows], programs=[r["program_id"] for r in rows],
-                       vectors=self._matrix(rows), entities=profiles, info=self.cands.info,
-                       idf=self.cands.idf or {"": 0.0}, parents=self.cands.parents,
-                       hierarchy_decay=cfg.hierarchy_decay, type_weights=dict(cfg.type_weights))
-        c.idf = self.cands.idf
-        return c
+        return Candidates(ids=[r["id"] for r in rows], programs=[r["program_id"] for r in rows],
+                          vectors=self._matrix(rows), entities=profiles, info=self.cands.info, idf=self.cands.idf,
+                          parents=self.cands.parents, hierarchy_decay=cfg.hierarchy_decay,
+                          type_weights=dict(cfg.type_weights), idf_given=True)
 
     def index_vector(self, vector: Any) -> list[float]:
         """A query's vector as the vector index holds directions' (the projection of a sparse row)."""
