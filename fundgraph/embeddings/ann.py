@@ -5,8 +5,9 @@ The combined score of two directions is the inner product of their *combined* ro
     ``[√text_weight · text | √entity_weight · entities]``
 
 (unit text rows, unit idf-weighted entity rows: :func:`embeddings.topk.candidate_sets` computes the same two
-products). Those rows are sparse and wide (4,000 lexical dimensions plus one per entity), so they are reduced to
-:data:`DIM` dimensions by a seeded Gaussian random projection (one sparse × dense product) and the projections
+products). Those rows are sparse and wide (about 20,000 lexical dimensions on the corpora measured, plus one per
+entity), so they are reduced to :data:`DIM` dimensions by a seeded Gaussian random projection (one sparse × dense
+product) and the projections
 go into an HNSW graph (``hnswlib``, inner product on unit rows). Each row's ``K`` nearest projections are its
 candidates; the caller scores them exactly. Measured against the exact top k on the 20,000-direction synthetic corpus in
 ``benchmarks/ann_choice.py``.

@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from fundgraph.embeddings.encoders import SHIPPED_LEXICAL, TERM_WEIGHTS_PATH, encoder_from_settings
+from fundgraph.embeddings.scoring import ScoringConfig
 from fundgraph.evaluation.relevance import (
     CALIBRATION_PATH,
     Calibration,
@@ -70,6 +72,23 @@ def test_calibration_file_has_the_shared_format():
     ys = [p[1] for p in data["points"]]
     assert xs == sorted(xs) and ys == sorted(ys) and 0 <= ys[0] <= ys[-1] <= 1
     assert Calibration([tuple(p) for p in data["points"]])(data["score_threshold"]) >= data["min_confidence"] - 1e-6
+
+
+def test_the_build_scores_with_the_fitted_point_and_features():
+    """What ships (the encoder's options, the scoring defaults) is what the graded set was fitted and measured on."""
+    from fundgraph.core.settings import Settings
+
+    weights = json.loads(TERM_WEIGHTS_PATH.read_text(encoding="utf-8"))
+    calibration = json.loads(CALIBRATION_PATH.read_text(encoding="utf-8"))
+    cfg = ScoringConfig()
+    assert (cfg.text_weight, cfg.entity_gate) == (weights["text_weight"], weights["entity_gate"])
+    assert cfg.entity_weight == pytest.approx(1.0 - cfg.text_weight)
+    assert weights["encoder"] == SHIPPED_LEXICAL and "1122 judged pairs" in weights["fitted_on"]
+    point = {k: weights[k] for k in ("term_alpha", "text_weight", "entity_gate")}
+    assert str(point) in calibration["fitted_on"] and "1122 judged pairs" in calibration["fitted_on"]
+    enc = encoder_from_settings(Settings())
+    assert {k: getattr(enc, k) for k in SHIPPED_LEXICAL} == SHIPPED_LEXICAL
+    assert len(enc.term_weights) == len(weights["weights"])
 
 
 def test_reciprocal_rank_fusion_rewards_agreement_and_ignores_scale():

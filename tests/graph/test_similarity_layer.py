@@ -8,6 +8,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg  # noqa: F401 - sp.linalg.norm
 
 from fundgraph.core.settings import Settings
+from fundgraph.embeddings.calibration import calibration_for
 from fundgraph.embeddings.scoring import ScoringConfig, query_entities, rank
 from fundgraph.evaluation.similarity import load_gold, unrelated_directions
 from fundgraph.graph.build.similarity import candidates_from_graph, lexicon_from_graph
@@ -45,10 +46,12 @@ def test_similar_to_edges_cross_program_top_k_above_threshold(built, settings):
     assert len(edges) >= 30
     per_source = Counter(u for u, _, _ in edges)
     assert max(per_source.values()) <= settings.similar_top_k
+    cut = calibration_for("lexical").min_score()
+    assert 0.2 < cut < 0.3
     for u, v, d in edges:
         assert u != v
         assert g.nodes[u]["program_id"] != g.nodes[v]["program_id"]
-        assert d["score"] >= 0.25  # the lexical encoder's calibrated threshold (settings leave it unset)
+        assert d["score"] >= cut  # the calibrated threshold as a score (settings leave it unset)
         assert d["method"] == "lexical+entities"
         # the shipped formula: tw · text + ew · entities · min(1, text / gate) (entities lift what the text supports)
         cfg = ScoringConfig()
@@ -95,7 +98,9 @@ def test_communities_are_labelled_and_partition_directions(built):
     assert len(comms) >= 5
     member_of = Counter(u for u, _, _ in _edges(g, "IN_COMMUNITY"))
     assert max(member_of.values()) == 1
-    assert sum(member_of.values()) >= 70  # the rest have no neighbour above the threshold
+    # the rest have no neighbour above the encoder's score threshold 0.25 (52 of 124 under session 9's character
+    # features, whose cosines run lower; 70 or more under session 8's)
+    assert sum(member_of.values()) >= 50
     for c in comms:
         d = g.nodes[c]
         assert d["name"] and d["name_en"] and d["size"] >= 2 and d["terms"]
