@@ -9,6 +9,7 @@ import os
 import select
 import signal
 import socket
+import threading
 import time
 from pathlib import Path
 
@@ -19,6 +20,20 @@ from fundgraph.core.settings import Settings
 from tests.reliability.conftest import Server, no_traceback, served_as_designed
 
 LONG_TEXT = ("阿尔茨海默病多模态影像早期诊断与脑网络分析 Alzheimer imaging biomarkers " * 400)[:20_000]
+
+
+def concurrent_searches(url: str, n: int):
+    """A search for pool.map: ``n`` long texts, each different (no answer cache serves one from another), sent
+    together (a barrier: a search takes ~35 ms, so threads that start a little apart could each find the queue empty).
+    """
+    barrier = threading.Barrier(n)
+
+    def search(i: int) -> httpx.Response:
+        with httpx.Client(timeout=60) as client:
+            barrier.wait(timeout=30)
+            return client.post(url + "/api/search", json={"text": f"{i} {LONG_TEXT}"[:20_000], "k": 5})
+
+    return search
 
 
 @pytest.fixture(scope="module")
@@ -168,8 +183,7 @@ def test_head_and_options_wherever_get_is_and_security_headers_everywhere(server
 def test_long_searches_are_queued_bounded_and_details_stay_fast(server):
     detail = server.url + "/api/directions/nsfc-tianyuan-sz-2023:1"
 
-    def search(_):
-        return httpx.post(server.url + "/api/search", json={"text": LONG_TEXT, "k": 5}, timeout=60)
+    search = concurrent_searches(server.url, 8)
 
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         searches = list(pool.map(search, range(8)))
@@ -243,8 +257,7 @@ def test_searches_in_the_servers_thread_pool_are_bounded_too(tmp_path, small_hom
     srv = Server(small_home_built, tmp_path / "server.log", FUNDGRAPH_SEARCH_WORKERS="1", FUNDGRAPH_SEARCH_QUEUE="1",
                  FUNDGRAPH_SEARCH_TIMEOUT="20")
     try:
-        def search(_):
-            return httpx.post(srv.url + "/api/search", json={"text": LONG_TEXT, "k": 5}, timeout=60)
+        search = concurrent_searches(srv.url, 8)
 
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
             searches = list(pool.map(search, range(8)))
