@@ -12,6 +12,7 @@ import scipy.sparse as sp
 from fundgraph.core.errors import FundgraphError
 from fundgraph.embeddings import vectors as vx
 from fundgraph.graph.model import Rel
+from fundgraph.graph.read import records
 from fundgraph.graph.stores.base import BuiltGraph
 from fundgraph.graph.stores.neo4j.codec import (
     EMBEDDING,
@@ -24,11 +25,13 @@ from fundgraph.graph.stores.neo4j.codec import (
     SEARCH_KEY,
     VECTOR_INDICES,
     VECTOR_VALUES,
+    VIEW_KEY,
     decode_edge_key,
     decode_pairs,
     decode_props,
     encode_props,
     neighbour_heads,
+    neighbourhood_views,
     projection,
     query_props,
     sparse_rows,
@@ -90,6 +93,30 @@ def test_neighbour_heads_list_a_hubs_first_neighbours_in_id_order():
     assert [n for n, d in derived.items() if NEIGHBOURS_KEY in d] == ["hub"]
     assert derived["hub"][NEIGHBOURS_KEY][:3] == ["a0", "d00", "d01"]
     assert decode_props({"name": "x", NEIGHBOURS_KEY: ["a"]}) == {"name": "x"}
+
+
+def test_neighbourhood_views_hold_what_a_neighbourhood_shows_of_a_node_and_its_out_edges(built):
+    g = built.graph
+    views = {n: json.loads(v) for n, v in neighbourhood_views(g).items()}
+    assert set(views) == {str(n) for n in g}
+    shown = 0
+    for n, d in g.nodes(data=True):
+        node, edges = views[str(n)]
+        assert node == records.graph_node(str(n), d, 0).data and list(node) == list(records.graph_node(n, d, 0).data)
+        expected = [records.graph_edge(str(n), key, str(v), e).data for _, v, key, e in g.out_edges(n, keys=True,
+                                                                                                     data=True)]
+        got = [{"id": f"{n}|{e[1]}|{e[0]}", "source": str(n), "target": e[0], "type": e[2], **(e[3:] or [{}])[0]}
+               for e in edges]
+        assert got == expected and [list(x) for x in got] == [list(x) for x in expected]  # key order too
+        shown += any(len(e) > 3 for e in edges)
+    assert shown  # some edges show fields besides their type (score, field, weight ...)
+    # more outgoing edges than max_out: none in the view (the neighbourhood reads the relationships)
+    busiest = max(g, key=g.out_degree)
+    capped = json.loads(neighbourhood_views(g, max_out=g.out_degree(busiest) - 1)[str(busiest)])
+    assert capped[1] is None and capped[0] == views[str(busiest)][0]
+    # the loader writes it, and reading the properties back drops it
+    row = next(r for r in node_rows(built) if r["id"] == str(busiest))
+    assert json.loads(row["props"][VIEW_KEY]) == views[str(busiest)] and VIEW_KEY not in decode_props(row["props"])
 
 
 def test_rows_carry_every_node_and_edge_with_vectors(built):

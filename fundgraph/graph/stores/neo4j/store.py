@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 import numpy as np
+import orjson
 
 from fundgraph.core.errors import FundgraphError, GraphNotBuilt
 from fundgraph.embeddings import vectors as vx
@@ -61,6 +62,7 @@ from fundgraph.graph.stores.neo4j.codec import (
     TEXT_KEY,
     VECTOR_INDICES,
     VECTOR_VALUES,
+    VIEW_KEY,
     decode_edge_key,
     decode_pairs,
     decode_props,
@@ -82,11 +84,6 @@ def _summary_keys() -> list[str]:
     return ["name", "name_en", *records.code_keys(), JSON_KEYS, NULL_KEYS]
 
 
-def _neighbourhood_node_keys() -> list[str]:
-    """Node properties a neighbourhood node carries."""
-    return ["label", "name", "name_en", *records.node_data_keys(), JSON_KEYS, NULL_KEYS]
-
-
 def _detail_entity_keys() -> list[str]:
     """Properties of a cited entity a direction detail shows (records.group_entities: name, codes, extracted)."""
     return ["name", "name_en", *records.code_keys(), "extracted", JSON_KEYS, NULL_KEYS]
@@ -102,7 +99,7 @@ READ_INDEXES = ("create_index_node_label",)
 #: profiles and a hub's neighbour list (decode_props would drop all but the embedding; not sending them saves most
 #: of the bytes of a detail, and up to 1,000 ids per hub entity cited).
 _DETAIL_SKIP = [EMBEDDING, VECTOR_INDICES, VECTOR_VALUES, TEXT_KEY, KEYWORDS_KEY, CATEGORY_KEY, NEIGHBOURS_KEY,
-                LOOKUP_KEY, SEARCH_KEY, PROFILE_ENTITIES, PROFILE_WEIGHTS, DIRECT_KEY]
+                LOOKUP_KEY, SEARCH_KEY, PROFILE_ENTITIES, PROFILE_WEIGHTS, DIRECT_KEY, VIEW_KEY]
 #: Directions the vector index gives similar and search to re-score exactly (above ``exact_max`` directions).
 VECTOR_CANDIDATES = 200
 #: Seconds :meth:`Neo4jStore.version` trusts the build it last read before reading it again (in the background).
@@ -460,9 +457,11 @@ class Neo4jStore(GraphStore):
 
         Two statements for a walk of depth ≤ 2: ``find_neighbourhood`` checks the build, resolves the node and
         reads the walk's first two levels (level 2 as a lazy stream in the walk's order that stops when the walk
-        is full, so hubs it would not reach are not expanded), then ``get_neighbourhood_elements`` reads the
-        chosen nodes' small properties and their edges. A name rather than an id resolves first (one more
-        statement), and each level past 2 is one ``find_neighbours``.
+        is full, so hubs it would not reach are not expanded), then ``get_neighbourhood_views`` reads the
+        chosen nodes' ``fg_view`` (:func:`.codec.neighbourhood_views`: what the answer shows of each node and of its
+        outgoing edges, written at load), of which Python keeps the edges between chosen nodes; only a node with more
+        outgoing edges than a view holds has them read from its relationships (``get_neighbourhood_edges``). A name
+        rather than an id resolves first (one more statement), and each level past 2 is one ``find_neighbours``.
         """
         valid = 0 <= depth <= semantics.MAX_DEPTH and limit >= 1
         walk_depth, walk_limit = (min(depth, 2), limit) if valid else (0, 1)
@@ -492,22 +491,25 @@ class Neo4jStore(GraphStore):
                 return {r["id"]: r["neighbours"] for r in rows}
 
             order, seen, truncated = semantics.walk(center, depth, limit, neighbours)
-            el = run(
-                "get_neighbourhood_elements",
-                ids=order,
-                node_keys=_neighbourhood_node_keys(),
-                edge_keys=_NEIGHBOURHOOD_EDGE_KEYS,
-            )[0]
-            node_keys, edge_keys = _neighbourhood_node_keys(), _NEIGHBOURHOOD_EDGE_KEYS
-            props = {n[0]: decode_values(node_keys, n[1:]) for n in el["nodes"]}
-            nodes = [records.graph_node(n, props[n], seen[n]) for n in order]
-            pos = {n: i for i, n in enumerate(order)}
+            views = {i: orjson.loads(v) for i, v in run("get_neighbourhood_views", ids=order)[0]["views"]}
+            nodes = []
+            for n in order:
+                data = views[n][0]  # (parsed for this request: set its distance in place)
+                data["distance"] = seen[n]
+                nodes.append(models.GraphNode.model_construct(data=data))
+            big = [n for n in order if views[n][1] is None]
+            edge_rows: dict[str, list[list[Any]]] = {}
+            if big:  # nodes with more outgoing edges than a view holds: read from the relationships
+                for r in run("get_neighbourhood_edges", ids=order, sources=big,
+                             edge_keys=_NEIGHBOURHOOD_EDGE_KEYS)[0]["edges"]:
+                    edge_rows.setdefault(r[0], []).append(r)
             edges = []
-            for r in sorted(el["edges"], key=lambda r: pos[r[0]]):  # stable: build order within a node
-                edge = {k: v for k, v in zip(edge_keys, r[2:], strict=True) if v is not None}
-                # graph_edge reads only type and EDGE_DATA_KEYS: the bookkeeping matters only when it names one
-                data = decode_props(edge) if JSON_KEYS in edge or NULL_KEYS in edge else edge
-                edges.append(records.graph_edge(r[0], decode_edge_key(edge), r[1], data))
+            for u in order:  # each node's outgoing edges to chosen nodes, in build order (the embedded store's)
+                out = views[u][1]
+                if out is None:
+                    edges += [_neighbourhood_edge(r) for r in edge_rows.get(u, ())]
+                    continue
+                edges += [_view_edge(u, e) for e in out if e[0] in seen]
             return models.Neighborhood(center=center, depth=depth, nodes=nodes, edges=edges, truncated=truncated)
 
         return self.connection.transaction(work)
@@ -622,6 +624,25 @@ class Neo4jStore(GraphStore):
         return free_text.search(text, k, programs, context=ctx, cands=voc.cands, vector=vector,
                                 item=lambda s: ctx.item(s, briefs[s.id]), pool=voc.candidates(rows),
                                 marks=voc.marks({c["id"]: c.get(DIRECT_KEY) or () for c in rows}))
+
+
+def _view_edge(source: str, e: list[Any]) -> models.GraphEdge:
+    """A neighbourhood edge from an edge of ``source``'s ``fg_view``: ``[target, key, type]`` (+ its other fields).
+
+    Built without validation: a validated model copied every data dict, a third of a neighbourhood's Python time.
+    """
+    data = {"id": f"{source}|{e[1]}|{e[0]}", "source": source, "target": e[0], "type": e[2]}
+    if len(e) > 3:
+        data.update(e[3])
+    return models.GraphEdge.model_construct(data=data)
+
+
+def _neighbourhood_edge(r: list[Any]) -> models.GraphEdge:
+    """A neighbourhood edge from a ``get_neighbourhood_edges`` row: source, target, :data:`_NEIGHBOURHOOD_EDGE_KEYS`."""
+    edge = {k: v for k, v in zip(_NEIGHBOURHOOD_EDGE_KEYS, r[2:], strict=True) if v is not None}
+    # graph_edge reads only type and EDGE_DATA_KEYS: the bookkeeping matters only when it names one
+    data = decode_props(edge) if JSON_KEYS in edge or NULL_KEYS in edge else edge
+    return records.graph_edge(r[0], decode_edge_key(edge), r[1], data)
 
 
 def _checked_build(row: dict[str, Any] | None) -> str:
