@@ -25,6 +25,7 @@ from fundgraph.graph.stores.neo4j.codec import (
     SEARCH_KEY,
     VECTOR_INDICES,
     VECTOR_VALUES,
+    VIEW_EDGE_STRIDE,
     VIEW_KEY,
     decode_edge_key,
     decode_pairs,
@@ -105,10 +106,11 @@ def test_neighbourhood_views_hold_what_a_neighbourhood_shows_of_a_node_and_its_o
         assert node == records.graph_node(str(n), d, 0).data and list(node) == list(records.graph_node(n, d, 0).data)
         expected = [records.graph_edge(str(n), key, str(v), e).data for _, v, key, e in g.out_edges(n, keys=True,
                                                                                                      data=True)]
-        got = [{"id": f"{n}|{e[1]}|{e[0]}", "source": str(n), "target": e[0], "type": e[2], **(e[3:] or [{}])[0]}
-               for e in edges]
+        flat = [edges[i : i + VIEW_EDGE_STRIDE] for i in range(0, len(edges), VIEW_EDGE_STRIDE)]
+        got = [{"id": f"{n}|{e[1]}|{e[0]}", "source": str(n), "target": e[0], "type": e[2],
+                **{k: v for k, v in zip(records.EDGE_DATA_KEYS, e[3:], strict=True) if v is not None}} for e in flat]
         assert got == expected and [list(x) for x in got] == [list(x) for x in expected]  # key order too
-        shown += any(len(e) > 3 for e in edges)
+        shown += any(v is not None for e in flat for v in e[3:])
     assert shown  # some edges show fields besides their type (score, field, weight ...)
     # more outgoing edges than max_out: none in the view (the neighbourhood reads the relationships)
     busiest = max(g, key=g.out_degree)
@@ -180,3 +182,17 @@ def test_ranking_rows_hold_the_profiles_and_rarity_the_shared_ranking_computes(c
     assert [row[0] for row in vocabulary["info"]] == list(cands.info)
     assert sum(vocabulary["cited"].values()) == sum(len(p) for p in cands.entities)
     json.dumps(vocabulary)  # stored as one JSON property of the meta node
+
+
+def test_unvalidated_edges_are_the_validated_models():
+    import pydantic_core
+
+    from fundgraph.graph.read import models
+    from fundgraph.graph.stores.neo4j.store import _unvalidated_edge
+
+    data = {"id": "a|MENTIONS|b", "source": "a", "target": "b", "type": "MENTIONS", "field": "content", "weight": 0.5}
+    fast, checked = _unvalidated_edge(dict(data)), models.GraphEdge(data=dict(data))
+    assert type(fast) is models.GraphEdge and fast == checked and fast.model_dump() == checked.model_dump()
+    assert fast.model_fields_set == checked.model_fields_set and fast.model_copy() == checked
+    hood = [models.Neighborhood(center="a", depth=1, nodes=[], edges=[e]) for e in (fast, checked)]
+    assert pydantic_core.to_json(hood[0]) == pydantic_core.to_json(hood[1])
