@@ -42,6 +42,7 @@ from fundgraph.graph.stores.neo4j.codec import (
     PROJECTION_DIMENSIONS,
     SEQ_KEY,
     VIEW_KEY,
+    VIEW_MAX_OUT_EDGES,
     encode_props,
     neighbourhood_views,
     projection,
@@ -121,7 +122,7 @@ def node_rows(built: BuiltGraph, ranking: dict[str, dict[str, Any]] | None = Non
         vectors = vx.to_csr(vectors)
     projected = projection(vectors) if sparse else None
     derived = query_props(built.graph)
-    views = neighbourhood_views(built.graph)
+    views = neighbourhood_views(built.graph, max_out=VIEW_MAX_OUT_EDGES)
     rows = []
     for seq, (n, d) in enumerate(built.graph.nodes(data=True)):
         label = d.get("label")

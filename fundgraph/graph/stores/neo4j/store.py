@@ -26,11 +26,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Hashable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import networkx as nx
 import numpy as np
 import orjson
+from pydantic import BaseModel
 
 from fundgraph.core.errors import FundgraphError, GraphNotBuilt
 from fundgraph.embeddings import vectors as vx
@@ -502,7 +503,7 @@ class Neo4jStore(GraphStore):
             for n in order:
                 data = views[n][0]  # (parsed for this request: set its distance in place)
                 data["distance"] = seen[n]
-                nodes.append(models.GraphNode(data=data))
+                nodes.append(_unvalidated(models.GraphNode, data=data))
             big = [n for n in order if views[n][1] is None]
             edge_rows: dict[str, list[list[Any]]] = {}
             if big:  # nodes with more outgoing edges than a view holds: read from the relationships
@@ -516,7 +517,8 @@ class Neo4jStore(GraphStore):
                     edges += [_neighbourhood_edge(r) for r in edge_rows.get(u, ())]
                     continue
                 edges += [_view_edge(u, out, i) for i in range(0, len(out), VIEW_EDGE_STRIDE) if out[i] in seen]
-            return models.Neighborhood(center=center, depth=depth, nodes=nodes, edges=edges, truncated=truncated)
+            return _unvalidated(models.Neighborhood, center=center, depth=depth, nodes=nodes, edges=edges,
+                                truncated=truncated)
 
         return self.connection.transaction(work)
 
@@ -644,27 +646,27 @@ def _view_edge(source: str, out: list[Any], i: int) -> models.GraphEdge:
         if out[j] is not None:
             data[k] = out[j]
         j += 1
-    return _unvalidated_edge(data)
+    return _unvalidated(models.GraphEdge, data=data)
 
 
 _new = object.__new__
 _set = object.__setattr__
-_DATA_SET = frozenset({"data"})
+_Model = TypeVar("_Model", bound=BaseModel)
 
 
-def _unvalidated_edge(data: dict[str, Any]) -> models.GraphEdge:
-    """``GraphEdge(data=data)`` without validation, for a dict the store made (a str → value map by construction).
+def _unvalidated(cls: type[_Model], **fields: Any) -> _Model:
+    """``cls(**fields)`` without validation, for values the store made to the model's types (every field given).
 
-    Sets what ``model_construct`` sets, without its generic field loop: 1.3 ms for the ~960 edges of a
-    neighbourhood at 100,000 directions, against 3.5 validated and more with ``model_construct``, which was
-    most of its Python time. tests/graph/stores/test_neo4j_codec.py checks it equals the validated model.
+    Sets what ``model_construct`` sets, without its generic field loop: the ~960 edges of a neighbourhood at
+    100,000 directions took 1.3 ms so against 3.5 validated (more with ``model_construct``), most of its Python
+    time. tests/graph/stores/test_neo4j_codec.py checks the result equals the validated model.
     """
-    edge = _new(models.GraphEdge)
-    _set(edge, "__dict__", {"data": data})
-    _set(edge, "__pydantic_fields_set__", set(_DATA_SET))
-    _set(edge, "__pydantic_extra__", None)
-    _set(edge, "__pydantic_private__", None)
-    return edge
+    model = _new(cls)
+    _set(model, "__dict__", fields)
+    _set(model, "__pydantic_fields_set__", set(fields))
+    _set(model, "__pydantic_extra__", None)
+    _set(model, "__pydantic_private__", None)
+    return model
 
 
 def _neighbourhood_edge(r: list[Any]) -> models.GraphEdge:
