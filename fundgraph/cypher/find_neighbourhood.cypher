@@ -16,6 +16,9 @@
 // holds all of them (shorter than $head) or enough of them ($limit for level 1; 3 * $limit for level 2: at most
 // $limit of them are seen already), instead of reading and sorting all its relationships (the first level-1 hub
 // read in full was most of a 1.4 s neighbourhood at 20,000 directions).
+// With them, views: [id, fg_view] of the node and of every node of both levels (codec.neighbourhood_views: what the
+// answer shows of a node and of its outgoing edges), so that a walk of depth <= 2 from an id needs no other
+// statement (a second one seeking the ~100 chosen nodes again was a third of the Neo4j CPU of a neighbourhood).
 // Every lookup starts from the :Node(id) uniqueness index.
 OPTIONAL MATCH (m:FundgraphMeta {id: 'fundgraph'})
 OPTIONAL MATCH (x:Node {id: $id})
@@ -63,8 +66,10 @@ CALL (x, level1, us) {
   WITH pos, u, w
   WHERE none(p IN us[..pos] WHERE EXISTS { (p)--(w) })
   LIMIT $limit
-  WITH pos, u.id AS uid, collect(w.id) AS neighbours
+  WITH pos, u.id AS uid, collect(w) AS ws
   ORDER BY pos
-  RETURN collect([uid, neighbours]) AS level2
+  RETURN collect([uid, [w IN ws | w.id]]) AS level2, collect([w IN ws | [w.id, w.fg_view]]) AS level2_views
 }
-RETURN m.build AS build, m.layout AS layout, x.id AS exact, level1, level2
+RETURN m.build AS build, m.layout AS layout, x.id AS exact, level1, level2,
+       CASE WHEN x IS NULL THEN [] ELSE [[x.id, x.fg_view]] END + [u IN us | [u.id, u.fg_view]]
+         + reduce(vs = [], l IN level2_views | vs + l) AS views

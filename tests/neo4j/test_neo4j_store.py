@@ -9,6 +9,7 @@ import scipy.sparse as sp
 from fundgraph.core.errors import DirectionNotFound
 from fundgraph.graph.read import models
 from fundgraph.graph.stores.embedded.queries import GraphQueries
+from fundgraph.graph.stores.neo4j import loader
 from fundgraph.graph.stores.neo4j.codec import PROJECTION_DIMENSIONS, neighbour_heads, projection
 from fundgraph.graph.stores.neo4j.store import Neo4jStore
 
@@ -159,3 +160,24 @@ def test_neighbourhood_through_hub_lists_equals_embedded(neo4j_store, embedded, 
         assert neo4j_store.neighborhood(hub, depth, limit) == embedded.neighborhood(hub, depth, limit)
     for centre in heads[hub][:40:4]:  # walks that reach the hub at level 1 and take level 2 from its list
         assert neo4j_store.neighborhood(centre, 2, 60) == embedded.neighborhood(centre, 2, 60)
+
+
+def test_neighbourhood_of_nodes_with_more_out_edges_than_a_view_holds_equals_embedded(
+    neo4j_store, embedded, neo4j_corpus, monkeypatch
+):
+    # A node with more outgoing edges than VIEW_MAX_OUT_EDGES keeps none in its fg_view: its edges come from its
+    # relationships (get_neighbourhood_edges), in the same order as the views give the others'.
+    g = neo4j_corpus.graph
+    cap = 8
+    big = [n for n in g if g.out_degree(n) > cap]
+    assert "most-stic-joint" in big and len(big) < g.number_of_nodes() / 2  # both kinds in one neighbourhood
+    monkeypatch.setattr(loader, "VIEW_MAX_OUT_EDGES", cap)
+    try:
+        neo4j_store.replace(neo4j_corpus)
+        centres = ["most-stic-joint", *sorted(d for d in neo4j_corpus.direction_ids if d in big)[:6]]
+        for centre in centres:
+            for depth, limit in ((1, 30), (2, 80)):
+                assert neo4j_store.neighborhood(centre, depth, limit) == embedded.neighborhood(centre, depth, limit)
+    finally:
+        monkeypatch.undo()
+        neo4j_store.replace(neo4j_corpus)

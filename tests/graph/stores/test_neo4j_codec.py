@@ -12,6 +12,7 @@ import scipy.sparse as sp
 from fundgraph.core.errors import FundgraphError
 from fundgraph.embeddings import vectors as vx
 from fundgraph.graph.model import Rel
+from fundgraph.graph.read import records
 from fundgraph.graph.stores.base import BuiltGraph
 from fundgraph.graph.stores.neo4j.codec import (
     EMBEDDING,
@@ -24,11 +25,14 @@ from fundgraph.graph.stores.neo4j.codec import (
     SEARCH_KEY,
     VECTOR_INDICES,
     VECTOR_VALUES,
+    VIEW_EDGE_STRIDE,
+    VIEW_KEY,
     decode_edge_key,
     decode_pairs,
     decode_props,
     encode_props,
     neighbour_heads,
+    neighbourhood_views,
     projection,
     query_props,
     sparse_rows,
@@ -92,6 +96,31 @@ def test_neighbour_heads_list_a_hubs_first_neighbours_in_id_order():
     assert decode_props({"name": "x", NEIGHBOURS_KEY: ["a"]}) == {"name": "x"}
 
 
+def test_neighbourhood_views_hold_what_a_neighbourhood_shows_of_a_node_and_its_out_edges(built):
+    g = built.graph
+    views = {n: json.loads(v) for n, v in neighbourhood_views(g).items()}
+    assert set(views) == {str(n) for n in g}
+    shown = 0
+    for n, d in g.nodes(data=True):
+        node, edges = views[str(n)]
+        assert node == records.graph_node(str(n), d, 0).data and list(node) == list(records.graph_node(n, d, 0).data)
+        expected = [records.graph_edge(str(n), key, str(v), e).data for _, v, key, e in g.out_edges(n, keys=True,
+                                                                                                     data=True)]
+        flat = [edges[i : i + VIEW_EDGE_STRIDE] for i in range(0, len(edges), VIEW_EDGE_STRIDE)]
+        got = [{"id": f"{n}|{e[1]}|{e[0]}", "source": str(n), "target": e[0], "type": e[2],
+                **{k: v for k, v in zip(records.EDGE_DATA_KEYS, e[3:], strict=True) if v is not None}} for e in flat]
+        assert got == expected and [list(x) for x in got] == [list(x) for x in expected]  # key order too
+        shown += any(v is not None for e in flat for v in e[3:])
+    assert shown  # some edges show fields besides their type (score, field, weight ...)
+    # more outgoing edges than max_out: none in the view (the neighbourhood reads the relationships)
+    busiest = max(g, key=g.out_degree)
+    capped = json.loads(neighbourhood_views(g, max_out=g.out_degree(busiest) - 1)[str(busiest)])
+    assert capped[1] is None and capped[0] == views[str(busiest)][0]
+    # the loader writes it, and reading the properties back drops it
+    row = next(r for r in node_rows(built) if r["id"] == str(busiest))
+    assert json.loads(row["props"][VIEW_KEY]) == views[str(busiest)] and VIEW_KEY not in decode_props(row["props"])
+
+
 def test_rows_carry_every_node_and_edge_with_vectors(built):
     nodes, rels = node_rows(built), relationship_rows(built)
     g = built.graph
@@ -153,3 +182,20 @@ def test_ranking_rows_hold_the_profiles_and_rarity_the_shared_ranking_computes(c
     assert [row[0] for row in vocabulary["info"]] == list(cands.info)
     assert sum(vocabulary["cited"].values()) == sum(len(p) for p in cands.entities)
     json.dumps(vocabulary)  # stored as one JSON property of the meta node
+
+
+def test_unvalidated_models_are_the_validated_models():
+    import pydantic_core
+
+    from fundgraph.graph.read import models
+    from fundgraph.graph.stores.neo4j.store import _unvalidated
+
+    data = {"id": "a|MENTIONS|b", "source": "a", "target": "b", "type": "MENTIONS", "field": "content", "weight": 0.5}
+    fast, checked = _unvalidated(models.GraphEdge, data=dict(data)), models.GraphEdge(data=dict(data))
+    assert type(fast) is models.GraphEdge and fast == checked and fast.model_dump() == checked.model_dump()
+    assert fast.model_fields_set == checked.model_fields_set and fast.model_copy() == checked
+    node = {"id": "a", "label": "Direction", "name": "甲", "name_en": None, "distance": 0}
+    hoods = [make(models.Neighborhood, center="a", depth=1, nodes=[make(models.GraphNode, data=dict(node))],
+                  edges=[edge], truncated=False)
+             for make, edge in ((_unvalidated, fast), (lambda cls, **kw: cls(**kw), checked))]
+    assert hoods[0] == hoods[1] and pydantic_core.to_json(hoods[0]) == pydantic_core.to_json(hoods[1])

@@ -41,7 +41,10 @@ from fundgraph.graph.stores.neo4j.codec import (
     PROFILE_WEIGHTS,
     PROJECTION_DIMENSIONS,
     SEQ_KEY,
+    VIEW_KEY,
+    VIEW_MAX_OUT_EDGES,
     encode_props,
+    neighbourhood_views,
     projection,
     query_props,
     sparse_row_props,
@@ -119,6 +122,7 @@ def node_rows(built: BuiltGraph, ranking: dict[str, dict[str, Any]] | None = Non
         vectors = vx.to_csr(vectors)
     projected = projection(vectors) if sparse else None
     derived = query_props(built.graph)
+    views = neighbourhood_views(built.graph, max_out=VIEW_MAX_OUT_EDGES)
     rows = []
     for seq, (n, d) in enumerate(built.graph.nodes(data=True)):
         label = d.get("label")
@@ -128,6 +132,7 @@ def node_rows(built: BuiltGraph, ranking: dict[str, dict[str, Any]] | None = Non
         props[SEQ_KEY] = seq
         props.update(derived.get(n, {}))
         props.update(ranking.get(n, {}))
+        props[VIEW_KEY] = views[str(n)]
         if n in vec_row and projected is not None:
             props.update(sparse_row_props(vectors, vec_row[n]))
             props[EMBEDDING] = projected[vec_row[n]].astype(float).tolist()
