@@ -17,6 +17,7 @@ from fundgraph.evaluation.relevance import (
     LearnedRuns,
     RelevanceReport,
     bm25_scores,
+    choose_confidence,
     edge_figures,
     folds,
     format_relevance,
@@ -25,6 +26,7 @@ from fundgraph.evaluation.relevance import (
     matrix_signal,
     multi_seed_cv,
     ndcg,
+    pair_lists,
     precision,
     ranking_figures,
     reciprocal_rank_fusion,
@@ -208,3 +210,24 @@ def test_relevance_table_prints_the_multi_seed_headline():
     assert f"{nd[0]:.3f} [{nd[1]:.3f}–{nd[2]:.3f}]" in row
     assert next(line for line in text.splitlines() if line.startswith("word TF-IDF (jieba) *"))
     assert report.as_dict()["multi_seed"][0]["ndcg_mean"] == pytest.approx(nd[0])
+
+
+def test_edge_confidence_is_the_lowest_whose_cross_fitted_edges_are_right_nine_in_ten():
+    queries = [f"q{i:02d}" for i in range(12)]
+    groups = [queries[i::4] for i in range(4)]
+
+    def setup(high_related):
+        grades = {q: {f"{q}h": int(high_related(i)), f"{q}l": 0} for i, q in enumerate(queries)}
+        run = {q: [(f"{q}h", 0.8 + 0.01 * i), (f"{q}l", 0.1)] for i, q in enumerate(queries)}
+        pairs = {(q, c): s for q, cs in run.items() for c, s in cs}
+        return run, pairs, GradedSet(queries, grades)
+
+    # high-scoring candidates all related: the lowest confidence already makes precise edges
+    assert choose_confidence(*setup(lambda i: True), groups, (0.9, 0.95, 0.99)) == 0.9
+    # only the best-scoring ones related (i ≥ 6): 0.9 lets in wrong ones under a calibration fitted elsewhere
+    c = choose_confidence(*setup(lambda i: i >= 6), groups, (0.5, 0.9, 0.99))
+    run, pairs, graded = setup(lambda i: i >= 6)
+    cal = Calibration.fit(*pair_lists(pairs, graded, queries))
+    assert c > 0.5 and edge_figures(run, graded, queries, cal, min_confidence=c)[1:3] == (6, 6)
+    # nothing reaches nine in ten: the strictest
+    assert choose_confidence(*setup(lambda i: i % 2 == 0), groups, (0.9, 0.95)) == 0.95
