@@ -1129,7 +1129,7 @@ def format_spreads(spreads: Sequence[SeedSpread]) -> list[str]:
     seeds = ", ".join(map(str, spreads[0].seeds))
     lines = [
         f"headline: nested {FOLDS}-fold CV repeated over {len(spreads[0].seeds)} fold seeds ({seeds}); "
-        "mean [min–max] over the seeds",
+        "each cell: the mean over the seeds, then the lowest and highest seed's figure",
         f"{'system':32s} {'nDCG@5':>19s} {'P@5':>19s} {'edge P pooled':>17s} {'min':>5s} {'no-edge':>17s} {'s':>5s}",
     ]
 
@@ -1142,7 +1142,8 @@ def format_spreads(spreads: Sequence[SeedSpread]) -> list[str]:
         ep = f"{rel}/{judged}={sp.pooled_edge_precision:.2f}"
         name = sp.name + ("" if sp.tuned else " *")
         lines.append(f"{name:32s} {cell(sp, 'ndcg'):>19s} {cell(sp, 'p_at_k'):>19s} {ep:>17s} "
-                     f"{sp.spread('edge_precision')[1]:5.2f} {cell(sp, 'no_edge_share'):>17s} {sp.seconds:5.1f}")
+                     f"{sp.spread('edge_precision')[1]:5.2f} {cell(sp, 'no_edge_share'):>17s} "
+                     f"{f'{sp.seconds:5.1f}' if sp.tuned else '-':>5s}")
     lines.append("* untuned: its ranking (nDCG@5, P@5) is the same under every seed; only its edges' calibration is "
                  "fitted out of fold. min = the worst seed's edge precision.")
     return lines
