@@ -231,3 +231,17 @@ def test_edge_confidence_is_the_lowest_whose_cross_fitted_edges_are_right_nine_i
     assert c > 0.5 and edge_figures(run, graded, queries, cal, min_confidence=c)[1:3] == (6, 6)
     # nothing reaches nine in ten: the strictest
     assert choose_confidence(*setup(lambda i: i % 2 == 0), groups, (0.9, 0.95)) == 0.95
+
+
+def test_query_expansion_at_zero_is_the_shipped_ranking():
+    from fundgraph.core.settings import Settings
+    from fundgraph.evaluation.relevance import ExpandedRuns, ShippedRuns
+
+    graded = load_graded()
+    runs = ShippedRuns(Settings(), GradedSet(graded.queries[:4], {q: graded.grades[q] for q in graded.queries[:4]}))
+    plain = LearnedRuns(runs)._ranked(0.0, [])
+    same = ExpandedRuns(runs, beta=0.0)._ranked(0.0, [])
+    moved = ExpandedRuns(runs, beta=0.3)._ranked(0.0, [])
+    for q in plain:
+        assert same[q][0] == plain[q][0] and np.allclose(same[q][1], plain[q][1], atol=1e-5)
+        assert not np.allclose(np.sort(moved[q][1]), np.sort(plain[q][1]), atol=1e-5)
