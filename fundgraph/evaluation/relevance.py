@@ -1086,6 +1086,10 @@ def evaluate_relevance(settings: Settings, *, path: Path = GRADED_PATH, ablation
             a, _, _ = learned_cv(LearnedRuns(runs, encoder_options={**SHIPPED_LEXICAL, **options}), graded, k=k,
                                  confidences=CONFIDENCES)
             rows.append((f"shipped (nested cv) {label}", a.ndcg, a.edge_precision))
+        # The balance chosen inside the training folds too (shipped: fixed at 0.9 after session 8's folds chose it).
+        spreads.append(multi_seed_cv(learned, graded, k=k, confidences=CONFIDENCES,
+                                     grid={**LEARNED_GRID, "text_weight": (0.6, 0.7, 0.8, 0.9)},
+                                     name="balance 0.6-0.9 by inner cv"))
         # Pseudo-relevance feedback, its strength chosen inside the training folds (0 = none): a lead, not shipped.
         expansion = FeatureChoice({str(b): learned if b == 0 else ExpandedRuns(runs, beta=b) for b in EXPANSION_BETAS})
         spreads.append(multi_seed_cv(expansion, graded, k=k, confidences=CONFIDENCES,
