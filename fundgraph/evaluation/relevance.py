@@ -622,6 +622,9 @@ LEARNED_GRID: dict[str, tuple[float, ...]] = {
     # offered: shared entities must be able to lift a candidate (and a search answer name them).
     # The fold split matters as much: with fold seeds 1-4 instead of SEED the nested CV gives 0.715-0.737 (edges
     # 19/19 to 29/34), offering 0.6-0.9 0.720-0.733, and the raw character row 0.715-0.731 (session 9).
+    # Mean over the five SEEDS (session 9, nDCG@5): this grid 0.733; balance 0.6-0.9 by inner CV 0.730; α up to 80
+    # 0.730; weights shrunk (w ** 0.5 offered) 0.730; each feature capped at 0.2 of a unit row 0.734 (0.12: 0.722);
+    # bigrams only offered 0.723; query expansion (ExpandedRuns) β 0.3 fixed 0.748, β 0/0.3/0.6 by inner CV 0.740.
     "text_weight": (0.9,),
     "entity_gate": (0.1, 0.2, 0.3),
 }
