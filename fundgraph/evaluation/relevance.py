@@ -11,11 +11,14 @@ grades (query, candidate) pairs 0/1/2, pooled from four systems' cross-program t
   Edge precision counts judged edges only (graded ≥ 1 = right). **No-counterpart share**: of the queries with
   no related candidate, the share that get no edge.
 - **Cross-validation**: 5 folds over queries (fixed by :data:`SEED`). Anything tuned — the scoring weights
-  (:data:`GRID`) and the calibration — is tuned on four folds and measured on the fifth.
+  (:data:`GRID`) and the calibration — is tuned on four folds and measured on the fifth. **The headline** repeats
+  the shipped method's nested CV under five fold seeds (:data:`SEEDS`, :func:`multi_seed_cv`): mean, min and max of
+  nDCG@5 and P@5, edges pooled over the seeds; one split of 44 queries moves nDCG@5 by ±0.02.
 - **The shipped method** (sessions 8–9): character 1-2 gram TF-IDF of the text as written (every non-space
   character, every feature) whose idf carries term weights learned from the graded pairs (:func:`fit_term_weights`,
   package data ``term_weights.json``) plus gated entity overlap. Its CV row is nested (:func:`learned_cv`): weights,
-  α, the entity gate and the calibration are fitted inside the training folds (the text/entity balance is fixed at
+  α, the entity gate, the calibration and the edges' confidence (:data:`CONFIDENCES`) are fitted inside the training
+  folds (the text/entity balance is fixed at
   0.9, :data:`LEARNED_GRID`); the shipped calibration is isotonic over out-of-fold scores (:func:`learned_fit`).
 - **Fusion and learned term weights over plain TF-IDF** (``--ablation`` only): reciprocal rank fusion of word TF-IDF,
   character TF-IDF and ours; a logistic regression over their scores fitted on four folds, applied to the fifth;
@@ -61,11 +64,19 @@ GRADED_PATH = EVAL_DIR / "graded_similar.yaml"
 CALIBRATION_PATH = EVAL_DIR / "calibration.json"
 #: Seed of the query folds.
 SEED = 15
+#: Fold seeds of the multi-seed nested CV (the headline): :data:`SEED` and four fixed others. One split of 44
+#: queries moves the nested-CV nDCG@5 by ±0.02 (session 9: 0.715–0.748 over these five), so the shipped method is
+#: quoted as the mean, min and max over them.
+SEEDS = (15, 1, 2, 3, 4)
 FOLDS = 5
 K = 5
 #: Confidence a pair needs to become a SIMILAR_TO edge (stated as a confidence, not a score): edges should be
 #: right nine times in ten (issue 15's bar for edge precision).
 MIN_CONFIDENCE = 0.9
+#: Stricter confidences the shipped method may cut its edges at: the lowest whose edges stay right
+#: :data:`MIN_CONFIDENCE` of the time under a calibration cross-fitted inside the training folds
+#: (:func:`choose_confidence`). At 0.9 alone, one of the five fold seeds gave 29/34 = 0.85 edge precision.
+CONFIDENCES = (0.9, 0.95, 0.97, 0.99)
 
 #: The shipped scoring before issue 15 (the pooling commit): what the ablation switches back to.
 BEFORE: dict[str, Any] = {
@@ -287,6 +298,7 @@ def held_out_edges(
 
 def score_system(
     name: str, run: Run, pairs: PairScores, graded: GradedSet, *, k: int = K, min_confidence: float = MIN_CONFIDENCE,
+    seed: int = SEED,
 ) -> tuple[SystemScore, list[tuple[float, bool]]]:
     """Figures of a system with nothing tuned but its calibration (fitted out of fold).
 
@@ -295,7 +307,7 @@ def score_system(
     nd, pk, judged = ranking_figures(run, graded, graded.queries, k)
     s = SystemScore(name, nd, pk, judged)
     oof: list[tuple[float, bool]] = []
-    for test in folds(graded.queries):
+    for test in folds(graded.queries, seed=seed):
         train = [q for q in graded.queries if q not in test]
         oof.extend(held_out_edges(s, run, pairs, graded, train, test, k=k, min_confidence=min_confidence))
     return s, oof
@@ -541,11 +553,12 @@ TERM_WEIGHT_GRID: tuple[tuple[float, float], ...] = tuple(itertools.product((2.0
 
 
 def shared_term_weights(x: Any, index: Mapping[str, int], graded: GradedSet, queries: Iterable[str], *,
-                        alpha: float) -> np.ndarray:
+                        alpha: float, min_support: int = 0) -> np.ndarray:
     """Per feature of ``x``: how much likelier a judged pair sharing it is related than a judged pair in general.
 
     ``(related pairs sharing t + α·p0) / (pairs sharing t + α) / p0`` over the judged pairs of ``queries`` (p0: their
     share related), so an unseen feature weighs 1 and one shared only by unrelated pairs (boilerplate) tends to 0.
+    A feature shared by fewer than ``min_support`` judged pairs keeps 1.
     """
     b = vx.to_csr(x).astype(bool).tocsr()
     rel = np.zeros(b.shape[1])
@@ -559,7 +572,10 @@ def shared_term_weights(x: Any, index: Mapping[str, int], graded: GradedSet, que
             n_rel += grade >= 1
             n += 1
     p0 = max(n_rel / max(n, 1), 1e-9)
-    return (rel + alpha * p0) / (seen + alpha) / p0
+    w = (rel + alpha * p0) / (seen + alpha) / p0
+    if min_support > 0:
+        w[seen < min_support] = 1.0
+    return w
 
 
 def term_weighted_cv(matrices: Mapping[str, Any], ids: Sequence[str], programs: Sequence[str],
@@ -606,6 +622,9 @@ LEARNED_GRID: dict[str, tuple[float, ...]] = {
     # offered: shared entities must be able to lift a candidate (and a search answer name them).
     # The fold split matters as much: with fold seeds 1-4 instead of SEED the nested CV gives 0.715-0.737 (edges
     # 19/19 to 29/34), offering 0.6-0.9 0.720-0.733, and the raw character row 0.715-0.731 (session 9).
+    # Mean over the five SEEDS (session 9, nDCG@5): this grid 0.733; balance 0.6-0.9 by inner CV 0.730; α up to 80
+    # 0.730; weights shrunk (w ** 0.5 offered) 0.730; each feature capped at 0.2 of a unit row 0.734 (0.12: 0.722);
+    # bigrams only offered 0.723; query expansion (ExpandedRuns) β 0.3 fixed 0.748, β 0/0.3/0.6 by inner CV 0.740.
     "text_weight": (0.9,),
     "entity_gate": (0.1, 0.2, 0.3),
 }
@@ -614,15 +633,18 @@ INNER_FOLDS = 4
 
 
 def fit_term_weights(vectors: Any, vocabulary: Mapping[str, int], ids: Sequence[str], graded: GradedSet,
-                     queries: Iterable[str], *, alpha: float) -> dict[str, float]:
+                     queries: Iterable[str], *, alpha: float, power: float = 1.0,
+                     min_support: int = 0) -> dict[str, float]:
     """Feature → idf factor from the judged pairs of ``queries`` (:func:`shared_term_weights`; 1 left out).
 
     ``vectors``: the directions' rows under an encoder fitted without weights (its ``vocabulary``); the factors
     are keyed by feature, so any corpus's encoder applies them (:class:`LexicalEncoder` ``term_weights``).
+    ``power`` < 1 shrinks every factor toward 1 (``w ** power``); ``min_support``: see :func:`shared_term_weights`.
     """
     if alpha <= 0:
         return {}
-    w = shared_term_weights(vectors, {d: i for i, d in enumerate(ids)}, graded, queries, alpha=alpha)
+    w = shared_term_weights(vectors, {d: i for i, d in enumerate(ids)}, graded, queries, alpha=alpha,
+                            min_support=min_support) ** power
     return {t: round(float(w[j]), 4) for t, j in sorted(vocabulary.items()) if abs(w[j] - 1.0) >= 1e-4}
 
 
@@ -655,18 +677,22 @@ class LearnedRuns:
         self.vocabulary = dict(enc.vocabulary)  # type: ignore[attr-defined]
         self._parts: dict[tuple, dict[str, tuple[list[str], np.ndarray, np.ndarray]]] = {}
 
-    def weights(self, alpha: float, train: Iterable[str]) -> dict[str, float]:
+    def weights(self, alpha: float, train: Iterable[str], *, power: float = 1.0,
+                min_support: int = 0) -> dict[str, float]:
         """The term weights fitted on ``train``'s judged pairs."""
-        return fit_term_weights(self.base, self.vocabulary, self.ids, self.graded, train, alpha=alpha)
+        return fit_term_weights(self.base, self.vocabulary, self.ids, self.graded, train, alpha=alpha, power=power,
+                                min_support=min_support)
 
-    def _ranked(self, alpha: float, train: Sequence[str]) -> dict[str, tuple[list[str], np.ndarray, np.ndarray]]:
+    def _ranked(self, alpha: float, train: Sequence[str], *, power: float = 1.0, min_support: int = 0
+                ) -> dict[str, tuple[list[str], np.ndarray, np.ndarray]]:
         from fundgraph.graph.build.similarity import encode_directions
         from fundgraph.graph.profiles import candidates_from_graph
 
-        key = (alpha, tuple(sorted(train)) if alpha > 0 else ())
+        key = (alpha, power, min_support, tuple(sorted(train))) if alpha > 0 else (0.0,)
         if key not in self._parts:
             cfg = self.config
-            enc = LexicalEncoder(self.lexicon, term_weights=self.weights(alpha, train), **self.options)
+            enc = LexicalEncoder(self.lexicon, term_weights=self.weights(alpha, train, power=power,
+                                                                         min_support=min_support), **self.options)
             ids, vectors, *_ = encode_directions(self.runs.g, self.runs.docs, settings=self.runs.settings,
                                                  encoder=enc, config=cfg)
             cands = candidates_from_graph(self.runs.g, ids, vectors, cfg)
@@ -685,26 +711,91 @@ class LearnedRuns:
         from fundgraph.embeddings.scoring import combine
 
         cfg = learned_config(point, self.config)
-        parts = self._ranked(float(point["term_alpha"]), train)
+        parts = self._ranked(float(point["term_alpha"]), train, power=float(point.get("term_power", 1.0)),
+                             min_support=int(point.get("min_support", 0)))
         out: Signal = {}
         for q in queries:
             cands, text, ent = parts[q]
             out[q] = dict(zip(cands, np.round(combine(text, ent, cfg), 6).tolist(), strict=True))
         return out
 
-    def oof(self, point: Mapping[str, float], queries: Sequence[str], n: int) -> Signal:
+    def oof(self, point: Mapping[str, float], queries: Sequence[str], n: int, *, seed: int = SEED) -> Signal:
         """Out-of-fold scores of ``queries`` at ``point`` (``n`` folds: each scored by weights fitted on the rest)."""
         out: Signal = {}
-        for t in folds(queries, n):
+        for t in folds(queries, n, seed):
             out.update(self.signal(point, [q for q in queries if q not in t], t))
         return out
 
 
-def learned_points(frozen: Mapping[str, float] | None = None) -> list[dict[str, float]]:
-    """Every :data:`LEARNED_GRID` point, with the ``frozen`` knobs held at their given values."""
+class ExpandedRuns(LearnedRuns):
+    """:class:`LearnedRuns` with pseudo-relevance feedback on the query's text vector.
+
+    The query's vector plus ``beta`` times the mean of its ``neighbours`` nearest directions (any program, text
+    cosine), renormalised (Rocchio; no grades involved). Measured in the ablation only: the build, the API and
+    search do not expand.
+    """
+
+    def __init__(self, runs: ShippedRuns, *, beta: float, neighbours: int = 3, **options: Any) -> None:
+        super().__init__(runs, **options)
+        self.beta = beta
+        self.neighbours = neighbours
+
+    def _ranked(self, alpha: float, train: Sequence[str], *, power: float = 1.0, min_support: int = 0
+                ) -> dict[str, tuple[list[str], np.ndarray, np.ndarray]]:
+        from fundgraph.graph.build.similarity import encode_directions
+        from fundgraph.graph.profiles import candidates_from_graph
+
+        key = (alpha, power, min_support, tuple(sorted(train))) if alpha > 0 else (0.0,)
+        if key not in self._parts:
+            cfg = self.config
+            enc = LexicalEncoder(self.lexicon, term_weights=self.weights(alpha, train, power=power,
+                                                                         min_support=min_support), **self.options)
+            ids, vectors, *_ = encode_directions(self.runs.g, self.runs.docs, settings=self.runs.settings,
+                                                 encoder=enc, config=cfg)
+            cands = candidates_from_graph(self.runs.g, ids, vectors, cfg)
+            v = vx.to_csr(cands.vectors)
+            parts = {}
+            for q in self.graded.queries:
+                i = cands.index[q]
+                sims = np.asarray((v @ v[i].T).todense()).ravel()
+                sims[i] = -np.inf
+                near = np.argsort(-sims, kind="stable")[: self.neighbours]
+                qv = v[i].toarray().ravel() + self.beta * np.asarray(v[near].mean(axis=0)).ravel()
+                qv = (qv / np.linalg.norm(qv)).astype(np.float32)
+                ranked = rank(qv, cands.entities[i], cands, config=cfg, exclude=i, exclude_program=cands.programs[i])
+                parts[q] = ([s.id for s in ranked], np.asarray([s.text_score for s in ranked]),
+                            np.asarray([s.entity_score for s in ranked]))
+            self._parts[key] = parts
+        return self._parts[key]
+
+
+#: Strengths of :class:`ExpandedRuns` offered to the inner CV (0: no expansion).
+EXPANSION_BETAS = (0.0, 0.3, 0.6)
+
+
+class FeatureChoice(LearnedRuns):
+    """Several feature settings (each a :class:`LearnedRuns`) as one more grid knob, ``features``.
+
+    A point's ``features`` names the runs that score it, so the inner CV picks the features as it picks α.
+    """
+
+    def __init__(self, choices: Mapping[str, LearnedRuns]) -> None:
+        self.choices = dict(choices)
+        self.graded = next(iter(self.choices.values())).graded
+
+    def signal(self, point: Mapping[str, Any], train: Sequence[str], queries: Iterable[str]) -> Signal:
+        """The named runs' :meth:`LearnedRuns.signal` at the rest of the point."""
+        rest = {k: v for k, v in point.items() if k != "features"}
+        return self.choices[str(point["features"])].signal(rest, train, queries)
+
+
+def learned_points(frozen: Mapping[str, float] | None = None,
+                   grid: Mapping[str, Sequence[float]] | None = None) -> list[dict[str, float]]:
+    """Every point of ``grid`` (:data:`LEARNED_GRID`), with the ``frozen`` knobs held at their given values."""
     frozen = frozen or {}
-    keys = list(LEARNED_GRID)
-    values = [(frozen[k],) if k in frozen else LEARNED_GRID[k] for k in keys]
+    grid = LEARNED_GRID if grid is None else grid
+    keys = list(grid)
+    values = [(frozen[k],) if k in frozen else tuple(grid[k]) for k in keys]
     return [dict(zip(keys, v, strict=True)) for v in itertools.product(*values)]
 
 
@@ -729,37 +820,130 @@ LEARNED_ABLATION: tuple[tuple[str, dict[str, float]], ...] = (
 
 
 def learned_cv(learned: LearnedRuns, graded: GradedSet, *, k: int = K, min_confidence: float = MIN_CONFIDENCE,
-               frozen: Mapping[str, float] | None = None,
+               frozen: Mapping[str, float] | None = None, seed: int = SEED,
+               grid: Mapping[str, Sequence[float]] | None = None, confidences: Sequence[float] | None = None,
                ) -> tuple[SystemScore, list[dict[str, float]], list[tuple[float, bool]]]:
     """Nested CV of the shipped method: each outer fold's grades are seen by nothing that scores it.
 
     On the four training folds an inner :data:`INNER_FOLDS`-fold CV picks the point (weights fitted on three
     inner folds, nDCG@k measured on the fourth) and fits the calibration (isotonic over those inner out-of-fold
     scores); the weights are then fitted on all four training folds and the fifth is ranked and given edges.
+    ``seed`` draws the outer and inner folds. With ``confidences``, the edges' confidence is chosen inside the
+    training folds too (:func:`choose_confidence`; recorded in the fold's choice as ``min_confidence``).
     Returns the figures, each fold's point, and the out-of-fold (confidence, related) pairs.
     """
-    points = learned_points(frozen)
+    points = learned_points(frozen, grid)
     s = SystemScore("", 0.0, 0.0, 0.0, cv=True)
     outer: Signal = {}
     choices: list[dict[str, float]] = []
     oof: list[tuple[float, bool]] = []
-    for test in folds(graded.queries):
+    for test in folds(graded.queries, seed=seed):
         train = [q for q in graded.queries if q not in test]
-        inner = {tuple(p.items()): learned.oof(p, train, INNER_FOLDS) for p in points}
+        inner = {tuple(p.items()): learned.oof(p, train, INNER_FOLDS, seed=seed) for p in points}
         best = max(points, key=lambda p: round(ranking_figures(signal_run(inner[tuple(p.items())], graded)[0],
                                                                 graded, train, k)[0], 9))
-        choices.append(best)
         sig = learned.signal(best, train, test)
         outer.update(sig)
         run, pairs = signal_run(sig, graded)
-        cal = Calibration.fit(*pair_lists(signal_run(inner[tuple(best.items())], graded)[1], graded, train))
-        e = edge_figures(run, graded, test, cal, k=k, min_confidence=min_confidence)
+        inner_run, inner_pairs = signal_run(inner[tuple(best.items())], graded)
+        cal = Calibration.fit(*pair_lists(inner_pairs, graded, train))
+        conf = min_confidence
+        if confidences:
+            conf = choose_confidence(inner_run, inner_pairs, graded, folds(train, INNER_FOLDS, seed), confidences,
+                                     k=k, target=min_confidence)
+            best = {**best, "min_confidence": conf}
+        choices.append(best)
+        e = edge_figures(run, graded, test, cal, k=k, min_confidence=conf)
         s.edges, s.edges_judged, s.edges_related = s.edges + e[0], s.edges_judged + e[1], s.edges_related + e[2]
         s.no_edge, s.no_counterpart = s.no_edge + e[3], s.no_counterpart + e[4]
         xs, ys = pair_lists(pairs, graded, test)
         oof.extend((cal(x), y) for x, y in zip(xs, ys, strict=True))
     s.ndcg, s.p_at_k, s.judged = ranking_figures(signal_run(outer, graded)[0], graded, graded.queries, k)
     return s, choices, oof
+
+
+def choose_confidence(run: Run, pairs: PairScores, graded: GradedSet, groups: Sequence[Sequence[str]],
+                      confidences: Sequence[float], *, k: int = K, target: float = MIN_CONFIDENCE) -> float:
+    """The lowest of ``confidences`` whose edges are right ``target`` of the time when the calibration is cross-fitted.
+
+    ``run``/``pairs``: out-of-fold scores of the queries of ``groups``; each group's edges are cut with a calibration
+    fitted on the other groups' pairs (what a held-out fold meets), pooled. The highest when none reaches ``target``.
+    """
+    for c in sorted(confidences):
+        related = judged = 0
+        for t in groups:
+            cal = Calibration.fit(*pair_lists(pairs, graded, [q for g in groups if g is not t for q in g]))
+            e = edge_figures(run, graded, t, cal, k=k, min_confidence=c)
+            judged += e[1]
+            related += e[2]
+        if not judged or related / judged >= target:
+            return c
+    return max(confidences)
+
+
+@dataclass
+class SeedSpread:
+    """One system's figures under several fold seeds (:data:`SEEDS`): each seed a whole cross-validation."""
+
+    name: str
+    per_seed: list[SystemScore]
+    seeds: tuple[int, ...]
+    #: Tuned on the graded set (nested CV per seed); False: nothing tuned, only its edges' calibration is fitted
+    #: out of fold, so its nDCG@5 and P@5 are the same under every seed.
+    tuned: bool = True
+    choices: list[list[dict[str, float]]] = field(default_factory=list)
+    #: Each seed's outer folds as (training queries, test queries): what :func:`multi_seed_cv` held out.
+    splits: list[list[tuple[list[str], list[str]]]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def spread(self, attr: str) -> tuple[float, float, float]:
+        """(mean, min, max) of a :class:`SystemScore` attribute over the seeds."""
+        xs = [float(getattr(s, attr)) for s in self.per_seed]
+        return float(np.mean(xs)), min(xs), max(xs)
+
+    @property
+    def pooled_edges(self) -> tuple[int, int]:
+        """(related, judged) edges summed over the seeds."""
+        return sum(s.edges_related for s in self.per_seed), sum(s.edges_judged for s in self.per_seed)
+
+    @property
+    def pooled_edge_precision(self) -> float:
+        """Related share of the judged edges of every seed together."""
+        rel, judged = self.pooled_edges
+        return rel / judged if judged else 1.0
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-able form."""
+        return {
+            "name": self.name, "seeds": list(self.seeds), "tuned": self.tuned, "seconds": self.seconds,
+            **{f"{a}_{w}": v for a in ("ndcg", "p_at_k", "edge_precision", "no_edge_share")
+               for w, v in zip(("mean", "min", "max"), self.spread(a), strict=True)},
+            "pooled_edge_precision": self.pooled_edge_precision,
+            "per_seed": [s.as_dict() for s in self.per_seed],
+            "choices": self.choices,
+        }
+
+
+def multi_seed_cv(learned: LearnedRuns, graded: GradedSet, *, seeds: Sequence[int] = SEEDS, k: int = K,
+                  name: str = "fundgraph (nested cv)", **options: Any) -> SeedSpread:
+    """:func:`learned_cv` once per fold seed (``options``: its ``frozen``, ``grid``, ``min_confidence``)."""
+    t0 = time.perf_counter()
+    out = SeedSpread(name, [], tuple(seeds))
+    for seed in seeds:
+        s, choices, _ = learned_cv(learned, graded, k=k, seed=seed, **options)
+        s.name = f"{name} seed {seed}"
+        out.per_seed.append(s)
+        out.choices.append(choices)
+        out.splits.append([([q for q in graded.queries if q not in t], t) for t in folds(graded.queries, seed=seed)])
+    out.seconds = time.perf_counter() - t0
+    return out
+
+
+def untuned_spread(name: str, run: Run, pairs: PairScores, graded: GradedSet, *, seeds: Sequence[int] = SEEDS,
+                   k: int = K) -> SeedSpread:
+    """An untuned system under the same seeds: only its edges' out-of-fold calibration moves with the seed."""
+    return SeedSpread(name, [score_system(name, run, pairs, graded, k=k, seed=s)[0] for s in seeds], tuple(seeds),
+                      tuned=False)
 
 
 def learned_fit(learned: LearnedRuns, graded: GradedSet, *, k: int = K) -> tuple[dict[str, float], Calibration,
@@ -791,10 +975,13 @@ class RelevanceReport:
     calibration: dict[str, Any]
     graded: GradedSet
     seconds: float = 0.0
+    #: The headline: the shipped method's nested CV under each of :data:`SEEDS`, the baselines beside.
+    spreads: list[SeedSpread] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-able form."""
         return {
+            "multi_seed": [s.as_dict() for s in self.spreads],
             "systems": [s.as_dict() for s in self.systems],
             "reliability": [dict(zip(("low", "high", "pairs", "confidence", "related"), r, strict=True))
                             for r in self.reliability],
@@ -846,22 +1033,27 @@ def evaluate_relevance(settings: Settings, *, path: Path = GRADED_PATH, ablation
     # The shipped method with nothing it is scored on seen by what scores it: weights, point and calibration
     # fitted inside the training folds (nested CV). This is the figure to quote.
     learned = LearnedRuns(runs)
-    cv, choices, shipped_oof = learned_cv(learned, graded, k=k)
-    cv.name = "fundgraph (nested cv)"
+    cv, choices, shipped_oof = learned_cv(learned, graded, k=k, confidences=CONFIDENCES)
+    cv.name = f"fundgraph (nested cv, seed {SEED})"
     systems.append(cv)
+    spreads = [multi_seed_cv(learned, graded, k=k, confidences=CONFIDENCES)]
     point, fitted, weights, oof_ndcg = learned_fit(learned, graded, k=k)
+    # The edges' confidence as the folds chose it, on the shipped point's out-of-fold scores.
+    oof_run, oof_pairs = signal_run(learned.oof(point, graded.queries, FOLDS), graded)
+    min_confidence = choose_confidence(oof_run, oof_pairs, graded, folds(graded.queries), CONFIDENCES, k=k)
 
     word = PlainTfidfEncoder().fit(texts).encode(texts)
-    systems.append(score_system("word TF-IDF (jieba)", *matrix_run(word, ids, programs, graded.queries, graded),
-                                graded, k=k)[0])
     char = TfidfVectorizer(analyzer="char", ngram_range=(1, 2), sublinear_tf=True).fit_transform(texts)
-    systems.append(score_system("char TF-IDF (1-2 grams)",
-                                *matrix_run(vx.l2_normalise(vx.to_csr(char.astype(np.float32))), ids, programs,
-                                            graded.queries, graded), graded, k=k)[0])
     tok = Tokeniser(Lexicon())
     bm = bm25_scores([tok(t) for t in texts])
-    systems.append(score_system("BM25 (jieba words)", *matrix_run(word, ids, programs, graded.queries, graded,
-                                                                 scores_of=bm), graded, k=k)[0])
+    for name, base in (
+        ("word TF-IDF (jieba)", matrix_run(word, ids, programs, graded.queries, graded)),
+        ("char TF-IDF (1-2 grams)", matrix_run(vx.l2_normalise(vx.to_csr(char.astype(np.float32))), ids, programs,
+                                               graded.queries, graded)),
+        ("BM25 (jieba words)", matrix_run(word, ids, programs, graded.queries, graded, scores_of=bm)),
+    ):
+        systems.append(score_system(name, *base, graded, k=k)[0])
+        spreads.append(untuned_spread(name, *base, graded, k=k))
 
     rows = []
     if ablation:
@@ -891,11 +1083,21 @@ def evaluate_relevance(settings: Settings, *, path: Path = GRADED_PATH, ablation
         grid_cv.name = "old grid incl. composite (cv)"
         systems.append(grid_cv)
         for label, frozen in LEARNED_ABLATION:
-            a, _, _ = learned_cv(learned, graded, k=k, frozen=frozen)
+            a, _, _ = learned_cv(learned, graded, k=k, frozen=frozen, confidences=CONFIDENCES)
             rows.append((label, a.ndcg, a.edge_precision))
         for label, options in FEATURE_ABLATION:
-            a, _, _ = learned_cv(LearnedRuns(runs, encoder_options={**SHIPPED_LEXICAL, **options}), graded, k=k)
+            a, _, _ = learned_cv(LearnedRuns(runs, encoder_options={**SHIPPED_LEXICAL, **options}), graded, k=k,
+                                 confidences=CONFIDENCES)
             rows.append((f"shipped (nested cv) {label}", a.ndcg, a.edge_precision))
+        # The balance chosen inside the training folds too (shipped: fixed at 0.9 after session 8's folds chose it).
+        spreads.append(multi_seed_cv(learned, graded, k=k, confidences=CONFIDENCES,
+                                     grid={**LEARNED_GRID, "text_weight": (0.6, 0.7, 0.8, 0.9)},
+                                     name="balance 0.6-0.9 by inner cv"))
+        # Pseudo-relevance feedback, its strength chosen inside the training folds (0 = none): a lead, not shipped.
+        expansion = FeatureChoice({str(b): learned if b == 0 else ExpandedRuns(runs, beta=b) for b in EXPANSION_BETAS})
+        spreads.append(multi_seed_cv(expansion, graded, k=k, confidences=CONFIDENCES,
+                                     grid={"features": tuple(map(str, EXPANSION_BETAS)), **LEARNED_GRID},
+                                     name="+ query expansion (not shipped)"))
     calibration = {
         # The format embeddings/calibration.py reads: method is "isotonic" or "logistic".
         "method": "isotonic",
@@ -904,14 +1106,14 @@ def evaluate_relevance(settings: Settings, *, path: Path = GRADED_PATH, ablation
         "fitted_on": f"grade ≥ 1 on the shipped score, out of fold (term weights fitted on the other 4 of 5 folds); "
                      f"{path.name}: {graded.pairs} judged pairs of {len(graded.queries)} queries; point {point} "
                      f"(out-of-fold nDCG@{k} {oof_ndcg:.3f})",
-        "min_confidence": MIN_CONFIDENCE,
+        "min_confidence": min_confidence,
         # rounded up: a knot pair a millionth apart puts the threshold between two 6-decimal scores
-        "score_threshold": math.ceil(fitted.threshold(MIN_CONFIDENCE) * 1e6 - 1e-6) / 1e6,
+        "score_threshold": math.ceil(fitted.threshold(min_confidence) * 1e6 - 1e-6) / 1e6,
     }
     chosen = {**point, "term_weights": weights, "encoder": dict(SHIPPED_LEXICAL), "graded": path.name,
               "pairs": graded.pairs}
     return RelevanceReport(systems, reliability(shipped_oof), rows, choices, chosen, calibration, graded,
-                           time.perf_counter() - t0)
+                           time.perf_counter() - t0, spreads)
 
 
 def shipped_run(runs: ShippedRuns, *, depth: int = 10) -> tuple[Run, PairScores]:
@@ -978,12 +1180,42 @@ def write_calibration(report: RelevanceReport, path: Path = CALIBRATION_PATH,
     return path
 
 
+def format_spreads(spreads: Sequence[SeedSpread]) -> list[str]:
+    """The headline table: mean [min–max] over the fold seeds, edges pooled over them."""
+    if not spreads:
+        return []
+    seeds = ", ".join(map(str, spreads[0].seeds))
+    lines = [
+        f"headline: nested {FOLDS}-fold CV repeated over {len(spreads[0].seeds)} fold seeds ({seeds}); "
+        "each cell: the mean over the seeds, then the lowest and highest seed's figure",
+        f"{'system':32s} {'nDCG@5':>19s} {'P@5':>19s} {'edge P pooled':>17s} {'min':>5s} {'no-edge':>17s} {'s':>5s}",
+    ]
+
+    def cell(sp: SeedSpread, attr: str) -> str:
+        m, lo, hi = sp.spread(attr)
+        return f"{m:.3f} [{lo:.3f}–{hi:.3f}]"
+
+    for sp in spreads:
+        rel, judged = sp.pooled_edges
+        ep = f"{rel}/{judged}={sp.pooled_edge_precision:.2f}"
+        name = sp.name + ("" if sp.tuned else " *")
+        lines.append(f"{name:32s} {cell(sp, 'ndcg'):>19s} {cell(sp, 'p_at_k'):>19s} {ep:>17s} "
+                     f"{sp.spread('edge_precision')[1]:5.2f} {cell(sp, 'no_edge_share'):>17s} "
+                     f"{f'{sp.seconds:5.1f}' if sp.tuned else '-':>5s}")
+    lines.append("* untuned: its ranking (nDCG@5, P@5) is the same under every seed; only its edges' calibration is "
+                 "fitted out of fold. min = the worst seed's edge precision.")
+    return lines
+
+
 def format_relevance(report: RelevanceReport) -> str:
     """The graded-set tables for the terminal."""
     gs = report.graded
     lines = [
         f"graded set: {len(gs.queries)} queries ({len(gs.no_counterpart)} with no counterpart), {gs.pairs} judged "
         f"pairs, Cohen's kappa {gs.agreement.get('cohen_kappa', '-')}; unjudged candidates count as 0",
+        *format_spreads(report.spreads),
+        "",
+        f"one split (folds seed {SEED}):",
         f"{'system':32s} {'nDCG@5':>7s} {'P@5':>6s} {'judged':>6s} {'edges':>5s} {'edge P':>11s} {'no-edge':>8s}",
     ]
     for s in report.systems:
@@ -991,7 +1223,9 @@ def format_relevance(report: RelevanceReport) -> str:
         lines.append(f"{s.name:32s} {s.ndcg:7.3f} {s.p_at_k:6.3f} {s.judged:6.2f} {s.edges:5d} {ep:>11s} "
                      f"{s.no_edge:>3d}/{s.no_counterpart:<2d}{'':2s}")
     lines.append(f"edges: top {K} with out-of-fold confidence ≥ {MIN_CONFIDENCE} (calibration fitted on the other "
-                 f"folds); no-edge: no-counterpart queries without an edge; folds: {FOLDS} over queries, seed {SEED}")
+                 f"folds; the shipped rows: the lowest of {CONFIDENCES} whose cross-fitted edges inside the training "
+                 f"folds are right ≥ {MIN_CONFIDENCE}); no-edge: no-counterpart queries without an edge; folds: "
+                 f"{FOLDS} over queries, seed {SEED}")
     lines.append("fold choices: " + "; ".join(
         ",".join(f"{k}={v}" for k, v in c.items()) for c in report.choices))
     lines.append("")

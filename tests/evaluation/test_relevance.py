@@ -14,17 +14,25 @@ from fundgraph.evaluation.relevance import (
     CALIBRATION_PATH,
     Calibration,
     GradedSet,
+    LearnedRuns,
+    RelevanceReport,
     bm25_scores,
+    choose_confidence,
     edge_figures,
     folds,
+    format_relevance,
     load_graded,
     logistic_fusion_cv,
     matrix_signal,
+    multi_seed_cv,
     ndcg,
+    pair_lists,
     precision,
+    ranking_figures,
     reciprocal_rank_fusion,
     shared_term_weights,
     signal_run,
+    untuned_spread,
 )
 
 
@@ -138,3 +146,102 @@ def test_graded_set_is_the_readers_files():
     script = Path(__file__).resolve().parents[2] / "scripts" / "relevance_merge.py"
     done = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+class _PeekingLearner(LearnedRuns):
+    """Ranks a query perfectly when its grades are in the training queries, backwards when they are not.
+
+    A leak of any held-out query into what scores it would lift the cross-validated nDCG above the backwards one.
+    """
+
+    def __init__(self, graded):  # no corpus: the CV's bookkeeping is what is tested
+        self.graded = graded
+        self.calls: list[tuple[frozenset, frozenset]] = []
+
+    def signal(self, point, train, queries):
+        queries = list(queries)
+        self.calls.append((frozenset(train), frozenset(queries)))
+        out = {}
+        for q in queries:
+            sign = 1.0 if q in set(train) else -1.0
+            out[q] = {c: sign * g + 0.01 * point["entity_gate"] for c, g in self.graded.grades[q].items()}
+        return out
+
+
+def _toy_graded(n=15):
+    queries = [f"q{i:02d}" for i in range(n)]
+    grades = {q: {f"{q}a": 2, f"{q}b": 1, f"{q}c": 0, f"{q}d": 0, f"{q}e": 0, f"{q}f": 0} for q in queries[:-3]}
+    grades |= {q: {f"{q}x": 0, f"{q}y": 0} for q in queries[-3:]}  # no counterpart
+    return GradedSet(queries, grades)
+
+
+def test_multi_seed_cv_scores_every_query_from_folds_that_never_saw_it():
+    graded = _toy_graded()
+    learner = _PeekingLearner(graded)
+    grid = {"term_alpha": (5.0,), "text_weight": (0.9,), "entity_gate": (0.1, 0.2)}
+    spread = multi_seed_cv(learner, graded, seeds=(15, 1, 2), grid=grid)
+    assert [len(s) for s in spread.splits] == [5, 5, 5] and len(spread.per_seed) == 3
+    for splits in spread.splits:
+        assert sorted(q for _, test in splits for q in test) == sorted(graded.queries)
+        assert all(not set(train) & set(test) for train, test in splits)
+    assert spread.splits[0] != spread.splits[1]  # the seeds draw different folds
+    # every signal was asked for queries outside the training queries it was given (inner and outer folds)
+    assert learner.calls and all(not (train & queries) for train, queries in learner.calls)
+    backwards = {q: {c: -g for c, g in graded.grades[q].items()} for q in graded.queries}
+    expected = ranking_figures(signal_run(backwards, graded)[0], graded, graded.queries)[0]
+    assert spread.spread("ndcg") == pytest.approx((expected, expected, expected))
+    assert expected < 0.5  # a peek would have given 1.0
+
+
+def test_relevance_table_prints_the_multi_seed_headline():
+    graded = _toy_graded()
+    spread = multi_seed_cv(_PeekingLearner(graded), graded, seeds=(15, 1),
+                           grid={"term_alpha": (5.0,), "text_weight": (0.9,), "entity_gate": (0.2,)})
+    spread.name = "fundgraph (nested cv)"
+    run = {q: sorted(g.items(), key=lambda x: -x[1]) for q, g in graded.grades.items()}
+    base = untuned_spread("word TF-IDF (jieba)", run, {(q, c): float(g) for q, gs in graded.grades.items()
+                                                      for c, g in gs.items()}, graded, seeds=(15, 1))
+    assert base.spread("ndcg")[1] == base.spread("ndcg")[2] == pytest.approx(1.0)  # untuned: one ranking
+    report = RelevanceReport([], [], [], [], {}, {}, graded, 0.0, [spread, base])
+    text = format_relevance(report)
+    assert "fold seeds (15, 1)" in text
+    nd = spread.spread("ndcg")
+    row = next(line for line in text.splitlines() if line.startswith("fundgraph (nested cv)"))
+    assert f"{nd[0]:.3f} [{nd[1]:.3f}–{nd[2]:.3f}]" in row
+    assert next(line for line in text.splitlines() if line.startswith("word TF-IDF (jieba) *"))
+    assert report.as_dict()["multi_seed"][0]["ndcg_mean"] == pytest.approx(nd[0])
+
+
+def test_edge_confidence_is_the_lowest_whose_cross_fitted_edges_are_right_nine_in_ten():
+    queries = [f"q{i:02d}" for i in range(12)]
+    groups = [queries[i::4] for i in range(4)]
+
+    def setup(high_related):
+        grades = {q: {f"{q}h": int(high_related(i)), f"{q}l": 0} for i, q in enumerate(queries)}
+        run = {q: [(f"{q}h", 0.8 + 0.01 * i), (f"{q}l", 0.1)] for i, q in enumerate(queries)}
+        pairs = {(q, c): s for q, cs in run.items() for c, s in cs}
+        return run, pairs, GradedSet(queries, grades)
+
+    # high-scoring candidates all related: the lowest confidence already makes precise edges
+    assert choose_confidence(*setup(lambda i: True), groups, (0.9, 0.95, 0.99)) == 0.9
+    # only the best-scoring ones related (i ≥ 6): 0.9 lets in wrong ones under a calibration fitted elsewhere
+    c = choose_confidence(*setup(lambda i: i >= 6), groups, (0.5, 0.9, 0.99))
+    run, pairs, graded = setup(lambda i: i >= 6)
+    cal = Calibration.fit(*pair_lists(pairs, graded, queries))
+    assert c > 0.5 and edge_figures(run, graded, queries, cal, min_confidence=c)[1:3] == (6, 6)
+    # nothing reaches nine in ten: the strictest
+    assert choose_confidence(*setup(lambda i: i % 2 == 0), groups, (0.9, 0.95)) == 0.95
+
+
+def test_query_expansion_at_zero_is_the_shipped_ranking():
+    from fundgraph.core.settings import Settings
+    from fundgraph.evaluation.relevance import ExpandedRuns, ShippedRuns
+
+    graded = load_graded()
+    runs = ShippedRuns(Settings(), GradedSet(graded.queries[:4], {q: graded.grades[q] for q in graded.queries[:4]}))
+    plain = LearnedRuns(runs)._ranked(0.0, [])
+    same = ExpandedRuns(runs, beta=0.0)._ranked(0.0, [])
+    moved = ExpandedRuns(runs, beta=0.3)._ranked(0.0, [])
+    for q in plain:
+        assert same[q][0] == plain[q][0] and np.allclose(same[q][1], plain[q][1], atol=1e-5)
+        assert not np.allclose(np.sort(moved[q][1]), np.sort(plain[q][1]), atol=1e-5)
