@@ -794,10 +794,10 @@ class SentenceTransformerEncoder(Encoder):
 
     name = "sentence-transformers"
     #: Calibrated on the offline all-MiniLM-L6-v2 (any two Chinese texts have a cosine of 0.3–0.6 there), with
-    #: the gated score over the whole direction as one text: at 0.7 the build makes 69 SIMILAR_TO edges and links
-    #: 2 of the 25 unrelated directions (0.65: 237 edges, 7; 0.68: 122, 3; 0.75: 12, 0; the 0.55 set for fields
-    #: encoded apart now gives 457, 21). Set ``FUNDGRAPH_SIMILAR_THRESHOLD`` for another model.
-    default_threshold = 0.7
+    #: the gated score over the whole direction as one text (0.9 text + 0.1 entities): at 0.78 the build makes 45
+    #: SIMILAR_TO edges and links 2 of the 25 unrelated directions (0.7: 296 edges, 12; 0.75: 142, 6; 0.77: 68, 3;
+    #: 0.8: 28, 1). Set ``FUNDGRAPH_SIMILAR_THRESHOLD`` for another model.
+    default_threshold = 0.78
 
     def __init__(self, model: str, *, batch_size: int = 32, device: str | None = "cpu") -> None:
         self.model_name = str(model)
