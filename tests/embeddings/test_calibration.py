@@ -78,4 +78,4 @@ def test_the_threshold_is_a_confidence_and_an_explicit_score_still_wins():
     assert explicit == 0.4
     # Only the lexical encoder's scores are calibrated: another encoder keeps its own score threshold.
     assert calibration_for("sentence-transformers") is None
-    assert similar_cut(Settings(), SentenceTransformerEncoder("x")) == (None, 0.7)
+    assert similar_cut(Settings(), SentenceTransformerEncoder("x")) == (None, 0.78)

@@ -133,7 +133,7 @@ def test_lineage_threshold_follows_the_encoders_scale():
     from fundgraph.graph.build.similarity import lineage_rule
 
     assert lineage_rule(Settings(), LexicalEncoder()).threshold == CONTINUES_THRESHOLD == 0.20
-    assert lineage_rule(Settings(), SentenceTransformerEncoder("x")).threshold == 0.56  # 0.8 × 0.7
+    assert lineage_rule(Settings(), SentenceTransformerEncoder("x")).threshold == pytest.approx(0.624)  # 0.8 × 0.78
     assert lineage_rule(Settings(similar_threshold=0.3), LexicalEncoder()).threshold == 0.24
 
 

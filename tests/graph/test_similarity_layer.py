@@ -164,7 +164,7 @@ def test_explicit_threshold_in_settings_wins():
     from fundgraph.graph.build.similarity import similar_threshold
 
     assert similar_threshold(Settings(), LexicalEncoder()) == 0.25
-    assert similar_threshold(Settings(), SentenceTransformerEncoder("x")) == 0.7
+    assert similar_threshold(Settings(), SentenceTransformerEncoder("x")) == 0.78
     assert similar_threshold(Settings(similar_threshold=0.4), LexicalEncoder()) == 0.4
 
 
