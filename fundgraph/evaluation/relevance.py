@@ -699,12 +699,16 @@ class LearnedRuns:
             parts = {}
             for q in self.graded.queries:
                 i = cands.index[q]
-                ranked = rank(vx.dense_row(cands.vectors, i), cands.entities[i], cands, config=cfg, exclude=i,
+                ranked = rank(self._query_row(cands, i), cands.entities[i], cands, config=cfg, exclude=i,
                               exclude_program=cands.programs[i])
                 parts[q] = ([s.id for s in ranked], np.asarray([s.text_score for s in ranked]),
                             np.asarray([s.entity_score for s in ranked]))
             self._parts[key] = parts
         return self._parts[key]
+
+    def _query_row(self, cands: Any, i: int) -> np.ndarray:
+        """The text vector direction ``i`` is ranked by (its own row; :class:`ExpandedRuns` expands it)."""
+        return vx.dense_row(cands.vectors, i)
 
     def signal(self, point: Mapping[str, float], train: Sequence[str], queries: Iterable[str]) -> Signal:
         """Every cross-program candidate's score for ``queries``, weights fitted on ``train``."""
@@ -739,34 +743,17 @@ class ExpandedRuns(LearnedRuns):
         super().__init__(runs, **options)
         self.beta = beta
         self.neighbours = neighbours
+        self._csr: tuple[Any, Any] | None = None
 
-    def _ranked(self, alpha: float, train: Sequence[str], *, power: float = 1.0, min_support: int = 0
-                ) -> dict[str, tuple[list[str], np.ndarray, np.ndarray]]:
-        from fundgraph.graph.build.similarity import encode_directions
-        from fundgraph.graph.profiles import candidates_from_graph
-
-        key = (alpha, power, min_support, tuple(sorted(train))) if alpha > 0 else (0.0,)
-        if key not in self._parts:
-            cfg = self.config
-            enc = LexicalEncoder(self.lexicon, term_weights=self.weights(alpha, train, power=power,
-                                                                         min_support=min_support), **self.options)
-            ids, vectors, *_ = encode_directions(self.runs.g, self.runs.docs, settings=self.runs.settings,
-                                                 encoder=enc, config=cfg)
-            cands = candidates_from_graph(self.runs.g, ids, vectors, cfg)
-            v = vx.to_csr(cands.vectors)
-            parts = {}
-            for q in self.graded.queries:
-                i = cands.index[q]
-                sims = np.asarray((v @ v[i].T).todense()).ravel()
-                sims[i] = -np.inf
-                near = np.argsort(-sims, kind="stable")[: self.neighbours]
-                qv = v[i].toarray().ravel() + self.beta * np.asarray(v[near].mean(axis=0)).ravel()
-                qv = (qv / np.linalg.norm(qv)).astype(np.float32)
-                ranked = rank(qv, cands.entities[i], cands, config=cfg, exclude=i, exclude_program=cands.programs[i])
-                parts[q] = ([s.id for s in ranked], np.asarray([s.text_score for s in ranked]),
-                            np.asarray([s.entity_score for s in ranked]))
-            self._parts[key] = parts
-        return self._parts[key]
+    def _query_row(self, cands: Any, i: int) -> np.ndarray:
+        if self._csr is None or self._csr[0] is not cands:
+            self._csr = (cands, vx.to_csr(cands.vectors))
+        v = self._csr[1]
+        sims = np.asarray((v @ v[i].T).todense()).ravel()
+        sims[i] = -np.inf
+        near = np.argsort(-sims, kind="stable")[: self.neighbours]
+        qv = v[i].toarray().ravel() + self.beta * np.asarray(v[near].mean(axis=0)).ravel()
+        return (qv / np.linalg.norm(qv)).astype(np.float32)
 
 
 #: Strengths of :class:`ExpandedRuns` offered to the inner CV (0: no expansion).
