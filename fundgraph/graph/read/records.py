@@ -226,9 +226,14 @@ def graph_node(node_id: str, node: Mapping[str, Any], distance: int) -> models.G
     return models.GraphNode(data=data)
 
 
+def edge_id(source: str, key: Any, target: str) -> str:
+    """A neighbourhood edge's id: ``source|key|target`` (key: the networkx edge key)."""
+    return f"{source}|{key}|{target}"
+
+
 def graph_edge(source: str, key: Any, target: str, edge: Mapping[str, Any]) -> models.GraphEdge:
-    """An edge of a neighbourhood; its id is ``source|key|target`` (key: the networkx edge key)."""
-    data = {"id": f"{source}|{key}|{target}", "source": source, "target": target, "type": edge.get("type")}
+    """An edge of a neighbourhood; its id is :func:`edge_id`."""
+    data = {"id": edge_id(source, key, target), "source": source, "target": target, "type": edge.get("type")}
     data.update({k: edge[k] for k in EDGE_DATA_KEYS if edge.get(k) is not None})
     return models.GraphEdge(data=data)
 

@@ -640,7 +640,7 @@ def _view_edge(source: str, out: list[Any], i: int) -> models.GraphEdge:
     Target, key, type and :data:`~fundgraph.graph.read.records.EDGE_DATA_KEYS`: what
     :func:`~fundgraph.graph.read.records.graph_edge` makes of the relationship, made only for the edges shown.
     """
-    data = {"id": f"{source}|{out[i + 1]}|{out[i]}", "source": source, "target": out[i], "type": out[i + 2]}
+    data = {"id": records.edge_id(source, out[i + 1], out[i]), "source": source, "target": out[i], "type": out[i + 2]}
     j = i + 3
     for k in records.EDGE_DATA_KEYS:  # (zip over a slice of the row took twice as long)
         if out[j] is not None:
