@@ -553,12 +553,11 @@ TERM_WEIGHT_GRID: tuple[tuple[float, float], ...] = tuple(itertools.product((2.0
 
 
 def shared_term_weights(x: Any, index: Mapping[str, int], graded: GradedSet, queries: Iterable[str], *,
-                        alpha: float, min_support: int = 0) -> np.ndarray:
+                        alpha: float) -> np.ndarray:
     """Per feature of ``x``: how much likelier a judged pair sharing it is related than a judged pair in general.
 
     ``(related pairs sharing t + α·p0) / (pairs sharing t + α) / p0`` over the judged pairs of ``queries`` (p0: their
     share related), so an unseen feature weighs 1 and one shared only by unrelated pairs (boilerplate) tends to 0.
-    A feature shared by fewer than ``min_support`` judged pairs keeps 1.
     """
     b = vx.to_csr(x).astype(bool).tocsr()
     rel = np.zeros(b.shape[1])
@@ -572,10 +571,7 @@ def shared_term_weights(x: Any, index: Mapping[str, int], graded: GradedSet, que
             n_rel += grade >= 1
             n += 1
     p0 = max(n_rel / max(n, 1), 1e-9)
-    w = (rel + alpha * p0) / (seen + alpha) / p0
-    if min_support > 0:
-        w[seen < min_support] = 1.0
-    return w
+    return (rel + alpha * p0) / (seen + alpha) / p0
 
 
 def term_weighted_cv(matrices: Mapping[str, Any], ids: Sequence[str], programs: Sequence[str],
@@ -633,18 +629,15 @@ INNER_FOLDS = 4
 
 
 def fit_term_weights(vectors: Any, vocabulary: Mapping[str, int], ids: Sequence[str], graded: GradedSet,
-                     queries: Iterable[str], *, alpha: float, power: float = 1.0,
-                     min_support: int = 0) -> dict[str, float]:
+                     queries: Iterable[str], *, alpha: float) -> dict[str, float]:
     """Feature → idf factor from the judged pairs of ``queries`` (:func:`shared_term_weights`; 1 left out).
 
     ``vectors``: the directions' rows under an encoder fitted without weights (its ``vocabulary``); the factors
     are keyed by feature, so any corpus's encoder applies them (:class:`LexicalEncoder` ``term_weights``).
-    ``power`` < 1 shrinks every factor toward 1 (``w ** power``); ``min_support``: see :func:`shared_term_weights`.
     """
     if alpha <= 0:
         return {}
-    w = shared_term_weights(vectors, {d: i for i, d in enumerate(ids)}, graded, queries, alpha=alpha,
-                            min_support=min_support) ** power
+    w = shared_term_weights(vectors, {d: i for i, d in enumerate(ids)}, graded, queries, alpha=alpha)
     return {t: round(float(w[j]), 4) for t, j in sorted(vocabulary.items()) if abs(w[j] - 1.0) >= 1e-4}
 
 
@@ -677,22 +670,18 @@ class LearnedRuns:
         self.vocabulary = dict(enc.vocabulary)  # type: ignore[attr-defined]
         self._parts: dict[tuple, dict[str, tuple[list[str], np.ndarray, np.ndarray]]] = {}
 
-    def weights(self, alpha: float, train: Iterable[str], *, power: float = 1.0,
-                min_support: int = 0) -> dict[str, float]:
+    def weights(self, alpha: float, train: Iterable[str]) -> dict[str, float]:
         """The term weights fitted on ``train``'s judged pairs."""
-        return fit_term_weights(self.base, self.vocabulary, self.ids, self.graded, train, alpha=alpha, power=power,
-                                min_support=min_support)
+        return fit_term_weights(self.base, self.vocabulary, self.ids, self.graded, train, alpha=alpha)
 
-    def _ranked(self, alpha: float, train: Sequence[str], *, power: float = 1.0, min_support: int = 0
-                ) -> dict[str, tuple[list[str], np.ndarray, np.ndarray]]:
+    def _ranked(self, alpha: float, train: Sequence[str]) -> dict[str, tuple[list[str], np.ndarray, np.ndarray]]:
         from fundgraph.graph.build.similarity import encode_directions
         from fundgraph.graph.profiles import candidates_from_graph
 
-        key = (alpha, power, min_support, tuple(sorted(train))) if alpha > 0 else (0.0,)
+        key = (alpha, tuple(sorted(train))) if alpha > 0 else (0.0,)
         if key not in self._parts:
             cfg = self.config
-            enc = LexicalEncoder(self.lexicon, term_weights=self.weights(alpha, train, power=power,
-                                                                         min_support=min_support), **self.options)
+            enc = LexicalEncoder(self.lexicon, term_weights=self.weights(alpha, train), **self.options)
             ids, vectors, *_ = encode_directions(self.runs.g, self.runs.docs, settings=self.runs.settings,
                                                  encoder=enc, config=cfg)
             cands = candidates_from_graph(self.runs.g, ids, vectors, cfg)
@@ -715,8 +704,7 @@ class LearnedRuns:
         from fundgraph.embeddings.scoring import combine
 
         cfg = learned_config(point, self.config)
-        parts = self._ranked(float(point["term_alpha"]), train, power=float(point.get("term_power", 1.0)),
-                             min_support=int(point.get("min_support", 0)))
+        parts = self._ranked(float(point["term_alpha"]), train)
         out: Signal = {}
         for q in queries:
             cands, text, ent = parts[q]
