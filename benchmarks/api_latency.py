@@ -12,9 +12,11 @@ a table.
     python benchmarks/api_latency.py --store neo4j --uri bolt://127.0.0.1:7687 --no-load --home H   # loaded once
 
 With ``--store neo4j`` the graph is loaded with ``fundgraph load-neo4j --from-embedded`` into a Neo4j 5.26 started
-for the run (tools/neo4j-launcher; or ``--uri``, an existing one without auth), and a depth-2 neighbourhood
-scenario is added. ``--code`` runs the loader and the server from another checkout's ``fundgraph`` (before/after
-comparisons in one run of this script).
+for the run (tools/neo4j-launcher, with ``--heap`` and ``--pagecache``: size the page cache to the store, as
+Neo4j's operations manual advises; or ``--uri``, an existing one without auth), and a depth-2 neighbourhood
+scenario is added. The page cache and heap the server runs with are printed as it reports them, and its JVM's CPU
+per request is a column of its own (``neo4j ms/req``; with ``--uri`` give ``--neo4j-pid``). ``--code`` runs the
+loader and the server from another checkout's ``fundgraph`` (before/after comparisons in one run of this script).
 
     python benchmarks/api_latency.py --home H --only detail,similar,search --requests 2000
 
@@ -55,6 +57,25 @@ SEARCH_TEXTS = [
     "单细胞测序与空间组学数据分析",
 ]
 MATRIX_BY = ["disease", "modality", "technique", "keyword"]
+
+
+def neo4j_memory(uri: str) -> str:
+    """The page cache and the heap a Neo4j runs with, as it reports them (``SHOW SETTINGS``, the JVM's MBean)."""
+    sys.path.insert(0, str(ROOT))
+    from fundgraph.core.settings import Settings
+    from fundgraph.graph.stores.neo4j.connection import Connection
+
+    conn = Connection.open(Settings(store="neo4j", neo4j_uri=uri, neo4j_user="", neo4j_password=""))
+    try:
+        with conn.driver.session(database="system") as s:
+            row = s.run("SHOW SETTINGS YIELD name, value WHERE name = 'server.memory.pagecache.size' "
+                        "RETURN value").single()
+            heap = s.run("CALL dbms.queryJmx('java.lang:type=Memory') YIELD attributes "
+                         "RETURN attributes.HeapMemoryUsage.value.properties.max AS max").single()
+    finally:
+        conn.close()
+    pagecache = row["value"] if row else "unknown"
+    return f"page cache {pagecache}, heap max {heap['max'] / 2**30:.1f} GiB" if heap else f"page cache {pagecache}"
 
 
 def free_port() -> int:
@@ -365,6 +386,11 @@ def main() -> None:
     ap.add_argument("--search-process", action="store_true", help="serve with `fundgraph serve --search-process`")
     ap.add_argument("--no-load", action="store_true",
                     help="with --uri: serve the graph already loaded there (no `load-neo4j`)")
+    ap.add_argument("--heap", default="2g", help="with --store neo4j: the heap of the Neo4j started here")
+    ap.add_argument("--pagecache", default="6g",
+                    help="with --store neo4j: the page cache of the Neo4j started here (the 100,000-direction store "
+                         "is 5.2 GB)")
+    ap.add_argument("--neo4j-pid", type=int, help="with --uri: the Neo4j JVM's pid, for its CPU per request")
     args = ap.parse_args()
 
     tmp = None
@@ -378,12 +404,15 @@ def main() -> None:
     if args.store == "neo4j":
         if uri is None:
             sys.path.insert(0, str(ROOT))
-            from tests.neo4j.harness import Neo4jProcess
+            from tests.neo4j import harness
 
-            neo4j = Neo4jProcess().start()
+            harness.JVM_OPTS = (f"-Xms{args.heap}", f"-Xmx{args.heap}", "-XX:+UseParallelGC")  # C2, not C1 only
+            neo4j = harness.Neo4jProcess(pagecache=args.pagecache).start()
             uri = neo4j.uri
+            args.neo4j_pid = neo4j.proc.pid
         if not (args.no_load and args.uri):
             load_neo4j(home, uri, args.code)
+    memory = neo4j_memory(uri) if uri else None
     port = free_port()
     load = os.getloadavg()
     started = time.perf_counter()
@@ -405,6 +434,7 @@ def main() -> None:
         for name in plan:
             for run, clients in enumerate(levels):
                 cpu = cpu_seconds(proc.pid)
+                db_cpu = cpu_seconds(args.neo4j_pid) if args.neo4j_pid else 0.0
                 mine = time.process_time()
                 print(f"{name} at {clients} clients ...", file=sys.stderr, flush=True)
                 try:
@@ -413,6 +443,7 @@ def main() -> None:
                     print(f"{name} at {clients} clients failed: {e!r}", file=sys.stderr, flush=True)
                     continue
                 cpu = cpu_seconds(proc.pid) - cpu
+                db_cpu = cpu_seconds(args.neo4j_pid) - db_cpu if args.neo4j_pid else float("nan")
                 mine = time.process_time() - mine
                 rows.append(
                     (
@@ -424,6 +455,7 @@ def main() -> None:
                         len(lat) / elapsed,
                         cpu / max(len(lat), 1) * 1e3,
                         mine / max(len(lat), 1) * 1e3,
+                        db_cpu / max(len(lat), 1) * 1e3,
                     )
                 )
         rss_end = rss_mib(proc.pid)
@@ -447,10 +479,13 @@ def main() -> None:
     print(f"load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, after: {after[0]:.2f} {after[1]:.2f} "
           f"{after[2]:.2f}; server ready in {ready:.1f} s, RSS {rss_ready:.0f} MiB then, {rss_end:.0f} MiB at the end "
           f"(server and its processes; search processes: {'yes' if args.search_process else 'no'})")
+    if memory:
+        print(f"Neo4j at {uri}: {memory}")
     print(f"{'endpoint':<10} {'clients':>7} {'requests':>8} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} "
-          f"{'cpu ms/req':>10} {'client cpu':>10}")
-    for name, clients, n, p50, p99, rps, cpu, client in rows:
-        print(f"{name:<10} {clients:>7} {n:>8} {p50:>8.2f} {p99:>8.2f} {rps:>8.0f} {cpu:>10.2f} {client:>10.2f}")
+          f"{'cpu ms/req':>10} {'client cpu':>10}" + (f" {'neo4j ms/req':>12}" if nb else ""))
+    for name, clients, n, p50, p99, rps, cpu, client, db in rows:
+        print(f"{name:<10} {clients:>7} {n:>8} {p50:>8.2f} {p99:>8.2f} {rps:>8.0f} {cpu:>10.2f} {client:>10.2f}"
+              + (f" {db:>12.2f}" if nb else ""))
     for name, target in TARGETS[args.store].items():
         at32 = [r[4] for r in rows if r[0] == name and r[1] >= 32]
         if at32:
