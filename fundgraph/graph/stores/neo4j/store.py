@@ -2,7 +2,7 @@
 
 Writing is :mod:`.loader`'s (layout, batches, the replace protocol). Reads are Cypher (``cypher/<verb_noun>.cypher``,
 values only as ``$parameters``), each request as auto-commit reads whose first statement checks the meta node names a
-complete build: health, programs, directions (filters, total and page in one query), direction detail, entities,
+complete build: health, programs, directions (filters, total and page in one query), entities,
 entity, overlaps, matrix and neighbourhood (one query per BFS level, each asking only for the neighbours the
 walk can still take). The rules of :mod:`fundgraph.graph.read.semantics` (ordering, tie-breaks, error details)
 and the record mappers of :mod:`fundgraph.graph.read.records` are applied in Python over those bounded results;
@@ -15,6 +15,9 @@ stored (SIMILAR_TO, scope cross-program) is read as is. The API process keeps on
 Every lookup by id starts from the ``:Node(id)`` uniqueness index (``MATCH (d:Node {id: $id}) WHERE d:Direction``:
 with the model label in the pattern the planner scanned every direction), and lookups by entity type from the
 ``:Node(label)`` index (:data:`READ_INDEXES`, created with the loader's schema).
+The API asks the ``*_json`` methods, which answer JSON bytes: a direction detail and a similar list its stored
+SIMILAR_TO edges answer were written at load as the API sends them (``fg_detail``, ``fg_similar``: one index seek
+and one property read a request), a neighbourhood is made from its nodes' ``fg_view`` without read models.
 The API process never holds the whole graph: only :meth:`Neo4jStore.load` reads it all, for explicit exports.
 """
 
