@@ -20,7 +20,7 @@ import scipy.sparse as sp
 
 from fundgraph.graph.model import Label, Rel
 from fundgraph.graph.read import semantics
-from fundgraph.graph.read.records import EDGE_DATA_KEYS, direction_detail, entity_type_of, graph_edge, graph_node
+from fundgraph.graph.read.records import direction_detail, entity_type_of, graph_edge, graph_node
 
 #: Bookkeeping properties the loader adds (stripped when the graph is read back).
 BUILD_KEY = "fg_build"
@@ -69,12 +69,10 @@ NEIGHBOUR_HEAD = 1000
 #: Nodes with more outgoing relationships than this keep them out of their ``fg_view`` (a neighbourhood reads such
 #: a node's edges from the relationships instead). At 100,000 directions no node has more than 58.
 VIEW_MAX_OUT_EDGES = 256
-#: Values an edge takes in a view's flat edge list: target, key, type and records.EDGE_DATA_KEYS.
-VIEW_EDGE_STRIDE = 3 + len(EDGE_DATA_KEYS)
 #: Version of the stored layout (the query properties above, the vector and profile properties, the meta node's
 #: ranking vocabulary). A graph loaded by an older loader lacks them: the store then asks for a re-load instead
 #: of answering wrongly.
-LAYOUT = 7
+LAYOUT = 8
 #: The Direction property under the vector index: the text vector itself when it is dense (a sentence model),
 #: else :func:`projection` of its sparse row (the exact row is ``fg_vec_idx``/``fg_vec_val``).
 EMBEDDING = "embedding"
@@ -223,34 +221,52 @@ def neighbour_heads(
 
 
 def neighbourhood_views(g: nx.MultiDiGraph, max_out: int = VIEW_MAX_OUT_EDGES) -> dict[str, bytes]:
-    """Node id → its ``fg_view``: UTF-8 JSON ``[node, edges]``, what a neighbourhood shows of it, made at load.
+    """Node id → its ``fg_view``: UTF-8 JSON ``[head, tail, targets, edges]``, what a neighbourhood shows of it.
 
-    ``node`` is the neighbourhood node's ``data`` (:func:`~fundgraph.graph.read.records.graph_node`; ``distance``
-    is set by each walk); ``edges`` its outgoing edges in build order, flat: :data:`VIEW_EDGE_STRIDE` values an
-    edge, its target, key, type and :data:`~fundgraph.graph.read.records.EDGE_DATA_KEYS` (null where unset); null
-    when it has more than ``max_out`` (the neighbourhood then reads its relationships). Flat, because parsing a
-    list per edge (and collecting them) was four times as slow: 1.7 against 0.45 ms for a neighbourhood's views.
-    Both from the properties as the store reads them back (:func:`encode_props`, :func:`decode_props`; the key
+    Made at load, so a neighbourhood's answer is spliced from text, with no JSON made or parsed per node or edge
+    (:meth:`.store.Neo4jStore.neighborhood_json`). ``head + str(distance) + tail`` is the node's JSON as the answer
+    shows it (``{"data": ...}`` of :func:`~fundgraph.graph.read.records.graph_node`; ``distance`` is set by each
+    walk); ``edges`` the JSON texts of its outgoing edges in build order (``{"data": ...}`` of
+    :func:`~fundgraph.graph.read.records.graph_edge`) and ``targets`` their targets (a walk keeps the edges to
+    chosen nodes); both null when it has more than ``max_out`` (the neighbourhood then reads its relationships).
+    Made from the properties as the store reads them back (:func:`encode_props`, :func:`decode_props`; the key
     through JSON as ``fg_key``), so the answer is the one the relationships gave. Reading every relationship of
     a neighbourhood's 100 nodes and 10 properties of each kept edge was 10,000 db hits and 8 ms of Neo4j CPU at
-    100,000 directions; a view a node is read with the walk's own seeks (240 MB at 100,000 directions, 17 s of
-    loading). A byte array rather than a string: Neo4j sends it as stored and the store parses it as it comes (a
-    string is decoded from its store and encoded again for Bolt, then decoded by the driver).
+    100,000 directions; a view a node is read with the walk's own seeks. Edges as ready JSON text rather than
+    values: making ~960 edge dicts from flat values and serialising them was ~1.2 ms of the API's CPU a depth-2
+    neighbourhood at 100,000 directions. A byte array rather than a string: Neo4j sends it as stored and the
+    store parses it as it comes (a string is decoded from its store and encoded again for Bolt, then decoded by
+    the driver).
     """
     import orjson
 
     out: dict[str, bytes] = {}
     for n, d in g.nodes(data=True):
-        node = graph_node(str(n), decode_props(encode_props(d)), 0).data
-        edges: list[Any] | None = None
+        head, tail = _split_at_distance(graph_node(str(n), decode_props(encode_props(d)), 0).data)
+        targets: list[str] | None = None
+        edges: list[str] | None = None
         if g.out_degree(n) <= max_out:
-            edges = []
+            targets, edges = [], []
             for _, v, key, e in g.out_edges(n, keys=True, data=True):
                 key = json.loads(json.dumps(key))  # as the relationship's fg_key gives it back
-                data = graph_edge(str(n), key, str(v), decode_props(encode_props(e))).data
-                edges += [str(v), f"{key}", data["type"], *(data.get(k) for k in EDGE_DATA_KEYS)]
-        out[str(n)] = orjson.dumps([node, edges])
+                targets.append(str(v))
+                edges.append(orjson.dumps({"data": graph_edge(str(n), key, str(v), decode_props(encode_props(e))).data})
+                             .decode())
+        out[str(n)] = orjson.dumps([head, tail, targets, edges])
     return out
+
+
+def _split_at_distance(data: dict[str, Any]) -> tuple[str, str]:
+    """``{"data": data}`` as JSON text in two parts, before and after the value of its ``distance`` key."""
+    import orjson
+
+    keys = list(data)
+    at = keys.index("distance")
+    before = orjson.dumps({k: data[k] for k in keys[:at]}).decode()
+    after = orjson.dumps({k: data[k] for k in keys[at + 1 :]}).decode()
+    head = '{"data":' + before[:-1] + ("," if at else "") + '"distance":'
+    tail = ("," + after[1:] if len(keys) > at + 1 else "}") + "}"
+    return head, tail
 
 
 def direction_details(g: nx.MultiDiGraph) -> dict[str, bytes]:

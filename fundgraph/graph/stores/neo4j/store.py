@@ -29,6 +29,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Hashable
+from itertools import compress
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import networkx as nx
@@ -61,7 +62,6 @@ from fundgraph.graph.stores.neo4j.codec import (
     PROJECTION_DIMENSIONS,
     VECTOR_INDICES,
     VECTOR_VALUES,
-    VIEW_EDGE_STRIDE,
     decode_edge_key,
     decode_pairs,
     decode_props,
@@ -438,25 +438,20 @@ class Neo4jStore(GraphStore):
         ``node`` is a node id or an entity's name or synonym (:func:`~fundgraph.graph.read.semantics.resolve_node`).
         Read as :meth:`_walk` says; the API asks :meth:`neighborhood_json` (the same answer, as JSON bytes).
         """
-        w = self.connection.transaction(lambda run: self._walk(run, node, depth, limit))
-        nodes = [_unvalidated(models.GraphNode, data=data) for data in w.node_data()]
-        edges = [e if isinstance(e, models.GraphEdge) else _unvalidated(models.GraphEdge, data=e)
-                 for e in w.edge_data()]
-        return _unvalidated(models.Neighborhood, center=w.center, depth=depth, nodes=nodes, edges=edges,
-                            truncated=w.truncated)
+        parsed = orjson.loads(self.neighborhood_json(node, depth, limit))
+        return _unvalidated(models.Neighborhood, center=parsed["center"], depth=parsed["depth"],
+                            nodes=[_unvalidated(models.GraphNode, data=n["data"]) for n in parsed["nodes"]],
+                            edges=[_unvalidated(models.GraphEdge, data=e["data"]) for e in parsed["edges"]],
+                            truncated=parsed["truncated"])
 
     def neighborhood_json(self, node: str, depth: int, limit: int) -> bytes:
-        """:meth:`neighborhood` as the API's JSON bytes, made from the views' parsed JSON with no read model.
+        """:meth:`neighborhood` as the API's JSON bytes, spliced from the views' JSON texts (:meth:`_Walk.json`).
 
-        At 100,000 directions a depth-2 neighbourhood has ~100 nodes and ~960 edges (177 kB): building their
-        pydantic models and serialising them was ~4.5 ms of the API's CPU a request; plain dicts through orjson
-        are a fraction of that (benchmarks/api_latency.py ``neighb2``).
+        At 100,000 directions a depth-2 neighbourhood has ~100 nodes and ~960 edges (~200 kB): building their
+        pydantic models and serialising them was ~4.5 ms of the API's CPU a request, plain dicts through orjson
+        ~1.2 ms; splicing the texts written at load is a fraction of that (benchmarks/api_latency.py ``neighb2``).
         """
-        w = self.connection.transaction(lambda run: self._walk(run, node, depth, limit))
-        nodes = [{"data": data} for data in w.node_data()]
-        edges = [{"data": e.data if isinstance(e, models.GraphEdge) else e} for e in w.edge_data()]
-        return orjson.dumps({"center": w.center, "depth": depth, "nodes": nodes, "edges": edges,
-                             "truncated": w.truncated})
+        return self.connection.transaction(lambda run: self._walk(run, node, depth, limit)).json(depth)
 
     def _walk(self, run: Run, node: str, depth: int, limit: int) -> _Walk:
         """The walk of a neighbourhood and what it shows of each chosen node (its parsed ``fg_view``).
@@ -501,7 +496,7 @@ class Neo4jStore(GraphStore):
         if missing:
             raw.update(run("get_neighbourhood_views", ids=missing)[0]["views"])
         views = {n: orjson.loads(raw[n]) for n in order}
-        big = [n for n in order if views[n][1] is None]
+        big = [n for n in order if views[n][3] is None]
         edge_rows: dict[str, list[list[Any]]] = {}
         if big:  # nodes with more outgoing edges than a view holds: read from the relationships
             for r in run("get_neighbourhood_edges", ids=order, sources=big,
@@ -643,6 +638,7 @@ class Neo4jStore(GraphStore):
 class _Walk:
     """A neighbourhood's walk (``order``, ``seen``: node → distance, ``truncated``) and its nodes' parsed views.
 
+    ``views``: node → its parsed ``fg_view`` (:func:`.codec.neighbourhood_views`: ``[head, tail, targets, edges]``);
     ``edge_rows``: the ``get_neighbourhood_edges`` rows of the nodes whose view holds no edges, by source.
     """
 
@@ -655,30 +651,27 @@ class _Walk:
         self.views = views
         self.edge_rows = edge_rows
 
-    def node_data(self) -> list[dict[str, Any]]:
-        """Each chosen node's ``data``, in walk order (its view's, parsed for this request: distance set in place)."""
-        out = []
-        for n in self.order:
-            data = self.views[n][0]
-            data["distance"] = self.seen[n]
-            out.append(data)
-        return out
+    def json(self, depth: int) -> bytes:
+        """The neighbourhood's answer (:class:`~models.Neighborhood` as JSON), spliced from the views' texts.
 
-    def edge_data(self) -> list[dict[str, Any] | models.GraphEdge]:
-        """Each chosen node's outgoing edges to chosen nodes, in build order (the embedded store's).
-
-        An edge's ``data`` from a view, or the :class:`~models.GraphEdge` of a relationship (a node with more
-        outgoing edges than its view holds).
+        Nodes in walk order (each view's head, its distance, its tail); edges: each chosen node's outgoing edges to
+        chosen nodes, in build order (the embedded store's), as their views hold them, or made from the
+        relationships of a node whose view holds none.
         """
-        edges: list[dict[str, Any] | models.GraphEdge] = []
         seen = self.seen
+        keep = seen.__contains__
+        nodes = []
+        edges: list[str] = []
         for u in self.order:
-            out = self.views[u][1]
+            head, tail, targets, out = self.views[u]
+            nodes.append(f"{head}{seen[u]}{tail}")
             if out is None:
-                edges += [_neighbourhood_edge(r) for r in self.edge_rows.get(u, ())]
-                continue
-            edges += [_view_edge(u, out, i) for i in range(0, len(out), VIEW_EDGE_STRIDE) if out[i] in seen]
-        return edges
+                rows = self.edge_rows.get(u, ())
+                edges += [orjson.dumps({"data": _neighbourhood_edge(r).data}).decode() for r in rows]
+            else:
+                edges += compress(out, map(keep, targets))
+        return (f'{{"center":{orjson.dumps(self.center).decode()},"depth":{depth},"nodes":[{",".join(nodes)}],'
+                f'"edges":[{",".join(edges)}],"truncated":{"true" if self.truncated else "false"}}}').encode()
 
 
 def similar_answers(built: BuiltGraph, ranking: dict[str, dict[str, Any]], vocabulary: dict[str, Any]
@@ -726,21 +719,6 @@ def similar_answers(built: BuiltGraph, ranking: dict[str, dict[str, Any]], vocab
         out[d] = orjson.dumps({"k": len(stored) or int(top_k), "tail": tail.decode(),
                                "items": [pydantic_core.to_json(i).decode() for i in items]})
     return out
-
-
-def _view_edge(source: str, out: list[Any], i: int) -> dict[str, Any]:
-    """The ``data`` of the neighbourhood edge at ``out[i:i + VIEW_EDGE_STRIDE]`` of ``source``'s ``fg_view``.
-
-    Target, key, type and :data:`~fundgraph.graph.read.records.EDGE_DATA_KEYS`: what
-    :func:`~fundgraph.graph.read.records.graph_edge` makes of the relationship, made only for the edges shown.
-    """
-    data = {"id": records.edge_id(source, out[i + 1], out[i]), "source": source, "target": out[i], "type": out[i + 2]}
-    j = i + 3
-    for k in records.EDGE_DATA_KEYS:  # (zip over a slice of the row took twice as long)
-        if out[j] is not None:
-            data[k] = out[j]
-        j += 1
-    return data
 
 
 _new = object.__new__
