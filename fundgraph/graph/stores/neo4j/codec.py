@@ -221,22 +221,23 @@ def neighbour_heads(
 
 
 def neighbourhood_views(g: nx.MultiDiGraph, max_out: int = VIEW_MAX_OUT_EDGES) -> dict[str, bytes]:
-    """Node id → its ``fg_view``: UTF-8 JSON ``[head, tail, targets, edges]``, what a neighbourhood shows of it.
+    """Node id → its ``fg_view``: a JSON line ``[head, tail, targets, ends]`` and its edges' JSON after it.
 
-    Made at load, so a neighbourhood's answer is spliced from text, with no JSON made or parsed per node or edge
+    Made at load, so a neighbourhood's answer is spliced from bytes, with no JSON made or parsed per node or edge
     (:meth:`.store.Neo4jStore.neighborhood_json`). ``head + str(distance) + tail`` is the node's JSON as the answer
     shows it (``{"data": ...}`` of :func:`~fundgraph.graph.read.records.graph_node`; ``distance`` is set by each
-    walk); ``edges`` the JSON texts of its outgoing edges in build order (``{"data": ...}`` of
-    :func:`~fundgraph.graph.read.records.graph_edge`) and ``targets`` their targets (a walk keeps the edges to
-    chosen nodes); both null when it has more than ``max_out`` (the neighbourhood then reads its relationships).
-    Made from the properties as the store reads them back (:func:`encode_props`, :func:`decode_props`; the key
-    through JSON as ``fg_key``), so the answer is the one the relationships gave. Reading every relationship of
-    a neighbourhood's 100 nodes and 10 properties of each kept edge was 10,000 db hits and 8 ms of Neo4j CPU at
-    100,000 directions; a view a node is read with the walk's own seeks. Edges as ready JSON text rather than
-    values: making ~960 edge dicts from flat values and serialising them was ~1.2 ms of the API's CPU a depth-2
-    neighbourhood at 100,000 directions. A byte array rather than a string: Neo4j sends it as stored and the
-    store parses it as it comes (a string is decoded from its store and encoded again for Bolt, then decoded by
-    the driver).
+    walk). After the line's newline come the JSON texts of its outgoing edges in build order (``{"data": ...}`` of
+    :func:`~fundgraph.graph.read.records.graph_edge`), one after another: ``targets`` are their targets (a walk
+    keeps the edges to chosen nodes) and ``ends`` where each ends, counted from the first; both null when it has
+    more than ``max_out`` (the neighbourhood then reads its relationships). Made from the properties as the store
+    reads them back (:func:`encode_props`, :func:`decode_props`; the key through JSON as ``fg_key``), so the answer
+    is the one the relationships gave. Reading every relationship of a neighbourhood's 100 nodes and 10
+    properties of each kept edge was 10,000 db hits and 8 ms of Neo4j CPU at 100,000 directions; a view a node is
+    read with the walk's own seeks. Edges as ready JSON rather than values: making ~700 edge dicts from flat values
+    and serialising them took twice the Python of this (1.0 against 0.45 ms a depth-2 neighbourhood of a 5,000-
+    direction graph, ~700 edges); as JSON strings inside the line, parsing their escaped quotes made it 0.65. A
+    byte array rather than a string: Neo4j sends it as stored (a string is decoded from its store and encoded
+    again for Bolt, then decoded by the driver).
     """
     import orjson
 
@@ -244,16 +245,26 @@ def neighbourhood_views(g: nx.MultiDiGraph, max_out: int = VIEW_MAX_OUT_EDGES) -
     for n, d in g.nodes(data=True):
         head, tail = _split_at_distance(graph_node(str(n), decode_props(encode_props(d)), 0).data)
         targets: list[str] | None = None
-        edges: list[str] | None = None
+        ends: list[int] | None = None
+        edges = bytearray()
         if g.out_degree(n) <= max_out:
-            targets, edges = [], []
+            targets, ends = [], []
             for _, v, key, e in g.out_edges(n, keys=True, data=True):
                 key = json.loads(json.dumps(key))  # as the relationship's fg_key gives it back
                 targets.append(str(v))
-                edges.append(orjson.dumps({"data": graph_edge(str(n), key, str(v), decode_props(encode_props(e))).data})
-                             .decode())
-        out[str(n)] = orjson.dumps([head, tail, targets, edges])
+                edges += orjson.dumps({"data": graph_edge(str(n), key, str(v), decode_props(encode_props(e))).data})
+                ends.append(len(edges))
+        out[str(n)] = orjson.dumps([head, tail, targets, ends]) + b"\n" + bytes(edges)
     return out
+
+
+def parse_view(view: bytes) -> tuple[str, str, list[str] | None, list[int] | None, bytes]:
+    """A ``fg_view`` (:func:`neighbourhood_views`) as ``(head, tail, targets, ends, edges)``: its line parsed."""
+    import orjson
+
+    line = view.index(b"\n")
+    head, tail, targets, ends = orjson.loads(view[:line])
+    return head, tail, targets, ends, view[line + 1 :]
 
 
 def _split_at_distance(data: dict[str, Any]) -> tuple[str, str]:

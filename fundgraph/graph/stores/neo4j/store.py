@@ -29,7 +29,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Hashable
-from itertools import compress
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import networkx as nx
@@ -66,6 +65,7 @@ from fundgraph.graph.stores.neo4j.codec import (
     decode_pairs,
     decode_props,
     encode_props,
+    parse_view,
     projection,
     sparse_rows,
 )
@@ -495,8 +495,8 @@ class Neo4jStore(GraphStore):
         missing = [n for n in order if n not in raw]
         if missing:
             raw.update(run("get_neighbourhood_views", ids=missing)[0]["views"])
-        views = {n: orjson.loads(raw[n]) for n in order}
-        big = [n for n in order if views[n][3] is None]
+        views = {n: parse_view(raw[n]) for n in order}
+        big = [n for n in order if views[n][2] is None]
         edge_rows: dict[str, list[list[Any]]] = {}
         if big:  # nodes with more outgoing edges than a view holds: read from the relationships
             for r in run("get_neighbourhood_edges", ids=order, sources=big,
@@ -638,12 +638,13 @@ class Neo4jStore(GraphStore):
 class _Walk:
     """A neighbourhood's walk (``order``, ``seen``: node → distance, ``truncated``) and its nodes' parsed views.
 
-    ``views``: node → its parsed ``fg_view`` (:func:`.codec.neighbourhood_views`: ``[head, tail, targets, edges]``);
+    ``views``: node → its ``fg_view`` (:func:`.codec.neighbourhood_views`) as :func:`.codec.parse_view` gives it;
     ``edge_rows``: the ``get_neighbourhood_edges`` rows of the nodes whose view holds no edges, by source.
     """
 
     def __init__(self, center: str, order: list[str], seen: dict[str, int], truncated: bool,
-                 views: dict[str, list[Any]], edge_rows: dict[str, list[list[Any]]]) -> None:
+                 views: dict[str, tuple[str, str, list[str] | None, list[int] | None, bytes]],
+                 edge_rows: dict[str, list[list[Any]]]) -> None:
         self.center = center
         self.order = order
         self.seen = seen
@@ -659,19 +660,23 @@ class _Walk:
         relationships of a node whose view holds none.
         """
         seen = self.seen
-        keep = seen.__contains__
         nodes = []
-        edges: list[str] = []
+        edges: list[bytes] = []
         for u in self.order:
-            head, tail, targets, out = self.views[u]
+            head, tail, targets, ends, out = self.views[u]
             nodes.append(f"{head}{seen[u]}{tail}")
-            if out is None:
-                rows = self.edge_rows.get(u, ())
-                edges += [orjson.dumps({"data": _neighbourhood_edge(r).data}).decode() for r in rows]
-            else:
-                edges += compress(out, map(keep, targets))
-        return (f'{{"center":{orjson.dumps(self.center).decode()},"depth":{depth},"nodes":[{",".join(nodes)}],'
-                f'"edges":[{",".join(edges)}],"truncated":{"true" if self.truncated else "false"}}}').encode()
+            if targets is None:
+                edges += [orjson.dumps({"data": _neighbourhood_edge(r).data}) for r in self.edge_rows.get(u, ())]
+                continue
+            start = 0
+            for t, end in zip(targets, ends, strict=True):
+                if t in seen:
+                    edges.append(out[start:end])
+                start = end
+        center = orjson.dumps(self.center).decode()
+        opening = f'{{"center":{center},"depth":{depth},"nodes":[{",".join(nodes)}],"edges":['
+        closing = f'],"truncated":{"true" if self.truncated else "false"}}}'
+        return b"".join((opening.encode(), b",".join(edges), closing.encode()))
 
 
 def similar_answers(built: BuiltGraph, ranking: dict[str, dict[str, Any]], vocabulary: dict[str, Any]
