@@ -3,7 +3,9 @@
 Starts ``uvicorn`` in a subprocess on a free loopback port over a built graph (``--home``, or a fresh build of
 the bundled corpus into a temporary directory), warms it up, then drives it with a small asyncio HTTP/1.1
 keep-alive client (one connection per concurrent client; loopback only; bounded request counts) and prints
-a table.
+a table. The client runs on the same cores as the server, so it is kept light: it checks each answer's status and
+length and counts its body without keeping it; one answer in ``SAMPLE`` (50) is kept and parsed to check it is
+one JSON object. It runs on uvloop when that is installed, as uvicorn then does for the server.
 
     python benchmarks/api_latency.py                 # build the corpus into a temp home, then measure
     python benchmarks/api_latency.py --home ~/.fundgraph --requests 1000
@@ -12,9 +14,11 @@ a table.
     python benchmarks/api_latency.py --store neo4j --uri bolt://127.0.0.1:7687 --no-load --home H   # loaded once
 
 With ``--store neo4j`` the graph is loaded with ``fundgraph load-neo4j --from-embedded`` into a Neo4j 5.26 started
-for the run (tools/neo4j-launcher; or ``--uri``, an existing one without auth), and a depth-2 neighbourhood
-scenario is added. ``--code`` runs the loader and the server from another checkout's ``fundgraph`` (before/after
-comparisons in one run of this script).
+for the run (tools/neo4j-launcher, with ``--heap`` and ``--pagecache``: size the page cache to the store, as
+Neo4j's operations manual advises; or ``--uri``, an existing one without auth), and a depth-2 neighbourhood
+scenario is added. The page cache and heap the server runs with are printed as it reports them, and its JVM's CPU
+per request is a column of its own (``neo4j ms/req``; with ``--uri`` give ``--neo4j-pid``). ``--code`` runs the
+loader and the server from another checkout's ``fundgraph`` (before/after comparisons in one run of this script).
 
     python benchmarks/api_latency.py --home H --only detail,similar,search --requests 2000
 
@@ -55,6 +59,25 @@ SEARCH_TEXTS = [
     "单细胞测序与空间组学数据分析",
 ]
 MATRIX_BY = ["disease", "modality", "technique", "keyword"]
+
+
+def neo4j_memory(uri: str) -> str:
+    """The page cache and the heap a Neo4j runs with, as it reports them (``SHOW SETTINGS``, the JVM's MBean)."""
+    sys.path.insert(0, str(ROOT))
+    from fundgraph.core.settings import Settings
+    from fundgraph.graph.stores.neo4j.connection import Connection
+
+    conn = Connection.open(Settings(store="neo4j", neo4j_uri=uri, neo4j_user="", neo4j_password=""))
+    try:
+        with conn.driver.session(database="system") as s:
+            row = s.run("SHOW SETTINGS YIELD name, value WHERE name = 'server.memory.pagecache.size' "
+                        "RETURN value").single()
+            heap = s.run("CALL dbms.queryJmx('java.lang:type=Memory') YIELD attributes "
+                         "RETURN attributes.HeapMemoryUsage.value.properties.max AS max").single()
+    finally:
+        conn.close()
+    pagecache = row["value"] if row else "unknown"
+    return f"page cache {pagecache}, heap max {heap['max'] / 2**30:.1f} GiB" if heap else f"page cache {pagecache}"
 
 
 def free_port() -> int:
@@ -130,14 +153,21 @@ def get_json(port: int, path: str) -> object:
 
 
 class _Answers(asyncio.Protocol):
-    """The reading side of a :class:`Conn`: one answer at a time, parsed from the bytes as they arrive.
+    """The reading side of a :class:`Conn`: one answer at a time, its head parsed once, its body counted.
 
     A protocol rather than asyncio streams: the client shares the 2 cores with the server, and a stream's
-    readline per header line cost 0.20 ms of client CPU per request against ~0.08 ms here.
+    readline per header line cost 0.20 ms of client CPU per request against ~0.08 ms here. The body is not kept
+    (a neighbourhood is ~200 kB arriving in several chunks) unless the request asked for it (``keep``: a sample
+    that :func:`run_scenario` parses to validate).
     """
 
     def __init__(self) -> None:
-        self.buffer = bytearray()
+        self.head = bytearray()
+        self.left = -1  # body bytes still to come; -1 while the head is read
+        self.status = 0
+        self.length = 0
+        self.keep = False
+        self.body = bytearray()
         self.waiting: asyncio.Future | None = None
         self.transport: asyncio.Transport | None = None
 
@@ -145,21 +175,28 @@ class _Answers(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]
 
     def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        end = self.buffer.find(b"\r\n\r\n")
-        if end < 0 or self.waiting is None:
+        if self.left < 0:
+            self.head += data
+            end = self.head.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            head = bytes(self.head[:end]).lower()
+            at = head.find(b"\r\ncontent-length:")
+            stop = head.find(b"\r\n", at + 2)
+            self.length = int(head[at + 17 : stop if stop > 0 else None]) if at >= 0 else 0
+            self.status = int(head[9:12])
+            data = bytes(self.head[end + 4 :])
+            self.head.clear()
+            self.left = self.length
+        self.left -= len(data)
+        if self.keep:
+            self.body += data
+        if self.left > 0 or self.waiting is None:
             return
-        head = bytes(self.buffer[:end]).lower()
-        at = head.find(b"\r\ncontent-length:")
-        length = int(head[at + 17 : head.find(b"\r\n", at + 2) if head.find(b"\r\n", at + 2) > 0 else None]) if (
-            at >= 0) else 0
-        if len(self.buffer) < end + 4 + length:
-            return
-        status = int(head[9:12])
-        del self.buffer[: end + 4 + length]
+        self.left = -1
         waiting, self.waiting = self.waiting, None
         if not waiting.done():
-            waiting.set_result((status, length))
+            waiting.set_result((self.status, self.length, bytes(self.body) if self.keep else None))
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.waiting is not None and not self.waiting.done():
@@ -176,8 +213,9 @@ class Conn:
     async def open(self) -> None:
         _, self.answers = await asyncio.get_running_loop().create_connection(_Answers, "127.0.0.1", self.port)
 
-    async def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, int]:
-        """(status, body length) of one request."""
+    async def request(self, method: str, path: str, body: bytes | None = None,
+                      keep: bool = False) -> tuple[int, int, bytes | None]:
+        """(status, body length, the body if ``keep``) of one request."""
         head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
         if body is not None:
             head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
@@ -185,12 +223,24 @@ class Conn:
         if answers.transport is None or answers.transport.is_closing():
             raise ConnectionResetError(f"the connection is closed: {method} {path} not sent")
         answers.waiting = asyncio.get_running_loop().create_future()
+        answers.keep = keep
+        answers.body.clear()
         answers.transport.write(head.encode() + b"\r\n" + (body or b""))
         return await answers.waiting
 
     def close(self) -> None:
         if self.answers is not None and self.answers.transport is not None:
             self.answers.transport.close()
+
+
+#: Every SAMPLE-th answer of a scenario is kept and parsed as JSON (a JSON object of the length sent); the others
+#: are only checked for status and length: parsing a 240 kB neighbourhood (json, ~1 ms) cost the client 20 times
+#: what reading it does (0.05 ms).
+SAMPLE = 50
+try:
+    from orjson import loads as parse_json
+except ImportError:  # the neo4j extra brings orjson
+    parse_json = json.loads
 
 
 async def run_scenario(
@@ -209,16 +259,19 @@ async def run_scenario(
 
     async def worker(c: Conn) -> None:
         while queue:
+            keep = len(queue) % SAMPLE == 0
             method, path, body = queue.pop()
             t = time.perf_counter()
-            status, _ = await c.request(method, path, body)
+            status, length, answer = await c.request(method, path, body, keep)
             elapsed = time.perf_counter() - t
             if status == 503 and refused is not None:
                 refused[status] = refused.get(status, 0) + 1
                 continue
             latencies.append(elapsed)
-            if status != 200:
-                raise SystemExit(f"{method} {path} answered {status}")
+            if status != 200 or length == 0:
+                raise SystemExit(f"{method} {path} answered {status} with {length} bytes")
+            if answer is not None and not (len(answer) == length and isinstance(parse_json(answer), dict)):
+                raise SystemExit(f"{method} {path} answered {length} bytes that are not one JSON object")
 
     gc.collect()
     gc.disable()  # the client's own collections would show up as server latency
@@ -365,7 +418,20 @@ def main() -> None:
     ap.add_argument("--search-process", action="store_true", help="serve with `fundgraph serve --search-process`")
     ap.add_argument("--no-load", action="store_true",
                     help="with --uri: serve the graph already loaded there (no `load-neo4j`)")
+    ap.add_argument("--heap", default="2g", help="with --store neo4j: the heap of the Neo4j started here")
+    ap.add_argument("--pagecache", default="6g",
+                    help="with --store neo4j: the page cache of the Neo4j started here (the 100,000-direction store "
+                         "is 5.2 GB)")
+    ap.add_argument("--neo4j-pid", type=int, help="with --uri: the Neo4j JVM's pid, for its CPU per request")
     args = ap.parse_args()
+    loop = "asyncio"
+    try:  # the server's uvicorn takes uvloop when it is installed (loop="auto"); the client does the same
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+        loop = "uvloop"
+    except ImportError:
+        pass
 
     tmp = None
     home = args.home
@@ -378,12 +444,15 @@ def main() -> None:
     if args.store == "neo4j":
         if uri is None:
             sys.path.insert(0, str(ROOT))
-            from tests.neo4j.harness import Neo4jProcess
+            from tests.neo4j import harness
 
-            neo4j = Neo4jProcess().start()
+            harness.JVM_OPTS = (f"-Xms{args.heap}", f"-Xmx{args.heap}", "-XX:+UseParallelGC")  # C2, not C1 only
+            neo4j = harness.Neo4jProcess(pagecache=args.pagecache).start()
             uri = neo4j.uri
+            args.neo4j_pid = neo4j.proc.pid
         if not (args.no_load and args.uri):
             load_neo4j(home, uri, args.code)
+    memory = neo4j_memory(uri) if uri else None
     port = free_port()
     load = os.getloadavg()
     started = time.perf_counter()
@@ -405,6 +474,7 @@ def main() -> None:
         for name in plan:
             for run, clients in enumerate(levels):
                 cpu = cpu_seconds(proc.pid)
+                db_cpu = cpu_seconds(args.neo4j_pid) if args.neo4j_pid else 0.0
                 mine = time.process_time()
                 print(f"{name} at {clients} clients ...", file=sys.stderr, flush=True)
                 try:
@@ -413,6 +483,7 @@ def main() -> None:
                     print(f"{name} at {clients} clients failed: {e!r}", file=sys.stderr, flush=True)
                     continue
                 cpu = cpu_seconds(proc.pid) - cpu
+                db_cpu = cpu_seconds(args.neo4j_pid) - db_cpu if args.neo4j_pid else float("nan")
                 mine = time.process_time() - mine
                 rows.append(
                     (
@@ -424,6 +495,7 @@ def main() -> None:
                         len(lat) / elapsed,
                         cpu / max(len(lat), 1) * 1e3,
                         mine / max(len(lat), 1) * 1e3,
+                        db_cpu / max(len(lat), 1) * 1e3,
                     )
                 )
         rss_end = rss_mib(proc.pid)
@@ -442,15 +514,18 @@ def main() -> None:
     after = os.getloadavg()
     print(
         f"fundgraph API latency ({args.store} store, code {args.code}, uvicorn workers={args.workers}, "
-        f"{os.cpu_count()} CPUs, loopback, keep-alive)"
+        f"{os.cpu_count()} CPUs, loopback, keep-alive, event loop {loop}; 1 answer in {SAMPLE} parsed)"
     )
     print(f"load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, after: {after[0]:.2f} {after[1]:.2f} "
           f"{after[2]:.2f}; server ready in {ready:.1f} s, RSS {rss_ready:.0f} MiB then, {rss_end:.0f} MiB at the end "
           f"(server and its processes; search processes: {'yes' if args.search_process else 'no'})")
+    if memory:
+        print(f"Neo4j at {uri}: {memory}")
     print(f"{'endpoint':<10} {'clients':>7} {'requests':>8} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} "
-          f"{'cpu ms/req':>10} {'client cpu':>10}")
-    for name, clients, n, p50, p99, rps, cpu, client in rows:
-        print(f"{name:<10} {clients:>7} {n:>8} {p50:>8.2f} {p99:>8.2f} {rps:>8.0f} {cpu:>10.2f} {client:>10.2f}")
+          f"{'cpu ms/req':>10} {'client cpu':>10}" + (f" {'neo4j ms/req':>12}" if nb else ""))
+    for name, clients, n, p50, p99, rps, cpu, client, db in rows:
+        print(f"{name:<10} {clients:>7} {n:>8} {p50:>8.2f} {p99:>8.2f} {rps:>8.0f} {cpu:>10.2f} {client:>10.2f}"
+              + (f" {db:>12.2f}" if nb else ""))
     for name, target in TARGETS[args.store].items():
         at32 = [r[4] for r in rows if r[0] == name and r[1] >= 32]
         if at32:

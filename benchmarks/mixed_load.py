@@ -41,7 +41,7 @@ async def run(port: int, searchers: int, detail_clients: int, per_client: int, i
         while not stop.is_set():
             body = json.dumps({"text": f"{n}-{i} " + LONG[: 20_000 - 12], "k": 10}).encode()
             t = time.perf_counter()
-            status, _ = await c.request("POST", "/api/search", body)
+            status, *_ = await c.request("POST", "/api/search", body)
             search_times.append(time.perf_counter() - t)
             key = {200: "answered", 503: "refused"}.get(status, "other")
             searches[key] += 1
@@ -59,7 +59,7 @@ async def run(port: int, searchers: int, detail_clients: int, per_client: int, i
         for i in range(per_client):
             path = f"/api/directions/{ids[(n * per_client + i) % len(ids)]}"
             t = time.perf_counter()
-            status, _ = await c.request("GET", path)
+            status, *_ = await c.request("GET", path)
             latencies.append(time.perf_counter() - t)
             statuses[status] = statuses.get(status, 0) + 1
         c.close()

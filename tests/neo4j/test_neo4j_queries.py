@@ -93,7 +93,7 @@ def test_every_get_endpoint_answers_equal_json(clients, neo4j_corpus):
 def test_similar_and_search_answer_equal_json(clients, neo4j_corpus):
     embedded, neo4j = clients
     for did in neo4j_corpus.direction_ids[::11]:
-        for params in ("k=5", "k=3&scope=all", "k=100&scope=all"):
+        for params in ("k=5", "k=2", "k=3&scope=all", "k=100&scope=all"):  # k ≤ 5: the stored answers (fg_similar)
             url = f"/api/directions/{quote(did)}/similar?{params}"
             a, b = embedded.get(url), neo4j.get(url)
             assert (b.status_code, b.json()) == (a.status_code, a.json()), url
@@ -148,6 +148,14 @@ def test_requests_never_read_the_whole_graph(neo4j_store, neo4j_corpus, monkeypa
     # small graph, exactly): never the profiles of every direction into the API process.
     assert {"find_similar_stored", "find_similar_candidates_all", "find_search_candidates"} <= set(used)
     assert not {"get_direction_profiles", "get_entity_hierarchy"} & set(used)
+    # what the API asks for a detail, and for a similar list its stored edges answer: one statement each, the
+    # answer written at load (fg_detail, fg_similar)
+    for call, name in ((lambda: neo4j_store.direction_json(did), "get_direction"),
+                       (lambda: neo4j_store.similar_json(did, 1, "cross-program"), "get_similar_answer"),
+                       (lambda: neo4j_store.neighborhood_json(did, 2, 50), "find_neighbourhood")):
+        used.clear()
+        call()
+        assert used == [name]
 
 
 def test_vocabulary_is_cached_per_build_and_reread_after_a_load(neo4j_store, neo4j_corpus):

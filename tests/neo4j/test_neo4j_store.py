@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import networkx as nx
+import orjson
 import pytest
 import scipy.sparse as sp
 
@@ -20,6 +21,13 @@ pytestmark = pytest.mark.neo4j
 def embedded(neo4j_corpus) -> GraphQueries:
     """What the embedded store answers for the same graph."""
     return GraphQueries(neo4j_corpus)
+
+
+def _same_neighbourhood(neo4j_store, embedded, node, depth, limit) -> None:
+    # The read model and the JSON the API sends (neighborhood_json: made from the views without the models).
+    want = embedded.neighborhood(node, depth, limit)
+    assert neo4j_store.neighborhood(node, depth, limit) == want
+    assert orjson.loads(neo4j_store.neighborhood_json(node, depth, limit)) == want.model_dump(mode="json")
 
 
 def test_corpus_counts_equal_embedded_graph(neo4j_store, neo4j_corpus):
@@ -96,9 +104,14 @@ def test_queries_equal_embedded(neo4j_store, embedded):
     assert neo4j_store.directions(f, 50, 0) == embedded.directions(f, 50, 0)
     for did in embedded.direction_ids[::17]:
         assert neo4j_store.direction(did) == embedded.direction(did)
+        assert orjson.loads(neo4j_store.direction_json(did)) == embedded.direction(did).model_dump(mode="json")
         assert neo4j_store.similar(did, 5, "cross-program") == embedded.similar(did, 5, "cross-program")
         assert neo4j_store.similar(did, 3, "all") == embedded.similar(did, 3, "all")
-        assert neo4j_store.neighborhood(did, 2, 40) == embedded.neighborhood(did, 2, 40)
+        for k, scope in ((1, "cross-program"), (5, "cross-program"), (6, "cross-program"), (3, "all")):
+            # k ≤ the stored list's length: spliced from fg_similar; the others ranked as similar() ranks them
+            want = embedded.similar(did, k, scope).model_dump(mode="json")
+            assert orjson.loads(neo4j_store.similar_json(did, k, scope)) == want, (did, k, scope)
+        _same_neighbourhood(neo4j_store, embedded, did, 2, 40)
     for text in ("阿尔茨海默病 磁共振 影像", "federated learning for medical imaging", "脑机接口"):
         got = neo4j_store.search(text, 8, None)
         assert got == embedded.search(text, 8, None)
@@ -157,9 +170,9 @@ def test_neighbourhood_through_hub_lists_equals_embedded(neo4j_store, embedded, 
     assert stored == heads
     hub = hubs[0]
     for depth, limit in ((1, 10), (1, 500), (2, 25), (2, 200), (3, 60)):
-        assert neo4j_store.neighborhood(hub, depth, limit) == embedded.neighborhood(hub, depth, limit)
+        _same_neighbourhood(neo4j_store, embedded, hub, depth, limit)
     for centre in heads[hub][:40:4]:  # walks that reach the hub at level 1 and take level 2 from its list
-        assert neo4j_store.neighborhood(centre, 2, 60) == embedded.neighborhood(centre, 2, 60)
+        _same_neighbourhood(neo4j_store, embedded, centre, 2, 60)
 
 
 def test_neighbourhood_of_nodes_with_more_out_edges_than_a_view_holds_equals_embedded(
@@ -177,7 +190,7 @@ def test_neighbourhood_of_nodes_with_more_out_edges_than_a_view_holds_equals_emb
         centres = ["most-stic-joint", *sorted(d for d in neo4j_corpus.direction_ids if d in big)[:6]]
         for centre in centres:
             for depth, limit in ((1, 30), (2, 80)):
-                assert neo4j_store.neighborhood(centre, depth, limit) == embedded.neighborhood(centre, depth, limit)
+                _same_neighbourhood(neo4j_store, embedded, centre, depth, limit)
     finally:
         monkeypatch.undo()
         neo4j_store.replace(neo4j_corpus)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pydantic_core
 
 from fundgraph.graph.read import models
 
@@ -92,9 +93,20 @@ class GraphStore(ABC):
     def direction(self, direction_id: str) -> models.DirectionDetail:
         """One direction with its entities and evidence (raises DirectionNotFound)."""
 
+    def direction_json(self, direction_id: str) -> bytes:
+        """:meth:`direction` as the API answers it: its JSON bytes (what ``GET /api/directions/{id}`` sends).
+
+        By default the read model serialised; the Neo4j store reads the bytes it wrote at load (``fg_detail``).
+        """
+        return pydantic_core.to_json(self.direction(direction_id))
+
     @abstractmethod
     def similar(self, direction_id: str, k: int, scope: str) -> models.SimilarList:
         """The k most similar directions over all candidates; scope is 'cross-program' or 'all'."""
+
+    def similar_json(self, direction_id: str, k: int, scope: str) -> bytes:
+        """:meth:`similar` as the API answers it: its JSON bytes (by default the read model serialised)."""
+        return pydantic_core.to_json(self.similar(direction_id, k, scope))
 
     @abstractmethod
     def search(self, text: str, k: int, programs: list[str] | None) -> models.SearchResults:
@@ -119,6 +131,14 @@ class GraphStore(ABC):
     @abstractmethod
     def neighborhood(self, node: str, depth: int, limit: int) -> models.Neighborhood:
         """Nodes and edges within ``depth`` hops of ``node`` (at most ``limit`` nodes)."""
+
+    def neighborhood_json(self, node: str, depth: int, limit: int) -> bytes:
+        """:meth:`neighborhood` as the API answers it: its JSON bytes (what the API's ``GET`` route sends).
+
+        By default the read model serialised; a store holding each node's answer as JSON (Neo4j's ``fg_view``)
+        makes the bytes without building the models: a neighbourhood has ~1,000 edges.
+        """
+        return pydantic_core.to_json(self.neighborhood(node, depth, limit))
 
     # -- serving -----------------------------------------------------------------------------------------
     def version(self) -> Hashable | None:

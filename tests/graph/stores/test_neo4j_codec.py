@@ -25,7 +25,6 @@ from fundgraph.graph.stores.neo4j.codec import (
     SEARCH_KEY,
     VECTOR_INDICES,
     VECTOR_VALUES,
-    VIEW_EDGE_STRIDE,
     VIEW_KEY,
     decode_edge_key,
     decode_pairs,
@@ -33,6 +32,7 @@ from fundgraph.graph.stores.neo4j.codec import (
     encode_props,
     neighbour_heads,
     neighbourhood_views,
+    parse_view,
     projection,
     query_props,
     sparse_rows,
@@ -98,27 +98,30 @@ def test_neighbour_heads_list_a_hubs_first_neighbours_in_id_order():
 
 def test_neighbourhood_views_hold_what_a_neighbourhood_shows_of_a_node_and_its_out_edges(built):
     g = built.graph
-    views = {n: json.loads(v) for n, v in neighbourhood_views(g).items()}
+    views = {n: parse_view(v) for n, v in neighbourhood_views(g).items()}
     assert set(views) == {str(n) for n in g}
     shown = 0
     for n, d in g.nodes(data=True):
-        node, edges = views[str(n)]
-        assert node == records.graph_node(str(n), d, 0).data and list(node) == list(records.graph_node(n, d, 0).data)
-        expected = [records.graph_edge(str(n), key, str(v), e).data for _, v, key, e in g.out_edges(n, keys=True,
-                                                                                                     data=True)]
-        flat = [edges[i : i + VIEW_EDGE_STRIDE] for i in range(0, len(edges), VIEW_EDGE_STRIDE)]
-        got = [{"id": f"{n}|{e[1]}|{e[0]}", "source": str(n), "target": e[0], "type": e[2],
-                **{k: v for k, v in zip(records.EDGE_DATA_KEYS, e[3:], strict=True) if v is not None}} for e in flat]
-        assert got == expected and [list(x) for x in got] == [list(x) for x in expected]  # key order too
-        shown += any(v is not None for e in flat for v in e[3:])
+        head, tail, targets, ends, edges = views[str(n)]
+        for distance in (0, 3):  # the node's JSON, its distance spliced in (key order too)
+            node = json.loads(f"{head}{distance}{tail}")
+            expected_node = records.graph_node(str(n), d, distance).model_dump()
+            assert node == expected_node and list(node["data"]) == list(expected_node["data"])
+        expected = [records.graph_edge(str(n), key, str(v), e).model_dump()
+                    for _, v, key, e in g.out_edges(n, keys=True, data=True)]
+        assert len(ends) == len(targets) == len(expected) and (ends[-1] if ends else 0) == len(edges)
+        got = [json.loads(edges[a:b]) for a, b in zip([0, *ends], ends, strict=False)]
+        assert got == expected and [list(x["data"]) for x in got] == [list(x["data"]) for x in expected]
+        assert targets == [x["data"]["target"] for x in expected]
+        shown += any(set(x["data"]) - {"id", "source", "target", "type"} for x in got)
     assert shown  # some edges show fields besides their type (score, field, weight ...)
     # more outgoing edges than max_out: none in the view (the neighbourhood reads the relationships)
     busiest = max(g, key=g.out_degree)
-    capped = json.loads(neighbourhood_views(g, max_out=g.out_degree(busiest) - 1)[str(busiest)])
-    assert capped[1] is None and capped[0] == views[str(busiest)][0]
+    capped = parse_view(neighbourhood_views(g, max_out=g.out_degree(busiest) - 1)[str(busiest)])
+    assert capped[2:] == (None, None, b"") and capped[:2] == views[str(busiest)][:2]
     # the loader writes it, and reading the properties back drops it
     row = next(r for r in node_rows(built) if r["id"] == str(busiest))
-    assert json.loads(row["props"][VIEW_KEY]) == views[str(busiest)] and VIEW_KEY not in decode_props(row["props"])
+    assert parse_view(row["props"][VIEW_KEY]) == views[str(busiest)] and VIEW_KEY not in decode_props(row["props"])
 
 
 def test_rows_carry_every_node_and_edge_with_vectors(built):

@@ -18,8 +18,9 @@ import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
+from fundgraph.graph.model import Label, Rel
 from fundgraph.graph.read import semantics
-from fundgraph.graph.read.records import EDGE_DATA_KEYS, entity_type_of, graph_edge, graph_node
+from fundgraph.graph.read.records import direction_detail, entity_type_of, graph_edge, graph_node
 
 #: Bookkeeping properties the loader adds (stripped when the graph is read back).
 BUILD_KEY = "fg_build"
@@ -48,9 +49,15 @@ DIRECT_KEY = "fg_direct"
 NEIGHBOURS_KEY = "fg_nbrs"
 #: What a neighbourhood shows of a node and of its outgoing edges, as one JSON byte array (:func:`neighbourhood_views`).
 VIEW_KEY = "fg_view"
+#: A direction's detail (``GET /api/directions/{id}``) as the API sends it, JSON bytes (:func:`direction_details`).
+DETAIL_KEY = "fg_detail"
+#: A direction's similar list from its stored SIMILAR_TO edges as the API sends it, in parts (``similar_answers``
+#: of :mod:`.store`): JSON ``{"k": most k it answers, "tail": the list's fields after its items, "items": [...]}``.
+SIMILAR_KEY = "fg_similar"
 BOOKKEEPING = frozenset({BUILD_KEY, SEQ_KEY, JSON_KEYS, NULL_KEYS, EDGE_KEY, ORDER_KEY, LOOKUP_KEY, SEARCH_KEY,
                          TEXT_KEY, KEYWORDS_KEY, CATEGORY_KEY, VECTOR_INDICES, VECTOR_VALUES, NEIGHBOURS_KEY,
-                         PROFILE_ENTITIES, PROFILE_WEIGHTS, DIRECT_KEY, VIEW_KEY})
+                         PROFILE_ENTITIES, PROFILE_WEIGHTS, DIRECT_KEY, VIEW_KEY, DETAIL_KEY,
+                         SIMILAR_KEY})
 #: Nodes with more neighbours (counted each way) than this carry ``fg_nbrs``: the neighbourhood walk reads a hub's first
 #: neighbours from it instead of reading and sorting all of them (a program, community or common entity has
 #: thousands of directions at 100,000).
@@ -62,12 +69,10 @@ NEIGHBOUR_HEAD = 1000
 #: Nodes with more outgoing relationships than this keep them out of their ``fg_view`` (a neighbourhood reads such
 #: a node's edges from the relationships instead). At 100,000 directions no node has more than 58.
 VIEW_MAX_OUT_EDGES = 256
-#: Values an edge takes in a view's flat edge list: target, key, type and records.EDGE_DATA_KEYS.
-VIEW_EDGE_STRIDE = 3 + len(EDGE_DATA_KEYS)
 #: Version of the stored layout (the query properties above, the vector and profile properties, the meta node's
 #: ranking vocabulary). A graph loaded by an older loader lacks them: the store then asks for a re-load instead
 #: of answering wrongly.
-LAYOUT = 6
+LAYOUT = 8
 #: The Direction property under the vector index: the text vector itself when it is dense (a sentence model),
 #: else :func:`projection` of its sparse row (the exact row is ``fg_vec_idx``/``fg_vec_val``).
 EMBEDDING = "embedding"
@@ -216,33 +221,93 @@ def neighbour_heads(
 
 
 def neighbourhood_views(g: nx.MultiDiGraph, max_out: int = VIEW_MAX_OUT_EDGES) -> dict[str, bytes]:
-    """Node id → its ``fg_view``: UTF-8 JSON ``[node, edges]``, what a neighbourhood shows of it, made at load.
+    """Node id → its ``fg_view``: a JSON line ``[head, tail, targets, ends]`` and its edges' JSON after it.
 
-    ``node`` is the neighbourhood node's ``data`` (:func:`~fundgraph.graph.read.records.graph_node`; ``distance``
-    is set by each walk); ``edges`` its outgoing edges in build order, flat: :data:`VIEW_EDGE_STRIDE` values an
-    edge, its target, key, type and :data:`~fundgraph.graph.read.records.EDGE_DATA_KEYS` (null where unset); null
-    when it has more than ``max_out`` (the neighbourhood then reads its relationships). Flat, because parsing a
-    list per edge (and collecting them) was four times as slow: 1.7 against 0.45 ms for a neighbourhood's views.
-    Both from the properties as the store reads them back (:func:`encode_props`, :func:`decode_props`; the key
-    through JSON as ``fg_key``), so the answer is the one the relationships gave. Reading every relationship of
-    a neighbourhood's 100 nodes and 10 properties of each kept edge was 10,000 db hits and 8 ms of Neo4j CPU at
-    100,000 directions; a view a node is read with the walk's own seeks (240 MB at 100,000 directions, 17 s of
-    loading). A byte array rather than a string: Neo4j sends it as stored and the store parses it as it comes (a
-    string is decoded from its store and encoded again for Bolt, then decoded by the driver).
+    Made at load, so a neighbourhood's answer is spliced from bytes, with no JSON made or parsed per node or edge
+    (:meth:`.store.Neo4jStore.neighborhood_json`). ``head + str(distance) + tail`` is the node's JSON as the answer
+    shows it (``{"data": ...}`` of :func:`~fundgraph.graph.read.records.graph_node`; ``distance`` is set by each
+    walk). After the line's newline come the JSON texts of its outgoing edges in build order (``{"data": ...}`` of
+    :func:`~fundgraph.graph.read.records.graph_edge`), one after another: ``targets`` are their targets (a walk
+    keeps the edges to chosen nodes) and ``ends`` where each ends, counted from the first; both null when it has
+    more than ``max_out`` (the neighbourhood then reads its relationships). Made from the properties as the store
+    reads them back (:func:`encode_props`, :func:`decode_props`; the key through JSON as ``fg_key``), so the answer
+    is the one the relationships gave. Reading every relationship of a neighbourhood's 100 nodes and 10
+    properties of each kept edge was 10,000 db hits and 8 ms of Neo4j CPU at 100,000 directions; a view a node is
+    read with the walk's own seeks. Edges as ready JSON rather than values: making ~700 edge dicts from flat values
+    and serialising them took twice the Python of this (1.0 against 0.45 ms a depth-2 neighbourhood of a 5,000-
+    direction graph, ~700 edges); as JSON strings inside the line, parsing their escaped quotes made it 0.65. A
+    byte array rather than a string: Neo4j sends it as stored (a string is decoded from its store and encoded
+    again for Bolt, then decoded by the driver).
     """
     import orjson
 
     out: dict[str, bytes] = {}
     for n, d in g.nodes(data=True):
-        node = graph_node(str(n), decode_props(encode_props(d)), 0).data
-        edges: list[Any] | None = None
+        head, tail = _split_at_distance(graph_node(str(n), decode_props(encode_props(d)), 0).data)
+        targets: list[str] | None = None
+        ends: list[int] | None = None
+        edges = bytearray()
         if g.out_degree(n) <= max_out:
-            edges = []
+            targets, ends = [], []
             for _, v, key, e in g.out_edges(n, keys=True, data=True):
                 key = json.loads(json.dumps(key))  # as the relationship's fg_key gives it back
-                data = graph_edge(str(n), key, str(v), decode_props(encode_props(e))).data
-                edges += [str(v), f"{key}", data["type"], *(data.get(k) for k in EDGE_DATA_KEYS)]
-        out[str(n)] = orjson.dumps([node, edges])
+                targets.append(str(v))
+                edges += orjson.dumps({"data": graph_edge(str(n), key, str(v), decode_props(encode_props(e))).data})
+                ends.append(len(edges))
+        out[str(n)] = orjson.dumps([head, tail, targets, ends]) + b"\n" + bytes(edges)
+    return out
+
+
+def parse_view(view: bytes) -> tuple[str, str, list[str] | None, list[int] | None, bytes]:
+    """A ``fg_view`` (:func:`neighbourhood_views`) as ``(head, tail, targets, ends, edges)``: its line parsed."""
+    import orjson
+
+    line = view.index(b"\n")
+    head, tail, targets, ends = orjson.loads(view[:line])
+    return head, tail, targets, ends, view[line + 1 :]
+
+
+def _split_at_distance(data: dict[str, Any]) -> tuple[str, str]:
+    """``{"data": data}`` as JSON text in two parts, before and after the value of its ``distance`` key."""
+    import orjson
+
+    keys = list(data)
+    at = keys.index("distance")
+    before = orjson.dumps({k: data[k] for k in keys[:at]}).decode()
+    after = orjson.dumps({k: data[k] for k in keys[at + 1 :]}).decode()
+    head = '{"data":' + before[:-1] + ("," if at else "") + '"distance":'
+    tail = ("," + after[1:] if len(keys) > at + 1 else "}") + "}"
+    return head, tail
+
+
+def direction_details(g: nx.MultiDiGraph) -> dict[str, bytes]:
+    """Direction id → its ``fg_detail``: the JSON bytes of its detail (:func:`.records.direction_detail`).
+
+    Made at load from what the store reads back (:func:`encode_props`, :func:`decode_props`, as for
+    :func:`neighbourhood_views`): the direction's properties, its community (its last IN_COMMUNITY edge in build
+    order) and its MENTIONS edges to entities in build order with each entity's properties, so the detail a request
+    reads is one property of one node found by the id index (``get_direction``). Reading the mentions, entities and
+    evidence and building the read model on every request was ~0.9 ms of Neo4j and API CPU at 100,000 directions.
+    """
+    import pydantic_core
+
+    out: dict[str, bytes] = {}
+    nodes = g.nodes
+    for n, d in g.nodes(data=True):
+        if d.get("label") != Label.DIRECTION:
+            continue
+        community = None
+        mentions = []
+        for _, v, e in g.out_edges(n, data=True):
+            kind = e.get("type")
+            if kind == Rel.IN_COMMUNITY:
+                community = str(v)
+            elif kind == Rel.MENTIONS:
+                et = entity_type_of(nodes[v].get("label"))
+                if et is not None:
+                    mentions.append((str(v), et, decode_props(encode_props(nodes[v])), decode_props(encode_props(e))))
+        node = decode_props(encode_props({k: v for k, v in d.items() if k != EMBEDDING}))
+        out[str(n)] = pydantic_core.to_json(direction_detail(node, community, mentions))
     return out
 
 

@@ -33,6 +33,7 @@ from fundgraph.graph.profiles import candidates_from_graph
 from fundgraph.graph.read.ranking import RankingContext
 from fundgraph.graph.stores.base import BuiltGraph
 from fundgraph.graph.stores.neo4j.codec import (
+    DETAIL_KEY,
     DIRECT_KEY,
     EMBEDDING,
     LAYOUT,
@@ -41,8 +42,10 @@ from fundgraph.graph.stores.neo4j.codec import (
     PROFILE_WEIGHTS,
     PROJECTION_DIMENSIONS,
     SEQ_KEY,
+    SIMILAR_KEY,
     VIEW_KEY,
     VIEW_MAX_OUT_EDGES,
+    direction_details,
     encode_props,
     neighbourhood_views,
     projection,
@@ -123,6 +126,7 @@ def node_rows(built: BuiltGraph, ranking: dict[str, dict[str, Any]] | None = Non
     projected = projection(vectors) if sparse else None
     derived = query_props(built.graph)
     views = neighbourhood_views(built.graph, max_out=VIEW_MAX_OUT_EDGES)
+    details = direction_details(built.graph)
     rows = []
     for seq, (n, d) in enumerate(built.graph.nodes(data=True)):
         label = d.get("label")
@@ -133,6 +137,8 @@ def node_rows(built: BuiltGraph, ranking: dict[str, dict[str, Any]] | None = Non
         props.update(derived.get(n, {}))
         props.update(ranking.get(n, {}))
         props[VIEW_KEY] = views[str(n)]
+        if str(n) in details:
+            props[DETAIL_KEY] = details[str(n)]
         if n in vec_row and projected is not None:
             props.update(sparse_row_props(vectors, vec_row[n]))
             props[EMBEDDING] = projected[vec_row[n]].astype(float).tolist()
@@ -236,6 +242,10 @@ def replace(
         ensure_vector_index(conn, index_dimensions(built))
     conn.write("set_meta_loading", build=build)
     ranking, vocabulary = ranking_rows(built)
+    from fundgraph.graph.stores.neo4j.store import similar_answers  # (the store imports this module)
+
+    for d, answer in similar_answers(built, ranking, vocabulary).items():
+        ranking[d][SIMILAR_KEY] = answer
     nodes, rels = node_rows(built, ranking), relationship_rows(built)
     done = 0
     say(f"loading {len(nodes)} nodes and {len(rels)} relationships" + (" (CREATE: no graph yet)" if fresh else ""))

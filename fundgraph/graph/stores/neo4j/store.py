@@ -2,7 +2,7 @@
 
 Writing is :mod:`.loader`'s (layout, batches, the replace protocol). Reads are Cypher (``cypher/<verb_noun>.cypher``,
 values only as ``$parameters``), each request as auto-commit reads whose first statement checks the meta node names a
-complete build: health, programs, directions (filters, total and page in one query), direction detail, entities,
+complete build: health, programs, directions (filters, total and page in one query), entities,
 entity, overlaps, matrix and neighbourhood (one query per BFS level, each asking only for the neighbours the
 walk can still take). The rules of :mod:`fundgraph.graph.read.semantics` (ordering, tie-breaks, error details)
 and the record mappers of :mod:`fundgraph.graph.read.records` are applied in Python over those bounded results;
@@ -15,6 +15,9 @@ stored (SIMILAR_TO, scope cross-program) is read as is. The API process keeps on
 Every lookup by id starts from the ``:Node(id)`` uniqueness index (``MATCH (d:Node {id: $id}) WHERE d:Direction``:
 with the model label in the pattern the planner scanned every direction), and lookups by entity type from the
 ``:Node(label)`` index (:data:`READ_INDEXES`, created with the loader's schema).
+The API asks the ``*_json`` methods, which answer JSON bytes: a direction detail and a similar list its stored
+SIMILAR_TO edges answer were written at load as the API sends them (``fg_detail``, ``fg_similar``: one index seek
+and one property read a request), a neighbourhood is made from its nodes' ``fg_view`` without read models.
 The API process never holds the whole graph: only :meth:`Neo4jStore.load` reads it all, for explicit exports.
 """
 
@@ -31,6 +34,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import networkx as nx
 import numpy as np
 import orjson
+import pydantic_core
 from pydantic import BaseModel
 
 from fundgraph.core.errors import FundgraphError, GraphNotBuilt
@@ -44,31 +48,24 @@ from fundgraph.graph.read.semantics import norm
 from fundgraph.graph.stores.base import BuiltGraph, GraphStore
 from fundgraph.graph.stores.neo4j import loader
 from fundgraph.graph.stores.neo4j.codec import (
-    CATEGORY_KEY,
     DIRECT_KEY,
     EDGE_KEY,
     EMBEDDING,
     JSON_KEYS,
-    KEYWORDS_KEY,
     LAYOUT,
-    LOOKUP_KEY,
     MAX_INDEXED_DIMENSIONS,
     NEIGHBOUR_HEAD,
-    NEIGHBOURS_KEY,
     NULL_KEYS,
     PROFILE_ENTITIES,
     PROFILE_WEIGHTS,
     PROJECTION_DIMENSIONS,
-    SEARCH_KEY,
-    TEXT_KEY,
     VECTOR_INDICES,
     VECTOR_VALUES,
-    VIEW_EDGE_STRIDE,
-    VIEW_KEY,
     decode_edge_key,
     decode_pairs,
     decode_props,
-    decode_values,
+    encode_props,
+    parse_view,
     projection,
     sparse_rows,
 )
@@ -86,22 +83,10 @@ def _summary_keys() -> list[str]:
     return ["name", "name_en", *records.code_keys(), JSON_KEYS, NULL_KEYS]
 
 
-def _detail_entity_keys() -> list[str]:
-    """Properties of a cited entity a direction detail shows (records.group_entities: name, codes, extracted)."""
-    return ["name", "name_en", *records.code_keys(), "extracted", JSON_KEYS, NULL_KEYS]
-
-
-#: Properties of a MENTIONS edge a direction detail shows (records.group_entities: the evidence and its flags).
-_MENTION_KEYS = ["field", "snippet", "start", "end", "boilerplate", "extracted", JSON_KEYS, NULL_KEYS]
 #: Edge properties a neighbourhood edge carries.
 _NEIGHBOURHOOD_EDGE_KEYS = ["type", *records.EDGE_DATA_KEYS, EDGE_KEY, JSON_KEYS, NULL_KEYS]
 #: Indexes the read statements need, besides the loader's constraints and indexes (``cypher/<name>.cypher``).
 READ_INDEXES = ("create_index_node_label",)
-#: Properties a detail never shows (of the direction and of the entities it cites): vectors, query forms, ranking
-#: profiles and a hub's neighbour list (decode_props would drop all but the embedding; not sending them saves most
-#: of the bytes of a detail, and up to 1,000 ids per hub entity cited).
-_DETAIL_SKIP = [EMBEDDING, VECTOR_INDICES, VECTOR_VALUES, TEXT_KEY, KEYWORDS_KEY, CATEGORY_KEY, NEIGHBOURS_KEY,
-                LOOKUP_KEY, SEARCH_KEY, PROFILE_ENTITIES, PROFILE_WEIGHTS, DIRECT_KEY, VIEW_KEY]
 #: Directions the vector index gives similar and search to re-score exactly (above ``exact_max`` directions).
 VECTOR_CANDIDATES = 200
 #: Seconds :meth:`Neo4jStore.version` trusts the build it last read before reading it again (in the background).
@@ -363,21 +348,16 @@ class Neo4jStore(GraphStore):
         return self._query(work)
 
     def direction(self, direction_id: str) -> models.DirectionDetail:
-        """One direction with its community and its entities (with evidence) grouped by type: one statement."""
-        entity_keys = _detail_entity_keys()
-        row = self.read("get_direction", id=direction_id, entity_labels=_entity_labels(), skip=_DETAIL_SKIP,
-                        entity_keys=entity_keys, mention_keys=_MENTION_KEYS)[0]
+        """One direction with its community and its entities (with evidence) grouped by type: :meth:`direction_json`."""
+        return models.DirectionDetail.model_validate_json(self.direction_json(direction_id))
+
+    def direction_json(self, direction_id: str) -> bytes:
+        """The detail as the API sends it: the direction's ``fg_detail``, written at load, in one statement."""
+        row = self.read("get_direction", id=direction_id)[0]
         _checked_build(row)
         if not row["found"]:
             raise semantics.direction_not_found(direction_id)
-        mentions = []
-        for m in row["mentions"]:
-            et = records.entity_type_of(m["label"]) if m else None
-            if et is not None:
-                mentions.append((m["entity"], et, decode_values(entity_keys, m["node"]),
-                                 decode_values(_MENTION_KEYS, m["edge"])))
-        communities = row["communities"]
-        return records.direction_detail(decode_pairs(row["props"]), communities[-1] if communities else None, mentions)
+        return row["detail"]
 
     def entities(self, entity_type: str | None, q: str | None) -> list[models.EntitySummary]:
         """Entities (of one type, matching ``q``), most cited first, counted in Cypher."""
@@ -456,6 +436,25 @@ class Neo4jStore(GraphStore):
         """Nodes within ``depth`` hops (either way), at most ``limit``, and the edges among them.
 
         ``node`` is a node id or an entity's name or synonym (:func:`~fundgraph.graph.read.semantics.resolve_node`).
+        Read as :meth:`_walk` says; the API asks :meth:`neighborhood_json` (the same answer, as JSON bytes).
+        """
+        parsed = orjson.loads(self.neighborhood_json(node, depth, limit))
+        return _unvalidated(models.Neighborhood, center=parsed["center"], depth=parsed["depth"],
+                            nodes=[_unvalidated(models.GraphNode, data=n["data"]) for n in parsed["nodes"]],
+                            edges=[_unvalidated(models.GraphEdge, data=e["data"]) for e in parsed["edges"]],
+                            truncated=parsed["truncated"])
+
+    def neighborhood_json(self, node: str, depth: int, limit: int) -> bytes:
+        """:meth:`neighborhood` as the API's JSON bytes, spliced from the views' JSON texts (:meth:`_Walk.json`).
+
+        At 100,000 directions a depth-2 neighbourhood has ~100 nodes and ~960 edges (~200 kB): building their
+        pydantic models and serialising them was ~4.5 ms of the API's CPU a request, plain dicts through orjson
+        ~1.2 ms; splicing the texts written at load is a fraction of that (benchmarks/api_latency.py ``neighb2``).
+        """
+        return self.connection.transaction(lambda run: self._walk(run, node, depth, limit)).json(depth)
+
+    def _walk(self, run: Run, node: str, depth: int, limit: int) -> _Walk:
+        """The walk of a neighbourhood and what it shows of each chosen node (its parsed ``fg_view``).
 
         One statement for a walk of depth ≤ 2 from an id: ``find_neighbourhood`` checks the build, resolves the node
         and reads the walk's first two levels (level 2 as a lazy stream in the walk's order that stops when the walk
@@ -468,59 +467,43 @@ class Neo4jStore(GraphStore):
         """
         valid = 0 <= depth <= semantics.MAX_DEPTH and limit >= 1
         walk_depth, walk_limit = (min(depth, 2), limit) if valid else (0, 1)
-
-        def work(run: Run) -> models.Neighborhood:
-            row = run("find_neighbourhood", id=node, depth=walk_depth, limit=walk_limit, head=NEIGHBOUR_HEAD)[0]
-            _checked_build(row)
-            center = node
-            if row["exact"] is None:  # a name: resolve it, then walk from the entity it names
-                named: dict[str, list[str]] = {}
-                for label, eid in run("resolve_node", id=node, key=norm(node))[0]["found"]:
-                    et = records.entity_type_of(label)
-                    if et is not None:
-                        named.setdefault(et, []).append(eid)
-                center = semantics.resolve_node(node, False, named)
-                semantics.check_walk(depth, limit)
-                row = run("find_neighbourhood", id=center, depth=walk_depth, limit=walk_limit,
-                          head=NEIGHBOUR_HEAD)[0]
+        row = run("find_neighbourhood", id=node, depth=walk_depth, limit=walk_limit, head=NEIGHBOUR_HEAD)[0]
+        _checked_build(row)
+        center = node
+        if row["exact"] is None:  # a name: resolve it, then walk from the entity it names
+            named: dict[str, list[str]] = {}
+            for label, eid in run("resolve_node", id=node, key=norm(node))[0]["found"]:
+                et = records.entity_type_of(label)
+                if et is not None:
+                    named.setdefault(et, []).append(eid)
+            center = semantics.resolve_node(node, False, named)
             semantics.check_walk(depth, limit)
-            read_ahead = [{center: row["level1"]}, dict(row["level2"])]  # levels 1 and 2, as walk asks for them
+            row = run("find_neighbourhood", id=center, depth=walk_depth, limit=walk_limit,
+                      head=NEIGHBOUR_HEAD)[0]
+        semantics.check_walk(depth, limit)
+        read_ahead = [{center: row["level1"]}, dict(row["level2"])]  # levels 1 and 2, as walk asks for them
 
-            def neighbours(frontier: list[str], seen: list[str]) -> dict[str, list[str]]:
-                if read_ahead:
-                    return read_ahead.pop(0)
-                room = limit - len(seen)
-                rows = run("find_neighbours", frontier=frontier, seen=seen, cap=2 * room + 1)
-                return {r["id"]: r["neighbours"] for r in rows}
+        def neighbours(frontier: list[str], seen: list[str]) -> dict[str, list[str]]:
+            if read_ahead:
+                return read_ahead.pop(0)
+            room = limit - len(seen)
+            rows = run("find_neighbours", frontier=frontier, seen=seen, cap=2 * room + 1)
+            return {r["id"]: r["neighbours"] for r in rows}
 
-            order, seen, truncated = semantics.walk(center, depth, limit, neighbours)
-            raw = dict(row["views"])  # the views of both levels read ahead (a walk past them reads the rest)
-            missing = [n for n in order if n not in raw]
-            if missing:
-                raw.update(run("get_neighbourhood_views", ids=missing)[0]["views"])
-            views = {n: orjson.loads(raw[n]) for n in order}
-            nodes = []
-            for n in order:
-                data = views[n][0]  # (parsed for this request: set its distance in place)
-                data["distance"] = seen[n]
-                nodes.append(_unvalidated(models.GraphNode, data=data))
-            big = [n for n in order if views[n][1] is None]
-            edge_rows: dict[str, list[list[Any]]] = {}
-            if big:  # nodes with more outgoing edges than a view holds: read from the relationships
-                for r in run("get_neighbourhood_edges", ids=order, sources=big,
-                             edge_keys=_NEIGHBOURHOOD_EDGE_KEYS)[0]["edges"]:
-                    edge_rows.setdefault(r[0], []).append(r)
-            edges = []
-            for u in order:  # each node's outgoing edges to chosen nodes, in build order (the embedded store's)
-                out = views[u][1]
-                if out is None:
-                    edges += [_neighbourhood_edge(r) for r in edge_rows.get(u, ())]
-                    continue
-                edges += [_view_edge(u, out, i) for i in range(0, len(out), VIEW_EDGE_STRIDE) if out[i] in seen]
-            return _unvalidated(models.Neighborhood, center=center, depth=depth, nodes=nodes, edges=edges,
-                                truncated=truncated)
+        order, seen, truncated = semantics.walk(center, depth, limit, neighbours)
+        raw = dict(row["views"])  # the views of both levels read ahead (a walk past them reads the rest)
+        missing = [n for n in order if n not in raw]
+        if missing:
+            raw.update(run("get_neighbourhood_views", ids=missing)[0]["views"])
+        views = {n: parse_view(raw[n]) for n in order}
+        big = [n for n in order if views[n][2] is None]
+        edge_rows: dict[str, list[list[Any]]] = {}
+        if big:  # nodes with more outgoing edges than a view holds: read from the relationships
+            for r in run("get_neighbourhood_edges", ids=order, sources=big,
+                         edge_keys=_NEIGHBOURHOOD_EDGE_KEYS)[0]["edges"]:
+                edge_rows.setdefault(r[0], []).append(r)
+        return _Walk(center, order, seen, truncated, views, edge_rows)
 
-        return self.connection.transaction(work)
 
     # -- similar and search: candidates by id or from the vector index, re-scored exactly -------------------
     def vocabulary(self, build: str | None = None) -> Vocabulary:
@@ -609,6 +592,24 @@ class Neo4jStore(GraphStore):
         items = [marks.mark(ctx.item(s, records.direction_brief(briefs[s.id])), direct) for s in ranked]
         return ctx.similar_list(items, related)
 
+    def similar_json(self, direction_id: str, k: int, scope: str) -> bytes:
+        """:meth:`similar` as the API sends it; one statement when the direction's ``fg_similar`` answers it.
+
+        ``fg_similar`` (:func:`similar_answers`, written at load) holds the answer of scope ``cross-program`` for
+        every k its stored SIMILAR_TO list answers: its items' JSON is spliced, nothing is ranked or serialised.
+        Any other request is :meth:`similar`'s.
+        """
+        if scope == "cross-program" and k >= 1:
+            row = self.read("get_similar_answer", id=direction_id)[0]
+            _checked_build(row)
+            if not row["found"]:
+                raise semantics.direction_not_found(direction_id)
+            if row["answer"] is not None:
+                answer = orjson.loads(row["answer"])
+                if k <= answer["k"]:
+                    return b'{"items":[' + ",".join(answer["items"][:k]).encode() + b"]," + answer["tail"].encode()
+        return pydantic_core.to_json(self.similar(direction_id, k, scope))
+
     def search(self, text: str, k: int, programs: list[str] | None) -> models.SearchResults:
         """Directions ranked against free text, those with evidence only (:mod:`fundgraph.graph.read.search`).
 
@@ -634,19 +635,95 @@ class Neo4jStore(GraphStore):
                                 marks=voc.marks({c["id"]: c.get(DIRECT_KEY) or () for c in rows}))
 
 
-def _view_edge(source: str, out: list[Any], i: int) -> models.GraphEdge:
-    """The neighbourhood edge at ``out[i:i + VIEW_EDGE_STRIDE]`` of ``source``'s ``fg_view``.
+class _Walk:
+    """A neighbourhood's walk (``order``, ``seen``: node → distance, ``truncated``) and its nodes' parsed views.
 
-    Target, key, type and :data:`~fundgraph.graph.read.records.EDGE_DATA_KEYS`: what
-    :func:`~fundgraph.graph.read.records.graph_edge` makes of the relationship, made only for the edges shown.
+    ``views``: node → its ``fg_view`` (:func:`.codec.neighbourhood_views`) as :func:`.codec.parse_view` gives it;
+    ``edge_rows``: the ``get_neighbourhood_edges`` rows of the nodes whose view holds no edges, by source.
     """
-    data = {"id": records.edge_id(source, out[i + 1], out[i]), "source": source, "target": out[i], "type": out[i + 2]}
-    j = i + 3
-    for k in records.EDGE_DATA_KEYS:  # (zip over a slice of the row took twice as long)
-        if out[j] is not None:
-            data[k] = out[j]
-        j += 1
-    return _unvalidated(models.GraphEdge, data=data)
+
+    def __init__(self, center: str, order: list[str], seen: dict[str, int], truncated: bool,
+                 views: dict[str, tuple[str, str, list[str] | None, list[int] | None, bytes]],
+                 edge_rows: dict[str, list[list[Any]]]) -> None:
+        self.center = center
+        self.order = order
+        self.seen = seen
+        self.truncated = truncated
+        self.views = views
+        self.edge_rows = edge_rows
+
+    def json(self, depth: int) -> bytes:
+        """The neighbourhood's answer (:class:`~models.Neighborhood` as JSON), spliced from the views' texts.
+
+        Nodes in walk order (each view's head, its distance, its tail); edges: each chosen node's outgoing edges to
+        chosen nodes, in build order (the embedded store's), as their views hold them, or made from the
+        relationships of a node whose view holds none.
+        """
+        seen = self.seen
+        nodes = []
+        edges: list[bytes] = []
+        for u in self.order:
+            head, tail, targets, ends, out = self.views[u]
+            nodes.append(f"{head}{seen[u]}{tail}")
+            if targets is None:
+                edges += [orjson.dumps({"data": _neighbourhood_edge(r).data}) for r in self.edge_rows.get(u, ())]
+                continue
+            start = 0
+            for t, end in zip(targets, ends, strict=True):
+                if t in seen:
+                    edges.append(out[start:end])
+                start = end
+        center = orjson.dumps(self.center).decode()
+        opening = f'{{"center":{center},"depth":{depth},"nodes":[{",".join(nodes)}],"edges":['
+        closing = f'],"truncated":{"true" if self.truncated else "false"}}}'
+        return b"".join((opening.encode(), b",".join(edges), closing.encode()))
+
+
+def similar_answers(built: BuiltGraph, ranking: dict[str, dict[str, Any]], vocabulary: dict[str, Any]
+                    ) -> dict[str, bytes]:
+    """Direction id → its ``fg_similar``: its scope ``cross-program`` answers from its stored SIMILAR_TO list, at load.
+
+    Made as :meth:`Neo4jStore.similar` makes them (the same :class:`Vocabulary`, from the meta node's values as the
+    store reads them back; each target's brief and ``fg_direct``; each edge's properties as stored): the items for
+    the largest k the list answers (its length; ``similar_top_k`` for an empty list, which answers "nothing
+    related"), each as JSON text, and the fields after the items. The answer for a smaller k is its first k items
+    (the list ranks them once). ``ranking``: :func:`.loader.ranking_rows`' properties (``fg_direct``);
+    ``vocabulary``: its vocabulary. None for a build that recorded no ``similar_top_k`` or threshold.
+    """
+    row = {"build": "loading", "layout": LAYOUT, "ranking": json.dumps(vocabulary, ensure_ascii=False),
+           "meta": json.dumps(built.meta, ensure_ascii=False, default=str),
+           "encoder_state": json.dumps(built.encoder_state, ensure_ascii=False, default=str)}
+    voc = Vocabulary.from_row(row)
+    ctx = voc.context
+    top_k = ctx.param("similar_top_k", None)
+    if top_k is None or ctx.param("similar_threshold", None) is None:
+        return {}
+    g = built.graph
+    brief_keys = ("id", "program_id", "code", "title", "title_en", "category")
+    out: dict[str, bytes] = {}
+    for d in built.direction_ids:
+        if d not in g:
+            continue
+        stored = []
+        for _, t, e in g.out_edges(d, data=True):
+            if e.get("type") == "SIMILAR_TO":
+                target = encode_props(g.nodes[t])
+                stored.append({"brief": {k: (str(t) if k == "id" else target.get(k)) for k in brief_keys},
+                               "direct": ranking.get(str(t), {}).get(DIRECT_KEY),
+                               "props": list(encode_props(e).items())})
+        answered = voc.stored_similar(stored, max(len(stored), 1))
+        if answered is None:
+            continue
+        ranked, related = answered
+        briefs = {s["brief"]["id"]: s["brief"] for s in stored}
+        marks = voc.marks({s["brief"]["id"]: s["direct"] or () for s in stored})
+        direct = ranking.get(d, {}).get(DIRECT_KEY) or ()
+        items = [marks.mark(ctx.item(s, records.direction_brief(briefs[s.id])), direct) for s in ranked]
+        answer = ctx.similar_list(items, related)
+        tail = pydantic_core.to_json(answer.model_dump(exclude={"items"}))[1:]  # after '{"items":[...],'
+        out[d] = orjson.dumps({"k": len(stored) or int(top_k), "tail": tail.decode(),
+                               "items": [pydantic_core.to_json(i).decode() for i in items]})
+    return out
 
 
 _new = object.__new__
