@@ -24,6 +24,9 @@ grades (query, candidate) pairs 0/1/2, pooled from four systems' cross-program t
   character TF-IDF and ours; a logistic regression over their scores fitted on four folds, applied to the fifth;
   TF-IDF with each feature reweighted by how often the judged pairs sharing it are related (nested CV). They
   measure how far these go and whether their scores still make precise edges.
+- **Hubness and pool expansion** (``--ablation`` only, :data:`HUB_ABLATION`): CSLS (a pair's score less the mean of
+  its two directions' hubness, :func:`hubness`), query expansion re-scoring only the first pass's best 50, both,
+  and a reciprocal-neighbour penalty, each multi-seed nested CV'd with its calibration and edges refitted.
 - **Calibration**: isotonic regression of "graded ≥ 1" on the score, over every judged pair of the fitted
   queries; piecewise linear and non-decreasing, written as ``fundgraph/data/eval/calibration.json``.
 """
@@ -910,6 +913,12 @@ class FeatureChoice(LearnedRuns):
 
 #: Session 10's rows of ``eval similarity --ablation`` (each a multi-seed nested CV): name, the runs, the knobs
 #: added to :data:`LEARNED_GRID` (a tuple of one value is fixed a priori, of several chosen by the inner CV).
+#: Measured (five-seed mean nDCG@5 [range], worst seed's edge precision; shipped 0.733 [0.715–0.748], 0.96): CSLS
+#: 0.728 [0.716–0.737] 0.90 (no-counterpart 8/9 on two seeds); CSLS weight by inner CV 0.735, 0.89; pool-50
+#: expansion β 0.3 0.748 [0.730–0.761] 0.89, β by inner CV 0.738, 0.89; feedback from the first pass's top 3 β 0.3
+#: 0.733, by inner CV 0.726; CSLS 1 + pool 0.3 0.734, 0.86; both by inner CV 0.745 [0.728–0.762] but 0.87 (26/30,
+#: seed 2); the reciprocal-neighbour penalty 0.726 at 1, 0.729 by inner CV. None meets issue 15's bar (mean ≥
+#: 0.744 with edges ≥ 0.90 on every seed), so none is shipped.
 HUB_ABLATION: tuple[tuple[str, Callable[[ShippedRuns], LearnedRuns], dict[str, tuple[float, ...]]], ...] = (
     ("CSLS k=10 (weight 1)", HubnessRuns, {"hub_weight": (1.0,)}),
     ("CSLS weight by inner cv", HubnessRuns, {"hub_weight": HUB_WEIGHTS}),
