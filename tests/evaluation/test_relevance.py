@@ -245,3 +245,70 @@ def test_query_expansion_at_zero_is_the_shipped_ranking():
     for q in plain:
         assert same[q][0] == plain[q][0] and np.allclose(same[q][1], plain[q][1], atol=1e-5)
         assert not np.allclose(np.sort(moved[q][1]), np.sort(plain[q][1]), atol=1e-5)
+
+
+def test_hubness_is_the_mean_of_each_rows_best_k_in_other_programs():
+    from fundgraph.evaluation.relevance import hubness
+
+    scores = np.array([
+        [1.0, 0.9, 0.2, 0.4, 0.3],
+        [0.9, 1.0, 0.5, 0.1, 0.6],
+        [0.2, 0.5, 1.0, 0.8, 0.7],
+        [0.4, 0.1, 0.8, 1.0, 0.0],
+        [0.3, 0.6, 0.7, 0.0, 1.0],
+    ])
+    programs = ["A", "A", "B", "B", "C"]  # row 0's other-program candidates: 2, 3, 4 (0.2, 0.4, 0.3)
+    assert hubness(scores, programs, k=2) == pytest.approx([0.35, 0.55, 0.6, 0.25, 0.65])
+    assert hubness(scores, programs, k=2, kth=True) == pytest.approx([0.3, 0.5, 0.5, 0.1, 0.6])
+    # k above a row's candidates: the fewest any row has
+    assert hubness(scores, programs, k=10)[0] == pytest.approx(0.3)
+
+
+def test_csls_moves_a_pair_by_the_mean_hubness_of_its_two_directions_as_the_stores_rank():
+    from fundgraph.core.settings import Settings
+    from fundgraph.embeddings.scoring import rank
+    from fundgraph.evaluation.relevance import HUB_NEIGHBOURS, HubnessRuns, ShippedRuns, learned_config
+
+    graded = load_graded()
+    small = GradedSet(graded.queries[:3], {q: graded.grades[q] for q in graded.queries[:3]})
+    runs = ShippedRuns(Settings(), small)
+    hub = HubnessRuns(runs)
+    point = {"term_alpha": 0.0, "text_weight": 0.9, "entity_gate": 0.2}
+    plain = LearnedRuns(runs).signal(point, [], small.queries)
+    assert hub.signal({**point, "hub_weight": 0.0}, [], small.queries) == plain
+    moved = hub.signal({**point, "hub_weight": 1.0}, [], small.queries)
+    r = hub.hub_scores(point, [])
+    # r(x) from the ranking every store makes: x's cross-program top 10, as rank() scores it
+    cands, *_ = hub._pair_parts[(0.0,)]
+    cfg = learned_config(point)
+    for x in [*small.queries, *cands.ids[::25]]:
+        i = cands.index[x]
+        best = rank(cands.vectors[i], cands.entities[i], cands, config=cfg, k=HUB_NEIGHBOURS, exclude=i,
+                    exclude_program=cands.programs[i])
+        assert r[x] == pytest.approx(np.mean([s.score for s in best]), abs=2e-6)
+    for q in small.queries:
+        assert set(moved[q]) == set(plain[q])
+        for c, s in plain[q].items():
+            assert moved[q][c] == pytest.approx(s - (r[q] + r[c]) / 2, abs=1e-6)
+    # hubs exist: the correction reorders somebody's list
+    order = {q: sorted(plain[q], key=lambda c: (-plain[q][c], c))[:10] for q in small.queries}
+    assert any(sorted(moved[q], key=lambda c: (-moved[q][c], c))[:10] != order[q] for q in small.queries)
+
+
+def test_pool_expansion_rescores_only_the_first_pass_pool():
+    from fundgraph.core.settings import Settings
+    from fundgraph.evaluation.relevance import PoolExpandedRuns, ShippedRuns
+
+    graded = load_graded()
+    small = GradedSet(graded.queries[:3], {q: graded.grades[q] for q in graded.queries[:3]})
+    runs = ShippedRuns(Settings(), small)
+    pool = PoolExpandedRuns(runs)
+    point = {"term_alpha": 0.0, "text_weight": 0.9, "entity_gate": 0.2}
+    plain = LearnedRuns(runs).signal(point, [], small.queries)
+    assert pool.signal({**point, "beta": 0.0}, [], small.queries) == plain
+    moved = pool.signal({**point, "beta": 0.3}, [], small.queries)
+    for q in small.queries:
+        first = sorted(plain[q], key=lambda c: (-plain[q][c], c))
+        inside, outside = first[:PoolExpandedRuns.POOL], first[PoolExpandedRuns.POOL:]
+        assert any(moved[q][c] != plain[q][c] for c in inside)
+        assert min(moved[q][c] for c in inside) > max(moved[q][c] for c in outside)
