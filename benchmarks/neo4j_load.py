@@ -25,7 +25,7 @@ from fundgraph.core.settings import Settings  # noqa: E402
 from fundgraph.cypher.catalog import query  # noqa: E402
 from fundgraph.graph.build.pipeline import build_graph  # noqa: E402
 from fundgraph.graph.stores.base import BuiltGraph  # noqa: E402
-from fundgraph.graph.stores.neo4j.loader import load_statements, node_rows, relationship_rows  # noqa: E402
+from fundgraph.graph.stores.neo4j.loader import load_statements  # noqa: E402
 from fundgraph.graph.stores.neo4j.store import Neo4jStore  # noqa: E402
 
 
@@ -37,7 +37,7 @@ def load_rows_naively(store: Neo4jStore, built: BuiltGraph, build: str) -> int:
     """
     n = 0
     with store.driver.session(database=store.database) as session:
-        for stmt, rows in load_statements(node_rows(built), relationship_rows(built)):
+        for stmt, rows in load_statements(built):
             text = query(stmt)
             for row in rows:
                 session.run(text, rows=[row], build=build).consume()

@@ -37,7 +37,13 @@ from fundgraph.graph.stores.neo4j.codec import (
     query_props,
     sparse_rows,
 )
-from fundgraph.graph.stores.neo4j.loader import batches, load_statements, node_rows, relationship_rows
+from fundgraph.graph.stores.neo4j.loader import (
+    batches,
+    check_model,
+    load_statements,
+    node_rows,
+    relationship_rows,
+)
 from tests.graph.handmade import handmade_built
 
 
@@ -146,13 +152,14 @@ def test_rows_carry_every_node_and_edge_with_vectors(built):
 
 def test_load_plan_puts_nodes_first_and_one_statement_per_relationship_type(built):
     nodes, rels = node_rows(built), relationship_rows(built)
-    plan = load_statements(nodes, rels)
+    plan = [(name, list(rows)) for name, rows in load_statements(built)]
     assert plan[0] == ("merge_nodes", nodes)
     names = [name for name, _ in plan[1:]]
     assert len(names) == len(set(names)) and {n.removeprefix("merge_relationships_") for n in names} <= set(Rel)
-    assert sum(len(rows) for _, rows in plan[1:]) == len(rels)
-    assert [len(b) for b in batches(list(range(7)), 3)] == [3, 3, 1]
-    created = load_statements(nodes, rels, create=True)
+    assert all(row["type"] == name.removeprefix("merge_relationships_") for name, rows in plan[1:] for row in rows)
+    assert sorted((row for _, rows in plan[1:] for row in rows), key=lambda r: r["props"]["fg_seq"]) == rels
+    assert [len(b) for b in batches(iter(range(7)), 3)] == [3, 3, 1]
+    created = [(name, list(rows)) for name, rows in load_statements(built, create=True)]
     assert [(name.replace("create_", "merge_", 1), rows) for name, rows in created] == plan
 
 
@@ -161,10 +168,15 @@ def test_rows_refuse_labels_and_types_outside_the_model():
     g.add_node("x", id="x", label="Planet")
     with pytest.raises(FundgraphError, match="Planet"):
         node_rows(BuiltGraph(graph=g))
+    with pytest.raises(FundgraphError, match="Planet"):
+        check_model(g)
     g = nx.MultiDiGraph()
     g.add_edge("a", "b", type="ORBITS")
     with pytest.raises(FundgraphError, match="ORBITS"):
         relationship_rows(BuiltGraph(graph=g))
+    nx.set_node_attributes(g, "Direction", "label")
+    with pytest.raises(FundgraphError, match="ORBITS"):
+        check_model(g)
 
 
 def test_ranking_rows_hold_the_profiles_and_rarity_the_shared_ranking_computes(corpus_built):

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 import scipy.sparse as sp
@@ -54,6 +55,8 @@ from fundgraph.graph.stores.neo4j.codec import (
 )
 
 if TYPE_CHECKING:
+    import networkx as nx
+
     from fundgraph.graph.stores.neo4j.connection import Connection
 
 Progress = Callable[[str], None]
@@ -111,11 +114,18 @@ def ranking_rows(built: BuiltGraph) -> tuple[dict[str, dict[str, Any]], dict[str
 
 
 def node_rows(built: BuiltGraph, ranking: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
-    """Parameter rows of every node.
+    """Parameter rows of every node (:func:`iter_node_rows` as a list)."""
+    return list(iter_node_rows(built, ranking))
+
+
+def iter_node_rows(built: BuiltGraph, ranking: dict[str, dict[str, Any]] | None = None) -> Iterator[dict[str, Any]]:
+    """Parameter rows of every node, in the graph's node order, made one at a time.
 
     A Direction row carries its text vector: a sparse (lexical) row as ``fg_vec_idx``/``fg_vec_val`` plus its
     :func:`~.codec.projection` as ``embedding`` (under the vector index); a dense row as ``embedding`` itself;
-    and its ranking properties (``ranking``, from :func:`ranking_rows`).
+    and its ranking properties (``ranking``, from :func:`ranking_rows`). Made as the batches need them: a row's
+    Python lists of floats and indices take ~10× their array bytes, so holding every row of a 100,000-direction
+    graph before writing took gigabytes.
     """
     ranking = ranking or {}
     vec_row = {d: i for i, d in enumerate(built.direction_ids)}
@@ -127,7 +137,6 @@ def node_rows(built: BuiltGraph, ranking: dict[str, dict[str, Any]] | None = Non
     derived = query_props(built.graph)
     views = neighbourhood_views(built.graph, max_out=VIEW_MAX_OUT_EDGES)
     details = direction_details(built.graph)
-    rows = []
     for seq, (n, d) in enumerate(built.graph.nodes(data=True)):
         label = d.get("label")
         if label not in _LABELS:
@@ -144,42 +153,62 @@ def node_rows(built: BuiltGraph, ranking: dict[str, dict[str, Any]] | None = Non
             props[EMBEDDING] = projected[vec_row[n]].astype(float).tolist()
         elif n in vec_row and vx.dimension(vectors) > 0:
             props[EMBEDDING] = vx.dense_row(vectors, vec_row[n]).astype(float).tolist()
-        rows.append({"id": str(n), "label": label, "props": props})
-    return rows
+        yield {"id": str(n), "label": label, "props": props}
 
 
 def relationship_rows(built: BuiltGraph) -> list[dict[str, Any]]:
-    """Parameter rows of every edge (``key`` is the networkx edge key, JSON-encoded)."""
-    rows = []
+    """Parameter rows of every edge (:func:`iter_relationship_rows` as a list)."""
+    return list(iter_relationship_rows(built))
+
+
+def iter_relationship_rows(built: BuiltGraph, rel: str | None = None) -> Iterator[dict[str, Any]]:
+    """Parameter rows of every edge (of type ``rel`` if given) in build order, made one at a time.
+
+    ``key`` is the networkx edge key, JSON-encoded; ``fg_seq`` the edge's place among all edges, whatever ``rel``.
+    """
     for seq, (u, v, key, e) in enumerate(built.graph.edges(keys=True, data=True)):
-        rel = e.get("type")
-        if rel not in _RELS:
-            raise FundgraphError(f"edge {u!r}->{v!r} has type {rel!r}, not one of graph.model.Rel")
+        kind = e.get("type")
+        if kind not in _RELS:
+            raise FundgraphError(f"edge {u!r}->{v!r} has type {kind!r}, not one of graph.model.Rel")
+        if rel is not None and kind != rel:
+            continue
         props = encode_props(e)
         props[SEQ_KEY] = seq
-        rows.append({"source": str(u), "target": str(v), "type": rel, "key": json.dumps(key), "props": props})
-    return rows
+        yield {"source": str(u), "target": str(v), "type": kind, "key": json.dumps(key), "props": props}
 
 
-def batches(rows: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+def check_model(g: nx.MultiDiGraph) -> None:
+    """Refuse a graph with a node label or relationship type outside :mod:`fundgraph.graph.model` (as the rows do)."""
+    for n, d in g.nodes(data=True):
+        if d.get("label") not in _LABELS:
+            raise FundgraphError(f"node {n!r} has label {d.get('label')!r}, not one of graph.model.Label")
+    for u, v, e in g.edges(data=True):
+        if e.get("type") not in _RELS:
+            raise FundgraphError(f"edge {u!r}->{v!r} has type {e.get('type')!r}, not one of graph.model.Rel")
+
+
+def batches(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
     """Consecutive slices of ``rows`` of at most ``size``."""
-    for i in range(0, len(rows), size):
-        yield rows[i : i + size]
+    it = iter(rows)
+    while batch := list(islice(it, size)):
+        yield batch
 
 
-def load_statements(nodes: list[dict], rels: list[dict], *, create: bool = False) -> list[tuple[str, list[dict]]]:
-    """The loading plan: (statement name, rows), nodes first, then relationships grouped by type.
+def load_statements(built: BuiltGraph, ranking: dict[str, dict[str, Any]] | None = None, *, create: bool = False
+                    ) -> list[tuple[str, Iterator[dict[str, Any]]]]:
+    """The loading plan: (statement name, its rows made lazily), nodes first, then relationships by type.
 
-    Each relationship type has its own statement (``merge_relationships_<TYPE>``): with a static type the
-    planner expands only that type, about 6× faster than one statement with a dynamic ``$(row.type)``.
-    ``create``: into a database without a fundgraph graph, ``create_nodes``/``create_relationships_<TYPE>``
-    (nothing to merge with).
+    Each relationship type has its own statement (``merge_relationships_<TYPE>``, types in order of first
+    appearance, each one pass over the edges): with a static type the planner expands only that type, about 6×
+    faster than one statement with a dynamic ``$(row.type)``. ``create``: into a database without a fundgraph
+    graph, ``create_nodes``/``create_relationships_<TYPE>`` (nothing to merge with). ``ranking``: as for
+    :func:`iter_node_rows`.
     """
     verb = "create" if create else "merge"
-    by_type: dict[str, list[dict]] = {}
-    for row in rels:
-        by_type.setdefault(Rel(row["type"]).value, []).append(row)
-    return [(f"{verb}_nodes", nodes)] + [(f"{verb}_relationships_{t}", rows) for t, rows in by_type.items()]
+    types = dict.fromkeys(Rel(e.get("type")).value for _, _, e in built.graph.edges(data=True))
+    return [(f"{verb}_nodes", iter_node_rows(built, ranking))] + [
+        (f"{verb}_relationships_{t}", iter_relationship_rows(built, t)) for t in types
+    ]
 
 
 # -- writing --------------------------------------------------------------------------------------------------
@@ -241,15 +270,16 @@ def replace(
     if not fresh:
         ensure_vector_index(conn, index_dimensions(built))
     conn.write("set_meta_loading", build=build)
+    check_model(built.graph)  # before anything is written: the rows are made batch by batch
     ranking, vocabulary = ranking_rows(built)
     from fundgraph.graph.stores.neo4j.store import similar_answers  # (the store imports this module)
 
     for d, answer in similar_answers(built, ranking, vocabulary).items():
         ranking[d][SIMILAR_KEY] = answer
-    nodes, rels = node_rows(built, ranking), relationship_rows(built)
+    node_count, rel_count = built.graph.number_of_nodes(), built.graph.number_of_edges()
     done = 0
-    say(f"loading {len(nodes)} nodes and {len(rels)} relationships" + (" (CREATE: no graph yet)" if fresh else ""))
-    for stmt, rows in load_statements(nodes, rels, create=fresh):
+    say(f"loading {node_count} nodes and {rel_count} relationships" + (" (CREATE: no graph yet)" if fresh else ""))
+    for stmt, rows in load_statements(built, ranking, create=fresh):
         for batch in batches(rows, batch_size):
             if stop_after_batches is not None and done >= stop_after_batches:
                 raise FundgraphError("load stopped on purpose (test hook)")
@@ -271,8 +301,8 @@ def replace(
         ranking=json.dumps(vocabulary, ensure_ascii=False),
         dimensions=dims,
         sparse=bool(sp.issparse(vectors)),
-        node_count=len(nodes),
-        relationship_count=len(rels),
+        node_count=node_count,
+        relationship_count=rel_count,
         layout=LAYOUT,
     )
     return build
