@@ -248,8 +248,11 @@ def _ann_candidate_sets(
                                      cross_k=want if cross else 0)
     out: list[list[np.ndarray]] = [[] for _ in selections]
     width = max(vx.dimension(vectors), entities.shape[1], 1)
-    # a block's pairs gather a few hundred non-zeros each: 8,192 pairs keep its temporaries near 100 MB
-    step = max(1, min(BLOCK_CELLS // width, PAIRS_PER_BLOCK // max(found.shape[1], 1)))
+    # a block's pairs gather a few hundred non-zeros each: 8,192 pairs keep its temporaries near 100 MB. By the
+    # pairs a row has on average, not the widest row's: the rows asked again for other programs' candidates (3 % at
+    # 100,000 directions) make the lists twice as wide as most rows fill, and half-full blocks doubled their count.
+    filled = int(np.ceil((found >= 0).sum() / max(found.shape[0], 1)))
+    step = max(1, min(BLOCK_CELLS // width, PAIRS_PER_BLOCK // max(filled, 1)))
     for b0 in range(0, rows.size, step):
         block, cand = rows[b0 : b0 + step], found[b0 : b0 + step]
         text = np.clip(pair_products(vectors, block, cand), -1.0, 1.0)
