@@ -471,7 +471,13 @@ class TitleDots:
         self.prev_row = {d: i for i, d in enumerate(self.prev_ids)}
         later = np.stack([titles[d] for d in self.later_ids]) if self.later_ids else np.zeros((0, 0), np.float32)
         prev = np.stack([titles[d] for d in self.prev_ids]) if self.prev_ids else np.zeros((0, 0), np.float32)
-        self.approx = (later @ prev.T) if later.size and prev.size else np.zeros((len(later_ids), len(prev_ids)))
+        if later.size and prev.size:
+            # Only the columns both editions have (the others add exact zeros), and einsum rather than BLAS: a
+            # multi-threaded sgemm per edition pair tripled lineage's CPU at 20,000 directions on 2 busy cores.
+            shared = np.flatnonzero(later.any(axis=0) & prev.any(axis=0))
+            self.approx = np.einsum("if,jf->ij", later[:, shared], prev[:, shared])
+        else:
+            self.approx = np.zeros((len(later_ids), len(prev_ids)), dtype=np.float32)
         nnz = max((int(np.count_nonzero(m, axis=1).max(initial=0)) for m in (later, prev)), default=0)
         self.margin = 4.0 * (nnz + 2) * 2.0**-24 + 1e-9
         self._best_prev: dict[str, float] = {}
