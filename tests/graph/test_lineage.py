@@ -2,6 +2,7 @@
 
 from collections import Counter
 
+import numpy as np
 import pytest
 
 from fundgraph.core.settings import Settings
@@ -14,6 +15,7 @@ from fundgraph.graph.build.pipeline import base_graph
 from fundgraph.graph.build.similarity import (
     CONTINUES_THRESHOLD,
     LineageRule,
+    TitleDots,
     add_similarity_layer,
     series_editions,
 )
@@ -155,3 +157,28 @@ def test_eval_reports_lineage_for_the_shipped_rule_and_its_ablation(corpus_eval)
     line = next(x for x in report.splitlines() if "(shipped)" in x)
     assert line.split()[-4:] == ["3", "1.000", "1.000", "1.000"]
     assert shipped.as_dict()["precision"] == 1.0
+
+
+def test_title_dots_find_the_exact_best_titles_of_an_edition_pair():
+    # Titles as the lexical encoder gives them: unit rows, a few dozen non-zeros out of thousands of columns; some
+    # rows repeated or nearly so (ties and near-ties at the best), one empty.
+    rng = np.random.default_rng(7)
+    rows = []
+    for _ in range(50):
+        v = np.zeros(3000, dtype=np.float32)
+        v[rng.choice(3000, 30, replace=False)] = rng.random(30, dtype=np.float32)
+        rows.append(v / np.linalg.norm(v))
+    rows[3] = rows[2].copy()
+    rows[5] = rows[4] + np.float32(1e-7) * rows[6]
+    rows[5] /= np.linalg.norm(rows[5])
+    rows[8] = np.zeros(3000, dtype=np.float32)
+    titles = {f"d{i}": r for i, r in enumerate(rows)}
+    later, prev = [f"d{i}" for i in range(0, 50, 2)], [f"d{i}" for i in range(1, 50, 2)]
+    prev[:2] = ["d3", "d5"]
+    dots = TitleDots(titles, later, prev)
+    for a in later:
+        assert dots.best_prev(a) == max(float(titles[a] @ titles[p]) for p in prev)
+        for p in prev:
+            assert dots.exact(a, p) == float(titles[a] @ titles[p])
+    for p in prev:
+        assert dots.best_later(p) == max(float(titles[p] @ titles[x]) for x in later)
