@@ -244,6 +244,30 @@ def char_ngrams(text: str, *, all_chars: bool = False) -> list[str]:
     return out
 
 
+class _VocabularyIds:
+    """Feature ids for texts encoded after the fit (a query): a vocabulary feature's id is its column.
+
+    Features outside the vocabulary get ids after its columns (dropped by the encode). Reads the vocabulary in place:
+    copying its 50,000 entries and mapping them back to columns for every query was 2 ms of a search's 3.5 at
+    100,000 directions.
+    """
+
+    def __init__(self, vocabulary: dict[str, int]) -> None:
+        self.vocabulary, self.extra = vocabulary, {}
+
+    def setdefault(self, feature: str, default: int) -> int:
+        j = self.vocabulary.get(feature)
+        return j if j is not None else self.extra.setdefault(feature, default)
+
+    def __len__(self) -> int:
+        return len(self.vocabulary) + len(self.extra)
+
+    def columns(self) -> np.ndarray:
+        """Feature id → vocabulary column (-1 outside it); the vocabulary's columns are 0 … n-1."""
+        n = len(self.vocabulary)
+        return np.concatenate([np.arange(n, dtype=np.int64), np.full(len(self.extra), -1, dtype=np.int64)])
+
+
 class LexicalEncoder(Encoder):
     """TF-IDF over jieba words *and* Chinese character bigrams; vocabulary-aware, boilerplate-aware; no model.
 
@@ -408,7 +432,8 @@ class LexicalEncoder(Encoder):
                 return None
         return text.split()
 
-    def _feature_ids(self, text: str, ids: dict[str, int], memo: dict[str, np.ndarray] | None) -> np.ndarray:
+    def _feature_ids(self, text: str, ids: dict[str, int] | _VocabularyIds, memo: dict[str, np.ndarray] | None
+                     ) -> np.ndarray:
         """The features of ``text`` (a multiset, in no order) as ids of ``ids`` (new features get new ids).
 
         With ``memo``, each whitespace-separated piece's ids are kept, so :meth:`encode` of the fields after
@@ -467,13 +492,16 @@ class LexicalEncoder(Encoder):
                 "the lexical encoder must be fitted (or loaded from a state) before encoding"
             )
         fitted, self._fitted = self._fitted, None  # kept for one encode: the build's
-        ids, memo = fitted if fitted is not None else (dict(self.vocabulary), None)
+        ids, memo = fitted if fitted is not None else (_VocabularyIds(self.vocabulary), None)
         rows = [self._feature_ids(t, ids, memo) for t in texts]
         del fitted, memo
-        column = np.full(len(ids), -1, dtype=np.int64)
-        for t, j in self.vocabulary.items():
-            if t in ids:
-                column[ids[t]] = j
+        if isinstance(ids, _VocabularyIds):
+            column = ids.columns()
+        else:
+            column = np.full(len(ids), -1, dtype=np.int64)
+            for t, j in self.vocabulary.items():
+                if t in ids:
+                    column[ids[t]] = j
         del ids
         n_cols = len(self.vocabulary)
         # Block by block: the per-feature temporaries (int64 keys, owners, sorts) of every text at once were

@@ -149,6 +149,11 @@ def test_fit_then_encode_reuses_pieces_and_equals_cutting_whole_texts(lexicon):
     assert fitted._fitted is None  # the pieces were kept for one encode only
     ref = _reference_rows(fitted, flat)
     assert np.allclose(m.toarray(), _block_normalised(fitted, ref), atol=1e-6)
+    # a query after the fit: features outside the vocabulary (冷泉, 热液, Zebrafish) are dropped, the rest weighed
+    query = ["冷泉热液 阿尔茨海默病 早期 Zebrafish 影像", "冷泉"]
+    got = encoder_from_state(fitted.state()).encode(query)
+    assert got[1].nnz == 0 and got[0].nnz > 0
+    assert np.allclose(got.toarray(), _block_normalised(fitted, _reference_rows(fitted, query)), atol=1e-6)
 
 
 def _block_normalised(enc, ref):
