@@ -264,17 +264,24 @@ def test_hubness_is_the_mean_of_each_rows_best_k_in_other_programs():
     assert hubness(scores, programs, k=10)[0] == pytest.approx(0.3)
 
 
-def test_csls_moves_a_pair_by_the_mean_hubness_of_its_two_directions_as_the_stores_rank():
+def _three_queries():
+    """The first three graded queries, their shipped runs, the shipped point and its plain scores."""
     from fundgraph.core.settings import Settings
-    from fundgraph.embeddings.scoring import rank
-    from fundgraph.evaluation.relevance import HUB_NEIGHBOURS, HubnessRuns, ShippedRuns, learned_config
+    from fundgraph.evaluation.relevance import ShippedRuns
 
     graded = load_graded()
     small = GradedSet(graded.queries[:3], {q: graded.grades[q] for q in graded.queries[:3]})
     runs = ShippedRuns(Settings(), small)
-    hub = HubnessRuns(runs)
     point = {"term_alpha": 0.0, "text_weight": 0.9, "entity_gate": 0.2}
-    plain = LearnedRuns(runs).signal(point, [], small.queries)
+    return small, runs, point, LearnedRuns(runs).signal(point, [], small.queries)
+
+
+def test_csls_moves_a_pair_by_the_mean_hubness_of_its_two_directions_as_the_stores_rank():
+    from fundgraph.embeddings.scoring import rank
+    from fundgraph.evaluation.relevance import HUB_NEIGHBOURS, HubnessRuns, learned_config
+
+    small, runs, point, plain = _three_queries()
+    hub = HubnessRuns(runs)
     assert hub.signal({**point, "hub_weight": 0.0}, [], small.queries) == plain
     moved = hub.signal({**point, "hub_weight": 1.0}, [], small.queries)
     r = hub.hub_scores(point, [])
@@ -296,15 +303,10 @@ def test_csls_moves_a_pair_by_the_mean_hubness_of_its_two_directions_as_the_stor
 
 
 def test_pool_expansion_rescores_only_the_first_pass_pool():
-    from fundgraph.core.settings import Settings
-    from fundgraph.evaluation.relevance import PoolExpandedRuns, ShippedRuns
+    from fundgraph.evaluation.relevance import PoolExpandedRuns
 
-    graded = load_graded()
-    small = GradedSet(graded.queries[:3], {q: graded.grades[q] for q in graded.queries[:3]})
-    runs = ShippedRuns(Settings(), small)
+    small, runs, point, plain = _three_queries()
     pool = PoolExpandedRuns(runs)
-    point = {"term_alpha": 0.0, "text_weight": 0.9, "entity_gate": 0.2}
-    plain = LearnedRuns(runs).signal(point, [], small.queries)
     assert pool.signal({**point, "beta": 0.0}, [], small.queries) == plain
     moved = pool.signal({**point, "beta": 0.3}, [], small.queries)
     for q in small.queries:
