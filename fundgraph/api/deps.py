@@ -231,12 +231,16 @@ class Responder:
         """Run a store query (see :func:`call`) and answer its read model as JSON.
 
         The read models are already validated instances, so the route's ``response_model`` documents the shape
-        while the bytes come straight from pydantic (and are reused for cached results); a ``fn`` that gives
-        bytes (``GraphStore.neighborhood_json``) has them sent as they are.
+        while the bytes come straight from pydantic (and are reused for cached results). Where the store keeps
+        ``fn``'s answers as JSON (:meth:`GraphStore.answers_json`: Neo4j's detail, similar and neighbourhood),
+        its ``<fn>_json`` runs instead and its bytes are sent as they are.
         """
+        name = getattr(fn, "__name__", "")
+        if getattr(fn, "__self__", None) is self.store and self.store.answers_json(name):
+            fn = getattr(self.store, f"{name}_json")
         result = await in_worker(fn, *args) if thread else await call(self.store, fn, *args)
         self.cache.follow(self.store.version())
-        if isinstance(result, bytes):  # a store method that answers JSON bytes itself (neighborhood_json)
+        if isinstance(result, bytes):
             return Response(result, media_type="application/json")
         return Response(self.cache.dumps(result, keep=self.store.in_memory), media_type="application/json")
 

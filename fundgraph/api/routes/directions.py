@@ -84,7 +84,7 @@ router.get("", response_model=models.DirectionPage)(_with_entity_filters(list_di
 @router.get("/{direction_id}", response_model=models.DirectionDetail)
 async def get_direction(store: StoreDep, respond: Respond, direction_id: DirectionId) -> Response:
     """One direction: every exported field, plus its entities grouped by type with codes and evidence."""
-    return await respond(store.direction_json, direction_id)
+    return await respond(store.direction, direction_id)
 
 
 @router.get("/{direction_id}/similar", response_model=models.SimilarList)
@@ -98,4 +98,4 @@ async def similar_directions(
     ),
 ) -> Response:
     """The k most similar directions, ranked over every candidate, with scores and explanations."""
-    return await respond(store.similar_json, direction_id, k, scope)
+    return await respond(store.similar, direction_id, k, scope)

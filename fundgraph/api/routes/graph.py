@@ -45,4 +45,4 @@ async def neighborhood(
             f"limit must be at most {settings.max_limit}",
             detail={"limit": limit, "max_limit": settings.max_limit},
         )
-    return await respond(store.neighborhood_json, node, depth, limit)
+    return await respond(store.neighborhood, node, depth, limit)

@@ -140,6 +140,15 @@ class GraphStore(ABC):
         """
         return pydantic_core.to_json(self.neighborhood(node, depth, limit))
 
+    def answers_json(self, query: str) -> bool:
+        """Whether this store keeps the answers of its method ``query`` as JSON: it overrides ``<query>_json``.
+
+        The API then sends those bytes; otherwise it serialises the read model (and reuses the bytes of a model
+        the store hands out again, as the embedded store does).
+        """
+        own = getattr(type(self), f"{query}_json", None)
+        return own is not None and own is not getattr(GraphStore, f"{query}_json", None)
+
     # -- serving -----------------------------------------------------------------------------------------
     def version(self) -> Hashable | None:
         """A token of the graph being served that changes whenever another graph is served, or None.
