@@ -197,20 +197,3 @@ def test_ranking_rows_hold_the_profiles_and_rarity_the_shared_ranking_computes(c
     assert [row[0] for row in vocabulary["info"]] == list(cands.info)
     assert sum(vocabulary["cited"].values()) == sum(len(p) for p in cands.entities)
     json.dumps(vocabulary)  # stored as one JSON property of the meta node
-
-
-def test_unvalidated_models_are_the_validated_models():
-    import pydantic_core
-
-    from fundgraph.graph.read import models
-    from fundgraph.graph.stores.neo4j.store import _unvalidated
-
-    data = {"id": "a|MENTIONS|b", "source": "a", "target": "b", "type": "MENTIONS", "field": "content", "weight": 0.5}
-    fast, checked = _unvalidated(models.GraphEdge, data=dict(data)), models.GraphEdge(data=dict(data))
-    assert type(fast) is models.GraphEdge and fast == checked and fast.model_dump() == checked.model_dump()
-    assert fast.model_fields_set == checked.model_fields_set and fast.model_copy() == checked
-    node = {"id": "a", "label": "Direction", "name": "甲", "name_en": None, "distance": 0}
-    hoods = [make(models.Neighborhood, center="a", depth=1, nodes=[make(models.GraphNode, data=dict(node))],
-                  edges=[edge], truncated=False)
-             for make, edge in ((_unvalidated, fast), (lambda cls, **kw: cls(**kw), checked))]
-    assert hoods[0] == hoods[1] and pydantic_core.to_json(hoods[0]) == pydantic_core.to_json(hoods[1])

@@ -29,13 +29,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Hashable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 import numpy as np
 import orjson
 import pydantic_core
-from pydantic import BaseModel
 
 from fundgraph.core.errors import FundgraphError, GraphNotBuilt
 from fundgraph.embeddings import vectors as vx
@@ -438,11 +437,7 @@ class Neo4jStore(GraphStore):
         ``node`` is a node id or an entity's name or synonym (:func:`~fundgraph.graph.read.semantics.resolve_node`).
         Read as :meth:`_walk` says; the API asks :meth:`neighborhood_json` (the same answer, as JSON bytes).
         """
-        parsed = orjson.loads(self.neighborhood_json(node, depth, limit))
-        return _unvalidated(models.Neighborhood, center=parsed["center"], depth=parsed["depth"],
-                            nodes=[_unvalidated(models.GraphNode, data=n["data"]) for n in parsed["nodes"]],
-                            edges=[_unvalidated(models.GraphEdge, data=e["data"]) for e in parsed["edges"]],
-                            truncated=parsed["truncated"])
+        return models.Neighborhood.model_validate_json(self.neighborhood_json(node, depth, limit))
 
     def neighborhood_json(self, node: str, depth: int, limit: int) -> bytes:
         """:meth:`neighborhood` as the API's JSON bytes, spliced from the views' JSON texts (:meth:`_Walk.json`).
@@ -724,26 +719,6 @@ def similar_answers(built: BuiltGraph, ranking: dict[str, dict[str, Any]], vocab
         out[d] = orjson.dumps({"k": len(stored) or int(top_k), "tail": tail.decode(),
                                "items": [pydantic_core.to_json(i).decode() for i in items]})
     return out
-
-
-_new = object.__new__
-_set = object.__setattr__
-_Model = TypeVar("_Model", bound=BaseModel)
-
-
-def _unvalidated(cls: type[_Model], **fields: Any) -> _Model:
-    """``cls(**fields)`` without validation, for values the store made to the model's types (every field given).
-
-    Sets what ``model_construct`` sets, without its generic field loop: the ~960 edges of a neighbourhood at
-    100,000 directions took 1.3 ms so against 3.5 validated (more with ``model_construct``), most of its Python
-    time. tests/graph/stores/test_neo4j_codec.py checks the result equals the validated model.
-    """
-    model = _new(cls)
-    _set(model, "__dict__", fields)
-    _set(model, "__pydantic_fields_set__", set(fields))
-    _set(model, "__pydantic_extra__", None)
-    _set(model, "__pydantic_private__", None)
-    return model
 
 
 def _neighbourhood_edge(r: list[Any]) -> models.GraphEdge:
