@@ -752,8 +752,13 @@ class ExpandedRuns(LearnedRuns):
         sims = np.asarray((v @ v[i].T).todense()).ravel()
         sims[i] = -np.inf
         near = np.argsort(-sims, kind="stable")[: self.neighbours]
-        qv = v[i].toarray().ravel() + self.beta * np.asarray(v[near].mean(axis=0)).ravel()
-        return (qv / np.linalg.norm(qv)).astype(np.float32)
+        return expanded_query(v, i, near, self.beta).astype(np.float32)
+
+
+def expanded_query(v: Any, i: int, near: np.ndarray, beta: float) -> np.ndarray:
+    """Rocchio: row ``i`` of the CSR matrix ``v`` plus ``beta`` times the mean of its rows ``near``, unit length."""
+    qv = v[i].toarray().ravel() + beta * np.asarray(v[near].mean(axis=0)).ravel()
+    return qv / np.linalg.norm(qv)
 
 
 #: Strengths of :class:`ExpandedRuns` offered to the inner CV (0: no expansion).
@@ -882,8 +887,7 @@ class PoolExpandedRuns(HubnessRuns):
                 sims = text[i].copy()
                 sims[i] = -np.inf
                 near = np.argsort(-sims, kind="stable")[: self.neighbours]
-            qv = v[i].toarray().ravel() + beta * np.asarray(v[near].mean(axis=0)).ravel()
-            qv /= np.linalg.norm(qv)
+            qv = expanded_query(v, i, near, beta)
             cols = np.asarray([cands.index[c] for c, _ in pool])
             t = np.clip(np.round(np.asarray(v[cols] @ qv).ravel(), 6), -1.0, 1.0)
             s = np.round(combine(t, ent[i, cols], cfg), 6)
