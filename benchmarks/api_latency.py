@@ -124,7 +124,10 @@ def full_gc(pid: int) -> str:
     neighbourhood's Neo4j ms/req. Each pause stalls every request in flight, so at 32 clients it lands in the p99.
     """
     t = time.perf_counter()
-    subprocess.run(["jcmd", str(pid), "GC.run"], check=True, stdout=subprocess.DEVNULL)
+    try:
+        subprocess.run(["jcmd", str(pid), "GC.run"], check=True, capture_output=True, timeout=120)
+    except (OSError, subprocess.SubprocessError) as e:  # no JDK tools here, or no such JVM
+        return f"no full GC of the Neo4j JVM (pid {pid}): {type(e).__name__}"
     return f"full GC of the Neo4j JVM (pid {pid}) before measuring, {time.perf_counter() - t:.1f} s"
 
 
