@@ -17,7 +17,9 @@ With ``--store neo4j`` the graph is loaded with ``fundgraph load-neo4j --from-em
 for the run (tools/neo4j-launcher, with ``--heap`` and ``--pagecache``: size the page cache to the store, as
 Neo4j's operations manual advises; or ``--uri``, an existing one without auth), and a depth-2 neighbourhood
 scenario is added. The page cache and heap the server runs with are printed as it reports them, and its JVM's CPU
-per request is a column of its own (``neo4j ms/req``; with ``--uri`` give ``--neo4j-pid``). ``--code`` runs the
+per request is a column of its own (``neo4j ms/req``; with ``--uri`` give ``--neo4j-pid``). After a load by this
+script, and with ``--full-gc``, the Neo4j JVM's heap is collected in full before measuring (:func:`full_gc`: the load's
+dead objects in the old generation doubled the young pauses; a restart after a load gives the same). ``--code`` runs the
 loader and the server from another checkout's ``fundgraph`` (before/after comparisons in one run of this script).
 
     python benchmarks/api_latency.py --home H --only detail,similar,search --requests 2000
@@ -110,6 +112,23 @@ def load_neo4j(home: Path, uri: str, code: Path) -> None:
     subprocess.run([sys.executable, "-c", "from fundgraph.cli import app; app()", "load-neo4j", "--from-embedded"],
                    cwd=code, env=store_env(home, uri), check=True, stdout=subprocess.DEVNULL)
     print(f"loaded the graph into Neo4j at {uri} in {time.perf_counter() - t:.1f}s", file=sys.stderr)
+
+
+def full_gc(pid: int) -> str:
+    """A full collection of the Neo4j JVM ``pid``'s heap (``jcmd PID GC.run``): what a restart after a load gives.
+
+    A load leaves its dead transaction state in the old generation of Neo4j's heap (440 MB after loading 100,000
+    directions, 2 GB heap, ParallelGC), and nothing collects it while the server only reads: until a full
+    collection, young collections during a neighbourhood run took 17 ms median, 52 ms at most (21 pauses), against
+    9.5 and 27 ms after one (20 pauses; 100 MB left in the old generation; load ~2.5), and their CPU counted in the
+    neighbourhood's Neo4j ms/req. Each pause stalls every request in flight, so at 32 clients it lands in the p99.
+    """
+    t = time.perf_counter()
+    try:
+        subprocess.run(["jcmd", str(pid), "GC.run"], check=True, capture_output=True, timeout=120)
+    except (OSError, subprocess.SubprocessError) as e:  # no JDK tools here, or no such JVM
+        return f"no full GC of the Neo4j JVM (pid {pid}): {type(e).__name__}"
+    return f"full GC of the Neo4j JVM (pid {pid}) before measuring, {time.perf_counter() - t:.1f} s"
 
 
 def start_server(home: Path, port: int, workers: int, uri: str | None = None, code: Path = ROOT,
@@ -423,6 +442,9 @@ def main() -> None:
                     help="with --store neo4j: the page cache of the Neo4j started here (the 100,000-direction store "
                          "is 5.2 GB)")
     ap.add_argument("--neo4j-pid", type=int, help="with --uri: the Neo4j JVM's pid, for its CPU per request")
+    ap.add_argument("--full-gc", action="store_true",
+                    help="with --neo4j-pid: collect the Neo4j JVM's heap in full before measuring (jcmd GC.run; done "
+                         "anyway after a load by this script): the heap a restart after the load would leave")
     args = ap.parse_args()
     loop = "asyncio"
     try:  # the server's uvicorn takes uvloop when it is installed (loop="auto"); the client does the same
@@ -452,6 +474,8 @@ def main() -> None:
             args.neo4j_pid = neo4j.proc.pid
         if not (args.no_load and args.uri):
             load_neo4j(home, uri, args.code)
+            args.full_gc = args.full_gc or args.neo4j_pid is not None
+    collected = full_gc(args.neo4j_pid) if args.full_gc and args.neo4j_pid else None
     memory = neo4j_memory(uri) if uri else None
     port = free_port()
     load = os.getloadavg()
@@ -520,7 +544,7 @@ def main() -> None:
           f"{after[2]:.2f}; server ready in {ready:.1f} s, RSS {rss_ready:.0f} MiB then, {rss_end:.0f} MiB at the end "
           f"(server and its processes; search processes: {'yes' if args.search_process else 'no'})")
     if memory:
-        print(f"Neo4j at {uri}: {memory}")
+        print(f"Neo4j at {uri}: {memory}" + (f"; {collected}" if collected else ""))
     print(f"{'endpoint':<10} {'clients':>7} {'requests':>8} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} "
           f"{'cpu ms/req':>10} {'client cpu':>10}" + (f" {'neo4j ms/req':>12}" if nb else ""))
     for name, clients, n, p50, p99, rps, cpu, client, db in rows:

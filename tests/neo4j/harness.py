@@ -21,6 +21,19 @@ LAUNCHER_DIR = PROJECT_ROOT / "tools" / "neo4j-launcher"
 JAR = LAUNCHER_DIR / "target" / "neo4j-launcher.jar"
 #: Modest memory for a 2-core / 24 GiB machine shared with the rest of the test suite.
 JVM_OPTS = ("-Xms256m", "-Xmx1g", "-XX:+UseParallelGC", "-XX:TieredStopAtLevel=1")
+#: What Neo4j's own start script gives its JVM besides memory and GC (``server.jvm.additional`` of the neo4j.conf it
+#: ships, which the Docker image keeps), added to :data:`JVM_OPTS` so the launcher's server is the one users run.
+#: Without ``--add-opens java.base/java.nio`` the page cache runs in its fallback mode (debug.log: "Reflection access
+#: to java.nio.DirectByteBuffer is not available, using fallback mode").
+SERVER_JVM_FLAGS = (
+    "--add-opens=java.base/java.nio=ALL-UNNAMED",
+    "--add-opens=java.base/java.io=ALL-UNNAMED",
+    "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
+    "-Dio.netty.tryReflectionSetAccessible=true",
+    "-XX:+UnlockExperimentalVMOptions",
+    "-XX:+TrustFinalNonStaticFields",
+    "-XX:-OmitStackTraceInFastThrow",
+)
 START_TIMEOUT_S = 180.0
 
 
@@ -70,6 +83,7 @@ class Neo4jProcess:
             [
                 "java",
                 *JVM_OPTS,
+                *SERVER_JVM_FLAGS,
                 "-jar",
                 str(jar),
                 "--port",
