@@ -314,3 +314,62 @@ def test_pool_expansion_rescores_only_the_first_pass_pool():
         inside, outside = first[:PoolExpandedRuns.POOL], first[PoolExpandedRuns.POOL:]
         assert any(moved[q][c] != plain[q][c] for c in inside)
         assert min(moved[q][c] for c in inside) > max(moved[q][c] for c in outside)
+
+
+def test_expanded_query_weighs_each_feedback_direction_by_its_cosine():
+    import scipy.sparse as sp
+
+    from fundgraph.evaluation.relevance import expanded_query
+
+    v = sp.csr_matrix(np.array([[1.0, 0.0, 0.0], [0.6, 0.8, 0.0], [0.0, 0.0, 1.0]]))
+    near = np.array([1, 2])
+    # q + 1 · mean(0.6 · row 1, 0 · row 2) = (1.18, 0.24, 0): the unrelated row adds nothing
+    want = np.array([1.18, 0.24, 0.0])
+    assert expanded_query(v, 0, near, 1.0, np.array([0.6, 0.0])) == pytest.approx(want / np.linalg.norm(want))
+    # unweighted: the plain mean, β 0.5: (1, 0, 0) + 0.5 · (0.3, 0.4, 0.5)
+    want = np.array([1.15, 0.2, 0.25])
+    assert expanded_query(v, 0, near, 0.5) == pytest.approx(want / np.linalg.norm(want))
+
+
+def test_ranking_by_pool_expansion_keeps_the_plain_edges():
+    from fundgraph.evaluation.relevance import PoolExpandedRuns, PoolRankedRuns
+
+    small, runs, point, plain = _three_queries()
+    ranked = PoolRankedRuns(runs, by_cosine=True)
+    expanded = {**point, "beta": 1.0, "neighbours": 3}
+    # edges and confidence: the plain score at the same point, whatever the expansion
+    assert ranked.separate_edges and ranked.edge_signal(expanded, [], small.queries) == plain
+    # the ranking: the pool expansion's, which moves the plain order
+    moved = ranked.signal(expanded, [], small.queries)
+    assert moved == PoolExpandedRuns(runs, by_cosine=True).signal(expanded, [], small.queries)
+    assert any(moved[q] != plain[q] for q in small.queries)
+    # a point's neighbours override the default
+    assert ranked.signal({**expanded, "neighbours": 1}, [], small.queries) != moved
+
+
+class _SplitLearner(LearnedRuns):
+    """Ranks by grade at every point; its edge score ranks by grade at entity gate 0.2 and backwards at 0.1."""
+
+    separate_edges = True
+
+    def __init__(self, graded):
+        self.graded = graded
+
+    def signal(self, point, train, queries):
+        return {q: {c: float(g) for c, g in self.graded.grades[q].items()} for q in queries}
+
+    def edge_signal(self, point, train, queries):
+        sign = 1.0 if point["entity_gate"] == 0.2 else -1.0
+        return {q: {c: sign * g for c, g in self.graded.grades[q].items()} for q in queries}
+
+
+def test_edges_from_another_score_get_their_own_point_and_calibration():
+    graded = _toy_graded()
+    grid = {"term_alpha": (5.0,), "text_weight": (0.9,), "entity_gate": (0.1, 0.2)}
+    spread = multi_seed_cv(_SplitLearner(graded), graded, seeds=(15, 1), grid=grid)
+    # the ranking's point: the first of two equal ones; the edges' point: the one their own score ranks well at
+    assert all(c["entity_gate"] == 0.1 and c["edge_entity_gate"] == 0.2 for cs in spread.choices for c in cs)
+    assert spread.spread("ndcg") == (1.0, 1.0, 1.0)
+    # edges cut from the edge score at its point (a backwards one would pick the unrelated candidates)
+    for s in spread.per_seed:
+        assert s.edges_judged > 0 and s.edge_precision == 1.0 and s.no_edge == s.no_counterpart == 3
