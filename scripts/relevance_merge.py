@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "relevance"
 OUT = ROOT / "fundgraph" / "data" / "eval" / "graded_similar.yaml"
 #: The rounds in order: the folder of each (the first round's files sit in the relevance folder itself).
-ROUNDS = (DATA, DATA / "round2")
+ROUNDS = (DATA, DATA / "round2", DATA / "round3")
 
 DESCRIPTION = (
     "Graded relevance of cross-program similar directions (issue 15). Pooled from the cross-program top 10 of four "
@@ -36,6 +36,11 @@ DESCRIPTION = (
 ROUND2 = (
     " Round 2 (tests/data/relevance/round2): the pairs in the cross-program top 10 of the tuned scorings (shared-term "
     "weights, logistic fusion) that no reader had graded, graded the same way by two new readers."
+)
+ROUND3 = (
+    " Round 3 (tests/data/relevance/round3, scripts/relevance_deepen.py): the pairs no reader had graded in the"
+    " lists of the pool expansion rankings (feedback weighted by cosine; Rocchio), in-sample top 10 and out-of-fold"
+    " top 5 of every fold seed, graded the same way by two new readers, disagreements by a third."
 )
 
 
@@ -74,7 +79,7 @@ def build() -> dict:
     ra = [p["reader_a"] for p in pairs]
     rb = [p["reader_b"] for p in pairs]
     return {
-        "description": DESCRIPTION + (ROUND2 if len(rounds) > 1 else ""),
+        "description": DESCRIPTION + (ROUND2 if len(rounds) > 1 else "") + (ROUND3 if len(rounds) > 2 else ""),
         "rubric": (DATA / "RUBRIC.md").read_text(encoding="utf-8"),
         "agreement": {
             "pairs": len(pairs),
