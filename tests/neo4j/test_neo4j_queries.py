@@ -148,14 +148,21 @@ def test_requests_never_read_the_whole_graph(neo4j_store, neo4j_corpus, monkeypa
     # small graph, exactly): never the profiles of every direction into the API process.
     assert {"find_similar_stored", "find_similar_candidates_all", "find_search_candidates"} <= set(used)
     assert not {"get_direction_profiles", "get_entity_hierarchy"} & set(used)
-    # what the API asks for a detail, and for a similar list its stored edges answer: one statement each, the
-    # answer written at load (fg_detail, fg_similar)
+    # what the API asks for a detail, for a similar list its stored edges answer, and for a direction's neighbourhood:
+    # one statement each, the answer or the walk written at load (fg_detail, fg_similar, fg_walk)
     for call, name in ((lambda: neo4j_store.direction_json(did), "get_direction"),
                        (lambda: neo4j_store.similar_json(did, 1, "cross-program"), "get_similar_answer"),
-                       (lambda: neo4j_store.neighborhood_json(did, 2, 50), "find_neighbourhood")):
+                       (lambda: neo4j_store.neighborhood_json(did, 2, 50), "find_walk")):
         used.clear()
         call()
         assert used == [name]
+    # from a hub (no stored walk: one statement more), or with a limit past the stored walk: walked in Cypher
+    for call, names in ((lambda: neo4j_store.neighborhood_json("most-stic-joint", 2, 50),
+                         ["find_walk", "find_neighbourhood"]),
+                        (lambda: neo4j_store.neighborhood_json(did, 2, 500), ["find_neighbourhood"])):
+        used.clear()
+        call()
+        assert used == names
 
 
 def test_vocabulary_is_cached_per_build_and_reread_after_a_load(neo4j_store, neo4j_corpus):
