@@ -15,6 +15,7 @@ from fundgraph.api.app import create_app
 from fundgraph.core.settings import Settings
 from fundgraph.graph.stores.embedded.queries import GraphQueries
 from fundgraph.graph.stores.embedded.store import EmbeddedStore
+from fundgraph.graph.stores.neo4j.codec import WALK_HEAD, neighbour_heads
 
 pytestmark = pytest.mark.neo4j
 
@@ -156,9 +157,13 @@ def test_requests_never_read_the_whole_graph(neo4j_store, neo4j_corpus, monkeypa
         used.clear()
         call()
         assert used == [name]
-    # from a hub (no stored walk: one statement more), or with a limit past the stored walk: walked in Cypher
-    for call, names in ((lambda: neo4j_store.neighborhood_json("most-stic-joint", 2, 50),
-                         ["find_walk", "find_neighbourhood"]),
+    # a hub with at least limit neighbours: its first ones, one statement; with fewer (no stored walk: one statement
+    # more), or with a limit past the stored walk: walked in Cypher
+    hub = "most-stic-joint"
+    fewer = len(neighbour_heads(neo4j_corpus.graph)[hub]) + 1
+    assert fewer <= WALK_HEAD + 1
+    for call, names in ((lambda: neo4j_store.neighborhood_json(hub, 2, fewer - 1), ["find_walk"]),
+                        (lambda: neo4j_store.neighborhood_json(hub, 2, fewer), ["find_walk", "find_neighbourhood"]),
                         (lambda: neo4j_store.neighborhood_json(did, 2, 500), ["find_neighbourhood"])):
         used.clear()
         call()

@@ -169,7 +169,8 @@ def test_neighbourhood_through_hub_lists_equals_embedded(neo4j_store, embedded, 
                                                   "n.fg_nbrs AS h").data()}
     assert stored == heads
     hub = hubs[0]
-    for depth, limit in ((1, 10), (1, 500), (2, 25), (2, 200), (3, 60)):
+    n = len(heads[hub])  # with at least `limit` neighbours its walk is its first ones (find_walk), else walked
+    for depth, limit in ((1, 10), (1, 500), (2, 25), (2, 200), (3, 60), (1, n), (2, n), (2, n + 1), (1, n + 1)):
         _same_neighbourhood(neo4j_store, embedded, hub, depth, limit)
     for centre in heads[hub][:40:4]:  # walks that reach the hub at level 1 and take level 2 from its list
         _same_neighbourhood(neo4j_store, embedded, centre, 2, 60)

@@ -130,6 +130,12 @@ def test_stored_walks_give_every_walk_of_depth_1_and_2_up_to_their_length():
                 assert stored_walk(n, walk[:limit], len(walk), counts, depth, limit) == want, (n, depth, limit)
                 cut += want[2]
     assert cut > 100  # many walks cut short by their limit, not only whole ones
+    for h in ("p0", "p1"):  # hubs (more than `hub` neighbours): the first `limit - 1` when they have `limit` or more
+        assert h not in stored and len(nbrs[h]) == 20
+        for depth in (1, 2):
+            for limit in range(1, 21):
+                want = semantics.walk(h, depth, limit, lambda frontier, _seen: {u: nbrs[u] for u in frontier})
+                assert stored_walk(h, None, 0, None, depth, limit, nbrs[h][: limit - 1]) == want
     derived = query_props(g)
     assert (derived["d00"][WALK_KEY], derived["d00"][WALK_COUNTS_KEY]) == walk_heads(g)["d00"]
     assert derived["p0"][WALK_COUNTS_KEY] == [20, 0]  # 20 neighbours: no hub at the default degree (64)

@@ -264,17 +264,22 @@ def neighbour_heads(
     return out
 
 
-def stored_walk(center: str, walk: list[str], walk_size: int, counts: list[int], depth: int, limit: int
-                ) -> tuple[list[str], dict[str, int], bool]:
+def stored_walk(center: str, walk: list[str] | None, walk_size: int, counts: list[int] | None, depth: int, limit: int,
+                hub: list[str] | None = None) -> tuple[list[str], dict[str, int], bool]:
     """The walk from ``center`` (depth 1 or 2, limit <= head + 1) as its stored walk (:func:`walk_heads`) gives it.
 
     The same as :func:`~fundgraph.graph.read.semantics.walk`'s; ``walk``: at least the stored list's first
-    ``limit - 1`` nodes; ``walk_size``: the stored list's length; ``counts``: as stored.
+    ``limit - 1`` nodes; ``walk_size``: the stored list's length; ``counts``: as stored. A hub stores no walk:
+    ``hub`` is its first ``limit - 1`` neighbours (``fg_nbrs``) when it has ``limit`` or more, the walk then (level 1
+    fills it, cut short).
 
     Returns:
         (nodes in visiting order, each node's distance, whether ``limit`` cut the walk short).
     """
-    level1, more = counts
+    if walk is None:
+        taken = (hub or [])[: limit - 1]
+        return [center, *taken], {center: 0} | dict.fromkeys(taken, 1), True
+    level1, more = counts or (0, 0)
     if depth == 1:
         taken, truncated = walk[: min(level1, limit - 1)], level1 > limit - 1
     else:

@@ -462,13 +462,14 @@ class Neo4jStore(GraphStore):
         first (one more statement), and each level past 2 is one ``find_neighbours`` (and the views of the nodes it
         adds one ``get_neighbourhood_views``). Before all that, a walk of depth 1 or 2 and limit <= WALK_HEAD + 1 from
         an id whose node stores its walk (:func:`.codec.walk_heads`: a node with few neighbours, such as a direction)
-        is that list's nodes and views, read by ``find_walk`` (no other statement); other walks cost that one more.
+        is that list's nodes and views, read by ``find_walk`` (no other statement), as is one of a hub with at least
+        ``limit`` neighbours (its first ones, ``fg_nbrs``); other walks cost that one statement more.
         """
         valid = 0 <= depth <= semantics.MAX_DEPTH and limit >= 1
         if valid and depth in (1, 2) and limit - 1 <= WALK_HEAD:
             row = run("find_walk", id=node, depth=depth, limit=limit)[0]
             _checked_build(row)
-            if row["walk"] is not None:
+            if row["walk"] is not None or row["hub"] is not None:
                 return self._stored_walk(run, node, depth, limit, row)
         walk_depth, walk_limit = (min(depth, 2), limit) if valid else (0, 1)
         row = run("find_neighbourhood", id=node, depth=walk_depth, limit=walk_limit, head=NEIGHBOUR_HEAD)[0]
@@ -500,7 +501,8 @@ class Neo4jStore(GraphStore):
     def _stored_walk(self, run: Run, center: str, depth: int, limit: int, row: dict[str, Any]) -> _Walk:
         """The walk a ``find_walk`` row read from the centre's stored walk (:func:`.codec.stored_walk`), and views."""
         semantics.check_walk(depth, limit)
-        order, seen, truncated = stored_walk(center, row["walk"], row["walk_size"], row["counts"], depth, limit)
+        order, seen, truncated = stored_walk(center, row["walk"], row["walk_size"], row["counts"], depth, limit,
+                                             row["hub"])
         return self._viewed(run, center, order, seen, truncated, dict(row["views"]))
 
     def _viewed(self, run: Run, center: str, order: list[str], seen: dict[str, int], truncated: bool,
