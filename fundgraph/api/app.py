@@ -21,7 +21,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from fundgraph.api.cache import ResponseCache
-from fundgraph.api.deps import EntityTypesInUse, JSONBytesCache, StoreHolder
+from fundgraph.api.deps import EntityTypesInUse, JSONBytesCache, StoreHolder, store_limiter
 from fundgraph.api.errors import install_error_handlers
 from fundgraph.api.middleware import RequestGuard
 from fundgraph.api.routes import directions, entities, export, graph, health, overlaps, programs, schema, search
@@ -185,6 +185,7 @@ def create_app(
     app.state.settings = settings
     app.state.store_holder = holder
     app.state.json_cache = json_cache = JSONBytesCache()
+    app.state.store_limiter = store_limiter(settings.store_threads)
     app.state.entity_registry = registry
     queue = WorkQueue("search", workers=settings.search_workers, waiting=settings.search_queue,
                       timeout=settings.search_timeout)

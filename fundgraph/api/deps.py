@@ -223,9 +223,10 @@ class Responder:
     A route takes one (``respond: Respond``) and stays one line: ``return await respond(store.programs)``.
     """
 
-    def __init__(self, store: GraphStore, cache: JSONBytesCache) -> None:
+    def __init__(self, store: GraphStore, cache: JSONBytesCache, limiter: anyio.CapacityLimiter | None = None) -> None:
         self.store = store
         self.cache = cache
+        self.limiter = limiter
 
     async def __call__(self, fn: Callable[..., Any], *args: Any, thread: bool = False) -> Response:
         """Run a store query (see :func:`call`) and answer its read model as JSON.
@@ -238,7 +239,7 @@ class Responder:
         name = getattr(fn, "__name__", "")
         if getattr(fn, "__self__", None) is self.store and self.store.answers_json(name):
             fn = getattr(self.store, f"{name}_json")
-        result = await in_worker(fn, *args) if thread else await call(self.store, fn, *args)
+        result = await in_worker(fn, *args) if thread else await call(self.store, fn, *args, limiter=self.limiter)
         self.cache.follow(self.store.version())
         if isinstance(result, bytes):
             return Response(result, media_type="application/json")
@@ -246,8 +247,8 @@ class Responder:
 
 
 async def get_responder(request: Request, store: StoreDep) -> Responder:
-    """A :class:`Responder` over the app's store and the app's JSON bytes cache."""
-    return Responder(store, request.app.state.json_cache)
+    """A :class:`Responder` over the app's store, JSON bytes cache and bound on store calls at once."""
+    return Responder(store, request.app.state.json_cache, request.app.state.store_limiter)
 
 
 Respond = Annotated[Responder, Depends(get_responder)]
@@ -268,24 +269,36 @@ async def in_worker(fn: Callable[..., T], *args: Any) -> T:
     return await anyio.to_thread.run_sync(lambda: fn(*args), limiter=_WORKERS)
 
 
-async def call(store: GraphStore, fn: Callable[..., T], *args: Any) -> T:
+async def call(store: GraphStore, fn: Callable[..., T], *args: Any,
+               limiter: anyio.CapacityLimiter | None = None) -> T:
     """Run a store query: inline for a store that answers from memory (microseconds), in a worker thread otherwise.
 
     An in-memory store answers from precomputed indexes, so a thread hop would cost more than the query; a
-    store that waits on the network must not block the event loop.
+    store that waits on the network must not block the event loop. ``limiter`` bounds the threads that query it at
+    once (the app's: :func:`store_limiter`); more requests queue in arrival order.
     """
     if store.in_memory:
         return fn(*args)
-    global _WAITERS
-    if _WAITERS is None:
-        _WAITERS = anyio.CapacityLimiter(STORE_THREADS)
-    return await anyio.to_thread.run_sync(lambda: fn(*args), limiter=_WAITERS)
+    global _SHARED
+    if limiter is None:
+        limiter = _SHARED = _SHARED or store_limiter(STORE_THREADS)
+    return await anyio.to_thread.run_sync(lambda: fn(*args), limiter=limiter)
 
 
-#: Threads a store that waits on the network (Neo4j) is called from at once; more requests queue in arrival order.
+#: Default of ``FUNDGRAPH_STORE_THREADS``: threads a store that waits on the network (Neo4j) is called from at once.
 #: Forty (anyio's default) let 32 clients' requests contend for the GIL and the driver's pool in no order: at
 #: 100,000 directions with 32 clients, p99 of a direction detail in five runs each (median) 66-95 (70) ms with 40
 #: threads, 53-68 (57) with 8, 46-65 (55) with 4, throughput the same (benchmarks/api_latency.py --store neo4j,
 #: load 3-5). Four keep a local Neo4j on 2 cores busy, and at 1 ms a round trip still pass 2,500 details a second.
-STORE_THREADS = 4
-_WAITERS: anyio.CapacityLimiter | None = None
+#: Measured again as a setting at 20,000 directions (interleaved runs on one Neo4j, four each, median; load 2.2-5.4 with
+#: another job on the machine): p99 at 32 clients of detail / similar / depth-2 neighbourhood (its req/s) with 1
+#: thread 46.5 / 66.0 / 227 ms (183), 2: 55.2 / 53.8 / 178 (219), 4: 49.8 / 54.1 / 172 (254), 8: 54.6 / 60.3 / 177
+#: (248), 40: 76.3 / 65.4 / 219 (264). Fewer than four leave Neo4j idle while the API decodes (a neighbourhood's
+#: throughput falls), more let requests overtake each other (the p99 grows); CPU per request is the same for all.
+STORE_THREADS: int = Settings.model_fields["store_threads"].default
+_SHARED: anyio.CapacityLimiter | None = None  # the bound of calls made without an app's
+
+
+def store_limiter(threads: int) -> anyio.CapacityLimiter:
+    """A bound of ``threads`` store calls at once (one per app: ``app.state.store_limiter``)."""
+    return anyio.CapacityLimiter(threads)

@@ -89,6 +89,10 @@ class Settings(BaseSettings):
     search_queue: int = Field(default=64, ge=0, description="Searches that may wait for a worker; more get 503 "
                               "(64: 32 clients searching at once all wait, none is refused).")
     search_timeout: float = Field(default=5.0, description="Seconds a search may wait and run before a 503.")
+    store_threads: int = Field(
+        default=4, ge=1,
+        description="Requests that query a network store (Neo4j) at once, each from a thread of its own; the others "
+                    "wait in the API in arrival order rather than as Bolt sessions contending in Neo4j.")
 
 
     @property

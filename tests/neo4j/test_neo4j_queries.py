@@ -15,6 +15,7 @@ from fundgraph.api.app import create_app
 from fundgraph.core.settings import Settings
 from fundgraph.graph.stores.embedded.queries import GraphQueries
 from fundgraph.graph.stores.embedded.store import EmbeddedStore
+from fundgraph.graph.stores.neo4j.codec import WALK_HEAD, neighbour_heads
 
 pytestmark = pytest.mark.neo4j
 
@@ -148,14 +149,25 @@ def test_requests_never_read_the_whole_graph(neo4j_store, neo4j_corpus, monkeypa
     # small graph, exactly): never the profiles of every direction into the API process.
     assert {"find_similar_stored", "find_similar_candidates_all", "find_search_candidates"} <= set(used)
     assert not {"get_direction_profiles", "get_entity_hierarchy"} & set(used)
-    # what the API asks for a detail, and for a similar list its stored edges answer: one statement each, the
-    # answer written at load (fg_detail, fg_similar)
+    # what the API asks for a detail, for a similar list its stored edges answer, and for a direction's neighbourhood:
+    # one statement each, the answer or the walk written at load (fg_detail, fg_similar, fg_walk)
     for call, name in ((lambda: neo4j_store.direction_json(did), "get_direction"),
                        (lambda: neo4j_store.similar_json(did, 1, "cross-program"), "get_similar_answer"),
-                       (lambda: neo4j_store.neighborhood_json(did, 2, 50), "find_neighbourhood")):
+                       (lambda: neo4j_store.neighborhood_json(did, 2, 50), "find_walk")):
         used.clear()
         call()
         assert used == [name]
+    # a hub with at least limit neighbours: its first ones, one statement; with fewer (no stored walk: one statement
+    # more), or with a limit past the stored walk: walked in Cypher
+    hub = "most-stic-joint"
+    fewer = len(neighbour_heads(neo4j_corpus.graph)[hub]) + 1
+    assert fewer <= WALK_HEAD + 1
+    for call, names in ((lambda: neo4j_store.neighborhood_json(hub, 2, fewer - 1), ["find_walk"]),
+                        (lambda: neo4j_store.neighborhood_json(hub, 2, fewer), ["find_walk", "find_neighbourhood"]),
+                        (lambda: neo4j_store.neighborhood_json(did, 2, 500), ["find_neighbourhood"])):
+        used.clear()
+        call()
+        assert used == names
 
 
 def test_vocabulary_is_cached_per_build_and_reread_after_a_load(neo4j_store, neo4j_corpus):

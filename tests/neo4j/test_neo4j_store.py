@@ -11,7 +11,7 @@ from fundgraph.core.errors import DirectionNotFound
 from fundgraph.graph.read import models
 from fundgraph.graph.stores.embedded.queries import GraphQueries
 from fundgraph.graph.stores.neo4j import loader
-from fundgraph.graph.stores.neo4j.codec import PROJECTION_DIMENSIONS, neighbour_heads, projection
+from fundgraph.graph.stores.neo4j.codec import PROJECTION_DIMENSIONS, WALK_HEAD, neighbour_heads, projection, walk_heads
 from fundgraph.graph.stores.neo4j.store import Neo4jStore
 
 pytestmark = pytest.mark.neo4j
@@ -169,10 +169,30 @@ def test_neighbourhood_through_hub_lists_equals_embedded(neo4j_store, embedded, 
                                                   "n.fg_nbrs AS h").data()}
     assert stored == heads
     hub = hubs[0]
-    for depth, limit in ((1, 10), (1, 500), (2, 25), (2, 200), (3, 60)):
+    n = len(heads[hub])  # with at least `limit` neighbours its walk is its first ones (find_walk), else walked
+    for depth, limit in ((1, 10), (1, 500), (2, 25), (2, 200), (3, 60), (1, n), (2, n), (2, n + 1), (1, n + 1)):
         _same_neighbourhood(neo4j_store, embedded, hub, depth, limit)
     for centre in heads[hub][:40:4]:  # walks that reach the hub at level 1 and take level 2 from its list
         _same_neighbourhood(neo4j_store, embedded, centre, 2, 60)
+
+
+def test_neighbourhood_from_stored_walks_equals_embedded(neo4j_store, embedded, neo4j_corpus):
+    # Nodes with few neighbours store their depth-2 walk (fg_walk); walks of depth 1 and 2 up to WALK_HEAD + 1 nodes
+    # read it (find_walk), longer ones and hubs walk in Cypher: every one must equal the embedded store's.
+    g = neo4j_corpus.graph
+    stored = walk_heads(g)
+    with neo4j_store.driver.session(database=neo4j_store.database) as s:
+        rows = s.run("MATCH (n:Node) WHERE n.fg_walk IS NOT NULL RETURN n.id AS id, n.fg_walk AS w, n.fg_walk_n AS n")
+        read = {r["id"]: (r["w"], r["n"]) for r in rows.data()}
+    assert read == stored and len(stored) > g.number_of_nodes() / 2
+    more = [counts[1] for _, counts in stored.values()]
+    assert any(more) and not all(more)  # walks longer than the stored list, and shorter ones
+    directions = sorted(d for d in neo4j_corpus.direction_ids if d in stored)
+    entities = sorted(n for n in stored if g.nodes[n].get("label") not in ("Direction", "Program"))
+    assert directions and entities
+    for centre in directions[::15] + entities[::40]:
+        for depth, limit in ((1, 1), (1, 5), (2, 2), (2, 37), (2, 100), (2, WALK_HEAD + 1), (2, WALK_HEAD + 2)):
+            _same_neighbourhood(neo4j_store, embedded, centre, depth, limit)
 
 
 def test_neighbourhood_of_nodes_with_more_out_edges_than_a_view_holds_equals_embedded(

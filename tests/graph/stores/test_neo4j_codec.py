@@ -12,7 +12,7 @@ import scipy.sparse as sp
 from fundgraph.core.errors import FundgraphError
 from fundgraph.embeddings import vectors as vx
 from fundgraph.graph.model import Rel
-from fundgraph.graph.read import records
+from fundgraph.graph.read import records, semantics
 from fundgraph.graph.stores.base import BuiltGraph
 from fundgraph.graph.stores.neo4j.codec import (
     EMBEDDING,
@@ -26,6 +26,8 @@ from fundgraph.graph.stores.neo4j.codec import (
     VECTOR_INDICES,
     VECTOR_VALUES,
     VIEW_KEY,
+    WALK_COUNTS_KEY,
+    WALK_KEY,
     decode_edge_key,
     decode_pairs,
     decode_props,
@@ -36,6 +38,8 @@ from fundgraph.graph.stores.neo4j.codec import (
     projection,
     query_props,
     sparse_rows,
+    stored_walk,
+    walk_heads,
 )
 from fundgraph.graph.stores.neo4j.loader import (
     batches,
@@ -100,6 +104,42 @@ def test_neighbour_heads_list_a_hubs_first_neighbours_in_id_order():
     assert [n for n, d in derived.items() if NEIGHBOURS_KEY in d] == ["hub"]
     assert derived["hub"][NEIGHBOURS_KEY][:3] == ["a0", "d00", "d01"]
     assert decode_props({"name": "x", NEIGHBOURS_KEY: ["a"]}) == {"name": "x"}
+
+
+def test_stored_walks_give_every_walk_of_depth_1_and_2_up_to_their_length():
+    # Hubs, repeated and self edges, isolated nodes, walks cut by the stored length and walks that end before it.
+    rng = np.random.default_rng(7)
+    g = nx.MultiDiGraph()
+    g.add_node("alone")
+    for i in range(60):
+        g.add_edge(f"p{i % 3}", f"d{i:02d}", type="HAS_DIRECTION")  # three hubs of 20
+        for j in rng.choice(60, size=int(rng.integers(0, 4)), replace=False):
+            g.add_edge(f"d{i:02d}", f"d{int(j):02d}", type="SIMILAR_TO")  # self edges too
+        g.add_edge(f"d{i:02d}", f"e{int(rng.integers(0, 8))}", type="MENTIONS")
+    head, hub = 12, 10
+    stored = walk_heads(g, max_degree=hub, head=head)
+    nbrs = {n: sorted({str(v) for v in g.succ[n]} | {str(v) for v in g.pred[n]}) for n in g}
+    assert set(stored) == {n for n in g if 0 < len(g.succ[n]) + len(g.pred[n]) <= hub}
+    assert {"p0", "alone"}.isdisjoint(stored) and "d00" in stored
+    cut = 0
+    for n, (walk, counts) in stored.items():
+        assert len(walk) <= head
+        for depth in (1, 2):
+            for limit in range(1, head + 2):
+                want = semantics.walk(n, depth, limit, lambda frontier, _seen: {u: nbrs[u] for u in frontier})
+                assert stored_walk(n, walk[:limit], len(walk), counts, depth, limit) == want, (n, depth, limit)
+                cut += want[2]
+    assert cut > 100  # many walks cut short by their limit, not only whole ones
+    for h in ("p0", "p1"):  # hubs (more than `hub` neighbours): the first `limit - 1` when they have `limit` or more
+        assert h not in stored and len(nbrs[h]) == 20
+        for depth in (1, 2):
+            for limit in range(1, 21):
+                want = semantics.walk(h, depth, limit, lambda frontier, _seen: {u: nbrs[u] for u in frontier})
+                assert stored_walk(h, None, 0, None, depth, limit, nbrs[h][: limit - 1]) == want
+    derived = query_props(g)
+    assert (derived["d00"][WALK_KEY], derived["d00"][WALK_COUNTS_KEY]) == walk_heads(g)["d00"]
+    assert derived["p0"][WALK_COUNTS_KEY] == [20, 0]  # 20 neighbours: no hub at the default degree (64)
+    assert decode_props({"name": "x", WALK_KEY: ["a"], WALK_COUNTS_KEY: [1, 0]}) == {"name": "x"}
 
 
 def test_neighbourhood_views_hold_what_a_neighbourhood_shows_of_a_node_and_its_out_edges(built):

@@ -47,6 +47,10 @@ PROFILE_WEIGHTS = "fg_prof_w"
 DIRECT_KEY = "fg_direct"
 #: A hub's neighbour ids (either direction, distinct, itself left out), smallest first, at most NEIGHBOUR_HEAD.
 NEIGHBOURS_KEY = "fg_nbrs"
+#: A node's depth-2 neighbourhood walk, as far as ``WALK_HEAD`` nodes (:func:`walk_heads`), and ``[its level-1 count,
+#: 1 if the walk goes on past them else 0]``: a neighbourhood of depth 1 or 2 and limit <= WALK_HEAD + 1 reads it.
+WALK_KEY = "fg_walk"
+WALK_COUNTS_KEY = "fg_walk_n"
 #: What a neighbourhood shows of a node and of its outgoing edges, as one JSON byte array (:func:`neighbourhood_views`).
 VIEW_KEY = "fg_view"
 #: A direction's detail (``GET /api/directions/{id}``) as the API sends it, JSON bytes (:func:`direction_details`).
@@ -57,7 +61,7 @@ SIMILAR_KEY = "fg_similar"
 BOOKKEEPING = frozenset({BUILD_KEY, SEQ_KEY, JSON_KEYS, NULL_KEYS, EDGE_KEY, ORDER_KEY, LOOKUP_KEY, SEARCH_KEY,
                          TEXT_KEY, KEYWORDS_KEY, CATEGORY_KEY, VECTOR_INDICES, VECTOR_VALUES, NEIGHBOURS_KEY,
                          PROFILE_ENTITIES, PROFILE_WEIGHTS, DIRECT_KEY, VIEW_KEY, DETAIL_KEY,
-                         SIMILAR_KEY})
+                         SIMILAR_KEY, WALK_KEY, WALK_COUNTS_KEY})
 #: Nodes with more neighbours (counted each way) than this carry ``fg_nbrs``: the neighbourhood walk reads a hub's first
 #: neighbours from it instead of reading and sorting all of them (a program, community or common entity has
 #: thousands of directions at 100,000).
@@ -66,6 +70,9 @@ NEIGHBOUR_HUB_DEGREE = 64
 #: so walks up to L = 333 read the list; larger ones (and shorter lists that are not the whole neighbourhood)
 #: read the relationships.
 NEIGHBOUR_HEAD = 1000
+#: Nodes a stored walk holds (``fg_walk``, besides its centre): the API's default limit (100) and the dashboard's
+#: (120) read it.
+WALK_HEAD = 128
 #: Nodes with more outgoing relationships than this keep them out of their ``fg_view`` (a neighbourhood reads such
 #: a node's edges from the relationships instead). At 100,000 directions no node has more than 58.
 VIEW_MAX_OUT_EDGES = 256
@@ -197,6 +204,43 @@ def query_props(g: nx.MultiDiGraph) -> dict[str, dict[str, Any]]:
         out[n] = {LOOKUP_KEY: semantics.lookup_forms(n, d), SEARCH_KEY: semantics.search_forms(n, d)}
     for n, head in neighbour_heads(g).items():
         out.setdefault(n, {})[NEIGHBOURS_KEY] = head
+    for n, (walk, counts) in walk_heads(g).items():
+        out.setdefault(n, {}).update({WALK_KEY: walk, WALK_COUNTS_KEY: counts})
+    return out
+
+
+def walk_heads(g: nx.MultiDiGraph, max_degree: int = NEIGHBOUR_HUB_DEGREE, head: int = WALK_HEAD
+               ) -> dict[str, tuple[list[str], list[int]]]:
+    """Node id → its depth-2 walk's first ``head`` nodes past itself, and ``[level-1 count, more than head]``.
+
+    The walk is :func:`~fundgraph.graph.read.semantics.walk`'s (neighbours smallest id first); the second list is
+    ``[nodes at distance 1, 1 if the walk holds more than head nodes else 0]``.
+
+    A walk of limit L is the first L - 1 of these (the walk visits in one order whatever its limit), so a
+    neighbourhood of depth 1 or 2 and limit <= head + 1 is the stored list's seeks and views, without the walk's
+    expansion in Cypher (~0.5 ms of Neo4j CPU of ~1.9 a depth-2 neighbourhood at 20,000 directions, one client).
+    Only nodes with at most ``max_degree`` neighbours (counted each way) and some neighbour: a hub's walk takes its
+    ``fg_nbrs`` and stops at level 1, already cheap. A level-2 node's neighbours are read as far as the walk can
+    need them (``2 * head + 2``: at most ``head + 1`` of them are seen already).
+    """
+    succ, pred = g.succ, g.pred
+    need = 2 * head + 2
+    firsts: dict[str, list[str]] = {}
+
+    def first(n: Any) -> list[str]:
+        got = firsts.get(n)
+        if got is None:
+            ids = {str(v) for v in succ[n]} | {str(v) for v in pred[n]}
+            got = firsts[n] = sorted(ids)[:need]
+        return got
+
+    out: dict[str, tuple[list[str], list[int]]] = {}
+    for n in g:
+        if not 0 < len(succ[n]) + len(pred[n]) <= max_degree:
+            continue
+        order, seen, more = semantics.walk(str(n), 2, head + 1, lambda frontier, _seen: {u: first(u) for u in frontier})
+        if len(order) > 1:
+            out[str(n)] = (order[1:], [sum(1 for d in seen.values() if d == 1), int(more)])
     return out
 
 
@@ -218,6 +262,30 @@ def neighbour_heads(
         ids.discard(str(n))
         out[str(n)] = sorted(ids)[:head]
     return out
+
+
+def stored_walk(center: str, walk: list[str] | None, walk_size: int, counts: list[int] | None, depth: int, limit: int,
+                hub: list[str] | None = None) -> tuple[list[str], dict[str, int], bool]:
+    """The walk from ``center`` (depth 1 or 2, limit <= head + 1) as its stored walk (:func:`walk_heads`) gives it.
+
+    The same as :func:`~fundgraph.graph.read.semantics.walk`'s; ``walk``: at least the stored list's first
+    ``limit - 1`` nodes; ``walk_size``: the stored list's length; ``counts``: as stored. A hub stores no walk:
+    ``hub`` is its first ``limit - 1`` neighbours (``fg_nbrs``) when it has ``limit`` or more, the walk then (level 1
+    fills it, cut short).
+
+    Returns:
+        (nodes in visiting order, each node's distance, whether ``limit`` cut the walk short).
+    """
+    if walk is None:
+        taken = (hub or [])[: limit - 1]
+        return [center, *taken], {center: 0} | dict.fromkeys(taken, 1), True
+    level1, more = counts or (0, 0)
+    if depth == 1:
+        taken, truncated = walk[: min(level1, limit - 1)], level1 > limit - 1
+    else:
+        taken, truncated = walk[: limit - 1], bool(more) or walk_size > limit - 1
+    seen = {center: 0} | {n: 1 if i < level1 else 2 for i, n in enumerate(taken)}
+    return [center, *taken], seen, truncated
 
 
 def neighbourhood_views(g: nx.MultiDiGraph, max_out: int = VIEW_MAX_OUT_EDGES) -> dict[str, bytes]:

@@ -60,6 +60,7 @@ from fundgraph.graph.stores.neo4j.codec import (
     PROJECTION_DIMENSIONS,
     VECTOR_INDICES,
     VECTOR_VALUES,
+    WALK_HEAD,
     decode_edge_key,
     decode_pairs,
     decode_props,
@@ -67,6 +68,7 @@ from fundgraph.graph.stores.neo4j.codec import (
     parse_view,
     projection,
     sparse_rows,
+    stored_walk,
 )
 from fundgraph.graph.stores.neo4j.connection import Connection, Run
 
@@ -458,9 +460,17 @@ class Neo4jStore(GraphStore):
         load), of which Python keeps the edges between chosen nodes. Only a node with more outgoing edges than a view
         holds has them read from its relationships (``get_neighbourhood_edges``). A name rather than an id resolves
         first (one more statement), and each level past 2 is one ``find_neighbours`` (and the views of the nodes it
-        adds one ``get_neighbourhood_views``).
+        adds one ``get_neighbourhood_views``). Before all that, a walk of depth 1 or 2 and limit <= WALK_HEAD + 1 from
+        an id whose node stores its walk (:func:`.codec.walk_heads`: a node with few neighbours, such as a direction)
+        is that list's nodes and views, read by ``find_walk`` (no other statement), as is one of a hub with at least
+        ``limit`` neighbours (its first ones, ``fg_nbrs``); other walks cost that one statement more.
         """
         valid = 0 <= depth <= semantics.MAX_DEPTH and limit >= 1
+        if valid and depth in (1, 2) and limit - 1 <= WALK_HEAD:
+            row = run("find_walk", id=node, depth=depth, limit=limit)[0]
+            _checked_build(row)
+            if row["walk"] is not None or row["hub"] is not None:
+                return self._stored_walk(run, node, depth, limit, row)
         walk_depth, walk_limit = (min(depth, 2), limit) if valid else (0, 1)
         row = run("find_neighbourhood", id=node, depth=walk_depth, limit=walk_limit, head=NEIGHBOUR_HEAD)[0]
         _checked_build(row)
@@ -486,7 +496,18 @@ class Neo4jStore(GraphStore):
             return {r["id"]: r["neighbours"] for r in rows}
 
         order, seen, truncated = semantics.walk(center, depth, limit, neighbours)
-        raw = dict(row["views"])  # the views of both levels read ahead (a walk past them reads the rest)
+        return self._viewed(run, center, order, seen, truncated, dict(row["views"]))
+
+    def _stored_walk(self, run: Run, center: str, depth: int, limit: int, row: dict[str, Any]) -> _Walk:
+        """The walk a ``find_walk`` row read from the centre's stored walk (:func:`.codec.stored_walk`), and views."""
+        semantics.check_walk(depth, limit)
+        order, seen, truncated = stored_walk(center, row["walk"], row["walk_size"], row["counts"], depth, limit,
+                                             row["hub"])
+        return self._viewed(run, center, order, seen, truncated, dict(row["views"]))
+
+    def _viewed(self, run: Run, center: str, order: list[str], seen: dict[str, int], truncated: bool,
+                raw: dict[str, bytes]) -> _Walk:
+        """The walk with its nodes' parsed views (``raw``: those read already; the others are read here)."""
         missing = [n for n in order if n not in raw]
         if missing:
             raw.update(run("get_neighbourhood_views", ids=missing)[0]["views"])
