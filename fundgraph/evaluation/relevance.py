@@ -886,8 +886,8 @@ class PoolExpandedRuns(HubnessRuns):
         #: The entity profile expanded too, with the same feedback directions and weights (the entity score of
         #: the pool then is the overlap with the expanded profile).
         self.entity_side = entity_side
-        if pool is not None:
-            self.POOL = pool
+        #: How many of the first pass's best are re-scored (:data:`POOL` unless given).
+        self.pool = self.POOL if pool is None else pool
         #: The feedback directions: the first pass's best cross-program candidates (True) or the query's nearest
         #: directions by text in any program (False, as :class:`ExpandedRuns`).
         self.feedback_first = feedback_first
@@ -914,7 +914,7 @@ class PoolExpandedRuns(HubnessRuns):
         first = LearnedRuns.signal(self, {k: v for k, v in plain.items() if k != "hub_weight"}, train, queries)
         for q in queries:
             i = cands.index[q]
-            pool = sorted(first[q].items(), key=lambda x: (-x[1], x[0]))[: self.POOL]
+            pool = sorted(first[q].items(), key=lambda x: (-x[1], x[0]))[: self.pool]
             if self.feedback_first:
                 near = np.asarray([cands.index[c] for c, _ in pool[:neighbours]])
             else:
