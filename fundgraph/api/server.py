@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import socket
-from typing import Any
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -86,59 +85,6 @@ class NoDelayH11Protocol(H11Protocol):
                    (b"connection", b"close"), *STATIC_HEADERS]
         head = b"HTTP/1.1 %d %s\r\n" % (status, reason) + b"".join(k + b": " + v + b"\r\n" for k, v in headers)
         self.transport.write(head + b"\r\n" + body)
-
-
-class _HeadWithBody:
-    """One response's transport: its status line and headers are written with the first part of its body.
-
-    uvicorn writes a response's head and its body with two writes: two system calls and, with TCP_NODELAY, two
-    segments the client wakes for. Held back and written with the body (one ``writelines``: one ``writev`` on
-    uvloop), the head costs neither: ~0.06 ms of the API's CPU a request and some of the client's (20,000
-    directions, Neo4j direction details at 32 clients). A write before the head (``100 Continue``) goes at once; the
-    head goes by itself when no body follows (a HEAD request, ``close``).
-    """
-
-    __slots__ = ("cycle", "held", "on_response", "state", "transport")
-
-    def __init__(self, transport: asyncio.Transport, cycle: Any) -> None:
-        self.transport = transport
-        self.cycle = cycle
-        self.on_response = cycle.on_response
-        self.held: bytes | None = None
-        self.state = 0  # 0: the head is not written yet; 1: it is held; 2: writes go through
-
-    def write(self, data: bytes) -> None:
-        """Hold the head (the first write once the response started), write it with the next write."""
-        if self.state == 2:
-            self.transport.write(data)
-        elif self.state == 1:
-            self.state = 2
-            self.transport.writelines((self.held, data))
-            self.held = None
-        elif self.cycle.response_started:
-            self.state, self.held = 1, data
-        else:
-            self.transport.write(data)
-
-    def flush(self) -> None:
-        """Write the head if it is still held."""
-        if self.state == 1:
-            self.state = 2
-            self.transport.write(self.held)
-            self.held = None
-
-    def close(self) -> None:
-        """Flush, then close the connection."""
-        self.flush()
-        self.transport.close()
-
-    def completed(self) -> None:
-        """The response is complete (uvicorn's ``on_response``): flush, then tell the protocol."""
-        self.flush()
-        self.on_response()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.transport, name)
 
 
 #: Bytes of a request line and headers h11 accepts before it answers 400 (its ``max_incomplete_event_size``);
@@ -228,13 +174,9 @@ def _httptools_protocol() -> type:
                 raise ValueError("the request line and headers are too large")  # the parser raises a 400
 
         def on_headers_complete(self) -> None:
-            """The request has started: stop the headers' timer, let uvicorn start it, hold its head for its body."""
+            """The request has started: stop the headers' timer, then let uvicorn start it."""
             self._stop_timer()
             super().on_headers_complete()
-            cycle = self.cycle
-            if cycle is not None and cycle.transport is self.transport:  # (not an upgrade, which makes none)
-                cycle.transport = held = _HeadWithBody(self.transport, cycle)
-                cycle.on_response = held.completed
 
         def connection_lost(self, exc: Exception | None) -> None:
             """Stop the headers' timer, then let uvicorn clean up."""

@@ -281,28 +281,3 @@ def test_serve_with_two_worker_processes_answers(tmp_path, small_home_built):
     finally:
         out = srv.stop()
     no_traceback(out)
-
-
-def test_answers_with_held_heads_keep_continue_head_and_pipelining(server):
-    """With each answer's head held for its body (api/server.py): answers arrive whole on a keep-alive connection,
-    ``100 Continue`` goes at once, a HEAD answer's head goes alone, pipelined requests are answered in order."""
-    get = b"GET /api/directions/nsfc-tianyuan-sz-2023:1 HTTP/1.1\r\nHost: x\r\n\r\n"
-    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
-        for _ in range(3):
-            s.sendall(get)
-            first = read_answer(s)
-            assert first.startswith(b"HTTP/1.1 200 ") and len(first.partition(b"\r\n\r\n")[2]) == _length(first)
-        s.sendall(get.replace(b"GET", b"HEAD", 1) + get)
-        both = b""
-        while both.count(b"HTTP/1.1 200 ") < 2 or len(both.rpartition(b"\r\n\r\n")[2]) < _length(first):
-            both += s.recv(1 << 20)
-        at = both.index(b"HTTP/1.1 200 ", 1)
-        assert both[:at].endswith(b"\r\n\r\n") and _length(both[:at]) == _length(first)  # HEAD: its head only
-        assert both[at:].partition(b"\r\n\r\n")[2] == first.partition(b"\r\n\r\n")[2]
-        body = json.dumps({"text": "阿尔茨海默病", "k": 2}).encode()
-        s.sendall(b"POST /api/search HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: 100-continue\r\n"
-                  b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n")
-        assert s.recv(1 << 16) == b"HTTP/1.1 100 Continue\r\n\r\n"  # before the body is sent
-        s.sendall(body)
-        status, _, answer = split(read_answer(s))
-        assert status == 200 and "items" in answer
