@@ -4,7 +4,10 @@ A direction's detail, its similar list and a neighbourhood are one store call ea
 gives it (JSON bytes from Neo4j, a cached read model from the embedded store: :class:`~fundgraph.api.deps.Responder`).
 Through FastAPI each also paid for the route search over every router, the request object, dependency injection
 (store, settings, responder) and parameter validation, the exception and exit-stack middlewares and their send
-wrappers: ~0.35 ms of the API's CPU a request, a quarter of a Neo4j direction detail's (py-spy, 20,000 directions).
+wrappers: 20-23% of the API's samples for a Neo4j direction detail (py-spy, 20,000 directions). Answered here, the
+API's CPU a request at 32 clients (benchmarks/api_latency.py, Neo4j store, 20,000 directions, median of five runs
+interleaved with the code before, load 3.4-4.5): detail 1.22 -> 0.95 ms, similar 1.55 -> 0.93, depth-2
+neighbourhood 3.30 -> 2.37 (with its views' one-pass assembly, store.py).
 :class:`DirectRoutes` answers these three paths itself when their parameters are plain (an id of at most 200
 characters, ``k``, ``scope``, ``depth``, ``limit`` written as FastAPI would accept them and within their bounds):
 the same store call through the same :class:`~fundgraph.api.deps.Responder`, the same status, headers and bytes,
