@@ -21,7 +21,8 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from fundgraph.api.cache import ResponseCache
-from fundgraph.api.deps import EntityTypesInUse, JSONBytesCache, StoreHolder, store_limiter
+from fundgraph.api.deps import EntityTypesInUse, JSONBytesCache, Responder, StoreHolder, store_limiter
+from fundgraph.api.direct import DirectRoutes
 from fundgraph.api.errors import install_error_handlers
 from fundgraph.api.middleware import RequestGuard
 from fundgraph.api.routes import directions, entities, export, graph, health, overlaps, programs, schema, search
@@ -191,6 +192,9 @@ def create_app(
                       timeout=settings.search_timeout)
     app.state.searches = queue
     install_error_handlers(app)
+    # Innermost: plain detail, similar and neighbourhood GETs skip FastAPI's routing (api/direct.py).
+    app.add_middleware(DirectRoutes, settings=settings, holder=holder,
+                       responder=lambda store: Responder(store, json_cache, app.state.store_limiter))
     app.add_middleware(ResponseCache, version=lambda: _graph_version(holder, json_cache))
     app.add_middleware(RequestGuard, routes=lambda: app.router.routes, max_body=settings.max_body_bytes,
                        client_timeout=settings.client_timeout, script_hashes=[_docs_script_hash()])

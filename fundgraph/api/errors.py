@@ -88,11 +88,16 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-async def _fundgraph_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, FundgraphError)
+def fundgraph_error_response(exc: FundgraphError) -> JSONResponse:
+    """The error response of a FundgraphError (its own status and code); a 5xx is logged."""
     if exc.status_code >= 500:
         logger.warning("%s: %s", exc.code, exc.message)
     return error_response(exc.status_code, exc.code, exc.message, exc.detail, headers=getattr(exc, "headers", None))
+
+
+async def _fundgraph_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, FundgraphError)
+    return fundgraph_error_response(exc)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:

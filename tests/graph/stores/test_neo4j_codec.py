@@ -39,6 +39,7 @@ from fundgraph.graph.stores.neo4j.codec import (
     query_props,
     sparse_rows,
     stored_walk,
+    view_holds_no_edges,
     walk_heads,
 )
 from fundgraph.graph.stores.neo4j.loader import (
@@ -163,8 +164,11 @@ def test_neighbourhood_views_hold_what_a_neighbourhood_shows_of_a_node_and_its_o
     assert shown  # some edges show fields besides their type (score, field, weight ...)
     # more outgoing edges than max_out: none in the view (the neighbourhood reads the relationships)
     busiest = max(g, key=g.out_degree)
-    capped = parse_view(neighbourhood_views(g, max_out=g.out_degree(busiest) - 1)[str(busiest)])
+    capped_view = neighbourhood_views(g, max_out=g.out_degree(busiest) - 1)[str(busiest)]
+    capped = parse_view(capped_view)
     assert capped[2:] == (None, None, b"") and capped[:2] == views[str(busiest)][:2]
+    assert view_holds_no_edges(capped_view)
+    assert not any(view_holds_no_edges(v) for v in neighbourhood_views(g).values())  # (an empty list is no null)
     # the loader writes it, and reading the properties back drops it
     row = next(r for r in node_rows(built) if r["id"] == str(busiest))
     assert parse_view(row["props"][VIEW_KEY]) == views[str(busiest)] and VIEW_KEY not in decode_props(row["props"])

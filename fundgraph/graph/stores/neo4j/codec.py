@@ -335,6 +335,11 @@ def parse_view(view: bytes) -> tuple[str, str, list[str] | None, list[int] | Non
     return head, tail, targets, ends, view[line + 1 :]
 
 
+def view_holds_no_edges(view: bytes) -> bool:
+    """Whether a ``fg_view`` holds no edges (``targets`` and ``ends`` null: more than a view holds), unparsed."""
+    return view[: view.index(b"\n")].endswith(b",null,null]")
+
+
 def _split_at_distance(data: dict[str, Any]) -> tuple[str, str]:
     """``{"data": data}`` as JSON text in two parts, before and after the value of its ``distance`` key."""
     import orjson

@@ -65,10 +65,10 @@ from fundgraph.graph.stores.neo4j.codec import (
     decode_pairs,
     decode_props,
     encode_props,
-    parse_view,
     projection,
     sparse_rows,
     stored_walk,
+    view_holds_no_edges,
 )
 from fundgraph.graph.stores.neo4j.connection import Connection, Run
 
@@ -511,14 +511,13 @@ class Neo4jStore(GraphStore):
         missing = [n for n in order if n not in raw]
         if missing:
             raw.update(run("get_neighbourhood_views", ids=missing)[0]["views"])
-        views = {n: parse_view(raw[n]) for n in order}
-        big = [n for n in order if views[n][2] is None]
+        big = [n for n in order if view_holds_no_edges(raw[n])]
         edge_rows: dict[str, list[list[Any]]] = {}
         if big:  # nodes with more outgoing edges than a view holds: read from the relationships
             for r in run("get_neighbourhood_edges", ids=order, sources=big,
                          edge_keys=_NEIGHBOURHOOD_EDGE_KEYS)[0]["edges"]:
                 edge_rows.setdefault(r[0], []).append(r)
-        return _Walk(center, order, seen, truncated, views, edge_rows)
+        return _Walk(center, order, seen, truncated, raw, edge_rows)
 
 
     # -- similar and search: candidates by id or from the vector index, re-scored exactly -------------------
@@ -654,13 +653,12 @@ class Neo4jStore(GraphStore):
 class _Walk:
     """A neighbourhood's walk (``order``, ``seen``: node → distance, ``truncated``) and its nodes' parsed views.
 
-    ``views``: node → its ``fg_view`` (:func:`.codec.neighbourhood_views`) as :func:`.codec.parse_view` gives it;
+    ``views``: node → its ``fg_view`` (:func:`.codec.neighbourhood_views`) as read (parsed by :meth:`json`);
     ``edge_rows``: the ``get_neighbourhood_edges`` rows of the nodes whose view holds no edges, by source.
     """
 
     def __init__(self, center: str, order: list[str], seen: dict[str, int], truncated: bool,
-                 views: dict[str, tuple[str, str, list[str] | None, list[int] | None, bytes]],
-                 edge_rows: dict[str, list[list[Any]]]) -> None:
+                 views: dict[str, bytes], edge_rows: dict[str, list[list[Any]]]) -> None:
         self.center = center
         self.order = order
         self.seen = seen
@@ -673,22 +671,28 @@ class _Walk:
 
         Nodes in walk order (each view's head, its distance, its tail); edges: each chosen node's outgoing edges to
         chosen nodes, in build order (the embedded store's), as their views hold them, or made from the
-        relationships of a node whose view holds none.
+        relationships of a node whose view holds none. Each view is parsed here, in the one pass that keeps its
+        edges, and its edges are sliced from the view as read (a first pass that parsed the views into tuples and
+        copied their edges out, then this one, cost 0.74 ms a depth-2 neighbourhood of 100 nodes and ~1,700
+        edges at 20,000 directions, against 0.60 in one).
         """
         seen = self.seen
         nodes = []
         edges: list[bytes] = []
+        loads = orjson.loads
         for u in self.order:
-            head, tail, targets, ends, out = self.views[u]
+            view = self.views[u]
+            line = view.index(b"\n")
+            head, tail, targets, ends = loads(view[:line])
             nodes.append(f"{head}{seen[u]}{tail}")
             if targets is None:
                 edges += [orjson.dumps({"data": _neighbourhood_edge(r).data}) for r in self.edge_rows.get(u, ())]
                 continue
-            start = 0
+            start = line = line + 1  # ends count from the first edge, after the line's newline
             for t, end in zip(targets, ends, strict=True):
                 if t in seen:
-                    edges.append(out[start:end])
-                start = end
+                    edges.append(view[start:line + end])
+                start = line + end
         center = orjson.dumps(self.center).decode()
         opening = f'{{"center":{center},"depth":{depth},"nodes":[{",".join(nodes)}],"edges":['
         closing = f'],"truncated":{"true" if self.truncated else "false"}}}'
