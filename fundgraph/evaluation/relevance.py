@@ -29,6 +29,10 @@ grades (query, candidate) pairs 0/1/2, pooled from four systems' cross-program t
   and a reciprocal-neighbour penalty, each multi-seed nested CV'd with its calibration and edges refitted. Session
   11: the ranking by that pool expansion with the edges and their confidence from the unexpanded score
   (:class:`PoolRankedRuns`: the expansion reorders the list, it cannot add an edge).
+- **A learned re-ranker** (``--ablation`` only, :data:`RERANK_ABLATION`, session 13): the first pass's best 30
+  re-ranked by a logistic (pointwise or pairwise) or boosted model over pair features whose meaning is the same
+  for every query (:class:`RerankedRuns`), trained on first-pass scores that are themselves out of fold; edges from
+  the plain score.
 - **Calibration**: isotonic regression of "graded ≥ 1" on the score, over every judged pair of the fitted
   queries; piecewise linear and non-decreasing, written as ``fundgraph/data/eval/calibration.json``.
 """
@@ -1042,11 +1046,16 @@ RANK_EXPANSION_ABLATION: tuple[tuple[str, Callable[[ShippedRuns], LearnedRuns], 
 #: Feature groups of :class:`RerankedRuns` (each dropped in turn by the ablation): the first pass's scores; their
 #: per-query normalisations and rank; plain word/char TF-IDF cosines and BM25; per-field cosines; shared entities
 #: per type; hubness and mutual rank.
-RERANK_GROUPS = ("scores", "per_query", "plain", "fields", "entities", "hubness")
+RERANK_GROUPS = ("scores", "per_query", "plain", "fields", "entities", "hubness", "rarity")
+#: Bands of document frequency (share of the directions having a feature) that split a cosine in the ``rarity``
+#: group: a pair sharing only common terms (大模型, 平台, 国际合作) has its cosine in the last band.
+RARITY_BANDS = ((0.0, 0.02), (0.02, 0.05), (0.05, 0.15), (0.15, 1.0))
 #: Entity types whose shared mentions are counted (count and idf-weighted) by the ``entities`` group.
 RERANK_ENTITY_TYPES = ("disease", "modality", "technique", "discipline", "keyword")
 #: Inverse regularisation of the logistic re-ranker offered to its inner CV.
 RERANK_CS = (0.001, 0.01, 0.1, 1.0, 10.0)
+#: Weights of the first pass's standardised score added to the model's log-odds, offered to the inner CV.
+RERANK_BLENDS = (0.0, 0.5, 1.0, 2.0)
 #: Boosting rounds of the gradient-boosted re-ranker offered to its inner CV (depth 2 trees: shallow, 1,191 pairs).
 RERANK_ROUNDS = (50, 150)
 
@@ -1075,13 +1084,15 @@ class RerankedRuns(LearnedRuns):
     rank_knobs: tuple[str, ...] | None = ()
 
     def __init__(self, runs: ShippedRuns, *, pool: int = 30, model: str = "logistic", target: str = "related",
-                 drop: Sequence[str] = (), **options: Any) -> None:
+                 drop: Sequence[str] = (), blends: Sequence[float] = (0.0,), **options: Any) -> None:
         super().__init__(runs, **options)
         self.pool = pool
         self.model = model
         #: "related": every judged pair weighs 1; "gain": a pair graded 2 weighs 2 (the gain nDCG gives it).
         self.target = target
         self.drop = tuple(drop)
+        #: Weights of the first-pass score added to the model's log-odds, offered to the inner CV (0: none).
+        self.blends = tuple(blends)
         self._static = self._grade_free_features()
         self._first: dict[tuple, tuple[dict[str, float], dict[str, tuple]]] = {}
         self._models: dict[tuple, Any] = {}
@@ -1094,7 +1105,7 @@ class RerankedRuns(LearnedRuns):
 
         out = copy.copy(self)
         for k, v in changes.items():
-            setattr(out, k, tuple(v) if k == "drop" else v)
+            setattr(out, k, tuple(v) if k in ("drop", "blends") else v)
         out._models, out.fitted = {}, {}
         return out
 
@@ -1178,6 +1189,17 @@ class RerankedRuns(LearnedRuns):
         other = np.where(progs[:, None] == progs[None, :], -np.inf, s)
         # the query's rank in each candidate's cross-program list (1 = the candidate's best)
         back = np.stack([(other > other[:, [r]]).sum(axis=1) + 1 for r in rows]).astype(np.float64)
+        # Each cosine split by how common the shared features are (word TF-IDF, the shipped features unweighted),
+        # and the shipped score without term weights.
+        names, feats = [], []
+        for label, m in (("word", word), ("char", self.base)):
+            a = vx.to_csr(m).astype(np.float64)
+            share = np.bincount(a.indices, minlength=a.shape[1]) / n
+            for lo, hi in RARITY_BANDS:
+                band = (a @ sp.diags(((share > lo) & (share <= hi)).astype(np.float64))).tocsr()
+                feats.append(np.asarray((band[rows] @ a.T).todense()))
+                names.append(f"{label}_cos_df_{lo}_{hi}")
+        out["rarity"] = ([*names, "shipped_unweighted"], np.stack([*feats, s[rows]], axis=2))
         out["hubness"] = (["hub_candidate", "hub_query", "mutual_top10", "back_rank_log", "above_kth"],
                           np.stack([np.broadcast_to(hub[None, :], (len(rows), n)),
                                     np.broadcast_to(hub[rows][:, None], (len(rows), n)),
@@ -1268,11 +1290,17 @@ class RerankedRuns(LearnedRuns):
         return self._estimator(setting).fit(x, grade >= 1, **{key: w})
 
     @staticmethod
-    def _reranked(model: Any, ids: list[str], x: np.ndarray) -> dict[str, float]:
-        return dict(zip(ids, np.round(model.predict_proba(x)[:, 1], 9).tolist(), strict=True))
+    def _reranked(model: Any, ids: list[str], x: np.ndarray, s: np.ndarray, blend: float) -> dict[str, float]:
+        """The pool's re-ranked scores in (0, 1).
 
-    def _trained(self, train: Sequence[str]) -> tuple[dict[str, float], Any]:
-        """The first pass's point and the model fitted on ``train`` (its setting chosen by inner CV there)."""
+        The model's log-odds plus ``blend`` × the first-pass score standardised over the pool (0: the model alone).
+        """
+        p = np.clip(model.predict_proba(x)[:, 1], 1e-12, 1 - 1e-12)
+        z = np.log(p / (1 - p)) + blend * (s - s.mean()) / max(float(s.std()), 1e-9)
+        return dict(zip(ids, np.round(1.0 / (1.0 + np.exp(-z)), 9).tolist(), strict=True))
+
+    def _trained(self, train: Sequence[str]) -> tuple[dict[str, float], Any, float]:
+        """The first pass's point, the model fitted on ``train`` and the blend (both chosen by inner CV there)."""
         key = tuple(sorted(train))
         if key not in self._models:
             point, parts = self._first_pass(train)
@@ -1280,33 +1308,33 @@ class RerankedRuns(LearnedRuns):
             pools = {q: self._pool_features(q, parts[q], cfg) for q in train}
             settings = RERANK_ROUNDS if self.model == "boosting" else RERANK_CS
             inner = folds(train, INNER_FOLDS, SEED)
-            scored = []
+            runs: dict[tuple[float, float], Run] = defaultdict(dict)
             for setting in settings:
-                run: Run = {}
                 for t in inner:
                     m = self._fit(pools, [q for q in train if q not in t], setting)
                     for q in t:
-                        r = self._reranked(m, *pools[q][:2])
-                        run[q] = sorted(r.items(), key=lambda x: (-x[1], x[0]))
-                scored.append((round(ranking_figures(run, self.graded, train)[0], 9), setting))
-            nd, setting = max(scored, key=lambda x: x[0])
-            self._models[key] = (point, self._fit(pools, train, setting))
-            self.fitted[key] = {**point, "setting": setting, "inner_ndcg": nd}
+                        for blend in self.blends:
+                            r = self._reranked(m, *pools[q], blend)
+                            runs[(setting, blend)][q] = sorted(r.items(), key=lambda x: (-x[1], x[0]))
+            nd, (setting, blend) = max(((round(ranking_figures(run, self.graded, train)[0], 9), sb)
+                                        for sb, run in runs.items()), key=lambda x: x[0])
+            self._models[key] = (point, self._fit(pools, train, setting), blend)
+            self.fitted[key] = {**point, "setting": setting, "blend": blend, "inner_ndcg": nd}
         return self._models[key]
 
     def signal(self, point: Mapping[str, Any], train: Sequence[str], queries: Iterable[str]) -> Signal:
         """The first pass's pool re-ranked by the model (2 + probability), the rest at its first-pass score."""
         from fundgraph.embeddings.scoring import combine
 
-        point_, model = self._trained(train)
+        point_, model, blend = self._trained(train)
         cfg = learned_config(point_, self.config)
         parts = self._ranked(float(point_["term_alpha"]), train)
         out: Signal = {}
         for q in queries:
-            ids, x, _ = self._pool_features(q, parts[q], cfg)
+            ids, x, first = self._pool_features(q, parts[q], cfg)
             cands, text, ent = parts[q]
             out[q] = dict(zip(cands, np.round(combine(text, ent, cfg), 6).tolist(), strict=True))
-            out[q].update({c: 2.0 + p for c, p in self._reranked(model, ids, x).items()})
+            out[q].update({c: 2.0 + p for c, p in self._reranked(model, ids, x, first, blend).items()})
         return out
 
     def edge_signal(self, point: Mapping[str, Any], train: Sequence[str], queries: Iterable[str]) -> Signal:
@@ -1359,6 +1387,9 @@ RERANK_ABLATION: tuple[tuple[str, dict[str, Any]], ...] = (
     ("re-rank top 30, boosting depth 2", {"model": "boosting"}),
     ("re-rank top 30, pairwise logistic", {"model": "pairwise"}),
     *((f"re-rank top 30, logistic - {g}", {"drop": (g,)}) for g in RERANK_GROUPS),
+    ("re-rank top 30, pairwise - rarity", {"model": "pairwise", "drop": ("rarity",)}),
+    ("re-rank top 30, logistic + blend by cv", {"blends": RERANK_BLENDS}),
+    ("re-rank top 30, pairwise + blend by cv", {"model": "pairwise", "blends": RERANK_BLENDS}),
 )
 
 

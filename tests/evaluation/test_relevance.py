@@ -429,12 +429,22 @@ def test_reranker_never_reads_the_grades_of_the_queries_it_scores():
     test, train = queries[:3], queries[3:]
     runs = ShippedRuns(Settings(), small)
 
-    def scores(graded):
+    def reranker(graded):
         r = copy.copy(runs)
         r.graded = graded
-        return RerankedRuns(r).signal({}, train, test)
+        return RerankedRuns(r)
 
-    plain = scores(small)
+    def scores(graded):
+        return reranker(graded).signal({}, train, test)
+
+    first = reranker(small)
+    plain = first.signal({}, train, test)
+    # the grade-free features: a cosine split by how common the shared terms are sums to the cosine
+    names, rarity = first._static["rarity"]
+    (word_names, plain_feats) = first._static["plain"]
+    bands = [i for i, n in enumerate(names) if n.startswith("word_cos_df")]
+    assert len(bands) == 4
+    assert rarity[:, :, bands].sum(axis=2) == pytest.approx(plain_feats[:, :, word_names.index("word_cos")], abs=1e-5)
     shuffled = _permuted(small, test)
     assert any(shuffled.grades[q] != small.grades[q] for q in test)
     assert scores(shuffled) == plain
@@ -463,3 +473,23 @@ def test_reranker_trains_on_first_pass_scores_fitted_without_the_training_query(
     if alpha > 0:  # weights fitted with the query would score it otherwise
         q = queries[0]
         assert not np.array_equal(parts[q][1], rr._ranked(alpha, queries)[q][1])
+
+
+def test_pairwise_ranker_learns_the_order_within_a_query_not_its_base_rate():
+    from fundgraph.evaluation.relevance import PairwiseLogistic
+
+    rng = np.random.default_rng(0)
+    groups = np.repeat(np.arange(20), 6)
+    grade = np.tile([2, 1, 0, 0, 0, 0], 20)
+    informative = grade + rng.normal(0, 0.3, len(grade))
+    # a per-query offset as large as the signal: it says nothing about which candidate of a query is better
+    offset = np.repeat(rng.normal(0, 3, 20), 6)
+    noise = rng.normal(0, 1, len(grade))
+    x = np.column_stack([informative + offset, noise])
+    model = PairwiseLogistic(1.0).fit(x, grade, groups)
+    w = model.model.coef_.ravel()
+    assert w[0] > 0 and abs(w[1]) < 0.2 * w[0]
+    p = model.predict_proba(x)[:, 1]
+    for g in range(20):
+        rows = np.flatnonzero(groups == g)
+        assert np.argmax(p[rows]) == 0
