@@ -1380,6 +1380,16 @@ class PairwiseLogistic:
 
 #: Session 13's re-ranker rows (each a five-seed nested CV, edges from the plain score): name, the options of a
 #: :meth:`RerankedRuns.variant` of one :class:`RerankedRuns` (so the rows share encodings).
+#: Measured in one run beside the shipped headline (five-seed mean nDCG@5 [min–max], P@5; shipped 0.702
+#: [0.688–0.713], 0.533; every row's edges are the headline's, 121/128 pooled, worst seed 0.90, no-counterpart 8/8
+#: on every seed): logistic over the top 30 0.706 [0.672–0.728], 0.528 (C chosen 0.01 in 17 of 25 folds; 0–1
+#: unjudged pairs in a seed's 220 top-5 places); top 20 0.704; gain-weighted 0.704; **pairwise logistic 0.715
+#: [0.701–0.726], 0.541** (the best, every top 5 judged; C 0.001 in 22 of 25 folds); boosting (depth 2, 50 or
+#: 150 rounds) 0.683 [0.662–0.710] (7–12 unjudged pairs in a seed's top 5s); the first-pass blend by inner CV
+#: 0.701 logistic, 0.711 pairwise. Dropping a group from the logistic row:
+#: scores 0.701, per-query normalisations 0.703, plain TF-IDF/BM25 0.706, field cosines 0.716 (they hurt),
+#: entities 0.708, hubness and mutual rank 0.684 (the group that carries it), rarity bands 0.703; pairwise without
+#: rarity 0.710. None reaches issue 15's bar (mean ≥ 0.721), so none is shipped.
 RERANK_ABLATION: tuple[tuple[str, dict[str, Any]], ...] = (
     ("re-rank top 30, logistic", {}),
     ("re-rank top 20, logistic", {"pool": 20}),
