@@ -1389,7 +1389,9 @@ class PairwiseLogistic:
 #: 0.701 logistic, 0.711 pairwise. Dropping a group from the logistic row:
 #: scores 0.701, per-query normalisations 0.703, plain TF-IDF/BM25 0.706, field cosines 0.716 (they hurt),
 #: entities 0.708, hubness and mutual rank 0.684 (the group that carries it), rarity bands 0.703; pairwise without
-#: rarity 0.710. None reaches issue 15's bar (mean ≥ 0.721), so none is shipped.
+#: rarity 0.710. Tried after seeing these (so they do not count): pairwise with C down to 1e-4 offered 0.717
+#: [0.701–0.725] (the folds took 3e-4 or 1e-4 in 15 of 25), pairwise without field cosines 0.715 [0.693–0.732].
+#: None reaches issue 15's bar (mean ≥ 0.721), so none is shipped.
 RERANK_ABLATION: tuple[tuple[str, dict[str, Any]], ...] = (
     ("re-rank top 30, logistic", {}),
     ("re-rank top 20, logistic", {"pool": 20}),
