@@ -374,3 +374,122 @@ def test_edges_from_another_score_get_their_own_point_and_calibration():
     # edges cut from the edge score at its point (a backwards one would pick the unrelated candidates)
     for s in spread.per_seed:
         assert s.edges_judged > 0 and s.edge_precision == 1.0 and s.no_edge == s.no_counterpart == 3
+
+
+class _OneRankingLearner(_SplitLearner):
+    """:class:`_SplitLearner` whose ranking reads none of the grid's knobs (as the re-ranker's)."""
+
+    rank_knobs = ()
+
+    def __init__(self, graded):
+        super().__init__(graded)
+        self.calls: list[tuple[frozenset, frozenset]] = []
+
+    def signal(self, point, train, queries):
+        queries = list(queries)
+        self.calls.append((frozenset(train), frozenset(queries)))
+        return super().signal(point, train, queries)
+
+
+def test_one_ranking_over_the_grid_is_scored_once_per_outer_fold():
+    graded = _toy_graded()
+    learner = _OneRankingLearner(graded)
+    grid = {"term_alpha": (5.0,), "text_weight": (0.9,), "entity_gate": (0.1, 0.2)}
+    spread = multi_seed_cv(learner, graded, seeds=(15, 1), grid=grid)
+    # no inner CV of the ranking: one call per outer fold, for its test queries, trained on the rest
+    outer = [(frozenset(tr), frozenset(te)) for splits in spread.splits for tr, te in splits]
+    assert learner.calls == outer
+    # the edges still get their own point by their own inner CV
+    assert all(c["edge_entity_gate"] == 0.2 for cs in spread.choices for c in cs)
+    assert all(s.edge_precision == 1.0 and s.edges_judged > 0 for s in spread.per_seed)
+
+
+def _permuted(graded, queries, seed=0):
+    """``graded`` with the grades of ``queries`` shuffled among their candidates."""
+    import random
+
+    rng = random.Random(seed)
+    grades = dict(graded.grades)
+    for q in queries:
+        cands, values = list(grades[q]), list(grades[q].values())
+        rng.shuffle(values)
+        grades[q] = dict(zip(cands, values, strict=True))
+    return GradedSet(graded.queries, grades)
+
+
+def test_reranker_never_reads_the_grades_of_the_queries_it_scores():
+    import copy
+
+    from fundgraph.core.settings import Settings
+    from fundgraph.evaluation.relevance import RerankedRuns, ShippedRuns
+
+    full = load_graded()
+    queries = full.with_counterpart[:10] + full.no_counterpart[:2]
+    small = GradedSet(queries, {q: full.grades[q] for q in queries})
+    test, train = queries[:3], queries[3:]
+    runs = ShippedRuns(Settings(), small)
+
+    def reranker(graded):
+        r = copy.copy(runs)
+        r.graded = graded
+        return RerankedRuns(r)
+
+    def scores(graded):
+        return reranker(graded).signal({}, train, test)
+
+    first = reranker(small)
+    plain = first.signal({}, train, test)
+    # the grade-free features: a cosine split by how common the shared terms are sums to the cosine
+    names, rarity = first._static["rarity"]
+    (word_names, plain_feats) = first._static["plain"]
+    bands = [i for i, n in enumerate(names) if n.startswith("word_cos_df")]
+    assert len(bands) == 4
+    assert rarity[:, :, bands].sum(axis=2) == pytest.approx(plain_feats[:, :, word_names.index("word_cos")], abs=1e-5)
+    shuffled = _permuted(small, test)
+    assert any(shuffled.grades[q] != small.grades[q] for q in test)
+    assert scores(shuffled) == plain
+    # the training queries' grades are what it learns from: shuffling them moves the scores
+    assert scores(_permuted(small, train)) != plain
+    # the pool (30 by default) is re-ranked above the first pass's rest, which keeps its scores (≤ 1)
+    for q in test:
+        above = [c for c, s in plain[q].items() if s >= 2.0]
+        assert len(above) == 30 and all(s <= 1.0 for c, s in plain[q].items() if c not in above)
+
+
+def test_reranker_trains_on_first_pass_scores_fitted_without_the_training_query():
+    from fundgraph.core.settings import Settings
+    from fundgraph.evaluation.relevance import INNER_FOLDS, SEED, RerankedRuns, ShippedRuns
+
+    full = load_graded()
+    queries = full.with_counterpart[:8]
+    small = GradedSet(queries, {q: full.grades[q] for q in queries})
+    rr = RerankedRuns(ShippedRuns(Settings(), small))
+    point, parts = rr._first_pass(queries)
+    alpha = float(point["term_alpha"])
+    for t in folds(queries, INNER_FOLDS, SEED):
+        rest = [q for q in queries if q not in t]
+        for q in t:
+            assert parts[q] is rr._ranked(alpha, rest)[q]
+    if alpha > 0:  # weights fitted with the query would score it otherwise
+        q = queries[0]
+        assert not np.array_equal(parts[q][1], rr._ranked(alpha, queries)[q][1])
+
+
+def test_pairwise_ranker_learns_the_order_within_a_query_not_its_base_rate():
+    from fundgraph.evaluation.relevance import PairwiseLogistic
+
+    rng = np.random.default_rng(0)
+    groups = np.repeat(np.arange(20), 6)
+    grade = np.tile([2, 1, 0, 0, 0, 0], 20)
+    informative = grade + rng.normal(0, 0.3, len(grade))
+    # a per-query offset as large as the signal: it says nothing about which candidate of a query is better
+    offset = np.repeat(rng.normal(0, 3, 20), 6)
+    noise = rng.normal(0, 1, len(grade))
+    x = np.column_stack([informative + offset, noise])
+    model = PairwiseLogistic(1.0).fit(x, grade, groups)
+    w = model.model.coef_.ravel()
+    assert w[0] > 0 and abs(w[1]) < 0.2 * w[0]
+    p = model.predict_proba(x)[:, 1]
+    for g in range(20):
+        rows = np.flatnonzero(groups == g)
+        assert np.argmax(p[rows]) == 0
