@@ -417,6 +417,7 @@ def _permuted(graded, queries, seed=0):
     return GradedSet(graded.queries, grades)
 
 
+@pytest.mark.slow  # 22 s: a nested CV of the re-ranker twice (an ablation row; the full suite runs it)
 def test_reranker_never_reads_the_grades_of_the_queries_it_scores():
     import copy
 
