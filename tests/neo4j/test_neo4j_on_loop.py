@@ -1,5 +1,7 @@
 """Detail, similar and neighbourhood awaited on the event loop (the async driver) answer what the sync reads answer.
 
+The API awaits the first two so (:meth:`Neo4jStore.answer_on_loop`); the neighbourhood's read stays tested equal.
+
 The same statements, the same bytes, the same errors: for known and unknown ids, names, hubs, depths 0-3 and
 requests ``fg_similar`` cannot answer (re-ranked in a worker thread), on the session's real Neo4j; and with Neo4j
 unreachable, the same 503 in the one error shape.
@@ -83,8 +85,7 @@ def test_reads_on_the_loop_run_the_sync_reads_statements_and_give_their_bytes(ne
         loop_thread = threading.get_ident()
         out = []
         for name, args in requests:
-            read = neo4j_store.answer_on_loop(name)
-            assert read is not None
+            read = getattr(neo4j_store, f"{name}_json_on_loop")
             used.clear()
             out.append((await _answer_on_loop(lambda r=read, a=args: r(*a)), list(used)))
         assert asyncio.get_running_loop() in neo4j_store.connection._loop_drivers
@@ -94,6 +95,9 @@ def test_reads_on_the_loop_run_the_sync_reads_statements_and_give_their_bytes(ne
         return out
 
     got = anyio.run(on_loop)
+    assert neo4j_store.answer_on_loop("direction") == neo4j_store.direction_json_on_loop
+    assert neo4j_store.answer_on_loop("similar") == neo4j_store.similar_json_on_loop
+    assert neo4j_store.answer_on_loop("neighborhood") is None  # the API reads it in a worker thread
     for (name, args), g, w in zip(requests, got, want, strict=True):
         assert g == w, (name, args)
     statuses = {status for (status, _), _ in want}
@@ -136,7 +140,8 @@ def test_neo4j_unreachable_is_the_same_503_on_the_loop(tmp_path):
         want = [_answer(lambda n=name, a=args: getattr(store, f"{n}_json")(*a)) for name, args in requests]
 
         async def on_loop() -> list[tuple[int, bytes]]:
-            out = [await _answer_on_loop(lambda n=name, a=args: store.answer_on_loop(n)(*a)) for name, args in requests]
+            out = [await _answer_on_loop(lambda n=name, a=args: getattr(store, f"{n}_json_on_loop")(*a))
+                   for name, args in requests]
             await store.close_loop()
             return out
 

@@ -77,8 +77,14 @@ if TYPE_CHECKING:
     from fundgraph.core.settings import Settings
 
 Progress = Callable[[str], None]
-#: The reads :meth:`Neo4jStore.answer_on_loop` answers on the event loop.
-_ON_LOOP = ("direction", "similar", "neighborhood")
+#: The reads :meth:`Neo4jStore.answer_on_loop` answers on the event loop: a direction detail and a stored similar list.
+#: Awaited there rather than called in a worker thread, the API's CPU a request at 32 clients fell 1.06 -> 0.69 ms
+#: (detail) and 1.10 -> 0.74 (similar), Neo4j's 0.54 -> 0.43 and 0.48 -> 0.36, p99 62.7 -> 40.2 and 64.1 -> 36.8 ms,
+#: requests/s 802 -> 1,132 and 728 -> 1,062 (benchmarks/api_latency.py, 20,000 directions, medians of six runs
+#: interleaved with the thread hop's, load 3.6-4.2). Not the depth-2 neighbourhood (``neighborhood_json_on_loop``
+#: stays, tested equal): its ~200 kB result read through the async driver's asyncio streams cost what the hop saved
+#: (API CPU 2.27 with the hop, 2.38 without; p99 166 against 214 ms; six and five runs, load 4.1-5.1).
+_ON_LOOP = ("direction", "similar")
 logger = logging.getLogger(__name__)
 
 
@@ -158,11 +164,11 @@ class Neo4jStore(GraphStore):
         return self.connection.database
 
     def answer_on_loop(self, query: str) -> Callable[..., Awaitable[bytes]] | None:
-        """Detail, similar and neighbourhood awaited on the running event loop, when the store opened its driver.
+        """Detail and similar awaited on the running event loop (:data:`_ON_LOOP`), when the store opened its driver.
 
         Their statements run on an async driver of the loop's (:meth:`.connection.Connection.plan_on_loop`): the
-        same plan, hence the same statements and bytes, as :meth:`direction_json`, :meth:`similar_json` and
-        :meth:`neighborhood_json`, without the API's hop to a worker thread and back.
+        same plan, hence the same statements and bytes, as :meth:`direction_json` and :meth:`similar_json`, without
+        the API's hop to a worker thread and back.
         """
         if query not in _ON_LOOP or not self.connection.reads_on_loop:
             return None
@@ -481,7 +487,7 @@ class Neo4jStore(GraphStore):
         return self.connection.plan(lambda: self._walk(node, depth, limit))
 
     async def neighborhood_json_on_loop(self, node: str, depth: int, limit: int) -> bytes:
-        """:meth:`neighborhood_json` awaited on the running event loop (:meth:`answer_on_loop`)."""
+        """:meth:`neighborhood_json` awaited on the running event loop (not the API's: see :data:`_ON_LOOP`)."""
         return await self.connection.plan_on_loop(lambda: self._walk(node, depth, limit))
 
     def _walk(self, node: str, depth: int, limit: int) -> Plan[bytes]:
