@@ -239,7 +239,9 @@ class Responder:
         The read models are already validated instances, so the route's ``response_model`` documents the shape
         while the bytes come straight from pydantic (and are reused for cached results). Where the store keeps
         ``fn``'s answers as JSON (:meth:`GraphStore.answers_json`: Neo4j's detail, similar and neighbourhood),
-        its ``<fn>_json`` runs instead and its bytes are sent as they are.
+        its ``<fn>_json`` runs instead and its bytes are sent as they are; awaited on this event loop when the store
+        has a coroutine for it (:meth:`GraphStore.answer_on_loop`: Neo4j's detail and similar), under the same bound
+        (``limiter``) as the calls in worker threads.
         """
         name = getattr(fn, "__name__", "")
         on_loop = None
