@@ -78,12 +78,12 @@ if TYPE_CHECKING:
 
 Progress = Callable[[str], None]
 #: The reads :meth:`Neo4jStore.answer_on_loop` answers on the event loop: a direction detail and a stored similar list.
-#: Awaited there rather than called in a worker thread, the API's CPU a request at 32 clients fell 1.06 -> 0.69 ms
-#: (detail) and 1.10 -> 0.74 (similar), Neo4j's 0.54 -> 0.43 and 0.48 -> 0.36, p99 62.7 -> 40.2 and 64.1 -> 36.8 ms,
-#: requests/s 802 -> 1,132 and 728 -> 1,062 (benchmarks/api_latency.py, 20,000 directions, medians of six runs
-#: interleaved with the thread hop's, load 3.6-4.2). Not the depth-2 neighbourhood (``neighborhood_json_on_loop``
+#: Awaited there rather than called in a worker thread, the API's CPU a request at 32 clients fell 0.95 -> 0.67 ms
+#: (detail) and 1.00 -> 0.73 (similar), Neo4j's 0.48 -> 0.38 and 0.43 -> 0.38, p99 59.0 -> 38.7 and 53.0 -> 37.6 ms,
+#: requests/s 832 -> 1,179 and 776 -> 1,072 (benchmarks/api_latency.py, 20,000 directions, medians of 17 runs each
+#: interleaved with the thread hop's, load 0.6-5.3). Not the depth-2 neighbourhood (``neighborhood_json_on_loop``
 #: stays, tested equal): its ~200 kB result read through the async driver's asyncio streams cost what the hop saved
-#: (API CPU 2.27 with the hop, 2.38 without; p99 166 against 214 ms; six and five runs, load 4.1-5.1).
+#: (API CPU 2.31 ms a request with the hop, 2.43 without; p99 156 against 186 ms; 15 runs each, load 3.6-5.0).
 _ON_LOOP = ("direction", "similar")
 logger = logging.getLogger(__name__)
 
