@@ -171,6 +171,7 @@ def create_app(
         gc.unfreeze()
         if processes is not None:
             processes.close()
+        await holder.close_loop()  # the store's async driver of this loop (the Neo4j store's), store given or not
         if owns_store:
             holder.close()
 

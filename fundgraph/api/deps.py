@@ -55,6 +55,11 @@ class StoreHolder:
         if self._store is not None:
             self._store.close()
 
+    async def close_loop(self) -> None:
+        """Let the store, if opened, release what it opened for the running event loop (the app's, as it stops)."""
+        if self._store is not None:
+            await self._store.close_loop()
+
 
 class EntityTypesInUse:
     """ASGI middleware: the app's entity registry is the one in use while it serves (and starts up).
@@ -234,12 +239,20 @@ class Responder:
         The read models are already validated instances, so the route's ``response_model`` documents the shape
         while the bytes come straight from pydantic (and are reused for cached results). Where the store keeps
         ``fn``'s answers as JSON (:meth:`GraphStore.answers_json`: Neo4j's detail, similar and neighbourhood),
-        its ``<fn>_json`` runs instead and its bytes are sent as they are.
+        its ``<fn>_json`` runs instead and its bytes are sent as they are; awaited on this event loop when the store
+        has a coroutine for it (:meth:`GraphStore.answer_on_loop`: Neo4j's detail and similar), under the same bound
+        (``limiter``) as the calls in worker threads.
         """
         name = getattr(fn, "__name__", "")
+        on_loop = None
         if getattr(fn, "__self__", None) is self.store and self.store.answers_json(name):
             fn = getattr(self.store, f"{name}_json")
-        result = await in_worker(fn, *args) if thread else await call(self.store, fn, *args, limiter=self.limiter)
+            on_loop = None if thread else self.store.answer_on_loop(name)
+        if on_loop is not None:  # awaited on this loop, within the same bound as the store's worker threads
+            async with self.limiter or shared_limiter():
+                result = await on_loop(*args)
+        else:
+            result = await in_worker(fn, *args) if thread else await call(self.store, fn, *args, limiter=self.limiter)
         self.cache.follow(self.store.version())
         if isinstance(result, bytes):
             return Response(result, media_type="application/json")
@@ -279,10 +292,7 @@ async def call(store: GraphStore, fn: Callable[..., T], *args: Any,
     """
     if store.in_memory:
         return fn(*args)
-    global _SHARED
-    if limiter is None:
-        limiter = _SHARED = _SHARED or store_limiter(STORE_THREADS)
-    return await anyio.to_thread.run_sync(lambda: fn(*args), limiter=limiter)
+    return await anyio.to_thread.run_sync(lambda: fn(*args), limiter=limiter or shared_limiter())
 
 
 #: Default of ``FUNDGRAPH_STORE_THREADS``: threads a store that waits on the network (Neo4j) is called from at once.
@@ -297,6 +307,13 @@ async def call(store: GraphStore, fn: Callable[..., T], *args: Any,
 #: throughput falls), more let requests overtake each other (the p99 grows); CPU per request is the same for all.
 STORE_THREADS: int = Settings.model_fields["store_threads"].default
 _SHARED: anyio.CapacityLimiter | None = None  # the bound of calls made without an app's
+
+
+def shared_limiter() -> anyio.CapacityLimiter:
+    """The bound of store calls made without an app's (``FUNDGRAPH_STORE_THREADS``' default)."""
+    global _SHARED
+    _SHARED = _SHARED or store_limiter(STORE_THREADS)
+    return _SHARED
 
 
 def store_limiter(threads: int) -> anyio.CapacityLimiter:

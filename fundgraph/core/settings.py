@@ -91,8 +91,9 @@ class Settings(BaseSettings):
     search_timeout: float = Field(default=5.0, description="Seconds a search may wait and run before a 503.")
     store_threads: int = Field(
         default=4, ge=1,
-        description="Requests that query a network store (Neo4j) at once, each from a thread of its own; the others "
-                    "wait in the API in arrival order rather than as Bolt sessions contending in Neo4j.")
+        description="Requests that query a network store (Neo4j) at once (a detail or a similar list awaited on the "
+                    "event loop, the others each from a thread of its own); the others wait in the API in arrival "
+                    "order rather than as Bolt sessions contending in Neo4j.")
 
 
     @property

@@ -57,7 +57,7 @@ def test_direct_answers_equal_fastapis(client, ids):
     assert client.get("/api/directions/nope:1").json()["error"]["code"] == "direction_not_found"
 
 
-async def _call(app, path: str) -> tuple[int, list, bytes]:
+async def _call(app, path: str, store=None) -> tuple[int, list, bytes]:
     target, _, query = path.partition("?")
     scope = {"type": "http", "method": "GET", "path": unquote(target), "query_string": query.encode(), "headers": [],
              "root_path": ""}
@@ -74,6 +74,8 @@ async def _call(app, path: str) -> tuple[int, list, bytes]:
             body.extend(message.get("body", b""))
 
     await app(scope, receive, send)
+    if store is not None:  # each anyio.run is a loop of its own: close the driver the Neo4j store opened for it
+        await store.close_loop()
     return start["status"], start["headers"], bytes(body)
 
 
@@ -90,15 +92,15 @@ def test_plain_requests_never_reach_fastapi(store, client, ids, api_settings):
     cache, limiter = JSONBytesCache(), store_limiter(2)
     direct = DirectRoutes(fastapi, settings, StoreHolder(settings, store), lambda s: Responder(s, cache, limiter))
     for plain, routed in _pairs(ids):
-        status, headers, body = anyio.run(_call, direct, plain)
+        status, headers, body = anyio.run(_call, direct, plain, store)
         want = client.get(plain)  # through every middleware: the same body, and headers besides these
         assert status == want.status_code and body == want.content, plain
         assert [(k.decode(), v.decode()) for k, v in headers] == [
             (k, v) for k, v in want.headers.items() if k in ("content-length", "content-type")], plain
-        assert anyio.run(_call, direct, routed)[0] == 599
+        assert anyio.run(_call, direct, routed, store)[0] == 599
     others = [*_refused(ids[0]), "/api/graph/neighborhood?node=", "/api/directions/a/b/similar", "/api/directions"]
     for other in others:
-        assert anyio.run(_call, direct, other)[0] == 599, other
+        assert anyio.run(_call, direct, other, store)[0] == 599, other
     assert len(passed) == len(_pairs(ids)) + len(others)
 
 

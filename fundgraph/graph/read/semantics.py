@@ -23,7 +23,7 @@ forms its loader stores; both call the functions below so that the two cannot dr
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping
 from typing import Any
 
 from fundgraph.core.errors import (
@@ -287,13 +287,18 @@ def matrix(
                          counts=counts)
 
 
+#: What :func:`walk_steps` yields (a level's frontier and the nodes held so far), is sent (each frontier node's
+#: neighbours in visiting order) and returns (nodes in visiting order, each node's distance, whether cut short).
+WalkSteps = Generator[tuple[list[str], list[str]], Mapping[str, Iterable[str]], tuple[list[str], dict[str, int], bool]]
+
+
 def walk(
     start: str,
     depth: int,
     limit: int,
     neighbours: Callable[[list[str], list[str]], Mapping[str, Iterable[str]]],
 ) -> tuple[list[str], dict[str, int], bool]:
-    """A breadth-first neighbourhood walk both stores take alike.
+    """A breadth-first neighbourhood walk both stores take alike (:func:`walk_steps`, asking ``neighbours``).
 
     Args:
         start: the centre node.
@@ -304,13 +309,28 @@ def walk(
     Returns:
         (nodes in visiting order, each node's distance, whether ``limit`` cut the walk short).
     """
+    steps = walk_steps(start, depth, limit)
+    try:
+        asked = next(steps)
+        while True:
+            asked = steps.send(neighbours(*asked))
+    except StopIteration as done:
+        return done.value
+
+
+def walk_steps(start: str, depth: int, limit: int) -> WalkSteps:
+    """:func:`walk` as a generator: it yields ``(frontier, seen_so_far)`` and is sent their neighbours.
+
+    So a caller that reads the neighbours with a statement it awaits (the Neo4j store's reads on the event loop)
+    takes the same walk as one that calls a function.
+    """
     seen = {start: 0}
     order = [start]
     frontier = [start]
     for level in range(1, depth + 1):
         if not frontier:
             break
-        nbrs = neighbours(frontier, order)
+        nbrs = yield frontier, order
         nxt: list[str] = []
         for u in frontier:
             for v in nbrs.get(u, ()):

@@ -8,7 +8,7 @@ from the settings; this module imports neither.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -148,6 +148,17 @@ class GraphStore(ABC):
         """
         own = getattr(type(self), f"{query}_json", None)
         return own is not None and own is not getattr(GraphStore, f"{query}_json", None)
+
+    def answer_on_loop(self, query: str) -> Callable[..., Awaitable[bytes]] | None:
+        """A coroutine function giving ``<query>_json``'s bytes on the running event loop, or None (the default).
+
+        The API awaits it where there is one (no worker thread: the Neo4j store's async driver); otherwise it
+        calls the store in a worker thread (or inline, for a store answering from memory).
+        """
+        return None
+
+    async def close_loop(self) -> None:  # noqa: B027 - optional hook
+        """Release what the store opened for the running event loop (the API calls it as it stops); else nothing."""
 
     # -- serving -----------------------------------------------------------------------------------------
     def version(self) -> Hashable | None:

@@ -23,12 +23,13 @@ The API process never holds the whole graph: only :meth:`Neo4jStore.load` reads 
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import TYPE_CHECKING, Any
 
 import networkx as nx
@@ -70,12 +71,20 @@ from fundgraph.graph.stores.neo4j.codec import (
     stored_walk,
     view_holds_no_edges,
 )
-from fundgraph.graph.stores.neo4j.connection import Connection, Run
+from fundgraph.graph.stores.neo4j.connection import Connection, Plan, Run
 
 if TYPE_CHECKING:
     from fundgraph.core.settings import Settings
 
 Progress = Callable[[str], None]
+#: The reads :meth:`Neo4jStore.answer_on_loop` answers on the event loop: a direction detail and a stored similar list.
+#: Awaited there rather than called in a worker thread, the API's CPU a request at 32 clients fell 0.95 -> 0.67 ms
+#: (detail) and 1.00 -> 0.73 (similar), Neo4j's 0.48 -> 0.38 and 0.43 -> 0.38, p99 59.0 -> 38.7 and 53.0 -> 37.6 ms,
+#: requests/s 832 -> 1,179 and 776 -> 1,072 (benchmarks/api_latency.py, 20,000 directions, medians of 17 runs each
+#: interleaved with the thread hop's, load 0.6-5.3). Not the depth-2 neighbourhood (``neighborhood_json_on_loop``
+#: stays, tested equal): its ~200 kB result read through the async driver's asyncio streams cost what the hop saved
+#: (API CPU 2.31 ms a request with the hop, 2.43 without; p99 156 against 186 ms; 15 runs each, load 3.6-5.0).
+_ON_LOOP = ("direction", "similar")
 logger = logging.getLogger(__name__)
 
 
@@ -109,6 +118,8 @@ class Neo4jStore(GraphStore):
             embedded store ranks: ``settings.exact_similarity_max``); above, the vector index's nearest.
         vector_candidates: how many nearest directions the vector index gives similar and search to re-score.
         version_ttl: seconds :meth:`version` trusts the build it last read (:data:`VERSION_TTL`).
+        async_driver: opens an async driver to the same database, for the reads :meth:`answer_on_loop` awaits
+            (:meth:`from_settings` gives one; without it the API reads in worker threads).
     """
 
     backend = "neo4j"
@@ -116,8 +127,10 @@ class Neo4jStore(GraphStore):
     def __init__(
         self, driver: Any, *, database: str = "neo4j", batch_size: int = 5000, owns_driver: bool = False,
         exact_max: int = 2000, vector_candidates: int = VECTOR_CANDIDATES, version_ttl: float = VERSION_TTL,
+        async_driver: Callable[[], Any] | None = None,
     ) -> None:
-        self.connection = Connection(driver, database, owns_driver=owns_driver, on_unavailable=self.forget_version)
+        self.connection = Connection(driver, database, owns_driver=owns_driver, on_unavailable=self.forget_version,
+                                     async_driver=async_driver)
         self.batch_size = batch_size
         self.exact_max = exact_max
         self.vector_candidates = vector_candidates
@@ -138,7 +151,7 @@ class Neo4jStore(GraphStore):
         """
         conn = Connection.open(settings)
         kwargs.setdefault("exact_max", settings.exact_similarity_max)
-        return cls(conn.driver, database=conn.database, owns_driver=True, **kwargs)
+        return cls(conn.driver, database=conn.database, owns_driver=True, async_driver=conn.async_driver, **kwargs)
 
     @property
     def driver(self) -> Any:
@@ -149,6 +162,21 @@ class Neo4jStore(GraphStore):
     def database(self) -> str:
         """The database name."""
         return self.connection.database
+
+    def answer_on_loop(self, query: str) -> Callable[..., Awaitable[bytes]] | None:
+        """Detail and similar awaited on the running event loop (:data:`_ON_LOOP`), when the store opened its driver.
+
+        Their statements run on an async driver of the loop's (:meth:`.connection.Connection.plan_on_loop`): the
+        same plan, hence the same statements and bytes, as :meth:`direction_json` and :meth:`similar_json`, without
+        the API's hop to a worker thread and back.
+        """
+        if query not in _ON_LOOP or not self.connection.reads_on_loop:
+            return None
+        return getattr(self, f"{query}_json_on_loop")
+
+    async def close_loop(self) -> None:
+        """Close the running event loop's async driver (:meth:`answer_on_loop`'s), if it opened one."""
+        await self.connection.close_loop()
 
     def close(self) -> None:
         """Close the driver if this store opened it."""
@@ -354,7 +382,15 @@ class Neo4jStore(GraphStore):
 
     def direction_json(self, direction_id: str) -> bytes:
         """The detail as the API sends it: the direction's ``fg_detail``, written at load, in one statement."""
-        row = self.read("get_direction", id=direction_id)[0]
+        return self.connection.plan(lambda: self._direction_plan(direction_id))
+
+    async def direction_json_on_loop(self, direction_id: str) -> bytes:
+        """:meth:`direction_json` awaited on the running event loop (:meth:`answer_on_loop`)."""
+        return await self.connection.plan_on_loop(lambda: self._direction_plan(direction_id))
+
+    @staticmethod
+    def _direction_plan(direction_id: str) -> Plan[bytes]:
+        row = (yield "get_direction", {"id": direction_id})[0]
         _checked_build(row)
         if not row["found"]:
             raise semantics.direction_not_found(direction_id)
@@ -448,9 +484,13 @@ class Neo4jStore(GraphStore):
         pydantic models and serialising them was ~4.5 ms of the API's CPU a request, plain dicts through orjson
         ~1.2 ms; splicing the texts written at load is a fraction of that (benchmarks/api_latency.py ``neighb2``).
         """
-        return self.connection.transaction(lambda run: self._walk(run, node, depth, limit)).json(depth)
+        return self.connection.plan(lambda: self._walk(node, depth, limit))
 
-    def _walk(self, run: Run, node: str, depth: int, limit: int) -> _Walk:
+    async def neighborhood_json_on_loop(self, node: str, depth: int, limit: int) -> bytes:
+        """:meth:`neighborhood_json` awaited on the running event loop (not the API's: see :data:`_ON_LOOP`)."""
+        return await self.connection.plan_on_loop(lambda: self._walk(node, depth, limit))
+
+    def _walk(self, node: str, depth: int, limit: int) -> Plan[bytes]:
         """The walk of a neighbourhood and what it shows of each chosen node (its parsed ``fg_view``).
 
         One statement for a walk of depth ≤ 2 from an id: ``find_neighbourhood`` checks the build, resolves the node
@@ -464,58 +504,61 @@ class Neo4jStore(GraphStore):
         an id whose node stores its walk (:func:`.codec.walk_heads`: a node with few neighbours, such as a direction)
         is that list's nodes and views, read by ``find_walk`` (no other statement), as is one of a hub with at least
         ``limit`` neighbours (its first ones, ``fg_nbrs``); other walks cost that one statement more.
+        A plan (:data:`.connection.Plan`): its statements run on either driver; it returns the answer's bytes.
         """
         valid = 0 <= depth <= semantics.MAX_DEPTH and limit >= 1
         if valid and depth in (1, 2) and limit - 1 <= WALK_HEAD:
-            row = run("find_walk", id=node, depth=depth, limit=limit)[0]
+            row = (yield "find_walk", {"id": node, "depth": depth, "limit": limit})[0]
             _checked_build(row)
             if row["walk"] is not None or row["hub"] is not None:
-                return self._stored_walk(run, node, depth, limit, row)
+                semantics.check_walk(depth, limit)
+                order, seen, truncated = stored_walk(node, row["walk"], row["walk_size"], row["counts"], depth,
+                                                     limit, row["hub"])
+                return (yield from self._viewed(node, order, seen, truncated, dict(row["views"]))).json(depth)
         walk_depth, walk_limit = (min(depth, 2), limit) if valid else (0, 1)
-        row = run("find_neighbourhood", id=node, depth=walk_depth, limit=walk_limit, head=NEIGHBOUR_HEAD)[0]
+        walk = {"depth": walk_depth, "limit": walk_limit, "head": NEIGHBOUR_HEAD}
+        row = (yield "find_neighbourhood", {"id": node, **walk})[0]
         _checked_build(row)
         center = node
         if row["exact"] is None:  # a name: resolve it, then walk from the entity it names
             named: dict[str, list[str]] = {}
-            for label, eid in run("resolve_node", id=node, key=norm(node))[0]["found"]:
+            for label, eid in (yield "resolve_node", {"id": node, "key": norm(node)})[0]["found"]:
                 et = records.entity_type_of(label)
                 if et is not None:
                     named.setdefault(et, []).append(eid)
             center = semantics.resolve_node(node, False, named)
             semantics.check_walk(depth, limit)
-            row = run("find_neighbourhood", id=center, depth=walk_depth, limit=walk_limit,
-                      head=NEIGHBOUR_HEAD)[0]
+            row = (yield "find_neighbourhood", {"id": center, **walk})[0]
         semantics.check_walk(depth, limit)
         read_ahead = [{center: row["level1"]}, dict(row["level2"])]  # levels 1 and 2, as walk asks for them
+        steps = semantics.walk_steps(center, depth, limit)
+        try:
+            frontier, held = next(steps)
+            while True:
+                if read_ahead:
+                    nbrs = read_ahead.pop(0)
+                else:
+                    room = limit - len(held)
+                    rows = yield "find_neighbours", {"frontier": frontier, "seen": held, "cap": 2 * room + 1}
+                    nbrs = {r["id"]: r["neighbours"] for r in rows}
+                frontier, held = steps.send(nbrs)
+        except StopIteration as done:
+            order, seen, truncated = done.value
+        return (yield from self._viewed(center, order, seen, truncated, dict(row["views"]))).json(depth)
 
-        def neighbours(frontier: list[str], seen: list[str]) -> dict[str, list[str]]:
-            if read_ahead:
-                return read_ahead.pop(0)
-            room = limit - len(seen)
-            rows = run("find_neighbours", frontier=frontier, seen=seen, cap=2 * room + 1)
-            return {r["id"]: r["neighbours"] for r in rows}
-
-        order, seen, truncated = semantics.walk(center, depth, limit, neighbours)
-        return self._viewed(run, center, order, seen, truncated, dict(row["views"]))
-
-    def _stored_walk(self, run: Run, center: str, depth: int, limit: int, row: dict[str, Any]) -> _Walk:
-        """The walk a ``find_walk`` row read from the centre's stored walk (:func:`.codec.stored_walk`), and views."""
-        semantics.check_walk(depth, limit)
-        order, seen, truncated = stored_walk(center, row["walk"], row["walk_size"], row["counts"], depth, limit,
-                                             row["hub"])
-        return self._viewed(run, center, order, seen, truncated, dict(row["views"]))
-
-    def _viewed(self, run: Run, center: str, order: list[str], seen: dict[str, int], truncated: bool,
-                raw: dict[str, bytes]) -> _Walk:
+    @staticmethod
+    def _viewed(center: str, order: list[str], seen: dict[str, int], truncated: bool,
+                raw: dict[str, bytes]) -> Plan[_Walk]:
         """The walk with its nodes' parsed views (``raw``: those read already; the others are read here)."""
         missing = [n for n in order if n not in raw]
         if missing:
-            raw.update(run("get_neighbourhood_views", ids=missing)[0]["views"])
+            raw.update((yield "get_neighbourhood_views", {"ids": missing})[0]["views"])
         big = [n for n in order if view_holds_no_edges(raw[n])]
         edge_rows: dict[str, list[list[Any]]] = {}
         if big:  # nodes with more outgoing edges than a view holds: read from the relationships
-            for r in run("get_neighbourhood_edges", ids=order, sources=big,
-                         edge_keys=_NEIGHBOURHOOD_EDGE_KEYS)[0]["edges"]:
+            rows = yield "get_neighbourhood_edges", {"ids": order, "sources": big,
+                                                     "edge_keys": _NEIGHBOURHOOD_EDGE_KEYS}
+            for r in rows[0]["edges"]:
                 edge_rows.setdefault(r[0], []).append(r)
         return _Walk(center, order, seen, truncated, raw, edge_rows)
 
@@ -614,16 +657,35 @@ class Neo4jStore(GraphStore):
         every k its stored SIMILAR_TO list answers: its items' JSON is spliced, nothing is ranked or serialised.
         Any other request is :meth:`similar`'s.
         """
-        if scope == "cross-program" and k >= 1:
-            row = self.read("get_similar_answer", id=direction_id)[0]
-            _checked_build(row)
-            if not row["found"]:
-                raise semantics.direction_not_found(direction_id)
-            if row["answer"] is not None:
-                answer = orjson.loads(row["answer"])
-                if k <= answer["k"]:
-                    return b'{"items":[' + ",".join(answer["items"][:k]).encode() + b"]," + answer["tail"].encode()
-        return pydantic_core.to_json(self.similar(direction_id, k, scope))
+        answer = self.connection.plan(lambda: self._similar_plan(direction_id, k, scope))
+        return pydantic_core.to_json(self.similar(direction_id, k, scope)) if answer is None else answer
+
+    async def similar_json_on_loop(self, direction_id: str, k: int, scope: str) -> bytes:
+        """:meth:`similar_json` awaited on the running event loop (:meth:`answer_on_loop`).
+
+        A request ``fg_similar`` does not answer is :meth:`similar`'s, in a worker thread (several statements, and
+        re-scoring in Python).
+        """
+        answer = await self.connection.plan_on_loop(lambda: self._similar_plan(direction_id, k, scope))
+        if answer is None:
+            answer = await asyncio.to_thread(lambda: pydantic_core.to_json(self.similar(direction_id, k, scope)))
+        return answer
+
+    @staticmethod
+    def _similar_plan(direction_id: str, k: int, scope: str) -> Plan[bytes | None]:
+        """The answer ``fg_similar`` holds for the request, or None (no statement unless it can hold one)."""
+        if scope != "cross-program" or k < 1:
+            return None
+        row = (yield "get_similar_answer", {"id": direction_id})[0]
+        _checked_build(row)
+        if not row["found"]:
+            raise semantics.direction_not_found(direction_id)
+        if row["answer"] is None:
+            return None
+        answer = orjson.loads(row["answer"])
+        if k > answer["k"]:
+            return None
+        return b'{"items":[' + ",".join(answer["items"][:k]).encode() + b"]," + answer["tail"].encode()
 
     def search(self, text: str, k: int, programs: list[str] | None) -> models.SearchResults:
         """Directions ranked against free text, those with evidence only (:mod:`fundgraph.graph.read.search`).
