@@ -328,11 +328,20 @@ def neighbourhood_views(g: nx.MultiDiGraph, max_out: int = VIEW_MAX_OUT_EDGES) -
 
 def parse_view(view: bytes) -> tuple[str, str, list[str] | None, list[int] | None, bytes]:
     """A ``fg_view`` (:func:`neighbourhood_views`) as ``(head, tail, targets, ends, edges)``: its line parsed."""
+    head, tail, targets, ends, start = parse_view_line(view)
+    return head, tail, targets, ends, view[start:]
+
+
+def parse_view_line(view: bytes) -> tuple[str, str, list[str] | None, list[int] | None, int]:
+    """A ``fg_view``'s line parsed, and where its edges start (edge ``i``: ``view[start + ends[i-1]:start + ends[i]]``).
+
+    The neighbourhood slices the edges it keeps from the view as read (:func:`parse_view` copies them out).
+    """
     import orjson
 
     line = view.index(b"\n")
     head, tail, targets, ends = orjson.loads(view[:line])
-    return head, tail, targets, ends, view[line + 1 :]
+    return head, tail, targets, ends, line + 1
 
 
 def view_holds_no_edges(view: bytes) -> bool:

@@ -66,6 +66,7 @@ from fundgraph.graph.stores.neo4j.codec import (
     decode_pairs,
     decode_props,
     encode_props,
+    parse_view_line,
     projection,
     sparse_rows,
     stored_walk,
@@ -741,20 +742,18 @@ class _Walk:
         seen = self.seen
         nodes = []
         edges: list[bytes] = []
-        loads = orjson.loads
         for u in self.order:
             view = self.views[u]
-            line = view.index(b"\n")
-            head, tail, targets, ends = loads(view[:line])
+            head, tail, targets, ends, first = parse_view_line(view)
             nodes.append(f"{head}{seen[u]}{tail}")
             if targets is None:
                 edges += [orjson.dumps({"data": _neighbourhood_edge(r).data}) for r in self.edge_rows.get(u, ())]
                 continue
-            start = line = line + 1  # ends count from the first edge, after the line's newline
+            start = first
             for t, end in zip(targets, ends, strict=True):
                 if t in seen:
-                    edges.append(view[start:line + end])
-                start = line + end
+                    edges.append(view[start:first + end])
+                start = first + end
         center = orjson.dumps(self.center).decode()
         opening = f'{{"center":{center},"depth":{depth},"nodes":[{",".join(nodes)}],"edges":['
         closing = f'],"truncated":{"true" if self.truncated else "false"}}}'
