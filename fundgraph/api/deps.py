@@ -6,7 +6,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -30,6 +30,14 @@ MAX_K = 100
 MAX_DEPTH = 3
 #: Largest ``limit`` of a page or a neighbourhood, as documented (the default of ``FUNDGRAPH_MAX_LIMIT``).
 MAX_LIMIT: int = Settings.model_fields["max_limit"].default
+#: Longest id or name a path or query parameter takes.
+MAX_ID = 200
+#: Defaults of a similar list's ``k`` and a neighbourhood's ``depth`` and ``limit``.
+DEFAULT_K = 10
+DEFAULT_DEPTH = 1
+DEFAULT_LIMIT = 100
+#: A similar list's ``scope``: other programs only, or all.
+SimilarScope = Literal["cross-program", "all"]
 
 T = TypeVar("T")
 

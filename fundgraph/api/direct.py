@@ -20,13 +20,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, get_args
 from urllib.parse import parse_qsl
 
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from fundgraph.api.deps import MAX_DEPTH, MAX_K, Responder, StoreHolder
+from fundgraph.api.deps import (
+    DEFAULT_DEPTH,
+    DEFAULT_K,
+    DEFAULT_LIMIT,
+    MAX_DEPTH,
+    MAX_ID,
+    MAX_K,
+    Responder,
+    SimilarScope,
+    StoreHolder,
+)
 from fundgraph.api.errors import fundgraph_error_response
 from fundgraph.core.errors import FundgraphError
 from fundgraph.core.settings import Settings
@@ -35,11 +45,9 @@ from fundgraph.core.settings import Settings
 DETAIL = compile_path("/api/directions/{direction_id}")[0]
 SIMILAR = compile_path("/api/directions/{direction_id}/similar")[0]
 NEIGHBOURHOOD = "/api/graph/neighborhood"
-#: Longest id or node the routes accept (their ``max_length``).
-MAX_ID = 200
 #: Values taken here: plain decimal numbers without sign, spaces or leading zeros (others go on to FastAPI).
 _NUMBER = re.compile(r"[1-9][0-9]{0,5}\Z")
-_SCOPES = ("cross-program", "all")
+_SCOPES = get_args(SimilarScope)
 
 
 class DirectRoutes:
@@ -80,7 +88,8 @@ class DirectRoutes:
             return None
         if path == NEIGHBOURHOOD:
             query = _query(scope)
-            node, depth, limit = query.get("node"), query.get("depth", "1"), query.get("limit", "100")
+            node = query.get("node")
+            depth, limit = query.get("depth", str(DEFAULT_DEPTH)), query.get("limit", str(DEFAULT_LIMIT))
             if not node or len(node) > MAX_ID or not _NUMBER.match(limit) or len(depth) != 1 or not (
                     "0" <= depth <= str(MAX_DEPTH)) or int(limit) > self.settings.max_limit:
                 return None
@@ -91,7 +100,7 @@ class DirectRoutes:
         if (m := SIMILAR.match(path)) is not None:
             direction_id = m.group(1)
             query = _query(scope)
-            k, kind = query.get("k", "10"), query.get("scope", "cross-program")
+            k, kind = query.get("k", str(DEFAULT_K)), query.get("scope", _SCOPES[0])
             if len(direction_id) > MAX_ID or not _NUMBER.match(k) or int(k) > MAX_K or kind not in _SCOPES:
                 return None
             return "similar", (direction_id, int(k), kind)

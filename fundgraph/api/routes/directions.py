@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import inspect
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-from fundgraph.api.deps import MAX_K, PageDep, Respond, StoreDep
+from fundgraph.api.deps import DEFAULT_K, MAX_ID, MAX_K, PageDep, Respond, SimilarScope, StoreDep
 from fundgraph.api.errors import ERROR_RESPONSES
 from fundgraph.core.schema import ENTITY_REGISTRY
 from fundgraph.graph.read import models
@@ -26,7 +26,7 @@ DIRECTION_EXAMPLES = {
     "stic": {"summary": "A joint-R&D direction (numbered 2.2)", "value": "most-stic-joint:2.2"},
 }
 DirectionId = Annotated[str, Path(description="Direction id: `<program id>:<the document's own number>`.",
-                                  max_length=200, openapi_examples=DIRECTION_EXAMPLES)]
+                                  max_length=MAX_ID, openapi_examples=DIRECTION_EXAMPLES)]
 
 #: The entity filters declared as query parameters: one per entity type of the schema registry (scoring groups
 #: first, as in the overlap matrix's ``by=``).
@@ -92,10 +92,8 @@ async def similar_directions(
     store: StoreDep,
     respond: Respond,
     direction_id: DirectionId,
-    k: Annotated[int, Query(ge=1, le=MAX_K, description=f"How many (1 … {MAX_K}).", examples=[5])] = 10,
-    scope: Annotated[Literal["cross-program", "all"], Query(description="Other programs only, or all.")] = (
-        "cross-program"
-    ),
+    k: Annotated[int, Query(ge=1, le=MAX_K, description=f"How many (1 … {MAX_K}).", examples=[5])] = DEFAULT_K,
+    scope: Annotated[SimilarScope, Query(description="Other programs only, or all.")] = "cross-program",
 ) -> Response:
     """The k most similar directions, ranked over every candidate, with scores and explanations."""
     return await respond(store.similar, direction_id, k, scope)

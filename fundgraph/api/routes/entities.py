@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from fundgraph.api.deps import EntityTypeKey, Respond, StoreDep
+from fundgraph.api.deps import MAX_ID, EntityTypeKey, Respond, StoreDep
 from fundgraph.api.errors import ERROR_RESPONSES
 from fundgraph.core.schema import ENTITY_REGISTRY
 from fundgraph.graph.read import models
@@ -28,7 +28,7 @@ async def list_entities(
     respond: Respond,
     type: Annotated[EntityType | None, Query(description="Entity type.", examples=["disease"])] = None,
     q: Annotated[
-        str | None, Query(max_length=200, description="Text in the id, name, English name or synonyms.",
+        str | None, Query(max_length=MAX_ID, description="Text in the id, name, English name or synonyms.",
                           examples=["阿尔茨海默"])
     ] = None,
 ) -> Response:
@@ -42,7 +42,7 @@ async def get_entity(
     respond: Respond,
     entity_type: Annotated[EntityType, Path(description="Entity type.", openapi_examples=_TYPE_EXAMPLES)],
     entity_id: Annotated[
-        str, Path(max_length=200, openapi_examples=_ID_EXAMPLES,
+        str, Path(max_length=MAX_ID, openapi_examples=_ID_EXAMPLES,
                   description="Entity id (`<type>:<vocabulary id>`), vocabulary id, or a name or synonym "
                               "(Chinese or English) of an entity of that type.")
     ],

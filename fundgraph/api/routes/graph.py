@@ -6,7 +6,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from fundgraph.api.deps import MAX_DEPTH, MAX_LIMIT, Respond, SettingsDep, StoreDep
+from fundgraph.api.deps import (
+    DEFAULT_DEPTH,
+    DEFAULT_LIMIT,
+    MAX_DEPTH,
+    MAX_ID,
+    MAX_LIMIT,
+    Respond,
+    SettingsDep,
+    StoreDep,
+)
 from fundgraph.api.errors import ERROR_RESPONSES
 from fundgraph.core.errors import InvalidRequest
 from fundgraph.graph.read import models
@@ -29,15 +38,17 @@ async def neighborhood(
     respond: Respond,
     settings: SettingsDep,
     node: Annotated[str, Query(
-        max_length=200,
+        max_length=MAX_ID,
         description="Any node id (program, direction, entity …), or an entity's name or synonym in Chinese or "
                     "English (the first entity type, in registry order, that has exactly one entity of that name).",
         openapi_examples=NODE_EXAMPLES)],
-    depth: Annotated[int, Query(ge=0, le=MAX_DEPTH, description=f"Hops (0 … {MAX_DEPTH}).", examples=[2])] = 1,
+    depth: Annotated[
+        int, Query(ge=0, le=MAX_DEPTH, description=f"Hops (0 … {MAX_DEPTH}).", examples=[2])
+    ] = DEFAULT_DEPTH,
     limit: Annotated[
         int, Query(ge=1, json_schema_extra={"maximum": MAX_LIMIT}, examples=[50],
                    description=f"Most nodes: 1 … {MAX_LIMIT} (FUNDGRAPH_MAX_LIMIT; a larger value is a 422).")
-    ] = 100,
+    ] = DEFAULT_LIMIT,
 ) -> Response:
     """Nodes and edges around a node, as cytoscape.js elements (``{data: {...}}``)."""
     if limit > settings.max_limit:
