@@ -1256,6 +1256,7 @@ class RerankedRuns(LearnedRuns):
         return self._first[key]
 
     def _estimator(self, setting: float) -> Any:
+        """The pointwise model (logistic or boosting; the pairwise one is fitted by :meth:`_fit` on pairs)."""
         from sklearn.ensemble import HistGradientBoostingClassifier
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import make_pipeline
@@ -1263,8 +1264,6 @@ class RerankedRuns(LearnedRuns):
 
         if self.model == "logistic":
             return make_pipeline(StandardScaler(), LogisticRegression(C=setting, max_iter=5000))
-        if self.model == "pairwise":
-            return PairwiseLogistic(setting)
         if self.model == "boosting":
             return HistGradientBoostingClassifier(max_depth=2, learning_rate=0.05, max_iter=int(setting),
                                                   min_samples_leaf=20, random_state=0)
