@@ -195,7 +195,8 @@ def create_app(
     install_error_handlers(app)
     # Innermost: plain detail, similar and neighbourhood GETs skip FastAPI's routing (api/direct.py).
     app.add_middleware(DirectRoutes, settings=settings, holder=holder,
-                       responder=lambda store: Responder(store, json_cache, app.state.store_limiter))
+                       responder=lambda store, gzip=False: Responder(store, json_cache, app.state.store_limiter,
+                                                                     gzip=gzip))
     app.add_middleware(ResponseCache, version=lambda: _graph_version(holder, json_cache))
     app.add_middleware(RequestGuard, routes=lambda: app.router.routes, max_body=settings.max_body_bytes,
                        client_timeout=settings.client_timeout, script_hashes=[_docs_script_hash()])

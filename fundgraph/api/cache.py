@@ -20,6 +20,9 @@ from fundgraph.core.errors import FundgraphError
 #: Paths never cached (large or cheap to answer, or answered from the store's live state).
 UNCACHED_PREFIXES = ("/api/export", "/api/health")
 MAX_BODY = 512 * 1024
+#: Answers with these headers depend on more than the path and query (a gzip-encoded answer, or one that says it
+#: varies with a request header): never replayed.
+_VARYING = (b"content-encoding", b"vary")
 
 
 class ResponseCache:
@@ -86,7 +89,9 @@ class ResponseCache:
 
         await self.app(scope, receive, capture)
         body = b"".join(chunks)
-        if start.get("status") == 200 and len(body) <= MAX_BODY:
+        headers = start.get("headers", ())
+        if start.get("status") == 200 and len(body) <= MAX_BODY and not any(
+                k.lower() in _VARYING for k, _ in headers):  # keyed by path and query only: never one that varies
             with self._lock:
                 if key not in self._entries:
                     self._entries[key] = (200, list(start.get("headers", [])), body)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -21,7 +22,7 @@ from fundgraph.core.errors import InvalidRequest
 from fundgraph.core.schema import ENTITY_REGISTRY, EntityRegistry, using_registry
 from fundgraph.core.settings import Settings
 from fundgraph.graph.read import models
-from fundgraph.graph.stores.base import GraphStore
+from fundgraph.graph.stores.base import GraphStore, GzipJSON
 from fundgraph.graph.stores.factory import open_store
 
 #: Largest ``k`` of similar and search.
@@ -236,10 +237,12 @@ class Responder:
     A route takes one (``respond: Respond``) and stays one line: ``return await respond(store.programs)``.
     """
 
-    def __init__(self, store: GraphStore, cache: JSONBytesCache, limiter: anyio.CapacityLimiter | None = None) -> None:
+    def __init__(self, store: GraphStore, cache: JSONBytesCache, limiter: anyio.CapacityLimiter | None = None,
+                 gzip: bool = False) -> None:
         self.store = store
         self.cache = cache
         self.limiter = limiter
+        self.gzip = gzip  # the request accepts a gzip-encoded answer (accepts_gzip of its Accept-Encoding)
 
     async def __call__(self, fn: Callable[..., Any], *args: Any, thread: bool = False) -> Response:
         """Run a store query (see :func:`call`) and answer its read model as JSON.
@@ -253,9 +256,13 @@ class Responder:
         """
         name = getattr(fn, "__name__", "")
         on_loop = None
+        varies = False
         if getattr(fn, "__self__", None) is self.store and self.store.answers_json(name):
             fn = getattr(self.store, f"{name}_json")
             on_loop = None if thread else self.store.answer_on_loop(name)
+            varies = name in self.store.gzip_answers
+            if varies and self.gzip:
+                fn, on_loop = functools.partial(fn, gzip=True), on_loop and functools.partial(on_loop, gzip=True)
         if on_loop is not None:  # awaited on this loop, within the same bound as the store's worker threads
             async with self.limiter or shared_limiter():
                 result = await on_loop(*args)
@@ -263,13 +270,45 @@ class Responder:
             result = await in_worker(fn, *args) if thread else await call(self.store, fn, *args, limiter=self.limiter)
         self.cache.follow(self.store.version())
         if isinstance(result, bytes):
-            return Response(result, media_type="application/json")
+            headers = {"vary": "Accept-Encoding"} if varies else None
+            if isinstance(result, GzipJSON):  # asked for with gzip=True: the client accepts it
+                headers = {"content-encoding": "gzip", "vary": "Accept-Encoding"}
+            return Response(result, media_type="application/json", headers=headers)
         return Response(self.cache.dumps(result, keep=self.store.in_memory), media_type="application/json")
 
 
 async def get_responder(request: Request, store: StoreDep) -> Responder:
     """A :class:`Responder` over the app's store, JSON bytes cache and bound on store calls at once."""
-    return Responder(store, request.app.state.json_cache, request.app.state.store_limiter)
+    return Responder(store, request.app.state.json_cache, request.app.state.store_limiter,
+                     gzip=accepts_gzip(",".join(request.headers.getlist("accept-encoding"))))
+
+
+def accepts_gzip(header: str | bytes | None) -> bool:
+    """Whether an ``Accept-Encoding`` value accepts gzip (RFC 9110 12.5.3): ``gzip``, ``x-gzip`` or ``*`` with q > 0.
+
+    An explicit ``gzip;q=0`` refuses it whatever ``*`` says; no header (or an empty one) asks for the identity.
+    """
+    if not header:
+        return False
+    if isinstance(header, bytes):
+        header = header.decode("latin-1")
+    star = None
+    for item in header.lower().split(","):
+        coding, _, params = item.partition(";")
+        coding = coding.strip()
+        q = 1.0
+        for param in params.split(";"):
+            key, _, value = param.partition("=")
+            if key.strip() == "q":
+                try:
+                    q = float(value.strip())
+                except ValueError:
+                    q = 0.0
+        if coding in ("gzip", "x-gzip"):
+            return q > 0
+        if coding == "*":
+            star = q > 0
+    return bool(star)
 
 
 Respond = Annotated[Responder, Depends(get_responder)]

@@ -36,6 +36,7 @@ from fundgraph.api.deps import (
     Responder,
     SimilarScope,
     StoreHolder,
+    accepts_gzip,
 )
 from fundgraph.api.errors import fundgraph_error_response
 from fundgraph.core.errors import FundgraphError
@@ -57,11 +58,12 @@ class DirectRoutes:
         app: the wrapped app (FastAPI's stack: what every other request goes to).
         settings: the app's settings (``max_limit``).
         holder: the app's store holder.
-        responder: a :class:`Responder` over a store (the app's JSON cache and store limiter).
+        responder: a :class:`Responder` over a store and whether the request accepts gzip (the app's JSON cache and
+            store limiter).
     """
 
     def __init__(self, app: ASGIApp, settings: Settings, holder: StoreHolder,
-                 responder: Callable[[Any], Responder]) -> None:
+                 responder: Callable[[Any, bool], Responder]) -> None:
         self.app = app
         self.settings = settings
         self.holder = holder
@@ -76,7 +78,8 @@ class DirectRoutes:
         name, args = call
         try:
             store = self.holder.get()
-            response = await self.responder(store)(getattr(store, name), *args)
+            gzip = name in store.gzip_answers and accepts_gzip(_header(scope, b"accept-encoding"))
+            response = await self.responder(store, gzip)(getattr(store, name), *args)
         except FundgraphError as e:
             response = fundgraph_error_response(e)
         await response(scope, receive, send)
@@ -110,3 +113,8 @@ class DirectRoutes:
 def _query(scope: Scope) -> dict[str, str]:
     """The query string's parameters as Starlette reads them (the last of a repeated name wins, as FastAPI takes)."""
     return dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
+
+
+def _header(scope: Scope, name: bytes) -> bytes:
+    """A request header's values, joined with commas as a repeated header means (empty when it has none)."""
+    return b",".join(v for key, v in scope.get("headers") or () if key.lower() == name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import anyio
 import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
@@ -46,6 +47,52 @@ def test_response_cache_follows_a_rebuild(tmp_path):
         built.graph.nodes["prog-a:1"]["title"] = "新标题"
         store.replace(built)
         assert c.get("/api/directions/prog-a:1").json()["title"] == "新标题"
+
+
+def test_response_cache_never_replays_an_answer_that_varies():
+    # Keyed by path and query only, it must not replay a gzip-encoded answer (or one saying it varies with a request
+    # header) to a client that did not ask for it.
+    from fundgraph.api.cache import ResponseCache
+
+    calls: list[dict] = []
+
+    async def app(scope, receive, send):
+        calls.append(scope)
+        headers = [(b"content-type", b"application/json")]
+        headers += {"/api/gz": [(b"content-encoding", b"gzip"), (b"vary", b"Accept-Encoding")],
+                    "/api/vary": [(b"vary", b"Accept-Encoding")]}.get(scope["path"], [])
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    async def get(cache, path):
+        scope = {"type": "http", "method": "GET", "path": path, "query_string": b"", "headers": []}
+
+        async def receive():
+            return {"type": "http.request", "body": b""}
+
+        async def send(message):
+            pass
+
+        await cache(scope, receive, send)
+
+    cache = ResponseCache(app, version=lambda: "graph-1")
+    for path in ("/api/gz", "/api/vary", "/api/plain"):
+        calls.clear()
+        anyio.run(get, cache, path)
+        anyio.run(get, cache, path)
+        assert len(calls) == (1 if path == "/api/plain" else 2), path
+
+
+@pytest.mark.parametrize(("header", "gzip"), [
+    (None, False), ("", False), ("gzip", True), ("gzip, deflate, br", True), ("br;q=1.0, gzip;q=0.8", True),
+    ("GZIP", True), ("x-gzip", True), ("gzip;q=0", False), ("gzip; q=0.0", False), ("identity", False),
+    ("*", True), ("*;q=0", False), ("deflate, *;q=0.5", True), ("gzip;q=0, *", False), (b"gzip", True),
+    ("gzip;q=nonsense", False),
+])
+def test_accept_encoding_is_read_as_rfc_9110_says(header, gzip):
+    from fundgraph.api.deps import accepts_gzip
+
+    assert accepts_gzip(header) is gzip
 
 
 def test_serve_command_runs_uvicorn_with_the_app(monkeypatch, home):

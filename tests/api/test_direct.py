@@ -6,6 +6,7 @@ FastAPI takes it (``k=05`` rather than ``k=5``: FastAPI reads both as 5) must ge
 
 from __future__ import annotations
 
+import gzip
 from urllib.parse import quote, unquote
 
 import anyio
@@ -34,6 +35,7 @@ def _pairs(ids: list[str]) -> list[tuple[str, str]]:
         (f"/api/graph/neighborhood?node={quote(NAME)}", f"/api/graph/neighborhood?node={quote(NAME)}&limit=0100"),
         (f"/api/graph/neighborhood?node={a}&depth=0&limit=1", f"/api/graph/neighborhood?node={a}&depth=0&limit=01"),
         ("/api/graph/neighborhood?node=no-such-node&depth=3", "/api/graph/neighborhood?node=no-such-node&depth=03"),
+        (f"/api/graph/neighborhood?node={a}&depth=2&limit=100", f"/api/graph/neighborhood?node={a}&depth=2&limit=0100"),
     ]
 
 
@@ -90,18 +92,59 @@ def test_plain_requests_never_reach_fastapi(store, client, ids, api_settings):
         await send({"type": "http.response.body", "body": b""})
 
     cache, limiter = JSONBytesCache(), store_limiter(2)
-    direct = DirectRoutes(fastapi, settings, StoreHolder(settings, store), lambda s: Responder(s, cache, limiter))
+    direct = DirectRoutes(fastapi, settings, StoreHolder(settings, store),
+                          lambda s, gzip=False: Responder(s, cache, limiter, gzip=gzip))
     for plain, routed in _pairs(ids):
         status, headers, body = anyio.run(_call, direct, plain, store)
-        want = client.get(plain)  # through every middleware: the same body, and headers besides these
+        # through every middleware: the same body, and headers besides these (no Accept-Encoding, as _call sends)
+        want = client.get(plain, headers={"Accept-Encoding": "identity"})
         assert status == want.status_code and body == want.content, plain
-        assert [(k.decode(), v.decode()) for k, v in headers] == [
+        assert [(k.decode(), v.decode()) for k, v in headers if k != b"vary"] == [
             (k, v) for k, v in want.headers.items() if k in ("content-length", "content-type")], plain
+        varies = status == 200 and _varies(store, plain)  # (an error's answer does not)
+        assert [v for k, v in headers if k == b"vary"] == ([b"Accept-Encoding"] if varies else [])
+        assert ("Accept-Encoding" in want.headers.get("vary", "")) == varies
         assert anyio.run(_call, direct, routed, store)[0] == 599
     others = [*_refused(ids[0]), "/api/graph/neighborhood?node=", "/api/directions/a/b/similar", "/api/directions"]
     for other in others:
         assert anyio.run(_call, direct, other, store)[0] == 599, other
     assert len(passed) == len(_pairs(ids)) + len(others)
+
+
+def test_a_neighbourhood_is_gzip_encoded_only_where_the_store_keeps_it_so(store, client, ids):
+    """Neo4j sends its stored depth-2, limit-100 answers as they are (gzip) to a client that accepts gzip; the
+    embedded store's answers never vary. Both through DirectRoutes and FastAPI, GET and HEAD."""
+    plain_path = f"/api/graph/neighborhood?node={ids[0]}&depth=2&limit=100"
+    plain = client.get(plain_path, headers={"Accept-Encoding": "identity"})
+    assert plain.status_code == 200 and "content-encoding" not in plain.headers
+    assert plain.json()["center"] == ids[0] and len(plain.json()["nodes"]) > 10
+    neo4j = store.backend == "neo4j"
+    assert ("Accept-Encoding" in plain.headers.get("vary", "")) == neo4j  # (CORS adds Origin to it)
+    for path in (plain_path, plain_path.replace("limit=100", "limit=0100")):  # DirectRoutes, FastAPI
+        for accept in ("gzip", "br, gzip;q=0.5", "*"):
+            with client.stream("GET", path, headers={"Accept-Encoding": accept}) as r:
+                raw = b"".join(r.iter_raw())
+                headers = r.headers
+            if neo4j:
+                assert headers["content-encoding"] == "gzip" and "Accept-Encoding" in headers["vary"], (path, accept)
+                assert gzip.decompress(raw) == plain.content and int(headers["content-length"]) == len(raw)
+                assert len(raw) * 4 < len(plain.content)
+            else:
+                assert "content-encoding" not in headers and "Accept-Encoding" not in headers.get("vary", "")
+                assert raw == plain.content
+        refused = client.get(path, headers={"Accept-Encoding": "gzip;q=0"})
+        assert "content-encoding" not in refused.headers and refused.content == plain.content
+        head = client.head(path, headers={"Accept-Encoding": "gzip"})
+        assert head.status_code == 200 and head.content == b""
+        assert head.headers.get("content-encoding") == ("gzip" if neo4j else None)
+    # other depths and limits are spliced on each request: never encoded
+    other = client.get(f"/api/graph/neighborhood?node={ids[0]}&depth=2&limit=99", headers={"Accept-Encoding": "gzip"})
+    assert other.status_code == 200 and "content-encoding" not in other.headers
+
+
+def _varies(store, path: str) -> bool:
+    """Whether the store's answer to ``path`` varies with Accept-Encoding (Neo4j's neighbourhoods)."""
+    return path.startswith("/api/graph/neighborhood") and "neighborhood" in store.gzip_answers
 
 
 def test_fastapi_still_refuses_what_direct_routes_pass_on(client, ids):

@@ -413,7 +413,7 @@
       node = page.items.length ? page.items[0].id : first.id;
     }
     const depth = params.get("depth") || $("#graph-depth").value || "2";
-    const limit = params.get("limit") || $("#graph-limit").value || "120";
+    const limit = params.get("limit") || $("#graph-limit").value || "100";
     $("#graph-node").value = node;
     $("#graph-depth").value = depth;
     $("#graph-limit").value = limit;

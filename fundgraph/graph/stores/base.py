@@ -7,6 +7,7 @@ from the settings; this module imports neither.
 
 from __future__ import annotations
 
+import gzip
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Hashable
 from contextlib import AbstractContextManager, nullcontext
@@ -22,6 +23,18 @@ if TYPE_CHECKING:
     import networkx as nx
 
     from fundgraph.core.settings import Settings
+
+
+class GzipJSON(bytes):
+    """JSON bytes a store keeps gzip-compressed (an answer written whole at load, such as Neo4j's ``fg_nb``).
+
+    A ``<query>_json`` called with ``gzip=True`` (:attr:`GraphStore.gzip_answers`) may return one: the API sends it
+    as it is, with ``Content-Encoding: gzip``, to a client that accepts gzip, and :meth:`json` to one that does not.
+    """
+
+    def json(self) -> bytes:
+        """The JSON bytes."""
+        return gzip.decompress(self)
 
 
 @dataclass
@@ -53,10 +66,14 @@ class GraphStore(ABC):
         backend: the name the settings select this store by (shown by ``health``).
         in_memory: True when queries are answered from memory in microseconds (the API then calls them on its
             event loop); False when they wait on I/O (the API runs them in a worker thread).
+        gzip_answers: see below.
     """
 
     backend: str = "abstract"
     in_memory: bool = False
+    #: Queries whose ``<query>_json`` takes ``gzip=True`` and may then return :class:`GzipJSON` (their answers vary
+    #: with the request's ``Accept-Encoding``).
+    gzip_answers: frozenset[str] = frozenset()
 
     @classmethod
     @abstractmethod

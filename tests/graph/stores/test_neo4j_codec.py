@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 
 import networkx as nx
 import numpy as np
+import orjson
 import pytest
 import scipy.sparse as sp
 
@@ -14,7 +16,10 @@ from fundgraph.embeddings import vectors as vx
 from fundgraph.graph.model import Rel
 from fundgraph.graph.read import records, semantics
 from fundgraph.graph.stores.base import BuiltGraph
+from fundgraph.graph.stores.embedded.queries import GraphQueries
+from fundgraph.graph.stores.neo4j import codec
 from fundgraph.graph.stores.neo4j.codec import (
+    ANSWER_KEY,
     EMBEDDING,
     JSON_KEYS,
     LOOKUP_KEY,
@@ -23,6 +28,8 @@ from fundgraph.graph.stores.neo4j.codec import (
     ORDER_KEY,
     PROJECTION_DIMENSIONS,
     SEARCH_KEY,
+    STORED_DEPTH,
+    STORED_LIMIT,
     VECTOR_INDICES,
     VECTOR_VALUES,
     VIEW_KEY,
@@ -38,6 +45,7 @@ from fundgraph.graph.stores.neo4j.codec import (
     projection,
     query_props,
     sparse_rows,
+    stored_neighbourhood,
     stored_walk,
     view_holds_no_edges,
     walk_heads,
@@ -241,3 +249,53 @@ def test_ranking_rows_hold_the_profiles_and_rarity_the_shared_ranking_computes(c
     assert [row[0] for row in vocabulary["info"]] == list(cands.info)
     assert sum(vocabulary["cited"].values()) == sum(len(p) for p in cands.entities)
     json.dumps(vocabulary)  # stored as one JSON property of the meta node
+
+
+def test_stored_neighbourhoods_are_the_embedded_answers_gzip_compressed(corpus_built):
+    # fg_nb: the neighbourhood of STORED_DEPTH and STORED_LIMIT of every node whose walk the store reads from its own
+    # properties, spliced from the views as a request would and compressed; the same graph gives the same bytes.
+    g = corpus_built.graph
+    derived, views = query_props(g), neighbourhood_views(g)
+    embedded = GraphQueries(corpus_built)
+    stored = {str(n): stored_neighbourhood(str(n), derived.get(str(n), {}), views) for n in g}
+    expected_without = {n for n in stored if WALK_KEY not in derived.get(n, {}) and len(
+        derived.get(n, {}).get(NEIGHBOURS_KEY, ())) < STORED_LIMIT}
+    assert {n for n, a in stored.items() if a is None} == expected_without
+    assert len(expected_without) < g.number_of_nodes() / 10
+    plain = compressed = 0
+    for n, answer in stored.items():
+        if answer is None:
+            continue
+        text = gzip.decompress(answer)
+        want = embedded.neighborhood(n, STORED_DEPTH, STORED_LIMIT)
+        assert orjson.loads(text) == want.model_dump(mode="json"), n
+        plain, compressed = plain + len(text), compressed + len(answer)
+    assert compressed * 4 < plain
+    again = neighbourhood_views(g)
+    assert all(stored_neighbourhood(n, derived.get(n, {}), again) == a for n, a in list(stored.items())[::25])
+    # a walk that reaches a node whose view holds no edges is not stored (the store reads its relationships)
+    capped = neighbourhood_views(g, max_out=8)
+    big = {n for n, v in capped.items() if view_holds_no_edges(v)}
+    for n in [n for n in stored if stored[n] is not None][::10]:
+        order = stored_walk(n, derived[n].get(WALK_KEY), len(derived[n].get(WALK_KEY) or ()),
+                            derived[n].get(WALK_COUNTS_KEY), STORED_DEPTH, STORED_LIMIT,
+                            (derived[n].get(NEIGHBOURS_KEY) or [])[: STORED_LIMIT - 1])[0]
+        assert (stored_neighbourhood(n, derived[n], capped) is None) == bool(big & set(order)), n
+    # the loader writes it; reading the properties back drops it
+    row = next(r for r in node_rows(corpus_built) if stored[r["id"]] is not None)
+    assert row["props"][ANSWER_KEY] == stored[row["id"]] and ANSWER_KEY not in decode_props(row["props"])
+
+
+def test_a_hubs_stored_neighbourhood_is_its_first_neighbours(corpus_built, monkeypatch):
+    # A hub (fg_nbrs) with at least the stored limit of neighbours stores the walk of its first ones. The bundled
+    # corpus's one hub has fewer than 100 neighbours: with a stored limit of 30 it has one.
+    g = corpus_built.graph
+    derived, views = query_props(g), neighbourhood_views(g)
+    hubs = [n for n, d in derived.items() if NEIGHBOURS_KEY in d]
+    assert hubs == ["most-stic-joint"] and len(derived[hubs[0]][NEIGHBOURS_KEY]) < STORED_LIMIT
+    assert stored_neighbourhood(hubs[0], derived[hubs[0]], views) is None
+    monkeypatch.setattr(codec, "STORED_LIMIT", 30)
+    answer = stored_neighbourhood(hubs[0], derived[hubs[0]], views)
+    want = GraphQueries(corpus_built).neighborhood(hubs[0], STORED_DEPTH, 30)
+    assert want.truncated and len(want.nodes) == 30
+    assert orjson.loads(gzip.decompress(answer)) == want.model_dump(mode="json")

@@ -34,6 +34,7 @@ from fundgraph.graph.profiles import candidates_from_graph
 from fundgraph.graph.read.ranking import RankingContext
 from fundgraph.graph.stores.base import BuiltGraph
 from fundgraph.graph.stores.neo4j.codec import (
+    ANSWER_KEY,
     DETAIL_KEY,
     DIRECT_KEY,
     EMBEDDING,
@@ -52,6 +53,7 @@ from fundgraph.graph.stores.neo4j.codec import (
     projection,
     query_props,
     sparse_row_props,
+    stored_neighbourhood,
 )
 
 if TYPE_CHECKING:
@@ -146,6 +148,9 @@ def iter_node_rows(built: BuiltGraph, ranking: dict[str, dict[str, Any]] | None 
         props.update(derived.get(n, {}))
         props.update(ranking.get(n, {}))
         props[VIEW_KEY] = views[str(n)]
+        answer = stored_neighbourhood(str(n), derived.get(n, {}), views)
+        if answer is not None:
+            props[ANSWER_KEY] = answer
         if str(n) in details:
             props[DETAIL_KEY] = details[str(n)]
         if n in vec_row and projected is not None:

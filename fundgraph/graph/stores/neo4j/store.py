@@ -45,7 +45,7 @@ from fundgraph.graph.read import models, records, semantics
 from fundgraph.graph.read import search as free_text
 from fundgraph.graph.read.ranking import RankingContext
 from fundgraph.graph.read.semantics import norm
-from fundgraph.graph.stores.base import BuiltGraph, GraphStore
+from fundgraph.graph.stores.base import BuiltGraph, GraphStore, GzipJSON
 from fundgraph.graph.stores.neo4j import loader
 from fundgraph.graph.stores.neo4j.codec import (
     DIRECT_KEY,
@@ -59,6 +59,8 @@ from fundgraph.graph.stores.neo4j.codec import (
     PROFILE_ENTITIES,
     PROFILE_WEIGHTS,
     PROJECTION_DIMENSIONS,
+    STORED_DEPTH,
+    STORED_LIMIT,
     VECTOR_INDICES,
     VECTOR_VALUES,
     WALK_HEAD,
@@ -66,9 +68,9 @@ from fundgraph.graph.stores.neo4j.codec import (
     decode_pairs,
     decode_props,
     encode_props,
-    parse_view_line,
     projection,
     sparse_rows,
+    splice_neighbourhood,
     stored_walk,
     view_holds_no_edges,
 )
@@ -124,6 +126,7 @@ class Neo4jStore(GraphStore):
     """
 
     backend = "neo4j"
+    gzip_answers = frozenset({"neighborhood"})
 
     def __init__(
         self, driver: Any, *, database: str = "neo4j", batch_size: int = 5000, owns_driver: bool = False,
@@ -478,18 +481,22 @@ class Neo4jStore(GraphStore):
         """
         return models.Neighborhood.model_validate_json(self.neighborhood_json(node, depth, limit))
 
-    def neighborhood_json(self, node: str, depth: int, limit: int) -> bytes:
-        """:meth:`neighborhood` as the API's JSON bytes, spliced from the views' JSON texts (:meth:`_Walk.json`).
+    def neighborhood_json(self, node: str, depth: int, limit: int, gzip: bool = False) -> bytes:
+        """:meth:`neighborhood` as the API's JSON bytes: the node's stored answer, or spliced from the views' texts.
 
-        At 100,000 directions a depth-2 neighbourhood has ~100 nodes and ~960 edges (~200 kB): building their
-        pydantic models and serialising them was ~4.5 ms of the API's CPU a request, plain dicts through orjson
-        ~1.2 ms; splicing the texts written at load is a fraction of that (benchmarks/api_latency.py ``neighb2``).
+        A neighbourhood of depth :data:`.codec.STORED_DEPTH` and limit :data:`.codec.STORED_LIMIT` (the API's default
+        limit and the dashboard's view) from a node that stores it (``fg_nb``, :func:`.codec.stored_neighbourhoods`)
+        is that property: with ``gzip`` its bytes as they are (:class:`~fundgraph.graph.stores.base.GzipJSON`), else
+        decompressed. Any other is spliced from its nodes' views (:meth:`_walk`): at 100,000 directions a depth-2
+        neighbourhood has ~100 nodes and ~960 edges (~200 kB): building their pydantic models and serialising them
+        was ~4.5 ms of the API's CPU a request, plain dicts through orjson ~1.2 ms, splicing the views ~0.6 ms, and
+        reading the views ~2.6 ms of Neo4j's (benchmarks/api_latency.py ``neighb2``).
         """
-        return self.connection.plan(lambda: self._walk(node, depth, limit))
+        return _unzipped(self.connection.plan(lambda: self._walk(node, depth, limit)), gzip)
 
-    async def neighborhood_json_on_loop(self, node: str, depth: int, limit: int) -> bytes:
+    async def neighborhood_json_on_loop(self, node: str, depth: int, limit: int, gzip: bool = False) -> bytes:
         """:meth:`neighborhood_json` awaited on the running event loop (not the API's: see :data:`_ON_LOOP`)."""
-        return await self.connection.plan_on_loop(lambda: self._walk(node, depth, limit))
+        return _unzipped(await self.connection.plan_on_loop(lambda: self._walk(node, depth, limit)), gzip)
 
     def _walk(self, node: str, depth: int, limit: int) -> Plan[bytes]:
         """The walk of a neighbourhood and what it shows of each chosen node (its parsed ``fg_view``).
@@ -502,15 +509,21 @@ class Neo4jStore(GraphStore):
         holds has them read from its relationships (``get_neighbourhood_edges``). A name rather than an id resolves
         first (one more statement), and each level past 2 is one ``find_neighbours`` (and the views of the nodes it
         adds one ``get_neighbourhood_views``). Before all that, a walk of depth 1 or 2 and limit <= WALK_HEAD + 1 from
-        an id whose node stores its walk (:func:`.codec.walk_heads`: a node with few neighbours, such as a direction)
-        is that list's nodes and views, read by ``find_walk`` (no other statement), as is one of a hub with at least
-        ``limit`` neighbours (its first ones, ``fg_nbrs``); other walks cost that one statement more.
+        an id whose node stores its answer for that depth and limit (``fg_nb``, asked for by ``stored``) is that answer
+        (gzip-compressed: :func:`.codec.stored_neighbourhood`), and one from an id whose node stores its walk
+        (:func:`.codec.walk_heads`: a node with few neighbours, such as a direction) is that list's nodes and views,
+        both read by ``find_walk`` (no other statement), as is one of a hub with at least ``limit`` neighbours (its
+        first ones, ``fg_nbrs``); other walks cost that one statement more.
         A plan (:data:`.connection.Plan`): its statements run on either driver; it returns the answer's bytes.
         """
         valid = 0 <= depth <= semantics.MAX_DEPTH and limit >= 1
         if valid and depth in (1, 2) and limit - 1 <= WALK_HEAD:
-            row = (yield "find_walk", {"id": node, "depth": depth, "limit": limit})[0]
+            stored = depth == STORED_DEPTH and limit == STORED_LIMIT
+            row = (yield "find_walk", {"id": node, "depth": depth, "limit": limit, "stored": stored})[0]
             _checked_build(row)
+            if row["answer"] is not None:
+                semantics.check_walk(depth, limit)
+                return GzipJSON(row["answer"])
             if row["walk"] is not None or row["hub"] is not None:
                 semantics.check_walk(depth, limit)
                 order, seen, truncated = stored_walk(node, row["walk"], row["walk_size"], row["counts"], depth,
@@ -732,32 +745,12 @@ class _Walk:
     def json(self, depth: int) -> bytes:
         """The neighbourhood's answer (:class:`~models.Neighborhood` as JSON), spliced from the views' texts.
 
-        Nodes in walk order (each view's head, its distance, its tail); edges: each chosen node's outgoing edges to
-        chosen nodes, in build order (the embedded store's), as their views hold them, or made from the
-        relationships of a node whose view holds none. Each view is parsed here, in the one pass that keeps its
-        edges, and its edges are sliced from the view as read (a first pass that parsed the views into tuples and
-        copied their edges out, then this one, cost 0.74 ms a depth-2 neighbourhood of 100 nodes and ~1,700
-        edges at 20,000 directions, against 0.60 in one).
+        :func:`.codec.splice_neighbourhood`; a node whose view holds no edges gives those its relationships gave.
         """
-        seen = self.seen
-        nodes = []
-        edges: list[bytes] = []
-        for u in self.order:
-            view = self.views[u]
-            head, tail, targets, ends, first = parse_view_line(view)
-            nodes.append(f"{head}{seen[u]}{tail}")
-            if targets is None:
-                edges += [orjson.dumps({"data": _neighbourhood_edge(r).data}) for r in self.edge_rows.get(u, ())]
-                continue
-            start = first
-            for t, end in zip(targets, ends, strict=True):
-                if t in seen:
-                    edges.append(view[start:first + end])
-                start = first + end
-        center = orjson.dumps(self.center).decode()
-        opening = f'{{"center":{center},"depth":{depth},"nodes":[{",".join(nodes)}],"edges":['
-        closing = f'],"truncated":{"true" if self.truncated else "false"}}}'
-        return b"".join((opening.encode(), b",".join(edges), closing.encode()))
+        def edges_of(u: str) -> list[bytes]:
+            return [orjson.dumps({"data": _neighbourhood_edge(r).data}) for r in self.edge_rows.get(u, ())]
+
+        return splice_neighbourhood(self.center, self.order, self.seen, self.truncated, depth, self.views, edges_of)
 
 
 def similar_answers(built: BuiltGraph, ranking: dict[str, dict[str, Any]], vocabulary: dict[str, Any]
@@ -813,6 +806,11 @@ def _neighbourhood_edge(r: list[Any]) -> models.GraphEdge:
     # graph_edge reads only type and EDGE_DATA_KEYS: the bookkeeping matters only when it names one
     data = decode_props(edge) if JSON_KEYS in edge or NULL_KEYS in edge else edge
     return records.graph_edge(r[0], decode_edge_key(edge), r[1], data)
+
+
+def _unzipped(answer: bytes, gzip: bool) -> bytes:
+    """A neighbourhood's bytes as asked: a stored (gzip) answer as it is when ``gzip``, else its JSON."""
+    return answer.json() if isinstance(answer, GzipJSON) and not gzip else answer
 
 
 def _checked_build(row: dict[str, Any] | None) -> str:
