@@ -1580,8 +1580,12 @@ class UnionRerankedRuns(RerankedRuns):
 #: seed ≥ 0.70, +0.10 over word TF-IDF): the two that let word TF-IDF reorder the list rather than only add
 #: candidates to it. Added after seeing them (so they do not count): both the mixed first pass and word TF-IDF's
 #: top 20 in the pool 0.722 [0.712–0.735], 0.540; the word features with no word candidates added to the pool (a
-#: control: the features alone do not help) 0.713 [0.691–0.728]. Not shipped (the build, both stores and search
-#: would all rank with it).
+#: control: the features alone do not help) 0.713 [0.691–0.728]. Under five other fold seeds (5–9; not the bar's,
+#: a check of how much of the margin is the split) the gain over the shipped method holds but shrinks: shipped
+#: 0.693 [0.688–0.704], mixed first pass 0.705 [0.690–0.732], word-mixed union 0.712 [0.695–0.729], session 13's
+#: pairwise row 0.696 [0.671–0.727]; word TF-IDF 0.621, so neither is +0.10 there (edges 114/123, 8/8). Seed 15's
+#: per-query nDCG@5: the mixed first pass gains on 12 queries and loses on 7; 神经微分方程 (most-stic-joint:4.3)
+#: stays where the shipped method has it. Not shipped (the build, both stores and search would all rank with it).
 UNION_RERANK_ABLATION: tuple[tuple[str, dict[str, Any]], ...] = (
     ("re-rank top 30 + word top 10, pairwise", {"model": "pairwise", "word_pool": 10}),
     ("re-rank top 30 + word top 20, pairwise", {"model": "pairwise", "word_pool": 20}),
