@@ -494,3 +494,44 @@ def test_pairwise_ranker_learns_the_order_within_a_query_not_its_base_rate():
     for g in range(20):
         rows = np.flatnonzero(groups == g)
         assert np.argmax(p[rows]) == 0
+
+
+@pytest.mark.slow  # ~27 s: a nested CV of the union re-ranker three times (an ablation row; the full suite runs it)
+def test_union_reranker_never_reads_the_grades_of_the_queries_it_scores():
+    import copy
+
+    from fundgraph.core.settings import Settings
+    from fundgraph.evaluation.relevance import ShippedRuns, UnionRerankedRuns, learned_config
+
+    full = load_graded()
+    queries = full.with_counterpart[:10] + full.no_counterpart[:2]
+    small = GradedSet(queries, {q: full.grades[q] for q in queries})
+    test, train = queries[:3], queries[3:]
+    runs = ShippedRuns(Settings(), small)
+    # every way word TF-IDF comes in: the pool, the re-ranked score's mix, the first pass's mix
+    options = {"model": "pairwise", "word_pool": 10, "word_mixes": (0.0, 0.3), "first_mixes": (0.0, 0.3)}
+
+    def reranker(graded):
+        r = copy.copy(runs)
+        r.graded = graded
+        return UnionRerankedRuns(r, **options)
+
+    first = reranker(small)
+    plain = first.signal({}, train, test)
+    shuffled = _permuted(small, test)
+    assert any(shuffled.grades[q] != small.grades[q] for q in test)
+    assert reranker(shuffled).signal({}, train, test) == plain
+    # the training queries' grades are what it learns from: shuffling them moves the scores
+    assert reranker(_permuted(small, train)).signal({}, train, test) != plain
+    # the pool is the first pass's top 30 united with word TF-IDF's top 10, re-ranked above the rest (≤ 1)
+    point, _model, _mix = first._trained(train)
+    parts = first._ranked(float(point["term_alpha"]), train)
+    for q in test:
+        cands = parts[q][0]
+        s, w = first._first_scores(q, parts[q], learned_config(point, first.config), float(point["first_mix"]))
+        by_first = [cands[j] for j in np.lexsort((np.asarray(cands), -s))[:30]]
+        by_word = [cands[j] for j in np.lexsort((np.asarray(cands), -w))[:10]]
+        above = {c for c, x in plain[q].items() if x >= 2.0}
+        assert above == set(by_first) | set(by_word)
+        assert len(above) > 30 or set(by_word) <= set(by_first)
+        assert all(x <= 1.0 for c, x in plain[q].items() if c not in above)
