@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
@@ -47,13 +49,14 @@ from fundgraph.graph.stores.neo4j.codec import (
     SIMILAR_KEY,
     VIEW_KEY,
     VIEW_MAX_OUT_EDGES,
+    compress_answer,
     direction_details,
     encode_props,
     neighbourhood_views,
     projection,
     query_props,
     sparse_row_props,
-    stored_neighbourhood,
+    stored_neighbourhood_json,
 )
 
 if TYPE_CHECKING:
@@ -139,26 +142,46 @@ def iter_node_rows(built: BuiltGraph, ranking: dict[str, dict[str, Any]] | None 
     derived = query_props(built.graph)
     views = neighbourhood_views(built.graph, max_out=VIEW_MAX_OUT_EDGES)
     details = direction_details(built.graph)
-    for seq, (n, d) in enumerate(built.graph.nodes(data=True)):
-        label = d.get("label")
-        if label not in _LABELS:
-            raise FundgraphError(f"node {n!r} has label {label!r}, not one of graph.model.Label")
-        props = encode_props({k: v for k, v in d.items() if k != EMBEDDING})
-        props[SEQ_KEY] = seq
-        props.update(derived.get(n, {}))
-        props.update(ranking.get(n, {}))
-        props[VIEW_KEY] = views[str(n)]
-        answer = stored_neighbourhood(str(n), derived.get(n, {}), views)
-        if answer is not None:
-            props[ANSWER_KEY] = answer
-        if str(n) in details:
-            props[DETAIL_KEY] = details[str(n)]
-        if n in vec_row and projected is not None:
-            props.update(sparse_row_props(vectors, vec_row[n]))
-            props[EMBEDDING] = projected[vec_row[n]].astype(float).tolist()
-        elif n in vec_row and vx.dimension(vectors) > 0:
-            props[EMBEDDING] = vx.dense_row(vectors, vec_row[n]).astype(float).tolist()
-        yield {"id": str(n), "label": label, "props": props}
+    # Each row waits in `pending` while its stored neighbourhood is compressed in a thread beside this one (zlib
+    # releases the GIL): at 100,000 directions splicing and compressing them took ~2.2 ms a node in one thread, of
+    # which 1.6 compressing.
+    pending: deque[tuple[dict[str, Any], Future[bytes] | None]] = deque()
+    with ThreadPoolExecutor(1, thread_name_prefix="fundgraph-gzip") as gzipper:
+        for seq, (n, d) in enumerate(built.graph.nodes(data=True)):
+            label = d.get("label")
+            if label not in _LABELS:
+                raise FundgraphError(f"node {n!r} has label {label!r}, not one of graph.model.Label")
+            props = encode_props({k: v for k, v in d.items() if k != EMBEDDING})
+            props[SEQ_KEY] = seq
+            props.update(derived.get(n, {}))
+            props.update(ranking.get(n, {}))
+            props[VIEW_KEY] = views[str(n)]
+            if str(n) in details:
+                props[DETAIL_KEY] = details[str(n)]
+            if n in vec_row and projected is not None:
+                props.update(sparse_row_props(vectors, vec_row[n]))
+                props[EMBEDDING] = projected[vec_row[n]].astype(float).tolist()
+            elif n in vec_row and vx.dimension(vectors) > 0:
+                props[EMBEDDING] = vx.dense_row(vectors, vec_row[n]).astype(float).tolist()
+            answer = stored_neighbourhood_json(str(n), derived.get(n, {}), views)
+            pending.append(({"id": str(n), "label": label, "props": props},
+                            None if answer is None else gzipper.submit(compress_answer, answer)))
+            if len(pending) > _GZIP_AHEAD:
+                yield _with_answer(*pending.popleft())
+        while pending:
+            yield _with_answer(*pending.popleft())
+
+
+#: Rows made ahead of the one yielded while their neighbourhoods are compressed (~160 kB of JSON each at 100,000
+#: directions: ~40 MB held).
+_GZIP_AHEAD = 256
+
+
+def _with_answer(row: dict[str, Any], answer: Future[bytes] | None) -> dict[str, Any]:
+    """``row`` with its stored neighbourhood (``fg_nb``) once compressed, if it has one."""
+    if answer is not None:
+        row["props"][ANSWER_KEY] = answer.result()
+    return row
 
 
 def relationship_rows(built: BuiltGraph) -> list[dict[str, Any]]:

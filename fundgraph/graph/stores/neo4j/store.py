@@ -80,14 +80,16 @@ if TYPE_CHECKING:
     from fundgraph.core.settings import Settings
 
 Progress = Callable[[str], None]
-#: The reads :meth:`Neo4jStore.answer_on_loop` answers on the event loop: a direction detail and a stored similar list.
-#: Awaited there rather than called in a worker thread, the API's CPU a request at 32 clients fell 0.95 -> 0.67 ms
-#: (detail) and 1.00 -> 0.73 (similar), Neo4j's 0.48 -> 0.38 and 0.43 -> 0.38, p99 59.0 -> 38.7 and 53.0 -> 37.6 ms,
-#: requests/s 832 -> 1,179 and 776 -> 1,072 (benchmarks/api_latency.py, 20,000 directions, medians of 17 runs each
-#: interleaved with the thread hop's, load 0.6-5.3). Not the depth-2 neighbourhood (``neighborhood_json_on_loop``
-#: stays, tested equal): its ~200 kB result read through the async driver's asyncio streams cost what the hop saved
-#: (API CPU 2.31 ms a request with the hop, 2.43 without; p99 156 against 186 ms; 15 runs each, load 3.6-5.0).
-_ON_LOOP = ("direction", "similar")
+#: The reads :meth:`Neo4jStore.answer_on_loop` answers on the event loop: a direction detail, a stored similar list
+#: and a neighbourhood. Awaited there rather than called in a worker thread, the API's CPU a request at 32 clients fell
+#: 0.95 -> 0.67 ms (detail) and 1.00 -> 0.73 (similar), Neo4j's 0.48 -> 0.38 and 0.43 -> 0.38, p99 59.0 -> 38.7 and
+#: 53.0 -> 37.6 ms, requests/s 832 -> 1,179 and 776 -> 1,072 (benchmarks/api_latency.py, 20,000 directions, medians
+#: of 17 runs each interleaved with the thread hop's, load 0.6-5.3). The depth-2 neighbourhood joined them when it
+#: became one stored answer of ~13 kB (``fg_nb``): at 100,000 directions, 6 runs each interleaved (load 0.6-1.4),
+#: p99 at 32 clients 62.8-121.1 ms (median 100.2) with the hop, 56.3-108.7 (median 66.7) without, API CPU 1.18-1.85
+#: against 0.85-1.30 ms a request. While it was spliced from ~100 views (~200 kB read through the async driver's
+#: asyncio streams) the loop cost what the hop saved (API CPU 2.31 ms a request with the hop, 2.43 without).
+_ON_LOOP = ("direction", "similar", "neighborhood")
 logger = logging.getLogger(__name__)
 
 
@@ -168,11 +170,11 @@ class Neo4jStore(GraphStore):
         return self.connection.database
 
     def answer_on_loop(self, query: str) -> Callable[..., Awaitable[bytes]] | None:
-        """Detail and similar awaited on the running event loop (:data:`_ON_LOOP`), when the store opened its driver.
+        """Detail, similar and neighbourhood awaited on the running event loop (:data:`_ON_LOOP`), if it has a driver.
 
         Their statements run on an async driver of the loop's (:meth:`.connection.Connection.plan_on_loop`): the
-        same plan, hence the same statements and bytes, as :meth:`direction_json` and :meth:`similar_json`, without
-        the API's hop to a worker thread and back.
+        same plan, hence the same statements and bytes, as :meth:`direction_json`, :meth:`similar_json` and
+        :meth:`neighborhood_json`, without the API's hop to a worker thread and back.
         """
         if query not in _ON_LOOP or not self.connection.reads_on_loop:
             return None
