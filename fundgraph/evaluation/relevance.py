@@ -1300,6 +1300,26 @@ class RerankedRuns(LearnedRuns):
         z = np.log(p / (1 - p)) + blend * (s - s.mean()) / max(float(s.std()), 1e-9)
         return dict(zip(ids, np.round(1.0 / (1.0 + np.exp(-z)), 9).tolist(), strict=True))
 
+    def _inner_cv(self, pools: Mapping[str, tuple], train: Sequence[str], options: Sequence[float],
+                  scored: Callable[[Any, tuple, float], dict[str, float]]) -> tuple[tuple[float, float], float]:
+        """The (model setting, option) whose pools scored by ``scored(model, pool, option)`` rank ``train`` best.
+
+        Inner CV: each setting's model fitted without an inner fold scores that fold's pools under each option;
+        the best nDCG@5 over ``train`` wins (the first of equals, settings before options). Returns it and its nDCG.
+        """
+        settings = RERANK_ROUNDS if self.model == "boosting" else RERANK_CS
+        runs: dict[tuple[float, float], Run] = defaultdict(dict)
+        for setting in settings:
+            for t in folds(train, INNER_FOLDS, SEED):
+                m = self._fit(pools, [q for q in train if q not in t], setting)
+                for q in t:
+                    for option in options:
+                        r = scored(m, pools[q], option)
+                        runs[(setting, option)][q] = sorted(r.items(), key=lambda x: (-x[1], x[0]))
+        nd, choice = max(((round(ranking_figures(run, self.graded, train)[0], 9), so) for so, run in runs.items()),
+                         key=lambda x: x[0])
+        return choice, nd
+
     def _trained(self, train: Sequence[str]) -> tuple[dict[str, float], Any, float]:
         """The first pass's point, the model fitted on ``train`` and the blend (both chosen by inner CV there)."""
         key = tuple(sorted(train))
@@ -1307,18 +1327,8 @@ class RerankedRuns(LearnedRuns):
             point, parts = self._first_pass(train)
             cfg = learned_config(point, self.config)
             pools = {q: self._pool_features(q, parts[q], cfg) for q in train}
-            settings = RERANK_ROUNDS if self.model == "boosting" else RERANK_CS
-            inner = folds(train, INNER_FOLDS, SEED)
-            runs: dict[tuple[float, float], Run] = defaultdict(dict)
-            for setting in settings:
-                for t in inner:
-                    m = self._fit(pools, [q for q in train if q not in t], setting)
-                    for q in t:
-                        for blend in self.blends:
-                            r = self._reranked(m, *pools[q], blend)
-                            runs[(setting, blend)][q] = sorted(r.items(), key=lambda x: (-x[1], x[0]))
-            nd, (setting, blend) = max(((round(ranking_figures(run, self.graded, train)[0], 9), sb)
-                                        for sb, run in runs.items()), key=lambda x: x[0])
+            (setting, blend), nd = self._inner_cv(pools, train, self.blends,
+                                                  lambda m, pool, blend: self._reranked(m, *pool, blend))
             self._models[key] = (point, self._fit(pools, train, setting), blend)
             self.fitted[key] = {**point, "setting": setting, "blend": blend, "inner_ndcg": nd}
         return self._models[key]
@@ -1535,18 +1545,8 @@ class UnionRerankedRuns(RerankedRuns):
             cfg = learned_config(point, self.config)
             first_mix = self._first_mix(train, parts, cfg)
             pools = {q: self._pool_features(q, parts[q], cfg, first_mix) for q in train}
-            settings = RERANK_ROUNDS if self.model == "boosting" else RERANK_CS
-            inner = folds(train, INNER_FOLDS, SEED)
-            runs: dict[tuple[float, float], Run] = defaultdict(dict)
-            for setting in settings:
-                for t in inner:
-                    m = self._fit(pools, [q for q in train if q not in t], setting)
-                    for q in t:
-                        for mix in self.word_mixes:
-                            r = self._mixed(m, *pools[q], mix)
-                            runs[(setting, mix)][q] = sorted(r.items(), key=lambda x: (-x[1], x[0]))
-            nd, (setting, mix) = max(((round(ranking_figures(run, self.graded, train)[0], 9), sm)
-                                      for sm, run in runs.items()), key=lambda x: x[0])
+            (setting, mix), nd = self._inner_cv(pools, train, self.word_mixes,
+                                                lambda m, pool, mix: self._mixed(m, *pool, mix))
             self._models[key] = ({**point, "first_mix": first_mix}, self._fit(pools, train, setting), mix)
             self.fitted[key] = {**point, "first_mix": first_mix, "setting": setting, "word_mix": mix,
                                 "inner_ndcg": nd}
