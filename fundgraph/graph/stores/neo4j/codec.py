@@ -60,7 +60,7 @@ DETAIL_KEY = "fg_detail"
 #: of :mod:`.store`): JSON ``{"k": most k it answers, "tail": the list's fields after its items, "items": [...]}``.
 SIMILAR_KEY = "fg_similar"
 #: A node's neighbourhood of :data:`STORED_DEPTH` and :data:`STORED_LIMIT` as the API sends it, gzip-compressed
-#: (:func:`stored_neighbourhoods`): the API sends these bytes as they are to a client that accepts gzip.
+#: (:func:`stored_neighbourhood`): the API sends these bytes as they are to a client that accepts gzip.
 ANSWER_KEY = "fg_nb"
 BOOKKEEPING = frozenset({BUILD_KEY, SEQ_KEY, JSON_KEYS, NULL_KEYS, EDGE_KEY, ORDER_KEY, LOOKUP_KEY, SEARCH_KEY,
                          TEXT_KEY, KEYWORDS_KEY, CATEGORY_KEY, VECTOR_INDICES, VECTOR_VALUES, NEIGHBOURS_KEY,
@@ -78,7 +78,7 @@ NEIGHBOUR_HEAD = 1000
 #: and the dashboard's, 100, read the stored answer instead: ``fg_nb``).
 WALK_HEAD = 128
 #: The neighbourhood a node stores whole (``fg_nb``): depth 2 and limit 100, the API's default limit and the dashboard's
-#: view. At 100,000 directions such an answer is 90-270 kB of JSON (~960 edges) and ~13 kB gzip-compressed; reading
+#: view. At 100,000 directions such an answer is 90-270 kB of JSON (~960 edges) and ~10 kB gzip-compressed; reading
 #: and splicing its ~100 views cost ~6 ms of CPU a request (API 3.2 + Neo4j 2.6), so 32 clients on 2 cores waited
 #: ~160 ms (p99) for it, against ~40 ms for a detail, which is one stored property too.
 STORED_DEPTH = 2

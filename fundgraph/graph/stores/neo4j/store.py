@@ -85,7 +85,7 @@ Progress = Callable[[str], None]
 #: 0.95 -> 0.67 ms (detail) and 1.00 -> 0.73 (similar), Neo4j's 0.48 -> 0.38 and 0.43 -> 0.38, p99 59.0 -> 38.7 and
 #: 53.0 -> 37.6 ms, requests/s 832 -> 1,179 and 776 -> 1,072 (benchmarks/api_latency.py, 20,000 directions, medians
 #: of 17 runs each interleaved with the thread hop's, load 0.6-5.3). The depth-2 neighbourhood joined them when it
-#: became one stored answer of ~13 kB (``fg_nb``): at 100,000 directions, 6 runs each interleaved (load 0.6-1.4),
+#: became one stored answer of ~10 kB (``fg_nb``): at 100,000 directions, 6 runs each interleaved (load 0.6-1.4),
 #: p99 at 32 clients 62.8-121.1 ms (median 100.2) with the hop, 56.3-108.7 (median 66.7) without, API CPU 1.18-1.85
 #: against 0.85-1.30 ms a request. While it was spliced from ~100 views (~200 kB read through the async driver's
 #: asyncio streams) the loop cost what the hop saved (API CPU 2.31 ms a request with the hop, 2.43 without).
@@ -487,7 +487,7 @@ class Neo4jStore(GraphStore):
         """:meth:`neighborhood` as the API's JSON bytes: the node's stored answer, or spliced from the views' texts.
 
         A neighbourhood of depth :data:`.codec.STORED_DEPTH` and limit :data:`.codec.STORED_LIMIT` (the API's default
-        limit and the dashboard's view) from a node that stores it (``fg_nb``, :func:`.codec.stored_neighbourhoods`)
+        limit and the dashboard's view) from a node that stores it (``fg_nb``, :func:`.codec.stored_neighbourhood`)
         is that property: with ``gzip`` its bytes as they are (:class:`~fundgraph.graph.stores.base.GzipJSON`), else
         decompressed. Any other is spliced from its nodes' views (:meth:`_walk`): at 100,000 directions a depth-2
         neighbourhood has ~100 nodes and ~960 edges (~200 kB): building their pydantic models and serialising them
