@@ -497,7 +497,7 @@ class Neo4jStore(GraphStore):
         return _unzipped(self.connection.plan(lambda: self._walk(node, depth, limit)), gzip)
 
     async def neighborhood_json_on_loop(self, node: str, depth: int, limit: int, gzip: bool = False) -> bytes:
-        """:meth:`neighborhood_json` awaited on the running event loop (not the API's: see :data:`_ON_LOOP`)."""
+        """:meth:`neighborhood_json` awaited on the running event loop (the API's: :meth:`answer_on_loop`)."""
         return _unzipped(await self.connection.plan_on_loop(lambda: self._walk(node, depth, limit)), gzip)
 
     def _walk(self, node: str, depth: int, limit: int) -> Plan[bytes]:
