@@ -17,12 +17,19 @@ from fundgraph.graph.stores.embedded.queries import GraphQueries
 from fundgraph.graph.stores.neo4j.codec import (
     STORED_DEPTH,
     STORED_LIMIT,
+    compress_answer,
     neighbourhood_views,
     query_props,
-    stored_neighbourhood,
+    stored_neighbourhood_json,
 )
 
 pytestmark = pytest.mark.neo4j
+
+
+def stored_neighbourhood(node, props, views):
+    """A node's ``fg_nb`` as the loader writes it (its stored neighbourhood compressed), or None."""
+    answer = stored_neighbourhood_json(node, props, views)
+    return None if answer is None else compress_answer(answer)
 
 
 def test_stored_neighbourhoods_are_written_and_answer_in_one_statement(neo4j_store, neo4j_corpus, monkeypatch):

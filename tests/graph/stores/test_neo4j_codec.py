@@ -35,6 +35,7 @@ from fundgraph.graph.stores.neo4j.codec import (
     VIEW_KEY,
     WALK_COUNTS_KEY,
     WALK_KEY,
+    compress_answer,
     decode_edge_key,
     decode_pairs,
     decode_props,
@@ -45,7 +46,7 @@ from fundgraph.graph.stores.neo4j.codec import (
     projection,
     query_props,
     sparse_rows,
-    stored_neighbourhood,
+    stored_neighbourhood_json,
     stored_walk,
     view_holds_no_edges,
     walk_heads,
@@ -58,6 +59,12 @@ from fundgraph.graph.stores.neo4j.loader import (
     relationship_rows,
 )
 from tests.graph.handmade import handmade_built
+
+
+def stored_neighbourhood(node, props, views):
+    """A node's ``fg_nb`` as the loader writes it (its stored neighbourhood compressed), or None."""
+    answer = stored_neighbourhood_json(node, props, views)
+    return None if answer is None else compress_answer(answer)
 
 
 @pytest.fixture(scope="module")

@@ -60,7 +60,8 @@ DETAIL_KEY = "fg_detail"
 #: of :mod:`.store`): JSON ``{"k": most k it answers, "tail": the list's fields after its items, "items": [...]}``.
 SIMILAR_KEY = "fg_similar"
 #: A node's neighbourhood of :data:`STORED_DEPTH` and :data:`STORED_LIMIT` as the API sends it, gzip-compressed
-#: (:func:`stored_neighbourhood`): the API sends these bytes as they are to a client that accepts gzip.
+#: (:func:`stored_neighbourhood_json`, :func:`compress_answer`): the API sends these bytes as they are to a client
+#: that accepts gzip.
 ANSWER_KEY = "fg_nb"
 BOOKKEEPING = frozenset({BUILD_KEY, SEQ_KEY, JSON_KEYS, NULL_KEYS, EDGE_KEY, ORDER_KEY, LOOKUP_KEY, SEARCH_KEY,
                          TEXT_KEY, KEYWORDS_KEY, CATEGORY_KEY, VECTOR_INDICES, VECTOR_VALUES, NEIGHBOURS_KEY,
@@ -386,16 +387,6 @@ def splice_neighbourhood(center: str, order: list[str], seen: dict[str, int], tr
     opening = f'{{"center":{orjson.dumps(center).decode()},"depth":{depth},"nodes":[{",".join(nodes)}],"edges":['
     closing = f'],"truncated":{"true" if truncated else "false"}}}'
     return b"".join((opening.encode(), b",".join(edges), closing.encode()))
-
-
-def stored_neighbourhood(node: str, props: dict[str, Any], views: dict[str, bytes]) -> bytes | None:
-    """A node's ``fg_nb``: its neighbourhood of :data:`STORED_DEPTH` and :data:`STORED_LIMIT`, gzip-compressed.
-
-    :func:`stored_neighbourhood_json` compressed by :func:`compress_answer` (the loader does the two apart, the
-    compression in a thread of its own).
-    """
-    answer = stored_neighbourhood_json(node, props, views)
-    return None if answer is None else compress_answer(answer)
 
 
 def stored_neighbourhood_json(node: str, props: dict[str, Any], views: dict[str, bytes]) -> bytes | None:

@@ -487,7 +487,7 @@ class Neo4jStore(GraphStore):
         """:meth:`neighborhood` as the API's JSON bytes: the node's stored answer, or spliced from the views' texts.
 
         A neighbourhood of depth :data:`.codec.STORED_DEPTH` and limit :data:`.codec.STORED_LIMIT` (the API's default
-        limit and the dashboard's view) from a node that stores it (``fg_nb``, :func:`.codec.stored_neighbourhood`)
+        limit and the dashboard's view) from a node that stores it (``fg_nb``, :func:`.codec.stored_neighbourhood_json`)
         is that property: with ``gzip`` its bytes as they are (:class:`~fundgraph.graph.stores.base.GzipJSON`), else
         decompressed. Any other is spliced from its nodes' views (:meth:`_walk`): at 100,000 directions a depth-2
         neighbourhood has ~100 nodes and ~960 edges (~200 kB): building their pydantic models and serialising them
@@ -512,7 +512,7 @@ class Neo4jStore(GraphStore):
         first (one more statement), and each level past 2 is one ``find_neighbours`` (and the views of the nodes it
         adds one ``get_neighbourhood_views``). Before all that, a walk of depth 1 or 2 and limit <= WALK_HEAD + 1 from
         an id whose node stores its answer for that depth and limit (``fg_nb``, asked for by ``stored``) is that answer
-        (gzip-compressed: :func:`.codec.stored_neighbourhood`), and one from an id whose node stores its walk
+        (gzip-compressed: :func:`.codec.stored_neighbourhood_json`), and one from an id whose node stores its walk
         (:func:`.codec.walk_heads`: a node with few neighbours, such as a direction) is that list's nodes and views,
         both read by ``find_walk`` (no other statement), as is one of a hub with at least ``limit`` neighbours (its
         first ones, ``fg_nbrs``); other walks cost that one statement more.
