@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.sparse import _sparsetools
 
 from fundgraph.core.schema import ENTITY_REGISTRY
 from fundgraph.embeddings import vectors as vx
@@ -267,13 +268,24 @@ class Candidates:
 def _sparse_row_times(row: np.ndarray, transposed: sp.csr_matrix, n: int) -> np.ndarray:
     """``row @ transposed`` as a dense 1-d array: the rows of ``transposed`` the query has, summed into one array.
 
-    (Those rows, sliced, then one matrix-vector product: 2.0 ms at 100,000 directions for a direction's text
-    vector, against 3.0 ms for a sparse × sparse product and 7.3 ms for the product with every row.)
+    Each of those rows (a feature's postings) is added in place, straight from the matrix's own arrays, by scipy's
+    compiled column-times-scalar kernel: no copy of the rows, no scipy matrix made per query. The same additions
+    in the same order as ``transposed[cols].T @ row[cols]`` (bit-identical), at 100,000 directions 1.0 ms
+    instead of 1.9 ms for a search text's ~40 features (~1 M postings); a sparse × sparse product took 3.3 ms,
+    ``np.bincount`` over the concatenated postings 6.0 ms, and the product with every row 7.3 ms.
     """
     cols = np.flatnonzero(row)
+    out = np.zeros(n, dtype=transposed.dtype)
     if cols.size == 0:
-        return np.zeros(n, dtype=transposed.dtype)
-    return np.asarray(transposed[cols].T @ row[cols].astype(transposed.dtype), dtype=transposed.dtype).ravel()
+        return out
+    indptr, indices, data = transposed.indptr, transposed.indices, transposed.data
+    x = row.astype(transposed.dtype, copy=False)
+    if indptr.dtype != indices.dtype or not (data.flags.c_contiguous and indices.flags.c_contiguous):
+        return np.asarray(transposed[cols].T @ x[cols], dtype=transposed.dtype).ravel()
+    for c in cols.tolist():
+        # y[indices[p]] += data[p] * x[c] over the postings p of feature c (one CSC column of one).
+        _sparsetools.csc_matvec(n, 1, indptr[c:c + 2], indices, data, x[c:c + 1], out)
+    return out
 
 
 @dataclass
