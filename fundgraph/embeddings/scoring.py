@@ -194,6 +194,7 @@ class Candidates:
         #: them: :meth:`products` then reads only the columns a query has (see there).
         self.transposed: tuple[sp.csr_matrix, sp.csr_matrix] | None = None
         self._keywords: Any = None
+        self._text_error: float | None = None
 
     @property
     def entity_matrix(self) -> tuple[sp.csr_matrix, dict[str, int]]:
@@ -203,6 +204,13 @@ class Candidates:
                 if self._entity_matrix is None:
                     self._entity_matrix = vx.entity_matrix(self.entities, self.idf)
         return self._entity_matrix
+
+    @property
+    def text_error(self) -> float:
+        """:func:`vectors.product_error` of :attr:`vectors`, computed once (a pass over every row's length)."""
+        if self._text_error is None:
+            self._text_error = vx.product_error(self.vectors)
+        return self._text_error
 
     @property
     def program_codes(self) -> tuple[np.ndarray, dict[str, int]]:
@@ -230,7 +238,7 @@ class Candidates:
         else:
             text = vx.query_products(self.vectors, q).astype(np.float64)
             ent = np.minimum(np.asarray(ents @ e).ravel(), 1.0) if e is not None else 0.0
-        return np.clip(text, -1.0, 1.0), ent
+        return np.clip(text, -1.0, 1.0, out=text), ent
 
     def keywords_in(self, text: str) -> list[str]:
         """The keyword entities (names of 3 characters or more) whose name is in ``text``, case-insensitively.
@@ -590,15 +598,17 @@ def combine(text: Any, entity: Any, config: ScoringConfig) -> Any:
     return float(out) if np.ndim(out) == 0 else out
 
 
-def candidate_margin(vectors: vx.TextMatrix, config: ScoringConfig) -> float:
+def candidate_margin(vectors: vx.TextMatrix, config: ScoringConfig, *, error: float | None = None) -> float:
     """How far below the k-th best approximate score a candidate may be and still belong in the best k.
 
     The approximate combined score of a pair is within ``δ = L · product_error + 1e-6`` of its exact, rounded
     score (float32 text products, float64 entity products, two roundings to 6 decimals), where ``L`` is
     :attr:`ScoringConfig.lipschitz` (``text_weight``, plus ``entity_weight / entity_gate`` with the gate on);
     a candidate in the exact best k is within 2δ of the approximate k-th best. 1e-5 is added for safety.
+    ``error``: ``product_error(vectors)`` when already known (:attr:`Candidates.text_error`).
     """
-    return 2 * (config.lipschitz * vx.product_error(vectors) + 1e-6) + 1e-5
+    error = vx.product_error(vectors) if error is None else error
+    return 2 * (config.lipschitz * error + 1e-6) + 1e-5
 
 
 def rescore(
@@ -715,7 +725,7 @@ def rank(
     if programs is not None:
         allowed = np.isin(codes, [names[p] for p in programs if p in names])
         scores[~allowed] = -np.inf
-    keep = vx.selection_mask(scores, k, margin=candidate_margin(cands.vectors, config))[0]
+    keep = vx.selection_mask(scores, k, margin=candidate_margin(cands.vectors, config, error=cands.text_error))[0]
     return rescore(q, query_entities_, np.flatnonzero(keep), cands, config, k=k)
 
 

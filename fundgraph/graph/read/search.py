@@ -63,7 +63,7 @@ def evidence(pool: Candidates, vector: np.ndarray, text: np.ndarray, entity: Any
     shares = np.asarray(entity) > 0 if np.ndim(entity) else np.zeros(n, dtype=bool)
     if n == 0 or vx.as_query(vector).shape[0] != vx.dimension(pool.vectors):
         return shares
-    err = vx.product_error(pool.vectors) + 1e-6
+    err = pool.text_error + 1e-6
     sure = text >= MIN_TEXT_SCORE + err
     near = np.flatnonzero(~sure & (text > MIN_TEXT_SCORE - err))
     if near.size:
@@ -123,7 +123,7 @@ def search(
                                        _Profiles(pool, entity_scores))
     terms = [models.QueryTerm(**_term(eid, lexicon, cands), matched=m) for eid, m in named.items()]
     if ranked:
-        return models.SearchResults(items=[marks.mark(item(s), named) for s in ranked], rule=SEARCH_RULE,
+        return models.SearchResults(items=[marks.mark_new(item(s), named) for s in ranked], rule=SEARCH_RULE,
                                     query_entities=terms)
     return models.SearchResults(items=[], rule=SEARCH_RULE, query_entities=terms,
                                 reason=_reason(terms, programs), suggestions=suggest(text, cands))
@@ -140,7 +140,7 @@ def _finalists(q: np.ndarray, rows: np.ndarray, text: np.ndarray, entity: Any, p
     same order, as :func:`rescore` of the first selection (it scores each candidate on its own).
     """
     ents = entity[rows] if np.ndim(entity) else entity
-    keep = _within(combine(text[rows], ents, config), k, candidate_margin(pool.vectors, config))
+    keep = _within(combine(text[rows], ents, config), k, candidate_margin(pool.vectors, config, error=pool.text_error))
     chosen = rows[keep]
     exact = vx.cosines(pool.vectors, chosen, q)
     if chosen.size <= k:
