@@ -195,6 +195,7 @@ class Candidates:
         self.transposed: tuple[sp.csr_matrix, sp.csr_matrix] | None = None
         self._keywords: Any = None
         self._text_error: float | None = None
+        self._maxima: Any = None
 
     @property
     def entity_matrix(self) -> tuple[sp.csr_matrix, dict[str, int]]:
@@ -239,6 +240,49 @@ class Candidates:
             text = vx.query_products(self.vectors, q).astype(np.float64)
             ent = np.minimum(np.asarray(ents @ e).ravel(), 1.0) if e is not None else 0.0
         return np.clip(text, -1.0, 1.0, out=text), ent
+
+    def pruned_products(
+        self, query_vector: np.ndarray, query_entities_: Mapping[str, float], slack: float
+    ) -> tuple[np.ndarray, float, Any]:
+        """:meth:`products` without the query's lightest text features: (text, spread, entity overlaps).
+
+        The features left out are the lightest whose weight times their largest value in any row sum to at most
+        ``slack`` (with :attr:`transposed` and no negative value in the query or the rows; else none): every
+        row's cosine is then between ``text`` and ``text + spread`` (each within :attr:`text_error`), and their
+        postings, the longest (common features weigh least), are not read.
+        """
+        q = vx.as_query(query_vector)
+        maxima = self._posting_maxima() if slack > 0 else None
+        if maxima is not None and q.shape[0] == maxima.shape[0]:
+            cols = np.flatnonzero(q)
+            weights = q[cols].astype(np.float64)
+            if cols.size and weights.min() >= 0:
+                bound = weights * maxima[cols]
+                order = np.argsort(bound, kind="stable")
+                light = order[np.cumsum(bound[order]) <= slack]
+                if light.size:
+                    q = q.copy()
+                    q[cols[light]] = 0
+                    text, ent = self.products(q, query_entities_)
+                    return text, float(bound[light].sum()) * (1 + 1e-9), ent
+        text, ent = self.products(query_vector, query_entities_)
+        return text, 0.0, ent
+
+    def _posting_maxima(self) -> np.ndarray | None:
+        """Each text feature's largest value in any row (float64), when every value is >= 0 (else None); made once."""
+        if self._maxima is None:
+            with self._lock:
+                if self._maxima is None:
+                    maxima: Any = False
+                    if self.transposed is not None:
+                        text_t = self.transposed[0]
+                        data, indptr = np.asarray(text_t.data), np.asarray(text_t.indptr)
+                        if data.size and float(data.min()) >= 0:
+                            maxima = np.zeros(text_t.shape[0], dtype=np.float64)
+                            filled = indptr[1:] > indptr[:-1]
+                            maxima[filled] = np.maximum.reduceat(data, indptr[:-1][filled])
+                    self._maxima = maxima
+        return self._maxima if self._maxima is not False else None
 
     def keywords_in(self, text: str) -> list[str]:
         """The keyword entities (names of 3 characters or more) whose name is in ``text``, case-insensitively.
