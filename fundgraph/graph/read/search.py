@@ -9,6 +9,7 @@ text similarity of at least :data:`MIN_TEXT_SCORE`. Directions with neither are 
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -181,11 +182,24 @@ class _Profiles:
     def __init__(self, pool: Candidates, entity: Any) -> None:
         self.pool = pool
         self.entity = entity if np.ndim(entity) else None
+        # The embedded store's profiles are rows of one sparse matrix: read straight from its arrays.
+        self.matrix = getattr(pool.entities, "matrix", None)
+        self.entity_ids = getattr(pool.entities, "entity_ids", None)
 
     def __getitem__(self, row: int) -> tuple[dict[str, float], float]:
         if self.entity is None or self.entity[row] == 0:
             return {}, 0.0
-        return idf_profile(self.pool.entities[row], self.pool.idf)
+        if self.matrix is None or self.entity_ids is None:
+            return idf_profile(self.pool.entities[row], self.pool.idf)
+        # idf_profile(pool.entities[row], pool.idf) without the intermediate profile: the same products, in the
+        # same (column) order.
+        m, ids, idf = self.matrix, self.entity_ids, self.pool.idf
+        lo, hi = m.indptr[row : row + 2].tolist()
+        weighted: dict[str, float] = {}
+        for c, w in zip(m.indices[lo:hi].tolist(), m.data[lo:hi].tolist(), strict=True):
+            e = ids[c]
+            weighted[e] = w * idf.get(e, 0.0)
+        return weighted, math.sqrt(sum(x * x for x in weighted.values()))
 
 
 def _term(eid: str, lexicon: Any, cands: Candidates) -> dict[str, str]:
