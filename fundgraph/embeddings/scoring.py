@@ -699,10 +699,18 @@ def rescore_selections(
     va, na = idf_profile(query_entities_, cands.idf)
     idf = cands.idf
     scored: list[tuple[float, str, int, float, float, dict[str, float]]] = []
+    # A profile object given for several rows (identical profiles) is overlapped with the query once.
+    overlaps: dict[int, tuple[Any, tuple[float, dict[str, float]]]] = {}
     for j, tj in zip(cols.tolist(), np.asarray(text).tolist(), strict=True):
         t = round(tj, 6)
-        vb, nb = idf_profile(cands.entities[j], idf) if profiles is None else profiles[j]
-        e_score, contrib = profile_overlap(va, na, vb, nb)
+        if profiles is None:
+            e_score, contrib = profile_overlap(va, na, *idf_profile(cands.entities[j], idf))
+        else:
+            profile = profiles[j]
+            seen = overlaps.get(id(profile))
+            if seen is None or seen[0] is not profile:
+                seen = overlaps[id(profile)] = (profile, profile_overlap(va, na, *profile))
+            e_score, contrib = seen[1]
         scored.append((round(combine(t, e_score, config), 6), cands.ids[j], j, t, e_score, contrib))
     scored.sort(key=lambda s: (-s[0], s[1]))
     made: dict[int, Scored] = {}

@@ -213,6 +213,7 @@ class _Profiles:
         # The embedded store's profiles are rows of one sparse matrix: read straight from its arrays.
         self.matrix = getattr(pool.entities, "matrix", None)
         self.entity_ids = getattr(pool.entities, "entity_ids", None)
+        self.seen: dict[bytes, tuple[dict[str, float], float]] = {}
 
     def __getitem__(self, row: int) -> tuple[dict[str, float], float]:
         if self.entity is None or self.entity[row] == 0:
@@ -223,11 +224,18 @@ class _Profiles:
         # same (column) order.
         m, ids, idf = self.matrix, self.entity_ids, self.pool.idf
         lo, hi = m.indptr[row : row + 2].tolist()
-        weighted: dict[str, float] = {}
-        for c, w in zip(m.indices[lo:hi].tolist(), m.data[lo:hi].tolist(), strict=True):
-            e = ids[c]
-            weighted[e] = w * idf.get(e, 0.0)
-        return weighted, math.sqrt(sum(x * x for x in weighted.values()))
+        columns, values = m.indices[lo:hi], m.data[lo:hi]
+        # Rows with the same profile (a series' editions, a recombined corpus) get the same object, so that
+        # rescore_selections overlaps it with the query once.
+        key = columns.tobytes() + values.tobytes()
+        made = self.seen.get(key)
+        if made is None:
+            weighted: dict[str, float] = {}
+            for c, w in zip(columns.tolist(), values.tolist(), strict=True):
+                e = ids[c]
+                weighted[e] = w * idf.get(e, 0.0)
+            made = self.seen[key] = (weighted, math.sqrt(sum(x * x for x in weighted.values())))
+        return made
 
 
 def _term(eid: str, lexicon: Any, cands: Candidates) -> dict[str, str]:
