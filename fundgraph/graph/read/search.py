@@ -131,26 +131,28 @@ def _finalists(pool: Candidates, q: np.ndarray, entities: dict[str, float], prog
         final = np.flatnonzero(near >= _kth(near, k) - (2 * (config.lipschitz * 1e-9 + 1e-6) + 1e-5))
         chosen, exact = chosen[final], exact[final]
         if chosen.size > k:
-            final = _first_of_equals(pool, chosen, exact, k)
+            final = _first_of_equals(pool, chosen, exact, entity, k)
             chosen, exact = chosen[final], exact[final]
     return chosen, exact, entity
 
 
-def _first_of_equals(pool: Candidates, rows: np.ndarray, exact: np.ndarray, k: int) -> np.ndarray:
+def _first_of_equals(pool: Candidates, rows: np.ndarray, exact: np.ndarray, entity: Any, k: int) -> np.ndarray:
     """Positions of ``rows`` less the rows that an equal row with a smaller id keeps out of the best ``k``.
 
     Rows with the same exact cosine and the same entity profile (a recombined corpus repeats titles; a series'
     editions repeat a direction) have the same score whatever it is, so of each such group only the k with the
     smallest ids can be in the best k (ties are broken by id). Some 70 finalists per search were such groups at
-    100,000 directions; each is otherwise scored and sorted. Without the profiles as one matrix: all.
+    100,000 directions; each is otherwise scored and sorted. The entity products are compared too (they decide
+    whether a profile is read, :class:`_Profiles`). Without the profiles as one matrix: all.
     """
     matrix = getattr(pool.entities, "matrix", None)
     if matrix is None:
         return np.arange(rows.size)
     starts, ends = matrix.indptr[rows].tolist(), matrix.indptr[rows + 1].tolist()
-    groups: dict[tuple[float, bytes, bytes], list[tuple[str, int]]] = {}
-    for at, (row, t, lo, hi) in enumerate(zip(rows.tolist(), exact.tolist(), starts, ends, strict=True)):
-        key = (t, matrix.indices[lo:hi].tobytes(), matrix.data[lo:hi].tobytes())
+    products = (entity[rows] if np.ndim(entity) else np.zeros(rows.size)).tolist()
+    groups: dict[tuple[float, float, bytes, bytes], list[tuple[str, int]]] = {}
+    for at, (row, t, e, lo, hi) in enumerate(zip(rows.tolist(), exact.tolist(), products, starts, ends, strict=True)):
+        key = (t, e, matrix.indices[lo:hi].tobytes(), matrix.data[lo:hi].tobytes())
         groups.setdefault(key, []).append((pool.ids[row], at))
     if len(groups) == rows.size:
         return np.arange(rows.size)
