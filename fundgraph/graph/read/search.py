@@ -116,6 +116,8 @@ def _finalists(pool: Candidates, q: np.ndarray, entities: dict[str, float], prog
     finalists (about k): the only ones whose entity overlaps are computed and explained. The same k, in the same
     order, as :func:`rescore` of every row with evidence (it scores each row on its own).
     """
+    if k < 1 or not pool.ids:
+        return np.zeros(0, dtype=np.int64), np.zeros(0), 0.0
     for slack in (PRUNED_WEIGHT, 0.0):
         text, spread, entity = pool.pruned_products(q, entities, slack)
         chosen, sure = _shortlist(pool, text, spread, entity, programs, config, k)
