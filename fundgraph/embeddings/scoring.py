@@ -33,7 +33,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse import _sparsetools
+
+try:  # scipy's compiled kernels (private: without them the public, slower paths give the same numbers)
+    from scipy.sparse import _sparsetools
+except ImportError:  # pragma: no cover - a scipy that moved them
+    _sparsetools = None
 
 from fundgraph.core.schema import ENTITY_REGISTRY
 from fundgraph.embeddings import vectors as vx
@@ -332,7 +336,8 @@ def _sparse_row_times(row: np.ndarray, transposed: sp.csr_matrix, n: int) -> np.
         return out
     indptr, indices, data = transposed.indptr, transposed.indices, transposed.data
     x = row.astype(transposed.dtype, copy=False)
-    if indptr.dtype != indices.dtype or not (data.flags.c_contiguous and indices.flags.c_contiguous):
+    if (_sparsetools is None or indptr.dtype != indices.dtype
+            or not (data.flags.c_contiguous and indices.flags.c_contiguous)):
         return np.asarray(transposed[cols].T @ x[cols], dtype=transposed.dtype).ravel()
     for c in cols.tolist():
         # y[indices[p]] += data[p] * x[c] over the postings p of feature c (one CSC column of one).

@@ -25,7 +25,11 @@ from typing import Union
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse import _sparsetools
+
+try:  # scipy's compiled kernels (private: without them the public, slower paths give the same numbers)
+    from scipy.sparse import _sparsetools
+except ImportError:  # pragma: no cover - a scipy that moved them
+    _sparsetools = None
 
 #: A matrix of text vectors, one row per text: dense float32, or CSR float32.
 TextMatrix = Union[np.ndarray, sp.csr_matrix]  # noqa: UP007 - a runtime alias (Python 3.11 typing)
@@ -205,7 +209,8 @@ def _csr_cosines(m: sp.csr_matrix, rows: np.ndarray, q: np.ndarray) -> np.ndarra
     4 ms went to that for two calls of some 60 rows).
     """
     indptr, indices = m.indptr, m.indices
-    if indptr.dtype != indices.dtype or m.data.dtype != np.float32 or not m.data.flags.c_contiguous:
+    if (_sparsetools is None or indptr.dtype != indices.dtype or m.data.dtype != np.float32
+            or not m.data.flags.c_contiguous):
         return None
     idx = rows.astype(indptr.dtype, copy=False)
     if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= m.shape[0]):
