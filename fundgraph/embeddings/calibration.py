@@ -21,7 +21,7 @@ import itertools
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -65,10 +65,15 @@ class Calibration:
         if not 0.0 <= self.min_confidence <= 1.0:
             raise ValueError("min_confidence must lie in [0, 1]")
 
+    @cached_property
+    def _knots(self) -> tuple[np.ndarray, np.ndarray]:
+        """The knots' scores and confidences as float64 arrays (what ``np.interp`` makes of the lists), made once."""
+        return (np.asarray([p[0] for p in self.points], dtype=np.float64),
+                np.asarray([p[1] for p in self.points], dtype=np.float64))
+
     def confidence(self, score: float) -> float:
         """The calibrated confidence of a score (linear between knots, flat outside them, within [0, 1])."""
-        xs = [p[0] for p in self.points]
-        ys = [p[1] for p in self.points]
+        xs, ys = self._knots
         c = float(np.interp(float(score), xs, ys))
         return round(min(1.0, max(0.0, c)), DECIMALS)
 

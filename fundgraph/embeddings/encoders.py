@@ -31,7 +31,7 @@ import scipy.sparse as sp
 from fundgraph.core.errors import FundgraphError, InputError, MissingDependency
 from fundgraph.core.paths import EVAL_DIR
 from fundgraph.embeddings.lexicon import FOLD, Lexicon
-from fundgraph.embeddings.vectors import TextMatrix, l2_normalise, to_csr
+from fundgraph.embeddings.vectors import TextMatrix, as_query, l2_normalise, to_csr
 
 if TYPE_CHECKING:
     from fundgraph.core.settings import Settings
@@ -516,6 +516,40 @@ class LexicalEncoder(Encoder):
         del blocks
         return l2_normalise(m)
 
+    def encode_query(self, text: str) -> np.ndarray:
+        """``as_query(encode([text]))``: one text's row as a dense float32 vector, with the same arithmetic.
+
+        The steps of :meth:`encode` and :func:`vectors.l2_normalise` on one row's arrays (the sums as ``np.bincount``
+        makes them, in the same order), without making and canonicalising scipy matrices: a search encodes one
+        text (0.25 → 0.1 ms at 100,000 directions).
+        """
+        if not self.vocabulary or self._fitted is not None:
+            return as_query(self.encode([text]))
+        n_cols = len(self.vocabulary)
+        ids = self._feature_ids(text, _VocabularyIds(self.vocabulary), None).astype(np.int64)
+        indices, counts = np.unique(ids[ids < n_cols], return_counts=True)
+        logs = np.array([0.0] + [math.log(c) for c in range(1, int(counts.max(initial=1)) + 1)])
+        data = ((1.0 + logs[counts]) * self.idf.astype(np.float64)[indices]).astype(np.float32)
+        row = np.zeros(indices.size, dtype=np.intp)
+        is_char = self._char_columns()
+        if is_char.any() and (~is_char).any():
+            char_of = is_char[indices]
+            sq = np.asarray(data, dtype=np.float64) ** 2
+            word_norm = np.sqrt(np.bincount(row, weights=np.where(char_of, 0.0, sq), minlength=1))
+            char_norm = np.sqrt(np.bincount(row, weights=np.where(char_of, sq, 0.0), minlength=1))
+            word_norm[word_norm == 0] = 1.0
+            char_norm[char_norm == 0] = 1.0
+            scale = np.where(char_of, math.sqrt(1.0 - self.word_share) / char_norm[row],
+                             math.sqrt(self.word_share) / word_norm[row])
+            data = (data * scale).astype(np.float32)
+        nonzero = data != 0  # l2_normalise's to_csr drops explicit zeros
+        indices, data, row = indices[nonzero], data[nonzero], row[nonzero]
+        norms = np.sqrt(np.bincount(row, weights=np.asarray(data, dtype=np.float64) ** 2, minlength=1))
+        norms[norms == 0] = 1.0
+        out = np.zeros(n_cols, dtype=np.float32)
+        out[indices] = (data * np.repeat(1.0 / norms, data.size)).astype(np.float32)
+        return out
+
     def _weigh_block(self, rows: Sequence[np.ndarray], column: np.ndarray, n_cols: int) -> sp.csr_matrix:
         """Weighted rows of the texts whose feature ids are ``rows`` (``column``: feature id → vocabulary column)."""
         lengths = np.fromiter((r.size for r in rows), dtype=np.int64, count=len(rows))
@@ -934,6 +968,13 @@ class QueryEncoder:
                 if self._encoder is None:
                     self._encoder = encoder_from_state(self.state)
         return self._encoder
+
+    def vector(self, text: str) -> np.ndarray:
+        """One search text's vector, dense float32 (the lexical encoder's :meth:`LexicalEncoder.encode_query`)."""
+        encoder = self.encoder
+        if isinstance(encoder, LexicalEncoder):
+            return encoder.encode_query(text)
+        return as_query(encoder.encode([text]))
 
     @property
     def lexicon(self) -> Any:

@@ -26,6 +26,11 @@ from typing import Union
 import numpy as np
 import scipy.sparse as sp
 
+try:  # scipy's compiled kernels (private: without them the public, slower paths give the same numbers)
+    from scipy.sparse import _sparsetools
+except ImportError:  # pragma: no cover - a scipy that moved them
+    _sparsetools = None
+
 #: A matrix of text vectors, one row per text: dense float32, or CSR float32.
 TextMatrix = Union[np.ndarray, sp.csr_matrix]  # noqa: UP007 - a runtime alias (Python 3.11 typing)
 
@@ -183,6 +188,10 @@ def cosines(m: TextMatrix, rows: Sequence[int] | np.ndarray, q: np.ndarray) -> n
     q = np.asarray(q, dtype=np.float64).ravel()
     if rows.size == 0 or q.shape[0] != dimension(m):
         return np.zeros(rows.size, dtype=np.float64)
+    if isinstance(m, sp.csr_matrix):
+        fast = _csr_cosines(m, rows, q)
+        if fast is not None:
+            return fast
     sub = m[rows] if sp.issparse(m) else np.asarray(m, np.float32)[rows]
     sub = sp.csr_matrix(sub, dtype=np.float32)
     sub.sum_duplicates()
@@ -190,6 +199,35 @@ def cosines(m: TextMatrix, rows: Sequence[int] | np.ndarray, q: np.ndarray) -> n
     sub.sort_indices()
     sub = sub.astype(np.float64)
     return np.clip(np.asarray(sub @ q, dtype=np.float64).ravel(), -1.0, 1.0)
+
+
+def _csr_cosines(m: sp.csr_matrix, rows: np.ndarray, q: np.ndarray) -> np.ndarray | None:
+    """:func:`cosines` of CSR rows already in canonical form, from the matrix's arrays (None: not canonical).
+
+    The same rows gathered and the same float64 row products as the general path (scipy's compiled kernels,
+    bit-identical), without making and checking scipy matrices per call (0.6 ms of a 100,000-direction search's
+    4 ms went to that for two calls of some 60 rows).
+    """
+    indptr, indices = m.indptr, m.indices
+    if (_sparsetools is None or indptr.dtype != indices.dtype or m.data.dtype != np.float32
+            or not m.data.flags.c_contiguous):
+        return None
+    idx = rows.astype(indptr.dtype, copy=False)
+    if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= m.shape[0]):
+        return None  # negative or out-of-range rows: scipy's indexing says what is wrong
+    sub_indptr = np.zeros(idx.size + 1, dtype=indptr.dtype)
+    np.cumsum(indptr[idx + 1] - indptr[idx], out=sub_indptr[1:])
+    nnz = int(sub_indptr[-1])
+    sub_indices = np.empty(nnz, dtype=indices.dtype)
+    sub_data = np.empty(nnz, dtype=np.float32)
+    _sparsetools.csr_row_index(idx.size, idx, indptr, indices, m.data, sub_indices, sub_data)
+    # Canonical (sorted, no duplicates) and no stored zeros: what sum_duplicates/eliminate_zeros/sort_indices
+    # would leave unchanged. Else the general path makes it so.
+    if not _sparsetools.csr_has_canonical_format(idx.size, sub_indptr, sub_indices) or not sub_data.all():
+        return None
+    out = np.zeros(idx.size, dtype=np.float64)
+    _sparsetools.csr_matvec(idx.size, m.shape[1], sub_indptr, sub_indices, sub_data.astype(np.float64), q, out)
+    return np.clip(out, -1.0, 1.0)
 
 
 def entity_matrix(

@@ -256,18 +256,27 @@ class HierarchyMarks:
 
     def explanation(self, x: models.Explanation, a: Iterable[str], b: Iterable[str]) -> models.Explanation:
         """``x`` with ``via_hierarchy``: the shared names not cited by both ``a`` and ``b`` (entity ids) themselves."""
+        return x.model_copy(update={"via_hierarchy": self._via(x, a, b)})
+
+    def _via(self, x: models.Explanation, a: Iterable[str], b: Iterable[str]) -> dict[str, list[str]]:
         a, b = frozenset(a), frozenset(b)
         via: dict[str, list[str]] = {}
         for group, names in x.shared.items():
             for n in names:
                 if not any(e in a and e in b for e in self.ids.get((group, n), ())):
                     via.setdefault(group, []).append(n)
-        return x.model_copy(update={"via_hierarchy": via})
+        return via
 
     def mark(self, item: models.SimilarItem, query_direct: Iterable[str]) -> models.SimilarItem:
         """``item`` with ``explanation.via_hierarchy`` (``query_direct``: what the query side cites itself)."""
         x = self.explanation(item.explanation, query_direct, self.direct.get(item.direction.id, ()))
         return item.model_copy(update={"explanation": x})
+
+    def mark_new(self, item: models.SimilarItem, query_direct: Iterable[str]) -> models.SimilarItem:
+        """:meth:`mark` of an item just made and not yet shared: its explanation is marked in place (no copies)."""
+        item.explanation.via_hierarchy = self._via(item.explanation, query_direct,
+                                                   self.direct.get(item.direction.id, ()))
+        return item
 
     def overlap(self, o: models.Overlap) -> models.Overlap:
         """``o`` with its similar pairs' ``via_hierarchy``."""

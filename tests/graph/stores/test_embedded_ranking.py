@@ -123,3 +123,73 @@ def test_suggestions_take_the_graph_counts_when_the_candidates_carry_them():
                        idf={"disease:a": 1.0}, idf_given=True, cited={"disease:a": 2, "disease:b": 9, "keyword:c": 30})
     assert [t.id for t in suggest("zzz", graph)] == ["disease:b", "disease:a"]
     assert next(t.id for t in suggest("Beta diseases", graph)) == "disease:b"
+
+
+@pytest.mark.parametrize("slack", [0.05, 0.3])
+def test_pruned_products_bound_every_rows_exact_cosine(queries, slack):
+    import numpy as np
+
+    from fundgraph.embeddings import vectors as vx
+    from fundgraph.embeddings.scoring import query_entities
+
+    ctx = queries.ranking_context
+    cands = queries.candidates()
+    every = np.arange(len(cands.ids))
+    pruned = 0
+    for text in SEARCHES:
+        q = ctx.query_encoder.vector(text)
+        entities = query_entities(text, ctx.lexicon(), cands)
+        low, spread, ent = cands.pruned_products(q, entities, slack)
+        full, full_ent = cands.products(q, entities)
+        exact = vx.cosines(cands.vectors, every, q)
+        assert 0 <= spread <= slack * (1 + 1e-6)
+        assert np.all(low <= exact + cands.text_error) and np.all(exact <= low + spread + cands.text_error)
+        assert np.array_equal(ent, full_ent)  # the entity products are not pruned
+        pruned += spread > 0
+        if spread == 0:
+            assert np.array_equal(low, full)
+    assert pruned >= 2  # the lightest features of most texts are left out
+
+
+@pytest.mark.parametrize("k", [1, 3, 40])
+def test_search_of_any_k_and_programs_equals_exhaustive_exact_ranking(queries, k):
+    import numpy as np
+
+    from fundgraph.embeddings import vectors as vx
+    from fundgraph.embeddings.scoring import query_entities, rescore
+    from fundgraph.graph.read.search import MIN_TEXT_SCORE
+
+    ctx = queries.ranking_context
+    cands = queries.candidates()
+    every = np.arange(len(cands.ids))
+    programs = sorted(set(cands.programs))
+    compared = 0
+    for i, text in enumerate(SEARCHES):
+        chosen = [programs[i % len(programs)], programs[(i + 2) % len(programs)]] if i % 2 else None
+        q = ctx.query_encoder.vector(text)
+        entities = query_entities(text, ctx.lexicon(), cands)
+        exact_text = np.round(vx.cosines(cands.vectors, every, q), 6)
+        wanted = {e for e, w in entities.items() if w > 0 and cands.idf.get(e, 0) > 0}
+        shares = np.array([bool(wanted & {e for e in cands.entities[j] if cands.idf.get(e, 0) > 0}) for j in every])
+        allowed = np.array([chosen is None or p in chosen for p in cands.programs])
+        rows = np.flatnonzero(((exact_text >= MIN_TEXT_SCORE) | shares) & allowed)
+        reference = rescore(q, entities, rows, cands, ctx.config.with_(entity_gate=0.0), k=k)
+        got = queries.search(text, k, chosen)
+        assert [(s.direction.id, s.score, s.explanation.summary) for s in got.items] == [
+            (s.id, s.score, s.summary) for s in reference], (text, k, chosen)
+        compared += bool(reference)
+    assert compared >= len(SEARCHES) // 2
+
+
+def test_a_search_texts_vector_is_what_encode_gives_bit_for_bit(queries):
+    import numpy as np
+
+    from fundgraph.embeddings import vectors as vx
+
+    encoder = queries.ranking_context.encoder()
+    texts = [*SEARCHES, *(queries.briefs[d].title for d in queries.direction_ids), "的", "x", "数据 数据 数据"]
+    for text in texts:
+        want = vx.as_query(encoder.encode([text]))
+        got = queries.ranking_context.query_encoder.vector(text)
+        assert got.dtype == want.dtype == np.float32
+        assert np.array_equal(got.view(np.uint32), want.view(np.uint32)), text

@@ -356,7 +356,7 @@ class GraphQueries:
         if hit is not None:
             return hit
         ctx = self.ranking_context
-        vector = vx.as_query(ctx.encoder().encode([text]))  # the lexical encoder's row is sparse
+        vector = ctx.query_encoder.vector(text)
         result = free_text.search(text, k, programs, context=ctx, cands=self.candidates(), vector=vector,
                                   item=lambda s: ctx.item(s, self.briefs[s.id]), marks=self.hierarchy_marks())
         with self._lock:

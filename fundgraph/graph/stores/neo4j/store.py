@@ -713,7 +713,7 @@ class Neo4jStore(GraphStore):
         voc = self._vocabulary or self.vocabulary()
         semantics.check_search(text, k)
         ctx = voc.context
-        vector = vx.as_query(ctx.encoder().encode([text]))  # the lexical encoder's row is sparse
+        vector = ctx.query_encoder.vector(text)
         exhaustive = self._exhaustive(voc)
         row = self.read("find_search_candidates", exhaustive=exhaustive, n=self.vector_candidates,
                         vector=[] if exhaustive else voc.index_vector(vector))[0]
