@@ -178,7 +178,7 @@ class Blobs(Sequence[Any]):
     def raw(self, i: int) -> bytes:
         """The encoded bytes of value i."""
         s = int(i) if self.slots is None else int(self.slots[i])
-        lo, hi = int(self.offsets[s]), int(self.offsets[s + 1])
+        lo, hi = self.offsets[s : s + 2].tolist()
         base = len(self.data)
         if lo >= base and self.tail is not None and hi > lo:
             return self.tail[lo - base : hi - base].tobytes()
@@ -487,19 +487,27 @@ class Columns:
         code = self.relations.index(relation) if relation in self.relations else -1
         if relation is not None and code < 0:
             return
-        for j in range(int(self.indptr[i]), int(self.indptr[i + 1])):
-            if relation is None or int(self.rel[j]) == code:
-                key, e = self.edge_props[j]
-                yield self.node_ids[int(self.dst[j])], key, e
+        lo, hi = int(self.indptr[i]), int(self.indptr[i + 1])
+        # The node's edges picked with one comparison of its slice (a numpy scalar read per edge cost ~40% of
+        # reading a direction's MENTIONS at 100,000 directions), their targets read in one go.
+        picked = range(hi - lo) if relation is None else np.flatnonzero(self.rel[lo:hi] == code).tolist()
+        targets = self.dst[lo:hi].tolist()
+        ids, props = self.node_ids, self.edge_props
+        for k in picked:
+            key, e = props[lo + k]
+            yield ids[targets[k]], key, e
 
     def out_targets(self, node_id: str, relation: str) -> list[str]:
         """Targets of a node's out-edges of one relation (no property decoded)."""
         if relation not in self.relations:
             return []
         i = self.index[node_id]
-        lo, hi = int(self.indptr[i]), int(self.indptr[i + 1])
+        lo, hi = self.indptr[i : i + 2].tolist()
         code = self.relations.index(relation)
-        return [self.node_ids[t] for t in self.dst[lo:hi][self.rel[lo:hi] == code].tolist()]
+        ids = self.node_ids
+        # Python over the two short slices: a node has tens of edges, and numpy's mask and fancy index of so few
+        # cost more than the loop (a similar list reads this for each direction it ranks).
+        return [ids[t] for t, r in zip(self.dst[lo:hi].tolist(), self.rel[lo:hi].tolist(), strict=True) if r == code]
 
     def neighbours(self, node_id: str) -> set[str]:
         """Successors and predecessors of a node."""
