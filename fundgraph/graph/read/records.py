@@ -42,9 +42,24 @@ def program_record(node: Mapping[str, Any]) -> dict[str, Any]:
     return {k: node.get(k) for k in PROGRAM_FIELDS}
 
 
+#: Each exported direction field as :func:`field_value` reads it: (name, its parts' property names, optional,
+#: a list). Worked out once: the FieldSpec properties were read again for every field of every detail served.
+_DIRECTION_PLAN = tuple((f.name, tuple((p, f"{f.name}_{p}") for p in f.parts), f.optional, f.is_list)
+                        for f in _DIRECTION_EXPORTED)
+
+
 def direction_record(node: Mapping[str, Any]) -> dict[str, Any]:
-    """A direction as exported (the registry's exported fields), from its flat node properties."""
-    return {f.name: field_value(node, f) for f in _DIRECTION_EXPORTED}
+    """A direction as exported (the registry's exported fields), from its flat node properties (see field_value)."""
+    out: dict[str, Any] = {}
+    for name, parts, optional, is_list in _DIRECTION_PLAN:
+        if parts:
+            values = {p: node.get(key) for p, key in parts}
+            out[name] = None if optional and values[parts[0][0]] is None else values
+        elif is_list:
+            out[name] = as_list(node.get(name))
+        else:
+            out[name] = node.get(name) if optional else node[name]
+    return out
 
 
 def entity_type_of(label: str | None) -> str | None:

@@ -130,3 +130,17 @@ def test_a_truncated_directions_file_is_found_at_start_up_though_only_its_head_i
     path.write_bytes(data[: len(data) * 3 // 4])  # the leading lists intact, the end gone
     with pytest.raises(ValueError, match="truncated"):
         leading_lists(path, ORDER_KEYS, "text")
+
+
+def test_a_direction_record_is_each_exported_field_as_field_value_reads_it(home):
+    # records.direction_record works its fields out once (_DIRECTION_PLAN); every direction of the corpus, and a node
+    # missing its optional and part fields, give what field_value gives field by field.
+    from fundgraph.graph.read import records
+
+    q = EmbeddedStore(home).queries()
+    nodes = [q.nodes[d] for d in q.direction_ids]
+    required = {f.name: "x" for f in records._DIRECTION_EXPORTED if not (f.optional or f.parts or f.is_list)}
+    for node in [*nodes, required]:
+        assert records.direction_record(node) == {f.name: records.field_value(node, f)
+                                                  for f in records._DIRECTION_EXPORTED}
+    assert any(f.parts for f in records._DIRECTION_EXPORTED) and any(f.is_list for f in records._DIRECTION_EXPORTED)
