@@ -287,7 +287,7 @@ def serve(
     os.environ["FUNDGRAPH_SEARCH_PROCESSES"] = "1" if search_process else "0"
     get_settings.cache_clear()
     settings = service.settings_with()
-    problem = service.store_problem(settings)
+    problem = service.store_problem(settings, prepare=workers == 1)  # one process serves: it reads the graph
     if problem is not None:  # one line; the server still starts, and answers 503 until a good graph appears
         err.print(f"[bold yellow]warning:[/] {problem}", markup=True, highlight=False, soft_wrap=True)
     err.print(f"serving the {settings.store} store at {service.store_location(settings)} on http://{host}:{port} "

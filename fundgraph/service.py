@@ -69,16 +69,20 @@ def load_graph(settings: Settings) -> BuiltGraph:
         store.close()
 
 
-def store_problem(settings: Settings) -> str | None:
+def store_problem(settings: Settings, *, prepare: bool = False) -> str | None:
     """Why the selected store cannot serve a graph now (not built, damaged, unreachable), or None.
 
-    Cheap: the embedded store checks its files against their manifest without reading the graph.
+    Cheap: the embedded store checks its files against their manifest without reading the graph. ``prepare``:
+    when there is no problem, let the store start what this process's first read will need
+    (:meth:`GraphStore.prepare`: the embedded store's checksums, hashed in a thread while the server starts).
     """
     from fundgraph.core.errors import FundgraphError
 
     store = open_store(settings)
     try:
         store.check()
+        if prepare:
+            store.prepare()
     except FundgraphError as e:
         return e.message
     finally:

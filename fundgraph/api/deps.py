@@ -21,7 +21,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from fundgraph.core.errors import InvalidRequest
 from fundgraph.core.schema import ENTITY_REGISTRY, EntityRegistry, using_registry
 from fundgraph.core.settings import Settings
-from fundgraph.graph.read import models
 from fundgraph.graph.stores.base import GraphStore, GzipJSON
 from fundgraph.graph.stores.factory import open_store
 
@@ -201,11 +200,9 @@ class JSONBytesCache:
         hit = self._entries.get(id(result))
         if hit is not None and hit[0] is result:
             return hit[1]
-        if isinstance(result, models.SimilarList):
-            # A similar list is a slice of a direction's cached ranking: join its items' cached bytes
-            # (the same bytes pydantic writes for the whole list, without re-serialising every item).
-            rest = pydantic_core.to_json(result.model_dump(exclude={"items"}))  # no_related, message, min_confidence
-            return b'{"items":[' + b",".join(self.dumps(i) for i in result.items) + b"]," + rest[1:]
+        # A similar list is written whole, like any result: its items are made for it (the store keeps the list,
+        # not a ranking its items are sliced from), so caching each item on its own only filled the cache with
+        # entries no other answer reuses (three to five per uncached similar list, each under the lock).
         body = pydantic_core.to_json(result)
         self._store(result, body)
         return body

@@ -98,6 +98,10 @@ class _RegistryView(Mapping[str, object]):
     def __getitem__(self, key: str):
         return self._items()[key]
 
+    def snapshot(self) -> dict:
+        """The mapping as it is now (a dict to read, not to change): for a loop's many lookups."""
+        return self._items()
+
     def __iter__(self) -> Iterator:
         return iter(self._items())
 

@@ -103,27 +103,37 @@ def using_mapped_dictionary() -> bool:
 class MappedWords:
     """A dict of jieba's word → value as tokenizers read it (``in``, ``get``, ``[]``, assignment, ``update``).
 
-    The dictionary's words are a sorted memory-mapped array; a word looked up is remembered, and words assigned
-    (the user's words a tokenizer adds) are kept in a dict of their own over it.
+    The dictionary's words are a sorted memory-mapped array; words assigned (the user's words a tokenizer adds) are
+    kept in a dict of their own over it, and a word looked up is remembered, up to :attr:`MEMO` of them (then the
+    memo starts again: a server's tokenizer looks up the words of every search text it is sent).
     """
 
-    __slots__ = ("_own", "_values", "_width", "_words")
+    __slots__ = ("_memo", "_own", "_values", "_width", "_words")
+
+    #: Looked-up words remembered (found or not) before the memo is emptied.
+    MEMO = 1 << 18
 
     def __init__(self, words: np.ndarray, values: np.ndarray) -> None:
         self._words, self._values = words, values
         self._width = words.dtype.itemsize // 4
         self._own: dict[str, Any] = {}
+        self._memo: dict[str, Any] = {}
 
     def _find(self, key: str) -> Any:
         hit = self._own.get(key, _ABSENT)
         if hit is not _ABSENT or key in self._own:
+            return hit
+        hit = self._memo.get(key, self)  # self: not looked up yet (_ABSENT is remembered for a word not found)
+        if hit is not self:
             return hit
         value = _ABSENT
         if isinstance(key, str) and 0 < len(key) <= self._width and not key.endswith("\0"):
             i = int(np.searchsorted(self._words, key))
             if i < len(self._words) and self._words[i] == key:
                 value = self._values[i].item()
-        self._own[key] = value
+        if len(self._memo) >= self.MEMO:
+            self._memo.clear()
+        self._memo[key] = value
         return value
 
     def __contains__(self, key: object) -> bool:

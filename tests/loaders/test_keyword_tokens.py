@@ -56,3 +56,21 @@ def test_the_mapped_dictionary_cuts_and_tags_as_the_whole_one(corpus_docs):
     whole.add_word("影像组学新词", freq=2000)
     for t in texts[:40]:
         assert tk.lcut(t) == whole.lcut(t), t
+
+
+def test_the_mapped_dictionary_remembers_a_bounded_number_of_looked_up_words(monkeypatch, corpus_docs):
+    # A server's tokeniser looks jieba's dictionary up mapped (graph/stores/embedded/queries.py: warm) and cuts every
+    # search text it is sent: what it remembers is bounded; user words stay; the cuts stay the whole dictionary's.
+    from fundgraph.loaders.tokenizer import MappedWords, mapped_dictionary
+
+    monkeypatch.setattr(MappedWords, "MEMO", 64)
+    with mapped_dictionary():
+        tk = private_tokenizer()
+    whole = private_tokenizer()
+    for t in (tk, whole):
+        t.add_word("影像组学新词", freq=2000)
+    texts = [f"{d.title}。{d.content or ''}" for doc in corpus_docs for d in doc.directions][:60]
+    for t in texts:
+        assert tk.lcut(t) == whole.lcut(t), t
+        assert len(tk.FREQ._memo) <= 64
+    assert tk.FREQ["影像组学新词"] == 2000 and tk.lcut("影像组学新词研究") == whole.lcut("影像组学新词研究")

@@ -216,3 +216,22 @@ def test_logs_name_the_file_for_a_server_starting_on_a_damaged_store(small_home)
     assert "store damaged" in stream.getvalue() and "vectors.data.npy: missing" in stream.getvalue()
 
 
+
+
+def test_the_checksums_verified_ahead_of_the_first_read_find_damage(small_home):
+    # `fundgraph serve` starts hashing the graph before it imports the app (EmbeddedStore.prepare); the first read
+    # takes that verification's finding, once: the same damage, the same one line.
+    graph = (small_home / "current").resolve()
+    ok = EmbeddedStore(small_home)
+    ok.prepare()
+    assert graph in safety._AHEAD
+    assert ok.health().node_count > 0 and graph not in safety._AHEAD  # taken by the first read
+
+    vectors = graph / "vectors.data.npy"
+    data = vectors.read_bytes()
+    vectors.write_bytes(data[:-4] + bytes(4))  # same size: only a checksum tells
+    damaged = EmbeddedStore(small_home)
+    damaged.prepare()
+    with pytest.raises(StoreDamaged, match=r"vectors\.data\.npy.*SHA-256"):
+        damaged.health()
+    assert graph not in safety._AHEAD

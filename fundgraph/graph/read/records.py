@@ -42,9 +42,24 @@ def program_record(node: Mapping[str, Any]) -> dict[str, Any]:
     return {k: node.get(k) for k in PROGRAM_FIELDS}
 
 
+#: Each exported direction field as :func:`field_value` reads it: (name, its parts' property names, optional,
+#: a list). Worked out once: the FieldSpec properties were read again for every field of every detail served.
+_DIRECTION_PLAN = tuple((f.name, tuple((p, f"{f.name}_{p}") for p in f.parts), f.optional, f.is_list)
+                        for f in _DIRECTION_EXPORTED)
+
+
 def direction_record(node: Mapping[str, Any]) -> dict[str, Any]:
-    """A direction as exported (the registry's exported fields), from its flat node properties."""
-    return {f.name: field_value(node, f) for f in _DIRECTION_EXPORTED}
+    """A direction as exported (the registry's exported fields), from its flat node properties (see field_value)."""
+    out: dict[str, Any] = {}
+    for name, parts, optional, is_list in _DIRECTION_PLAN:
+        if parts:
+            values = {p: node.get(key) for p, key in parts}
+            out[name] = None if optional and values[parts[0][0]] is None else values
+        elif is_list:
+            out[name] = as_list(node.get(name))
+        else:
+            out[name] = node.get(name) if optional else node[name]
+    return out
 
 
 def entity_type_of(label: str | None) -> str | None:
@@ -70,15 +85,19 @@ def node_data_keys() -> tuple[str, ...]:
 EDGE_DATA_KEYS = ("field", "score", "confidence", "weight", "method")
 
 
-def entity_codes(node: Mapping[str, Any]) -> dict[str, Any]:
-    """An entity node's standard codes that are set (the registry's code systems: icd10, dicom, nsfc …)."""
-    return {k: node[k] for k in code_keys() if node.get(k) not in (None, "", [])}
+def entity_codes(node: Mapping[str, Any], keys: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """An entity node's standard codes that are set (the registry's code systems: icd10, dicom, nsfc …).
+
+    ``keys``: :func:`code_keys`, when the caller has them at hand (a detail's entities share one lookup).
+    """
+    return {k: node[k] for k in (code_keys() if keys is None else keys) if node.get(k) not in (None, "", [])}
 
 
-def entity_head(entity_id: str, entity_type: str, node: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields every entity record starts with: id, type, name, English name, codes."""
+def entity_head(entity_id: str, entity_type: str, node: Mapping[str, Any],
+                keys: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """The fields every entity record starts with: id, type, name, English name, codes (``keys``: code_keys())."""
     return {"id": entity_id, "type": entity_type, "name": node.get("name") or entity_id,
-            "name_en": node.get("name_en") or "", "codes": entity_codes(node)}
+            "name_en": node.get("name_en") or "", "codes": entity_codes(node, keys)}
 
 
 def _brief(node: Mapping[str, Any], fields: tuple[FieldSpec, ...]) -> dict[str, Any]:
@@ -122,31 +141,34 @@ def group_entities(
         mentions: (entity id, entity type, entity node properties, MENTIONS edge properties).
 
     Evidence is ordered by its start in the file (none first), then entity id, so both stores agree.
+
+    The records are gathered as plain values and validated at once, the groups the model declares in one call
+    (an :class:`~fundgraph.graph.read.models.EntityRef` and an Evidence made per mention, each validated on its
+    own, were half the CPU of an uncached detail at 100,000 directions); a group of a type registered since is an
+    extra field, whose values are kept as given: its EntityRefs are validated one by one.
     """
     ordered = sorted(mentions, key=lambda m: (m[3].get("start") if m[3].get("start") is not None else -1, m[0]))
-    groups: dict[str, dict[str, models.EntityRef]] = {g: {} for g in ENTITY_GROUPS.values()}
+    group_of = ENTITY_GROUPS.snapshot()
+    keys = code_keys()
+    groups: dict[str, dict[str, dict[str, Any]]] = {g: {} for g in group_of.values()}
     for ent, et, n, e in ordered:
-        bucket = groups[ENTITY_GROUPS[et]]
+        bucket = groups[group_of[et]]
         ref = bucket.get(ent)
         if ref is None:
             extracted = bool(e.get("extracted", n.get("extracted", False)))
-            ref = models.EntityRef(
-                **entity_head(ent, et, n),
-                boilerplate=bool(e.get("boilerplate", False)),
-                found_by=found_by(et, e.get("field"), extracted),
-                extracted=extracted,
-            )
-            bucket[ent] = ref
+            ref = bucket[ent] = entity_head(ent, et, n, keys)
+            ref["boilerplate"] = bool(e.get("boilerplate", False))
+            ref["found_by"] = found_by(et, e.get("field"), extracted)
+            ref["extracted"] = extracted
+            ref["evidence"] = []
         else:
-            ref.boilerplate = ref.boilerplate and bool(e.get("boilerplate", False))
-        ref.evidence.append(
-            models.Evidence(
-                field=e.get("field") or "",
-                snippet=e.get("snippet") or "",
-                span=[int(e.get("start") or 0), int(e.get("end") or 0)],
-            )
-        )
-    return models.DirectionEntities(**{k: list(v.values()) for k, v in groups.items()})
+            ref["boilerplate"] = ref["boilerplate"] and bool(e.get("boilerplate", False))
+        ref["evidence"].append({"field": e.get("field") or "", "snippet": e.get("snippet") or "",
+                                "span": [int(e.get("start") or 0), int(e.get("end") or 0)]})
+    declared = models.DirectionEntities.model_fields
+    return models.DirectionEntities.model_validate(
+        {k: list(v.values()) if k in declared else [models.EntityRef.model_validate(r) for r in v.values()]
+         for k, v in groups.items()})
 
 
 def found_by(entity_type: str, field: str | None, extracted: bool) -> str:
@@ -256,12 +278,13 @@ class HierarchyMarks:
 
     def explanation(self, x: models.Explanation, a: Iterable[str], b: Iterable[str]) -> models.Explanation:
         """``x`` with ``via_hierarchy``: the shared names not cited by both ``a`` and ``b`` (entity ids) themselves."""
-        return x.model_copy(update={"via_hierarchy": self._via(x, a, b)})
+        return x.model_copy(update={"via_hierarchy": self.via(x.shared, a, b)})
 
-    def _via(self, x: models.Explanation, a: Iterable[str], b: Iterable[str]) -> dict[str, list[str]]:
+    def via(self, shared: Mapping[str, Iterable[str]], a: Iterable[str], b: Iterable[str]) -> dict[str, list[str]]:
+        """The ``via_hierarchy`` of an explanation's ``shared`` names between ``a`` and ``b`` (their own entity ids)."""
         a, b = frozenset(a), frozenset(b)
         via: dict[str, list[str]] = {}
-        for group, names in x.shared.items():
+        for group, names in shared.items():
             for n in names:
                 if not any(e in a and e in b for e in self.ids.get((group, n), ())):
                     via.setdefault(group, []).append(n)
@@ -274,8 +297,8 @@ class HierarchyMarks:
 
     def mark_new(self, item: models.SimilarItem, query_direct: Iterable[str]) -> models.SimilarItem:
         """:meth:`mark` of an item just made and not yet shared: its explanation is marked in place (no copies)."""
-        item.explanation.via_hierarchy = self._via(item.explanation, query_direct,
-                                                   self.direct.get(item.direction.id, ()))
+        item.explanation.via_hierarchy = self.via(item.explanation.shared, query_direct,
+                                                  self.direct.get(item.direction.id, ()))
         return item
 
     def overlap(self, o: models.Overlap) -> models.Overlap:

@@ -192,6 +192,9 @@ class GraphStore(ABC):
         A remote store is not contacted here: it may be down, and the API must still start and answer 503.
         """
 
+    def prepare(self) -> None:  # noqa: B027 - optional hook
+        """Start, in the background, what the first read of this process will need; by default nothing."""
+
     def check(self) -> None:  # noqa: B027 - optional hook
         """Raise the error a read would raise now (no graph, damaged, unreachable), cheaply; by default nothing."""
 

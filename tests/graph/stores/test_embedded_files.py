@@ -90,3 +90,57 @@ def test_similar_is_the_exact_ranking_and_nothing_is_ranked_at_start_up(home):
             assert [x.direction.id for x in got] == [s.id for s in want]
             assert [x.score for x in got] == [s.score for s in want]
     assert 0 < len(q._similar_cache) <= SIMILAR_CACHE_SIZE
+
+
+def test_start_up_reads_the_directions_order_only_and_the_lookup_forms_on_first_use(home):
+    # A server starts from directions.json's leading lists (programs, ids, program); the lookup forms (70 of the
+    # 75 MB at 100,000 directions) are parsed when a list filter first needs them, and answer as a whole read does.
+    from fundgraph.graph.read import models
+    from fundgraph.graph.stores.embedded.columns import DIRECTIONS_FILE, ORDER_KEYS, leading_lists
+
+    source = (home / "current").resolve()
+    whole = json.loads((source / DIRECTIONS_FILE).read_text(encoding="utf-8"))
+    assert list(whole)[:4] == [*ORDER_KEYS, "text"]
+    assert leading_lists(source / DIRECTIONS_FILE, ORDER_KEYS, "text") == {k: whole[k] for k in ORDER_KEYS}
+    assert leading_lists(source / DIRECTIONS_FILE, ("ids",), "program") is None  # not how the file starts
+
+    store = EmbeddedStore(home)
+    store.warm()
+    q = store.queries()
+    assert q.columns._directions is None  # not parsed by start-up
+    assert q.direction_ids == whole["ids"] and q.program_ids == whole["programs"]
+    assert [q.program_of[d] for d in q.direction_ids] == whole["program"]
+    word = whole["text"][3].split()[0][:2]
+    page = store.directions(models.DirectionFilter(q=word), limit=500, offset=0)
+    assert q.columns._directions is not None  # read for the filter
+    assert q.haystack == whole["text"] and q.categories == whole["categories"]
+    assert q.own_keywords == whole["keywords"]
+    assert [b.id for b in page.items] == [d for d, t in zip(whole["ids"], whole["text"], strict=True) if word in t]
+
+
+def test_a_truncated_directions_file_is_found_at_start_up_though_only_its_head_is_parsed(tmp_path, home):
+    # (the store names the file: tests/reliability/test_store_damage.py, directions.json-truncate-structure)
+    import shutil
+
+    from fundgraph.graph.stores.embedded.columns import DIRECTIONS_FILE, ORDER_KEYS, leading_lists
+
+    path = tmp_path / DIRECTIONS_FILE
+    shutil.copy((home / "current" / DIRECTIONS_FILE).resolve(), path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) * 3 // 4])  # the leading lists intact, the end gone
+    with pytest.raises(ValueError, match="truncated"):
+        leading_lists(path, ORDER_KEYS, "text")
+
+
+def test_a_direction_record_is_each_exported_field_as_field_value_reads_it(home):
+    # records.direction_record works its fields out once (_DIRECTION_PLAN); every direction of the corpus, and a node
+    # missing its optional and part fields, give what field_value gives field by field.
+    from fundgraph.graph.read import records
+
+    q = EmbeddedStore(home).queries()
+    nodes = [q.nodes[d] for d in q.direction_ids]
+    required = {f.name: "x" for f in records._DIRECTION_EXPORTED if not (f.optional or f.parts or f.is_list)}
+    for node in [*nodes, required]:
+        assert records.direction_record(node) == {f.name: records.field_value(node, f)
+                                                  for f in records._DIRECTION_EXPORTED}
+    assert any(f.parts for f in records._DIRECTION_EXPORTED) and any(f.is_list for f in records._DIRECTION_EXPORTED)

@@ -54,7 +54,7 @@ class GraphQueries:
         c = self.columns
         self.nodes = NodeView(c)
         # -- programs and directions in canonical order ----------------------------------------------------
-        dirs = c.directions
+        dirs = c.direction_order  # the lookup forms (text, keywords, categories): on first use, see haystack
         self.program_ids: list[str] = list(dirs["programs"])
         self.program_order = {pid: i for i, pid in enumerate(self.program_ids)}
         self.direction_ids: list[str] = list(dirs["ids"])
@@ -64,9 +64,6 @@ class GraphQueries:
         self.by_program: dict[str, list[str]] = {pid: [] for pid in self.program_ids}
         for did, pid in zip(self.direction_ids, dirs["program"], strict=True):
             self.by_program.setdefault(pid, []).append(did)
-        self.haystack: list[str] = dirs["text"]
-        self.own_keywords: list[list[str]] = dirs["keywords"]
-        self.categories: list[list[str]] = dirs["categories"]
 
         # -- entities ----------------------------------------------------------------------------------------
         types = {label: records.entity_type_of(label) for label in set(c.labels)}
@@ -135,16 +132,39 @@ class GraphQueries:
     def warm(self) -> GraphQueries:
         """Compute the lazily built parts now: the similarity candidates, the query encoder and its tokeniser.
 
-        No ranking is computed in advance (one request ranks one direction in one product).
+        No ranking is computed in advance (one request ranks one direction in one product). The tokeniser looks
+        jieba's dictionary up memory-mapped (:func:`~fundgraph.loaders.tokenizer.mapped_dictionary`: the same cuts):
+        a server cuts a few words per search, and reading the dictionary into dicts took ~1 s of its start-up.
         """
+        from fundgraph.loaders.tokenizer import mapped_dictionary
+
         self.candidates().entity_matrix  # noqa: B018 - built on first use
         self.hierarchy_marks()
         if self.built.encoder_state:
             self.ranking_context.lexicon()
-            tok = getattr(self.ranking_context.encoder(), "tokenise", None)
-            if callable(tok):
-                tok("预热 warm-up")
+            with mapped_dictionary():  # the tokeniser is made on first access of the property
+                tok = getattr(self.ranking_context.encoder(), "tokenise", None)
+                if callable(tok):
+                    tok("预热 warm-up")
         return self
+
+    # -- the directions' lookup forms (list filters), read on first use --------------------------------------
+    # 70 of the 75 MB of directions.json at 100,000 directions, ~0.6 s to parse: only the directions list's
+    # ``q``, ``category`` and ``keyword`` filters read them, so a server starts without them.
+    @property
+    def haystack(self) -> list[str]:
+        """Each direction's text, normalised (what ``q`` is looked for in), in canonical order."""
+        return self.columns.directions["text"]
+
+    @property
+    def own_keywords(self) -> list[list[str]]:
+        """Each direction's own keywords (关键词), normalised, in canonical order."""
+        return self.columns.directions["keywords"]
+
+    @property
+    def categories(self) -> list[list[str]]:
+        """Each direction's categories, normalised, in canonical order."""
+        return self.columns.directions["categories"]
 
     # -- helpers -------------------------------------------------------------------------------------------
     def _check_direction(self, direction_id: str) -> dict[str, Any]:
@@ -326,7 +346,7 @@ class GraphQueries:
             ranked, related = stored if stored is not None else ctx.similar(
                 cands, row, k, scope, self.program_of[direction_id])
             direct = marks.direct.get(direction_id, frozenset())
-            result = ctx.similar_list([marks.mark(ctx.item(s, self.briefs[s.id]), direct) for s in ranked], related)
+            result = ctx.similar_list([ctx.item(s, self.briefs[s.id], (marks, direct)) for s in ranked], related)
         with self._lock:
             self._similar_cache[key] = result
             if len(self._similar_cache) > SIMILAR_CACHE_SIZE:
@@ -473,7 +493,7 @@ class GraphQueries:
 
 def _sorted_unique(values: np.ndarray) -> np.ndarray:
     """The distinct values, sorted (a sort and a comparison: numpy 2.4's np.unique hashes, 50 times slower)."""
-    v = np.sort(np.asarray(values))
+    v = np.sort(np.asarray(values), kind="stable")  # timsort: the codes come in sorted runs (0.07 s, not 0.24)
     return v[np.concatenate([[True], v[1:] != v[:-1]])] if v.size else v
 
 
