@@ -121,4 +121,6 @@ def profile_overlap(
     if na == 0 or nb == 0:
         return 0.0, {}
     contrib = {e: va[e] * vb[e] / (na * nb) for e in va.keys() & vb.keys() if va[e] * vb[e] > 0}
-    return float(min(1.0, sum(contrib.values()))), contrib
+    # fsum: the correctly rounded sum whatever the order; the shared ids' set is iterated in an order that depends on
+    # the process's string hash seed, and a plain sum then moved the last bit between two builds of the same corpus.
+    return float(min(1.0, math.fsum(contrib.values()))), contrib
