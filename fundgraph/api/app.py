@@ -193,10 +193,11 @@ def create_app(
                       timeout=settings.search_timeout)
     app.state.searches = queue
     install_error_handlers(app)
-    # Innermost: plain detail, similar and neighbourhood GETs skip FastAPI's routing (api/direct.py).
+    # Innermost: plain detail, similar and neighbourhood GETs and searches skip FastAPI's routing (api/direct.py).
     app.add_middleware(DirectRoutes, settings=settings, holder=holder,
                        responder=lambda store, gzip=False: Responder(store, json_cache, app.state.store_limiter,
-                                                                     gzip=gzip))
+                                                                     gzip=gzip),
+                       searches=lambda: app.state.searches)
     app.add_middleware(ResponseCache, version=lambda: _graph_version(holder, json_cache))
     app.add_middleware(RequestGuard, routes=lambda: app.router.routes, max_body=settings.max_body_bytes,
                        client_timeout=settings.client_timeout, script_hashes=[_docs_script_hash()])

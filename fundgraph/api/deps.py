@@ -26,6 +26,9 @@ from fundgraph.graph.stores.factory import open_store
 
 #: Largest ``k`` of similar and search.
 MAX_K = 100
+#: Longest search text (characters) and most programs a search may be restricted to.
+MAX_SEARCH_TEXT = 20_000
+MAX_SEARCH_PROGRAMS = 50
 #: Largest neighbourhood depth.
 MAX_DEPTH = 3
 #: Largest ``limit`` of a page or a neighbourhood, as documented (the default of ``FUNDGRAPH_MAX_LIMIT``).
@@ -265,12 +268,17 @@ class Responder:
                 result = await on_loop(*args)
         else:
             result = await in_worker(fn, *args) if thread else await call(self.store, fn, *args, limiter=self.limiter)
-        self.cache.follow(self.store.version())
         if isinstance(result, bytes):
+            self.cache.follow(self.store.version())
             headers = {"vary": "Accept-Encoding"} if varies else None
             if isinstance(result, GzipJSON):  # asked for with gzip=True: the client accepts it
                 headers = {"content-encoding": "gzip", "vary": "Accept-Encoding"}
             return Response(result, media_type="application/json", headers=headers)
+        return self.answer(result)
+
+    def answer(self, result: Any) -> Response:
+        """A read model already made (a search's, from the search queue) as JSON, through the app's cache."""
+        self.cache.follow(self.store.version())
         return Response(self.cache.dumps(result, keep=self.store.in_memory), media_type="application/json")
 
 

@@ -81,7 +81,7 @@ class RequestGuard:
             body = await self._read_body(headers, receive, send)
             if body is None:
                 return
-            receive = _replay(body, receive)
+            receive = replay_body(body, receive)
         await self.app(scope, receive, send)
 
     # -- pieces ------------------------------------------------------------------------------------------
@@ -184,7 +184,7 @@ def _without_body(send: Send) -> Send:
     return sending
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
+def replay_body(body: bytes, receive: Receive) -> Receive:
     """A ``receive`` that gives the already-read body once, then waits for the client's disconnect."""
     sent = False
 

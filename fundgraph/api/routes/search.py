@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from fundgraph.api.deps import MAX_K, Respond, StoreDep
+from fundgraph.api.deps import DEFAULT_K, MAX_K, MAX_SEARCH_PROGRAMS, MAX_SEARCH_TEXT, Respond, StoreDep
 from fundgraph.api.errors import ERROR_RESPONSES
 from fundgraph.api.work_queue import SearchProcesses, WorkQueue
 from fundgraph.graph.read import models
@@ -20,10 +20,10 @@ class SearchRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(min_length=1, max_length=20_000, description="The text to match.")
-    k: int = Field(default=10, ge=1, le=MAX_K, description=f"How many (1 … {MAX_K}).")
+    text: str = Field(min_length=1, max_length=MAX_SEARCH_TEXT, description="The text to match.")
+    k: int = Field(default=DEFAULT_K, ge=1, le=MAX_K, description=f"How many (1 … {MAX_K}).")
     programs: list[str] | None = Field(
-        default=None, max_length=50, description="Restrict to these program ids."
+        default=None, max_length=MAX_SEARCH_PROGRAMS, description="Restrict to these program ids."
     )
 
 
@@ -51,4 +51,4 @@ async def search(
     # Retry-After: see api/work_queue.py).
     searches: WorkQueue | SearchProcesses = request.app.state.searches
     result = await searches.search(store, body.text, body.k, body.programs)
-    return await respond(lambda: result)
+    return respond.answer(result)
