@@ -74,17 +74,6 @@ class Calibration:
         c = float(np.interp(float(score), self._xs, self._ys))  # type: ignore[attr-defined]
         return round(min(1.0, max(0.0, c)), DECIMALS)
 
-    def confidence_list(self, scores: Sequence[float]) -> list[float]:
-        """:meth:`confidence` of each score, to the bit.
-
-        One interpolation over all of them: the build's 500,000 SIMILAR_TO edges at 100,000 directions made one call
-        each (~5 s).
-        """
-        xs = [p[0] for p in self.points]
-        ys = [p[1] for p in self.points]
-        raw = np.interp(np.asarray(scores, dtype=np.float64), xs, ys).tolist()
-        return [round(min(1.0, max(0.0, c)), DECIMALS) for c in raw]
-
     def confidences(self, scores: Sequence[float] | np.ndarray) -> np.ndarray:
         """:meth:`confidence` of many scores at once."""
         xs = np.asarray([p[0] for p in self.points])

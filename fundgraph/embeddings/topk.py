@@ -36,7 +36,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import scipy.sparse as sp
 
-from fundgraph.core.background import Background
 from fundgraph.embeddings import vectors as vx
 from fundgraph.embeddings.scoring import Scored, ScoringConfig, candidate_margin, combine, rescore, rescore_selections
 from fundgraph.embeddings.similarity import idf_profile
@@ -48,8 +47,6 @@ if TYPE_CHECKING:
 BLOCK_CELLS = 2**23
 #: Candidate pairs scored per block on the nearest-neighbour path.
 PAIRS_PER_BLOCK = 8192
-#: Share of the rows a forked process re-scores when :func:`top_k_all` has two workers.
-CHILD_SHARE = 0.45
 
 
 def entity_matrix(profiles: Sequence[dict[str, float]], idf: dict[str, float]) -> sp.csr_matrix:
@@ -278,7 +275,6 @@ def top_k_all(
     columns: Sequence[int] | np.ndarray | None = None,
     block_rows: int | None = None,
     exact_max: int | None = None,
-    workers: int = 1,
 ) -> list[list[list[Scored]]]:
     """Per selection, every row's ``rank(vectors[i], entities[i], cands, k=k, exclude=i[, exclude_program])``.
 
@@ -295,8 +291,6 @@ def top_k_all(
         block_rows: rows per matrix block (default by memory, :data:`BLOCK_CELLS`).
         exact_max: above this many directions, candidates from the nearest-neighbour index (see the module);
             None: score every pair.
-        workers: more than 1: a forked process re-scores the last rows (:data:`CHILD_SHARE` of them) while this
-            one re-scores the first (sparse vectors; the result is the same).
     """
     ents, _ = cands.entity_matrix
     query_rows = np.arange(len(cands.ids)) if rows is None else np.asarray(rows, dtype=np.int64)
@@ -323,28 +317,11 @@ def top_k_all(
     # Each row's rarity-weighted profile once (a row is the candidate of ~60 others: 5 s at 100,000 directions),
     # when every row is a query (the build); a few queries compute only their candidates'.
     profiles = [idf_profile(e, cands.idf) for e in cands.entities] if query_rows.size * 4 >= len(cands.ids) else None
-    rows_list = query_rows.tolist()
-
-    def rescored(lo: int, hi: int) -> list[list[list[Scored]]]:
-        part: list[list[list[Scored]]] = [[] for _ in selections]
-        for r in range(lo, hi):
-            picks = [(found[r], sel.k, sel.threshold) for sel, found in zip(selections, sets, strict=True)]
-            i = rows_list[r]
-            for s_no, ranked in enumerate(rescore_selections(cands.entities[i], union[r], texts[r], cands, config,
-                                                             picks, profiles)):
-                part[s_no].append(ranked)
-        return part
-
-    n = len(rows_list)
-    # The re-scoring is Python, one row at a time, each row on its own: with ``workers`` > 1 the last rows go to a
-    # forked process (it reads everything above as it is) and only their lists come back pickled. A bit under half:
-    # this process also unpickles them. Same lists, same order.
-    split = n if workers <= 1 or n < 2 else n - int(n * CHILD_SHARE)
-    tail = Background(lambda: rescored(split, n), parallel=True) if split < n else None
-    out = rescored(0, split)
-    if tail is not None:
-        for s_no, lists in enumerate(tail.result()):
-            out[s_no].extend(lists)
+    for r, (i, cols, t) in enumerate(zip(query_rows.tolist(), union, texts, strict=True)):
+        picks = [(found[r], sel.k, sel.threshold) for sel, found in zip(selections, sets, strict=True)]
+        for s_no, ranked in enumerate(rescore_selections(cands.entities[i], cols, t, cands, config, picks,
+                                                         profiles)):
+            out[s_no].append(ranked)
     return out
 
 

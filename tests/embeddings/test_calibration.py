@@ -79,13 +79,3 @@ def test_the_threshold_is_a_confidence_and_an_explicit_score_still_wins():
     # Only the lexical encoder's scores are calibrated: another encoder keeps its own score threshold.
     assert calibration_for("sentence-transformers") is None
     assert similar_cut(Settings(), SentenceTransformerEncoder("x")) == (None, 0.78)
-
-
-def test_confidence_list_is_confidence_of_each_score_to_the_bit():
-    cal = calibration_for("lexical")
-    assert cal is not None
-    rng = np.random.default_rng(3)
-    knots = [p[0] for p in cal.points]
-    scores = [*rng.uniform(-0.2, 1.2, 20000).tolist(), *np.round(rng.random(20000), 6).tolist(), *knots]
-    assert cal.confidence_list(scores) == [cal.confidence(s) for s in scores]
-    assert cal.confidence_list([]) == []

@@ -235,22 +235,3 @@ def test_combine_of_floats_equals_the_array_form_to_the_bit():
     for cfg in (ScoringConfig(), ScoringConfig(entity_gate=0.0), ScoringConfig(entity_gate=0.35, text_weight=0.7)):
         arrays = combine(text, ent, cfg)
         assert [combine(float(t), float(e), cfg) for t, e in zip(text, ent, strict=True)] == arrays.tolist()
-
-
-@pytest.mark.parametrize("exact_max", [None, 50])
-def test_two_workers_give_the_lists_of_one(corpus_cands, exact_max):
-    """The last rows re-scored in a forked process: the same lists, in the same order, on both paths."""
-    cands, config = corpus_cands
-    selections = [Selection(5, 0.25, cross_group=True), Selection(5, 0.25)]
-    one = top_k_all(cands, config, selections, exact_max=exact_max)
-    two = top_k_all(cands, config, selections, exact_max=exact_max, workers=2)
-    assert [len(x) for x in two] == [124, 124]
-    for a, b in zip(one, two, strict=True):
-        for got, want in zip(b, a, strict=True):
-            _same(got, want)
-    assert sum(len(r) for r in two[1][-40:]) > 0  # the forked part holds neighbours
-    rows = [3, 7, 100, 5]  # a few query rows: split too, in their order
-    for a, b in zip(top_k_all(cands, config, selections, rows=rows),
-                    top_k_all(cands, config, selections, rows=rows, workers=2), strict=True):
-        for got, want in zip(b, a, strict=True):
-            _same(got, want)

@@ -1,4 +1,4 @@
-"""Build steps in a forked process beside the build (encoder, lineage, re-scoring, Louvain) give the serial graph."""
+"""Build steps run in a forked process beside the build (encoder, Louvain) give the graph a serial build gives."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 import fundgraph.graph.build.similarity as similarity
-from fundgraph.core.background import Background
 from fundgraph.core.paths import MANIFEST_PATH
 from fundgraph.core.settings import Settings
+from fundgraph.graph.build.background import Background
 from fundgraph.graph.build.pipeline import build_graph
 
 

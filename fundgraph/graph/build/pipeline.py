@@ -437,7 +437,7 @@ def build_graph(settings: Settings, *, encoder: Encoder | None = None, progress:
 def _build(settings: Settings, encoder: Encoder | None, progress: Progress | None, *,
            manifests: list[Path] | None, strict: bool, full: bool) -> BuiltGraph:
     """:func:`build_graph`'s stages, under the registry of the vocabulary directory."""
-    from fundgraph.core.background import Background, can_fork
+    from fundgraph.graph.build.background import Background, can_fork
     from fundgraph.graph.build.entities import add_entity_layer, vocabulary_entity_graph
     from fundgraph.graph.build.similarity import (
         BACKGROUND_MIN_DIRECTIONS,

@@ -28,7 +28,6 @@ import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
-from fundgraph.core.background import Background, can_fork
 from fundgraph.core.schema import ENTITY_REGISTRY
 from fundgraph.embeddings import vectors as vx
 from fundgraph.embeddings.calibration import Calibration, calibration_for
@@ -42,6 +41,7 @@ from fundgraph.embeddings.scoring import (
     direction_vectors,
 )
 from fundgraph.embeddings.topk import Selection, top_k_all
+from fundgraph.graph.build.background import Background, can_fork
 from fundgraph.graph.build.pipeline import StepCount
 from fundgraph.graph.model import Label, Rel
 from fundgraph.graph.profiles import candidates_from_graph, direction_mentions, entity_type_of
@@ -259,38 +259,29 @@ def add_similarity_layer(
     # similarity graph over all programs); each equals rank(..., k, exclude=i[, exclude_program]) cut at the
     # threshold, without looping over every candidate in Python (embeddings.topk). Above
     # settings.exact_similarity_max directions the candidates come from a nearest-neighbour index (not every pair).
-    forking = len(ids) >= BACKGROUND_MIN_DIRECTIONS and can_fork(settings.build_workers)
-    # Lineage needs none of the lists below: on a large corpus it runs in a forked process meanwhile (the ranking is
-    # mostly one core: the HNSW graph is built on one thread so that it is the same every time), and hands back
-    # only its links. Serially it runs where it always did, after SIMILAR_TO (the same links either way).
-    lineage = lineage_rule(settings, encoder)
-    series_titles = early.titles if early is not None and used_early else None
-    continues = Background(lambda: find_continues(docs, cands, config, encoder, lineage,
-                                                  progress=None if forking else progress, titles=series_titles),
-                           parallel=forking)
     across, everywhere = top_k_all(cands, config, [
         Selection(settings.similar_top_k, edge_threshold, cross_group=True),
         Selection(settings.similar_top_k, threshold),
-    ], exact_max=settings.exact_similarity_max, workers=2 if forking else 1)
+    ], exact_max=settings.exact_similarity_max)
     # Louvain needs only the lists over all programs: on a large corpus it runs in a forked process while this
     # one adds SIMILAR_TO and CONTINUES (the second core; 14 s at 100,000 directions), handing back only the
     # communities' member ids.
     ids_order = cands.ids
     communities = Background(lambda: louvain(similarity_graph(cands, config, top_k=settings.similar_top_k,
                                                               threshold=threshold, ranked=everywhere), ids_order),
-                             parallel=forking)
-    confidences = iter(calibration.confidence_list([s.score for ranked in across for s in ranked])
-                       if calibration is not None else [])
+                             parallel=len(ids) >= BACKGROUND_MIN_DIRECTIONS and can_fork(settings.build_workers))
     for did, ranked in zip(ids, across, strict=True):
         for s in ranked:
             props = s.edge_props()
             if calibration is not None:
-                props["confidence"] = next(confidences)
+                props["confidence"] = calibration.confidence(s.score)
             g.add_edge(did, s.id, key=Rel.SIMILAR_TO.value, type=Rel.SIMILAR_TO.value, method=method, **props)
     del across  # its scored lists are edge properties now: free them before lineage, communities and the store
 
     say("linking editions of a series")
-    add_continues_edges(g, continues.result(), method=method, rule=lineage)
+    lineage = lineage_rule(settings, encoder)
+    add_continues(g, docs, cands, config, encoder, method=method, rule=lineage, progress=progress,
+                  titles=early.titles if early is not None and used_early else None)
 
     say("finding topic communities")
     add_communities(g, cands, config, top_k=settings.similar_top_k, threshold=threshold,
@@ -613,12 +604,6 @@ def add_continues(
     """CONTINUES edges from directions of a later edition to the previous edition's ones they carry on."""
     rule = rule or LineageRule()
     made = find_continues(docs, cands, config, encoder, rule, progress=progress, titles=titles)
-    add_continues_edges(g, made, method=method, rule=rule)
-    return made
-
-
-def add_continues_edges(g: nx.MultiDiGraph, made: Sequence[Continuation], *, method: str, rule: LineageRule) -> None:
-    """The CONTINUES edges of :func:`find_continues`' links."""
     for c in made:
         g.add_edge(
             c.later,
@@ -630,6 +615,7 @@ def add_continues_edges(g: nx.MultiDiGraph, made: Sequence[Continuation], *, met
             to_year=c.to_year,
             **c.edge_props(rule),
         )
+    return made
 
 
 def similarity_graph(

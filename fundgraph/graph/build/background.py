@@ -1,11 +1,9 @@
 """One build step run in a forked process while the build's own process goes on with another.
 
-After parsing, the build runs on one core; where two steps do not depend on each other, the second core can take
-one: the encoding beside keyword choice and the entity layer, the lineage of series editions beside the ranking,
-the last rows' re-scoring beside the first rows' (:func:`fundgraph.embeddings.topk.top_k_all`), Louvain beside the
-SIMILAR_TO edges. The step runs in a process forked from the build (it reads the build's objects as they are,
-nothing is pickled to it) and only its result comes back pickled, so it should be small (lists of ids or scored
-pairs, not graphs).
+After parsing, the build runs on one core; where two steps do not depend on each other (Louvain over the
+similarity graph and the lineage of series editions), the second core can take one. The step runs in a
+process forked from the build (it reads the build's objects as they are, nothing is pickled to it) and only
+its result comes back pickled, so it should be small (lists of ids, not graphs).
 
 Where fork is not available, or the build is told to use one process, the step runs inline when its result
 is asked for: the output is the same either way.
