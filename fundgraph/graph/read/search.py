@@ -95,7 +95,8 @@ def search(
                                        _Profiles(pool, entity_scores))
     terms = [models.QueryTerm(**_term(eid, lexicon, cands), matched=m) for eid, m in named.items()]
     if ranked:
-        return models.SearchResults(items=[marks.mark_new(item(s), named) for s in ranked], rule=SEARCH_RULE,
+        cited = frozenset(named)
+        return models.SearchResults(items=[marks.mark_new(item(s), cited) for s in ranked], rule=SEARCH_RULE,
                                     query_entities=terms)
     return models.SearchResults(items=[], rule=SEARCH_RULE, query_entities=terms,
                                 reason=_reason(terms, programs), suggestions=suggest(text, cands))
