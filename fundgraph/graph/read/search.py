@@ -49,6 +49,8 @@ SUGGESTIONS = 8
 PRUNED_WEIGHT = 0.05
 #: More rows than this to score exactly after a pruned product (few rows sure to have evidence): the full one.
 PRUNED_CANDIDATES = 2000
+#: How far below the best approximate text the first scan of :func:`_reachable` reaches.
+REACH_SCAN = 0.15
 
 
 def search(
@@ -199,7 +201,11 @@ def _reachable(pool: Candidates, text: np.ndarray, spread: float, entity: Any, p
         codes, names = pool.program_codes
         allowed = np.isin(codes, [names[p] for p in programs if p in names])
     if n and config.entity_gate == 0 and config.text_weight > 0 and config.entity_weight >= 0:
-        head = np.flatnonzero(text >= float(text.max()) - 0.05)
+        top = float(text.max())
+        # One pass over every row finds both the head and, most often, the rows kept: they are within
+        # REACH_SCAN of the best text in ~90% of searches at 100,000 directions (within 0.05 in half).
+        near = np.flatnonzero(text >= top - REACH_SCAN)
+        head = near[text[near] >= top - 0.05]
         if allowed is not None:
             head = head[allowed[head]]
         ents = entity[head] if np.ndim(entity) else entity
@@ -208,7 +214,7 @@ def _reachable(pool: Candidates, text: np.ndarray, spread: float, entity: Any, p
             bound = _kth(combine(text[sure] + spread / 2, entity[sure] if np.ndim(entity) else entity, config), k)
             most = 1.0 if np.ndim(entity) else float(entity)
             lowest = (bound - margin - config.entity_weight * most) / config.text_weight - spread / 2 - 1e-9
-            rows = np.flatnonzero(text >= lowest)
+            rows = near[text[near] >= lowest] if lowest >= top - REACH_SCAN else np.flatnonzero(text >= lowest)
             return rows if allowed is None else rows[allowed[rows]]
     return np.arange(n) if allowed is None else np.flatnonzero(allowed)
 
