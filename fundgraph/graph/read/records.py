@@ -291,10 +291,13 @@ class HierarchyMarks:
         via: dict[str, list[str]] = {}
         for group, names in shared.items():
             for n in names:
-                in_a = [e for e in self.ids.get((group, n), ()) if e in a]
-                if in_a and got is None:
-                    got = frozenset(b() if callable(b) else b)
-                if not any(e in got for e in in_a):  # type: ignore[operator]
+                for e in self.ids.get((group, n), ()):
+                    if e in a:
+                        if got is None:
+                            got = frozenset(b() if callable(b) else b)
+                        if e in got:
+                            break  # cited by both: not via the hierarchy
+                else:
                     via.setdefault(group, []).append(n)
         return via
 
