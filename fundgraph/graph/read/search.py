@@ -207,7 +207,8 @@ def _reachable(pool: Candidates, text: np.ndarray, spread: float, entity: Any, p
         near = np.flatnonzero(text >= top - REACH_SCAN)
         # The head: the rows within 0.05 of the best text, else (fewer than k of them sure to have evidence) those
         # within REACH_SCAN: any k rows sure to have evidence give a lower bound. A few best texts far above the
-        # rest (a long title's own direction) otherwise sent every row on to _shortlist (0.5 ms more).
+        # rest otherwise sent every row on to _shortlist (0.5 ms more; 肺癌低剂量CT筛查与人工智能辅助诊断 at 100,000
+        # directions: 100,000 rows → 7,520, the same shortlist).
         for head in (near[text[near] >= top - 0.05], near):
             if allowed is not None:
                 head = head[allowed[head]]
