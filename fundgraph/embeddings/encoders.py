@@ -529,10 +529,11 @@ class LexicalEncoder(Encoder):
         ids = self._feature_ids(text, _VocabularyIds(self.vocabulary), None).astype(np.int64)
         indices, counts = np.unique(ids[ids < n_cols], return_counts=True)
         logs = np.array([0.0] + [math.log(c) for c in range(1, int(counts.max(initial=1)) + 1)])
-        data = ((1.0 + logs[counts]) * self.idf.astype(np.float64)[indices]).astype(np.float32)
+        # the query's idf read before the cast (the same float64 values; not the whole vocabulary's cast per query)
+        data = ((1.0 + logs[counts]) * self.idf[indices].astype(np.float64)).astype(np.float32)
         row = np.zeros(indices.size, dtype=np.intp)
         is_char = self._char_columns()
-        if is_char.any() and (~is_char).any():
+        if is_char.any() and not is_char.all():
             char_of = is_char[indices]
             sq = np.asarray(data, dtype=np.float64) ** 2
             word_norm = np.sqrt(np.bincount(row, weights=np.where(char_of, 0.0, sq), minlength=1))

@@ -225,12 +225,15 @@ class Candidates:
             self._program_codes = (np.asarray([names[p] for p in self.programs], dtype=np.int64), names)
         return self._program_codes
 
-    def products(self, query_vector: np.ndarray, query_entities_: Mapping[str, float]) -> tuple[np.ndarray, Any]:
+    def products(self, query_vector: np.ndarray, query_entities_: Mapping[str, float],
+                 features: np.ndarray | None = None) -> tuple[np.ndarray, Any]:
         """Approximate text cosines (float64, clipped to [-1, 1]) and entity overlaps of a query with every row.
 
         With :attr:`transposed`, each is the query's sparse row times the transposed matrix: only the features
         the query has are read (at 20,000 directions 1.0 ms instead of 1.7 ms for a direction's text vector,
         less for search text); else one product over every row. Both are within :func:`candidate_margin`.
+        ``features``: the query's features to read, in increasing order, when the caller has found them (a
+        subset of its non-zero ones, the others read as 0), so the dense query is not scanned again.
         """
         n = len(self.ids)
         q = vx.as_query(query_vector)
@@ -238,9 +241,15 @@ class Candidates:
         e = self.entity_query(query_entities_) if ents.shape[1] else None
         if self.transposed is not None and q.shape[0] == self.transposed[0].shape[0]:
             text_t, ents_t = self.transposed
-            text = _sparse_row_times(q, text_t, n).astype(np.float64)
-            ent: Any = np.minimum(_sparse_row_times(e, ents_t, n), 1.0) if e is not None else 0.0
+            text = _sparse_row_times(q, text_t, n, features).astype(np.float64)
+            ent: Any = 0.0
+            if e is not None:
+                ent = _sparse_row_times(e, ents_t, n)
+                np.minimum(ent, 1.0, out=ent)
         else:
+            if features is not None:  # the features not read count as 0
+                q = np.zeros_like(q)
+                q[features] = vx.as_query(query_vector)[features]
             text = vx.query_products(self.vectors, q).astype(np.float64)
             ent = np.minimum(np.asarray(ents @ e).ravel(), 1.0) if e is not None else 0.0
         return np.clip(text, -1.0, 1.0, out=text), ent
@@ -265,9 +274,11 @@ class Candidates:
                 order = np.argsort(bound, kind="stable")
                 light = order[np.cumsum(bound[order]) <= slack]
                 if light.size:
-                    q = q.copy()
-                    q[cols[light]] = 0
-                    text, ent = self.products(q, query_entities_)
+                    # the heavy features, in column order: the postings a copy of q with the light ones zeroed
+                    # would read, in the same order (the same sums), without the copy and a second scan of q
+                    heavy = np.ones(cols.size, dtype=bool)
+                    heavy[light] = False
+                    text, ent = self.products(q, query_entities_, cols[heavy])
                     return text, float(bound[light].sum()) * (1 + 1e-9), ent
         text, ent = self.products(query_vector, query_entities_)
         return text, 0.0, ent
@@ -321,7 +332,8 @@ class Candidates:
         return out
 
 
-def _sparse_row_times(row: np.ndarray, transposed: sp.csr_matrix, n: int) -> np.ndarray:
+def _sparse_row_times(row: np.ndarray, transposed: sp.csr_matrix, n: int,
+                      cols: np.ndarray | None = None) -> np.ndarray:
     """``row @ transposed`` as a dense 1-d array: the rows of ``transposed`` the query has, summed into one array.
 
     Each of those rows (a feature's postings) is added in place, straight from the matrix's own arrays, by scipy's
@@ -329,8 +341,9 @@ def _sparse_row_times(row: np.ndarray, transposed: sp.csr_matrix, n: int) -> np.
     in the same order as ``transposed[cols].T @ row[cols]`` (bit-identical), at 100,000 directions 1.0 ms
     instead of 1.9 ms for a search text's ~40 features (~1 M postings); a sparse × sparse product took 3.3 ms,
     ``np.bincount`` over the concatenated postings 6.0 ms, and the product with every row 7.3 ms.
+    ``cols``: the features of ``row`` to read (increasing; default its non-zero ones), the others taken as 0.
     """
-    cols = np.flatnonzero(row)
+    cols = np.flatnonzero(row) if cols is None else cols
     out = np.zeros(n, dtype=transposed.dtype)
     if cols.size == 0:
         return out

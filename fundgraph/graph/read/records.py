@@ -7,7 +7,7 @@ record is shaped in one place. The export formats (graph/formats/) build on the 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from fundgraph.core import schema
@@ -280,13 +280,24 @@ class HierarchyMarks:
         """``x`` with ``via_hierarchy``: the shared names not cited by both ``a`` and ``b`` (entity ids) themselves."""
         return x.model_copy(update={"via_hierarchy": self.via(x.shared, a, b)})
 
-    def via(self, shared: Mapping[str, Iterable[str]], a: Iterable[str], b: Iterable[str]) -> dict[str, list[str]]:
-        """The ``via_hierarchy`` of an explanation's ``shared`` names between ``a`` and ``b`` (their own entity ids)."""
-        a, b = frozenset(a), frozenset(b)
+    def via(self, shared: Mapping[str, Iterable[str]], a: Iterable[str], b: Iterable[str] | Callable[[], Iterable[str]]
+            ) -> dict[str, list[str]]:
+        """The ``via_hierarchy`` of an explanation's ``shared`` names between ``a`` and ``b`` (their own entity ids).
+
+        ``b`` may be a function giving them, called only when a shared name is one ``a`` cites itself.
+        """
+        a = frozenset(a)
+        got: frozenset[str] | None = None
         via: dict[str, list[str]] = {}
         for group, names in shared.items():
             for n in names:
-                if not any(e in a and e in b for e in self.ids.get((group, n), ())):
+                for e in self.ids.get((group, n), ()):
+                    if e in a:
+                        if got is None:
+                            got = frozenset(b() if callable(b) else b)
+                        if e in got:
+                            break  # cited by both: not via the hierarchy
+                else:
                     via.setdefault(group, []).append(n)
         return via
 
@@ -297,8 +308,10 @@ class HierarchyMarks:
 
     def mark_new(self, item: models.SimilarItem, query_direct: Iterable[str]) -> models.SimilarItem:
         """:meth:`mark` of an item just made and not yet shared: its explanation is marked in place (no copies)."""
+        direction = item.direction.id
+        # the direction's own entities read only when a shared name is one the query cites itself
         item.explanation.via_hierarchy = self.via(item.explanation.shared, query_direct,
-                                                  self.direct.get(item.direction.id, ()))
+                                                  lambda: self.direct.get(direction, ()))
         return item
 
     def overlap(self, o: models.Overlap) -> models.Overlap:

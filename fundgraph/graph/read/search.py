@@ -49,6 +49,8 @@ SUGGESTIONS = 8
 PRUNED_WEIGHT = 0.05
 #: More rows than this to score exactly after a pruned product (few rows sure to have evidence): the full one.
 PRUNED_CANDIDATES = 2000
+#: How far below the best approximate text the first scan of :func:`_reachable` reaches.
+REACH_SCAN = 0.15
 
 
 def search(
@@ -95,7 +97,8 @@ def search(
                                        _Profiles(pool, entity_scores))
     terms = [models.QueryTerm(**_term(eid, lexicon, cands), matched=m) for eid, m in named.items()]
     if ranked:
-        return models.SearchResults(items=[marks.mark_new(item(s), named) for s in ranked], rule=SEARCH_RULE,
+        cited = frozenset(named)
+        return models.SearchResults(items=[marks.mark_new(item(s), cited) for s in ranked], rule=SEARCH_RULE,
                                     query_entities=terms)
     return models.SearchResults(items=[], rule=SEARCH_RULE, query_entities=terms,
                                 reason=_reason(terms, programs), suggestions=suggest(text, cands))
@@ -198,17 +201,26 @@ def _reachable(pool: Candidates, text: np.ndarray, spread: float, entity: Any, p
         codes, names = pool.program_codes
         allowed = np.isin(codes, [names[p] for p in programs if p in names])
     if n and config.entity_gate == 0 and config.text_weight > 0 and config.entity_weight >= 0:
-        head = np.flatnonzero(text >= float(text.max()) - 0.05)
-        if allowed is not None:
-            head = head[allowed[head]]
-        ents = entity[head] if np.ndim(entity) else entity
-        sure = head[(ents > 0) | (text[head] >= MIN_TEXT_SCORE + err)]
-        if sure.size >= k:
-            bound = _kth(combine(text[sure] + spread / 2, entity[sure] if np.ndim(entity) else entity, config), k)
-            most = 1.0 if np.ndim(entity) else float(entity)
-            lowest = (bound - margin - config.entity_weight * most) / config.text_weight - spread / 2 - 1e-9
-            rows = np.flatnonzero(text >= lowest)
-            return rows if allowed is None else rows[allowed[rows]]
+        top = float(text.max())
+        # One pass over every row finds both the head and, most often, the rows kept: they are within
+        # REACH_SCAN of the best text in ~90% of searches at 100,000 directions (within 0.05 in half).
+        near = np.flatnonzero(text >= top - REACH_SCAN)
+        # The head: the rows within 0.05 of the best text, else (fewer than k of them sure to have evidence) those
+        # within REACH_SCAN: any k rows sure to have evidence give a lower bound. A few best texts far above the
+        # rest otherwise sent every row on to _shortlist (0.5 ms more; 肺癌低剂量CT筛查与人工智能辅助诊断 at 100,000
+        # directions: 100,000 rows → 7,520, the same shortlist).
+        for head in (near[text[near] >= top - 0.05], near):
+            if allowed is not None:
+                head = head[allowed[head]]
+            ents = entity[head] if np.ndim(entity) else entity
+            sure = head[(ents > 0) | (text[head] >= MIN_TEXT_SCORE + err)]
+            if sure.size >= k:
+                bound = _kth(combine(text[sure] + spread / 2, entity[sure] if np.ndim(entity) else entity, config),
+                             k)
+                most = 1.0 if np.ndim(entity) else float(entity)
+                lowest = (bound - margin - config.entity_weight * most) / config.text_weight - spread / 2 - 1e-9
+                rows = near[text[near] >= lowest] if lowest >= top - REACH_SCAN else np.flatnonzero(text >= lowest)
+                return rows if allowed is None else rows[allowed[rows]]
     return np.arange(n) if allowed is None else np.flatnonzero(allowed)
 
 

@@ -151,6 +151,31 @@ def test_pruned_products_bound_every_rows_exact_cosine(queries, slack):
     assert pruned >= 2  # the lightest features of most texts are left out
 
 
+def test_products_of_some_features_equal_those_of_the_query_with_the_others_zeroed(queries):
+    import numpy as np
+
+    from fundgraph.embeddings.scoring import query_entities
+
+    ctx = queries.ranking_context
+    cands = queries.candidates()
+    saved = cands.transposed
+    for text in SEARCHES:
+        q = ctx.query_encoder.vector(text)
+        entities = query_entities(text, ctx.lexicon(), cands)
+        cols = np.flatnonzero(q)
+        features = cols[::2]  # every other non-zero feature
+        zeroed = q.copy()
+        zeroed[cols[1::2]] = 0
+        for transposed in (saved, None):
+            cands.transposed = transposed
+            try:
+                got, got_ent = cands.products(q, entities, features)
+                want, want_ent = cands.products(zeroed, entities)
+            finally:
+                cands.transposed = saved
+            assert np.array_equal(got, want) and np.array_equal(got_ent, want_ent)  # bit for bit
+
+
 @pytest.mark.parametrize("k", [1, 3, 40])
 def test_search_of_any_k_and_programs_equals_exhaustive_exact_ranking(queries, k):
     import numpy as np
