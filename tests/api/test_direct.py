@@ -14,6 +14,7 @@ import pytest
 
 from fundgraph.api.deps import JSONBytesCache, Responder, StoreHolder, store_limiter
 from fundgraph.api.direct import DirectRoutes
+from tests.api.asgi import asgi_request
 
 NAME = "阿尔茨海默病"
 
@@ -61,24 +62,7 @@ def test_direct_answers_equal_fastapis(client, ids):
 
 async def _call(app, path: str, store=None) -> tuple[int, list, bytes]:
     target, _, query = path.partition("?")
-    scope = {"type": "http", "method": "GET", "path": unquote(target), "query_string": query.encode(), "headers": [],
-             "root_path": ""}
-    start: dict = {}
-    body = bytearray()
-
-    async def receive() -> dict:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict) -> None:
-        if message["type"] == "http.response.start":
-            start.update(message)
-        else:
-            body.extend(message.get("body", b""))
-
-    await app(scope, receive, send)
-    if store is not None:  # each anyio.run is a loop of its own: close the driver the Neo4j store opened for it
-        await store.close_loop()
-    return start["status"], start["headers"], bytes(body)
+    return await asgi_request(app, "GET", unquote(target), query=query, store=store)
 
 
 def test_plain_requests_never_reach_fastapi(store, client, ids, api_settings):

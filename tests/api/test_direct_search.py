@@ -15,6 +15,7 @@ import pytest
 from fundgraph.api.deps import JSONBytesCache, Responder, StoreHolder, store_limiter
 from fundgraph.api.direct import DirectRoutes
 from fundgraph.api.work_queue import INLINE_TEXT_CHARS, WorkQueue
+from tests.api.asgi import asgi_request
 
 PLAIN = {"content-type": "application/json"}
 ROUTED = {"content-type": "application/json; charset=utf-8"}  # FastAPI reads it as JSON; DirectRoutes passes it on
@@ -81,28 +82,10 @@ def test_refused_bodies_get_fastapis_422(client):
 
 
 async def _post(app, body: bytes, content_type: bytes, store) -> tuple[int, dict, bytes]:
-    scope = {"type": "http", "method": "POST", "path": "/api/search", "query_string": b"", "root_path": "",
-             "headers": [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]}
-    start: dict = {}
-    out = bytearray()
-    sent = False
-
-    async def receive() -> dict:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict) -> None:
-        if message["type"] == "http.response.start":
-            start.update(message)
-        else:
-            out.extend(message.get("body", b""))
-
-    await app(scope, receive, send)
-    await store.close_loop()  # each anyio.run is a loop of its own (the Neo4j store's driver)
-    return start["status"], dict(start["headers"]), bytes(out)
+    status, headers, out = await asgi_request(
+        app, "POST", "/api/search", body=body, store=store,
+        headers=[(b"content-type", content_type), (b"content-length", str(len(body)).encode())])
+    return status, dict(headers), out
 
 
 def _direct(store, settings, queue):
