@@ -193,7 +193,7 @@ def verify(graph_dir: Path, *, checksums: bool = True, sizes_only: Collection[st
 
 #: Verifications started ahead of a first read (:func:`verify_ahead`), by graph directory: (the manifest's stamp,
 #: the thread, what it found).
-_AHEAD: dict[Path, tuple[tuple[int, int, int], threading.Thread, list[StoreDamaged]]] = {}
+_AHEAD: dict[Path, tuple[tuple[int, int, int], threading.Thread, list[Exception]]] = {}
 _AHEAD_LOCK = threading.Lock()
 
 
@@ -216,12 +216,12 @@ def verify_ahead(graph_dir: Path) -> None:
     stamp = _manifest_stamp(graph_dir)
     if stamp is None:
         return
-    found: list[StoreDamaged] = []
+    found: list[Exception] = []
 
     def run() -> None:
         try:
             verify(graph_dir)
-        except StoreDamaged as e:
+        except Exception as e:  # any failure, not only damage, is raised again to the first read
             found.append(e)
 
     with _AHEAD_LOCK:
