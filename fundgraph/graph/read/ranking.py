@@ -73,24 +73,13 @@ class RankingContext:
         """Whether a score reaches the SIMILAR_TO threshold (for a calibrated build: its confidence reaches it)."""
         return score >= self.threshold
 
-    def item(self, scored: Any, brief: models.DirectionBrief,
-             marks: tuple[Any, Iterable[str]] | None = None) -> models.SimilarItem:
-        """A ranked candidate (:class:`fundgraph.embeddings.scoring.Scored`) as the API shows it.
-
-        ``marks``: (:class:`~fundgraph.graph.read.records.HierarchyMarks`, what the query side cites itself): the
-        explanation then carries ``via_hierarchy``, made with it rather than copied in after
-        (:meth:`HierarchyMarks.mark` gives the same item, through two model copies).
-        """
-        explanation = scored.explanation()
-        if marks is not None:
-            hierarchy, query_direct = marks
-            explanation["via_hierarchy"] = hierarchy.via(explanation["shared"], query_direct,
-                                                         hierarchy.direct.get(scored.id, ()))
+    def item(self, scored: Any, brief: models.DirectionBrief) -> models.SimilarItem:
+        """A ranked candidate (:class:`fundgraph.embeddings.scoring.Scored`) as the API shows it."""
         return models.SimilarItem(
             direction=brief,
             score=scored.score,
             confidence=self.confidence(scored.score),
-            explanation=models.Explanation(**explanation),
+            explanation=models.Explanation(**scored.explanation()),
             above_threshold=self.related(scored.score),
         )
 

@@ -346,7 +346,7 @@ class GraphQueries:
             ranked, related = stored if stored is not None else ctx.similar(
                 cands, row, k, scope, self.program_of[direction_id])
             direct = marks.direct.get(direction_id, frozenset())
-            result = ctx.similar_list([ctx.item(s, self.briefs[s.id], (marks, direct)) for s in ranked], related)
+            result = ctx.similar_list([marks.mark_new(ctx.item(s, self.briefs[s.id]), direct) for s in ranked], related)
         with self._lock:
             self._similar_cache[key] = result
             if len(self._similar_cache) > SIMILAR_CACHE_SIZE:
