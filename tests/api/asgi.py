@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from fundgraph.api.middleware import replay_body
+
 
 async def asgi_request(app: Any, method: str, path: str, *, query: str = "", body: bytes = b"",
                        headers: list[tuple[bytes, bytes]] | None = None, store: Any = None) -> tuple[int, list, bytes]:
@@ -15,13 +17,8 @@ async def asgi_request(app: Any, method: str, path: str, *, query: str = "", bod
              "headers": headers or []}
     start: dict = {}
     out = bytearray()
-    sent = False
 
-    async def receive() -> dict:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
+    async def disconnected() -> dict:
         return {"type": "http.disconnect"}
 
     async def send(message: dict) -> None:
@@ -30,7 +27,7 @@ async def asgi_request(app: Any, method: str, path: str, *, query: str = "", bod
         else:
             out.extend(message.get("body", b""))
 
-    await app(scope, receive, send)
+    await app(scope, replay_body(body, disconnected), send)
     if store is not None:
         await store.close_loop()
     return start["status"], start["headers"], bytes(out)
