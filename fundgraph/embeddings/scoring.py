@@ -34,11 +34,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import scipy.sparse as sp
 
-try:  # scipy's compiled kernels (private: without them the public, slower paths give the same numbers)
-    from scipy.sparse import _sparsetools
-except ImportError:  # pragma: no cover - a scipy that moved them
-    _sparsetools = None
-
 from fundgraph.core.schema import ENTITY_REGISTRY
 from fundgraph.embeddings import vectors as vx
 from fundgraph.embeddings.similarity import idf_profile, profile_overlap, rarity_weights, weighted_overlap
@@ -349,12 +344,12 @@ def _sparse_row_times(row: np.ndarray, transposed: sp.csr_matrix, n: int,
         return out
     indptr, indices, data = transposed.indptr, transposed.indices, transposed.data
     x = row.astype(transposed.dtype, copy=False)
-    if (_sparsetools is None or indptr.dtype != indices.dtype
+    if (vx.SPARSETOOLS is None or indptr.dtype != indices.dtype
             or not (data.flags.c_contiguous and indices.flags.c_contiguous)):
         return np.asarray(transposed[cols].T @ x[cols], dtype=transposed.dtype).ravel()
     for c in cols.tolist():
         # y[indices[p]] += data[p] * x[c] over the postings p of feature c (one CSC column of one).
-        _sparsetools.csc_matvec(n, 1, indptr[c:c + 2], indices, data, x[c:c + 1], out)
+        vx.SPARSETOOLS.csc_matvec(n, 1, indptr[c:c + 2], indices, data, x[c:c + 1], out)
     return out
 
 

@@ -27,9 +27,9 @@ import numpy as np
 import scipy.sparse as sp
 
 try:  # scipy's compiled kernels (private: without them the public, slower paths give the same numbers)
-    from scipy.sparse import _sparsetools
+    from scipy.sparse import _sparsetools as SPARSETOOLS
 except ImportError:  # pragma: no cover - a scipy that moved them
-    _sparsetools = None
+    SPARSETOOLS = None
 
 #: A matrix of text vectors, one row per text: dense float32, or CSR float32.
 TextMatrix = Union[np.ndarray, sp.csr_matrix]  # noqa: UP007 - a runtime alias (Python 3.11 typing)
@@ -209,7 +209,7 @@ def _csr_cosines(m: sp.csr_matrix, rows: np.ndarray, q: np.ndarray) -> np.ndarra
     4 ms went to that for two calls of some 60 rows).
     """
     indptr, indices = m.indptr, m.indices
-    if (_sparsetools is None or indptr.dtype != indices.dtype or m.data.dtype != np.float32
+    if (SPARSETOOLS is None or indptr.dtype != indices.dtype or m.data.dtype != np.float32
             or not m.data.flags.c_contiguous):
         return None
     idx = rows.astype(indptr.dtype, copy=False)
@@ -220,13 +220,13 @@ def _csr_cosines(m: sp.csr_matrix, rows: np.ndarray, q: np.ndarray) -> np.ndarra
     nnz = int(sub_indptr[-1])
     sub_indices = np.empty(nnz, dtype=indices.dtype)
     sub_data = np.empty(nnz, dtype=np.float32)
-    _sparsetools.csr_row_index(idx.size, idx, indptr, indices, m.data, sub_indices, sub_data)
+    SPARSETOOLS.csr_row_index(idx.size, idx, indptr, indices, m.data, sub_indices, sub_data)
     # Canonical (sorted, no duplicates) and no stored zeros: what sum_duplicates/eliminate_zeros/sort_indices
     # would leave unchanged. Else the general path makes it so.
-    if not _sparsetools.csr_has_canonical_format(idx.size, sub_indptr, sub_indices) or not sub_data.all():
+    if not SPARSETOOLS.csr_has_canonical_format(idx.size, sub_indptr, sub_indices) or not sub_data.all():
         return None
     out = np.zeros(idx.size, dtype=np.float64)
-    _sparsetools.csr_matvec(idx.size, m.shape[1], sub_indptr, sub_indices, sub_data.astype(np.float64), q, out)
+    SPARSETOOLS.csr_matvec(idx.size, m.shape[1], sub_indptr, sub_indices, sub_data.astype(np.float64), q, out)
     return np.clip(out, -1.0, 1.0)
 
 
