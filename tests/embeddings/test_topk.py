@@ -243,7 +243,7 @@ def test_a_subset_takes_the_whole_sets_entity_rows_and_ranks_with_given_profiles
 
     cands, config = corpus_cands
     rows = list(range(3, len(cands.ids), 3))
-    cands.entity_matrix  # made before lineage's subsets, as in the build
+    assert cands.entity_matrix[0].shape[0] == len(cands.ids)  # made before lineage's subsets, as in the build
     taken = candidate_subset(cands, rows)
     own = candidate_subset(cands, rows)
     own._entity_matrix = None  # made from the rows' own profiles, as before
