@@ -257,3 +257,16 @@ def test_a_subset_takes_the_whole_sets_entity_rows_and_ranks_with_given_profiles
     (given,) = top_k_all(taken, config, sels, rows=later, columns=earlier, profiles=profiles)
     assert sum(len(r) for r in plain) == 2 * len(later)
     assert given == plain
+
+
+def test_edge_props_with_the_groups_given_equal_those_it_reads_itself(corpus_cands):
+    from fundgraph.embeddings.scoring import shared_groups
+
+    cands, config = corpus_cands
+    ranked = [s for i in range(0, len(cands.ids), 5) for s in rescore(
+        vx.dense_row(cands.vectors, i), cands.entities[i], [j for j in range(len(cands.ids)) if j != i], cands,
+        config, k=5)]
+    groups = list(shared_groups().values())
+    assert any(s.shared.get(g) for s in ranked for g in groups)  # some pairs do share entities
+    for s in ranked:
+        assert list(s.edge_props(groups).items()) == list(s.edge_props().items())
