@@ -218,14 +218,15 @@ def document_keywords(doc: ParsedDocument, extract: DocumentExtract, stats: Keyw
     return out
 
 
-def keyword_signature(extract: DocumentExtract, stats: KeywordStats) -> str:
+def keyword_signature(extract: DocumentExtract, stats: KeywordStats, terms: set[str] | None = None) -> str:
     """Hash of what a document's chosen keywords depend on besides its own extract.
 
     That is the corpus size and the document frequency of each of its candidates: equal signatures, equal
-    choices, so a rebuild reuses them (and their file spans) where IDF has not drifted.
+    choices, so a rebuild reuses them (and their file spans) where IDF has not drifted. ``terms``:
+    ``extract.terms()`` when the caller has them.
     """
-    terms = sorted(extract.terms())
-    return hashlib.sha256(repr((stats.n, terms, [stats.df(t) for t in terms])).encode()).hexdigest()
+    ordered = sorted(extract.terms() if terms is None else terms)
+    return hashlib.sha256(repr((stats.n, ordered, [stats.df(t) for t in ordered])).encode()).hexdigest()
 
 
 def vocabulary_entity_graph(extracts: Sequence[DocumentExtract], vocab: Vocabulary) -> nx.MultiDiGraph:
