@@ -27,7 +27,7 @@ dense, and the entity matrix) selects every candidate that may be in the best k 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import InitVar, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -375,15 +375,18 @@ class Scored:
             "summary": self.summary,
         }
 
-    def edge_props(self) -> dict[str, Any]:
-        """Flat edge properties (Neo4j stores lists of primitives, not maps)."""
+    def edge_props(self, groups: Iterable[str] | None = None) -> dict[str, Any]:
+        """Flat edge properties (Neo4j stores lists of primitives, not maps).
+
+        ``groups``: ``shared_groups().values()`` when the caller makes many (the build: one per edge).
+        """
         props: dict[str, Any] = {
             "score": self.score,
             "text_score": self.text_score,
             "entity_score": self.entity_score,
             "summary": self.summary,
         }
-        for group in shared_groups().values():
+        for group in shared_groups().values() if groups is None else groups:
             props[f"shared_{group}"] = list(self.shared.get(group, []))
         return props
 

@@ -275,6 +275,7 @@ def top_k_all(
     columns: Sequence[int] | np.ndarray | None = None,
     block_rows: int | None = None,
     exact_max: int | None = None,
+    profiles: Sequence[tuple[dict[str, float], float]] | None = None,
 ) -> list[list[list[Scored]]]:
     """Per selection, every row's ``rank(vectors[i], entities[i], cands, k=k, exclude=i[, exclude_program])``.
 
@@ -291,6 +292,8 @@ def top_k_all(
         block_rows: rows per matrix block (default by memory, :data:`BLOCK_CELLS`).
         exact_max: above this many directions, candidates from the nearest-neighbour index (see the module);
             None: score every pair.
+        profiles: every row's :func:`similarity.idf_profile` when the caller has them (lineage ranks a direction
+            in up to two edition pairs, both ways).
     """
     ents, _ = cands.entity_matrix
     query_rows = np.arange(len(cands.ids)) if rows is None else np.asarray(rows, dtype=np.int64)
@@ -316,7 +319,8 @@ def top_k_all(
     out: list[list[list[Scored]]] = [[] for _ in selections]
     # Each row's rarity-weighted profile once (a row is the candidate of ~60 others: 5 s at 100,000 directions),
     # when every row is a query (the build); a few queries compute only their candidates'.
-    profiles = [idf_profile(e, cands.idf) for e in cands.entities] if query_rows.size * 4 >= len(cands.ids) else None
+    if profiles is None and query_rows.size * 4 >= len(cands.ids):
+        profiles = [idf_profile(e, cands.idf) for e in cands.entities]
     for r, (i, cols, t) in enumerate(zip(query_rows.tolist(), union, texts, strict=True)):
         picks = [(found[r], sel.k, sel.threshold) for sel, found in zip(selections, sets, strict=True)]
         for s_no, ranked in enumerate(rescore_selections(cands.entities[i], cols, t, cands, config, picks,

@@ -516,10 +516,17 @@ def choose_keywords(direction: Direction, candidates: list[KeywordCandidate], st
     phrases. A phrase overlapping one already chosen is skipped unless it is a vocabulary term.
     """
     scored: list[tuple[float, KeywordCandidate]] = []
+    # KeywordStats.is_generic and .idf written out on one document frequency read (they read it once each, and the
+    # limit was worked out per candidate): the same tests and arithmetic.
+    n = stats.n
+    judged = n > 1
+    limit = max(GENERIC_DF_MIN, GENERIC_DF_SHARE * n)
     for c in candidates:
-        if not c.in_vocab and stats.n > 1 and stats.is_generic(c.key):
+        df = stats.df(c.key)
+        if not c.in_vocab and judged and df >= limit:
             continue
-        score = c.tf * stats.idf(c.key) * (VOCAB_BONUS if c.in_vocab else 1.0) * (1 + UNIT_BONUS * (c.units - 1))
+        idf = math.log((n + 1) / (df + 1)) + 1.0
+        score = c.tf * idf * (VOCAB_BONUS if c.in_vocab else 1.0) * (1 + UNIT_BONUS * (c.units - 1))
         scored.append((score, c))
     scored.sort(key=lambda sc: (-sc[0], sc[1].start))
     chosen: list[tuple[str, KeywordCandidate]] = []

@@ -79,3 +79,13 @@ def test_the_threshold_is_a_confidence_and_an_explicit_score_still_wins():
     # Only the lexical encoder's scores are calibrated: another encoder keeps its own score threshold.
     assert calibration_for("sentence-transformers") is None
     assert similar_cut(Settings(), SentenceTransformerEncoder("x")) == (None, 0.78)
+
+
+def test_confidence_list_equals_each_confidence_to_the_bit():
+    rng = np.random.default_rng(7)
+    # scores on the 6-decimal grid the build rounds to, the knots themselves, and beyond both ends
+    scores = [*np.round(rng.uniform(-0.3, 1.3, 3000), 6).tolist(), *(p[0] for p in bundled().points), -5.0, 5.0]
+    wild = Calibration(((0.0, -0.2), (1.0, 1.4)), min_confidence=0.5)
+    for cal in (STEPS, bundled(), wild):
+        assert cal.confidence_list(scores) == [cal.confidence(s) for s in scores]
+    assert STEPS.confidence_list([]) == []

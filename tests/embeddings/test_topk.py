@@ -235,3 +235,38 @@ def test_combine_of_floats_equals_the_array_form_to_the_bit():
     for cfg in (ScoringConfig(), ScoringConfig(entity_gate=0.0), ScoringConfig(entity_gate=0.35, text_weight=0.7)):
         arrays = combine(text, ent, cfg)
         assert [combine(float(t), float(e), cfg) for t, e in zip(text, ent, strict=True)] == arrays.tolist()
+
+
+def test_a_subset_takes_the_whole_sets_entity_rows_and_ranks_with_given_profiles_as_without(corpus_cands):
+    from fundgraph.embeddings.similarity import idf_profile
+    from fundgraph.graph.build.similarity import candidate_subset
+
+    cands, config = corpus_cands
+    rows = list(range(3, len(cands.ids), 3))
+    assert cands.entity_matrix[0].shape[0] == len(cands.ids)  # made before lineage's subsets, as in the build
+    taken = candidate_subset(cands, rows)
+    own = candidate_subset(cands, rows)
+    own._entity_matrix = None  # made from the rows' own profiles, as before
+    a, b = taken.entity_matrix[0], own.entity_matrix[0]
+    assert a.shape[0] == b.shape[0] == len(rows) and a.shape[1] >= b.shape[1]
+    assert np.array_equal((a @ a.T).toarray(), (b @ b.T).toarray())  # the same products, to the bit
+    sels = [Selection(2)]
+    later, earlier = list(range(0, len(rows), 2)), list(range(1, len(rows), 2))
+    profiles = [idf_profile(e, cands.idf) for e in taken.entities]
+    (plain,) = top_k_all(own, config, sels, rows=later, columns=earlier)
+    (given,) = top_k_all(taken, config, sels, rows=later, columns=earlier, profiles=profiles)
+    assert sum(len(r) for r in plain) == 2 * len(later)
+    assert given == plain
+
+
+def test_edge_props_with_the_groups_given_equal_those_it_reads_itself(corpus_cands):
+    from fundgraph.embeddings.scoring import shared_groups
+
+    cands, config = corpus_cands
+    ranked = [s for i in range(0, len(cands.ids), 5) for s in rescore(
+        vx.dense_row(cands.vectors, i), cands.entities[i], [j for j in range(len(cands.ids)) if j != i], cands,
+        config, k=5)]
+    groups = list(shared_groups().values())
+    assert any(s.shared.get(g) for s in ranked for g in groups)  # some pairs do share entities
+    for s in ranked:
+        assert list(s.edge_props(groups).items()) == list(s.edge_props().items())

@@ -127,3 +127,52 @@ def test_bad_stopword_rows_are_refused(vocab_copy, row, message):
         load_vocabularies(vocab_copy)
     assert ei.value.path == str(path) and ei.value.line == line
     assert message in ei.value.message
+
+
+def _choose_by_the_stats_methods(direction, candidates, stats, top_k=TOP_K):
+    """choose_keywords as it was written before its scoring loop read each frequency once (the reference)."""
+    from fundgraph.loaders.entities import snippet_of
+    from fundgraph.loaders.keywords import (
+        UNIT_BONUS,
+        VOCAB_BONUS,
+        KeywordMention,
+        _overlap,
+        normalise_keyword,
+    )
+
+    scored = []
+    for c in candidates:
+        if not c.in_vocab and stats.n > 1 and stats.is_generic(c.key):
+            continue
+        scored.append((c.tf * stats.idf(c.key) * (VOCAB_BONUS if c.in_vocab else 1.0)
+                       * (1 + UNIT_BONUS * (c.units - 1)), c))
+    scored.sort(key=lambda sc: (-sc[0], sc[1].start))
+    chosen = []
+    for _score, c in scored:
+        key = normalise_keyword(c.text)
+        if not c.in_vocab and any(_overlap(key, k) for k, _ in chosen):
+            continue
+        chosen.append((key, c))
+        if len(chosen) >= top_k:
+            break
+    texts = {"title": direction.title or "", "content": direction.content or "", "metrics": direction.metrics or ""}
+    return [KeywordMention(key=key, text=c.text, field=c.field, start=c.start, end=c.end,
+                           snippet=snippet_of(texts[c.field], c.start, c.end), extracted=True) for key, c in chosen]
+
+
+def test_choose_keywords_equals_the_stats_methods_reference(corpus, vocab, stats):
+    from fundgraph.loaders.keywords import choose_keywords, keyword_candidates
+
+    alone = KeywordStats([corpus[0].directions[0]])  # a corpus of one direction: nothing is judged generic
+    seen = 0
+    for doc in corpus:
+        for d in doc.directions:
+            candidates = keyword_candidates(d, vocab)
+            stats.count(c.key for c in candidates)
+            alone.count(c.key for c in candidates)
+            for s in (stats, alone):
+                got = choose_keywords(d, candidates, s)
+                assert got == _choose_by_the_stats_methods(d, candidates, s)
+                seen += len(got)
+    assert seen > 500
+    assert any(stats.is_generic(c.key) for doc in corpus for d in doc.directions for c in keyword_candidates(d, vocab))

@@ -218,14 +218,15 @@ def document_keywords(doc: ParsedDocument, extract: DocumentExtract, stats: Keyw
     return out
 
 
-def keyword_signature(extract: DocumentExtract, stats: KeywordStats) -> str:
+def keyword_signature(extract: DocumentExtract, stats: KeywordStats, terms: set[str] | None = None) -> str:
     """Hash of what a document's chosen keywords depend on besides its own extract.
 
     That is the corpus size and the document frequency of each of its candidates: equal signatures, equal
-    choices, so a rebuild reuses them (and their file spans) where IDF has not drifted.
+    choices, so a rebuild reuses them (and their file spans) where IDF has not drifted. ``terms``:
+    ``extract.terms()`` when the caller has them.
     """
-    terms = sorted(extract.terms())
-    return hashlib.sha256(repr((stats.n, terms, [stats.df(t) for t in terms])).encode()).hexdigest()
+    ordered = sorted(extract.terms() if terms is None else terms)
+    return hashlib.sha256(repr((stats.n, ordered, [stats.df(t) for t in ordered])).encode()).hexdigest()
 
 
 def vocabulary_entity_graph(extracts: Sequence[DocumentExtract], vocab: Vocabulary) -> nx.MultiDiGraph:
@@ -300,6 +301,9 @@ def _add_document_links(g: nx.MultiDiGraph, vocab: Vocabulary, program_id: str,
     # Program boilerplate: entities cited by nearly every direction of this program.
     cited = {did: {eid for eid, _ in dl} for did, dl in links.items()}
     boiler = boilerplate_terms(cited)
+    # The relation's text and each field's edge key once per document, not per edge (an Enum's value is a property).
+    mentions = Rel.MENTIONS.value
+    edge_keys: dict[str, str] = {}
     for did, dl in links.items():
         for (eid, field_name), props in dl.items():
             if eid.startswith("keyword:"):
@@ -320,6 +324,8 @@ def _add_document_links(g: nx.MultiDiGraph, vocab: Vocabulary, program_id: str,
                 progs = list(node.get("boilerplate_programs") or [])
                 if program_id not in progs:
                     node["boilerplate_programs"] = [*progs, program_id]
-            g.add_edge(did, eid, key=f"{Rel.MENTIONS.value}|{field_name}", type=Rel.MENTIONS.value,
-                       **props, boilerplate=is_boiler)
+            key = edge_keys.get(field_name)
+            if key is None:
+                key = edge_keys[field_name] = f"{mentions}|{field_name}"
+            g.add_edge(did, eid, key=key, type=mentions, **props, boilerplate=is_boiler)
 

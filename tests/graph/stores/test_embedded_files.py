@@ -144,3 +144,19 @@ def test_a_direction_record_is_each_exported_field_as_field_value_reads_it(home)
         assert records.direction_record(node) == {f.name: records.field_value(node, f)
                                                   for f in records._DIRECTION_EXPORTED}
     assert any(f.parts for f in records._DIRECTION_EXPORTED) and any(f.is_list for f in records._DIRECTION_EXPORTED)
+
+
+def test_edge_count_equals_networkx_count_of_parallel_edges_and_loops(corpus_built):
+    import networkx as nx
+
+    from fundgraph.graph.stores.embedded.columns import edge_count
+
+    g = nx.MultiDiGraph()
+    g.add_nodes_from(["lonely", "a", "b"])
+    g.add_edge("a", "b", key="x")
+    g.add_edge("a", "b", key="y")  # parallel
+    g.add_edge("b", "a", key="x")
+    g.add_edge("a", "a", key="self")  # a loop
+    assert edge_count(g) == g.number_of_edges() == 4
+    assert edge_count(nx.DiGraph([(1, 2), (2, 1)])) == 2
+    assert edge_count(corpus_built.graph) == corpus_built.graph.number_of_edges() > 1000
