@@ -210,6 +210,7 @@ def test_relevance_table_prints_the_multi_seed_headline():
     nd = spread.spread("ndcg")
     row = next(line for line in text.splitlines() if line.startswith("fundgraph (nested cv)"))
     assert f"{nd[0]:.3f} [{nd[1]:.3f}–{nd[2]:.3f}]" in row
+    assert row.split()[-2] == f"{spread.spread('judged')[0]:.3f}"  # the judged share of the top 5
     assert next(line for line in text.splitlines() if line.startswith("word TF-IDF (jieba) *"))
     assert report.as_dict()["multi_seed"][0]["ndcg_mean"] == pytest.approx(nd[0])
 
