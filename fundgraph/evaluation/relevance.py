@@ -678,7 +678,7 @@ class LearnedRuns:
             config=self.config)
         self.vocabulary = dict(enc.vocabulary)  # type: ignore[attr-defined]
         self._parts: dict[tuple, dict[str, tuple[list[str], np.ndarray, np.ndarray]]] = {}
-        self._fit: tuple[LexicalEncoder, Any, np.ndarray, list[dict[str, str]]] | None = None
+        self._encoder: tuple[LexicalEncoder, Any, np.ndarray, list[dict[str, str]]] | None = None
 
     def weights(self, alpha: float, train: Iterable[str]) -> dict[str, float]:
         """The term weights fitted on ``train``'s judged pairs."""
@@ -712,11 +712,11 @@ class LearnedRuns:
         from fundgraph.embeddings.scoring import direction_vectors
         from fundgraph.graph.build.similarity import direction_fields
 
-        if self._fit is None:
+        if self._encoder is None:
             fields = [direction_fields(d) for doc in self.runs.docs for d in doc.directions]
             enc = LexicalEncoder(self.lexicon, **self.options).fit([" ".join(f.values()) for f in fields])
-            self._fit = (enc, enc._fitted, enc.idf.copy(), fields)
-        enc, fitted, idf, fields = self._fit
+            self._encoder = (enc, enc._fitted, enc.idf.copy(), fields)
+        enc, fitted, idf, fields = self._encoder
         enc.idf = idf.copy()
         for t, w in weights.items():
             i = enc.vocabulary.get(t)
