@@ -1881,6 +1881,7 @@ PRIOR_ABLATION: tuple[tuple[str, Callable[[ShippedRuns], LearnedRuns], dict[str,
      {"features": ("0.0", "1.0")}),
 )
 
+
 def learned_points(frozen: Mapping[str, float] | None = None,
                    grid: Mapping[str, Sequence[float]] | None = None) -> list[dict[str, float]]:
     """Every point of ``grid`` (:data:`LEARNED_GRID`), with the ``frozen`` knobs held at their given values."""
