@@ -1,6 +1,7 @@
 """The graded evaluation's arithmetic (issue 15) and the calibration file the build and the API read."""
 
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -209,6 +210,7 @@ def test_relevance_table_prints_the_multi_seed_headline():
     nd = spread.spread("ndcg")
     row = next(line for line in text.splitlines() if line.startswith("fundgraph (nested cv)"))
     assert f"{nd[0]:.3f} [{nd[1]:.3f}–{nd[2]:.3f}]" in row
+    assert row.split()[-2] == f"{spread.spread('judged')[0]:.3f}"  # the judged share of the top 5
     assert next(line for line in text.splitlines() if line.startswith("word TF-IDF (jieba) *"))
     assert report.as_dict()["multi_seed"][0]["ndcg_mean"] == pytest.approx(nd[0])
 
@@ -535,3 +537,106 @@ def test_union_reranker_never_reads_the_grades_of_the_queries_it_scores():
         assert above == set(by_first) | set(by_word)
         assert len(above) > 30 or set(by_word) <= set(by_first)
         assert all(x <= 1.0 for c, x in plain[q].items() if c not in above)
+
+
+def test_prior_factors_smooth_toward_the_predicted_prior_and_at_gamma_zero_toward_one():
+    from fundgraph.evaluation.relevance import prior_term_factors
+
+    # terms: 0 shared by related pairs, 1 by unrelated ones, 2 and 3 unseen with a high and a low prior
+    rel, seen, p0 = np.array([4.0, 0.0, 0.0, 0.0]), np.array([4.0, 6.0, 0.0, 0.0]), 0.2
+    prior = np.array([0.2, 0.2, 0.4, 0.05])
+    flat = prior_term_factors(rel, seen, p0, prior, alpha=5.0, gamma=0.0)
+    assert flat == pytest.approx((rel + 5.0 * p0) / (seen + 5.0) / p0)
+    assert flat[2] == flat[3] == pytest.approx(1.0)
+    w = prior_term_factors(rel, seen, p0, prior, alpha=5.0, gamma=1.0)
+    assert w[2] == pytest.approx(2.0) and w[3] == pytest.approx(0.25)  # unseen: p(t)/p0
+    assert w[0] > 1 > w[1] and w[:2] == pytest.approx(flat[:2])  # prior at p0: as shipped
+    assert prior_term_factors(rel, seen, p0, prior, alpha=5.0, gamma=0.5)[2] == pytest.approx(2.0 ** 0.5)
+    assert prior_term_factors(rel, seen, p0, prior, alpha=math.inf, gamma=1.0) == pytest.approx(prior / p0)
+
+
+def test_term_corpus_features_read_the_corpus_not_the_grades():
+    from fundgraph.embeddings.encoders import LexicalEncoder
+    from fundgraph.evaluation.relevance import TERM_FEATURES, term_corpus_features
+
+    fields = [
+        {"title": "脑机接口", "keywords": "", "content": "量子计算芯片", "metrics": "论文不少于十篇"},
+        {"title": "脑机接口", "keywords": "", "content": "量子计算芯片", "metrics": "论文不少于十篇"},
+        {"title": "作物育种", "keywords": "", "content": "水稻基因", "metrics": "论文不少于十篇"},
+        {"title": "深海探测", "keywords": "", "content": "海底地形", "metrics": "专利"},
+    ]
+    enc = LexicalEncoder(**SHIPPED_LEXICAL).fit([" ".join(f.values()) for f in fields])
+    vectors = enc.encode([" ".join(f.values()) for f in fields])
+    x = term_corpus_features(enc, fields, ["a", "b", "a", "b"], vectors)
+    col = {n: i for i, n in enumerate(TERM_FEATURES)}
+    v = enc.vocabulary
+    assert x.shape == (len(v), len(TERM_FEATURES))
+    assert np.allclose(x.mean(axis=0), 0.0, atol=1e-9)
+    # 脑机 sits in two identical directions (cosine 1) of two programs; 论文 in three rather different ones
+    assert x[v["#脑机"], col["pair_cosine"]] > x[v["#论文"], col["pair_cosine"]]
+    assert x[v["#论文"], col["log_df"]] > x[v["#脑机"], col["log_df"]]
+    assert x[v["#论文"], col["metrics_share"]] > x[v["#脑机"], col["metrics_share"]]
+    assert x[v["#脑机"], col["title_share"]] > x[v["#量子"], col["title_share"]]
+    assert x[v["#脑机"], col["bigram"]] > x[v["#脑"], col["bigram"]]
+    # spread evenly over the two programs vs held by one
+    assert x[v["#脑机"], col["program_entropy"]] > x[v["#水稻"], col["program_entropy"]]
+
+
+@pytest.mark.slow  # ~15 s: the prior row's encodings for three training sets
+def test_prior_weights_never_read_the_grades_of_the_queries_they_score():
+    import copy
+
+    from fundgraph.core.settings import Settings
+    from fundgraph.evaluation.relevance import PriorRuns, ShippedRuns
+
+    full = load_graded()
+    queries = full.with_counterpart[:10] + full.no_counterpart[:2]
+    small = GradedSet(queries, {q: full.grades[q] for q in queries})
+    test, train = queries[:3], queries[3:]
+    runs = ShippedRuns(Settings(), small)
+    first = PriorRuns(runs, gamma=1.0)
+    point = {"term_alpha": 10.0, "text_weight": 0.9, "entity_gate": 0.2}
+
+    def prior(graded):
+        r = copy.copy(runs)
+        r.graded = graded
+        return PriorRuns(r, gamma=1.0, features=first.features)
+
+    plain = first.signal(point, train, test)
+    shuffled = _permuted(small, test)
+    assert any(shuffled.grades[q] != small.grades[q] for q in test)
+    assert prior(shuffled).signal(point, train, test) == plain
+    # the training queries' grades are what it learns from: shuffling them moves the scores
+    assert prior(_permuted(small, train)).signal(point, train, test) != plain
+    # a term no training pair shares gets the prior's p(t)/p0, not 1 (the shipped weights leave it at 1)
+    w = first.weights(10.0, train)
+    shipped = LearnedRuns.weights(first, 10.0, train)
+    unseen = [t for t in w if t not in shipped]
+    assert unseen and len(w) > len(shipped)
+    assert all(first.df[first.vocabulary[t]] >= 2 for t in w)
+
+
+def test_pair_fitted_prior_lifts_the_kind_of_term_related_pairs_share():
+    from fundgraph.evaluation.relevance import TERM_FEATURES, fit_pair_prior
+
+    rng = np.random.default_rng(0)
+    n_terms, n_dirs = 40, 60
+    features = rng.normal(size=(n_terms, len(TERM_FEATURES)))
+    good = np.arange(n_terms) < 20  # terms whose "pair_cosine" is high: the kind related pairs share
+    features[:, TERM_FEATURES.index("pair_cosine")] = np.where(good, 1.0, -1.0) + rng.normal(0, 0.1, n_terms)
+    x = np.zeros((n_dirs, n_terms))
+    grades: dict[str, dict[str, int]] = {}
+    for k in range(20):  # query 3k, its related candidate 3k+1 (a good term shared), an unrelated one 3k+2
+        q, r, u = 3 * k, 3 * k + 1, 3 * k + 2
+        x[[q, r], k] = 1.0
+        x[[q, u], 20 + k] = 1.0
+        x[[q, r, u], (k + 1) % 20] += 0.1
+        grades[f"d{q}"] = {f"d{r}": 2, f"d{u}": 0}
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    index = {f"d{i}": i for i in range(n_dirs)}
+    graded = GradedSet(list(grades), grades)
+    df = (x > 0).sum(axis=0)
+    w = fit_pair_prior(x, features, df, index, graded, list(grades))
+    assert w.shape == (n_terms,) and (w > 0).all()
+    assert w[good].mean() > 1.5 * w[~good].mean()
+    assert w[good].mean() > 1.0 > w[~good].mean()  # scaled around 1 over the shared terms
