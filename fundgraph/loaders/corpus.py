@@ -603,8 +603,7 @@ def _clean_lines(lines: str, base: int, start: int, end: int) -> Clean:
     keywords field three times), and cleaning the field again for each was a third of entity extraction's CPU.
     The result is shared: never change it.
     """
-    c = clean(lines, start - base, end - base)
-    return Clean(c.text, [o + base for o in c.offsets])
+    return clean(lines, start - base, end - base, base=base)
 
 
 def _field_clean(direction: Direction, field: str, text: str | None) -> Clean:
@@ -618,6 +617,14 @@ def _field_clean(direction: Direction, field: str, text: str | None) -> Clean:
     if own is None or not (own.start <= span.start and span.end <= own.end):
         raise KeyError(f"direction {direction.id} carries no source text for field {field!r}: pass text=")
     return _clean_lines(own.text, own.start, span.start, span.end)
+
+
+def field_clean(direction: Direction, field: str) -> Clean:
+    """A field cleaned again from the lines the direction carries, with the file offset of each character.
+
+    Shared (memoised): never change it. Raises ``KeyError`` as :func:`locate` does.
+    """
+    return _field_clean(direction, field, None)
 
 
 def locate(

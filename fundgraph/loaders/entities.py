@@ -156,15 +156,37 @@ def file_span(direction: Direction, field: str, start: int, end: int) -> tuple[i
         return span.start, span.end
 
 
+def file_spans(direction: Direction, field: str, ranges: list[tuple[int, int]]) -> list[tuple[int | None, int | None]]:
+    """:func:`file_span` of each range of one field, the field's cleaned text looked up once."""
+    try:
+        from fundgraph.loaders.corpus import field_clean
+
+        cleaned = field_clean(direction, field)
+    except (KeyError, ImportError, IndexError, ValueError):
+        cleaned = None
+    out: list[tuple[int | None, int | None]] = []
+    for start, end in ranges:
+        if cleaned is not None:
+            try:
+                out.append(cleaned.file_span(start, end))
+                continue
+            except (IndexError, ValueError):
+                pass
+        span = direction.field_spans.get(field)
+        out.append((None, None) if span is None else (span.start, span.end))
+    return out
+
+
 def extract_direction(direction: Direction, vocab: Vocabulary, *, with_spans: bool = True) -> list[Mention]:
     """Every entity mention in a direction's title, keywords, content and metrics."""
     out: list[Mention] = []
     for field, text in field_texts(direction).items():
-        for m in find_mentions(text, vocab, field):
-            if with_spans:
-                fs, fe = file_span(direction, field, m.start, m.end)
-                m = Mention(**{**m.__dict__, "file_start": fs, "file_end": fe})
-            out.append(m)
+        found = find_mentions(text, vocab, field)
+        if not with_spans or not found:
+            out.extend(found)
+            continue
+        for m, (fs, fe) in zip(found, file_spans(direction, field, [(m.start, m.end) for m in found]), strict=True):
+            out.append(Mention(m.entity_id, m.entity_type, m.field, m.start, m.end, m.surface, m.snippet, fs, fe))
     return out
 
 

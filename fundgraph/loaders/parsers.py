@@ -102,6 +102,7 @@ def split_lines(text: str) -> list[Line]:
     lines: list[Line] = []
     pos = 0
     no = 0
+    folded = fold(text)  # character for character: a line's folded body is a slice of it (one fold per file)
     while pos <= len(text):
         e = text.find("\n", pos)
         e = len(text) if e < 0 else e
@@ -111,7 +112,7 @@ def split_lines(text: str) -> list[Line]:
         body = raw[k:].rstrip()
         while body.endswith("**"):
             body = body[:-2].rstrip()
-        lines.append(Line(no, pos, e, pos + k, fold(body), bool(PAGE_NUMBER.match(raw))))
+        lines.append(Line(no, pos, e, pos + k, folded[pos + k:pos + k + len(body)], bool(PAGE_NUMBER.match(raw))))
         pos = e + 1
     return lines
 

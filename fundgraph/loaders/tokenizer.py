@@ -23,12 +23,14 @@ import numpy as np
 
 if TYPE_CHECKING:
     import jieba
+    import jieba.posseg
 
 
 @cache
 def _default_dictionary() -> tuple[dict[str, int], int]:
     """The default prefix dictionary of jieba (word → frequency) and its total; never handed out uncopied."""
     import jieba
+    import jieba.posseg
 
     jieba.setLogLevel(logging.WARNING)  # not "Building prefix dict…" on every process
     tk = jieba.Tokenizer()
@@ -59,6 +61,7 @@ def _cache_dir() -> Path:
 def private_tokenizer() -> jieba.Tokenizer:
     """An initialised ``jieba.Tokenizer`` of the caller's own: words added to it stay in it."""
     import jieba
+    import jieba.posseg
 
     if using_mapped_dictionary():
         a = _mapped_arrays()
@@ -169,6 +172,7 @@ def _mapped_arrays() -> dict[str, Any]:
     ``tag_words``/``tags``: the part-of-speech tag of each word of ``dict.txt`` (``POSTokenizer.word_tag_tab``).
     """
     import jieba
+    import jieba.posseg
 
     source = Path(jieba.get_dict_file().name)
     st = source.stat()
@@ -206,3 +210,115 @@ def mapped_tags() -> MappedWords:
     """The part-of-speech tags of jieba's dictionary words, memory-mapped (``POSTokenizer.word_tag_tab``)."""
     a = _mapped_arrays()
     return MappedWords(a["tag_words"], a["tags"])
+
+
+# -- jieba's part-of-speech HMM, its Viterbi pass over arrays ---------------------------------------------------
+class ArrayViterbi:
+    """``jieba.posseg.viterbi`` with each step's products as one numpy sum instead of a generator per state.
+
+    jieba's pass, for each character, scores every (previous, next) pair of the allowed states in a Python
+    generator (a third of keyword extraction's CPU on the bundled guidelines). Here each step adds the same
+    three float64 terms in the same order (``V[prev] + trans[prev, next]``, then ``+ emit[next]``: the same
+    roundings), over the states jieba would consider, and breaks ties as ``max`` over ``(score, state)`` tuples
+    does (the greater state wins): the same route (tests/loaders/test_extraction_fast_paths.py compares them).
+    """
+
+    def __init__(self, states: dict, start_p: dict, trans_p: dict, emit_p: dict) -> None:
+        self.char_states, self.emit_p = states, emit_p
+        self.states = sorted(trans_p)  # ascending in tuple order: ties go to the last (greatest) index
+        index = {s: i for i, s in enumerate(self.states)}
+        n = len(self.states)
+        self.index = index
+        self.start = np.array([start_p[s] for s in self.states], dtype=np.float64)
+        self.trans = np.full((n, n), -np.inf)
+        for a, nexts in trans_p.items():
+            for b, p in nexts.items():
+                self.trans[index[a], index[b]] = p
+        self.follows = np.zeros((n, n), dtype=bool)  # b is a key of trans_p[a] (whatever its value)
+        for a, nexts in trans_p.items():
+            self.follows[index[a], [index[b] for b in nexts]] = True
+        self.leads = np.array([len(trans_p[s]) > 0 for s in self.states])
+        self._emit: dict[str, np.ndarray] = {}
+        self._allowed: dict[str, np.ndarray] = {}
+
+    def _emission(self, c: str) -> np.ndarray:
+        e = self._emit.get(c)
+        if e is None:
+            e = self._emit[c] = np.array([self.emit_p[s].get(c, -3.14e100) for s in self.states], dtype=np.float64)
+        return e
+
+    def _allowed_states(self, c: str) -> np.ndarray:
+        a = self._allowed.get(c)
+        if a is None:
+            a = np.ones(len(self.states), dtype=bool)
+            listed = self.char_states.get(c)
+            if listed is not None:
+                a[:] = False
+                a[[self.index[s] for s in listed]] = True
+            self._allowed[c] = a
+        return a
+
+    def __call__(self, obs: str) -> tuple[float, list[tuple[str, str]]]:
+        """(score, state per character) of ``obs``, as ``jieba.posseg.viterbi.viterbi`` gives them."""
+        cur = np.flatnonzero(self._allowed_states(obs[0]))
+        v = self.start[cur] + self._emission(obs[0])[cur]
+        back: list[tuple[np.ndarray, np.ndarray]] = []  # per step: its states and each one's best previous state
+        for c in obs[1:]:
+            prev = cur[self.leads[cur]]
+            vp = v[self.leads[cur]]
+            expected = self.follows[prev].any(axis=0)
+            nxt = self._allowed_states(c) & expected
+            if not nxt.any():
+                nxt = expected if expected.any() else np.ones(len(self.states), dtype=bool)
+            cur = np.flatnonzero(nxt)
+            scores = (vp[:, None] + self.trans[np.ix_(prev, cur)]) + self._emission(c)[cur][None, :]
+            flipped = scores[::-1]
+            best = flipped.argmax(axis=0)  # the last of equal maxima: the greatest previous state
+            v = flipped[best, np.arange(len(cur))]
+            back.append((cur, prev[::-1][best]))
+        k = len(v) - 1 - int(v[::-1].argmax())
+        prob, state = float(v[k]), int(cur[k])
+        route = [0] * len(obs)
+        for i in range(len(obs) - 1, 0, -1):
+            route[i] = state
+            states, best_prev = back[i - 1]
+            state = int(best_prev[np.searchsorted(states, state)])
+        route[0] = state
+        return prob, [self.states[s] for s in route]
+
+
+@cache
+def array_viterbi() -> ArrayViterbi:
+    """:class:`ArrayViterbi` over jieba's part-of-speech model (loaded with ``jieba.posseg``)."""
+    import jieba.posseg as posseg
+
+    return ArrayViterbi(posseg.char_state_tab_P, posseg.start_P, posseg.trans_P, posseg.emit_P)
+
+
+@cache
+def array_pos_tokenizer() -> type[jieba.posseg.POSTokenizer]:
+    """A ``jieba.posseg.POSTokenizer`` subclass whose HMM pass over unknown words is :func:`array_viterbi`.
+
+    Everything else (dictionary words, tags, the cut of Latin and digits) is jieba's own; only the private
+    ``__cut`` that runs the Viterbi pass is replaced, its body otherwise as jieba 0.42 writes it.
+    """
+    import jieba.posseg as posseg
+
+    class ArrayPOSTokenizer(posseg.POSTokenizer):
+        def _POSTokenizer__cut(self, sentence: str) -> Iterator[posseg.pair]:  # jieba's own (mangled) name
+            _prob, pos_list = array_viterbi()(sentence)
+            begin, nexti = 0, 0
+            for i, char in enumerate(sentence):
+                pos = pos_list[i][0]
+                if pos == "B":
+                    begin = i
+                elif pos == "E":
+                    yield posseg.pair(sentence[begin:i + 1], pos_list[i][1])
+                    nexti = i + 1
+                elif pos == "S":
+                    yield posseg.pair(char, pos_list[i][1])
+                    nexti = i + 1
+            if nexti < len(sentence):
+                yield posseg.pair(sentence[nexti:], pos_list[nexti][1])
+
+    return ArrayPOSTokenizer
