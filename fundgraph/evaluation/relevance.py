@@ -1915,13 +1915,14 @@ LEARNED_ABLATION: tuple[tuple[str, dict[str, float]], ...] = (
 def learned_cv(learned: LearnedRuns, graded: GradedSet, *, k: int = K, min_confidence: float = MIN_CONFIDENCE,
                frozen: Mapping[str, float] | None = None, seed: int = SEED,
                grid: Mapping[str, Sequence[float]] | None = None, confidences: Sequence[float] | None = None,
-               ) -> tuple[SystemScore, list[dict[str, float]], list[tuple[float, bool]]]:
+               outer_folds: int = FOLDS) -> tuple[SystemScore, list[dict[str, float]], list[tuple[float, bool]]]:
     """Nested CV of the shipped method: each outer fold's grades are seen by nothing that scores it.
 
     On the four training folds an inner :data:`INNER_FOLDS`-fold CV picks the point (weights fitted on three
     inner folds, nDCG@k measured on the fourth) and fits the calibration (isotonic over those inner out-of-fold
     scores); the weights are then fitted on all four training folds and the fifth is ranked and given edges.
-    ``seed`` draws the outer and inner folds. With ``confidences``, the edges' confidence is chosen inside the
+    ``seed`` draws the outer and inner folds; ``outer_folds`` sets how many outer folds (more folds, more training
+    queries per fold: the learning curve). With ``confidences``, the edges' confidence is chosen inside the
     training folds too (:func:`choose_confidence`; recorded in the fold's choice as ``min_confidence``). When the
     runs take their edges from another score (:attr:`LearnedRuns.separate_edges`), that score's point is chosen by
     its own inner CV (recorded as ``edge_<knob>``), and the calibration and the confidence are fitted on it.
@@ -1932,7 +1933,7 @@ def learned_cv(learned: LearnedRuns, graded: GradedSet, *, k: int = K, min_confi
     outer: Signal = {}
     choices: list[dict[str, float]] = []
     oof: list[tuple[float, bool]] = []
-    for test in folds(graded.queries, seed=seed):
+    for test in folds(graded.queries, outer_folds, seed=seed):
         train = [q for q in graded.queries if q not in test]
         rankings = {tuple((x, v) for x, v in p.items() if learned.rank_knobs is None or x in learned.rank_knobs)
                     for p in points}
@@ -2038,7 +2039,10 @@ class SeedSpread:
 
 def multi_seed_cv(learned: LearnedRuns, graded: GradedSet, *, seeds: Sequence[int] = SEEDS, k: int = K,
                   name: str = "fundgraph (nested cv)", **options: Any) -> SeedSpread:
-    """:func:`learned_cv` once per fold seed (``options``: its ``frozen``, ``grid``, ``min_confidence``)."""
+    """:func:`learned_cv` once per fold seed.
+
+    ``options``: its ``frozen``, ``grid``, ``min_confidence``, ``outer_folds``.
+    """
     t0 = time.perf_counter()
     out = SeedSpread(name, [], tuple(seeds))
     for seed in seeds:
@@ -2046,7 +2050,8 @@ def multi_seed_cv(learned: LearnedRuns, graded: GradedSet, *, seeds: Sequence[in
         s.name = f"{name} seed {seed}"
         out.per_seed.append(s)
         out.choices.append(choices)
-        out.splits.append([([q for q in graded.queries if q not in t], t) for t in folds(graded.queries, seed=seed)])
+        out.splits.append([([q for q in graded.queries if q not in t], t)
+                           for t in folds(graded.queries, options.get("outer_folds", FOLDS), seed=seed)])
     out.seconds = time.perf_counter() - t0
     return out
 
