@@ -196,6 +196,16 @@ class Candidates:
         self._text_error: float | None = None
         self._maxima: Any = None
 
+    def with_vectors(self, vectors: vx.TextMatrix) -> Candidates:
+        """These candidates with other text vectors (one row per direction), keeping what was made of the profiles.
+
+        The build makes the profiles, their rarity and their entity matrix while the text vectors are still being
+        encoded in another process (:func:`graph.build.similarity.add_similarity_layer`).
+        """
+        out = replace(self, vectors=vectors, idf_given=True)
+        out._entity_matrix, out._program_codes = self._entity_matrix, self._program_codes
+        return out
+
     @property
     def entity_matrix(self) -> tuple[sp.csr_matrix, dict[str, int]]:
         """:func:`vectors.entity_matrix` of the profiles (built on first use), and each entity's column."""

@@ -489,7 +489,7 @@ def _build(settings: Settings, encoder: Encoder | None, progress: Progress | Non
     say("encoding and linking similar directions")
     t = time.perf_counter()
     sim = add_similarity_layer(g, docs, vocab, settings=settings, encoder=encoder, progress=say,
-                               early=early[0].result() if early else None)
+                               early=early[0] if early else None)  # waited for there, as late as it can be
     timings["similarity_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - t0
 

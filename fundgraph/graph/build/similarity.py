@@ -231,7 +231,7 @@ def add_similarity_layer(
     settings: Settings,
     encoder: Encoder | None = None,
     progress: Progress | None = None,
-    early: EarlyEncoding | None = None,
+    early: EarlyEncoding | Background[EarlyEncoding] | None = None,
 ) -> SimilarityResult:
     """Add SIMILAR_TO, CONTINUES, Community and IN_COMMUNITY to ``g``; return the direction vectors.
 
@@ -243,18 +243,38 @@ def add_similarity_layer(
         encoder: an encoder to use instead of the one the settings name (it is fitted here).
         progress: called with a short message as each step starts.
         early: the vectors and fitted encoder made before the entity layer (:func:`encode_early`), used when
-            no ``encoder`` is given and their lexicon is the graph's.
+            no ``encoder`` is given and their lexicon is the graph's; or the forked step making them.
     """
     say = progress or (lambda _m: None)
     say("encoding directions")
+    config = ScoringConfig()
+    forked = sum(len(doc.directions) for doc in docs) >= BACKGROUND_MIN_DIRECTIONS and can_fork(settings.build_workers)
+    # The candidates' entity side reads only the graph: made while the early encoding may still be running in
+    # its forked process (this one waited for it), the vectors put in after.
+    profiled = None
+    if forked:
+        ids = [d.id for doc in docs for d in doc.directions]
+        profiled = candidates_from_graph(g, ids, vx.empty(len(ids)), config)
+        profiled.entity_matrix  # noqa: B018 - the ranking's and the forked lineage's, made once here
+    if isinstance(early, Background):
+        early = early.result()
     ids, vectors, encoder, lexicon, config = encode_directions(
-        g, docs, settings=settings, encoder=encoder, progress=progress is not None, early=early
+        g, docs, settings=settings, encoder=encoder, config=config, progress=progress is not None, early=early
     )
     used_early = early is not None and vectors is early.vectors
-    cands = candidates_from_graph(g, ids, vectors, config)
+    cands = candidates_from_graph(g, ids, vectors, config) if profiled is None else profiled.with_vectors(vectors)
     method = f"{encoder.name}+entities"
     threshold = similar_threshold(settings, encoder)
     calibration, edge_threshold = similar_cut(settings, encoder)
+
+    # Lineage reads only the candidates, the encoder and the documents, not the ranking below: on a large corpus
+    # it runs in a forked process while this one ranks (the ranking's index is built on one core, so the second
+    # was idle then; beside Louvain, later, it was not: 267 s against 247 at 100,000 directions).
+    lineage = lineage_rule(settings, encoder)
+    titles = early.titles if early is not None and used_early else None
+    continues = Background(lambda: find_continues(docs, cands, config, encoder, lineage,
+                                                  progress=None if forked else progress, titles=titles),
+                           parallel=forked)
 
     say("linking similar directions across programs")
     # One pass of blocked matrix products serves both lists (SIMILAR_TO across programs, and the communities'
@@ -266,8 +286,8 @@ def add_similarity_layer(
         Selection(settings.similar_top_k, threshold),
     ], exact_max=settings.exact_similarity_max)
     # Louvain needs only the lists over all programs: on a large corpus it runs in a forked process while this
-    # one adds SIMILAR_TO and CONTINUES (the second core; 14 s at 100,000 directions), handing back only the
-    # communities' member ids.
+    # one adds SIMILAR_TO (the second core, lineage's fork done by then; 14 s at 100,000 directions), handing back
+    # only the communities' member ids.
     ids_order = cands.ids
     communities = Background(lambda: louvain(similarity_graph(cands, config, top_k=settings.similar_top_k,
                                                               threshold=threshold, ranked=everywhere), ids_order),
@@ -284,9 +304,7 @@ def add_similarity_layer(
     del across  # its scored lists are edge properties now: free them before lineage, communities and the store
 
     say("linking editions of a series")
-    lineage = lineage_rule(settings, encoder)
-    add_continues(g, docs, cands, config, encoder, method=method, rule=lineage, progress=progress,
-                  titles=early.titles if early is not None and used_early else None)
+    add_continues(g, docs, cands, config, encoder, method=method, rule=lineage, made=continues.result())
 
     say("finding topic communities")
     add_communities(g, cands, config, top_k=settings.similar_top_k, threshold=threshold,
@@ -625,10 +643,16 @@ def add_continues(
     rule: LineageRule | None = None,
     progress: Progress | None = None,
     titles: tuple[sp.csr_matrix, dict[str, int]] | None = None,
+    made: list[Continuation] | None = None,
 ) -> list[Continuation]:
-    """CONTINUES edges from directions of a later edition to the previous edition's ones they carry on."""
+    """CONTINUES edges from directions of a later edition to the previous edition's ones they carry on.
+
+    ``made``: :func:`find_continues` of the same arguments when already found (the build finds them in a forked
+    process).
+    """
     rule = rule or LineageRule()
-    made = find_continues(docs, cands, config, encoder, rule, progress=progress, titles=titles)
+    if made is None:
+        made = find_continues(docs, cands, config, encoder, rule, progress=progress, titles=titles)
     for c in made:
         g.add_edge(
             c.later,
