@@ -262,7 +262,10 @@ def add_similarity_layer(
         g, docs, settings=settings, encoder=encoder, config=config, progress=progress is not None, early=early
     )
     used_early = early is not None and vectors is early.vectors
-    cands = candidates_from_graph(g, ids, vectors, config) if profiled is None else profiled.with_vectors(vectors)
+    if profiled is not None and list(profiled.ids) == list(ids):
+        cands = profiled.with_vectors(vectors)
+    else:  # the encoder's rows are not the documents' directions in order: profile them as encoded
+        cands = candidates_from_graph(g, ids, vectors, config)
     method = f"{encoder.name}+entities"
     threshold = similar_threshold(settings, encoder)
     calibration, edge_threshold = similar_cut(settings, encoder)
