@@ -291,12 +291,12 @@ def add_similarity_layer(
         Selection(settings.similar_top_k, threshold),
     ], exact_max=settings.exact_similarity_max)
     # Louvain needs only the lists over all programs: on a large corpus it runs in a forked process while this
-    # one adds SIMILAR_TO (the second core, lineage's fork done by then; 14 s at 100,000 directions), handing back
-    # only the communities' member ids.
+    # one adds SIMILAR_TO (the second core, lineage's fork done by then), handing back only the communities'
+    # member ids.
     ids_order = cands.ids
     communities = Background(lambda: louvain(similarity_graph(cands, config, top_k=settings.similar_top_k,
                                                               threshold=threshold, ranked=everywhere), ids_order),
-                             parallel=len(ids) >= BACKGROUND_MIN_DIRECTIONS and can_fork(settings.build_workers))
+                             parallel=forked)
     groups = list(shared_groups().values())  # once, not per edge (a walk of the registry each)
     confidences = iter(calibration.confidence_list([s.score for ranked in across for s in ranked])
                        if calibration is not None else ())
