@@ -77,6 +77,7 @@ def candidate_sets(
     block_rows: int | None = None,
     entity_gate: float = 0.0,
     exact_max: int | None = None,
+    neighbours: Neighbours | None = None,
 ) -> list[list[np.ndarray]]:
     """Per selection, per row: the candidate columns that may be in the row's selection (a superset).
 
@@ -94,6 +95,8 @@ def candidate_sets(
         entity_gate: :attr:`ScoringConfig.entity_gate` (the margin must allow for it).
         exact_max: above this many rows (and with every row a candidate column), the candidates come from the
             approximate nearest-neighbour index (see the module); None: always score every pair.
+        neighbours: that index, made by :func:`neighbour_index` for these vectors, entities and weights (when
+            several calls rank parts of the rows against the same index); None: made here when needed.
 
     A row is never its own candidate. Columns are row numbers of ``vectors``, ascending.
     """
@@ -113,7 +116,7 @@ def candidate_sets(
     weights = ScoringConfig(text_weight=text_weight, entity_weight=entity_weight, entity_gate=entity_gate)
     if exact_max is not None and columns is None and n > exact_max:
         return _ann_candidate_sets(vectors, entities.tocsr(), selections, weights=weights, codes=codes,
-                                   margin=margin, rows=rows_)
+                                   margin=margin, rows=rows_, neighbours=neighbours)
     text_t = vx.transposed(vectors[cols_] if columns is not None else vectors)
     ents = entities.tocsr()
     ents_t = (ents[cols_] if columns is not None else ents).T.tocsr()
@@ -227,6 +230,34 @@ def _batched_text(vectors: vx.TextMatrix, query_rows: np.ndarray, sets: list[lis
     return out
 
 
+@dataclass(frozen=True)
+class Neighbours:
+    """The nearest-neighbour index of the candidate rows: their reduced projection and its HNSW graph."""
+
+    points: np.ndarray
+    index: Any  # ann.NeighbourIndex
+
+
+def neighbour_index(cands: Candidates, config: ScoringConfig, *, exact_max: int | None) -> Neighbours | None:
+    """The index :func:`top_k_all` ranks ``cands`` with (every row a candidate), or None where it scores every pair.
+
+    Made once for several calls that each rank a part of the rows (the build's two processes): the graph is
+    built on one core and must be the same for every part (:meth:`ann.NeighbourIndex.build`).
+    """
+    if exact_max is None or len(cands.ids) <= exact_max:
+        return None
+    ents, _ = cands.entity_matrix
+    return _neighbours(cands.vectors, ents.tocsr(), config)
+
+
+def _neighbours(vectors: vx.TextMatrix, entities: sp.csr_matrix, weights: ScoringConfig) -> Neighbours:
+    from fundgraph.embeddings import ann
+
+    points = ann.projection(ann.combined_rows(vectors, entities, text_weight=weights.text_weight,
+                                              entity_weight=weights.entity_weight))
+    return Neighbours(points, ann.NeighbourIndex.build(points))
+
+
 def _ann_candidate_sets(
     vectors: vx.TextMatrix,
     entities: sp.csr_matrix,
@@ -236,16 +267,17 @@ def _ann_candidate_sets(
     codes: np.ndarray | None,
     margin: float,
     rows: np.ndarray,
+    neighbours: Neighbours | None = None,
 ) -> list[list[np.ndarray]]:
     """:func:`candidate_sets` with each row's columns from the nearest-neighbour index (see the module)."""
     from fundgraph.embeddings import ann
 
     want = ann.candidate_count(max(s.k for s in selections))
-    points = ann.projection(ann.combined_rows(vectors, entities, text_weight=weights.text_weight,
-                                              entity_weight=weights.entity_weight))
+    if neighbours is None:
+        neighbours = _neighbours(vectors, entities, weights)
     cross = codes is not None and any(s.cross_group for s in selections)
-    found = ann.neighbour_candidates(points, want, rows=rows, groups=codes if cross else None,
-                                     cross_k=want if cross else 0)
+    found = ann.neighbour_candidates(neighbours.points, want, rows=rows, groups=codes if cross else None,
+                                     cross_k=want if cross else 0, index=neighbours.index)
     out: list[list[np.ndarray]] = [[] for _ in selections]
     width = max(vx.dimension(vectors), entities.shape[1], 1)
     # a block's pairs gather a few hundred non-zeros each: 8,192 pairs keep its temporaries near 100 MB. By the
@@ -276,6 +308,7 @@ def top_k_all(
     block_rows: int | None = None,
     exact_max: int | None = None,
     profiles: Sequence[tuple[dict[str, float], float]] | None = None,
+    neighbours: Neighbours | None = None,
 ) -> list[list[list[Scored]]]:
     """Per selection, every row's ``rank(vectors[i], entities[i], cands, k=k, exclude=i[, exclude_program])``.
 
@@ -294,6 +327,7 @@ def top_k_all(
             None: score every pair.
         profiles: every row's :func:`similarity.idf_profile` when the caller has them (lineage ranks a direction
             in up to two edition pairs, both ways).
+        neighbours: :func:`neighbour_index` of ``cands`` when the caller has it (it ranks the rows in parts).
     """
     ents, _ = cands.entity_matrix
     query_rows = np.arange(len(cands.ids)) if rows is None else np.asarray(rows, dtype=np.int64)
@@ -301,6 +335,7 @@ def top_k_all(
         cands.vectors, ents, selections, text_weight=config.text_weight, entity_weight=config.entity_weight,
         groups=cands.program_codes[0], margin=candidate_margin(cands.vectors, config), rows=query_rows,
         columns=columns, block_rows=block_rows, entity_gate=config.entity_gate, exact_max=exact_max,
+        neighbours=neighbours,
     )
     if not sp.issparse(cands.vectors):
         return [

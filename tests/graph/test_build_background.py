@@ -61,3 +61,17 @@ def test_background_result_and_errors() -> None:
 
     with pytest.raises(ValueError, match="in the step"):
         Background(fails, parallel=True).result()
+
+
+@pytest.mark.parametrize("exact_max", [None, 40])  # every pair scored; candidates from the neighbour index
+def test_ranking_in_two_processes_gives_one_pass_lists(tmp_path: Path, exact_max: int | None) -> None:
+    from fundgraph.embeddings.topk import Selection, top_k_all
+
+    built = _build(tmp_path, "serial", workers=1)
+    cands, _, _ = built.candidates
+    config = similarity.ScoringConfig()
+    selections = [Selection(5, 0.2, cross_group=True), Selection(5, 0.1)]
+    one = top_k_all(cands, config, selections, exact_max=exact_max)
+    two = similarity.ranked_in_parts(cands, config, selections, exact_max=exact_max, forked=True)
+    assert two == one
+    assert sum(len(x) for x in one[0]) > 50 and sum(len(x) for x in one[1]) > sum(len(x) for x in one[0])
