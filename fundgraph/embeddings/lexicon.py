@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fundgraph.embeddings.glossary import EN_GLOSSARY
+from fundgraph.loaders.text import CharMap
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,10 @@ def _is_ascii_word(text: str) -> bool:
 #: U+0130 İ lower-cases to two characters). Python's re matches these four non-ASCII letters case-insensitively.
 FOLD = str.maketrans({**{chr(c): chr(c + 32) for c in range(ord("A"), ord("Z") + 1)},
                        "\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
+#: ``text.translate(FOLD)``, replacing only the letters a text holds (:class:`loaders.text.CharMap`): the table
+#: look-up of every Chinese character was most of the lexicon's pass over a direction's text, and of the encoder's
+#: check for surfaces spanning whitespace (0.80 s of 0.98 at 20,000 directions).
+fold_letters = CharMap(FOLD)
 _WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 
 
@@ -194,7 +199,7 @@ class Lexicon:
         if not text or not len(self._automaton):
             return
         starts: dict[int, list[tuple[int, str, bool, bool]]] = {}
-        for end, (n, alternatives) in self._automaton.iter(text.translate(FOLD)):
+        for end, (n, alternatives) in self._automaton.iter(fold_letters(text)):
             starts.setdefault(end - n + 1, []).extend(alternatives)
         pos = 0
         for start in sorted(starts):
