@@ -513,4 +513,5 @@ def _build(settings: Settings, encoder: Encoder | None, progress: Progress | Non
     # keeps this many edges (not made from the graph again: 5 s at 100,000 directions).
     built.candidates = (sim.candidates, sim.encoder_state.get("scoring"),  # type: ignore[attr-defined]
                         edge_count)
+    built.build_workers = settings.build_workers  # type: ignore[attr-defined]  # the store write may fork too
     return built
