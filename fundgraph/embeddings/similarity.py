@@ -78,13 +78,16 @@ def best_match(
 def rarity_weights(doc_entities: Iterable[Iterable[str]]) -> dict[str, float]:
     """Inverse document frequency of each entity over the documents (directions): ln(N / df).
 
-    An entity every direction cites weighs 0; one cited by a single direction weighs ln N.
+    An entity every direction cites weighs 0; one cited by a single direction weighs ln N. Entities are in the
+    order first cited (each direction's entities deduplicated in their own order, not as a set: a set's order
+    follows the process's string hash, and the store wrote the weights in it, so two builds of one corpus
+    wrote ``profiles.json`` differently).
     """
-    docs = [set(d) for d in doc_entities]
-    n = len(docs)
+    n = 0
     df: dict[str, int] = {}
-    for d in docs:
-        for e in d:
+    for d in doc_entities:
+        n += 1
+        for e in dict.fromkeys(d):
             df[e] = df.get(e, 0) + 1
     return {e: math.log(n / c) for e, c in df.items()} if n else {}
 

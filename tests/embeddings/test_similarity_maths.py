@@ -1,4 +1,5 @@
 import math
+import os
 
 import numpy as np
 import pytest
@@ -82,3 +83,15 @@ def test_weighted_overlap_shared_rare_beats_shared_common():
     assert weighted_overlap(query, {}, idf) == (0.0, {})
     same, _ = weighted_overlap(query, query, idf)
     assert math.isclose(same, 1.0)
+
+
+def test_rarity_weights_in_first_cited_order_whatever_the_string_hash():
+    import subprocess
+    import sys
+
+    code = ("from fundgraph.embeddings.similarity import rarity_weights; "
+            "print(list(rarity_weights([['disease:b', 'disease:a', 'disease:b'], ['technique:c', 'disease:a'], "
+            "{'modality:d': 1.0, 'disease:a': 0.5}])))")
+    orders = {subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": seed},
+                             capture_output=True, text=True, check=True).stdout for seed in ("1", "2", "3")}
+    assert orders == {"['disease:b', 'disease:a', 'technique:c', 'modality:d']\n"}
