@@ -78,6 +78,7 @@ def candidate_sets(
     entity_gate: float = 0.0,
     exact_max: int | None = None,
     neighbours: Neighbours | None = None,
+    cosines: list[tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> list[list[np.ndarray]]:
     """Per selection, per row: the candidate columns that may be in the row's selection (a superset).
 
@@ -97,6 +98,8 @@ def candidate_sets(
             approximate nearest-neighbour index (see the module); None: always score every pair.
         neighbours: that index, made by :func:`neighbour_index` for these vectors, entities and weights (when
             several calls rank parts of the rows against the same index); None: made here when needed.
+        cosines: on the nearest-neighbour path with sparse vectors, filled with each row's candidates and their
+            exact text cosines (:func:`_ann_candidate_sets`); left empty otherwise.
 
     A row is never its own candidate. Columns are row numbers of ``vectors``, ascending.
     """
@@ -116,7 +119,8 @@ def candidate_sets(
     weights = ScoringConfig(text_weight=text_weight, entity_weight=entity_weight, entity_gate=entity_gate)
     if exact_max is not None and columns is None and n > exact_max:
         return _ann_candidate_sets(vectors, entities.tocsr(), selections, weights=weights, codes=codes,
-                                   margin=margin, rows=rows_, neighbours=neighbours)
+                                   margin=margin, rows=rows_, neighbours=neighbours,
+                                   cosines=cosines if sp.issparse(vectors) else None)
     text_t = vx.transposed(vectors[cols_] if columns is not None else vectors)
     ents = entities.tocsr()
     ents_t = (ents[cols_] if columns is not None else ents).T.tocsr()
@@ -150,11 +154,12 @@ def group_codes(groups: Sequence[str] | np.ndarray | None) -> np.ndarray | None:
     return np.unique(np.asarray(list(groups)), return_inverse=True)[1]
 
 
-def pair_products(m: vx.TextMatrix | sp.csr_matrix, rows: np.ndarray, cands: np.ndarray) -> np.ndarray:
+def pair_products(m: vx.TextMatrix | sp.csr_matrix, rows: np.ndarray, cands: np.ndarray, *,
+                  dtype: type | None = None) -> np.ndarray:
     """``m[rows[b]] · m[cands[b, j]]`` for every b, j (0 where ``cands`` is -1), float64, without a dense copy of ``m``.
 
     Float32 rows give float32 products summed in float32, in column order (within :func:`vectors.product_error` of
-    exact).
+    exact); ``dtype=np.float64`` (sparse ``m``): summed in float64, :func:`pair_cosines`' arithmetic.
     """
     out = np.zeros(cands.shape, dtype=np.float64)
     flat = cands.ravel()
@@ -166,7 +171,7 @@ def pair_products(m: vx.TextMatrix | sp.csr_matrix, rows: np.ndarray, cands: np.
         prods = np.einsum("pd,pd->p", a[rows[valid // cands.shape[1]]], a[flat[valid]])
         out.ravel()[valid] = prods
         return out
-    out.ravel()[valid] = _gathered_products(m, rows, valid // cands.shape[1], flat[valid])
+    out.ravel()[valid] = _gathered_products(m, rows, valid // cands.shape[1], flat[valid], dtype=dtype)
     return out
 
 
@@ -268,8 +273,14 @@ def _ann_candidate_sets(
     margin: float,
     rows: np.ndarray,
     neighbours: Neighbours | None = None,
+    cosines: list[tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> list[list[np.ndarray]]:
-    """:func:`candidate_sets` with each row's columns from the nearest-neighbour index (see the module)."""
+    """:func:`candidate_sets` with each row's columns from the nearest-neighbour index (see the module).
+
+    ``cosines`` (sparse canonical ``vectors``): the text products are summed in float64, :func:`pair_cosines`'
+    arithmetic, and each row's (candidates ascending, their cosines) appended to it, so that the re-scoring reads
+    the cosines of the candidates kept instead of computing them again.
+    """
     from fundgraph.embeddings import ann
 
     want = ann.candidate_count(max(s.k for s in selections))
@@ -278,6 +289,10 @@ def _ann_candidate_sets(
     cross = codes is not None and any(s.cross_group for s in selections)
     found = ann.neighbour_candidates(neighbours.points, want, rows=rows, groups=codes if cross else None,
                                      cross_k=want if cross else 0, index=neighbours.index)
+    if cosines is not None:  # the canonical rows pair_cosines reads (the encoders' already are)
+        vectors = vectors.tocsr()
+        if not vectors.has_canonical_format:
+            vectors = vx.to_csr(vectors)
     out: list[list[np.ndarray]] = [[] for _ in selections]
     width = max(vx.dimension(vectors), entities.shape[1], 1)
     # a block's pairs gather a few hundred non-zeros each: 8,192 pairs keep its temporaries near 100 MB. By the
@@ -287,8 +302,13 @@ def _ann_candidate_sets(
     step = max(1, min(BLOCK_CELLS // width, PAIRS_PER_BLOCK // max(filled, 1)))
     for b0 in range(0, rows.size, step):
         block, cand = rows[b0 : b0 + step], found[b0 : b0 + step]
-        text = np.clip(pair_products(vectors, block, cand), -1.0, 1.0)
+        text = np.clip(pair_products(vectors, block, cand, dtype=None if cosines is None else np.float64), -1.0, 1.0)
         ent = np.minimum(pair_products(entities, block, cand), 1.0)
+        if cosines is not None:
+            order = np.argsort(np.where(cand >= 0, cand, np.iinfo(np.int64).max), axis=1, kind="stable")
+            by_col, by_text = np.take_along_axis(cand, order, axis=1), np.take_along_axis(text, order, axis=1)
+            filled_r = (cand >= 0).sum(axis=1)
+            cosines.extend((by_col[r, : filled_r[r]], by_text[r, : filled_r[r]]) for r in range(block.size))
         base = np.where(cand >= 0, combine(text, ent, weights), -np.inf)
         same = codes[block][:, None] == codes[np.maximum(cand, 0)] if cross else None
         for s_no, sel in enumerate(selections):
@@ -331,11 +351,12 @@ def top_k_all(
     """
     ents, _ = cands.entity_matrix
     query_rows = np.arange(len(cands.ids)) if rows is None else np.asarray(rows, dtype=np.int64)
+    cosines: list[tuple[np.ndarray, np.ndarray]] = []
     sets = candidate_sets(
         cands.vectors, ents, selections, text_weight=config.text_weight, entity_weight=config.entity_weight,
         groups=cands.program_codes[0], margin=candidate_margin(cands.vectors, config), rows=query_rows,
         columns=columns, block_rows=block_rows, entity_gate=config.entity_gate, exact_max=exact_max,
-        neighbours=neighbours,
+        neighbours=neighbours, cosines=cosines,
     )
     if not sp.issparse(cands.vectors):
         return [
@@ -350,7 +371,10 @@ def top_k_all(
     # graph share most) is scored and explained once. Their text cosines in batches (one sparse matrix per query
     # row cost more than the rest).
     union = sets[0] if len(sets) == 1 else [np.unique(np.concatenate(per)) for per in zip(*sets, strict=True)]
-    (texts,) = _batched_text(cands.vectors, query_rows, [union])
+    if len(cosines) == query_rows.size:  # the nearest-neighbour path kept every candidate's exact cosine
+        texts = [cos[np.searchsorted(cols, u)] for (cols, cos), u in zip(cosines, union, strict=True)]
+    else:
+        (texts,) = _batched_text(cands.vectors, query_rows, [union])
     out: list[list[list[Scored]]] = [[] for _ in selections]
     # Each row's rarity-weighted profile once (a row is the candidate of ~60 others: 5 s at 100,000 directions),
     # when every row is a query (the build); a few queries compute only their candidates'.

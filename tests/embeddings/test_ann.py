@@ -136,3 +136,27 @@ def test_pair_cosines_equal_the_canonical_cosines_to_the_bit():
     want = np.array([vx.cosines(m, [j], vx.dense_row(m, i))[0] for i, j in zip(rows, cols, strict=True)])
     assert np.array_equal(got, want)
     assert pair_cosines(m, rows[:0], cols[:0]).size == 0
+
+
+def test_nearest_neighbour_path_keeps_each_candidates_canonical_cosine_to_the_bit(monkeypatch):
+    from fundgraph.embeddings import topk
+
+    c = _clustered(n_programs=12)
+    cfg = ScoringConfig()
+    ents = entity_matrix(c.entities, c.idf)
+    sels = [Selection(5, 0.2, cross_group=True), Selection(5, 0.2)]
+    kw = dict(text_weight=cfg.text_weight, entity_weight=cfg.entity_weight, groups=c.programs, exact_max=50)
+    cosines: list = []
+    sets = candidate_sets(c.vectors, ents, sels, cosines=cosines, **kw)
+    assert len(cosines) == len(c.ids)
+    m = vx.to_csr(c.vectors)
+    for i, (cols, cos) in enumerate(cosines):
+        assert cols.size >= 5 and np.all(np.diff(cols) > 0)
+        assert np.array_equal(cos, pair_cosines(m, np.full(cols.size, i), cols))  # float64, summed the same way
+        for kept in (sets[0][i], sets[1][i]):
+            assert np.isin(kept, cols).all()
+    # The lists equal those re-scored from cosines computed afresh (the path before the cosines were kept).
+    kept = top_k_all(c, cfg, sels, exact_max=50)
+    monkeypatch.setattr(topk, "candidate_sets", lambda *a, cosines=None, **k: candidate_sets(*a, **k))
+    assert top_k_all(c, cfg, sels, exact_max=50) == kept
+    assert sum(len(r) for r in kept[0]) > 300
