@@ -12,7 +12,13 @@ keywords), and "entities" the graph's entity layer. The pool's CPU seconds per p
 (``documents.cpu``), are printed below the table; the "CPU s" column is the build process's CPU per stage with its
 reaped children (the parse pool's workers count in "parse"): on a shared machine a stage's wall time over its
 CPU time is mostly waiting for a core. Peak RSS is sampled every 20 ms in a thread and kept per
-stage. The last row is the growth exponent between sizes.
+stage. The build forks processes (the parse pool, the early encoding, lineage, half of the ranking, Louvain, half of
+the store write) whose private pages are not in that RSS: the "machine memory" row is the peak rise, over its
+value when the build starts, of the machine's memory in use outside the page cache (``/proc/meminfo``: MemTotal −
+MemFree − Buffers − Cached − SReclaimable, what ``free`` calls used), sampled with the RSS: the memory the build
+and its forks hold, on a machine where nothing else runs (a neighbour's allocations count too). Reading each
+process's PSS instead cost ~12 ms per 600 MB of it, too much to sample while measuring speed. The last row is the
+growth exponent between sizes.
 """
 
 from __future__ import annotations
@@ -52,6 +58,13 @@ def cpu_s() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
+def used_mb() -> float:
+    """The machine's memory in use outside the page cache (MB), as ``free`` counts it."""
+    with open("/proc/meminfo") as fh:
+        kb = {k: int(v.split()[0]) for k, v in (line.split(":", 1) for line in fh)}
+    return (kb["MemTotal"] - kb["MemFree"] - kb["Buffers"] - kb["Cached"] - kb.get("SReclaimable", 0)) / 1024
+
+
 def rss_mb() -> float:
     with open("/proc/self/statm") as fh:
         return int(fh.read().split()[1]) * _PAGE / 2**20
@@ -65,6 +78,8 @@ class StageClock:
         self.cpu: dict[str, float] = {}
         self.c = cpu_s()
         self.peak: dict[str, float] = {}
+        self.used_start = used_mb()
+        self.used_rise = 0.0
         self.stage: str | None = None
         self.t = time.perf_counter()
         self._stop = threading.Event()
@@ -78,6 +93,7 @@ class StageClock:
     def note(self) -> None:
         if self.stage:
             self.peak[self.stage] = max(self.peak.get(self.stage, 0.0), rss_mb())
+            self.used_rise = max(self.used_rise, used_mb() - self.used_start)
 
     def enter(self, stage: str | None) -> None:
         now, cpu = time.perf_counter(), cpu_s()
@@ -121,6 +137,7 @@ def build_one(manifest: Path) -> dict:
         "directions": built.meta["direction_count"], "seconds": secs, "cpu": dict(clock.cpu), "peak_mb": peak,
         "total_s": total, "load": os.getloadavg()[0],
         "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "store_mb": size / 2**20,
+        "machine_mb": clock.used_rise,
         "similar_to": sim_edges, "continues": cont, "communities": comms,
         "extract_cpu": built.meta.get("documents", {}).get("cpu", {}), "workers": built.meta.get("documents", {}).get(
             "workers"),
@@ -140,6 +157,8 @@ def table(results: list[dict]) -> str:
     rows.append("| store MB / SIMILAR_TO / CONTINUES / communities / load | " + " | ".join(
         f"{r['store_mb']:.1f} | {r['similar_to']} / {r['continues']} / {r['communities']} | {r.get('load', 0):.1f}"
         for r in results) + " |")
+    rows.append("| machine memory MB: peak rise while building (the build and its forks) | " + " | ".join(
+        f"{r.get('machine_mb', 0.0):.0f} | | " for r in results) + " |")
     rows.append("| pool CPU s: parse / entities / keywords, workers | " + " | ".join(
         " / ".join(f"{r['extract_cpu'].get(k, 0.0):.1f}" for k in ("parse_s", "entities_s", "keywords_s"))
         + f" | {r['workers']}" for r in results) + " |")
