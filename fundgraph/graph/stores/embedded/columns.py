@@ -697,8 +697,8 @@ def columns_from_built(built: Any, target: Path | None = None) -> Columns:
     """The columns of a :class:`~fundgraph.graph.stores.base.BuiltGraph`, with its ranking candidates computed.
 
     ``target``: the directory they are about to be saved in (the edge blob is written there as it is made).
-    A build's graph (``built.build_workers`` set) of :data:`FORK_MIN_DIRECTIONS` or more is written by two
-    processes when its settings allow it (:func:`~fundgraph.graph.build.background.can_fork`).
+    A build's graph of :data:`FORK_MIN_DIRECTIONS` or more directions is written by two processes when the build
+    was allowed them (``built.build_workers``, :func:`~fundgraph.graph.build.background.can_fork`).
     """
     from fundgraph.embeddings import vectors as vx
     from fundgraph.graph.build.background import can_fork
