@@ -44,7 +44,7 @@ from fundgraph.embeddings.scoring import (
     shared_groups,
 )
 from fundgraph.embeddings.similarity import idf_profile
-from fundgraph.embeddings.topk import Selection, top_k_all
+from fundgraph.embeddings.topk import Selection, neighbour_index, top_k_all
 from fundgraph.graph.build.background import Background, can_fork
 from fundgraph.graph.build.pipeline import StepCount
 from fundgraph.graph.model import Label, Rel
@@ -340,8 +340,6 @@ def ranked_in_parts(cands: Candidates, config: ScoringConfig, selections: Sequen
     """
     if not forked or len(cands.ids) < 2:
         return top_k_all(cands, config, selections, exact_max=exact_max)
-    from fundgraph.embeddings.topk import neighbour_index
-
     neighbours = neighbour_index(cands, config, exact_max=exact_max)
     profiles = [idf_profile(e, cands.idf) for e in cands.entities]  # once, for both processes
     rows = np.arange(len(cands.ids))
