@@ -13,8 +13,8 @@ keywords), and "entities" the graph's entity layer. The pool's CPU seconds per p
 reaped children (the parse pool's workers count in "parse"): on a shared machine a stage's wall time over its
 CPU time is mostly waiting for a core. Peak RSS is sampled every 20 ms in a thread and kept per
 stage. The build forks processes (the parse pool, the early encoding, lineage, half of the ranking, Louvain, half of
-the store write) whose private pages are not in that RSS: the "machine memory" row is the peak rise, over its
-value when the build starts, of the machine's memory in use outside the page cache (``/proc/meminfo``: MemTotal −
+the store write) whose private pages are not in that RSS: the "machine MB" column is, per stage, the peak rise over
+its value when the build starts of the machine's memory in use outside the page cache (``/proc/meminfo``: MemTotal −
 MemFree − Buffers − Cached − SReclaimable, what ``free`` calls used), sampled with the RSS: the memory the build
 and its forks hold, on a machine where nothing else runs (a neighbour's allocations count too). Reading each
 process's PSS instead cost ~12 ms per 600 MB of it, too much to sample while measuring speed. The last row is the
@@ -65,6 +65,37 @@ def used_mb() -> float:
     return (kb["MemTotal"] - kb["MemFree"] - kb["Buffers"] - kb["Cached"] - kb.get("SReclaimable", 0)) / 1024
 
 
+def _tree(root: int) -> list[int]:
+    """``root`` and its descendants' process ids."""
+    parent: dict[int, int] = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as fh:
+                    parent[int(d)] = int(fh.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    tree, todo = [root], [root]
+    while todo:
+        p = todo.pop()
+        kids = [c for c, pp in parent.items() if pp == p]
+        tree += kids
+        todo += kids
+    return tree
+
+
+def anon_pss_mb(pid: int) -> float:
+    """The anonymous memory ``pid`` holds (MB), pages shared with other processes split among them."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss_Anon:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
 def rss_mb() -> float:
     with open("/proc/self/statm") as fh:
         return int(fh.read().split()[1]) * _PAGE / 2**20
@@ -73,13 +104,16 @@ def rss_mb() -> float:
 class StageClock:
     """Wall time and peak RSS per stage; ``enter(stage)`` closes the current one."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, tree_every: float = 0.0) -> None:
+        self.tree_every = tree_every
+        self.tree_peak: dict[str, tuple[float, float]] = {}
         self.seconds: dict[str, float] = {}
         self.cpu: dict[str, float] = {}
         self.c = cpu_s()
         self.peak: dict[str, float] = {}
         self.used_start = used_mb()
         self.used_rise = 0.0
+        self.used_peak: dict[str, float] = {}
         self.stage: str | None = None
         self.t = time.perf_counter()
         self._stop = threading.Event()
@@ -87,13 +121,24 @@ class StageClock:
         self._thread.start()
 
     def _sample(self) -> None:
+        last = 0.0
         while not self._stop.wait(0.02):
             self.note()
+            if self.tree_every and self.stage and time.perf_counter() - last >= self.tree_every:
+                last = time.perf_counter()
+                me = os.getpid()
+                own = anon_pss_mb(me)
+                forks = sum(anon_pss_mb(p) for p in _tree(me)[1:])
+                was = self.tree_peak.get(self.stage, (0.0, 0.0))
+                if own + forks > sum(was):
+                    self.tree_peak[self.stage] = (own, forks)
 
     def note(self) -> None:
         if self.stage:
             self.peak[self.stage] = max(self.peak.get(self.stage, 0.0), rss_mb())
-            self.used_rise = max(self.used_rise, used_mb() - self.used_start)
+            rise = used_mb() - self.used_start
+            self.used_peak[self.stage] = max(self.used_peak.get(self.stage, 0.0), rise)
+            self.used_rise = max(self.used_rise, rise)
 
     def enter(self, stage: str | None) -> None:
         now, cpu = time.perf_counter(), cpu_s()
@@ -109,13 +154,13 @@ class StageClock:
         self._stop.set()
 
 
-def build_one(manifest: Path) -> dict:
+def build_one(manifest: Path, *, tree_every: float = 0.0) -> dict:
     """Build the corpus of ``manifest`` into a temporary embedded store; stage figures as a dict."""
     from fundgraph.core.settings import Settings
     from fundgraph.graph.build.pipeline import build_graph
     from fundgraph.graph.stores.embedded.store import EmbeddedStore
 
-    clock = StageClock()
+    clock = StageClock(tree_every=tree_every)
     # A fresh cache directory: every document is parsed and extracted (as ``fundgraph build --full``).
     settings = Settings(manifest=manifest, store="embedded", cache_dir=Path(tempfile.mkdtemp(prefix="fg-cache-")))
     t0 = time.perf_counter()
@@ -137,7 +182,7 @@ def build_one(manifest: Path) -> dict:
         "directions": built.meta["direction_count"], "seconds": secs, "cpu": dict(clock.cpu), "peak_mb": peak,
         "total_s": total, "load": os.getloadavg()[0],
         "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "store_mb": size / 2**20,
-        "machine_mb": clock.used_rise,
+        "machine_mb": clock.used_rise, "machine_stage_mb": dict(clock.used_peak), "tree_mb": dict(clock.tree_peak),
         "similar_to": sim_edges, "continues": cont, "communities": comms,
         "extract_cpu": built.meta.get("documents", {}).get("cpu", {}), "workers": built.meta.get("documents", {}).get(
             "workers"),
@@ -145,27 +190,33 @@ def build_one(manifest: Path) -> dict:
 
 
 def table(results: list[dict]) -> str:
-    head = "| stage | " + " | ".join(f"{r['directions']:,} s | CPU s | peak MB" for r in results) + " |"
-    sep = "|---|" + "---|---|---|" * len(results)
+    head = "| stage | " + " | ".join(
+        f"{r['directions']:,} s | CPU s | peak MB | machine MB" for r in results) + " |"
+    sep = "|---|" + "---|---|---|---|" * len(results)
     rows = [head, sep]
     for s in STAGES:
         rows.append(f"| {s} | " + " | ".join(
             f"{r['seconds'].get(s, 0.0):.1f} | {r.get('cpu', {}).get(s, 0.0):.1f} | {r['peak_mb'].get(s, 0.0):.0f}"
+            f" | {r.get('machine_stage_mb', {}).get(s, 0.0):.0f}"
             for r in results) + " |")
     rows.append("| **total** | " + " | ".join(
-        f"{r['total_s']:.1f} | {sum(r.get('cpu', {}).values()):.1f} | {r['max_rss_mb']:.0f}" for r in results) + " |")
+        f"{r['total_s']:.1f} | {sum(r.get('cpu', {}).values()):.1f} | {r['max_rss_mb']:.0f}"
+        f" | {r.get('machine_mb', 0.0):.0f}" for r in results) + " |")
     rows.append("| store MB / SIMILAR_TO / CONTINUES / communities / load | " + " | ".join(
-        f"{r['store_mb']:.1f} | {r['similar_to']} / {r['continues']} / {r['communities']} | {r.get('load', 0):.1f}"
+        f"{r['store_mb']:.1f} | {r['similar_to']} / {r['continues']} / {r['communities']} | {r.get('load', 0):.1f} |"
         for r in results) + " |")
-    rows.append("| machine memory MB: peak rise while building (the build and its forks) | " + " | ".join(
-        f"{r.get('machine_mb', 0.0):.0f} | | " for r in results) + " |")
     rows.append("| pool CPU s: parse / entities / keywords, workers | " + " | ".join(
         " / ".join(f"{r['extract_cpu'].get(k, 0.0):.1f}" for k in ("parse_s", "entities_s", "keywords_s"))
-        + f" | {r['workers']}" for r in results) + " |")
+        + f" | {r['workers']} | |" for r in results) + " |")
     if len(results) > 1:
         a, b = results[-2], results[-1]
         e = math.log(b["total_s"] / a["total_s"]) / math.log(b["directions"] / a["directions"])
         rows.append(f"\ngrowth exponent of the total between {a['directions']:,} and {b['directions']:,}: {e:.2f}")
+    for r in results:
+        if r.get("tree_mb"):
+            rows.append(f"\n{r['directions']:,}: anonymous PSS at the stage's peak, MB (the build / its forks): "
+                        + ", ".join(f"{s} {r['tree_mb'][s][0]:.0f} / {r['tree_mb'][s][1]:.0f}"
+                                    for s in STAGES if s in r["tree_mb"]))
     return "\n".join(rows)
 
 
@@ -174,11 +225,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--directions", type=int, nargs="+", default=[1000, 3000])
     ap.add_argument("--corpora", type=Path, default=Path(tempfile.gettempdir()) / "fundgraph-corpora")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--tree-memory", type=float, default=0.0, metavar="SECONDS",
+                    help="also sample the anonymous PSS of the build and of each fork this often (slows the build)")
     ap.add_argument("--one", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args(argv)
     if args.one:
-        print(json.dumps(build_one(args.one)))
+        print(json.dumps(build_one(args.one, tree_every=args.tree_memory)))
         return 0
     here = Path(__file__).resolve().parent
     results = []
@@ -187,7 +240,8 @@ def main(argv: list[str] | None = None) -> int:
         if not (out / "manifest.yaml").exists():
             subprocess.run([sys.executable, str(here / "gen_corpus.py"), "--directions", str(n), "--out", str(out),
                             "--seed", str(args.seed)], check=True)
-        proc = subprocess.run([sys.executable, __file__, "--one", str(out / "manifest.yaml")],
+        proc = subprocess.run([sys.executable, __file__, "--one", str(out / "manifest.yaml"),
+                               "--tree-memory", str(args.tree_memory)],
                               check=True, capture_output=True, text=True)
         results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
         print(table(results[-1:]), flush=True)
