@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import time
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +64,27 @@ def test_background_result_and_errors() -> None:
 
     with pytest.raises(ValueError, match="in the step"):
         Background(fails, parallel=True).result()
+
+
+def test_the_forked_process_ends_once_its_result_is_sent() -> None:
+    # Not kept waiting for result(): while it lives, every page the build writes is held twice.
+    job = Background(lambda: {"ids": list(range(1000))}, parallel=True)
+    deadline = time.monotonic() + 30
+    while job._process.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not job._process.is_alive()
+    assert job.result() == {"ids": list(range(1000))}
+
+
+def test_a_step_whose_process_dies_runs_here() -> None:
+    parent = os.getpid()
+
+    def step() -> str:
+        if os.getpid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)  # as the kernel's out-of-memory killer would
+        return f"ran in {os.getpid()}"
+
+    assert Background(step, parallel=True).result() == f"ran in {parent}"
 
 
 @pytest.mark.parametrize("exact_max", [None, 40])  # every pair scored; candidates from the neighbour index

@@ -47,8 +47,6 @@ class BuiltGraph:
         vectors: L2-normalised direction vectors, shape (n_directions, dim), float32.
         encoder_state: what the encoder needs to encode a query later (name, fitted vocabulary…), JSON-able.
         meta: built_at (ISO), encoder, counts, timings.
-        build_workers: the processes the build was allowed (``Settings.build_workers``; 0: one per core): the
-            embedded store's write of a large build may use a second one. 1 for graphs not made by a build.
     """
 
     graph: nx.MultiDiGraph
@@ -56,7 +54,6 @@ class BuiltGraph:
     vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
     encoder_state: dict[str, Any] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
-    build_workers: int = 1
 
 
 class GraphStore(ABC):

@@ -33,10 +33,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from array import array
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -174,24 +172,6 @@ class Blobs(Sequence[Any]):
                 raise ValueError(f"unexpected .npy header length {fh.tell()}")
         return cls(_mapped(path), np.frombuffer(ends, dtype=np.int64))
 
-    def join(self, path: Path, part: Path, offsets: np.ndarray) -> Blobs:
-        """These values (written by :meth:`pack_to_file` to ``path``) followed by those of the blob file ``part``.
-
-        ``offsets``: the part's (from 0). The part's bytes are appended to ``path`` and its header rewritten: the
-        file :meth:`pack_to_file` writes for all the values in one go. ``part`` is removed.
-        """
-        with path.open("r+b") as fh, part.open("rb") as tail:
-            fh.seek(0, os.SEEK_END)
-            tail.seek(_NPY_HEADER)
-            shutil.copyfileobj(tail, fh, 1 << 24)
-            size = fh.tell() - _NPY_HEADER
-            fh.seek(0)
-            np.lib.format.write_array_header_1_0(fh, {"descr": "|u1", "fortran_order": False, "shape": (size,)})
-            if fh.tell() != _NPY_HEADER:
-                raise ValueError(f"unexpected .npy header length {fh.tell()}")
-        part.unlink()
-        return type(self)(_mapped(path), np.concatenate([self.offsets, offsets[1:] + self.offsets[-1]]))
-
     def __len__(self) -> int:
         return len(self.offsets) - 1 if self.slots is None else len(self.slots)
 
@@ -236,91 +216,6 @@ def direction_lists(programs: Sequence[Mapping[str, Any]], directions: Sequence[
         "keywords": [semantics.direction_keywords(d) for d in directions],
         "categories": [semantics.direction_categories(d) for d in directions],
     }
-
-
-def _canonical_order(g: nx.MultiDiGraph) -> tuple[list[Mapping[str, Any]], list[Mapping[str, Any]]]:
-    """The program and direction nodes of ``g`` in canonical order (what :func:`direction_lists` lists)."""
-    shown = (Label.PROGRAM.value, Label.DIRECTION.value)  # the only nodes canonical_order keeps
-    # A node's own dict when it carries its id (every node the build makes): a copy of each of 100,000
-    # directions' properties was ~150 MB at the store write's peak.
-    return semantics.canonical_order(d if d.get("id") == n else {"id": n, **d}
-                                     for n, d in g.nodes(data=True) if d.get("label") in shown)
-
-
-#: Directions from which the store write of a build uses a second process (:meth:`Columns.from_graph`'s ``fork``):
-#: one forked from the build encodes the out-edges of the later nodes and lists the directions' lookup forms while
-#: the build's process encodes the earlier nodes' edges (the files are the same bytes). The store write went from
-#: 4.1-4.6 s to 3.2-3.5 s at 20,000 directions and from 22.8 to 18.5 s at 100,000 (``benchmarks/build_stages.py``);
-#: forking the 20,000-direction build (1.3 GB) took 0.04 s. The threshold is the build's other forked steps'
-#: (BACKGROUND_MIN_DIRECTIONS of graph/build/similarity.py), where the whole write is ~1 s.
-FORK_MIN_DIRECTIONS = 5000
-#: The forked process's share of the edges (by node range): less than half, as it lists the directions too. At
-#: 20,000 directions (406,000 edges) ``from_graph`` took 3.1 s in one process; forked, 2.4 s with half the edges
-#: there (the build's process then waited 1.0 s for it), 1.9-2.0 s with 0.2-0.3 (waiting 0.05-0.3 s). Listing
-#: the directions is ~0.4 of encoding the edges at 20,000 and at 100,000 alike, so the share holds across sizes.
-FORKED_EDGE_SHARE = 0.3
-#: The forked process's part of the edge blob, joined to ``edges.props.npy`` and removed (:meth:`Blobs.join`).
-_EDGES_PART = "edges.props.part.npy"
-
-
-def _split_node(g: nx.MultiDiGraph, ids: Sequence[str], share: float) -> int:
-    """The node h from which the out-edges of nodes [h, n) are about ``share`` of the edges.
-
-    Counted by distinct successors, not parallel edges (a walk of each node's adjacency only, not of its edges):
-    the build's few parallel edges move the split by a node or two.
-    """
-    succ = g.succ
-    ends = np.cumsum(np.fromiter((len(succ[u]) for u in ids), dtype=np.int64, count=len(ids)))
-    if not len(ends):
-        return 0
-    return min(int(np.searchsorted(ends, ends[-1] * (1.0 - share))) + 1, len(ids))
-
-
-def _edge_values(g: nx.MultiDiGraph, ids: Sequence[str], pos: Mapping[str, int], lo: int, hi: int,
-                 relations: dict[str, int], src: array, dst: array, rel: array, ends: np.ndarray
-                 ) -> Iterator[list[Any]]:
-    """``[key, properties]`` of the out-edges of nodes [lo, hi) in adjacency order, as the edge blob holds them.
-
-    Each edge's source, target and relation code (numbered in the order ``relations`` meets them) are appended to
-    ``src``, ``dst`` and ``rel`` as it is met; ``ends[i - lo]`` is set to ``len(src)`` after node i's edges.
-    """
-    succ = g.succ
-    for i in range(lo, hi):
-        for v, keyed in succ[ids[i]].items():
-            for key, e in keyed.items():
-                src.append(i)
-                dst.append(pos[v])
-                rel.append(relations.setdefault(str(e.get("type") or ""), len(relations)))
-                yield [key, e]
-        ends[i - lo] = len(src)
-
-
-@dataclass
-class _EdgesFrom:
-    """What the forked process of :meth:`Columns.from_graph` sends back (pickled): the out-edges of nodes [h, n).
-
-    Their blob is in the part file it wrote. Relation codes are its own (``relations``: the names in the order
-    it met them), mapped onto the whole graph's by the caller.
-    """
-
-    relations: list[str]
-    src: np.ndarray
-    dst: np.ndarray
-    rel: np.ndarray
-    ends: np.ndarray  # edges of nodes [h, i] for each node i, counted from h
-    offsets: np.ndarray  # the part's blob offsets, from 0
-    directions: dict[str, list[Any]]
-
-    @classmethod
-    def encode(cls, g: nx.MultiDiGraph, ids: Sequence[str], pos: Mapping[str, int], h: int, part: Path
-               ) -> _EdgesFrom:
-        """Encode the out-edges of nodes [h, n) into the blob file ``part``; list the directions."""
-        relations: dict[str, int] = {}
-        src, dst, rel = array("i"), array("i"), array("b")
-        ends = np.zeros(len(ids) - h, dtype=np.int64)
-        blob = Blobs.pack_to_file(_edge_values(g, ids, pos, h, len(ids), relations, src, dst, rel, ends), part)
-        return cls(list(relations), np.frombuffer(src, dtype=np.int32), np.frombuffer(dst, dtype=np.int32),
-                   np.frombuffer(rel, dtype=np.int8), ends, blob.offsets, direction_lists(*_canonical_order(g)))
 
 
 #: The leading lists of ``directions.json`` (in the order :func:`direction_lists` writes them): what serving reads at
@@ -459,12 +354,11 @@ class Columns:
     # -- making and saving ---------------------------------------------------------------------------------
     @staticmethod
     def from_graph(g: nx.MultiDiGraph, profiles: dict[str, Any], matrices: dict[str, sp.csr_matrix], *,
-                   target: Path | None = None, fork: bool = False) -> Columns:
+                   target: Path | None = None) -> Columns:
         """The columns of ``g`` (node and edge order as networkx iterates them), with the ranking candidates.
 
         ``target``: the directory the columns are being written to; the edge blob is then written there as it is
-        encoded (:meth:`Blobs.pack_to_file`), and :meth:`save` leaves it as it is. ``fork`` (with ``target``): a
-        forked process encodes the later nodes' edges and lists the directions meanwhile (the same columns).
+        encoded (:meth:`Blobs.pack_to_file`), and :meth:`save` leaves it as it is.
         """
         ids = list(g.nodes)
         pos = {n: i for i, n in enumerate(ids)}
@@ -474,35 +368,32 @@ class Columns:
         # (Blobs.pack of a generator) rather than kept in a list of every edge first.
         src, dst, rel = array("i"), array("i"), array("b")
         indptr = np.zeros(len(ids) + 1, dtype=np.int64)
-        # The out-edges of nodes [0, h) here, those of [h, n) in a forked process (see FORK_MIN_DIRECTIONS).
-        h, forked = len(ids), None
-        if fork and target is not None:
-            from fundgraph.graph.build.background import Background
 
-            h = _split_node(g, ids, FORKED_EDGE_SHARE)
-            forked = Background(lambda: _EdgesFrom.encode(g, ids, pos, h, target / _EDGES_PART), parallel=True)
-        values = _edge_values(g, ids, pos, 0, h, relations, src, dst, rel, indptr[1:])
-        edges = Blobs.pack(values) if target is None else Blobs.pack_to_file(values, target / "edges.props.npy")
-        src_a, dst_a, rel_a = (np.frombuffer(src, dtype=np.int32), np.frombuffer(dst, dtype=np.int32),
-                               np.frombuffer(rel, dtype=np.int8))
-        nodes = Blobs.pack(iter(d for _, d in g.nodes(data=True)))
-        if forked is None:
-            directions = direction_lists(*_canonical_order(g))
-        else:
-            rest = forked.result()
-            directions = rest.directions
-            for name in rest.relations:  # setdefault in the order met: the relation codes one pass gives
-                relations.setdefault(name, len(relations))
-            codes = np.array([relations[name] for name in rest.relations], dtype=np.int8)
-            src_a, dst_a = np.concatenate([src_a, rest.src]), np.concatenate([dst_a, rest.dst])
-            rel_a = np.concatenate([rel_a, codes[rest.rel]])
-            indptr[h + 1 :] = rest.ends + indptr[h]
-            assert target is not None
-            edges = edges.join(target / "edges.props.npy", target / _EDGES_PART, rest.offsets)
+        def edge_values() -> Iterator[list[Any]]:
+            for i, u in enumerate(ids):
+                for v, keyed in g.succ[u].items():
+                    for key, e in keyed.items():
+                        src.append(i)
+                        dst.append(pos[v])
+                        rel.append(relations.setdefault(str(e.get("type") or ""), len(relations)))
+                        yield [key, e]
+                indptr[i + 1] = len(src)
+
+        edges = Blobs.pack(edge_values()) if target is None else Blobs.pack_to_file(
+            edge_values(), target / "edges.props.npy")
+        dst_a = np.frombuffer(dst, dtype=np.int32)
         in_order = np.argsort(dst_a, kind="stable").astype(np.int64)
         in_indptr = np.zeros(len(ids) + 1, dtype=np.int64)
         np.cumsum(np.bincount(dst_a, minlength=len(ids)), out=in_indptr[1:])
-        arrays = {"edges.src": src_a, "edges.dst": dst_a, "edges.rel": rel_a, "edges.indptr": indptr,
+        nodes = Blobs.pack(iter(d for _, d in g.nodes(data=True)))
+        shown = (Label.PROGRAM.value, Label.DIRECTION.value)  # the only nodes canonical_order keeps
+        # A node's own dict when it carries its id (every node the build makes): a copy of each of 100,000
+        # directions' properties was ~150 MB at the store write's peak.
+        progs, dirs = semantics.canonical_order(d if d.get("id") == n else {"id": n, **d}
+                                                for n, d in g.nodes(data=True) if d.get("label") in shown)
+        directions = direction_lists(progs, dirs)
+        arrays = {"edges.src": np.frombuffer(src, dtype=np.int32), "edges.dst": dst_a,
+                  "edges.rel": np.frombuffer(rel, dtype=np.int8), "edges.indptr": indptr,
                   "edges.in_order": in_order, "edges.in_indptr": in_indptr,
                   "nodes.props": nodes.data, "nodes.props.offsets": nodes.offsets,
                   "edges.props": edges.data, "edges.props.offsets": edges.offsets}
@@ -697,11 +588,8 @@ def columns_from_built(built: Any, target: Path | None = None) -> Columns:
     """The columns of a :class:`~fundgraph.graph.stores.base.BuiltGraph`, with its ranking candidates computed.
 
     ``target``: the directory they are about to be saved in (the edge blob is written there as it is made).
-    A build's graph of :data:`FORK_MIN_DIRECTIONS` or more directions is written by two processes when the build
-    was allowed them (``built.build_workers``, :func:`~fundgraph.graph.build.background.can_fork`).
     """
     from fundgraph.embeddings import vectors as vx
-    from fundgraph.graph.build.background import can_fork
     from fundgraph.graph.profiles import candidates_from_graph
     from fundgraph.graph.read.ranking import RankingContext
 
@@ -727,8 +615,7 @@ def columns_from_built(built: Any, target: Path | None = None) -> Columns:
                         shape=matrix.shape)
     profiles = {"ids": ids, "entities": entities, "idf": cands.idf, "parents": cands.parents,
                 "info": {e: [i.type, i.name, i.name_en] for e, i in cands.info.items()}}
-    fork = len(ids) >= FORK_MIN_DIRECTIONS and can_fork(getattr(built, "build_workers", 1))
-    columns_ = Columns.from_graph(g, profiles, {"profiles": raw, "entities": matrix}, target=target, fork=fork)
+    columns_ = Columns.from_graph(g, profiles, {"profiles": raw, "entities": matrix}, target=target)
     transposed = {"entities_t": matrix.T.tocsr()}
     vectors = built.vectors
     if sp.issparse(vectors) and list(built.direction_ids) == ids:
