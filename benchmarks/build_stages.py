@@ -12,8 +12,8 @@ keywords), and "entities" the graph's entity layer. The pool's CPU seconds per p
 (``documents.cpu``), are printed below the table; the "CPU s" column is the build process's CPU per stage with its
 reaped children (the parse pool's workers count in "parse"): on a shared machine a stage's wall time over its
 CPU time is mostly waiting for a core. Peak RSS is sampled every 20 ms in a thread and kept per
-stage. The build forks processes (the parse pool, the early encoding, lineage, half of the ranking, Louvain, half of
-the store write) whose private pages are not in that RSS: the "machine MB" column is, per stage, the peak rise over
+stage. The build forks processes (the parse pool, the early encoding, lineage, half of the ranking, Louvain)
+whose private pages are not in that RSS: the "machine MB" column is, per stage, the peak rise over
 its value when the build starts of the machine's memory in use outside the page cache (``/proc/meminfo``: MemTotal −
 MemFree − Buffers − Cached − SReclaimable, what ``free`` calls used), sampled with the RSS: the memory the build
 and its forks hold, on a machine where nothing else runs (a neighbour's allocations count too). Reading each
