@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +75,14 @@ def test_the_forked_process_ends_once_its_result_is_sent() -> None:
         time.sleep(0.01)
     assert not job._process.is_alive()
     assert job.result() == {"ids": list(range(1000))}
+
+
+def test_a_fresh_step_runs_in_a_new_interpreter() -> None:
+    # The early encoding's way (spawn): the step is pickled to a process that shares no pages with this one.
+    assert Background(partial(os.getpid), parallel=True, fresh=True).result() != os.getpid()
+    assert Background(partial(sorted, [3, 1, 2]), parallel=True, fresh=True).result() == [1, 2, 3]
+    with pytest.raises(ValueError, match="invalid literal"):
+        Background(partial(int, "x"), parallel=True, fresh=True).result()
 
 
 def test_a_step_whose_process_dies_runs_here() -> None:

@@ -11,8 +11,13 @@ edges, reference counts, its allocator's reuse of freed blocks): every page it w
 then held twice. A pool's worker waiting to be asked for its result kept its step's pages and gathered those
 copies; at 100,000 directions lineage's worker grew from 0.2 to 1.6 GB private this way after its step was done.
 
-Where fork is not available, or the build is told to use one process, the step runs inline when its result
-is asked for: the output is the same either way.
+A step that runs long beside a build writing to most of its pages is better started ``fresh``: a new
+interpreter (multiprocessing's spawn) that receives the step pickled, so it should be a module-level function
+with small arguments (``functools.partial``). It shares nothing with the build, so it holds only what it reads
+and makes.
+
+Where fork (or spawn) is not available, or the build is told to use one process, the step runs inline when its
+result is asked for: the output is the same either way.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+import sys
 import threading
 from collections.abc import Callable
 from multiprocessing.connection import Connection
@@ -39,30 +45,53 @@ def _run_and_send(step: Callable[[], Any], conn: Connection) -> None:
             payload = pickle.dumps((False, RuntimeError(f"{type(err).__name__}: {err}")))
     conn.send_bytes(payload)
     conn.close()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)  # not the interpreter's teardown of everything the step made: its result is sent
+
+
+def _receive_and_run(conn: Connection) -> None:
+    """The fresh process: the step read from ``conn`` (sent by the build's thread, not at start), then run."""
+    try:
+        step = pickle.loads(conn.recv_bytes())
+    except (EOFError, OSError):  # the build is gone
+        os._exit(1)
+    _run_and_send(step, conn)
 
 
 class Background(Generic[T]):
     """``step()`` started now in a forked process (``parallel``), its result taken with :meth:`result`.
 
-    Used as ``job = Background(step, parallel=True)`` … other work … ``value = job.result()``.
+    Used as ``job = Background(step, parallel=True)`` … other work … ``value = job.result()``. ``fresh``: in a
+    new interpreter, ``step`` pickled to it, rather than a fork of this process.
     """
 
-    def __init__(self, step: Callable[[], T], *, parallel: bool) -> None:
+    def __init__(self, step: Callable[[], T], *, parallel: bool, fresh: bool = False) -> None:
         self._step: Callable[[], T] | None = step
         self._process: Any = None
         self._reader: threading.Thread | None = None
         self._payload: bytes | None = None
-        if parallel and "fork" in multiprocessing.get_all_start_methods():
-            context = multiprocessing.get_context("fork")
-            receive, send = context.Pipe(duplex=False)
-            self._process = context.Process(target=_run_and_send, args=(step, send), name="fundgraph-step")
-            self._process.start()  # forked here: the step is not pickled
-            send.close()  # the child's end: the reader sees end-of-file if the child dies without sending
-            self._reader = threading.Thread(target=self._receive, args=(receive,), daemon=True)
+        method = "spawn" if fresh else "fork"
+        if parallel and method in multiprocessing.get_all_start_methods():
+            context = multiprocessing.get_context(method)
+            ours, theirs = context.Pipe(duplex=fresh)
+            # A fresh process is given the step through the pipe once it runs: handed over at start, the build
+            # would wait for the new interpreter to import what unpickling the step needs (~1.5 s).
+            job = pickle.dumps(step, protocol=pickle.HIGHEST_PROTOCOL) if fresh else None
+            self._process = context.Process(target=_receive_and_run if fresh else _run_and_send,
+                                            args=(theirs,) if fresh else (step, theirs), name="fundgraph-step")
+            self._process.start()  # forked here (the step is not pickled), or a new interpreter started
+            theirs.close()  # the reader sees end-of-file if the child dies without sending
+            self._reader = threading.Thread(target=self._exchange, args=(ours, [job]), daemon=True)
             self._reader.start()
 
-    def _receive(self, conn: Connection) -> None:
+    def _exchange(self, conn: Connection, box: list[bytes | None]) -> None:
+        """The thread: the step sent to a fresh process, then the result received as soon as it comes."""
         try:
+            job = box.pop()  # the only reference once taken: freed when sent (the thread's args live on)
+            if job is not None:
+                conn.send_bytes(job)
+            del job
             self._payload = conn.recv_bytes()
         except (EOFError, OSError):  # the child died before sending (killed for memory, say)
             self._payload = None

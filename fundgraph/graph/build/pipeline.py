@@ -22,6 +22,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -445,7 +446,8 @@ def _build(settings: Settings, encoder: Encoder | None, progress: Progress | Non
         BACKGROUND_MIN_DIRECTIONS,
         EarlyEncoding,
         add_similarity_layer,
-        encode_early,
+        early_inputs,
+        encode_inputs,
     )
     from fundgraph.loaders.titles import TITLES_FILE, load_title_translations, match_titles
     from fundgraph.loaders.vocab import load_vocabularies
@@ -460,13 +462,13 @@ def _build(settings: Settings, encoder: Encoder | None, progress: Progress | Non
 
     def start_encoding(docs: list[ParsedDocument], extracts: list[DocumentExtract]) -> None:
         # The lexical encoder needs only the documents and the vocabulary entities they cite: on a large corpus
-        # it is fitted and encodes in a forked process while this one chooses keywords and builds the entity
+        # it is fitted and encodes in another process while this one chooses keywords and builds the entity
         # layer (20 s of the one-core part at 100,000 directions). The similarity layer uses it only if its
-        # lexicon is the entity layer's.
+        # lexicon is the entity layer's. A fresh process given the texts, not a fork (see EarlyInputs).
         if encoder is None and settings.encoder == "lexical" and can_fork(settings.build_workers) and \
                 sum(len(d.directions) for d in docs) >= BACKGROUND_MIN_DIRECTIONS:
-            early.append(Background(lambda: encode_early(docs, vocabulary_entity_graph(extracts, vocab),
-                                                         settings=settings), parallel=True))
+            inputs = early_inputs(docs, vocabulary_entity_graph(extracts, vocab), settings=settings)
+            early.append(Background(partial(encode_inputs, inputs), parallel=True, fresh=True))
 
     corpus = extract_corpus(settings, vocab, manifests=manifests, strict=strict, full=full, progress=say,
                             parsed=start_encoding)

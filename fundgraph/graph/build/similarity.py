@@ -89,6 +89,11 @@ class SimilarityResult:
 
 def lexicon_from_graph(g: nx.MultiDiGraph) -> Lexicon:
     """Lexicon of the vocabulary entities present in the graph (names, English names, synonyms)."""
+    return Lexicon.from_terms(lexicon_terms(g))
+
+
+def lexicon_terms(g: nx.MultiDiGraph) -> list[Term]:
+    """The terms of :func:`lexicon_from_graph`, in entity id order."""
     terms = []
     wanted = lexicon_types()
     for node, data in g.nodes(data=True):
@@ -108,7 +113,7 @@ def lexicon_from_graph(g: nx.MultiDiGraph) -> Lexicon:
             )
         )
     terms.sort(key=lambda t: t.entity_id)
-    return Lexicon.from_terms(terms)
+    return terms
 
 
 def direction_fields(d: Direction) -> dict[str, str]:
@@ -176,7 +181,7 @@ def encode_directions(
 ) -> tuple[list[str], vx.TextMatrix, Encoder, Lexicon, ScoringConfig]:
     """Fit the encoder on the corpus and compute every direction's text vector (no edges added).
 
-    ``early``: :func:`encode_early`'s result, used when it was made with the lexicon of ``g`` (else ignored).
+    ``early``: :func:`encode_inputs`' result, used when it was made with the lexicon of ``g`` (else ignored).
     """
     config = config or ScoringConfig()
     directions = [d for doc in docs for d in doc.directions]
@@ -197,7 +202,7 @@ def encode_directions(
 
 @dataclass
 class EarlyEncoding:
-    """The settings' encoder fitted and every direction encoded before the entity layer (:func:`encode_early`)."""
+    """The settings' encoder fitted and every direction encoded before the entity layer (:func:`encode_inputs`)."""
 
     #: The lexicon it was made with (:func:`encode_directions` uses it only when the graph's lexicon is equal).
     lexicon_state: dict[str, Any]
@@ -207,22 +212,43 @@ class EarlyEncoding:
     titles: tuple[sp.csr_matrix, dict[str, int]] | None
 
 
-def encode_early(docs: list[ParsedDocument], entity_graph: nx.MultiDiGraph, *, settings: Settings,
-                 config: ScoringConfig | None = None) -> EarlyEncoding:
-    """:func:`encode_directions` and lineage's title vectors from the documents and their entities alone.
+@dataclass(frozen=True)
+class EarlyInputs:
+    """What :func:`encode_inputs` reads, made small: plain texts and terms, no documents or graphs.
 
-    ``entity_graph`` holds the vocabulary entities the entity layer will add
-    (:func:`graph.build.entities.vocabulary_entity_graph`), so this can run beside keyword choice and the entity
-    layer (the build runs it in a forked process on large corpora).
+    The build sends it to a fresh process (pickled: 18 MB at 20,000 directions, in 0.06 s). A forked process shared the
+    build's pages instead, but the build writes to most of them while the encoding runs (the entity layer walks
+    every document), and each page written while the fork lives is held twice: 2.6-3.1 GB more at 100,000.
     """
-    lexicon = lexicon_from_graph(entity_graph)
-    encoder = encoder_from_settings(settings, lexicon=lexicon)
-    directions = [d for doc in docs for d in doc.directions]
-    fields = [direction_fields(d) for d in directions]
-    encoder.fit([" ".join(f.values()) for f in fields])
-    vectors = direction_vectors(encoder, fields, config or ScoringConfig())
+
+    fields: list[dict[str, str]]  # :func:`direction_fields` of every direction, in document order
+    terms: list[Term]  # the lexicon's (:func:`lexicon_terms`)
+    titles: list[tuple[str, str]]  # (id, title) of the series editions' directions (:func:`series_titles`)
+    settings: Settings
+    config: ScoringConfig | None = None
+
+
+def early_inputs(docs: list[ParsedDocument], entity_graph: nx.MultiDiGraph, *, settings: Settings,
+                 config: ScoringConfig | None = None) -> EarlyInputs:
+    """:func:`encode_inputs`' inputs: ``entity_graph`` holds the vocabulary entities the entity layer will add."""
+    return EarlyInputs(fields=[direction_fields(d) for doc in docs for d in doc.directions],
+                       terms=lexicon_terms(entity_graph), titles=series_titles(series_editions(docs)),
+                       settings=settings, config=config)
+
+
+def encode_inputs(inputs: EarlyInputs) -> EarlyEncoding:
+    """:func:`encode_directions` and lineage's title vectors from :class:`EarlyInputs` alone.
+
+    The inputs need the documents and the vocabulary entities they cite only (``entity_graph`` of
+    :func:`early_inputs`: :func:`graph.build.entities.vocabulary_entity_graph`), so on large corpora the build runs
+    this in another process beside keyword choice and the entity layer.
+    """
+    lexicon = Lexicon.from_terms(inputs.terms)
+    encoder = encoder_from_settings(inputs.settings, lexicon=lexicon)
+    encoder.fit([" ".join(f.values()) for f in inputs.fields])
+    vectors = direction_vectors(encoder, inputs.fields, inputs.config or ScoringConfig())
     return EarlyEncoding(lexicon_state=lexicon.state(), encoder_state=encoder.state(), vectors=vectors,
-                         titles=series_title_rows(encoder, series_editions(docs)))
+                         titles=title_rows(encoder, inputs.titles))
 
 
 def add_similarity_layer(
@@ -244,7 +270,7 @@ def add_similarity_layer(
         settings: encoder choice, ``similar_top_k``, ``similar_threshold``.
         encoder: an encoder to use instead of the one the settings name (it is fitted here).
         progress: called with a short message as each step starts.
-        early: the vectors and fitted encoder made before the entity layer (:func:`encode_early`), used when
+        early: the vectors and fitted encoder made before the entity layer (:func:`encode_inputs`), used when
             no ``encoder`` is given and their lexicon is the graph's; or the forked step making them.
     """
     say = progress or (lambda _m: None)
@@ -443,6 +469,25 @@ def title_vectors(encoder: Encoder, directions: Sequence[Direction]) -> dict[str
     return {d.id: rows[i] for i, d in enumerate(directions)}
 
 
+def series_titles(pairs: Sequence[tuple[ParsedDocument, ParsedDocument]]) -> list[tuple[str, str]]:
+    """(id, title) of every direction of the editions in ``pairs``, each once, in the order first met."""
+    seen: dict[str, str] = {}
+    for prev, later in pairs:
+        for d in (*prev.directions, *later.directions):
+            seen.setdefault(d.id, d.title or "")
+    return list(seen.items())
+
+
+def title_rows(encoder: Encoder, titles: Sequence[tuple[str, str]]) -> tuple[sp.csr_matrix, dict[str, int]] | None:
+    """:func:`series_title_rows` from :func:`series_titles`' list."""
+    if not titles:
+        return None
+    m = vx.l2_normalise(vx.as_rows(encoder.encode([title for _id, title in titles])))
+    if not sp.issparse(m):
+        return None
+    return m.tocsr(), {did: i for i, (did, _t) in enumerate(titles)}
+
+
 def series_title_rows(
     encoder: Encoder, pairs: Sequence[tuple[ParsedDocument, ParsedDocument]]
 ) -> tuple[sp.csr_matrix, dict[str, int]] | None:
@@ -453,16 +498,7 @@ def series_title_rows(
     (the lexical encoders: each row computed and normalised on its own, so the rows are those of a per-pair
     call); None for others (a dense model's batch may change its rows in the last bits).
     """
-    seen: dict[str, Direction] = {}
-    for prev, later in pairs:
-        for d in (*prev.directions, *later.directions):
-            seen.setdefault(d.id, d)
-    if not seen:
-        return None
-    m = vx.l2_normalise(vx.as_rows(encoder.encode([d.title or "" for d in seen.values()])))
-    if not sp.issparse(m):
-        return None
-    return m.tocsr(), {did: i for i, did in enumerate(seen)}
+    return title_rows(encoder, series_titles(pairs))
 
 
 def _series_titles(
