@@ -83,6 +83,8 @@ def test_a_fresh_step_runs_in_a_new_interpreter() -> None:
     assert Background(partial(sorted, [3, 1, 2]), parallel=True, fresh=True).result() == [1, 2, 3]
     with pytest.raises(ValueError, match="invalid literal"):
         Background(partial(int, "x"), parallel=True, fresh=True).result()
+    here = os.getpid()
+    assert Background(lambda: os.getpid(), parallel=True, fresh=True).result() == here  # no pickle: run here
 
 
 def test_a_step_whose_process_dies_runs_here() -> None:

@@ -54,7 +54,7 @@ def _receive_and_run(conn: Connection) -> None:
     """The fresh process: the step read from ``conn`` (sent by the build's thread, not at start), then run."""
     try:
         step = pickle.loads(conn.recv_bytes())
-    except (EOFError, OSError):  # the build is gone
+    except Exception:  # the build is gone, or the step does not load here: the build runs it itself
         os._exit(1)
     _run_and_send(step, conn)
 
@@ -72,18 +72,24 @@ class Background(Generic[T]):
         self._reader: threading.Thread | None = None
         self._payload: bytes | None = None
         method = "spawn" if fresh else "fork"
-        if parallel and method in multiprocessing.get_all_start_methods():
-            context = multiprocessing.get_context(method)
-            ours, theirs = context.Pipe(duplex=fresh)
-            # A fresh process is given the step through the pipe once it runs: handed over at start, the build
-            # would wait for the new interpreter to import what unpickling the step needs (~1.5 s).
-            job = pickle.dumps(step, protocol=pickle.HIGHEST_PROTOCOL) if fresh else None
-            self._process = context.Process(target=_receive_and_run if fresh else _run_and_send,
-                                            args=(theirs,) if fresh else (step, theirs), name="fundgraph-step")
-            self._process.start()  # forked here (the step is not pickled), or a new interpreter started
-            theirs.close()  # the reader sees end-of-file if the child dies without sending
-            self._reader = threading.Thread(target=self._exchange, args=(ours, [job]), daemon=True)
-            self._reader.start()
+        if not parallel or method not in multiprocessing.get_all_start_methods():
+            return
+        job = None
+        if fresh:
+            # Given through the pipe once the new interpreter runs: handed over at start, the build would wait for
+            # it to import what unpickling the step needs (~1.5 s).
+            try:
+                job = pickle.dumps(step, protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception:  # a step that does not pickle (a lambda, say) runs here when asked for
+                return
+        context = multiprocessing.get_context(method)
+        ours, theirs = context.Pipe(duplex=fresh)
+        self._process = context.Process(target=_receive_and_run if fresh else _run_and_send,
+                                        args=(theirs,) if fresh else (step, theirs), name="fundgraph-step")
+        self._process.start()  # forked here (the step is not pickled), or a new interpreter started
+        theirs.close()  # the reader sees end-of-file if the child dies without sending
+        self._reader = threading.Thread(target=self._exchange, args=(ours, [job]), daemon=True)
+        self._reader.start()
 
     def _exchange(self, conn: Connection, box: list[bytes | None]) -> None:
         """The thread: the step sent to a fresh process, then the result received as soon as it comes."""
