@@ -135,6 +135,10 @@ class Encoder(ABC):
     #: SIMILAR_TO threshold calibrated on this encoder's score scale (``fundgraph eval similarity`` reports
     #: how many unrelated directions it links); used unless ``FUNDGRAPH_SIMILAR_THRESHOLD`` is set.
     default_threshold: float = 0.25
+    #: Each row is a function of its own text (and the fit) alone, whatever else is encoded with it, so the texts
+    #: may be encoded a block at a time (:meth:`encode_blocks`) with the same bits. Not so for a transformer,
+    #: whose batches are padded to their longest text.
+    row_wise: bool = False
 
     def fit(self, texts: Sequence[str]) -> Encoder:
         """Learn what the encoder needs from the corpus (no-op for pretrained models)."""
@@ -143,6 +147,11 @@ class Encoder(ABC):
     @abstractmethod
     def encode(self, texts: Sequence[str], *, progress: bool = False) -> TextMatrix:
         """Vectors of ``texts``, shape (len(texts), dim), float32, each row of unit length (or zero)."""
+
+    def encode_blocks(self, blocks: Iterable[Sequence[str]], *, progress: bool = False) -> Iterator[TextMatrix]:
+        """:meth:`encode` of each block of texts in turn (a block is read only when the previous one is done)."""
+        for texts in blocks:
+            yield self.encode(texts, progress=progress)
 
     @abstractmethod
     def state(self) -> dict[str, Any]:
@@ -217,8 +226,9 @@ _WHITESPACE = re.compile(r"\s")
 _NON_SPACE_RUN = re.compile(r"\S+")
 #: Prefix of character-bigram features (keeps them apart from two-character words in one vocabulary).
 CHAR_PREFIX = "#"
-#: Texts weighed at a time by :meth:`LexicalEncoder.encode` (its temporaries grow with the block, not the corpus).
-ENCODE_BLOCK_ROWS = 8192
+#: Texts weighed at a time by :meth:`LexicalEncoder.encode` (its temporaries grow with the block, not the corpus):
+#: at 8,192 the int64 keys and sorts of a block of directions were 250 MB, at 2,048 about 60, no slower.
+ENCODE_BLOCK_ROWS = 2048
 _NO_IDS = np.zeros(0, dtype=np.int32)
 
 
@@ -312,6 +322,7 @@ class LexicalEncoder(Encoder):
 
     name = "lexical"
     default_threshold = 0.25
+    row_wise = True
 
     def __init__(
         self,
@@ -462,15 +473,20 @@ class LexicalEncoder(Encoder):
         """
         ids: dict[str, int] = {}
         memo: dict[str, np.ndarray] = {}
-        seen = [np.unique(self._feature_ids(t, ids, memo)) for t in texts]
-        counts = np.bincount(np.concatenate(seen), minlength=len(ids)) if seen else np.zeros(len(ids), np.int64)
-        del seen
-        df = {f: int(counts[i]) for f, i in ids.items() if counts[i] > 0}
-        kept = sorted((t for t, c in df.items() if c >= self.min_df), key=lambda t: (-df[t], t))
-        terms = sorted(kept[: self.max_features])
+        # Document frequencies counted a block of texts at a time: every text's distinct feature ids kept at once
+        # (then concatenated) were the fit's peak (80 MB above what it keeps at 20,000 directions).
+        counts = np.zeros(0, dtype=np.int64)
+        for lo in range(0, len(texts), ENCODE_BLOCK_ROWS):
+            seen = [np.unique(self._feature_ids(t, ids, memo)) for t in texts[lo : lo + ENCODE_BLOCK_ROWS]]
+            block = np.bincount(np.concatenate(seen), minlength=len(ids)) if seen else np.zeros(0, np.int64)
+            del seen
+            block[: counts.size] += counts
+            counts = block
+        counts = np.concatenate([counts, np.zeros(len(ids) - counts.size, dtype=np.int64)])
+        terms = self._kept_features(list(ids), counts)
         self.vocabulary = {t: i for i, t in enumerate(terms)}
         n = len(texts)
-        idf = np.array([math.log((1 + n) / (1 + df[t])) + 1.0 for t in terms], dtype=np.float32)
+        idf = np.array([math.log((1 + n) / (1 + int(counts[ids[t]]))) + 1.0 for t in terms], dtype=np.float32)
         bp = self._boilerplate_features()
         for t, i in self.vocabulary.items():
             if t in bp:
@@ -483,11 +499,37 @@ class LexicalEncoder(Encoder):
         self._fitted = (ids, memo)
         return self
 
+    def _kept_features(self, names: list[str], counts: np.ndarray) -> list[str]:
+        """The vocabulary, sorted: the features seen in ``min_df`` texts or more, the ``max_features`` most frequent.
+
+        ``names[i]`` is feature id ``i``, ``counts[i]`` its document frequency. The most frequent first, ties by
+        name: the first ``max_features`` of the features sorted by (-count, name), without sorting (or keeping a
+        dict of) every feature seen (millions at 100,000 directions, nearly all seen once).
+        """
+        present = np.flatnonzero(counts >= max(self.min_df, 1))
+        n_keep = len(range(present.size)[: self.max_features])  # the slice's length, whatever max_features is
+        if n_keep < present.size:
+            df = counts[present]
+            # the n_keep-th largest count: every feature above it is kept, the first names of those at it fill up
+            cut = -np.partition(-df, n_keep - 1)[n_keep - 1] if n_keep else df.max() + 1
+            above = present[df > cut]
+            tied = sorted(names[i] for i in present[df == cut])
+            return sorted([*(names[i] for i in above), *tied[: n_keep - above.size]])
+        return sorted(names[i] for i in present)
+
     def encode(self, texts: Sequence[str], *, progress: bool = False) -> TextMatrix:
         """Sublinear-tf × idf rows per block, each block normalised and weighted, L2-normalised overall.
 
         Returns a CSR matrix (a few hundred non-zeros per row out of ``max_features``): nothing here is dense.
         Counts and weights are computed with numpy a block of rows at a time, from the features :meth:`fit` kept.
+        """
+        return next(self.encode_blocks([texts]))
+
+    def encode_blocks(self, blocks: Iterable[Sequence[str]], *, progress: bool = False) -> Iterator[TextMatrix]:
+        """:meth:`encode` of each block of texts in turn, all of them reading the features :meth:`fit` kept.
+
+        The texts the build fitted can so be encoded a block at a time (:func:`embeddings.scoring.direction_vectors`)
+        and give the rows :meth:`encode` of them all at once gives, bit for bit: rows are independent.
         """
         if not self.vocabulary:
             raise FundgraphError(
@@ -495,8 +537,7 @@ class LexicalEncoder(Encoder):
             )
         fitted, self._fitted = self._fitted, None  # kept for one encode: the build's
         ids, memo = fitted if fitted is not None else (_VocabularyIds(self.vocabulary), None)
-        rows = [self._feature_ids(t, ids, memo) for t in texts]
-        del fitted, memo
+        del fitted
         if isinstance(ids, _VocabularyIds):
             column = ids.columns()
         else:
@@ -504,7 +545,19 @@ class LexicalEncoder(Encoder):
             for t, j in self.vocabulary.items():
                 if t in ids:
                     column[ids[t]] = j
-        del ids
+        following = iter(blocks)
+        texts = next(following, None)
+        while texts is not None:
+            rows = [self._feature_ids(t, ids, memo) for t in texts]
+            if len(ids) > column.size:  # features the fit never saw: outside the vocabulary
+                column = np.concatenate([column, np.full(len(ids) - column.size, -1, dtype=np.int64)])
+            texts = next(following, None)
+            if texts is None:  # the last block: the fit's features are let go before it is weighed
+                del ids, memo
+            yield self._encode_rows(rows, column)
+
+    def _encode_rows(self, rows: list[np.ndarray], column: np.ndarray) -> sp.csr_matrix:
+        """:meth:`encode` of the texts whose feature ids are ``rows`` (emptied as they are read)."""
         n_cols = len(self.vocabulary)
         # Block by block: the per-feature temporaries (int64 keys, owners, sorts) of every text at once were
         # several GB at 100,000 directions; rows are independent, so the blocks stacked are the same matrix.

@@ -105,6 +105,37 @@ def weighted_row_sums(
     return np.asarray(w @ np.asarray(parts, np.float32), dtype=np.float32)
 
 
+def stack_rows(parts: list[tuple[int, int, TextMatrix]], n_rows: int, dim: int) -> TextMatrix:
+    """The matrix whose rows ``lo:hi`` are each part's ``(lo, hi, rows)``, zero elsewhere; ``parts`` is emptied.
+
+    One part covering every row is returned as it is. Sparse parts are copied into the result one by one, each let
+    go once copied, so the stacking holds the result and the parts not yet copied (``sp.vstack`` held them all).
+    """
+    if len(parts) == 1 and parts[0][:2] == (0, n_rows):
+        return parts.pop()[2]
+    if not all(sp.issparse(m) for *_span, m in parts):
+        out = np.zeros((n_rows, dim), dtype=np.float32)
+        while parts:
+            lo, hi, m = parts.pop(0)
+            out[lo:hi] = m.toarray() if sp.issparse(m) else m
+        return out
+    if not parts:
+        return empty(n_rows, dim)
+    lengths = np.zeros(n_rows, dtype=np.int64)
+    for lo, hi, m in parts:
+        lengths[lo:hi] = np.diff(m.indptr)
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    data = np.empty(int(indptr[-1]), dtype=np.float32)
+    indices = np.empty(int(indptr[-1]), dtype=np.result_type(*(m.indices.dtype for *_span, m in parts)))
+    while parts:
+        lo, hi, m = parts.pop(0)
+        data[indptr[lo] : indptr[hi]] = m.data
+        indices[indptr[lo] : indptr[hi]] = m.indices
+        del m
+    return sp.csr_matrix((data, indices, indptr), shape=(n_rows, dim))
+
+
 def dense_row(m: TextMatrix, i: int) -> np.ndarray:
     """Row ``i`` as a dense float32 vector."""
     if sp.issparse(m):

@@ -182,3 +182,15 @@ def test_encoding_block_by_block_gives_the_matrix_of_one_block(lexicon, monkeypa
     assert whole[len(DOCS)].nnz == 0 and whole.nnz > 0
     empty = LexicalEncoder(lexicon, min_df=1).fit(texts).encode([])
     assert empty.shape == (0, whole.shape[1])
+
+
+def test_kept_features_are_the_most_frequent_ties_by_name(lexicon):
+    # the vocabulary as the first max_features of every feature sorted by (-df, name), then sorted by name
+    names = [f"f{i:02d}" for i in range(40)][::-1]
+    counts = np.array([i % 5 for i in range(40)], dtype=np.int64)
+    for min_df in (0, 1, 2, 4, 5):
+        for cap in (0, 1, 3, 7, 8, 9, 24, 31, 32, 40, 100):
+            enc = LexicalEncoder(lexicon, min_df=min_df, max_features=cap)
+            df = {t: int(c) for t, c in zip(names, counts, strict=True) if c > 0}
+            kept = sorted((t for t, c in df.items() if c >= min_df), key=lambda t: (-df[t], t))
+            assert enc._kept_features(names, counts) == sorted(kept[:cap]), (min_df, cap)

@@ -125,3 +125,62 @@ def test_a_graph_idf_given_is_kept_as_it_is_even_empty_else_counted_over_the_row
     none = Candidates(ids=[], programs=[], vectors=np.zeros((0, 2), np.float32), entities=[], info=INFO, idf={},
                       idf_given=True, cited={"modality:PT": 7})
     assert none.idf == {} and none.cited == {"modality:PT": 7}
+
+
+def _same_csr(a, b):
+    """Bit for bit: shape, dtypes and the three arrays."""
+    assert a.shape == b.shape and a.dtype == b.dtype
+    assert a.indptr.dtype == b.indptr.dtype and a.indices.dtype == b.indices.dtype
+    assert np.array_equal(a.indptr, b.indptr) and np.array_equal(a.indices, b.indices)
+    assert a.data.tobytes() == b.data.tobytes()
+
+
+def test_direction_vectors_block_by_block_are_the_vectors_of_one_block(corpus_docs, monkeypatch):
+    import fundgraph.embeddings.encoders as encoders
+    from fundgraph.core.settings import Settings
+    from fundgraph.embeddings.scoring import direction_vectors
+    from fundgraph.graph.build.similarity import direction_fields
+
+    fields = [direction_fields(d) for doc in corpus_docs for d in doc.directions]
+    # directions without any text: a block of them is not encoded at all, one inside a block gets a zero row
+    blank = {"title": "", "keywords": "", "content": "", "metrics": ""}
+    fields = [blank, *fields[:50], blank, blank, blank, *fields[50:]]
+    config = ScoringConfig(field_weights={"text": 1.0, "title": 0.5})  # two texts per direction
+
+    def vectors(block: int, fit_rows: int = encoders.ENCODE_BLOCK_ROWS):
+        monkeypatch.setattr(encoders, "ENCODE_BLOCK_ROWS", fit_rows)
+        enc = encoders.encoder_from_settings(Settings(encoder="lexical"))
+        enc.fit([" ".join(f.values()) for f in fields])
+        return enc, direction_vectors(enc, fields, config, block=block)
+
+    enc, whole = vectors(len(fields))
+    assert enc.row_wise and whole.shape == (len(fields), len(enc.vocabulary)) and whole.nnz > 0
+    assert whole[0].nnz == 0 and whole[52].nnz == 0
+    for block, fit_rows in ((1, 3), (3, 2048), (7, 5), (50, 64)):
+        again, blocked = vectors(block, fit_rows)
+        assert again.vocabulary == enc.vocabulary and again.idf.tobytes() == enc.idf.tobytes()
+        _same_csr(blocked, whole)
+        assert again._fitted is None  # the fit's pieces served every block, then went
+
+
+def test_direction_vectors_of_an_encoder_not_row_wise_take_every_text_at_once():
+    from fundgraph.embeddings.encoders import Encoder
+    from fundgraph.embeddings.scoring import direction_vectors
+
+    class Counting(Encoder):
+        name = "counting"
+
+        def __init__(self):
+            self.calls: list[int] = []
+
+        def encode(self, texts, *, progress=False):
+            self.calls.append(len(texts))
+            return np.ones((len(texts), 2), dtype=np.float32)
+
+        def state(self):
+            return {"name": self.name}
+
+    enc = Counting()
+    v = direction_vectors(enc, [{"title": "甲"}, {"title": ""}, {"title": "乙"}], ScoringConfig(), block=1)
+    assert enc.calls == [2] and v.shape == (3, 2)
+    assert np.allclose(v[[0, 2]], np.sqrt(0.5)) and not v[1].any()
