@@ -522,6 +522,8 @@ def _field_texts(fields: Sequence[Mapping[str, str | None]], config: ScoringConf
                 owners.append(i)
                 weights.append(w)
     return texts, owners, weights
+
+
 _ENGLISH: dict[int, tuple[Any, Any, Any]] = {}
 
 
