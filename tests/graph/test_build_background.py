@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 from functools import partial
 from pathlib import Path
@@ -85,6 +87,21 @@ def test_a_fresh_step_runs_in_a_new_interpreter() -> None:
         Background(partial(int, "x"), parallel=True, fresh=True).result()
     here = os.getpid()
     assert Background(lambda: os.getpid(), parallel=True, fresh=True).result() == here  # no pickle: run here
+
+
+def test_a_fresh_step_does_not_run_the_callers_script_again(tmp_path: Path) -> None:
+    # A user's script without a main guard (multiprocessing's spawn would run its top level again in the child).
+    script = tmp_path / "user_script.py"
+    script.write_text(
+        "import functools, os\n"
+        "from fundgraph.graph.build.background import Background\n"
+        "print('top level', flush=True)\n"
+        "print('other process:', Background(functools.partial(os.getpid), parallel=True, fresh=True).result()"
+        " != os.getpid())\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=120)
+    assert out.stdout.splitlines() == ["top level", "other process: True"]
+    assert out.stderr == ""
 
 
 def test_a_step_whose_process_dies_runs_here() -> None:

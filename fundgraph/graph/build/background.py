@@ -12,9 +12,11 @@ then held twice. A pool's worker waiting to be asked for its result kept its ste
 copies; at 100,000 directions lineage's worker grew from 0.2 to 1.6 GB private this way after its step was done.
 
 A step that runs long beside a build writing to most of its pages is better started ``fresh``: a new
-interpreter (multiprocessing's spawn) that receives the step pickled, so it should be a module-level function
+interpreter (``python -m`` this module) that receives the step pickled, so it should be a module-level function
 with small arguments (``functools.partial``). It shares nothing with the build, so it holds only what it reads
-and makes.
+and makes. Not multiprocessing's spawn: that runs the caller's main script again in the new interpreter, all of
+it where the script does not guard its top level (a user's script calling the build would parse its corpus
+twice, and then fail).
 
 Where fork (or spawn) is not available, or the build is told to use one process, the step runs inline when its
 result is asked for: the output is the same either way.
@@ -25,6 +27,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+import subprocess
 import sys
 import threading
 from collections.abc import Callable
@@ -32,6 +35,9 @@ from multiprocessing.connection import Connection
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
+
+#: What a fresh process runs (``python -m``): this module, :func:`_receive_and_run`.
+_MODULE = "fundgraph.graph.build.background"
 
 
 def _run_and_send(step: Callable[[], Any], conn: Connection) -> None:
@@ -50,13 +56,15 @@ def _run_and_send(step: Callable[[], Any], conn: Connection) -> None:
     os._exit(0)  # not the interpreter's teardown of everything the step made: its result is sent
 
 
-def _receive_and_run(conn: Connection) -> None:
-    """The fresh process: the step read from ``conn`` (sent by the build's thread, not at start), then run."""
+def _receive_and_run(job_fd: int, result_fd: int) -> None:
+    """The fresh process: the step read from ``job_fd`` (sent by the build's thread once this runs), then run."""
+    jobs, results = Connection(job_fd, writable=False), Connection(result_fd, readable=False)
     try:
-        step = pickle.loads(conn.recv_bytes())
+        step = pickle.loads(jobs.recv_bytes())
     except Exception:  # the build is gone, or the step does not load here: the build runs it itself
         os._exit(1)
-    _run_and_send(step, conn)
+    jobs.close()
+    _run_and_send(step, results)
 
 
 class Background(Generic[T]):
@@ -71,38 +79,55 @@ class Background(Generic[T]):
         self._process: Any = None
         self._reader: threading.Thread | None = None
         self._payload: bytes | None = None
-        method = "spawn" if fresh else "fork"
-        if not parallel or method not in multiprocessing.get_all_start_methods():
+        if not parallel or not (fresh or "fork" in multiprocessing.get_all_start_methods()):
             return
-        job = None
+        job: bytes | None = None
+        send: Connection | None = None
         if fresh:
-            # Given through the pipe once the new interpreter runs: handed over at start, the build would wait for
-            # it to import what unpickling the step needs (~1.5 s).
+            # Given through a pipe once the new interpreter runs: handed over at start, the build would wait for it
+            # to import what unpickling the step needs (~1.5 s).
             try:
                 job = pickle.dumps(step, protocol=pickle.HIGHEST_PROTOCOL)
             except Exception:  # a step that does not pickle (a lambda, say) runs here when asked for
                 return
-        context = multiprocessing.get_context(method)
-        ours, theirs = context.Pipe(duplex=fresh)
-        self._process = context.Process(target=_receive_and_run if fresh else _run_and_send,
-                                        args=(theirs,) if fresh else (step, theirs), name="fundgraph-step")
-        self._process.start()  # forked here (the step is not pickled), or a new interpreter started
-        theirs.close()  # the reader sees end-of-file if the child dies without sending
-        self._reader = threading.Thread(target=self._exchange, args=(ours, [job]), daemon=True)
+            job_in, job_out = os.pipe()
+            result_in, result_out = os.pipe()
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}  # this one's imports
+            try:
+                self._process = subprocess.Popen(
+                    [sys.executable, "-m", _MODULE, str(job_in), str(result_out)], pass_fds=(job_in, result_out),
+                    env=env, stdin=subprocess.DEVNULL)
+            except OSError:  # no interpreter to start: the step runs here when asked for
+                for fd in (job_in, job_out, result_in, result_out):
+                    os.close(fd)
+                return
+            os.close(job_in)
+            os.close(result_out)  # the reader sees end-of-file if the child dies without sending
+            send, receive = Connection(job_out, readable=False), Connection(result_in, writable=False)
+        else:
+            context = multiprocessing.get_context("fork")
+            receive, theirs = context.Pipe(duplex=False)
+            self._process = context.Process(target=_run_and_send, args=(step, theirs), name="fundgraph-step")
+            self._process.start()  # forked here: the step is not pickled
+            theirs.close()  # the reader sees end-of-file if the child dies without sending
+        self._reader = threading.Thread(target=self._exchange, args=(send, receive, [job]), daemon=True)
         self._reader.start()
 
-    def _exchange(self, conn: Connection, box: list[bytes | None]) -> None:
+    def _exchange(self, send: Connection | None, receive: Connection, box: list[bytes | None]) -> None:
         """The thread: the step sent to a fresh process, then the result received as soon as it comes."""
         try:
             job = box.pop()  # the only reference once taken: freed when sent (the thread's args live on)
-            if job is not None:
-                conn.send_bytes(job)
+            if send is not None and job is not None:
+                send.send_bytes(job)
+                send.close()
             del job
-            self._payload = conn.recv_bytes()
+            self._payload = receive.recv_bytes()
         except (EOFError, OSError):  # the child died before sending (killed for memory, say)
             self._payload = None
         finally:
-            conn.close()
+            receive.close()
+            if send is not None and not send.closed:
+                send.close()
 
     def result(self) -> T:
         """The step's result (computed here if it was not started in the background, or its process died)."""
@@ -113,7 +138,10 @@ class Background(Generic[T]):
             return step()
         assert self._reader is not None
         self._reader.join()
-        self._process.join()
+        if isinstance(self._process, subprocess.Popen):
+            self._process.wait()
+        else:
+            self._process.join()
         payload, self._payload, self._process = self._payload, None, None
         if payload is None:  # the same step, here
             return step()
@@ -126,3 +154,7 @@ class Background(Generic[T]):
 def can_fork(workers: int) -> bool:
     """Whether a build allowed ``workers`` processes (0: one per core) may run a step beside its own."""
     return (workers or os.cpu_count() or 1) > 1
+
+
+if __name__ == "__main__":  # a fresh process of Background(fresh=True)
+    _receive_and_run(int(sys.argv[1]), int(sys.argv[2]))
