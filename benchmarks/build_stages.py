@@ -65,25 +65,6 @@ def used_mb() -> float:
     return (kb["MemTotal"] - kb["MemFree"] - kb["Buffers"] - kb["Cached"] - kb.get("SReclaimable", 0)) / 1024
 
 
-def _tree(root: int) -> list[int]:
-    """``root`` and its descendants' process ids."""
-    parent: dict[int, int] = {}
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open(f"/proc/{d}/stat") as fh:
-                    parent[int(d)] = int(fh.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-    tree, todo = [root], [root]
-    while todo:
-        p = todo.pop()
-        kids = [c for c, pp in parent.items() if pp == p]
-        tree += kids
-        todo += kids
-    return tree
-
-
 def anon_pss_mb(pid: int) -> float:
     """The anonymous memory ``pid`` holds (MB), pages shared with other processes split among them."""
     try:
@@ -126,9 +107,11 @@ class StageClock:
             self.note()
             if self.tree_every and self.stage and time.perf_counter() - last >= self.tree_every:
                 last = time.perf_counter()
+                from api_latency import process_tree  # the benchmarks' own (its imports only when sampling)
+
                 me = os.getpid()
                 own = anon_pss_mb(me)
-                forks = sum(anon_pss_mb(p) for p in _tree(me)[1:])
+                forks = sum(anon_pss_mb(p) for p in process_tree(me)[1:])
                 was = self.tree_peak.get(self.stage, (0.0, 0.0))
                 if own + forks > sum(was):
                     self.tree_peak[self.stage] = (own, forks)
