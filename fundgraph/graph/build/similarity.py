@@ -271,7 +271,7 @@ def add_similarity_layer(
         encoder: an encoder to use instead of the one the settings name (it is fitted here).
         progress: called with a short message as each step starts.
         early: the vectors and fitted encoder made before the entity layer (:func:`encode_inputs`), used when
-            no ``encoder`` is given and their lexicon is the graph's; or the forked step making them.
+            no ``encoder`` is given and their lexicon is the graph's; or the background step making them.
     """
     say = progress or (lambda _m: None)
     say("encoding directions")
