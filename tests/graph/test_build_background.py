@@ -80,7 +80,7 @@ def test_the_forked_process_ends_once_its_result_is_sent() -> None:
 
 
 def test_a_fresh_step_runs_in_a_new_interpreter() -> None:
-    # The early encoding's way (spawn): the step is pickled to a process that shares no pages with this one.
+    # The early encoding's way: the step is pickled to a new interpreter that shares no pages with this one.
     assert Background(partial(os.getpid), parallel=True, fresh=True).result() != os.getpid()
     assert Background(partial(sorted, [3, 1, 2]), parallel=True, fresh=True).result() == [1, 2, 3]
     with pytest.raises(ValueError, match="invalid literal"):

@@ -18,8 +18,9 @@ and makes. Not multiprocessing's spawn: that runs the caller's main script again
 it where the script does not guard its top level (a user's script calling the build would parse its corpus
 twice, and then fail).
 
-Where fork (or spawn) is not available, or the build is told to use one process, the step runs inline when its
-result is asked for: the output is the same either way.
+Where fork is not available (a forked step), a fresh interpreter cannot be started or be given the step (a fresh
+one), or the build is told to use one process, the step runs inline when its result is asked for: the output is the
+same either way.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ _MODULE = "fundgraph.graph.build.background"
 
 
 def _run_and_send(step: Callable[[], Any], conn: Connection) -> None:
-    """The forked process: the step's result (or its error) pickled into ``conn``, then the process ends."""
+    """The step's process (forked or fresh): its result (or its error) pickled into ``conn``, then the process ends."""
     try:
         payload = pickle.dumps((True, step()), protocol=pickle.HIGHEST_PROTOCOL)
     except BaseException as err:  # handed to the build's process, which raises it
@@ -68,7 +69,7 @@ def _receive_and_run(job_fd: int, result_fd: int) -> None:
 
 
 class Background(Generic[T]):
-    """``step()`` started now in a forked process (``parallel``), its result taken with :meth:`result`.
+    """``step()`` started now in another process (``parallel``), its result taken with :meth:`result`.
 
     Used as ``job = Background(step, parallel=True)`` … other work … ``value = job.result()``. ``fresh``: in a
     new interpreter, ``step`` pickled to it, rather than a fork of this process.
