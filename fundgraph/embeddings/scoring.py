@@ -29,7 +29,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import InitVar, dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -401,6 +401,20 @@ class Scored:
         return props
 
 
+class Neighbour(NamedTuple):
+    """A ranked candidate whose explanation was not asked for: a list that only weighs its neighbours.
+
+    The communities' similarity graph reads a direction's neighbours and their scores, nothing of why: made for
+    every pair it keeps (~1,000,000 at 100,000 directions), the shared entities and summaries of a :class:`Scored`
+    cost the build ~0.5 GB and their CPU. ``score`` is the one :class:`Scored` of the same pair has.
+    """
+
+    index: int
+    id: str
+    program_id: str
+    score: float
+
+
 def entity_profile(
     mentions: Sequence[tuple[str, str] | tuple[str, str, bool]],
     entity_types: Sequence[str],
@@ -745,7 +759,8 @@ def rescore_selections(
     config: ScoringConfig,
     picks: Sequence[tuple[np.ndarray | None, int | None, float | None]],
     profiles: Sequence[tuple[dict[str, float], float]] | None = None,
-) -> list[list[Scored]]:
+    explained: Sequence[bool] | None = None,
+) -> list[list[Scored]] | list[list[Scored | Neighbour]]:
     """:func:`rescore` of several selections of one query's candidates, each pair scored and explained once.
 
     ``cols``: the union of the selections' candidates, ``text`` their exact cosines. ``picks``: per selection,
@@ -753,6 +768,8 @@ def rescore_selections(
     explained once however many lists keep it: a selection's list is the same sorted list filtered to its
     candidates, so each equals :func:`rescore` of that selection alone. ``profiles``: every candidate's
     :func:`similarity.idf_profile` when already computed (the build ranks every row: once each, not per pair).
+    ``explained``: per selection, whether its items are explained (:class:`Scored`, the default) or only
+    scored (:class:`Neighbour`, the same score).
     """
     va, na = idf_profile(query_entities_, cands.idf)
     idf = cands.idf
@@ -772,11 +789,20 @@ def rescore_selections(
         scored.append((round(combine(t, e_score, config), 6), cands.ids[j], j, t, e_score, contrib))
     scored.sort(key=lambda s: (-s[0], s[1]))
     made: dict[int, Scored] = {}
-    lists: list[list[Scored]] = []
+    lists: list[list[Any]] = []
     groups = shared_groups()
-    for subset, k, threshold in picks:
+    for p_no, (subset, k, threshold) in enumerate(picks):
         allowed = None if subset is None or subset.size == cols.size else set(np.asarray(subset).tolist())
-        out: list[Scored] = []
+        out: list[Any] = []
+        if explained is not None and not explained[p_no]:
+            # The sort key is the score an explained item gets: round(combine(t, e), 6) either way.
+            for score, did, j, _t, _e, _contrib in scored:
+                if (k is not None and len(out) >= k) or (threshold is not None and score < threshold):
+                    break
+                if allowed is None or j in allowed:
+                    out.append(Neighbour(j, did, cands.programs[j], score))
+            lists.append(out)
+            continue
         for _score, did, j, t, e_score, contrib in scored:
             if k is not None and len(out) >= k:
                 break

@@ -37,7 +37,15 @@ import numpy as np
 import scipy.sparse as sp
 
 from fundgraph.embeddings import vectors as vx
-from fundgraph.embeddings.scoring import Scored, ScoringConfig, candidate_margin, combine, rescore, rescore_selections
+from fundgraph.embeddings.scoring import (
+    Neighbour,
+    Scored,
+    ScoringConfig,
+    candidate_margin,
+    combine,
+    rescore,
+    rescore_selections,
+)
 from fundgraph.embeddings.similarity import idf_profile
 
 if TYPE_CHECKING:
@@ -56,11 +64,16 @@ def entity_matrix(profiles: Sequence[dict[str, float]], idf: dict[str, float]) -
 
 @dataclass(frozen=True)
 class Selection:
-    """Which neighbours a pass keeps per row: the best ``k``, at least ``threshold``, outside the row's group."""
+    """Which neighbours a pass keeps per row: the best ``k``, at least ``threshold``, outside the row's group.
+
+    ``explain`` False: the list's items are :class:`scoring.Neighbour`, the same ids and scores without the
+    shared entities and summary (a list that only weighs neighbours: the communities' graph).
+    """
 
     k: int
     threshold: float | None = None
     cross_group: bool = False
+    explain: bool = True
 
 
 def candidate_sets(
@@ -332,7 +345,8 @@ def top_k_all(
 ) -> list[list[list[Scored]]]:
     """Per selection, every row's ``rank(vectors[i], entities[i], cands, k=k, exclude=i[, exclude_program])``.
 
-    With a threshold, a row's list stops where a score drops below it (as the build reads ``rank``).
+    With a threshold, a row's list stops where a score drops below it (as the build reads ``rank``). A
+    selection with ``explain`` False gets :class:`scoring.Neighbour` items instead of :class:`Scored` ones.
     ``cross_group`` selections rank only candidates of other programs (SIMILAR_TO). One pass over the score
     blocks serves every selection; only the kept candidates are re-scored and explained.
 
@@ -361,8 +375,8 @@ def top_k_all(
     if not sp.issparse(cands.vectors):
         return [
             [
-                rescore(vx.dense_row(cands.vectors, int(i)), cands.entities[int(i)], cols, cands, config,
-                        k=sel.k, threshold=sel.threshold)
+                _as_asked(rescore(vx.dense_row(cands.vectors, int(i)), cands.entities[int(i)], cols, cands, config,
+                                  k=sel.k, threshold=sel.threshold), sel)
                 for i, cols in zip(query_rows, found, strict=True)
             ]
             for sel, found in zip(selections, sets, strict=True)
@@ -375,17 +389,23 @@ def top_k_all(
         texts = [cos[np.searchsorted(cols, u)] for (cols, cos), u in zip(cosines, union, strict=True)]
     else:
         (texts,) = _batched_text(cands.vectors, query_rows, [union])
-    out: list[list[list[Scored]]] = [[] for _ in selections]
+    out: list[list[list[Any]]] = [[] for _ in selections]
     # Each row's rarity-weighted profile once (a row is the candidate of ~60 others: 5 s at 100,000 directions),
     # when every row is a query (the build); a few queries compute only their candidates'.
     if profiles is None and query_rows.size * 4 >= len(cands.ids):
         profiles = [idf_profile(e, cands.idf) for e in cands.entities]
+    explained = [sel.explain for sel in selections]
     for r, (i, cols, t) in enumerate(zip(query_rows.tolist(), union, texts, strict=True)):
         picks = [(found[r], sel.k, sel.threshold) for sel, found in zip(selections, sets, strict=True)]
         for s_no, ranked in enumerate(rescore_selections(cands.entities[i], cols, t, cands, config, picks,
-                                                         profiles)):
+                                                         profiles, explained)):
             out[s_no].append(ranked)
     return out
+
+
+def _as_asked(ranked: list[Scored], selection: Selection) -> list[Any]:
+    """``ranked`` as ``selection`` wants its items: explained, or as :class:`scoring.Neighbour`."""
+    return ranked if selection.explain else [Neighbour(s.index, s.id, s.program_id, s.score) for s in ranked]
 
 
 def block_scores(

@@ -9,6 +9,7 @@ from fundgraph.embeddings import vectors as vx
 from fundgraph.embeddings.scoring import (
     Candidates,
     EntityInfo,
+    Neighbour,
     Scored,
     ScoringConfig,
     combine,
@@ -177,6 +178,24 @@ def test_bundled_corpus_equals_brute_force_for_every_direction(corpus_cands):
                            exclude_program=cands.programs[i] if sel.cross_group else None)[:len(want)], want)
             kept += len(want)
         assert kept >= (50 if sel.threshold else 124 * sel.k * 0.9)
+
+
+@pytest.mark.parametrize("sparse", [True, False])
+def test_a_selection_not_explained_keeps_the_same_ids_and_scores(corpus_cands, sparse):
+    # the communities' lists: the neighbours and scores of the explained list, without shared entities or summary
+    cands, config = corpus_cands
+    if not sparse:
+        cands = cands.with_vectors(np.asarray(cands.vectors.todense(), dtype=np.float32))
+    wanted = [Selection(6, 0.2), Selection(6, 0.2, cross_group=True), Selection(12, None)]
+    plain = [Selection(s.k, s.threshold, s.cross_group, explain=False) for s in wanted]
+    mixed = top_k_all(cands, config, [wanted[1], *plain], block_rows=29)
+    full = top_k_all(cands, config, wanted)
+    assert mixed[0] == full[1]  # an explained list beside unexplained ones is unchanged
+    for want, got in zip(full, mixed[1:], strict=True):
+        assert [[(s.index, s.id, s.program_id, s.score) for s in row] for row in want] == \
+               [[tuple(n) for n in row] for row in got]
+        assert all(isinstance(n, Neighbour) for row in got for n in row)
+    assert sum(len(row) for row in mixed[1]) >= 100
 
 
 @pytest.mark.parametrize("gate", [0.0, 0.3, 0.9])

@@ -65,6 +65,7 @@ from fundgraph.embeddings.encoders import Encoder, LexicalEncoder, encoder_from_
 from fundgraph.embeddings.scoring import (
     Candidates,
     EntityInfo,
+    Neighbour,
     Scored,
     ScoringConfig,
     candidate_margin,
@@ -390,7 +391,7 @@ def add_document(built: BuiltGraph, new: NewDocument, vocab: Vocabulary, *, sett
     maybe, stored, near = entry_candidates(g, cands, config, rows, k=k, threshold=threshold, lists=lists)
     # The new rows ranked (across programs: SIMILAR_TO; over all: the communities' neighbours).
     across, everywhere = top_k_all(cands, config, [Selection(k, threshold, cross_group=True),
-                                                   Selection(k, threshold)], rows=rows)
+                                                   Selection(k, threshold, explain=False)], rows=rows)
     for did, ranked in zip(ids_new, across, strict=True):
         _set_similar(g, did, ranked, method)
         report.similar_edges += len(ranked)
@@ -672,7 +673,7 @@ def _community_of(g: nx.MultiDiGraph, did: str) -> str | None:
 
 
 def _join_communities(g: nx.MultiDiGraph, cands: Candidates, ids_new: list[str],
-                      everywhere: Sequence[Sequence[Scored]]) -> dict[str, str | None]:
+                      everywhere: Sequence[Sequence[Neighbour]]) -> dict[str, str | None]:
     """The best-neighbour rule (see the module); Community nodes' sizes and programs follow."""
     neighbours = {d: list(ranked) for d, ranked in zip(ids_new, everywhere, strict=True)}
     joined: dict[str, str | None] = dict.fromkeys(ids_new)

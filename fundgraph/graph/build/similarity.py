@@ -38,6 +38,7 @@ from fundgraph.embeddings.lexicon import Lexicon, Term
 from fundgraph.embeddings.scoring import (
     Candidates,
     EntityInfo,
+    Neighbour,
     Scored,
     ScoringConfig,
     direction_vectors,
@@ -314,7 +315,7 @@ def add_similarity_layer(
     # settings.exact_similarity_max directions the candidates come from a nearest-neighbour index (not every pair).
     across, everywhere = ranked_in_parts(cands, config, [
         Selection(settings.similar_top_k, edge_threshold, cross_group=True),
-        Selection(settings.similar_top_k, threshold),
+        Selection(settings.similar_top_k, threshold, explain=False),  # Louvain weighs them, nothing reads why
     ], exact_max=settings.exact_similarity_max, forked=forked)
     # Louvain needs only the lists over all programs: on a large corpus it runs in a forked process while this
     # one adds SIMILAR_TO (the second core, lineage's fork done by then), handing back only the communities'
@@ -737,7 +738,7 @@ def similarity_graph(
     *,
     top_k: int,
     threshold: float,
-    ranked: Sequence[Sequence[Scored]] | None = None,
+    ranked: Sequence[Sequence[Scored | Neighbour]] | None = None,
 ) -> ig.Graph:
     """Undirected weighted graph over directions: each one's top k over all programs, above the threshold.
 
@@ -745,7 +746,7 @@ def similarity_graph(
     computed (:func:`embeddings.topk.top_k_all`), one per direction.
     """
     if ranked is None:
-        (ranked,) = top_k_all(cands, config, [Selection(top_k, threshold)])
+        (ranked,) = top_k_all(cands, config, [Selection(top_k, threshold, explain=False)])
     # Each pair once, at the larger of its two scores, in the order the pairs first appear (the vertices' and
     # edges' order is the order Louvain visits them in: the same order gives the same communities).
     index = cands.index
@@ -825,7 +826,7 @@ def add_communities(
     *,
     top_k: int,
     threshold: float,
-    ranked: Sequence[Sequence[Scored]] | None = None,
+    ranked: Sequence[Sequence[Scored | Neighbour]] | None = None,
     communities: Sequence[Sequence[str]] | None = None,
 ) -> list[list[str]]:
     """Louvain communities (seeded) on the similarity graph; Community nodes for groups of two or more.
