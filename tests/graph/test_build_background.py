@@ -115,15 +115,44 @@ def test_a_step_whose_process_dies_runs_here() -> None:
     assert Background(step, parallel=True).result() == f"ran in {parent}"
 
 
+@pytest.mark.parametrize("forked_rows", [10_000, 17])  # the forked half at once; in four forks, one by one
 @pytest.mark.parametrize("exact_max", [None, 40])  # every pair scored; candidates from the neighbour index
-def test_ranking_in_two_processes_gives_one_pass_lists(tmp_path: Path, exact_max: int | None) -> None:
+def test_ranking_in_two_processes_gives_one_pass_lists(tmp_path: Path, exact_max: int | None, forked_rows: int,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     from fundgraph.embeddings.topk import Selection, top_k_all
 
     built = _build(tmp_path, "serial", workers=1)
     cands, _, _ = built.candidates
     config = similarity.ScoringConfig()
-    selections = [Selection(5, 0.2, cross_group=True), Selection(5, 0.1)]
+    selections = [Selection(5, 0.2, cross_group=True), Selection(5, 0.1, explain=False)]
     one = top_k_all(cands, config, selections, exact_max=exact_max)
+    monkeypatch.setattr(similarity, "FORKED_ROWS", forked_rows)
+    forks: list[int] = []
+    started = similarity.Background.__init__
+
+    def counted(self, step, *, parallel, fresh=False):  # type: ignore[no-untyped-def]
+        started(self, step, parallel=parallel, fresh=fresh)
+        forks.append(self._process.pid)
+
+    monkeypatch.setattr(similarity.Background, "__init__", counted)
     two = similarity.ranked_in_parts(cands, config, selections, exact_max=exact_max, forked=True)
     assert two == one
+    assert len(set(forks)) == -(-(len(cands.ids) - len(cands.ids) // 2) // forked_rows)  # one process per part
     assert sum(len(x) for x in one[0]) > 50 and sum(len(x) for x in one[1]) > sum(len(x) for x in one[0])
+
+
+def test_lineage_reads_the_profiles_it_is_given_as_it_makes_its_own() -> None:
+    # the build makes every row's profile once, before lineage's fork and the ranking's, and hands them to both
+    from fundgraph.core.settings import Settings
+    from fundgraph.embeddings.similarity import idf_profile
+    from fundgraph.evaluation.similarity import build_entity_graph
+
+    settings = Settings(encoder="lexical")
+    g, docs = build_entity_graph(settings)
+    ids, vectors, encoder, _lex, config = similarity.encode_directions(g, docs, settings=settings)
+    cands = similarity.candidates_from_graph(g, ids, vectors, config)
+    rule = similarity.lineage_rule(settings, encoder)
+    own = similarity.find_continues(docs, cands, config, encoder, rule)
+    given = similarity.find_continues(docs, cands, config, encoder, rule,
+                                      profiles=[idf_profile(e, cands.idf) for e in cands.entities])
+    assert given == own and len(own) >= 3

@@ -23,6 +23,7 @@ import random
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import igraph as ig
@@ -67,6 +68,12 @@ COMMUNITY_SEED = 42
 #: From this many directions, communities are found in a forked process while lineage runs (below, forking
 #: costs more than it saves).
 BACKGROUND_MIN_DIRECTIONS = 5000
+#: The rows a forked ranking process takes at most: the forked half is ranked by one fork after another, each
+#: ending before the next starts. A fork's private memory grows with the rows it ranks and with the time it
+#: lives (each page either process writes meanwhile, free blocks of the build's heap included, is then held
+#: twice): one fork for the whole half held 1.5 GB at 100,000 directions, at the machine's peak; four forks
+#: ~0.7 GB each.
+FORKED_ROWS = 6_250
 
 
 def lexicon_types() -> frozenset[str]:
@@ -304,8 +311,12 @@ def add_similarity_layer(
     # was idle then; beside Louvain, later, it was not: 267 s against 247 at 100,000 directions).
     lineage = lineage_rule(settings, encoder)
     titles = early.titles if early is not None and used_early else None
+    # Every row's rarity-weighted profile, made once here for lineage's fork and the ranking's (each made those it
+    # read itself: lineage's fork held them as its own memory, ~0.2 GB at 100,000 directions).
+    profiles = [idf_profile(e, cands.idf) for e in cands.entities] if forked else None
     continues = Background(lambda: find_continues(docs, cands, config, encoder, lineage,
-                                                  progress=None if forked else progress, titles=titles),
+                                                  progress=None if forked else progress, titles=titles,
+                                                  profiles=profiles),
                            parallel=forked)
 
     say("linking similar directions across programs")
@@ -316,7 +327,7 @@ def add_similarity_layer(
     across, everywhere = ranked_in_parts(cands, config, [
         Selection(settings.similar_top_k, edge_threshold, cross_group=True),
         Selection(settings.similar_top_k, threshold, explain=False),  # Louvain weighs them, nothing reads why
-    ], exact_max=settings.exact_similarity_max, forked=forked)
+    ], exact_max=settings.exact_similarity_max, forked=forked, profiles=profiles)
     # Louvain needs only the lists over all programs: on a large corpus it runs in a forked process while this
     # one adds SIMILAR_TO (the second core, lineage's fork done by then), handing back only the communities'
     # member ids.
@@ -356,26 +367,41 @@ def add_similarity_layer(
 
 
 def ranked_in_parts(cands: Candidates, config: ScoringConfig, selections: Sequence[Selection], *,
-                    exact_max: int | None, forked: bool) -> list[list[list[Scored]]]:
-    """:func:`top_k_all` of every row, the second half of the rows ranked in a forked process (``forked``).
+                    exact_max: int | None, forked: bool,
+                    profiles: Sequence[tuple[dict[str, float], float]] | None = None) -> list[list[list[Scored]]]:
+    """:func:`top_k_all` of every row, the second half of the rows ranked in forked processes (``forked``).
 
-    Each row's lists depend only on that row and on the shared nearest-neighbour index, so the two halves give
-    exactly the lists one pass gives. The index is built here, once, before the fork (on one core: its graph
+    Each row's lists depend only on that row and on the shared nearest-neighbour index, so the parts give
+    exactly the lists one pass gives. The index is built here, once, before the forks (on one core: its graph
     must not depend on threads' timing). At 100,000 directions the rows' part of the ranking (candidate products,
     text cosines, re-scoring and explanations) was ~70 s on one core while the second had only lineage's fork
-    (~35 s) to do.
+    (~35 s) to do. The half is cut into parts of at most :data:`FORKED_ROWS` rows, each ranked by a fork of its
+    own while this process ranks the same share of the first half, so no fork lives long enough to copy much of
+    the build's memory. ``profiles``: every row's :func:`similarity.idf_profile` when the caller has them.
     """
     if not forked or len(cands.ids) < 2:
         return top_k_all(cands, config, selections, exact_max=exact_max)
     neighbours = neighbour_index(cands, config, exact_max=exact_max)
-    profiles = [idf_profile(e, cands.idf) for e in cands.entities]  # once, for both processes
+    if profiles is None:  # once, for both processes
+        profiles = [idf_profile(e, cands.idf) for e in cands.entities]
     rows = np.arange(len(cands.ids))
     half = rows.size // 2
-    second = Background(lambda: top_k_all(cands, config, selections, rows=rows[half:], exact_max=exact_max,
-                                          profiles=profiles, neighbours=neighbours), parallel=True)
-    first = top_k_all(cands, config, selections, rows=rows[:half], exact_max=exact_max, profiles=profiles,
-                      neighbours=neighbours)
-    return [a + b for a, b in zip(first, second.result(), strict=True)]
+    parts = -(-(rows.size - half) // FORKED_ROWS)
+    mine, theirs = np.array_split(rows[:half], parts), np.array_split(rows[half:], parts)
+
+    def ranked(part: np.ndarray) -> list[list[list[Scored]]]:
+        return top_k_all(cands, config, selections, rows=part, exact_max=exact_max, profiles=profiles,
+                         neighbours=neighbours)
+
+    first: list[list[list[Scored]]] = [[] for _ in selections]
+    second: list[list[list[Scored]]] = [[] for _ in selections]
+    for here, there in zip(mine, theirs, strict=True):
+        job = Background(partial(ranked, there), parallel=True)
+        for lists, more in zip(first, ranked(here), strict=True):
+            lists.extend(more)
+        for lists, more in zip(second, job.result(), strict=True):
+            lists.extend(more)
+    return [a + b for a, b in zip(first, second, strict=True)]
 
 
 @dataclass(frozen=True)
@@ -620,10 +646,12 @@ def find_continues(
     *,
     progress: Progress | None = None,
     titles: tuple[sp.csr_matrix, dict[str, int]] | None = None,
+    profiles: Sequence[tuple[dict[str, float], float]] | None = None,
 ) -> list[Continuation]:
     """The CONTINUES links :class:`LineageRule` accepts, for every series with two or more editions.
 
-    ``titles``: :func:`series_title_rows` of ``docs``' editions with ``encoder`` when already made.
+    ``titles``: :func:`series_title_rows` of ``docs``' editions with ``encoder`` when already made; ``profiles``:
+    every row's :func:`similarity.idf_profile` when already made (else those of the series' rows are made here).
 
     Each later direction is ranked against the previous edition's directions only, and each earlier one
     against the later edition's (:func:`embeddings.topk.top_k_all` with those rows and columns): the work
@@ -640,12 +668,14 @@ def find_continues(
     # Each direction's rarity-weighted profile once: it is ranked in up to two edition pairs, both ways, and each
     # ranking read every row's (with the entity rows taken in candidate_subset, 6 % of lineage's CPU at 20,000
     # directions).
-    profiles: dict[int, tuple[dict[str, float], float]] = {}
+    made_profiles: dict[int, tuple[dict[str, float], float]] = {}
 
     def profile(i: int) -> tuple[dict[str, float], float]:
-        got = profiles.get(i)
+        if profiles is not None:
+            return profiles[i]
+        got = made_profiles.get(i)
         if got is None:
-            got = profiles[i] = idf_profile(cands.entities[i], cands.idf)
+            got = made_profiles[i] = idf_profile(cands.entities[i], cands.idf)
         return got
 
     for prev, later in pairs:
