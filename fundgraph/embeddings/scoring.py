@@ -404,9 +404,9 @@ class Scored:
 class Neighbour(NamedTuple):
     """A ranked candidate whose explanation was not asked for: a list that only weighs its neighbours.
 
-    The communities' similarity graph reads a direction's neighbours and their scores, nothing of why: made for
-    every pair it keeps (~1,000,000 at 100,000 directions), the shared entities and summaries of a :class:`Scored`
-    cost the build ~0.5 GB and their CPU. ``score`` is the one :class:`Scored` of the same pair has.
+    The communities' similarity graph reads a direction's neighbours and their scores, nothing of why; an explained
+    :class:`Scored` (shared entities by group, a summary) is ~930 bytes, and those lists keep ~1,000,000 pairs at
+    100,000 directions, many in no SIMILAR_TO list. ``score`` is the one :class:`Scored` of the same pair has.
     """
 
     index: int

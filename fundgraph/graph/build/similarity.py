@@ -69,10 +69,9 @@ COMMUNITY_SEED = 42
 #: costs more than it saves).
 BACKGROUND_MIN_DIRECTIONS = 5000
 #: The rows a forked ranking process takes at most: the forked half is ranked by one fork after another, each
-#: ending before the next starts. A fork's private memory grows with the rows it ranks and with the time it
-#: lives (each page either process writes meanwhile, free blocks of the build's heap included, is then held
-#: twice): one fork for the whole half held 1.5 GB at 100,000 directions, at the machine's peak; four forks
-#: ~0.7 GB each.
+#: ending before the next starts. A fork's private memory grows with the work it does (each page it writes, free
+#: blocks of the build's heap included, is copied): one fork for the whole half held 1.5 GB at 100,000
+#: directions, at the machine's peak then; forks of 6,250 rows ~0.5 GB each.
 FORKED_ROWS = 6_250
 
 
@@ -311,8 +310,8 @@ def add_similarity_layer(
     # was idle then; beside Louvain, later, it was not: 267 s against 247 at 100,000 directions).
     lineage = lineage_rule(settings, encoder)
     titles = early.titles if early is not None and used_early else None
-    # Every row's rarity-weighted profile, made once here for lineage's fork and the ranking's (each made those it
-    # read itself: lineage's fork held them as its own memory, ~0.2 GB at 100,000 directions).
+    # Every row's rarity-weighted profile, made once here for lineage's fork and the ranking's (lineage's fork made
+    # its series rows' own, as its own memory).
     profiles = [idf_profile(e, cands.idf) for e in cands.entities] if forked else None
     continues = Background(lambda: find_continues(docs, cands, config, encoder, lineage,
                                                   progress=None if forked else progress, titles=titles,
@@ -376,8 +375,9 @@ def ranked_in_parts(cands: Candidates, config: ScoringConfig, selections: Sequen
     must not depend on threads' timing). At 100,000 directions the rows' part of the ranking (candidate products,
     text cosines, re-scoring and explanations) was ~70 s on one core while the second had only lineage's fork
     (~35 s) to do. The half is cut into parts of at most :data:`FORKED_ROWS` rows, each ranked by a fork of its
-    own while this process ranks the same share of the first half, so no fork lives long enough to copy much of
-    the build's memory. ``profiles``: every row's :func:`similarity.idf_profile` when the caller has them.
+    own while this process ranks the same share of the first half, so no fork does enough work to copy much of
+    the build's memory (:data:`FORKED_ROWS`). ``profiles``: every row's :func:`similarity.idf_profile` when the
+    caller has them.
     """
     if not forked or len(cands.ids) < 2:
         return top_k_all(cands, config, selections, exact_max=exact_max)
