@@ -760,7 +760,7 @@ def rescore_selections(
     picks: Sequence[tuple[np.ndarray | None, int | None, float | None]],
     profiles: Sequence[tuple[dict[str, float], float]] | None = None,
     explained: Sequence[bool] | None = None,
-) -> list[list[Scored]] | list[list[Scored | Neighbour]]:
+) -> list[list[Scored | Neighbour]]:
     """:func:`rescore` of several selections of one query's candidates, each pair scored and explained once.
 
     ``cols``: the union of the selections' candidates, ``text`` their exact cosines. ``picks``: per selection,

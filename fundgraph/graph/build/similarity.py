@@ -70,8 +70,9 @@ COMMUNITY_SEED = 42
 BACKGROUND_MIN_DIRECTIONS = 5000
 #: The rows a forked ranking process takes at most: the forked half is ranked by one fork after another, each
 #: ending before the next starts. A fork's private memory grows with the work it does (each page it writes, free
-#: blocks of the build's heap included, is copied): one fork for the whole half held 1.5 GB at 100,000
-#: directions, at the machine's peak then; forks of 6,250 rows ~0.5 GB each.
+#: blocks of the build's heap included, is copied), on top of a fixed part (~220 MB at 20,000 directions): one
+#: fork for the whole half held 1.5 GB at 100,000 directions, forks of 6,250 rows ~0.5 GB each. The build's
+#: machine-wide peak did not fall with it: lineage's fork (~1.1 GB) beside one of these now sets it.
 FORKED_ROWS = 6_250
 
 
@@ -375,9 +376,9 @@ def ranked_in_parts(cands: Candidates, config: ScoringConfig, selections: Sequen
     must not depend on threads' timing). At 100,000 directions the rows' part of the ranking (candidate products,
     text cosines, re-scoring and explanations) was ~70 s on one core while the second had only lineage's fork
     (~35 s) to do. The half is cut into parts of at most :data:`FORKED_ROWS` rows, each ranked by a fork of its
-    own while this process ranks the same share of the first half, so no fork does enough work to copy much of
-    the build's memory (:data:`FORKED_ROWS`). ``profiles``: every row's :func:`similarity.idf_profile` when the
-    caller has them.
+    own while this process ranks the same share of the first half, which bounds what any one fork copies of the
+    build's memory (:data:`FORKED_ROWS`). ``profiles``: every row's :func:`embeddings.similarity.idf_profile` when
+    the caller has them.
     """
     if not forked or len(cands.ids) < 2:
         return top_k_all(cands, config, selections, exact_max=exact_max)
