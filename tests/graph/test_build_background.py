@@ -156,3 +156,36 @@ def test_lineage_reads_the_profiles_it_is_given_as_it_makes_its_own() -> None:
     given = similarity.find_continues(docs, cands, config, encoder, rule,
                                       profiles=[idf_profile(e, cands.idf) for e in cands.entities])
     assert given == own and len(own) >= 3
+
+
+def test_lineage_in_parts_gives_the_whole_lists_links(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the build links editions in parts, each in a fork of its own, one after another (memory: one part at a time)
+    from fundgraph.core.settings import Settings
+    from fundgraph.evaluation.similarity import build_entity_graph
+    from fundgraph.graph.build import background
+
+    settings = Settings(encoder="lexical")
+    g, docs = build_entity_graph(settings)
+    ids, vectors, encoder, _lex, config = similarity.encode_directions(g, docs, settings=settings)
+    cands = similarity.candidates_from_graph(g, ids, vectors, config)
+    rule = similarity.lineage_rule(settings, encoder)
+    [(earlier, later)] = similarity.series_editions(docs)  # the bundled corpus has one series of two editions
+    assert similarity.find_continues(docs, cands, config, encoder, rule) == similarity.find_continues(
+        docs, cands, config, encoder, rule, pairs=[(earlier, later)])
+    pairs = [(earlier, later), (later, earlier)]  # and its links read the other way, as a second pair
+    whole = similarity.find_continues(docs, cands, config, encoder, rule, pairs=pairs)
+    parts = similarity.edition_parts(pairs, 1)
+    assert len(parts) == 2 and [p for part in parts for p in part] == pairs
+    assert similarity.edition_parts(pairs, 10**6) == [pairs]
+    forks: list[int] = []
+    started = background.Background.__init__
+
+    def counted(self, step, *, parallel, fresh=False):  # type: ignore[no-untyped-def]
+        started(self, step, parallel=parallel, fresh=fresh)
+        forks.append(self._process.pid)
+
+    monkeypatch.setattr(background.Background, "__init__", counted)
+    found = background.in_turn([partial(similarity.find_continues, docs, cands, config, encoder, rule,
+                                       pairs=part) for part in parts], parallel=True)
+    assert [c for made in found for c in made] == whole and len(whole) >= 3
+    assert len(set(forks)) == len(parts)  # one process per part

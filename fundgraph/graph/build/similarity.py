@@ -47,7 +47,7 @@ from fundgraph.embeddings.scoring import (
 )
 from fundgraph.embeddings.similarity import idf_profile
 from fundgraph.embeddings.topk import Selection, neighbour_index, top_k_all
-from fundgraph.graph.build.background import Background, can_fork
+from fundgraph.graph.build.background import Background, can_fork, in_turn
 from fundgraph.graph.build.pipeline import StepCount
 from fundgraph.graph.model import Label, Rel
 from fundgraph.graph.profiles import candidates_from_graph, direction_mentions, entity_type_of
@@ -74,6 +74,10 @@ BACKGROUND_MIN_DIRECTIONS = 5000
 #: fork for the whole half held 1.5 GB at 100,000 directions, forks of 6,250 rows ~0.5 GB each. The build's
 #: machine-wide peak did not fall with it: lineage's fork (~1.1 GB) beside one of these now sets it.
 FORKED_ROWS = 6_250
+#: The directions (both editions of each pair counted) one forked lineage process links at most: lineage runs in
+#: parts, each in a fork of its own, one after another (:func:`background.in_turn`), beside the ranking. One fork
+#: for all of it held ~1.1 GB private at 100,000 directions, with one ranking fork beside it the build's peak.
+LINEAGE_ROWS = 12_500
 
 
 def lexicon_types() -> frozenset[str]:
@@ -314,10 +318,13 @@ def add_similarity_layer(
     # Every row's rarity-weighted profile, made once here for lineage's fork and the ranking's (lineage's fork made
     # its series rows' own, as its own memory).
     profiles = [idf_profile(e, cands.idf) for e in cands.entities] if forked else None
-    continues = Background(lambda: find_continues(docs, cands, config, encoder, lineage,
-                                                  progress=None if forked else progress, titles=titles,
-                                                  profiles=profiles),
-                           parallel=forked)
+    if forked:  # in parts, each in a fork of its own, one after another (LINEAGE_ROWS)
+        steps = [partial(find_continues, docs, cands, config, encoder, lineage, titles=titles, profiles=profiles,
+                         pairs=part) for part in edition_parts(series_editions(docs), LINEAGE_ROWS)]
+        continues = Background(lambda: [c for made in in_turn(steps, parallel=True) for c in made], parallel=True)
+    else:
+        continues = Background(partial(find_continues, docs, cands, config, encoder, lineage, progress=progress,
+                                       titles=titles), parallel=False)
 
     say("linking similar directions across programs")
     # One pass of blocked matrix products serves both lists (SIMILAR_TO across programs, and the communities'
@@ -484,6 +491,20 @@ def series_editions(docs: Sequence[ParsedDocument]) -> list[tuple[ParsedDocument
     return out
 
 
+def edition_parts(pairs: Sequence[tuple[ParsedDocument, ParsedDocument]], rows: int
+                  ) -> list[list[tuple[ParsedDocument, ParsedDocument]]]:
+    """``pairs`` cut in order into parts of about ``rows`` directions each (both editions of a pair counted)."""
+    parts: list[list[tuple[ParsedDocument, ParsedDocument]]] = [[]]
+    size = 0
+    for pair in pairs:
+        if parts[-1] and size >= rows:
+            parts.append([])
+            size = 0
+        parts[-1].append(pair)
+        size += len(pair[0].directions) + len(pair[1].directions)
+    return parts
+
+
 def title_vectors(encoder: Encoder, directions: Sequence[Direction]) -> dict[str, np.ndarray]:
     """Direction id → its title encoded on its own (unit length; zero for an empty title), dense.
 
@@ -648,11 +669,14 @@ def find_continues(
     progress: Progress | None = None,
     titles: tuple[sp.csr_matrix, dict[str, int]] | None = None,
     profiles: Sequence[tuple[dict[str, float], float]] | None = None,
+    pairs: Sequence[tuple[ParsedDocument, ParsedDocument]] | None = None,
 ) -> list[Continuation]:
     """The CONTINUES links :class:`LineageRule` accepts, for every series with two or more editions.
 
     ``titles``: :func:`series_title_rows` of ``docs``' editions with ``encoder`` when already made; ``profiles``:
-    every row's :func:`similarity.idf_profile` when already made (else those of the series' rows are made here).
+    every row's :func:`similarity.idf_profile` when already made (else those of the series' rows are made here);
+    ``pairs``: only these of :func:`series_editions`' pairs (default all), in their order: each pair's links
+    depend on that pair alone, so parts of the list give the whole list's links, part after part.
 
     Each later direction is ranked against the previous edition's directions only, and each earlier one
     against the later edition's (:func:`embeddings.topk.top_k_all` with those rows and columns): the work
@@ -663,7 +687,7 @@ def find_continues(
     for i, p in enumerate(cands.programs):
         by_program[p].append(i)
     made: list[Continuation] = []
-    pairs = series_editions(docs)
+    pairs = series_editions(docs) if pairs is None else pairs
     count = StepCount(progress or (lambda _m: None), "linking editions of a series", len(pairs))
     every_title = _series_titles(encoder, pairs, titles)
     # Each direction's rarity-weighted profile once: it is ranked in up to two edition pairs, both ways, and each
@@ -699,7 +723,8 @@ def find_continues(
         back: dict[str, str | None] = {}
         if rule.mutual:
             prev_rows = [pair.index[d] for d in prev_ids]
-            (backward,) = top_k_all(pair, config, [Selection(1)], rows=prev_rows,
+            # only the best one's id is read: not explained (Selection.explain)
+            (backward,) = top_k_all(pair, config, [Selection(1, explain=False)], rows=prev_rows,
                                     columns=pair_rows.get(later.program.id, []), profiles=pair_profiles)
             back = {d: (b[0].id if b else None) for d, b in zip(prev_ids, backward, strict=True)}
         dots = TitleDots(titles, later_ids, prev_ids)
