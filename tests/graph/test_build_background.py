@@ -189,3 +189,25 @@ def test_lineage_in_parts_gives_the_whole_lists_links(monkeypatch: pytest.Monkey
                                        pairs=part) for part in parts], parallel=True)
     assert [c for made in found for c in made] == whole and len(whole) >= 3
     assert len(set(forks)) == len(parts)  # one process per part
+
+
+def test_similarity_graph_has_each_pair_once_at_its_larger_score_in_the_order_met() -> None:
+    # Louvain visits vertices and edges in this order: the same order, the same communities
+    from types import SimpleNamespace
+
+    from fundgraph.embeddings.scoring import Neighbour
+
+    ids = ["a", "b", "c", "d"]
+    cands = SimpleNamespace(ids=ids, index={d: i for i, d in enumerate(ids)})
+
+    def n(d: str, score: float) -> Neighbour:
+        return Neighbour(cands.index[d], d, "p", score)
+
+    ranked = [[n("c", 0.5), n("b", 0.25)], [n("a", 0.75)], [n("a", 0.5), n("d", 0.125)], []]
+    g = similarity.similarity_graph(cands, similarity.ScoringConfig(), top_k=5, threshold=0.0, ranked=ranked)
+    assert g.vcount() == 4
+    assert g.get_edgelist() == [(0, 2), (0, 1), (2, 3)]
+    assert g.es["weight"] == [0.5, 0.75, 0.125]
+    empty = similarity.similarity_graph(cands, similarity.ScoringConfig(), top_k=5, threshold=0.0,
+                                        ranked=[[], [], [], []])
+    assert empty.vcount() == 4 and empty.ecount() == 0
