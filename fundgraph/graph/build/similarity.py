@@ -75,9 +75,11 @@ BACKGROUND_MIN_DIRECTIONS = 5000
 #: machine-wide peak did not fall with it: lineage's fork (~1.1 GB) beside one of these now sets it.
 FORKED_ROWS = 6_250
 #: The directions (both editions of each pair counted) one forked lineage process links at most: lineage runs in
-#: parts, each in a fork of its own, one after another (:func:`background.in_turn`), beside the ranking. One fork
-#: for all of it held ~1.1 GB private at 100,000 directions, with one ranking fork beside it the build's peak.
-LINEAGE_ROWS = 12_500
+#: parts, each in a fork of its own, one after another (:func:`background.in_turn`), beside the ranking. At 100,000
+#: directions one fork for all of it grew to ~0.95 GB private, and with a ranking fork beside it set the build's
+#: peak (6,044 MB: the build's RSS and its forks' private memory); five parts hold ~0.2 GB each (peak 5,755 MB,
+#: below the store write's). Parts of 12,500 (nine) held ~0.15 GB each (5,606 MB) and cost ~4 s more.
+LINEAGE_ROWS = 25_000
 
 
 def lexicon_types() -> frozenset[str]:
