@@ -240,6 +240,22 @@ def char_bigrams(text: str) -> list[str]:
     return out
 
 
+def _distinct_per_row(rows: Sequence[np.ndarray]) -> np.ndarray:
+    """Each row's distinct values, the rows' concatenated (each row's in ascending order).
+
+    One sparse matrix's duplicates summed (scipy sorts each row in C) rather than ``np.unique`` of each row: the
+    fit counted 100,000 directions' features with 100,000 calls, 7 s of the encoding's 40 s.
+    """
+    lengths = np.fromiter((r.size for r in rows), dtype=np.int64, count=len(rows))
+    indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    values = np.concatenate(rows) if rows else np.zeros(0, np.int32)
+    width = int(values.max(initial=-1)) + 1
+    m = sp.csr_matrix((np.ones(values.size, dtype=np.int32), values, indptr), shape=(len(rows), width))
+    m.sum_duplicates()
+    return m.indices
+
+
 def char_ngrams(text: str, *, all_chars: bool = False) -> list[str]:
     """Prefixed character unigrams and bigrams inside each run of Chinese characters (never across punctuation).
 
@@ -477,9 +493,9 @@ class LexicalEncoder(Encoder):
         # (then concatenated) were the fit's peak (80 MB above what it keeps at 20,000 directions).
         counts = np.zeros(0, dtype=np.int64)
         for lo in range(0, len(texts), ENCODE_BLOCK_ROWS):
-            seen = [np.unique(self._feature_ids(t, ids, memo)) for t in texts[lo : lo + ENCODE_BLOCK_ROWS]]
-            block = np.bincount(np.concatenate(seen), minlength=len(ids)) if seen else np.zeros(0, np.int64)
-            del seen
+            rows = [self._feature_ids(t, ids, memo) for t in texts[lo : lo + ENCODE_BLOCK_ROWS]]
+            block = np.bincount(_distinct_per_row(rows), minlength=len(ids)) if rows else np.zeros(0, np.int64)
+            del rows
             block[: counts.size] += counts
             counts = block
         counts = np.concatenate([counts, np.zeros(len(ids) - counts.size, dtype=np.int64)])

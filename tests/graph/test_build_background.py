@@ -156,3 +156,58 @@ def test_lineage_reads_the_profiles_it_is_given_as_it_makes_its_own() -> None:
     given = similarity.find_continues(docs, cands, config, encoder, rule,
                                       profiles=[idf_profile(e, cands.idf) for e in cands.entities])
     assert given == own and len(own) >= 3
+
+
+def test_lineage_in_parts_gives_the_whole_lists_links(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the build links editions in parts, each in a fork of its own, one after another (memory: one part at a time)
+    from fundgraph.core.settings import Settings
+    from fundgraph.evaluation.similarity import build_entity_graph
+    from fundgraph.graph.build import background
+
+    settings = Settings(encoder="lexical")
+    g, docs = build_entity_graph(settings)
+    ids, vectors, encoder, _lex, config = similarity.encode_directions(g, docs, settings=settings)
+    cands = similarity.candidates_from_graph(g, ids, vectors, config)
+    rule = similarity.lineage_rule(settings, encoder)
+    [(earlier, later)] = similarity.series_editions(docs)  # the bundled corpus has one series of two editions
+    assert similarity.find_continues(docs, cands, config, encoder, rule) == similarity.find_continues(
+        docs, cands, config, encoder, rule, pairs=[(earlier, later)])
+    pairs = [(earlier, later), (later, earlier)]  # and its links read the other way, as a second pair
+    whole = similarity.find_continues(docs, cands, config, encoder, rule, pairs=pairs)
+    parts = similarity.edition_parts(pairs, 1)
+    assert len(parts) == 2 and [p for part in parts for p in part] == pairs
+    assert similarity.edition_parts(pairs, 10**6) == [pairs]
+    forks: list[int] = []
+    started = background.Background.__init__
+
+    def counted(self, step, *, parallel, fresh=False):  # type: ignore[no-untyped-def]
+        started(self, step, parallel=parallel, fresh=fresh)
+        forks.append(self._process.pid)
+
+    monkeypatch.setattr(background.Background, "__init__", counted)
+    found = background.in_turn([partial(similarity.find_continues, docs, cands, config, encoder, rule,
+                                       pairs=part) for part in parts], parallel=True)
+    assert [c for made in found for c in made] == whole and len(whole) >= 3
+    assert len(set(forks)) == len(parts)  # one process per part
+
+
+def test_similarity_graph_has_each_pair_once_at_its_larger_score_in_the_order_met() -> None:
+    # Louvain visits vertices and edges in this order: the same order, the same communities
+    from types import SimpleNamespace
+
+    from fundgraph.embeddings.scoring import Neighbour
+
+    ids = ["a", "b", "c", "d"]
+    cands = SimpleNamespace(ids=ids, index={d: i for i, d in enumerate(ids)})
+
+    def n(d: str, score: float) -> Neighbour:
+        return Neighbour(cands.index[d], d, "p", score)
+
+    ranked = [[n("c", 0.5), n("b", 0.25)], [n("a", 0.75)], [n("a", 0.5), n("d", 0.125)], []]
+    g = similarity.similarity_graph(cands, similarity.ScoringConfig(), top_k=5, threshold=0.0, ranked=ranked)
+    assert g.vcount() == 4
+    assert g.get_edgelist() == [(0, 2), (0, 1), (2, 3)]
+    assert g.es["weight"] == [0.5, 0.75, 0.125]
+    empty = similarity.similarity_graph(cands, similarity.ScoringConfig(), top_k=5, threshold=0.0,
+                                        ranked=[[], [], [], []])
+    assert empty.vcount() == 4 and empty.ecount() == 0

@@ -31,7 +31,7 @@ import pickle
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from typing import Any, Generic, TypeVar
 
@@ -150,6 +150,17 @@ class Background(Generic[T]):
         if not ok:
             raise value
         return value
+
+
+def in_turn(steps: Sequence[Callable[[], T]], *, parallel: bool) -> list[T]:
+    """Each step's result, the steps run one after another, each in a forked process of its own (``parallel``).
+
+    A fork's private memory grows with the work it does (every page it writes, free blocks of the shared heap
+    included, is copied), so a long step cut into parts run in turn holds at most one part's worth at a time.
+    Run from a forked process (:class:`Background`), the caller only waits: the parts fork from it, sharing the
+    pages it shares with the build. Without ``parallel`` (or without fork) the steps run here, in order.
+    """
+    return [Background(step, parallel=parallel).result() for step in steps]
 
 
 def can_fork(workers: int) -> bool:

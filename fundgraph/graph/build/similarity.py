@@ -47,7 +47,7 @@ from fundgraph.embeddings.scoring import (
 )
 from fundgraph.embeddings.similarity import idf_profile
 from fundgraph.embeddings.topk import Selection, neighbour_index, top_k_all
-from fundgraph.graph.build.background import Background, can_fork
+from fundgraph.graph.build.background import Background, can_fork, in_turn
 from fundgraph.graph.build.pipeline import StepCount
 from fundgraph.graph.model import Label, Rel
 from fundgraph.graph.profiles import candidates_from_graph, direction_mentions, entity_type_of
@@ -74,6 +74,12 @@ BACKGROUND_MIN_DIRECTIONS = 5000
 #: fork for the whole half held 1.5 GB at 100,000 directions, forks of 6,250 rows ~0.5 GB each. The build's
 #: machine-wide peak did not fall with it: lineage's fork (~1.1 GB) beside one of these now sets it.
 FORKED_ROWS = 6_250
+#: The directions (both editions of each pair counted) one forked lineage process links at most: lineage runs in
+#: parts, each in a fork of its own, one after another (:func:`background.in_turn`), beside the ranking. At 100,000
+#: directions one fork for all of it grew to ~0.95 GB private, and with a ranking fork beside it set the build's
+#: peak (6,044 MB: the build's RSS and its forks' private memory); five parts hold ~0.2 GB each (peak 5,755 MB,
+#: below the store write's). Parts of 12,500 (nine) held ~0.15 GB each (5,606 MB) and cost ~4 s more.
+LINEAGE_ROWS = 25_000
 
 
 def lexicon_types() -> frozenset[str]:
@@ -314,10 +320,13 @@ def add_similarity_layer(
     # Every row's rarity-weighted profile, made once here for lineage's fork and the ranking's (lineage's fork made
     # its series rows' own, as its own memory).
     profiles = [idf_profile(e, cands.idf) for e in cands.entities] if forked else None
-    continues = Background(lambda: find_continues(docs, cands, config, encoder, lineage,
-                                                  progress=None if forked else progress, titles=titles,
-                                                  profiles=profiles),
-                           parallel=forked)
+    if forked:  # in parts, each in a fork of its own, one after another (LINEAGE_ROWS)
+        steps = [partial(find_continues, docs, cands, config, encoder, lineage, titles=titles, profiles=profiles,
+                         pairs=part) for part in edition_parts(series_editions(docs), LINEAGE_ROWS)]
+        continues = Background(lambda: [c for made in in_turn(steps, parallel=True) for c in made], parallel=True)
+    else:
+        continues = Background(partial(find_continues, docs, cands, config, encoder, lineage, progress=progress,
+                                       titles=titles), parallel=False)
 
     say("linking similar directions across programs")
     # One pass of blocked matrix products serves both lists (SIMILAR_TO across programs, and the communities'
@@ -484,6 +493,20 @@ def series_editions(docs: Sequence[ParsedDocument]) -> list[tuple[ParsedDocument
     return out
 
 
+def edition_parts(pairs: Sequence[tuple[ParsedDocument, ParsedDocument]], rows: int
+                  ) -> list[list[tuple[ParsedDocument, ParsedDocument]]]:
+    """``pairs`` cut in order into parts of about ``rows`` directions each (both editions of a pair counted)."""
+    parts: list[list[tuple[ParsedDocument, ParsedDocument]]] = [[]]
+    size = 0
+    for pair in pairs:
+        if parts[-1] and size >= rows:
+            parts.append([])
+            size = 0
+        parts[-1].append(pair)
+        size += len(pair[0].directions) + len(pair[1].directions)
+    return parts
+
+
 def title_vectors(encoder: Encoder, directions: Sequence[Direction]) -> dict[str, np.ndarray]:
     """Direction id → its title encoded on its own (unit length; zero for an empty title), dense.
 
@@ -648,11 +671,14 @@ def find_continues(
     progress: Progress | None = None,
     titles: tuple[sp.csr_matrix, dict[str, int]] | None = None,
     profiles: Sequence[tuple[dict[str, float], float]] | None = None,
+    pairs: Sequence[tuple[ParsedDocument, ParsedDocument]] | None = None,
 ) -> list[Continuation]:
     """The CONTINUES links :class:`LineageRule` accepts, for every series with two or more editions.
 
     ``titles``: :func:`series_title_rows` of ``docs``' editions with ``encoder`` when already made; ``profiles``:
-    every row's :func:`similarity.idf_profile` when already made (else those of the series' rows are made here).
+    every row's :func:`similarity.idf_profile` when already made (else those of the series' rows are made here);
+    ``pairs``: only these of :func:`series_editions`' pairs (default all), in their order: each pair's links
+    depend on that pair alone, so parts of the list give the whole list's links, part after part.
 
     Each later direction is ranked against the previous edition's directions only, and each earlier one
     against the later edition's (:func:`embeddings.topk.top_k_all` with those rows and columns): the work
@@ -663,7 +689,7 @@ def find_continues(
     for i, p in enumerate(cands.programs):
         by_program[p].append(i)
     made: list[Continuation] = []
-    pairs = series_editions(docs)
+    pairs = series_editions(docs) if pairs is None else pairs
     count = StepCount(progress or (lambda _m: None), "linking editions of a series", len(pairs))
     every_title = _series_titles(encoder, pairs, titles)
     # Each direction's rarity-weighted profile once: it is ranked in up to two edition pairs, both ways, and each
@@ -699,7 +725,8 @@ def find_continues(
         back: dict[str, str | None] = {}
         if rule.mutual:
             prev_rows = [pair.index[d] for d in prev_ids]
-            (backward,) = top_k_all(pair, config, [Selection(1)], rows=prev_rows,
+            # only the best one's id is read: not explained (Selection.explain)
+            (backward,) = top_k_all(pair, config, [Selection(1, explain=False)], rows=prev_rows,
                                     columns=pair_rows.get(later.program.id, []), profiles=pair_profiles)
             back = {d: (b[0].id if b else None) for d, b in zip(prev_ids, backward, strict=True)}
         dots = TitleDots(titles, later_ids, prev_ids)
@@ -780,15 +807,23 @@ def similarity_graph(
         (ranked,) = top_k_all(cands, config, [Selection(top_k, threshold, explain=False)])
     # Each pair once, at the larger of its two scores, in the order the pairs first appear (the vertices' and
     # edges' order is the order Louvain visits them in: the same order gives the same communities).
+    # Arrays, not a dict of pairs: the dict was most of the forked Louvain step's ~0.7 GB at 100,000 directions.
     index = cands.index
-    weights: dict[tuple[int, int], float] = {}
-    for i, row in enumerate(ranked):
-        for s in row:
-            j = index[s.id]
-            key = (i, j) if i < j else (j, i)
-            w = weights.get(key)
-            weights[key] = s.score if w is None else max(s.score, w)
-    return ig.Graph(n=len(cands.ids), edges=list(weights), edge_attrs={"weight": list(weights.values())})
+    n = len(cands.ids)
+    lengths = np.fromiter((len(row) for row in ranked), dtype=np.int64, count=len(ranked))
+    mine = np.repeat(np.arange(len(ranked), dtype=np.int64), lengths)
+    theirs = np.fromiter((index[s.id] for row in ranked for s in row), dtype=np.int64, count=mine.size)
+    scores = np.fromiter((s.score for row in ranked for s in row), dtype=np.float64, count=mine.size)
+    lo, hi = np.minimum(mine, theirs), np.maximum(mine, theirs)
+    keys = lo * max(n, 1) + hi
+    order = np.argsort(keys, kind="stable")  # a pair's entries together, in the order they were met
+    keys = keys[order]
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if keys.size else np.zeros(0, dtype=np.int64)
+    first = order[starts]  # where each pair first appears
+    best = np.maximum.reduceat(scores[order], starts) if keys.size else np.zeros(0)
+    met = np.argsort(first, kind="stable")
+    edges = np.column_stack([lo[first[met]], hi[first[met]]])
+    return ig.Graph(n=n, edges=edges.tolist(), edge_attrs={"weight": best[met].tolist()})
 
 
 def louvain(sg: ig.Graph, ids: Sequence[str]) -> list[list[str]]:
