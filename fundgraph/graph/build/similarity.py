@@ -336,13 +336,13 @@ def add_similarity_layer(
         Selection(settings.similar_top_k, edge_threshold, cross_group=True),
         Selection(settings.similar_top_k, threshold, explain=False),  # Louvain weighs them, nothing reads why
     ], exact_max=settings.exact_similarity_max, forked=forked, profiles=profiles, between=continues.poll)
-    # Louvain needs only the lists over all programs: on a large corpus it runs in a forked process while this
-    # one adds SIMILAR_TO (the second core, lineage's fork done by then), handing back only the communities'
-    # member ids.
-    ids_order = cands.ids
-    communities = Background(lambda: louvain(similarity_graph(cands, config, top_k=settings.similar_top_k,
-                                                              threshold=threshold, ranked=everywhere), ids_order),
-                             parallel=forked)
+    # Louvain needs only the lists over all programs: on a large corpus it runs in another process while this one
+    # adds SIMILAR_TO (the second core), handing back only the communities' members. A fresh one, given the pairs'
+    # arrays (~20 MB at 100,000 directions): a fork grew to ~1.2 GB private meanwhile, keeping the old copies of
+    # the pages this one wrote.
+    pairs = similarity_pairs(cands, everywhere)
+    del everywhere
+    communities = Background(partial(louvain_of_pairs, pairs), parallel=forked, fresh=True)
     groups = list(shared_groups().values())  # once, not per edge (a walk of the registry each)
     confidences = iter(calibration.confidence_list([s.score for ranked in across for s in ranked])
                        if calibration is not None else ())
@@ -360,7 +360,7 @@ def add_similarity_layer(
 
     say("finding topic communities")
     add_communities(g, cands, config, top_k=settings.similar_top_k, threshold=threshold,
-                    communities=communities.result())
+                    communities=[[cands.ids[v] for v in members] for members in communities.result()])
 
     state = dict(encoder.state())
     state.setdefault("lexicon", lexicon.state())
@@ -796,6 +796,42 @@ def add_continues(
     return made
 
 
+@dataclass(frozen=True)
+class SimilarityPairs:
+    """The similarity graph's edges as arrays: pair ``k`` joins vertices ``edges[k]`` with weight ``weights[k]``."""
+
+    n: int
+    edges: np.ndarray  # (pairs, 2) int64, the smaller vertex first
+    weights: np.ndarray  # float64
+
+    def graph(self) -> ig.Graph:
+        """The igraph graph (vertex i is direction i)."""
+        return ig.Graph(n=self.n, edges=self.edges.tolist(), edge_attrs={"weight": self.weights.tolist()})
+
+
+def similarity_pairs(cands: Candidates, ranked: Sequence[Sequence[Scored | Neighbour]]) -> SimilarityPairs:
+    """:func:`similarity_graph`'s edges from each direction's ranked list (one per direction, in ``cands`` order).
+
+    Each pair once, at the larger of its two scores, in the order the pairs first appear (the vertices' and edges'
+    order is the order Louvain visits them in: the same order gives the same communities).
+    """
+    index = cands.index
+    n = len(cands.ids)
+    lengths = np.fromiter((len(row) for row in ranked), dtype=np.int64, count=len(ranked))
+    mine = np.repeat(np.arange(len(ranked), dtype=np.int64), lengths)
+    theirs = np.fromiter((index[s.id] for row in ranked for s in row), dtype=np.int64, count=mine.size)
+    scores = np.fromiter((s.score for row in ranked for s in row), dtype=np.float64, count=mine.size)
+    lo, hi = np.minimum(mine, theirs), np.maximum(mine, theirs)
+    keys = lo * max(n, 1) + hi
+    order = np.argsort(keys, kind="stable")  # a pair's entries together, in the order they were met
+    keys = keys[order]
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if keys.size else np.zeros(0, dtype=np.int64)
+    first = order[starts]  # where each pair first appears
+    best = np.maximum.reduceat(scores[order], starts) if keys.size else np.zeros(0)
+    met = np.argsort(first, kind="stable")
+    return SimilarityPairs(n, np.column_stack([lo[first[met]], hi[first[met]]]), best[met])
+
+
 def similarity_graph(
     cands: Candidates,
     config: ScoringConfig,
@@ -811,25 +847,12 @@ def similarity_graph(
     """
     if ranked is None:
         (ranked,) = top_k_all(cands, config, [Selection(top_k, threshold, explain=False)])
-    # Each pair once, at the larger of its two scores, in the order the pairs first appear (the vertices' and
-    # edges' order is the order Louvain visits them in: the same order gives the same communities).
-    # Arrays, not a dict of pairs: the dict was most of the forked Louvain step's ~0.7 GB at 100,000 directions.
-    index = cands.index
-    n = len(cands.ids)
-    lengths = np.fromiter((len(row) for row in ranked), dtype=np.int64, count=len(ranked))
-    mine = np.repeat(np.arange(len(ranked), dtype=np.int64), lengths)
-    theirs = np.fromiter((index[s.id] for row in ranked for s in row), dtype=np.int64, count=mine.size)
-    scores = np.fromiter((s.score for row in ranked for s in row), dtype=np.float64, count=mine.size)
-    lo, hi = np.minimum(mine, theirs), np.maximum(mine, theirs)
-    keys = lo * max(n, 1) + hi
-    order = np.argsort(keys, kind="stable")  # a pair's entries together, in the order they were met
-    keys = keys[order]
-    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if keys.size else np.zeros(0, dtype=np.int64)
-    first = order[starts]  # where each pair first appears
-    best = np.maximum.reduceat(scores[order], starts) if keys.size else np.zeros(0)
-    met = np.argsort(first, kind="stable")
-    edges = np.column_stack([lo[first[met]], hi[first[met]]])
-    return ig.Graph(n=n, edges=edges.tolist(), edge_attrs={"weight": best[met].tolist()})
+    return similarity_pairs(cands, ranked).graph()
+
+
+def louvain_of_pairs(pairs: SimilarityPairs) -> list[list[int]]:
+    """:func:`louvain` of :func:`similarity_pairs`' graph, as lists of vertex numbers (a fresh process's step)."""
+    return louvain(pairs.graph(), range(pairs.n))  # type: ignore[arg-type]
 
 
 def louvain(sg: ig.Graph, ids: Sequence[str]) -> list[list[str]]:
