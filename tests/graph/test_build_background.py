@@ -182,13 +182,22 @@ def test_lineage_in_parts_gives_the_whole_lists_links(monkeypatch: pytest.Monkey
 
     def counted(self, step, *, parallel, fresh=False):  # type: ignore[no-untyped-def]
         started(self, step, parallel=parallel, fresh=fresh)
-        forks.append(self._process.pid)
+        if self._process is not None:
+            forks.append(self._process.pid)
 
     monkeypatch.setattr(background.Background, "__init__", counted)
-    found = background.in_turn([partial(similarity.find_continues, docs, cands, config, encoder, rule,
-                                       pairs=part) for part in parts], parallel=True)
+    steps = [partial(similarity.find_continues, docs, cands, config, encoder, rule, pairs=part) for part in parts]
+    turns = background.InTurn(steps, parallel=True)  # the first part starts now
+    assert len(forks) == 1
+    while len(forks) < len(parts):  # the build polls between its own steps: the next starts once one is in
+        time.sleep(0.05)
+        turns.poll()
+    found = turns.results()
     assert [c for made in found for c in made] == whole and len(whole) >= 3
     assert len(set(forks)) == len(parts)  # one process per part
+    inline = background.InTurn(steps, parallel=False)
+    inline.poll()
+    assert [c for made in inline.results() for c in made] == whole and len(forks) == len(parts)  # none forked
 
 
 def test_similarity_graph_has_each_pair_once_at_its_larger_score_in_the_order_met() -> None:

@@ -47,7 +47,7 @@ from fundgraph.embeddings.scoring import (
 )
 from fundgraph.embeddings.similarity import idf_profile
 from fundgraph.embeddings.topk import Selection, neighbour_index, top_k_all
-from fundgraph.graph.build.background import Background, can_fork, in_turn
+from fundgraph.graph.build.background import Background, InTurn, can_fork
 from fundgraph.graph.build.pipeline import StepCount
 from fundgraph.graph.model import Label, Rel
 from fundgraph.graph.profiles import candidates_from_graph, direction_mentions, entity_type_of
@@ -75,10 +75,11 @@ BACKGROUND_MIN_DIRECTIONS = 5000
 #: machine-wide peak did not fall with it: lineage's fork (~1.1 GB) beside one of these now sets it.
 FORKED_ROWS = 6_250
 #: The directions (both editions of each pair counted) one forked lineage process links at most: lineage runs in
-#: parts, each in a fork of its own, one after another (:func:`background.in_turn`), beside the ranking. At 100,000
-#: directions one fork for all of it grew to ~0.95 GB private, and with a ranking fork beside it set the build's
-#: peak (6,044 MB: the build's RSS and its forks' private memory); five parts hold ~0.2 GB each (peak 5,755 MB,
-#: below the store write's). Parts of 12,500 (nine) held ~0.15 GB each (5,606 MB) and cost ~4 s more.
+#: parts, each in a fork of its own, one after another (:class:`background.InTurn`), started by the build between
+#: its parts of the ranking. At 100,000 directions one fork for all of it grew to ~0.95 GB private and, with a
+#: ranking fork beside it, set the build's peak (6,044 MB: the build's RSS and its forks' private memory); five
+#: parts hold 0.3-0.7 GB each (a part's own work and the old copies of the pages the build writes while it lives),
+#: and the similarity stage's peak is 5,554 MB.
 LINEAGE_ROWS = 25_000
 
 
@@ -320,13 +321,13 @@ def add_similarity_layer(
     # Every row's rarity-weighted profile, made once here for lineage's fork and the ranking's (lineage's fork made
     # its series rows' own, as its own memory).
     profiles = [idf_profile(e, cands.idf) for e in cands.entities] if forked else None
-    if forked:  # in parts, each in a fork of its own, one after another (LINEAGE_ROWS)
-        steps = [partial(find_continues, docs, cands, config, encoder, lineage, titles=titles, profiles=profiles,
-                         pairs=part) for part in edition_parts(series_editions(docs), LINEAGE_ROWS)]
-        continues = Background(lambda: [c for made in in_turn(steps, parallel=True) for c in made], parallel=True)
+    if forked:  # in parts, each in a fork of its own, one after another, started as the ranking goes (LINEAGE_ROWS)
+        continues = InTurn([partial(find_continues, docs, cands, config, encoder, lineage, titles=titles,
+                                    profiles=profiles, pairs=part)
+                            for part in edition_parts(series_editions(docs), LINEAGE_ROWS)], parallel=True)
     else:
-        continues = Background(partial(find_continues, docs, cands, config, encoder, lineage, progress=progress,
-                                       titles=titles), parallel=False)
+        continues = InTurn([partial(find_continues, docs, cands, config, encoder, lineage, progress=progress,
+                                    titles=titles)], parallel=False)
 
     say("linking similar directions across programs")
     # One pass of blocked matrix products serves both lists (SIMILAR_TO across programs, and the communities'
@@ -336,14 +337,14 @@ def add_similarity_layer(
     across, everywhere = ranked_in_parts(cands, config, [
         Selection(settings.similar_top_k, edge_threshold, cross_group=True),
         Selection(settings.similar_top_k, threshold, explain=False),  # Louvain weighs them, nothing reads why
-    ], exact_max=settings.exact_similarity_max, forked=forked, profiles=profiles)
-    # Louvain needs only the lists over all programs: on a large corpus it runs in a forked process while this
-    # one adds SIMILAR_TO (the second core, lineage's fork done by then), handing back only the communities'
-    # member ids.
-    ids_order = cands.ids
-    communities = Background(lambda: louvain(similarity_graph(cands, config, top_k=settings.similar_top_k,
-                                                              threshold=threshold, ranked=everywhere), ids_order),
-                             parallel=forked)
+    ], exact_max=settings.exact_similarity_max, forked=forked, profiles=profiles, between=continues.poll)
+    # Louvain needs only the lists over all programs: on a large corpus it runs in another process while this one
+    # adds SIMILAR_TO (the second core), handing back only the communities' members. A fresh one, given the pairs'
+    # arrays (~20 MB at 100,000 directions): a fork grew to ~1.2 GB private meanwhile, keeping the old copies of
+    # the pages this one wrote.
+    pairs = similarity_pairs(cands, everywhere)
+    del everywhere
+    communities = Background(partial(louvain_of_pairs, pairs), parallel=forked, fresh=True)
     groups = list(shared_groups().values())  # once, not per edge (a walk of the registry each)
     confidences = iter(calibration.confidence_list([s.score for ranked in across for s in ranked])
                        if calibration is not None else ())
@@ -356,11 +357,12 @@ def add_similarity_layer(
     del across  # its scored lists are edge properties now: free them before lineage, communities and the store
 
     say("linking editions of a series")
-    add_continues(g, docs, cands, config, encoder, method=method, rule=lineage, made=continues.result())
+    add_continues(g, docs, cands, config, encoder, method=method, rule=lineage,
+                  made=[c for made in continues.results() for c in made])
 
     say("finding topic communities")
     add_communities(g, cands, config, top_k=settings.similar_top_k, threshold=threshold,
-                    communities=communities.result())
+                    communities=[[cands.ids[v] for v in members] for members in communities.result()])
 
     state = dict(encoder.state())
     state.setdefault("lexicon", lexicon.state())
@@ -377,7 +379,8 @@ def add_similarity_layer(
 
 def ranked_in_parts(cands: Candidates, config: ScoringConfig, selections: Sequence[Selection], *,
                     exact_max: int | None, forked: bool,
-                    profiles: Sequence[tuple[dict[str, float], float]] | None = None) -> list[list[list[Scored]]]:
+                    profiles: Sequence[tuple[dict[str, float], float]] | None = None,
+                    between: Callable[[], None] | None = None) -> list[list[list[Scored]]]:
     """:func:`top_k_all` of every row, the second half of the rows ranked in forked processes (``forked``).
 
     Each row's lists depend only on that row and on the shared nearest-neighbour index, so the parts give
@@ -387,11 +390,14 @@ def ranked_in_parts(cands: Candidates, config: ScoringConfig, selections: Sequen
     (~35 s) to do. The half is cut into parts of at most :data:`FORKED_ROWS` rows, each ranked by a fork of its
     own while this process ranks the same share of the first half, which bounds what any one fork copies of the
     build's memory (:data:`FORKED_ROWS`). ``profiles``: every row's :func:`embeddings.similarity.idf_profile` when
-    the caller has them.
+    the caller has them. ``between``: called after the index is built and between parts (where this process may
+    fork: lineage's parts are started there, :class:`background.InTurn`).
     """
     if not forked or len(cands.ids) < 2:
         return top_k_all(cands, config, selections, exact_max=exact_max)
     neighbours = neighbour_index(cands, config, exact_max=exact_max)
+    between = between or (lambda: None)
+    between()
     if profiles is None:  # once, for both processes
         profiles = [idf_profile(e, cands.idf) for e in cands.entities]
     rows = np.arange(len(cands.ids))
@@ -409,8 +415,10 @@ def ranked_in_parts(cands: Candidates, config: ScoringConfig, selections: Sequen
         job = Background(partial(ranked, there), parallel=True)
         for lists, more in zip(first, ranked(here), strict=True):
             lists.extend(more)
+        between()
         for lists, more in zip(second, job.result(), strict=True):
             lists.extend(more)
+        between()
     return [a + b for a, b in zip(first, second, strict=True)]
 
 
@@ -790,6 +798,42 @@ def add_continues(
     return made
 
 
+@dataclass(frozen=True)
+class SimilarityPairs:
+    """The similarity graph's edges as arrays: pair ``k`` joins vertices ``edges[k]`` with weight ``weights[k]``."""
+
+    n: int
+    edges: np.ndarray  # (pairs, 2) int64, the smaller vertex first
+    weights: np.ndarray  # float64
+
+    def graph(self) -> ig.Graph:
+        """The igraph graph (vertex i is direction i)."""
+        return ig.Graph(n=self.n, edges=self.edges.tolist(), edge_attrs={"weight": self.weights.tolist()})
+
+
+def similarity_pairs(cands: Candidates, ranked: Sequence[Sequence[Scored | Neighbour]]) -> SimilarityPairs:
+    """:func:`similarity_graph`'s edges from each direction's ranked list (one per direction, in ``cands`` order).
+
+    Each pair once, at the larger of its two scores, in the order the pairs first appear (the vertices' and edges'
+    order is the order Louvain visits them in: the same order gives the same communities).
+    """
+    index = cands.index
+    n = len(cands.ids)
+    lengths = np.fromiter((len(row) for row in ranked), dtype=np.int64, count=len(ranked))
+    mine = np.repeat(np.arange(len(ranked), dtype=np.int64), lengths)
+    theirs = np.fromiter((index[s.id] for row in ranked for s in row), dtype=np.int64, count=mine.size)
+    scores = np.fromiter((s.score for row in ranked for s in row), dtype=np.float64, count=mine.size)
+    lo, hi = np.minimum(mine, theirs), np.maximum(mine, theirs)
+    keys = lo * max(n, 1) + hi
+    order = np.argsort(keys, kind="stable")  # a pair's entries together, in the order they were met
+    keys = keys[order]
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if keys.size else np.zeros(0, dtype=np.int64)
+    first = order[starts]  # where each pair first appears
+    best = np.maximum.reduceat(scores[order], starts) if keys.size else np.zeros(0)
+    met = np.argsort(first, kind="stable")
+    return SimilarityPairs(n, np.column_stack([lo[first[met]], hi[first[met]]]), best[met])
+
+
 def similarity_graph(
     cands: Candidates,
     config: ScoringConfig,
@@ -805,25 +849,12 @@ def similarity_graph(
     """
     if ranked is None:
         (ranked,) = top_k_all(cands, config, [Selection(top_k, threshold, explain=False)])
-    # Each pair once, at the larger of its two scores, in the order the pairs first appear (the vertices' and
-    # edges' order is the order Louvain visits them in: the same order gives the same communities).
-    # Arrays, not a dict of pairs: the dict was most of the forked Louvain step's ~0.7 GB at 100,000 directions.
-    index = cands.index
-    n = len(cands.ids)
-    lengths = np.fromiter((len(row) for row in ranked), dtype=np.int64, count=len(ranked))
-    mine = np.repeat(np.arange(len(ranked), dtype=np.int64), lengths)
-    theirs = np.fromiter((index[s.id] for row in ranked for s in row), dtype=np.int64, count=mine.size)
-    scores = np.fromiter((s.score for row in ranked for s in row), dtype=np.float64, count=mine.size)
-    lo, hi = np.minimum(mine, theirs), np.maximum(mine, theirs)
-    keys = lo * max(n, 1) + hi
-    order = np.argsort(keys, kind="stable")  # a pair's entries together, in the order they were met
-    keys = keys[order]
-    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if keys.size else np.zeros(0, dtype=np.int64)
-    first = order[starts]  # where each pair first appears
-    best = np.maximum.reduceat(scores[order], starts) if keys.size else np.zeros(0)
-    met = np.argsort(first, kind="stable")
-    edges = np.column_stack([lo[first[met]], hi[first[met]]])
-    return ig.Graph(n=n, edges=edges.tolist(), edge_attrs={"weight": best[met].tolist()})
+    return similarity_pairs(cands, ranked).graph()
+
+
+def louvain_of_pairs(pairs: SimilarityPairs) -> list[list[int]]:
+    """:func:`louvain` of :func:`similarity_pairs`' graph, as lists of vertex numbers (a fresh process's step)."""
+    return louvain(pairs.graph(), range(pairs.n))  # type: ignore[arg-type]
 
 
 def louvain(sg: ig.Graph, ids: Sequence[str]) -> list[list[str]]:

@@ -390,7 +390,9 @@ class Columns:
         in_order = np.argsort(dst_a, kind="stable").astype(np.int64)
         in_indptr = np.zeros(len(ids) + 1, dtype=np.int64)
         np.cumsum(np.bincount(dst_a, minlength=len(ids)), out=in_indptr[1:])
-        nodes = Blobs.pack(iter(d for _, d in g.nodes(data=True)))
+        node_values = iter(d for _, d in g.nodes(data=True))
+        nodes = Blobs.pack(node_values) if target is None else Blobs.pack_to_file(node_values,
+                                                                                  target / "nodes.props.npy")
         shown = (Label.PROGRAM.value, Label.DIRECTION.value)  # the only nodes canonical_order keeps
         # A node's own dict when it carries its id (every node the build makes): a copy of each of 100,000
         # directions' properties was ~150 MB at the store write's peak.
@@ -408,7 +410,7 @@ class Columns:
         doc = {"ids": ids, "labels": labels, "relations": list(relations)}
         columns = Columns(doc, directions, profiles, arrays)
         if target is not None:
-            columns.written = {"edges.props": target}
+            columns.written = {"edges.props": target, "nodes.props": target}
         return columns
 
     def save(self, target: Path) -> None:
@@ -621,14 +623,25 @@ def columns_from_built(built: Any, target: Path | None = None) -> Columns:
     profiles = {"ids": ids, "entities": entities, "idf": cands.idf, "parents": cands.parents,
                 "info": {e: [i.type, i.name, i.name_en] for e, i in cands.info.items()}}
     columns_ = Columns.from_graph(g, profiles, {"profiles": raw, "entities": matrix}, target=target)
-    transposed = {"entities_t": matrix.T.tocsr()}
     vectors = built.vectors
-    if sp.issparse(vectors) and list(built.direction_ids) == ids:
-        transposed["vectors_t"] = vx.as_rows(vectors).T.tocsr()
-    for name, m in transposed.items():
-        columns_.arrays[f"{name}.data"] = np.asarray(m.data, dtype=np.float32 if name == "vectors_t" else np.float64)
-        columns_.arrays[f"{name}.indices"] = np.asarray(m.indices, dtype=np.int32)
-        columns_.arrays[f"{name}.indptr"] = np.asarray(m.indptr, dtype=np.int64)
+
+    def transposed() -> Iterator[tuple[str, sp.csr_matrix]]:  # one at a time
+        yield "entities_t", matrix.T.tocsr()
+        if sp.issparse(vectors) and list(built.direction_ids) == ids:
+            yield "vectors_t", vx.as_rows(vectors).T.tocsr()
+
+    for name, m in transposed():
+        parts = {"data": np.asarray(m.data, dtype=np.float32 if name == "vectors_t" else np.float64),
+                 "indices": np.asarray(m.indices, dtype=np.int32), "indptr": np.asarray(m.indptr, dtype=np.int64)}
+        for part, a in parts.items():
+            if target is None:
+                columns_.arrays[f"{name}.{part}"] = a
+            else:  # written now and mapped back: the text vectors' transpose (~290 MB at 100,000 directions) was
+                # held until the columns were saved, at the store write's peak
+                np.save(target / f"{name}.{part}.npy", a, allow_pickle=False)
+                columns_.arrays[f"{name}.{part}"] = _mapped(target / f"{name}.{part}.npy")
+                columns_.written[f"{name}.{part}"] = target
+        del parts, m
     return columns_
 
 
