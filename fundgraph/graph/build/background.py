@@ -164,7 +164,8 @@ class InTurn(Generic[T]):
     long step cut into short parts holds little at any time. The next part is started by the build's own process
     when it calls :meth:`poll` (at points of its own work where forking is safe: no thread of it is inside a
     step); a process that waited for the parts and started them itself grew to ~0.85 GB at 100,000 directions,
-    holding what the build wrote meanwhile. Without ``parallel`` (or without fork) the steps run in :meth:`results`.
+    holding what the build wrote meanwhile. Without ``parallel`` the steps run in :meth:`results`; without fork,
+    each runs in this process where it would have been started.
     """
 
     def __init__(self, steps: Sequence[Callable[[], T]], *, parallel: bool) -> None:
