@@ -1,8 +1,8 @@
 """One build step run in a forked process while the build's own process goes on with another.
 
-After parsing, the build runs on one core; where two steps do not depend on each other (Louvain over the
-similarity graph and the lineage of series editions), the second core can take one. The step runs in a
-process forked from the build (it reads the build's objects as they are, nothing is pickled to it) and only
+After parsing, the build runs on one core; where two steps do not depend on each other (the ranking's second
+half, the lineage of series editions, Louvain over the similarity graph), the second core can take one. The step
+runs in a process forked from the build (it reads the build's objects as they are, nothing is pickled to it) and only
 its result comes back pickled, so it should be small (lists of ids, not graphs).
 
 The forked process ends as soon as its result is sent: a thread of the build's process receives it meanwhile.

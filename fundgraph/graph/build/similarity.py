@@ -65,14 +65,13 @@ CONTINUES_SHARE = 0.8
 CONTINUES_THRESHOLD = 0.20
 #: Louvain seed (communities are the same on every build).
 COMMUNITY_SEED = 42
-#: From this many directions, communities are found in a forked process while lineage runs (below, forking
-#: costs more than it saves).
+#: From this many directions, the ranking, lineage and Louvain run partly in other processes beside the build's
+#: (below, starting them costs more than it saves).
 BACKGROUND_MIN_DIRECTIONS = 5000
 #: The rows a forked ranking process takes at most: the forked half is ranked by one fork after another, each
 #: ending before the next starts. A fork's private memory grows with the work it does (each page it writes, free
 #: blocks of the build's heap included, is copied), on top of a fixed part (~220 MB at 20,000 directions): one
-#: fork for the whole half held 1.5 GB at 100,000 directions, forks of 6,250 rows ~0.5 GB each. The build's
-#: machine-wide peak did not fall with it: lineage's fork (~1.1 GB) beside one of these now sets it.
+#: fork for the whole half held 1.5 GB at 100,000 directions, forks of 6,250 rows ~0.5 GB each.
 FORKED_ROWS = 6_250
 #: The directions (both editions of each pair counted) one forked lineage process links at most: lineage runs in
 #: parts, each in a fork of its own, one after another (:class:`background.InTurn`), started by the build between
@@ -314,8 +313,8 @@ def add_similarity_layer(
     calibration, edge_threshold = similar_cut(settings, encoder)
 
     # Lineage reads only the candidates, the encoder and the documents, not the ranking below: on a large corpus
-    # it runs in a forked process while this one ranks (the ranking's index is built on one core, so the second
-    # was idle then; beside Louvain, later, it was not: 267 s against 247 at 100,000 directions).
+    # its parts run in forked processes while this one ranks (the first while the ranking's index is built on one
+    # core; beside Louvain, later, it was slower: 267 s against 247 at 100,000 directions).
     lineage = lineage_rule(settings, encoder)
     titles = early.titles if early is not None and used_early else None
     # Every row's rarity-weighted profile, made once here for lineage's fork and the ranking's (lineage's fork made
@@ -928,8 +927,8 @@ def add_communities(
 ) -> list[list[str]]:
     """Louvain communities (seeded) on the similarity graph; Community nodes for groups of two or more.
 
-    ``communities``: :func:`louvain` of the similarity graph when already found (the build finds them in a
-    forked process); ``ranked`` is then not needed.
+    ``communities``: :func:`louvain` of the similarity graph when already found (the build finds them in another
+    process); ``ranked`` is then not needed.
     """
     if communities is None:
         sg = similarity_graph(cands, config, top_k=top_k, threshold=threshold, ranked=ranked)
