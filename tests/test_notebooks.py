@@ -40,7 +40,19 @@ def test_overlap_analysis_runs_top_to_bottom(tmp_path, monkeypatch):
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
-    assert "building from the bundled corpus" in text
+    assert "yet: building one there" in text
+    # Built into the configured home, as `fundgraph build` does (not a temporary directory left behind): a second
+    # run finds it there and builds nothing.
+    from fundgraph.core.settings import Settings
+    from fundgraph.graph.stores.embedded.store import EmbeddedStore
+
+    assert EmbeddedStore(Settings().home).load().graph.number_of_nodes() > 0
+    again = nbformat.read(path, as_version=4)
+    again.cells = again.cells[:2]  # the introduction and the cell that finds (or builds) the graph
+    NotebookClient(again, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
+                   ).execute()
+    first = "".join(o.get("text", "") for o in again.cells[1].outputs if o.output_type == "stream")
+    assert "graph found in" in first and "building" not in first
     # Three heatmaps, program links, community sizes and the network picture.
     pngs = [o for o in outputs if o.output_type == "display_data" and "image/png" in o.get("data", {})]
     assert len(pngs) >= 7
