@@ -416,6 +416,8 @@ def _zones(text: str, lines: list[Line], marks: list[Mark]) -> tuple[list[tuple[
         for j, r2, k2, _t in heads[k + 1 :]:
             if r2 == rank >= 0 and style[j] != style[i]:
                 continue
+            if rank < 0 and k2 == "other" and _continues_items(by_line, i, j):
+                continue  # 研究方向 over 一、…：… items: a short "四、title" line is the next item, not a section
             if (rank >= 0 and 0 <= r2 <= rank) or (rank < 0 and (k2 in ("stop", "dir") or r2 == 0)):
                 end = j
                 break
@@ -427,6 +429,20 @@ def _zones(text: str, lines: list[Line], marks: list[Mark]) -> tuple[list[tuple[
         else:
             regions.append(Region(i + 1, end, textv, lines[i].no))
     return stops, regions
+
+
+def _continues_items(by_line: dict[int, list[Mark]], start: int, at: int) -> bool:
+    """Whether the ``一、`` mark of line ``at`` continues the ``一、二、…`` marks of the lines between ``start`` and it.
+
+    Under an unnumbered heading (研究方向) the directions may be ``一、`` items whose long lines (a title, a colon and
+    its description) are not headings while a short one (``四、title``) is: that one is the next item.
+    """
+    scheme = "cn_dun"
+    head = next((m for m in by_line.get(at, []) if m.scheme == scheme), None)
+    if head is None:
+        return False
+    seen = [m.n for i in range(start + 1, at) for m in by_line.get(i, []) if m.scheme == scheme]
+    return bool(seen) and seen == list(range(1, len(seen) + 1)) and head.n == len(seen) + 1
 
 
 def _stop_end(lines: list[Line], by_line: dict[int, list[Mark]], start: int, end: int) -> int:
