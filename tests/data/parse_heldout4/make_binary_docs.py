@@ -3,12 +3,12 @@
 All programs, organisations and directions are invented.  Run from anywhere:
     python3 tests/data/parse_heldout4/make_binary_docs.py
 Produces in docs/: 01 (.docx, sections + bold titles), 02 (.docx, table rows),
-05 (GB18030 .txt) and 14 (.pdf via reportlab's STSong-Light CID font).
+05 (GB18030 .txt) and 14 (.pdf via reportlab's STSong-Light CID font; `pip install reportlab`, which
+fundgraph itself does not need: the documents are committed).
 """
 import os
 
 from docx import Document
-from docx.shared import Pt
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DOCS = os.path.join(HERE, "docs")
@@ -103,23 +103,23 @@ def make_02():
     ]
     t = d.add_table(rows=1, cols=5)
     t.style = "Table Grid"
-    for c, h in zip(t.rows[0].cells, ["序号", "方向名称", "研究内容", "考核指标", "支持经费"]):
+    for c, h in zip(t.rows[0].cells, ["序号", "方向名称", "研究内容", "考核指标", "支持经费"], strict=True):
         c.text = h
     for r in rows:
         cells = t.add_row().cells
-        for c, v in zip(cells, r):
+        for c, v in zip(cells, r, strict=True):
             c.text = v
     d.add_paragraph("二、时间安排")
     t2 = d.add_table(rows=1, cols=3)
     t2.style = "Table Grid"
-    for c, h in zip(t2.rows[0].cells, ["序号", "阶段", "时间"]):
+    for c, h in zip(t2.rows[0].cells, ["序号", "阶段", "时间"], strict=True):
         c.text = h
     for r in [("1", "网上申报", "2026年3月1日至3月31日"),
               ("2", "单位审核推荐", "2026年4月1日至4月10日"),
               ("3", "专家评审", "2026年4月下旬"),
               ("4", "立项公示", "2026年5月")]:
         cells = t2.add_row().cells
-        for c, v in zip(cells, r):
+        for c, v in zip(cells, r, strict=True):
             c.text = v
     d.add_paragraph("三、其他事项")
     d.add_paragraph("1. 每个单位限报2项，项目负责人限报1项。")
@@ -240,7 +240,6 @@ def make_14():
     path = os.path.join(DOCS, "14_rengongzhineng_pdf.pdf")
     c = canvas.Canvas(path, pagesize=A4)
     w, h = A4
-    total = len(PDF_PAGES)
     for i, lines in enumerate(PDF_PAGES, 1):
         c.setFont("STSong-Light", 9)
         c.drawCentredString(w / 2, h - 40, PDF_HEADER)
@@ -266,7 +265,7 @@ def make_14():
                 c.drawString(72, y, text)
                 y -= 19
         c.setFont("STSong-Light", 9)
-        c.drawCentredString(w / 2, 40, "- %d -" % i)
+        c.drawCentredString(w / 2, 40, f"- {i} -")
         c.showPage()
     c.save()
 
