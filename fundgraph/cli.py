@@ -92,7 +92,8 @@ def build(
 
 @app.command()
 def add(
-    files: Annotated[list[Path], typer.Argument(help="Guideline documents (.txt/.md, .docx, .pdf, .html).")],
+    files: Annotated[list[Path], typer.Argument(
+        help="Guideline documents (.txt/.md, .docx, .pdf, .html, .xlsx/.xls/.ods).")],
     program_id: Annotated[str | None, typer.Option(
         "--program-id", help="Program id (one file; default: from the file name).")] = None,
     name: Annotated[str | None, typer.Option(help="Program name (one file; default: the title lines).")] = None,
@@ -225,7 +226,8 @@ def _layout_line(parsed: service.ParsedFile) -> str:
 
 @app.command()
 def parse(
-    file: Annotated[Path, typer.Argument(help="A guideline document: .txt/.md (any encoding), .docx, .pdf, .html.")],
+    file: Annotated[Path, typer.Argument(
+        help="A guideline document: .txt/.md (any encoding), .docx, .pdf, .html, .xlsx/.xls/.ods.")],
     like: Annotated[str | None, typer.Option(
         "--like", help="Program id whose parsing profile and metadata to use (default: infer the layout).")] = None,
     format: Annotated[str, typer.Option("--format", metavar="text|json", help="text | json")] = "text",

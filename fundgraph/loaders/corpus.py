@@ -6,7 +6,8 @@ their documents, :class:`CorpusDocument`), :func:`read_manifest`,
 :func:`read_text`, :func:`load_document`, :func:`parse_file` and :func:`locate`.
 
 Every guideline file is read through :func:`fundgraph.loaders.readers.read_document`, so a manifest may list
-.txt/.md (any common encoding), .docx, .pdf with a text layer and .html documents.
+.txt/.md (any common encoding), .docx, .pdf with a text layer, .html and spreadsheet (.xlsx/.xls/.ods)
+documents.
 
 Field texts are normalised (lines joined, page numbers and markdown dropped; see :mod:`loaders.text`),
 so an offset inside a field is not an offset in the file. :func:`locate` maps a range of a field back to
@@ -523,7 +524,7 @@ def parse_file(path: Path, *, program: Program | None = None, like: str | None =
     """Read any supported file and parse it: with inference (``profile: auto``) or like a manifest program.
 
     Args:
-        path: The guideline file (.txt/.md, .docx, .pdf, .html).
+        path: The guideline file (.txt/.md, .docx, .pdf, .html, .xlsx/.xls/.ods).
         program: The program record to parse it as (its ``profile`` picks the parser); default the program its
             title lines describe (:func:`program_from_title`), ``profile: auto``.
         like: Instead of ``program``: the id of a program of ``manifest_path`` whose profile and metadata to use.

@@ -37,6 +37,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import pairwise
+from typing import NamedTuple
 
 from fundgraph.loaders.parsers import (
     DISCIPLINE,
@@ -471,7 +472,7 @@ class Candidate:
     marks: list[Mark]
     score: float
     region: Region
-    table: list[tuple[Mark, Clean]] | None = None
+    table: list[TableRow] | None = None
 
 
 def _accept_flat(marks: list[Mark], lines: list[Line]) -> list[list[Mark]]:
@@ -658,16 +659,50 @@ def _candidates(
 # ---------------------------------------------------------------------------------------------- tables
 
 _TITLE_COLS = ("名称", "方向", "题目", "选题", "课题", "榜单", "项目", "内容", "任务")
+#: The other columns of a direction table, by header words, first match wins: the fields a row fills (``category``
+#: and ``funding`` become the direction's category and funding). 研究内容 before 内容 (a 项目 title column is
+#: taken first), 考核指标 before 指标.
+_FIELD_COLS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("metrics", ("考核指标", "预期目标", "预期成果", "预期指标", "绩效目标", "技术指标", "指标")),
+    ("keywords", ("关键词",)),
+    ("category", ("类别", "类型")),
+    ("funding", ("经费", "资助强度", "资助额度", "资助金额", "金额")),
+    ("content", ("研究内容", "主要内容", "建设内容", "攻关内容", "需求描述", "任务描述", "内容")),
+)
+_UNIT = re.compile(r"(万元|亿元|元)")
 
 
-def _table_rows(text: str, lines: list[Line], region: Region) -> list[tuple[Mark, Clean]]:
-    """Rows of a markdown or HTML table with a 序号 column inside the region: (mark, title).
+class TableRow(NamedTuple):
+    """A direction row of a table: its 序号 mark, its title cell and the cells of the other named columns."""
+
+    mark: Mark
+    title: Clean
+    fields: dict[str, Clean]
+    #: The funding column's header (``支持经费（万元）``): the unit of cells that give a bare number.
+    funding_header: str = ""
+
+
+def _cell_funding(cell: Clean, header: str) -> Funding | None:
+    """The amount of a funding cell (``200``, ``不超过150万元``), in the cell's unit or else the header's."""
+    m = re.search(r"(\d+(?:\.\d+)?)\s*(万元|亿元|元)?", cell.folded)
+    u = (m.group(2) if m else None) or ((h := _UNIT.search(header)) and h.group(1))
+    if not m or not u:
+        return None
+    return Funding(amount=float(m.group(1)), unit=u, scope="direction", text=f"{header}：{cell.text}")
+
+
+def _table_rows(text: str, lines: list[Line], region: Region) -> list[TableRow]:
+    """Rows of a markdown or HTML table with a 序号 column inside the region, with their named columns' cells.
 
     Cells are placed on the table's column grid: an HTML cell with ``rowspan`` (a 专题 column merged over
-    its rows) or ``colspan`` keeps the columns of the rows it covers where they are.
+    its rows) or ``colspan`` keeps the columns of the rows it covers where they are. A category cell left empty
+    under a filled one (merged over the rows below it in a .docx or a spreadsheet) is the one above.
     """
-    rows: list[tuple[Mark, Clean]] = []
+    rows: list[TableRow] = []
     cols: tuple[int, int] | None = None  # (序号 column, title column)
+    named_cols: dict[int, str] = {}  # column → field (_FIELD_COLS)
+    funding_header = ""
+    category: Clean | None = None
     spans: dict[int, int] = {}  # column → rows still covered by a cell spanning down into them
     for i in range(region.start, region.end):
         ln = lines[i]
@@ -686,6 +721,12 @@ def _table_rows(text: str, lines: list[Line], region: Region) -> list[tuple[Mark
             named = [k for k, n in enumerate(names) if k != no and _has(_TITLE_COLS, n)]
             tc = next((k for k in named if k > no), named[0] if named else None)
             cols = (no, tc if tc is not None else no + 1)
+            named_cols, funding_header, category = {}, "", None
+            for k, n in enumerate(names):
+                field_name = next((f for f, words in _FIELD_COLS if _has(words, n)), None)
+                if k not in cols and field_name and field_name not in named_cols.values():
+                    named_cols[k] = field_name
+                    funding_header = n if field_name == "funding" else funding_header
             continue
         if cols is None or max(cols) >= len(cells) or cells[cols[0]][0] is None or cells[cols[1]][0] is None:
             continue
@@ -695,7 +736,15 @@ def _table_rows(text: str, lines: list[Line], region: Region) -> list[tuple[Mark
         a, b = cells[cols[1]]
         title = _cell_title(clean(text, a, b))
         mk = Mark(i, "table", int(num), None, num, title.text, a)
-        rows.append((mk, title))
+        fields: dict[str, Clean] = {}
+        for k, field_name in named_cols.items():
+            cell = clean(text, *cells[k]) if k < len(cells) and cells[k][0] is not None else Clean()
+            if field_name == "category":
+                category = cell if cell.text else category
+                cell = category or cell
+            if cell.text:
+                fields[field_name] = cell
+        rows.append(TableRow(mk, title, fields, funding_header))
     return rows
 
 
@@ -794,7 +843,7 @@ class Inference:
     directions: list[Mark]
     sections: list[Mark] = field(default_factory=list)
     categories: list[tuple[int, str]] = field(default_factory=list)  # (line index, raw category)
-    table: dict[int, Clean] | None = None
+    table: dict[int, TableRow] | None = None
     region: Region | None = None
     stops: list[tuple[int, int, str]] = field(default_factory=list)
     overview: tuple[int, int] | None = None  # lines of an overview table listing the directions again
@@ -816,9 +865,9 @@ def infer(text: str, lines: list[Line], hints: Hints | None = None) -> Inference
         if region is whole and best is not None and len(best.marks) >= 2:
             break  # a list under a direction heading beats any list elsewhere
         cands = _candidates(lines, marks, region, stops)
-        rows = _table_rows(text, lines, region)
+        rows = [r for r in _table_rows(text, lines, region) if not _in_zone(r.mark.i, stops)]  # not 时间安排's table
         if len(rows) >= 2:
-            cands.append(Candidate("table", [r[0] for r in rows], 2.0 * len(rows) + 1, region, rows))
+            cands.append(Candidate("table", [r.mark for r in rows], 2.0 * len(rows) + 1, region, rows))
         if hints.direction_scheme:
             cands = [c for c in cands if c.scheme == hints.direction_scheme]
         else:
@@ -837,7 +886,7 @@ def infer(text: str, lines: list[Line], hints: Hints | None = None) -> Inference
     layout.score = round(best.score, 2)
     inf = Inference(layout, best.marks, region=region, stops=stops)
     if best.table is not None:
-        inf.table = {m.i: t for m, t in best.table}
+        inf.table = {r.mark.i: r for r in best.table}
         layout.levels.append(
             Level(
                 role="direction",
@@ -1091,7 +1140,8 @@ def _title(
         cut = semi.start()
     # a field label or a table cell break on the title line itself ("题目 研究内容：…", "1\t题目\t代码")
     inline = INLINE_LABEL.search(f, 1, cut)
-    rest_at = cut + 1 if cut < len(f) else cut
+    # past the 。 or ；, not past a next line's first character
+    rest_at = cut + 1 if cut < len(f) and f[cut] in "。;；" else cut
     if inline:
         cut, rest_at = inline.start(), inline.end()
     gap = next((p for p in range(1, cut) if "\t" in text[head.offsets[p - 1] : head.offsets[p]]), None)
@@ -1283,9 +1333,18 @@ def _direction(
     end = last_content_end(lines, i, i1)
     d = DirectionDraft(code=mk.code, start=lines[i].body_off, end=end, line=lines[i].no, title=Clean())
     if inf.table is not None:
+        row = inf.table[i]
         d.start = lines[i].body_off
         d.end = lines[i].end
-        d.title = inf.table[i]
+        d.title = row.title
+        for name, cell in row.fields.items():
+            if name == "category":
+                d.category_raw = cell.text
+                d.support_type = _support_type(cell.text)
+            elif name == "funding":
+                d.funding = _cell_funding(cell, row.funding_header)
+            else:
+                d.fields[name] = cell
         return d
     note_lines = [j for j in range(i + 1, i1) if NOTE_LINE.match(lines[j].body)]
     main_end = note_lines[0] if note_lines else i1

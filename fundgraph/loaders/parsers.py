@@ -49,6 +49,7 @@ CATEGORY_SYNONYMS: dict[str, Category] = {
     "重点项目": Category.KEY_PROJECT,
     "重点": Category.KEY_PROJECT,  # a table's short tail: 珊瑚礁…恢复技术（重点）
     "面上项目": Category.GENERAL_PROJECT,
+    "一般项目": Category.GENERAL_PROJECT,
     "交叉重点专项项目": Category.CROSS_KEY_PROJECT,
     "交叉重点专项": Category.CROSS_KEY_PROJECT,
 }

@@ -13,6 +13,10 @@ really a PDF is read as a PDF), the extension deciding only between text and HTM
   ``第3页``, ``3/12``) are dropped.
 * ``.html`` / ``.htm`` saved from a web page (trafilatura): the main content, tables kept as ``| a | b |``
   rows; navigation, breadcrumbs (当前位置, 首页 >), hit counters and share bars dropped.
+* spreadsheets, ``.xlsx`` / ``.xls`` / ``.ods`` (python-calamine): each sheet's rows as ``| a | b |`` lines, as a
+  .docx table reads (a merged cell's value in its first row only); a row with one value in its first column (the
+  title merged across the table, a note under it) as a line of text. Lists of directions (指南方向表, 榜单) often
+  come as a spreadsheet.
 
 Everything else (``.doc``, ``.wps``, ``.rtf``, a zip, an image, a PDF without a text layer, an empty file)
 raises :class:`~fundgraph.core.errors.UnsupportedDocument` naming the file, what is supported and what to do.
@@ -21,6 +25,7 @@ raises :class:`~fundgraph.core.errors.UnsupportedDocument` naming the file, what
 from __future__ import annotations
 
 import codecs
+import datetime
 import re
 import unicodedata
 import zipfile
@@ -35,7 +40,7 @@ from fundgraph.core.errors import GuidelineParseError, MissingDependency, Unsupp
 from fundgraph.loaders.text import to_chinese_numeral
 
 #: What :func:`read_document` reads, as said in every error message.
-SUPPORTED = ".txt/.md (UTF-8, GB18030/GBK, UTF-16), .docx, .pdf with a text layer, .html/.htm"
+SUPPORTED = ".txt/.md (UTF-8, GB18030/GBK, UTF-16), .docx, .pdf with a text layer, .html/.htm, .xlsx/.xls/.ods"
 
 
 class DocumentFormat(StrEnum):
@@ -45,6 +50,7 @@ class DocumentFormat(StrEnum):
     DOCX = "docx"
     PDF = "pdf"
     HTML = "html"
+    SPREADSHEET = "spreadsheet"
 
 
 @dataclass
@@ -84,7 +90,7 @@ def read_document(path: str | Path) -> DocumentText:
     """Read a guideline document in any supported format.
 
     Args:
-        path: A .txt/.md, .docx, .pdf or .html/.htm file.
+        path: A .txt/.md, .docx, .pdf, .html/.htm or .xlsx/.xls/.ods file.
 
     Raises:
         GuidelineParseError: the file cannot be read (missing, unreadable).
@@ -105,6 +111,8 @@ def read_document(path: str | Path) -> DocumentText:
         doc = _read_pdf(path)
     elif kind is DocumentFormat.HTML:
         doc = _read_html(data, path)
+    elif kind is DocumentFormat.SPREADSHEET:
+        doc = _read_spreadsheet(path)
     else:
         doc = _read_text(data, path)
     if not any(ln.strip() for ln in doc.lines):
@@ -127,6 +135,8 @@ def _sniff(data: bytes, path: Path) -> DocumentFormat:
     head = data[:1024].lstrip()
     if head.startswith(b"%PDF-"):
         return DocumentFormat.PDF
+    if data.startswith(_OLE2) and suffix == ".xls":
+        return DocumentFormat.SPREADSHEET  # an old Excel workbook (the other compound files are refused below)
     if data.startswith(_OLE2):
         name = "WPS" if suffix in (".wps", ".et", ".dps") else "an old binary Office (.doc/.xls/.ppt)"
         raise _unsupported(path, f"{name} file", "open it and save it as .docx or as PDF with text")
@@ -140,8 +150,10 @@ def _sniff(data: bytes, path: Path) -> DocumentFormat:
             raise _unsupported(path, "damaged zip/Office file", "save it again as .docx or as PDF with text") from e
         if "word/document.xml" in names:
             return DocumentFormat.DOCX
-        if "xl/workbook.xml" in names or "ppt/presentation.xml" in names or "content.xml" in names:
-            raise _unsupported(path, "spreadsheet, presentation or OpenDocument file",
+        if "xl/workbook.xml" in names or (suffix == ".ods" and "content.xml" in names):
+            return DocumentFormat.SPREADSHEET
+        if "ppt/presentation.xml" in names or "content.xml" in names:
+            raise _unsupported(path, "presentation or OpenDocument text file",
                                "save the guideline text as .docx or as PDF with text")
         raise _unsupported(path, "zip archive", "unzip it and add the documents inside one by one")
     if data.startswith(_IMAGES):
@@ -485,6 +497,69 @@ def _table_rows(tbl: Any, numbering: _Numbering) -> list[str]:
         if any(cells):
             rows.append("| " + " | ".join(cells) + " |")
     return rows
+
+
+# ------------------------------------------------------------------------------------------- spreadsheet
+
+
+def _read_spreadsheet(path: Path) -> DocumentText:
+    try:
+        from python_calamine import CalamineError, CalamineWorkbook
+    except ImportError as e:
+        raise MissingDependency("python-calamine", "formats", "reading spreadsheets") from e
+    try:
+        book = CalamineWorkbook.from_path(str(path))
+        sheets = [(name, book.get_sheet_by_name(name).to_python(skip_empty_area=True)) for name in book.sheet_names]
+    except (CalamineError, ValueError, OSError) as e:  # a damaged file; PasswordError: an encrypted one
+        raise _unsupported(path, f"damaged or protected spreadsheet ({e})",
+                           "open it and save it again as .xlsx, or save the guideline as .docx") from e
+    blocks = [(name, block) for name, rows in sheets if (block := _sheet_lines(rows))]
+    lines: list[str] = []
+    for name, block in blocks:
+        if lines:
+            lines.append("")
+            if not DEFAULT_SHEET_NAME.match(name.strip()):
+                # A later sheet's tab is its heading (时间安排, 申报要求), apart from the directions; the first sheet
+                # starts with the document's own title row.
+                lines.extend([name.strip(), ""])
+        lines.extend(block)
+    return DocumentText(path, DocumentFormat.SPREADSHEET, lines)
+
+
+#: The names a spreadsheet program gives new sheets (no heading of the sheet's content).
+DEFAULT_SHEET_NAME = re.compile(r"^(?:sheet|工作表|表)\s*\d*$", re.I)
+
+
+def _sheet_lines(rows: list[list[Any]]) -> list[str]:
+    """A sheet's rows as lines: ``| a | b |`` table rows, one-value rows in the first column as text, blanks kept."""
+    out: list[str] = []
+    for row in rows:
+        cells = [_cell_text(v) for v in row]
+        filled = [c for c in cells if c]
+        if not filled:
+            out.append("")
+        elif len(filled) == 1 and cells[0]:
+            out.append(cells[0])  # the title merged across the table, a section or a note under it
+        else:
+            out.append("| " + " | ".join(cells) + " |")
+    while out and not out[-1]:
+        out.pop()
+    return out
+
+
+def _cell_text(value: Any) -> str:
+    """A cell as it is shown: whole numbers without ``.0`` (序号 1, not 1.0), dates as dates, lines joined."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime.datetime) and value.time() == datetime.time():
+        return value.date().isoformat()
+    if isinstance(value, datetime.date | datetime.time | datetime.timedelta):
+        return str(value)
+    return " ".join(t.strip() for t in str(value).split("\n") if t.strip())
 
 
 # --------------------------------------------------------------------------------------------------- pdf

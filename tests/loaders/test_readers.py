@@ -304,7 +304,10 @@ def _zip(path: Path, names: list[str]) -> None:
         ("guide.wps", lambda p: p.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600)),
          "WPS file", "save it as .docx"),
         ("guides.zip", lambda p: _zip(p, ["a.docx", "b.pdf"]), "zip archive", "unzip it"),
-        ("table.xlsx", lambda p: _zip(p, ["xl/workbook.xml"]), "spreadsheet", "save the guideline text as .docx"),
+        ("slides.pptx", lambda p: _zip(p, ["ppt/presentation.xml"]), "presentation",
+         "save the guideline text as .docx"),
+        ("guide.odt", lambda p: _zip(p, ["content.xml"]), "OpenDocument text", "save the guideline text as .docx"),
+        ("table.xlsx", lambda p: _zip(p, ["xl/workbook.xml"]), "damaged or protected spreadsheet", "save it again"),
         ("scan.pdf", _blank_pdf, "PDF with no text layer (2 pages", "run OCR"),
         ("scan.png", lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100)), "image (a scan)", "run OCR"),
         ("empty.txt", lambda p: p.write_bytes(b""), "empty file", "saved completely"),
@@ -323,7 +326,8 @@ def test_unsupported_input_says_what_is_supported_and_what_to_do(tmp_path, name,
     # The file, and the line where there is one to point at (an empty file: 1; undecodable bytes: their line).
     assert re.match(rf"{re.escape(str(path))}(:\d+)?: ", msg) and "\n" not in msg
     assert what in msg and todo in msg
-    assert "fundgraph reads .txt/.md (UTF-8, GB18030/GBK, UTF-16), .docx, .pdf with a text layer, .html/.htm" in msg
+    assert ("fundgraph reads .txt/.md (UTF-8, GB18030/GBK, UTF-16), .docx, .pdf with a text layer, .html/.htm, "
+            ".xlsx/.xls/.ods") in msg
     assert isinstance(err.value, InputError) and isinstance(err.value, GuidelineParseError)
     assert err.value.code == "unsupported_document" and err.value.status_code == 422
     assert err.value.detail["file"] == str(path)
