@@ -640,3 +640,44 @@ def test_pair_fitted_prior_lifts_the_kind_of_term_related_pairs_share():
     assert w.shape == (n_terms,) and (w > 0).all()
     assert w[good].mean() > 1.5 * w[~good].mean()
     assert w[good].mean() > 1.0 > w[~good].mean()  # scaled around 1 over the shared terms
+
+
+def test_general_idf_factors_lower_common_words_and_leave_unknown_features_neutral():
+    from fundgraph.evaluation.relevance import general_idf_factors, general_idf_table
+
+    table = {"技术": 4.0, "孪生": 16.0, "的": 1.0, "研究": 8.0, "孪": 8.0, "甲": 20.0, "乙": 20.0, "丙": 20.0}
+    features = ["#技术", "#孪生", "#的", "#研究", "#x1", "#孪"]  # found: 4, 16, 1, 8, 8 → reference (median) 8
+    f = general_idf_factors(features, table, gamma=1.0)
+    assert f == pytest.approx([0.5, 2.0, 0.25, 1.0, 1.0, 1.0])  # 的: 1/8 clipped at 0.25; x1 absent: 1
+    assert general_idf_factors(features, table, gamma=0.5)[:2] == pytest.approx([0.5 ** 0.5, 2.0 ** 0.5])
+    assert general_idf_factors(features, table, gamma=0.0) == pytest.approx(np.ones(6))
+    # absent "median": the table's median idf (8, 16 → 12) over the reference 8
+    assert general_idf_factors(features, table, gamma=1.0, absent="median")[4] == pytest.approx(1.5)
+    with pytest.raises(ValueError):
+        general_idf_factors(features, table, gamma=1.0, absent="zero")
+    # lowering only; single characters left neutral
+    assert general_idf_factors(features, table, gamma=1.0, clip=(0.25, 1.0))[1] == pytest.approx(1.0)
+    bigram = general_idf_factors(features, table, gamma=1.0, bigrams_only=True)  # found: 4, 16, 8 → reference 8
+    assert bigram[2] == bigram[5] == 1.0 and bigram[0] == pytest.approx(4.0 / 8.0)
+    real = general_idf_table()
+    assert len(real) > 250_000 and real["技术"] < real["孪生"] and real["的"] < 1.0
+
+
+def test_general_idf_weights_multiply_the_learned_weights():
+    import scipy.sparse as sp
+
+    from fundgraph.evaluation.relevance import GeneralIdfRuns
+
+    runs = object.__new__(GeneralIdfRuns)
+    # directions q, r (related: share 孪生), u (unrelated: shares 技术 with q)
+    runs.ids = ["q", "r", "u"]
+    runs.vocabulary = {"#孪生": 0, "#技术": 1, "#影像": 2}
+    runs.base = sp.csr_matrix(np.array([[1.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 1.0]]))
+    runs.graded = GradedSet(["q"], {"q": {"r": 2, "u": 0}})
+    runs.factors = np.array([1.0, 0.5, 2.0])
+    learned = LearnedRuns.weights(runs, 5.0, ["q"])
+    w = runs.weights(5.0, ["q"])
+    assert w["#孪生"] == pytest.approx(learned["#孪生"], abs=1e-4) and learned["#孪生"] > 1
+    assert w["#技术"] == pytest.approx(learned["#技术"] * 0.5, abs=1e-4)
+    assert w["#影像"] == pytest.approx(2.0)  # no judged pair shares it: the factor alone
+    assert runs.weights(0.0, ["q"]) == {"#技术": 0.5, "#影像": 2.0}  # α 0: the factor alone
