@@ -1,8 +1,8 @@
-"""Write the spreadsheet guideline fixtures (an invented program, in our own words) as .xlsx and .xls.
+"""Write the spreadsheet guideline fixtures (an invented program, in our own words) as .xlsx, .xls and .ods.
 
-    pip install openpyxl xlwt && python tests/data/spreadsheets/make_spreadsheets.py
+    pip install openpyxl xlwt odfpy && python tests/data/spreadsheets/make_spreadsheets.py
 
-fundgraph reads them with python-calamine; openpyxl and xlwt only write them here (the files are committed).
+fundgraph reads them with python-calamine; openpyxl, xlwt and odfpy only write them here (the files are committed).
 The sheet is laid out as such lists of directions (指南方向表) usually are: the title merged across the table, the
 issuer under it, a header row, a 类别 column merged over the rows of each category, numbers as numbers, a cell
 with a line break, a note under the table, and a second sheet with the schedule (not directions).
@@ -83,6 +83,50 @@ def write_xls(path: Path) -> None:
     wb.save(str(path))
 
 
+def write_ods(path: Path) -> None:
+    from odf.opendocument import OpenDocumentSpreadsheet
+    from odf.table import CoveredTableCell, Table, TableCell, TableRow
+    from odf.text import P
+
+    def cell(value: object = None, **span: int) -> TableCell:
+        if value is None:
+            return TableCell()
+        if isinstance(value, int | float):
+            c = TableCell(valuetype="float", value=value, **span)
+        else:
+            c = TableCell(valuetype="string", **span)
+        for part in str(value).split("\n"):
+            c.addElement(P(text=part))
+        return c
+
+    def row(*cells: TableCell) -> TableRow:
+        r = TableRow()
+        for c in cells:
+            r.addElement(c)
+        return r
+
+    doc = OpenDocumentSpreadsheet()
+    sheet = Table(name="指南方向")
+    sheet.addElement(row(cell(TITLE, numbercolumnsspanned=len(HEADER)),
+                         *[CoveredTableCell() for _ in HEADER[1:]]))
+    sheet.addElement(row(cell(ISSUER)))
+    sheet.addElement(row(cell()))
+    sheet.addElement(row(*[cell(h) for h in HEADER]))
+    for k, (no, category, *rest) in enumerate(ROWS):
+        spans = {0: 2, 2: 3}  # 重点项目 over rows 1-2, 一般项目 over rows 3-5
+        middle = cell(category, numberrowsspanned=spans[k]) if k in spans else CoveredTableCell()
+        sheet.addElement(row(cell(no), middle, *[cell(v) for v in rest]))
+    sheet.addElement(row(cell()))
+    sheet.addElement(row(cell(NOTE)))
+    doc.spreadsheet.addElement(sheet)
+    schedule = Table(name="时间安排")
+    for r in SCHEDULE:
+        schedule.addElement(row(*[cell(v) for v in r]))
+    doc.spreadsheet.addElement(schedule)
+    doc.save(str(path))
+
+
 if __name__ == "__main__":
     write_xlsx(HERE / "donghu-2026.xlsx")
     write_xls(HERE / "donghu-2026.xls")
+    write_ods(HERE / "donghu-2026.ods")
