@@ -1,6 +1,7 @@
 """Render the five bundled seed guidelines as .docx, .pdf and .html test fixtures (tests/data/seed_formats/).
 
-    python scripts/render_seeds.py            # needs python-docx and `chromium` on PATH
+    python scripts/render_seeds.py            # needs python-docx, `chromium` and `soffice` (LibreOffice) on PATH
+    python scripts/render_seeds.py --doc-only # only the .doc and .rtf, from the .docx already there
 
 * .docx (python-docx): one paragraph per non-blank line; markdown ``#`` lines become Word headings and
   ``- `` lines bullet-list paragraphs. Two seeds use Word automatic numbering instead of typed numbers:
@@ -8,6 +9,9 @@
   directions (``%1.`` / ``%1.%2``, two levels), so the numbers exist only in numbering.xml.
 * .pdf: an A4 HTML rendering printed by headless Chromium, with a running header and page numbers in the
   page margins (a different page-number style per seed: ``- 3 -``, ``第 3 页``, ``3 / 12``, ``3``, ``— 3 —``).
+* .doc (every seed) and .rtf (two: :data:`RTF_SEEDS`; an RTF is three to five times the .doc): the .docx as
+  LibreOffice saves it in Word 97 and RTF (the old formats funders' sites still offer; fundgraph reads them through
+  LibreOffice too).
 * .html: a web page as saved from a funder's site: navigation bar, breadcrumb (当前位置：首页 > …), date and
   hit counter, a sidebar, a share bar (分享到) and a footer around the document's lines.
 """
@@ -214,9 +218,26 @@ def render_web_page(program_id: str, name: str, lines: list[str], path: Path) ->
     path.write_text(page, encoding="utf-8")
 
 
+#: The seeds also rendered as .rtf.
+RTF_SEEDS = ("nsfc-tianyuan-sz-2023", "gd-imaging-2026")
+
+
+def render_doc(docx_path: Path) -> None:
+    """The .docx saved by LibreOffice as .doc (Word 97), and as .rtf for :data:`RTF_SEEDS`, beside it."""
+    for fmt in ("doc", "rtf") if docx_path.stem in RTF_SEEDS else ("doc",):
+        with tempfile.TemporaryDirectory() as profile:
+            subprocess.run(["soffice", f"-env:UserInstallation={Path(profile).as_uri()}", "--headless", "--norestore",
+                            "--convert-to", fmt, "--outdir", str(docx_path.parent), str(docx_path)],
+                           check=True, capture_output=True)
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     entries = {e.id: e for e in read_manifest(MANIFEST_PATH)}
+    if "--doc-only" in sys.argv[1:]:
+        for pid in entries:
+            render_doc(OUT / f"{pid}.docx")
+        return
     for parsed in load_corpus(MANIFEST_PATH):
         pid = parsed.program.id
         text = (GUIDELINES_DIR / entries[pid].file).read_text(encoding="utf-8")
@@ -225,7 +246,9 @@ def main() -> None:
         render_docx(pid, lines, direction_lines, OUT / f"{pid}.docx")
         render_pdf(pid, parsed.program.name, lines, OUT / f"{pid}.pdf")
         render_web_page(pid, parsed.program.name, lines, OUT / f"{pid}.html")
-        sizes = ", ".join(f"{x} {(OUT / f'{pid}.{x}').stat().st_size // 1024} kB" for x in ("docx", "pdf", "html"))
+        render_doc(OUT / f"{pid}.docx")
+        sizes = ", ".join(f"{x} {(OUT / f'{pid}.{x}').stat().st_size // 1024} kB"
+                          for x in ("docx", "pdf", "html", "doc", "rtf") if (OUT / f"{pid}.{x}").exists())
         print(f"{pid}: {sizes}")
 
 

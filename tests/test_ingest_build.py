@@ -2,7 +2,7 @@
 
 Also `fundgraph parse` without --like, `fundgraph add` refusals and `fundgraph eval parse` through the CLI.
 The user corpus here holds two dev-set documents (package data, our own text) and three broken entries: a
-.doc (unsupported), a text without any direction, and an entry whose file is missing.
+a damaged .doc, a text without any direction, and an entry whose file is missing.
 """
 
 from __future__ import annotations

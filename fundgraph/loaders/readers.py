@@ -18,7 +18,11 @@ really a PDF is read as a PDF), the extension deciding only between text and HTM
   title merged across the table, a note under it) as a line of text. Lists of directions (指南方向表, 榜单) often
   come as a spreadsheet.
 
-Everything else (``.doc``, ``.wps``, ``.rtf``, a zip, an image, a PDF without a text layer, an empty file)
+* old Word ``.doc`` and ``.rtf``: converted to .docx by LibreOffice (``soffice --headless``, when it is installed:
+  Debian's ``libreoffice-writer-nogui``), then read as a .docx (numbering and tables as Word shows them); without
+  LibreOffice they are refused with what to do.
+
+Everything else (``.wps``, a zip, an image, a PDF without a text layer, an empty file)
 raises :class:`~fundgraph.core.errors.UnsupportedDocument` naming the file, what is supported and what to do.
 """
 
@@ -27,6 +31,9 @@ from __future__ import annotations
 import codecs
 import datetime
 import re
+import shutil
+import subprocess
+import tempfile
 import unicodedata
 import zipfile
 from collections import Counter
@@ -40,7 +47,8 @@ from fundgraph.core.errors import GuidelineParseError, MissingDependency, Unsupp
 from fundgraph.loaders.text import to_chinese_numeral
 
 #: What :func:`read_document` reads, as said in every error message.
-SUPPORTED = ".txt/.md (UTF-8, GB18030/GBK, UTF-16), .docx, .pdf with a text layer, .html/.htm, .xlsx/.xls/.ods"
+SUPPORTED = (".txt/.md (UTF-8, GB18030/GBK, UTF-16), .docx, .pdf with a text layer, .html/.htm, .xlsx/.xls/.ods; "
+             ".doc/.rtf with LibreOffice")
 
 
 class DocumentFormat(StrEnum):
@@ -51,6 +59,7 @@ class DocumentFormat(StrEnum):
     PDF = "pdf"
     HTML = "html"
     SPREADSHEET = "spreadsheet"
+    DOC = "doc"  # .doc or .rtf, read through LibreOffice's .docx
 
 
 @dataclass
@@ -113,6 +122,8 @@ def read_document(path: str | Path) -> DocumentText:
         doc = _read_html(data, path)
     elif kind is DocumentFormat.SPREADSHEET:
         doc = _read_spreadsheet(path)
+    elif kind is DocumentFormat.DOC:
+        doc = _read_doc(path)
     else:
         doc = _read_text(data, path)
     if not any(ln.strip() for ln in doc.lines):
@@ -137,11 +148,11 @@ def _sniff(data: bytes, path: Path) -> DocumentFormat:
         return DocumentFormat.PDF
     if data.startswith(_OLE2) and suffix == ".xls":
         return DocumentFormat.SPREADSHEET  # an old Excel workbook (the other compound files are refused below)
+    if (data.startswith(_OLE2) and suffix == ".doc") or data.startswith(b"{\\rtf"):
+        return DocumentFormat.DOC
     if data.startswith(_OLE2):
-        name = "WPS" if suffix in (".wps", ".et", ".dps") else "an old binary Office (.doc/.xls/.ppt)"
+        name = "WPS" if suffix in (".wps", ".et", ".dps") else "an old binary Office (.xls/.ppt)"
         raise _unsupported(path, f"{name} file", "open it and save it as .docx or as PDF with text")
-    if data.startswith(b"{\\rtf"):
-        raise _unsupported(path, "RTF file", "open it and save it as .docx or as PDF with text")
     if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
         try:
             with zipfile.ZipFile(path) as z:
@@ -497,6 +508,42 @@ def _table_rows(tbl: Any, numbering: _Numbering) -> list[str]:
         if any(cells):
             rows.append("| " + " | ".join(cells) + " |")
     return rows
+
+
+# ------------------------------------------------------------------------------------------- .doc / .rtf
+
+#: Seconds LibreOffice may take to convert one .doc or .rtf (its start-up is 2-3 s on 2 cores).
+DOC_TIMEOUT = 120
+
+
+def _read_doc(path: Path) -> DocumentText:
+    """An old Word .doc (or .rtf) converted to .docx by LibreOffice in a private profile, then read as a .docx."""
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    what = "RTF file" if path.read_bytes()[:5] == b"{\\rtf" else "old binary Word (.doc) file"
+    if soffice is None:
+        raise _unsupported(path, f"{what} and no LibreOffice to convert it",
+                           "install LibreOffice (Debian: libreoffice-writer-nogui), or open it and save it as .docx")
+    with tempfile.TemporaryDirectory(prefix="fundgraph-doc-") as tmp:
+        work = Path(tmp)
+        source = work / f"in{path.suffix.lower() or '.doc'}"  # an ASCII name: LibreOffice derives the output's from it
+        shutil.copyfile(path, source)
+        # A profile of its own: conversions in parallel (the build's workers) and a user's open LibreOffice never meet.
+        cmd = [soffice, f"-env:UserInstallation={(work / 'profile').as_uri()}", "--headless", "--norestore",
+               "--convert-to", "docx", "--outdir", str(work / "out"), str(source)]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, timeout=DOC_TIMEOUT, check=False)
+        except subprocess.TimeoutExpired as e:
+            raise _unsupported(path, f"{what} that LibreOffice did not convert within {DOC_TIMEOUT} s",
+                               "open it and save it as .docx") from e
+        except OSError as e:
+            raise _unsupported(path, f"{what}: LibreOffice could not run ({e})", "open it and save it as .docx") from e
+        out = work / "out" / "in.docx"
+        if proc.returncode != 0 or not out.is_file():
+            said = (proc.stderr or proc.stdout).decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
+            raise _unsupported(path, f"{what} that LibreOffice could not convert ({said[0][:200]})",
+                               "open it and save it as .docx")
+        doc = _read_docx(out)
+    return DocumentText(path, DocumentFormat.DOC, doc.lines, warnings=[f"{what} read through LibreOffice's .docx"])
 
 
 # ------------------------------------------------------------------------------------------- spreadsheet

@@ -299,8 +299,8 @@ def _zip(path: Path, names: list[str]) -> None:
 @pytest.mark.parametrize(
     ("name", "make", "what", "todo"),
     [
-        ("guide.doc", lambda p: p.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600)),
-         "old binary Office", "save it as .docx or as PDF with text"),
+        ("slides.ppt", lambda p: p.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600)),
+         "old binary Office (.xls/.ppt)", "save it as .docx or as PDF with text"),
         ("guide.wps", lambda p: p.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600)),
          "WPS file", "save it as .docx"),
         ("guides.zip", lambda p: _zip(p, ["a.docx", "b.pdf"]), "zip archive", "unzip it"),
@@ -312,7 +312,6 @@ def _zip(path: Path, names: list[str]) -> None:
         ("scan.png", lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100)), "image (a scan)", "run OCR"),
         ("empty.txt", lambda p: p.write_bytes(b""), "empty file", "saved completely"),
         ("blank.md", lambda p: p.write_bytes(b" \n\t\n"), "empty file", "saved completely"),
-        ("guide.rtf", lambda p: p.write_bytes(b"{\\rtf1\\ansi hello}"), "RTF file", "save it as .docx"),
         ("broken.pdf", lambda p: p.write_bytes(b"%PDF-1.7\nnot really a pdf\n"), "PDF", "save it again"),
         ("noise.txt", lambda p: p.write_bytes(bytes(range(0x80, 0x100)) * 4), "not text", "UTF-8 text"),
     ],
@@ -327,7 +326,7 @@ def test_unsupported_input_says_what_is_supported_and_what_to_do(tmp_path, name,
     assert re.match(rf"{re.escape(str(path))}(:\d+)?: ", msg) and "\n" not in msg
     assert what in msg and todo in msg
     assert ("fundgraph reads .txt/.md (UTF-8, GB18030/GBK, UTF-16), .docx, .pdf with a text layer, .html/.htm, "
-            ".xlsx/.xls/.ods") in msg
+            ".xlsx/.xls/.ods; .doc/.rtf with LibreOffice") in msg
     assert isinstance(err.value, InputError) and isinstance(err.value, GuidelineParseError)
     assert err.value.code == "unsupported_document" and err.value.status_code == 422
     assert err.value.detail["file"] == str(path)
