@@ -24,15 +24,22 @@ command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
 command -v javac >/dev/null 2>&1 || need_apt+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null 2>&1 || need_apt+=(maven)
-# Old Word .doc and RTF are read through LibreOffice (tests/loaders/test_doc_formats.py).
-command -v soffice >/dev/null 2>&1 || need_apt+=(libreoffice-writer-nogui)
+# Old Word .doc and RTF are read through LibreOffice (tests/loaders/test_doc_formats.py); its writer alone.
+need_bare=()
+command -v soffice >/dev/null 2>&1 || need_bare+=(libreoffice-writer-nogui)
 # Chinese glyphs for the dashboard screenshots and the notebook's figures.
 fc-list :lang=zh 2>/dev/null | grep -q . || need_apt+=(fonts-noto-cjk)
-if [ "${#need_apt[@]}" -gt 0 ]; then
+if [ "${#need_apt[@]}" -gt 0 ] || [ "${#need_bare[@]}" -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  echo "installing system packages: ${need_apt[*]}${sudo:+ (with sudo)}"
-  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  echo "installing system packages: ${need_apt[*]} ${need_bare[*]}${sudo:+ (with sudo)}"
+  $sudo apt-get update -qq
+  if [ "${#need_apt[@]}" -gt 0 ]; then
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  fi
+  if [ "${#need_bare[@]}" -gt 0 ]; then
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need_bare[@]}" >/dev/null
+  fi
 else
   echo "all present (chromium, chromedriver, JDK, Maven, LibreOffice, CJK fonts)"
 fi
