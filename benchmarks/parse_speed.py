@@ -1,8 +1,9 @@
-"""Reading speed over the rendered seeds: PDF pages per second, text/docx/html documents per second.
+"""Reading speed over the rendered seeds: PDF pages per second, text/docx/html/doc documents per second.
 
     python benchmarks/parse_speed.py [--runs 5] [--compare]
 
-Reads tests/data/seed_formats/*.{docx,pdf,html} and the five bundled .txt seeds with
+Reads tests/data/seed_formats/*.{docx,pdf,html,doc} (.doc through LibreOffice, when ``soffice`` is on PATH) and the
+five bundled .txt seeds with
 fundgraph.loaders.readers.read_document (and, after reading, parses each with its seed's profile: the
 "+parse" columns). Each figure is the median of --runs runs over all files of the format.
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import logging
 import re
+import shutil
 import statistics
 import sys
 import time
@@ -46,7 +48,7 @@ def _median_seconds(fn, runs: int) -> float:
 def _seed_files() -> tuple[dict[str, object], dict[str, dict[str, Path]]]:
     parsed = {d.program.id: d for d in load_corpus(MANIFEST_PATH)}
     files = {"text": {pid: GUIDELINES_DIR / d.program.source_file for pid, d in parsed.items()}}
-    for ext in ("docx", "pdf", "html"):
+    for ext in ("docx", "pdf", "html") + (("doc",) if shutil.which("soffice") else ()):
         files[ext] = {pid: SEEDS / f"{pid}.{ext}" for pid in parsed}
     return parsed, files
 
