@@ -683,8 +683,9 @@ class TableRow(NamedTuple):
 
 
 def _cell_funding(cell: Clean, header: str) -> Funding | None:
-    """The amount of a funding cell (``200``, ``不超过150万元``), in the cell's unit or else the header's."""
-    m = re.search(r"(\d+(?:\.\d+)?)\s*(万元|亿元|元)?", cell.folded)
+    """The amount of a funding cell (``不超过150万元``; a bare ``200`` in the header's unit), else None (``2年``)."""
+    f = cell.folded
+    m = re.search(r"(\d+(?:\.\d+)?)\s*(万元|亿元|元)", f) or re.fullmatch(r"\s*(\d+(?:\.\d+)?)()\s*", f)
     u = (m.group(2) if m else None) or ((h := _UNIT.search(header)) and h.group(1))
     if not m or not u:
         return None
