@@ -79,3 +79,21 @@ def test_a_title_line_without_a_full_stop_keeps_the_next_lines_first_character()
     res, _ = parse_with_layout(text)
     assert [d.title.text for d in res.directions] == ["港口堆场智能理货系统", "冷库节能控制系统"]
     assert [d.fields["content"].text[:5] for d in res.directions] == ["需求单位：", "需求单位："]
+
+
+def test_a_markdown_table_fills_the_same_fields_and_reads_amounts_with_their_units():
+    text = ("2026年度某省科技计划项目指南\n\n一、支持方向\n\n"
+            "| 序号 | 方向名称 | 主要内容 | 预期目标 | 项目类别 | 经费与期限 |\n"
+            "|---|---|---|---|---|---|\n"
+            "| 1 | 盐碱地耐逆作物品种筛选 | 筛选耐盐碱品种并开展区域试验。 | 筛选品种不少于5个。 | 重点项目 "
+            "| 2年，100万元 |\n"
+            "| 2 | 设施蔬菜病害智能监测 | 研制温室病害图像监测装置。 | 识别准确率不低于90%。 |  | 2年 |\n\n"
+            "二、申报要求\n\n1. 申报单位应为省内注册的法人单位。\n")
+    res, _ = parse_with_layout(text)
+    first, second = res.directions
+    assert (first.title.text, second.title.text) == ("盐碱地耐逆作物品种筛选", "设施蔬菜病害智能监测")
+    assert first.fields["content"].text == "筛选耐盐碱品种并开展区域试验。"
+    assert first.fields["metrics"].text == "筛选品种不少于5个。"
+    assert first.category_raw == second.category_raw == "重点项目"  # the empty cell under it: merged
+    assert (first.funding.amount, first.funding.unit) == (100.0, "万元")  # not the 2 of 2年
+    assert second.funding is None  # a duration, no amount
