@@ -123,7 +123,7 @@ def read_document(path: str | Path) -> DocumentText:
     elif kind is DocumentFormat.SPREADSHEET:
         doc = _read_spreadsheet(path)
     elif kind is DocumentFormat.DOC:
-        doc = _read_doc(path)
+        doc = _read_doc(data, path)
     else:
         doc = _read_text(data, path)
     if not any(ln.strip() for ln in doc.lines):
@@ -516,17 +516,20 @@ def _table_rows(tbl: Any, numbering: _Numbering) -> list[str]:
 DOC_TIMEOUT = 120
 
 
-def _read_doc(path: Path) -> DocumentText:
+def _read_doc(data: bytes, path: Path) -> DocumentText:
     """An old Word .doc (or .rtf) converted to .docx by LibreOffice in a private profile, then read as a .docx."""
     soffice = shutil.which("soffice") or shutil.which("libreoffice")
-    what = "RTF file" if path.read_bytes()[:5] == b"{\\rtf" else "old binary Word (.doc) file"
+    rtf = data.startswith(b"{\\rtf")
+    what = "RTF file" if rtf else "old binary Word (.doc) file"
     if soffice is None:
         raise _unsupported(path, f"{what} and no LibreOffice to convert it",
                            "install LibreOffice (Debian: libreoffice-writer-nogui), or open it and save it as .docx")
     with tempfile.TemporaryDirectory(prefix="fundgraph-doc-") as tmp:
         work = Path(tmp)
-        source = work / f"in{path.suffix.lower() or '.doc'}"  # an ASCII name: LibreOffice derives the output's from it
-        shutil.copyfile(path, source)
+        # An ASCII name (LibreOffice derives the output's from it) whose extension is the format found by content:
+        # an RTF saved as .txt must not be converted as text.
+        source = work / ("in.rtf" if rtf else "in.doc")
+        source.write_bytes(data)
         # A profile of its own: conversions in parallel (the build's workers) and a user's open LibreOffice never meet.
         cmd = [soffice, f"-env:UserInstallation={(work / 'profile').as_uri()}", "--headless", "--norestore",
                "--convert-to", "docx", "--outdir", str(work / "out"), str(source)]
@@ -542,11 +545,18 @@ def _read_doc(path: Path) -> DocumentText:
             said = (proc.stderr or proc.stdout).decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
             raise _unsupported(path, f"{what} that LibreOffice could not convert ({said[0][:200]})",
                                "open it and save it as .docx")
-        doc = _read_docx(out)
+        try:
+            doc = _read_docx(out)
+        except UnsupportedDocument as e:  # LibreOffice wrote a .docx python-docx cannot read: name the user's file
+            raise _unsupported(path, f"{what} whose conversion by LibreOffice could not be read",
+                               "open it and save it as .docx") from e
     return DocumentText(path, DocumentFormat.DOC, doc.lines, warnings=[f"{what} read through LibreOffice's .docx"])
 
 
 # ------------------------------------------------------------------------------------------- spreadsheet
+
+#: The names a spreadsheet program gives new sheets (no heading of the sheet's content).
+DEFAULT_SHEET_NAME = re.compile(r"^(?:sheet|工作表|表)\s*\d*$", re.I)
 
 
 def _read_spreadsheet(path: Path) -> DocumentText:
@@ -572,9 +582,6 @@ def _read_spreadsheet(path: Path) -> DocumentText:
         lines.extend(block)
     return DocumentText(path, DocumentFormat.SPREADSHEET, lines)
 
-
-#: The names a spreadsheet program gives new sheets (no heading of the sheet's content).
-DEFAULT_SHEET_NAME = re.compile(r"^(?:sheet|工作表|表)\s*\d*$", re.I)
 
 
 def _sheet_lines(rows: list[list[Any]]) -> list[str]:

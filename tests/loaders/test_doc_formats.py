@@ -59,3 +59,13 @@ def test_a_damaged_doc_names_the_file(tmp_path):
     with pytest.raises(UnsupportedDocument) as err:
         read_document(path)
     assert str(err.value).startswith(f"{path}: ") and "save it as .docx" in str(err.value)
+
+
+def test_an_rtf_saved_as_txt_is_converted_as_rtf(tmp_path):
+    # The format is told by content: LibreOffice must get the RTF as .rtf, or it converts the RTF source as text.
+    disguised = tmp_path / "guide.txt"
+    disguised.write_bytes((DATA / "gd-imaging-2026.rtf").read_bytes())
+    doc = read_document(disguised)
+    assert doc.format is DocumentFormat.DOC
+    assert doc.lines == read_document(DATA / "gd-imaging-2026.rtf").lines
+    assert not any(ln.startswith("{\\rtf") for ln in doc.lines)
