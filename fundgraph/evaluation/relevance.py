@@ -2367,15 +2367,11 @@ def evaluate_relevance(settings: Settings, *, path: Path = GRADED_PATH, ablation
             spreads.append(multi_seed_cv(UnionRerankedRuns.of(reranked, **options), graded, k=k,
                                          confidences=CONFIDENCES, name=name))
         # Session 16 (not shipped): the learned term weights smoothed toward a prior predicted from the terms'
-        # corpus features; each row under the headline's seeds and under CHECK_SEEDS (a second draw of the folds).
-        for name, make, extra in PRIOR_ABLATION:
-            learner = make(runs)
-            for seeds in (SEEDS, CHECK_SEEDS):
-                spreads.append(multi_seed_cv(learner, graded, k=k, seeds=seeds, confidences=CONFIDENCES,
-                                             grid={**LEARNED_GRID, **extra}, name=f"{name} s{seeds[0]}-{seeds[-1]}"))
-        # Session 22 (not shipped): the idf times a general-language factor from jieba's idf table, no grades
-        # (the shipped row is spreads[0]; its encodings are shared with the γ-by-CV row).
-        for name, learner, extra in general_idf_ablation(runs, learned)[1:]:
+        # corpus features. Session 22 (not shipped): the idf times a general-language factor from jieba's idf
+        # table, no grades (the shipped row is spreads[0]; its encodings are shared with the γ-by-CV row). Each row
+        # under the headline's seeds and under CHECK_SEEDS (a second draw of the folds).
+        prior_rows = ((name, make(runs), extra) for name, make, extra in PRIOR_ABLATION)  # made one at a time
+        for name, learner, extra in itertools.chain(prior_rows, general_idf_ablation(runs, learned)[1:]):
             for seeds in (SEEDS, CHECK_SEEDS):
                 spreads.append(multi_seed_cv(learner, graded, k=k, seeds=seeds, confidences=CONFIDENCES,
                                              grid={**LEARNED_GRID, **extra}, name=f"{name} s{seeds[0]}-{seeds[-1]}"))
