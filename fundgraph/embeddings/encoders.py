@@ -106,8 +106,11 @@ TERM_WEIGHTS_PATH = EVAL_DIR / "term_weights.json"
 #: set by nested CV with the learned term weights (``fundgraph eval similarity --ablation``, 1,122 pairs): nDCG@5
 #: 0.748 against 0.692 for the session-8 features (Chinese runs only, lexicon normalisation, min_df 2, 4,000-feature
 #: cap); putting back any one of them costs 0.009–0.028.
+#: Session 23: each bigram's idf also times its general-language specificity (``general_idf`` γ 1,
+#: :mod:`fundgraph.embeddings.specificity`): nested CV 0.702 → 0.712 (fold seeds 15, 1–4), 0.693 → 0.700 (5–9),
+#: 0.697 → 0.712 (10–14).
 SHIPPED_LEXICAL: dict[str, Any] = {"word_share": 0.0, "char_unigrams": True, "latin_only": True, "normalise": False,
-                                   "all_chars": True, "min_df": 1, "max_features": 50_000}
+                                   "all_chars": True, "min_df": 1, "max_features": 50_000, "general_idf": 1.0}
 
 
 @functools.cache
@@ -334,6 +337,9 @@ class LexicalEncoder(Encoder):
         term_weights: feature (a normalised word, or ``CHAR_PREFIX`` + a bigram) → factor on its idf, learned from
             graded pairs (:data:`TERM_WEIGHTS_PATH`): a term shared mostly by unrelated pairs (大模型, 平台) weighs
             less, one shared by related pairs more. Applied at :meth:`fit`, so build and queries weigh alike.
+        general_idf: γ of the general-language specificity factor on each bigram feature's idf
+            (:mod:`fundgraph.embeddings.specificity`: jieba's general-Chinese idf over the vocabulary's median,
+            to the power γ); 0: none. Applied at :meth:`fit` over the fitted vocabulary, so any corpus gets it.
     """
 
     name = "lexical"
@@ -355,9 +361,11 @@ class LexicalEncoder(Encoder):
         char_unigrams: bool = False,
         normalise: bool = True,
         all_chars: bool = False,
+        general_idf: float = 0.0,
     ) -> None:
         self.lexicon = lexicon or Lexicon()
         self.term_weights = dict(term_weights or {})
+        self.general_idf = float(general_idf)
         self.char_unigrams = char_unigrams
         self.normalise = normalise
         self.all_chars = all_chars
@@ -511,6 +519,11 @@ class LexicalEncoder(Encoder):
             i = self.vocabulary.get(t)
             if i is not None:
                 idf[i] *= w
+        if self.general_idf > 0:
+            from fundgraph.embeddings.specificity import general_idf_factors, general_idf_table
+
+            idf *= general_idf_factors(terms, general_idf_table(), gamma=self.general_idf,
+                                       bigrams_only=True).astype(np.float32)
         self.idf = idf
         self._fitted = (ids, memo)
         return self
@@ -708,6 +721,7 @@ class LexicalEncoder(Encoder):
             "char_unigrams": self.char_unigrams,
             "normalise": self.normalise,
             "all_chars": self.all_chars,
+            "general_idf": self.general_idf,
             "default_threshold": self.default_threshold,
             "lexicon": self.lexicon.state(),
         }
@@ -728,6 +742,7 @@ class LexicalEncoder(Encoder):
             char_unigrams=bool(state.get("char_unigrams", False)),
             normalise=bool(state.get("normalise", True)),
             all_chars=bool(state.get("all_chars", False)),
+            general_idf=float(state.get("general_idf", 0.0)),
         )
         enc.vocabulary = {t: i for i, t in enumerate(state["vocabulary"])}
         enc.idf = np.asarray(state["idf"], dtype=np.float32)

@@ -92,7 +92,7 @@ class ScoringConfig:
     hierarchy_decay: float = 0.7
     hierarchy_depth: int = 3
     #: Text cosine at which shared entities count in full; below it their weight falls linearly to 0 (0: off).
-    entity_gate: float = 0.3
+    entity_gate: float = 0.1
 
     def state(self) -> dict[str, Any]:
         """JSON-able form."""

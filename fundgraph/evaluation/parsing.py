@@ -12,7 +12,9 @@ Scores (micro-averaged over directions, plus whole documents):
 
 Titles are compared after :func:`normalise_title` only (whitespace removed, full-/half-width forms folded), so
 a title with its number, a trailing 。 or a missing line-broken tail counts as wrong. Codes are reported (how
-many matched directions also carry the expected code) but do not enter recall or precision.
+many matched directions also carry the expected code) but do not enter recall or precision; a code the parser
+qualified by its section because the numbering restarts in each one (``2-1`` for the ``1`` printed under the
+second section, :func:`fundgraph.loaders.layout._qualify_restarts`) carries the printed code.
 
 The naive baseline of issue 10 (:func:`baseline_parse`: the most frequent line-start numbering pattern of the
 document, title up to the first 。；： or line end) is evaluated in the same run.
@@ -187,13 +189,18 @@ def compare(file: str, expected: list[tuple[str, str]], found: list[tuple[str, s
         key = normalise_title(t)
         k = seen[key]
         seen[key] += 1
-        if k < len(exp_codes.get(key, [])) and exp_codes[key][k] == normalise_title(c):
+        if k < len(exp_codes.get(key, [])) and code_matches(exp_codes[key][k], normalise_title(c)):
             codes_right += 1
     left = want - got
     missed = [(c, t) for c, t in expected if _take(left, normalise_title(t))]
     over = got - want
     extra = [(c, t) for c, t in found if _take(over, normalise_title(t))]
     return DocumentResult(file, len(expected), len(found), matched, codes_right, missed, extra)
+
+
+def code_matches(expected: str, found: str) -> bool:
+    """Whether ``found`` is the printed code ``expected``, or that code qualified by its section (``2-1`` for ``1``)."""
+    return found == expected or (found.endswith("-" + expected) and len(found) > len(expected) + 1)
 
 
 def _take(counter: Counter[str], key: str) -> bool:

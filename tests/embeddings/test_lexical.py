@@ -194,3 +194,32 @@ def test_kept_features_are_the_most_frequent_ties_by_name(lexicon):
             df = {t: int(c) for t, c in zip(names, counts, strict=True) if c > 0}
             kept = sorted((t for t, c in df.items() if c >= min_df), key=lambda t: (-df[t], t))
             assert enc._kept_features(names, counts) == sorted(kept[:cap]), (min_df, cap)
+
+
+def test_general_idf_weighs_bigrams_by_their_specificity_in_chinese_at_large():
+    from fundgraph.embeddings.encoders import CHAR_PREFIX, SHIPPED_LEXICAL
+    from fundgraph.embeddings.specificity import general_idf_table
+
+    docs = ["平台技术研究与脑机接口", "平台技术与影像组学分析", "脑机接口的影像组学平台", "影像平台的接口"]
+    options = {**SHIPPED_LEXICAL, "general_idf": 0.0}
+    plain = LexicalEncoder(**options).fit(docs)
+    shipped = LexicalEncoder(**{**options, "general_idf": 1.0}).fit(docs)
+    assert plain.vocabulary == shipped.vocabulary
+    ratio = {t: shipped.idf[i] / plain.idf[i] for t, i in plain.vocabulary.items()}
+    table = general_idf_table()
+    bigrams = {t: t[len(CHAR_PREFIX):] for t in ratio if len(t) == len(CHAR_PREFIX) + 2}
+    found = {t: table[b] for t, b in bigrams.items() if b in table}
+    assert {"平台", "技术", "影像", "接口"} <= {t[len(CHAR_PREFIX):] for t in found}
+    # the more common a bigram is as a word anywhere (技术 4.7, 平台 6.2), the less it keeps; the rarer (影像 8.8),
+    # the more it gains; single characters and bigrams the table lacks (术研 across two words) are left alone
+    by_general = sorted(found, key=found.__getitem__)
+    assert [ratio[t] for t in by_general] == sorted(ratio[t] for t in by_general)
+    assert ratio[CHAR_PREFIX + "技术"] < ratio[CHAR_PREFIX + "平台"] <= 1 < ratio[CHAR_PREFIX + "影像"]
+    assert ratio[CHAR_PREFIX + "技术"] < 1
+    assert all(0.25 - 1e-6 <= r <= 2 + 1e-6 for r in ratio.values())
+    assert all(r == pytest.approx(1.0) for t, r in ratio.items() if t not in found)
+    assert ratio[CHAR_PREFIX + "术研"] == pytest.approx(1.0)  # across two words: not in the table
+    # the factor is part of the fitted idf: a state rebuilds the same encoder, and a re-fit from it weighs alike
+    again = encoder_from_state(shipped.state())
+    assert again.general_idf == 1.0 and np.array_equal(again.idf, shipped.idf)
+    assert (again.encode(docs) != shipped.encode(docs)).nnz == 0

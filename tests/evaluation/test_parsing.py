@@ -57,6 +57,9 @@ def test_compare_counts_misses_extras_and_codes():
     assert r.extra == [("4", "申请条件"), ("5", "戊己研")]
     assert not r.fully_right
     assert compare("x", exp, list(exp)).fully_right
+    # a code qualified by its section (numbering restarting per section) carries the printed one; others do not
+    q = compare("x", [("1", "甲乙研究"), ("2", "丙丁研究")], [("2-1", "甲乙研究"), ("12", "丙丁研究")])
+    assert q.codes_right == 1
 
 
 def test_perfect_parser_scores_one_and_baseline_runs_beside_it():

@@ -681,3 +681,24 @@ def test_general_idf_weights_multiply_the_learned_weights():
     assert w["#技术"] == pytest.approx(learned["#技术"] * 0.5, abs=1e-4)
     assert w["#影像"] == pytest.approx(2.0)  # no judged pair shares it: the factor alone
     assert runs.weights(0.0, ["q"]) == {"#技术": 0.5, "#影像": 2.0}  # α 0: the factor alone
+
+
+def test_word_mix_reorders_only_the_first_pass_pool_and_keeps_the_plain_edges():
+    from fundgraph.evaluation.relevance import WordMixRuns
+
+    small, runs, point, plain = _three_queries()
+    mix = WordMixRuns(runs, pool=10)
+    assert mix.separate_edges
+    assert mix.edge_signal({**point, "word_mix": 0.4}, [], small.queries) == plain
+    assert mix.signal({**point, "word_mix": 0.0}, [], small.queries) == plain
+    mixed = mix.signal({**point, "word_mix": 0.4}, [], small.queries)
+    moved = False
+    for q in small.queries:
+        first = sorted(plain[q], key=lambda c: (-plain[q][c], c))
+        now = sorted(mixed[q], key=lambda c: (-mixed[q][c], c))
+        # the pool (the first pass's best 10) stays the top 10, in another order; the rest keep their order below
+        assert set(now[:10]) == set(first[:10]) and now[10:] == first[10:]
+        moved |= now[:10] != first[:10]
+    assert moved
+    # every candidate mixed (pool 0): a candidate from below the first pass's best 10 may rise into them
+    assert WordMixRuns(runs, pool=0).signal({**point, "word_mix": 0.6}, [], small.queries) != mixed
