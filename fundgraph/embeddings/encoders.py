@@ -31,6 +31,7 @@ import scipy.sparse as sp
 from fundgraph.core.errors import FundgraphError, InputError, MissingDependency
 from fundgraph.core.paths import EVAL_DIR
 from fundgraph.embeddings.lexicon import FOLD, Lexicon, fold_letters
+from fundgraph.embeddings.specificity import general_idf_factors, general_idf_table
 from fundgraph.embeddings.vectors import TextMatrix, as_query, l2_normalise, to_csr
 
 if TYPE_CHECKING:
@@ -520,9 +521,8 @@ class LexicalEncoder(Encoder):
             if i is not None:
                 idf[i] *= w
         if self.general_idf > 0:
-            from fundgraph.embeddings.specificity import general_idf_factors, general_idf_table
-
-            idf *= general_idf_factors(terms, general_idf_table(), gamma=self.general_idf,
+            words = [t.removeprefix(CHAR_PREFIX) for t in terms]
+            idf *= general_idf_factors(words, general_idf_table(), gamma=self.general_idf,
                                        bigrams_only=True).astype(np.float32)
         self.idf = idf
         self._fitted = (ids, memo)

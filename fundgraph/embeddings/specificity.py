@@ -21,8 +21,6 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from fundgraph.embeddings.encoders import CHAR_PREFIX
-
 #: No feature is cut below a quarter or lifted above twice its corpus idf.
 CLIP = (0.25, 2.0)
 
@@ -40,24 +38,22 @@ def general_idf_table() -> Mapping[str, float]:
     return out
 
 
-def general_idf_factors(features: Sequence[str], table: Mapping[str, float], *, gamma: float,
+def general_idf_factors(words: Sequence[str], table: Mapping[str, float], *, gamma: float,
                         absent: str = "one", clip: tuple[float, float] = CLIP,
                         bigrams_only: bool = False) -> np.ndarray:
-    """Per feature, a factor on its corpus idf from its general-language idf: ``(idf_g / ref)^γ``, clipped.
+    """Per word (a feature's text: a character unigram or bigram, lowered as encoded), a factor on its corpus idf.
 
-    A character feature (``CHAR_PREFIX`` + a unigram or bigram) is looked up as written (lowered, as encoded);
-    ``ref`` is the median general idf of the features found, so a feature as specific as the corpus's typical one
-    keeps its idf and a general-Chinese common one (技术 4.7, 系统 5.0, 平台 6.2) loses some. A feature the table
-    lacks (a bigram across two words, Latin, digits) gets ``absent``: "one" (factor 1) or "median" (the table's
-    median idf, as ``jieba.analyse`` treats an unknown word). ``bigrams_only``: a single character counts as
-    absent (its table idf is that of the character as a word on its own: 研 9.6 though 研究 is 4.3).
+    ``(idf_g / ref)^γ``, clipped; ``ref`` is the median general idf of the words found, so a word as specific as the
+    corpus's typical one keeps its idf and a general-Chinese common one (技术 4.7, 系统 5.0, 平台 6.2) loses some. A
+    word the table lacks (a bigram across two words, Latin, digits) gets ``absent``: "one" (factor 1) or "median"
+    (the table's median idf, as ``jieba.analyse`` treats an unknown word). ``bigrams_only``: a single character
+    counts as absent (its table idf is that of the character as a word on its own: 研 9.6 though 研究 is 4.3).
     """
-    text = [t[len(CHAR_PREFIX):] if t.startswith(CHAR_PREFIX) else t for t in features]
-    found = np.array([math.nan if bigrams_only and len(t) < 2 else table.get(t, math.nan) for t in text],
+    found = np.array([math.nan if bigrams_only and len(t) < 2 else table.get(t, math.nan) for t in words],
                      dtype=np.float64)
     hit = ~np.isnan(found)
     if not hit.any():
-        return np.ones(len(features))
+        return np.ones(len(words))
     ref = float(np.median(found[hit]))
     if absent == "median":
         found[~hit] = float(np.median(np.fromiter(table.values(), dtype=np.float64)))

@@ -85,7 +85,8 @@ from fundgraph.embeddings.encoders import (
 from fundgraph.embeddings.lexicon import Lexicon
 from fundgraph.embeddings.scoring import ScoringConfig, rank
 from fundgraph.embeddings.specificity import CLIP as GENERAL_IDF_CLIP
-from fundgraph.embeddings.specificity import general_idf_factors, general_idf_table
+from fundgraph.embeddings.specificity import general_idf_factors as _word_factors
+from fundgraph.embeddings.specificity import general_idf_table
 
 GRADED_PATH = EVAL_DIR / "graded_similar.yaml"
 CALIBRATION_PATH = EVAL_DIR / "calibration.json"
@@ -1896,6 +1897,11 @@ PRIOR_ABLATION: tuple[tuple[str, Callable[[ShippedRuns], LearnedRuns], dict[str,
 
 #: Powers γ of the factor offered (γ 0: no factor; :class:`FeatureChoice` lets the inner CV pick one).
 GENERAL_IDF_GAMMAS = (0.0, 0.5, 1.0)
+
+
+def general_idf_factors(features: Sequence[str], table: Mapping[str, float], **options: Any) -> np.ndarray:
+    """:func:`fundgraph.embeddings.specificity.general_idf_factors` of encoder features (``CHAR_PREFIX`` + text)."""
+    return _word_factors([t.removeprefix(CHAR_PREFIX) for t in features], table, **options)
 
 
 class GeneralIdfRuns(LearnedRuns):
