@@ -522,7 +522,7 @@ class LexicalEncoder(Encoder):
                 idf[i] *= w
         if self.general_idf > 0:
             words = [t.removeprefix(CHAR_PREFIX) for t in terms]
-            idf *= general_idf_factors(words, general_idf_table(), gamma=self.general_idf,
+            idf *= general_idf_factors(words, general_idf_table(set(words)), gamma=self.general_idf,
                                        bigrams_only=True).astype(np.float32)
         self.idf = idf
         self._fitted = (ids, memo)

@@ -15,9 +15,8 @@ nDCG@5 by about 0.01 on every fold seed tried; every n-gram looked up does nothi
 
 from __future__ import annotations
 
-import functools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
 
@@ -25,16 +24,19 @@ import numpy as np
 CLIP = (0.25, 2.0)
 
 
-@functools.cache
-def general_idf_table() -> Mapping[str, float]:
-    """The general-Chinese idf table jieba ships ("word idf" a line; 270,131 words), read once per process."""
+def general_idf_table(words: Collection[str] | None = None) -> dict[str, float]:
+    """The general-Chinese idf table jieba ships ("word idf" a line; 270,131 words), or its entries for ``words``.
+
+    Read afresh on every call: the whole table as a dict is ~50 MB, and a build needs only its vocabulary's entries.
+    """
     from importlib import resources
 
     out: dict[str, float] = {}
-    for line in resources.files("jieba").joinpath("analyse", "idf.txt").read_text(encoding="utf-8").splitlines():
-        word, _, idf = line.strip().rpartition(" ")
-        if word:
-            out[word] = float(idf)
+    with resources.files("jieba").joinpath("analyse", "idf.txt").open(encoding="utf-8") as lines:
+        for line in lines:
+            word, _, idf = line.strip().rpartition(" ")
+            if word and (words is None or word in words):
+                out[word] = float(idf)
     return out
 
 
