@@ -13,8 +13,6 @@ choices of the mix and α.
 from __future__ import annotations
 
 import argparse
-import json
-from collections import Counter
 
 from fundgraph.core.settings import Settings
 from fundgraph.evaluation import relevance as R
@@ -33,20 +31,7 @@ def main() -> None:
     rows = [("shipped (same run)", shipped, {})] + [
         (name, R.WordMixRuns(runs, **options), extra) for name, options, extra in chosen]
     seed_sets = [tuple(args.seeds)] if args.seeds else [R.SEEDS, R.CHECK_SEEDS]
-    spreads = []
-    for seeds in seed_sets:
-        for name, learner, extra in rows:
-            sp = R.multi_seed_cv(learner, graded, seeds=seeds, confidences=R.CONFIDENCES,
-                                 grid={**R.LEARNED_GRID, **extra}, name=f"{name} s{seeds[0]}-{seeds[-1]}")
-            spreads.append(sp)
-            print("\n".join(R.format_spreads([sp])[2:3]), flush=True)
-            picks = Counter((c.get("word_mix"), c["term_alpha"]) for seed in sp.choices for c in seed)
-            print(f"    folds' (mix, α): {dict(picks)}; per-seed edges "
-                  f"{[(s.edges_related, s.edges_judged) for s in sp.per_seed]}", flush=True)
-    print("\n".join(R.format_spreads(spreads)))
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump([s.as_dict() for s in spreads], f, ensure_ascii=False, indent=1)
+    R.run_rows(rows, graded, seed_sets, knob="word_mix", json_path=args.json)
 
 
 if __name__ == "__main__":

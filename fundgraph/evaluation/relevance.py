@@ -2066,6 +2066,31 @@ WORD_MIX_ABLATION: tuple[tuple[str, dict[str, Any], dict[str, tuple[float, ...]]
 )
 
 
+def run_rows(rows: Sequence[tuple[str, LearnedRuns, Mapping[str, tuple[Any, ...]]]], graded: GradedSet,
+             seed_sets: Sequence[Sequence[int]], *, knob: str, json_path: str | None = None) -> list[SeedSpread]:
+    """Each row's multi-seed nested CV under each seed set, printed as it ends (an ablation script's loop).
+
+    ``rows``: name, the runs, the knobs added to :data:`LEARNED_GRID`; ``knob``: the grid knob whose choices by
+    the folds are printed beside α. Prints the headline table of every row at the end; ``json_path``: also writes
+    the spreads there.
+    """
+    spreads = []
+    for seeds in seed_sets:
+        for name, learner, extra in rows:
+            sp = multi_seed_cv(learner, graded, seeds=seeds, confidences=CONFIDENCES,
+                               grid={**LEARNED_GRID, **extra}, name=f"{name} s{seeds[0]}-{seeds[-1]}")
+            spreads.append(sp)
+            print("\n".join(format_spreads([sp])[2:3]), flush=True)
+            picks = Counter((c.get(knob), c["term_alpha"]) for seed in sp.choices for c in seed)
+            print(f"    folds' ({knob}, α): {dict(picks)}; per-seed edges "
+                  f"{[(x.edges_related, x.edges_judged) for x in sp.per_seed]}", flush=True)
+    print("\n".join(format_spreads(spreads)))
+    if json_path:
+        with open(json_path, "w", encoding="utf-8") as f:
+            json.dump([x.as_dict() for x in spreads], f, ensure_ascii=False, indent=1)
+    return spreads
+
+
 def learned_points(frozen: Mapping[str, float] | None = None,
                    grid: Mapping[str, Sequence[float]] | None = None) -> list[dict[str, float]]:
     """Every point of ``grid`` (:data:`LEARNED_GRID`), with the ``frozen`` knobs held at their given values."""
