@@ -3,7 +3,8 @@
 A guideline corpus's own idf cannot tell a buzzword from a topic when both are rare in it: 平台, 技术, 系统, 大模型
 link unrelated directions across programs. jieba ships an idf table of general Chinese (``jieba/analyse/idf.txt``,
 270,131 words); a character bigram that is a common word anywhere (技术 4.7, 系统 5.0, 平台 6.2) then loses some of
-its weight, one that is rare in general text (脑机 or 影像组) gains some. No grades are read.
+its weight, one that is rarer in general text than the corpus's typical bigram (影像 8.8, 接口 8.7) gains some; a
+bigram the table lacks (脑机, or one across two words) keeps its idf. No grades are read.
 
 The factor of a feature is ``(general idf / ref) ^ γ``, clipped to :data:`CLIP`, where ``ref`` is the median general
 idf of the features of the vocabulary the table holds (so a feature as specific as the corpus's typical one keeps
