@@ -702,3 +702,12 @@ def test_word_mix_reorders_only_the_first_pass_pool_and_keeps_the_plain_edges():
     assert moved
     # every candidate mixed (pool 0): a candidate from below the first pass's best 10 may rise into them
     assert WordMixRuns(runs, pool=0).signal({**point, "word_mix": 0.6}, [], small.queries) != mixed
+
+
+def test_rjieba_words_are_the_plain_tokenisers_on_chinese_text():
+    from fundgraph.embeddings.encoders import Lexicon, Tokeniser
+    from fundgraph.evaluation.relevance import rjieba_words
+
+    text = "基于多模态影像的阿尔茨海默病早期预警研究，发表论文10篇。"
+    assert rjieba_words(text) == Tokeniser(Lexicon(), ())(text)
+    assert "影像" in rjieba_words(text) and "10" not in rjieba_words(text)
