@@ -2049,7 +2049,7 @@ class WordMixRuns(LearnedRuns):
     def signal(self, point: Mapping[str, Any], train: Sequence[str], queries: Iterable[str]) -> Signal:
         """The first pass's scores with its best ``pool`` mixed (2 + the mix: above the rest)."""
         m = float(point.get("word_mix", 0.0))
-        plain = LearnedRuns.signal(self, {k: v for k, v in point.items() if k != "word_mix"}, train, queries)
+        plain = self.edge_signal(point, train, queries)
         if m <= 0:
             return plain
         out: Signal = {}
