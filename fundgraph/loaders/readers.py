@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import codecs
 import datetime
+import io
 import re
 import shutil
 import subprocess
@@ -121,7 +122,7 @@ def read_document(path: str | Path) -> DocumentText:
     elif kind is DocumentFormat.HTML:
         doc = _read_html(data, path)
     elif kind is DocumentFormat.SPREADSHEET:
-        doc = _read_spreadsheet(path)
+        doc = _read_spreadsheet(data, path)
     elif kind is DocumentFormat.DOC:
         doc = _read_doc(data, path)
     else:
@@ -559,13 +560,14 @@ def _read_doc(data: bytes, path: Path) -> DocumentText:
 DEFAULT_SHEET_NAME = re.compile(r"^(?:sheet|工作表|表)\s*\d*$", re.I)
 
 
-def _read_spreadsheet(path: Path) -> DocumentText:
+def _read_spreadsheet(data: bytes, path: Path) -> DocumentText:
+    """A workbook's sheets as lines, from the bytes already read (calamine tells .xlsx, .xls and .ods by content)."""
     try:
         from python_calamine import CalamineError, CalamineWorkbook
     except ImportError as e:
         raise MissingDependency("python-calamine", "formats", "reading spreadsheets") from e
     try:
-        book = CalamineWorkbook.from_path(str(path))
+        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
         sheets = [(name, book.get_sheet_by_name(name).to_python(skip_empty_area=True)) for name in book.sheet_names]
     except (CalamineError, ValueError, OSError) as e:  # a damaged file; PasswordError: an encrypted one
         raise _unsupported(path, f"damaged or protected spreadsheet ({e})",
