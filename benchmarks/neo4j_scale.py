@@ -73,8 +73,9 @@ def replicate(built: BuiltGraph, times: int) -> BuiltGraph:
         ids += [rid(d) for d in built.direction_ids]
     vecs = vx.as_rows(built.vectors)
     stacked = sp.vstack([vecs] * times).tocsr() if sp.issparse(vecs) else vecs.repeat(times, axis=0)
+    words = None if built.words is None else sp.vstack([built.words] * times).tocsr()
     return BuiltGraph(graph=g, direction_ids=ids, vectors=stacked, encoder_state=built.encoder_state,
-                      meta={**built.meta, "direction_count": len(ids), "replicated": times})
+                      meta={**built.meta, "direction_count": len(ids), "replicated": times}, words=words)
 
 
 def load_unwind(store: Neo4jStore, built: BuiltGraph) -> dict[str, Any]:

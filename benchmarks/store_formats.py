@@ -104,9 +104,10 @@ def write_home(source: Path, copies: int, home: Path) -> None:
     g = _replicate(built.graph, copies)
     ids = [f"{d}~{c}" for c in range(copies) for d in built.direction_ids] if copies > 1 else built.direction_ids
     vectors = sp.vstack([built.vectors] * copies, format="csr") if copies > 1 else built.vectors
+    words = built.words if copies == 1 or built.words is None else sp.vstack([built.words] * copies, format="csr")
     t = time.perf_counter()
     EmbeddedStore(home).replace(BuiltGraph(graph=g, direction_ids=ids, vectors=vectors, meta=dict(built.meta),
-                                           encoder_state=dict(built.encoder_state)))
+                                           encoder_state=dict(built.encoder_state), words=words))
     print(f"home {home}: {len(ids):,} directions, {g.number_of_edges():,} edges, written in "
           f"{time.perf_counter() - t:.0f} s", flush=True)
 

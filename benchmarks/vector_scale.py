@@ -71,7 +71,7 @@ def build_one(manifest: Path, cache: Path, home: Path) -> dict:
     t0 = time.perf_counter()
     sim = add_similarity_layer(g, docs, None, settings=settings,
                                progress=lambda msg: clock.enter(MESSAGES.get(msg, clock.stage)))
-    built = BuiltGraph(graph=g, direction_ids=sim.direction_ids, vectors=sim.vectors,
+    built = BuiltGraph(graph=g, direction_ids=sim.direction_ids, vectors=sim.vectors, words=sim.words,
                        encoder_state=sim.encoder_state,
                        meta={"built_at": "benchmark", "encoder": sim.encoder_state.get("name"),
                              "programs": [d.program.id for d in docs],

@@ -110,7 +110,8 @@ def corpus_copy(corpus_built: BuiltGraph) -> BuiltGraph:
 
     return BuiltGraph(graph=copy.deepcopy(corpus_built.graph.copy()), direction_ids=list(corpus_built.direction_ids),
                       vectors=corpus_built.vectors.copy(), encoder_state=copy.deepcopy(corpus_built.encoder_state),
-                      meta=copy.deepcopy(corpus_built.meta))
+                      meta=copy.deepcopy(corpus_built.meta),
+                      words=None if corpus_built.words is None else corpus_built.words.copy())
 
 
 @pytest.fixture(scope="session")

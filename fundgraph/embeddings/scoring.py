@@ -92,7 +92,12 @@ class ScoringConfig:
     hierarchy_decay: float = 0.7
     hierarchy_depth: int = 3
     #: Text cosine at which shared entities count in full; below it their weight falls linearly to 0 (0: off).
-    entity_gate: float = 0.1
+    entity_gate: float = 0.3
+    #: Weight of the word TF-IDF cosine in the mix that re-orders the first pass's best ``word_pool``
+    #: (:mod:`fundgraph.embeddings.words`; 0: no mix). Chosen with the gate and the term weights' α on the mixed
+    #: lists (term_weights.json), the pool not tuned.
+    word_mix: float = 0.4
+    word_pool: int = 30
 
     def state(self) -> dict[str, Any]:
         """JSON-able form."""
@@ -107,6 +112,8 @@ class ScoringConfig:
             "hierarchy_decay": self.hierarchy_decay,
             "hierarchy_depth": self.hierarchy_depth,
             "entity_gate": self.entity_gate,
+            "word_mix": self.word_mix,
+            "word_pool": self.word_pool,
         }
 
     def with_(self, **changes: Any) -> ScoringConfig:
@@ -130,6 +137,8 @@ class ScoringConfig:
             hierarchy_decay=float(state.get("hierarchy_decay", d.hierarchy_decay)),
             hierarchy_depth=int(state.get("hierarchy_depth", d.hierarchy_depth)),
             entity_gate=float(state.get("entity_gate", d.entity_gate)),
+            word_mix=float(state.get("word_mix", d.word_mix)),
+            word_pool=int(state.get("word_pool", d.word_pool)),
         )
 
     @property
@@ -165,6 +174,8 @@ class Candidates:
         cited: entity id → how many directions cite it (search suggestions); None: counted over these rows.
         idf_given: ``idf`` and ``cited`` are a whole graph's, of which these rows are some directions (the Neo4j
             store reads them per request): ``idf`` is used as given, even empty, not counted over the rows.
+        words: each row's word TF-IDF (:class:`fundgraph.embeddings.words.WordVectoriser`, unit CSR rows) when the
+            build kept them: the word mix re-orders a ranking's best by them (None: no mix).
     """
 
     ids: list[str]
@@ -177,11 +188,14 @@ class Candidates:
     hierarchy_decay: float = 0.0
     type_weights: dict[str, float] = field(default_factory=dict)
     cited: dict[str, int] | None = None
+    words: sp.csr_matrix | None = None
     idf_given: InitVar[bool] = False
 
     def __post_init__(self, idf_given: bool) -> None:
         if not (len(self.ids) == len(self.programs) == len(self.entities) == self.vectors.shape[0]):
             raise ValueError("ids, programs, entities and vectors must have one row per direction")
+        if self.words is not None and self.words.shape[0] != len(self.ids):
+            raise ValueError("words must have one row per direction")
         if not self.idf and not idf_given:
             self.idf = rarity_weights(self.entities)
         self.index = {d: i for i, d in enumerate(self.ids)}

@@ -45,10 +45,12 @@ from fundgraph.graph.build.similarity import (
     LineageRule,
     candidates_from_graph,
     direction_fields,
+    direction_words,
     encode_directions,
     find_continues,
     lineage_rule,
     similar_cut,
+    wants_words,
 )
 from fundgraph.loaders.records import ParsedDocument
 
@@ -232,20 +234,21 @@ def metrics(rankings: dict[str, list[str]], gold: Gold, k: int) -> tuple[float, 
 
 
 def _rankings(cands: Candidates, config: ScoringConfig, queries: list[str]) -> dict[str, list[str]]:
+    """Each query's cross-program ranking, as ``similar`` lists it.
+
+    Re-ordered by the word mix when ``cands`` carry word rows (:meth:`RankingContext.mixed`).
+    """
+    from fundgraph.graph.read.ranking import RankingContext
+
+    context = RankingContext({"scoring": config.state()}, {})
     out = {}
     for q in queries:
         i = cands.index[q]
-        out[q] = [
-            s.id
-            for s in rank(
-                cands.vectors[i],
-                cands.entities[i],
-                cands,
-                config=config,
-                exclude=i,
-                exclude_program=cands.programs[i],
-            )
-        ]
+        ranked = rank(cands.vectors[i], cands.entities[i], cands, config=config, exclude=i,
+                      exclude_program=cands.programs[i])
+        if cands.words is not None:
+            ranked = context.mixed(ranked, cands.words[i], cands, len(ranked))
+        out[q] = [s.id for s in ranked]
     return out
 
 
@@ -310,9 +313,12 @@ def gold_folds(gold: Gold) -> tuple[list[str], list[str]]:
 
 
 def cross_validate(
-    g: nx.MultiDiGraph, ids: list[str], vectors: np.ndarray, gold: Gold, base: ScoringConfig, *, k: int = 5
+    g: nx.MultiDiGraph, ids: list[str], vectors: np.ndarray, gold: Gold, base: ScoringConfig, *, k: int = 5,
+    words: Any = None,
 ) -> tuple[float, float, list[dict[str, float]]]:
     """2-fold cross-validated Recall@k and MRR: weights tuned on one fold, scored on the other.
+
+    ``words``: the directions' word rows, when the lists are re-ordered by the word mix.
 
     Returns:
         (Recall@k, MRR) over all queries, each scored with weights tuned on the other fold; and the weights
@@ -328,6 +334,7 @@ def cross_validate(
                     text_weight=tw, entity_weight=1.0 - tw, hierarchy_decay=decay, extracted_keyword_weight=xw
                 )
                 cands = candidates_from_graph(g, ids, vectors, cfg)
+                cands.words = words
                 per_config.append((choice, _rankings(cands, cfg, sorted(gold.relevant))))
 
     def sub(queries: list[str]) -> Gold:
@@ -367,6 +374,9 @@ def evaluate_method(
         g, docs, settings=settings, encoder=encoder, config=config
     )
     cands = candidates_from_graph(g, ids, vectors, cfg)
+    words = None
+    if wants_words(enc, cfg):  # the lists as the stores give them: re-ordered by the word mix
+        words = cands.words = direction_words([direction_fields(d) for doc in docs for d in doc.directions])[1]
     missing = [q for q in gold.relevant if q not in cands.index]
     if missing:
         raise InputError(f"gold set names unknown directions: {missing}", path=GOLD_PATH)
@@ -398,7 +408,8 @@ def evaluate_method(
             docs, cands, cfg, enc, lineage_gold, shipped=lineage_rule(settings, enc)
         )
     if cv:
-        score.cv_recall_at_k, score.cv_mrr, score.cv_choices = cross_validate(g, ids, vectors, gold, cfg, k=k)
+        score.cv_recall_at_k, score.cv_mrr, score.cv_choices = cross_validate(g, ids, vectors, gold, cfg, k=k,
+                                                                               words=words)
     score.seconds = time.perf_counter() - t0
     return score
 

@@ -91,10 +91,11 @@ def test_the_build_scores_with_the_fitted_point_and_features():
     weights = json.loads(TERM_WEIGHTS_PATH.read_text(encoding="utf-8"))
     calibration = json.loads(CALIBRATION_PATH.read_text(encoding="utf-8"))
     cfg = ScoringConfig()
-    assert (cfg.text_weight, cfg.entity_gate) == (weights["text_weight"], weights["entity_gate"])
+    assert (cfg.text_weight, cfg.entity_gate, cfg.word_mix) == (weights["text_weight"], weights["entity_gate"],
+                                                                weights["word_mix"])
     assert cfg.entity_weight == pytest.approx(1.0 - cfg.text_weight)
     assert weights["encoder"] == SHIPPED_LEXICAL and "1191 judged pairs" in weights["fitted_on"]
-    point = {k: weights[k] for k in ("term_alpha", "text_weight", "entity_gate")}
+    point = {k: weights[k] for k in ("term_alpha", "text_weight", "entity_gate", "word_mix")}
     assert str(point) in calibration["fitted_on"] and "1191 judged pairs" in calibration["fitted_on"]
     enc = encoder_from_settings(Settings())
     assert {k: getattr(enc, k) for k in SHIPPED_LEXICAL} == SHIPPED_LEXICAL
@@ -376,6 +377,35 @@ def test_edges_from_another_score_get_their_own_point_and_calibration():
     # edges cut from the edge score at its point (a backwards one would pick the unrelated candidates)
     for s in spread.per_seed:
         assert s.edges_judged > 0 and s.edge_precision == 1.0 and s.no_edge == s.no_counterpart == 3
+
+
+class _TwoPointLearner(_SplitLearner):
+    """Ranks by grade at entity gate 0.1 and backwards at 0.2; its edge score the other way round."""
+
+    def signal(self, point, train, queries):
+        sign = 1.0 if point["entity_gate"] == 0.1 else -1.0
+        return {q: {c: sign * g for c, g in self.graded.grades[q].items()} for q in queries}
+
+
+@pytest.mark.parametrize("one_point", ["ranking", "edges"])
+def test_one_configuration_makes_both_the_ranking_and_the_edges(one_point):
+    from fundgraph.evaluation.relevance import learned_fit
+
+    graded = _toy_graded()
+    grid = {"term_alpha": (5.0,), "text_weight": (0.9,), "entity_gate": (0.1, 0.2)}
+    learner = _TwoPointLearner(graded)
+    learner.one_point = one_point
+    learner.weights = lambda alpha, train: {}
+    spread = multi_seed_cv(learner, graded, seeds=(15, 1), grid=grid)
+    chosen = 0.1 if one_point == "ranking" else 0.2  # the ranking's best, or the edges' best
+    assert all(c["entity_gate"] == c["edge_entity_gate"] == chosen for cs in spread.choices for c in cs)
+    if one_point == "ranking":  # the list reads well; its edge score ranks backwards: calibrated, it links nothing
+        assert spread.spread("ndcg")[0] == 1.0 and all(s.edges == 0 for s in spread.per_seed)
+    else:  # the edges right, the list ranked backwards at their point
+        assert spread.spread("ndcg")[0] < 0.5
+        assert all(s.edges == s.edges_related > 0 for s in spread.per_seed)
+    point, _cal, _weights, _nd = learned_fit(learner, graded, grid=grid)
+    assert point["entity_gate"] == chosen
 
 
 class _OneRankingLearner(_SplitLearner):

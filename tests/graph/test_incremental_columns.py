@@ -56,6 +56,32 @@ def test_the_columns_addition_equals_the_networkx_addition(both):
         assert got.meta[key] == ref.meta[key], key
 
 
+def test_the_new_directions_get_word_rows_of_the_frozen_vocabulary_and_the_stored_ones_stay(both, corpus_built):
+    from fundgraph.embeddings.words import WordVectoriser
+
+    path, got, report, ref, _ = both
+    n_old = len(corpus_built.direction_ids)
+    assert got.words.shape == (len(got.direction_ids), corpus_built.words.shape[1])
+    assert abs(got.words[:n_old] - corpus_built.words).max() == 0  # no stored row changes
+    assert abs(got.words - ref.words).max() == 0  # as the networkx addition makes them
+    # the frozen vocabulary: the build's words and idf, whatever the new document says
+    assert got.encoder_state["words"] == corpus_built.encoder_state["words"]
+    vectoriser = WordVectoriser.from_state(got.encoder_state["words"])
+    new_rows = got.words[n_old:]
+    assert new_rows.shape[0] == len(report.directions) and vectoriser.dimension == new_rows.shape[1]
+    norms = np.sqrt(np.asarray(new_rows.multiply(new_rows).sum(axis=1)).ravel())
+    assert np.all(np.abs(norms - 1) < 1e-5)  # every invented direction shares words with the corpus
+    # served: the store reads the rows it wrote, and the new directions' lists are mixed like every other
+    served = EmbeddedStore(path).queries()
+    cands = served.candidates()
+    assert abs(cands.words - got.words).max() == 0
+    did = report.directions[0]
+    row = cands.index[did]
+    assert served.ranking_context.mixing
+    first = served.ranking_context.similar(cands, row, 5, "all", served.program_of[did])[0]
+    assert [i.direction.id for i in served.similar(did, 5, "all").items] == [s.id for s in first]
+
+
 def test_the_ranking_columns_equal_a_fresh_write(both):
     from fundgraph.graph.stores.embedded.columns import columns_from_built
 

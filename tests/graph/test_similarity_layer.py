@@ -159,6 +159,22 @@ def test_hierarchy_links_parkinson_and_alzheimer_through_neurodegeneration(built
     )
 
 
+def test_the_score_alone_finds_the_designated_partners_clearly_better_than_plain_tfidf():
+    """The first pass (the combined score, no word mix): the earlier gold set's bar of the similarity issue."""
+    from fundgraph.embeddings.scoring import ScoringConfig
+    from fundgraph.evaluation.similarity import build_entity_graph, evaluate_baseline, evaluate_method, load_gold
+
+    settings = Settings(encoder="lexical")
+    g, docs = build_entity_graph(settings)
+    gold = load_gold()
+    score = evaluate_method("score alone", g, docs, gold, settings=settings, encoder=None,
+                            config=ScoringConfig(word_mix=0.0), cv=False)
+    baseline = evaluate_baseline(docs, gold)
+    # measured: 0.874 / 0.717 against 0.699 / 0.629
+    assert score.recall_at_k >= baseline.recall_at_k + 0.15
+    assert score.mrr >= baseline.mrr + 0.07
+
+
 def test_explicit_threshold_in_settings_wins():
     from fundgraph.embeddings.encoders import LexicalEncoder, SentenceTransformerEncoder
     from fundgraph.graph.build.similarity import similar_threshold
@@ -171,9 +187,12 @@ def test_explicit_threshold_in_settings_wins():
 def test_eval_shipped_clearly_above_plain_tfidf_baseline(corpus_eval):
     shipped, baseline = corpus_eval
     assert shipped.queries == baseline.queries >= 50
-    # measured: shipped 0.883 / 0.703 vs baseline 0.699 / 0.629; 2-fold cross-validated 0.860 / 0.743
-    assert shipped.recall_at_k >= baseline.recall_at_k + 0.15
-    assert shipped.mrr >= baseline.mrr + 0.07
+    # measured: shipped 0.813 / 0.696 vs baseline 0.699 / 0.629; 2-fold cross-validated 0.839 / 0.766. The lists
+    # are the score's best re-ordered by the word mix (issue 15's graded set: nDCG@5 0.712 → 0.723); the score
+    # alone finds the designated partners more often (0.874 / 0.717, next test): in 4 queries a partner leaves the
+    # top 5 for candidates the graded set's readers also graded related.
+    assert shipped.recall_at_k >= baseline.recall_at_k + 0.10
+    assert shipped.mrr >= baseline.mrr + 0.06
     assert shipped.cv_recall_at_k >= baseline.recall_at_k + 0.10
     assert shipped.cv_mrr >= baseline.mrr + 0.07
     assert shipped.unrelated_with_edges <= 2

@@ -211,14 +211,18 @@ def test_similar_from_the_stored_list_reads_no_candidate(neo4j_store, neo4j_corp
     real_query = neo4j_connection.query
     monkeypatch.setattr(neo4j_connection, "query", lambda name: named.append(name) or real_query(name))
     q = GraphQueries(neo4j_corpus)
-    answered = 0
+    neo4j_store.vocabulary()  # (read once per build, by the first similar or search request)
+    answered = stored = 0
     for did in q.direction_ids[:20]:
         named.clear()
         got = neo4j_store.similar(did, 3, "cross-program")
         if named == ["find_similar_stored"]:
             answered += 1
+        stored += q.stored_similar(did, 3) is not None
         assert got == q.similar(did, 3, "cross-program")
-    assert answered >= 10
+    # Each direction the stored list answers (the embedded store's rule: with the word mix, those with no edge,
+    # "nothing related"; a list is re-ordered by the mix, so one with edges is ranked live) in one statement.
+    assert answered == stored >= 5
 
 
 def q_filter(**kw):

@@ -9,7 +9,9 @@ What is recomputed, and what stays as the last full build (``fundgraph build`` /
   drift is recorded in the meta (``incremental``): the share of the new directions' feature occurrences
   outside the vocabulary, and the directions added since the full build as a share of its directions; past
   :data:`ADDED_SHARE_BOUND` or :data:`OOV_SHARE_BOUND` the meta (and ``fundgraph add``) suggest
-  ``fundgraph build --full``.
+  ``fundgraph build --full``. The word rows of the word mix (:mod:`fundgraph.embeddings.words`) likewise: the
+  new directions' with the last full build's word vocabulary and idf; no stored row changes. Lists are mixed
+  when asked (nothing mixed is stored), so every list sees the new rows at once.
 - **Entity rarity** (idf over directions): recomputed over every direction, new ones included, as a full build
   and both stores at query time compute it. The SIMILAR_TO lists of directions the new ones do not enter are
   not re-scored: their scores are those of the last build (the idf of N directions moves by at most
@@ -75,6 +77,7 @@ from fundgraph.embeddings.scoring import (
     rescore,
 )
 from fundgraph.embeddings.topk import Selection, block_scores, top_k_all
+from fundgraph.embeddings.words import WordVectoriser
 from fundgraph.graph.build.similarity import (
     LineageRule,
     community_terms,
@@ -104,9 +107,9 @@ ADDED_SHARE_BOUND = 0.10
 #: a document recombined from the synthetic corpus's sentences), so half the new text is invisible to the score.
 OOV_SHARE_BOUND = 0.5
 #: What the meta says of the rule (shown by ``fundgraph add``).
-RULE = ("text vectors: vocabulary and IDF frozen at the last full build (new words ignored until `fundgraph build "
-        "--full`); entity rarity over every direction; new directions inserted into the existing lists they enter; "
-        "lineage for the new document's series; communities: best-neighbour rule")
+RULE = ("text vectors and word rows: vocabulary and IDF frozen at the last full build (new words ignored until "
+        "`fundgraph build --full`); entity rarity over every direction; new directions inserted into the existing "
+        "lists they enter; lineage for the new document's series; communities: best-neighbour rule")
 
 
 class NeedsFullBuild(FundgraphError):
@@ -368,6 +371,11 @@ def add_document(built: BuiltGraph, new: NewDocument, vocab: Vocabulary, *, sett
     else:
         vectors = np.vstack([np.asarray(old_vectors, np.float32), np.asarray(rows_new, np.float32)])
     ids = [*built.direction_ids, *ids_new]
+    # The word rows (the word mix's) with the build's word vocabulary, frozen as the encoder's is.
+    vectoriser = WordVectoriser.from_state(state.get("words"))
+    words = None
+    if vectoriser is not None and built.words is not None:
+        words = _stacked(sp.csr_matrix(built.words), vectoriser.encode(" ".join(f.values()) for f in fields))
     timings["vectors_s"] = time.perf_counter() - t
 
     say("entity profiles and rarity over every direction")
@@ -428,6 +436,7 @@ def add_document(built: BuiltGraph, new: NewDocument, vocab: Vocabulary, *, sett
 
     built.direction_ids = ids
     built.vectors = vectors
+    built.words = words
     if partial is not None:
         from fundgraph.graph.stores.embedded.append import appended_columns
 

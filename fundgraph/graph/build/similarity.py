@@ -21,7 +21,7 @@ import itertools
 import math
 import random
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -34,7 +34,7 @@ import scipy.sparse as sp
 from fundgraph.core.schema import ENTITY_REGISTRY
 from fundgraph.embeddings import vectors as vx
 from fundgraph.embeddings.calibration import Calibration, calibration_for
-from fundgraph.embeddings.encoders import Encoder, encoder_from_settings, encoder_from_state
+from fundgraph.embeddings.encoders import Encoder, LexicalEncoder, encoder_from_settings, encoder_from_state
 from fundgraph.embeddings.lexicon import Lexicon, Term
 from fundgraph.embeddings.scoring import (
     Candidates,
@@ -47,6 +47,7 @@ from fundgraph.embeddings.scoring import (
 )
 from fundgraph.embeddings.similarity import idf_profile
 from fundgraph.embeddings.topk import Selection, neighbour_index, top_k_all
+from fundgraph.embeddings.words import WordVectoriser
 from fundgraph.graph.build.background import Background, InTurn, can_fork
 from fundgraph.graph.build.pipeline import StepCount
 from fundgraph.graph.model import Label, Rel
@@ -96,6 +97,8 @@ class SimilarityResult:
     encoder_state: dict[str, Any] = field(default_factory=dict)
     #: The ranking candidates the edges were scored with (the embedded store writes them: not made twice).
     candidates: Candidates | None = None
+    #: Each direction's word TF-IDF row (the word mix's, :mod:`fundgraph.embeddings.words`), rows as ``vectors``.
+    words: sp.csr_matrix | None = None
 
 
 # -- reading the graph the earlier layers built -----------------------------------------------------------
@@ -214,6 +217,18 @@ def encode_directions(
     return ids, vectors, encoder, lexicon, config
 
 
+def wants_words(encoder: Encoder, config: ScoringConfig) -> bool:
+    """Whether the build keeps word vectors: the mix weight was chosen for the lexical encoder's score only."""
+    return encoder.name == LexicalEncoder.name and config.word_mix > 0
+
+
+def direction_words(fields: Sequence[Mapping[str, str]]) -> tuple[dict[str, Any], sp.csr_matrix]:
+    """The word vocabulary (:meth:`WordVectoriser.state`) fitted on the directions' texts, and their word rows."""
+    vectoriser = WordVectoriser()
+    rows = vectoriser.fit_encode([" ".join(f.values()) for f in fields])
+    return vectoriser.state(), rows
+
+
 @dataclass
 class EarlyEncoding:
     """The settings' encoder fitted and every direction encoded before the entity layer (:func:`encode_inputs`)."""
@@ -224,6 +239,8 @@ class EarlyEncoding:
     vectors: vx.TextMatrix
     #: Every series direction's title encoded on its own (:func:`series_title_rows`).
     titles: tuple[sp.csr_matrix, dict[str, int]] | None
+    #: The word vocabulary and every direction's word row (:func:`direction_words`), when the build keeps them.
+    words: tuple[dict[str, Any], sp.csr_matrix] | None = None
 
 
 @dataclass(frozen=True)
@@ -260,9 +277,11 @@ def encode_inputs(inputs: EarlyInputs) -> EarlyEncoding:
     lexicon = Lexicon.from_terms(inputs.terms)
     encoder = encoder_from_settings(inputs.settings, lexicon=lexicon)
     encoder.fit([" ".join(f.values()) for f in inputs.fields])
-    vectors = direction_vectors(encoder, inputs.fields, inputs.config or ScoringConfig())
+    config = inputs.config or ScoringConfig()
+    vectors = direction_vectors(encoder, inputs.fields, config)
     return EarlyEncoding(lexicon_state=lexicon.state(), encoder_state=encoder.state(), vectors=vectors,
-                         titles=title_rows(encoder, inputs.titles))
+                         titles=title_rows(encoder, inputs.titles),
+                         words=direction_words(inputs.fields) if wants_words(encoder, config) else None)
 
 
 def add_similarity_layer(
@@ -304,10 +323,17 @@ def add_similarity_layer(
         g, docs, settings=settings, encoder=encoder, config=config, progress=progress is not None, early=early
     )
     used_early = early is not None and vectors is early.vectors
+    words = None
+    if wants_words(encoder, config):
+        say("word vectors")
+        words = early.words if used_early and early is not None and early.words is not None else direction_words(
+            [direction_fields(d) for doc in docs for d in doc.directions])
     if profiled is not None and list(profiled.ids) == list(ids):
         cands = profiled.with_vectors(vectors)
     else:  # the encoder's rows are not the documents' directions in order: profile them as encoded
         cands = candidates_from_graph(g, ids, vectors, config)
+    if words is not None:
+        cands.words = words[1]
     method = f"{encoder.name}+entities"
     threshold = similar_threshold(settings, encoder)
     calibration, edge_threshold = similar_cut(settings, encoder)
@@ -373,7 +399,10 @@ def add_similarity_layer(
         state["calibration"] = calibration.state()
     state["similar_top_k"] = settings.similar_top_k
     state["continues_threshold"] = lineage.threshold
-    return SimilarityResult(direction_ids=ids, vectors=vectors, encoder_state=state, candidates=cands)
+    if words is not None:
+        state["words"] = words[0]
+    return SimilarityResult(direction_ids=ids, vectors=vectors, encoder_state=state, candidates=cands,
+                            words=None if words is None else words[1])
 
 
 def ranked_in_parts(cands: Candidates, config: ScoringConfig, selections: Sequence[Selection], *,

@@ -201,10 +201,17 @@ class SimilarItem(BaseModel):
                                               "a build without calibration, the score threshold)")
 
 
+#: How ``similar`` and ``search`` order their items (graph.read.ranking).
+ORDER_DOC = ("Most relevant first: the combined score picks the candidates and orders them; its best 30 are "
+             "re-ordered by a mix with the words the two texts share (word TF-IDF; builds of the lexical encoder), "
+             "so a lower score can stand above a higher one. score, confidence and above_threshold stay the "
+             "combined score's")
+
+
 class SimilarList(BaseModel):
     """Ranked directions, or the statement that no direction of another program is related."""
 
-    items: list[SimilarItem]
+    items: list[SimilarItem] = Field(description=ORDER_DOC)
     no_related: bool = Field(
         default=False,
         description="No direction of another program reaches the SIMILAR_TO threshold. In scope cross-program "
@@ -237,7 +244,7 @@ class QueryTerm(VocabularyTerm):
 class SearchResults(BaseModel):
     """Directions ranked against free text: only those with evidence (see ``rule``), and what the text named."""
 
-    items: list[SimilarItem]
+    items: list[SimilarItem] = Field(description=f"{ORDER_DOC} (the text's Chinese words)")
     rule: str = Field(description="Which directions are results: the evidence each must show")
     query_entities: list[QueryTerm] = Field(
         default_factory=list,

@@ -9,6 +9,11 @@ The answer of ``similar`` (both stores, :meth:`RankingContext.similar`): a direc
 (``no_related``, with :data:`NO_RELATED`). In scope ``cross-program`` its list is then empty rather than a list
 of weak ones; in scope ``all`` (asked for the same program's neighbours too) the list stays, and
 ``no_related`` still says that nothing in another program reaches the threshold.
+
+The order of ``similar`` and ``search``: the first pass (the combined score) picks and orders the candidates;
+when the build kept word vectors (:mod:`fundgraph.embeddings.words`), its best ``word_pool`` are re-ordered by
+the word mix (:meth:`RankingContext.mixed`). Scores, confidence, ``no_related`` and SIMILAR_TO edges stay the
+first pass's: a mixed list can show a lower score above a higher one.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import Any
 from fundgraph.embeddings.calibration import Calibration, calibration_for
 from fundgraph.embeddings.encoders import QueryEncoder
 from fundgraph.embeddings.scoring import Candidates, Scored, ScoringConfig, rank, shared_groups
+from fundgraph.embeddings.words import WordVectoriser, mix_order, word_cosines
 from fundgraph.graph.read import models
 
 #: What ``similar`` says of a direction with nothing related in other programs (Chinese first, English beside).
@@ -52,6 +58,8 @@ class RankingContext:
         self.calibration: Calibration | None = Calibration.from_state(self.param("calibration", None)) or (
             calibration_for(str(self.encoder_state.get("name") or "lexical")) if self.encoder_state else None)
         self.query_encoder = QueryEncoder(self.encoder_state, lexicon_state=self.param("lexicon", {}) or {})
+        #: The build's word vocabulary (None: a build that kept no word vectors ranks by the first pass alone).
+        self.words = WordVectoriser.from_state(self.param("words", None))
 
     def param(self, name: str, default: Any) -> Any:
         """A parameter the build recorded (see :func:`build_param`)."""
@@ -83,6 +91,36 @@ class RankingContext:
             above_threshold=self.related(scored.score),
         )
 
+    @property
+    def mixing(self) -> bool:
+        """Whether lists are re-ordered by the word mix (the build kept word vectors, and its mix weight is > 0)."""
+        return self.words is not None and self.config.word_mix > 0
+
+    def depth(self, k: int) -> int:
+        """How many the first pass ranks for a list of ``k``: the mix's pool when it mixes."""
+        return max(k, self.config.word_pool) if self.mixing else k
+
+    def mixed(self, ranked: list[Scored], query_words: Any, cands: Candidates, k: int) -> list[Scored]:
+        """The first ``k`` of ``ranked`` (a first pass, best first) once its best ``word_pool`` are re-ordered.
+
+        ``query_words``: the query's word row (one-row CSR); ``cands.words`` the candidates' (rows by
+        ``Scored.index``). Without either, or with no mix, the first pass's first ``k``.
+        """
+        if self.config.word_mix <= 0 or cands.words is None or query_words is None or len(ranked) < 2:
+            return ranked[:k]
+        head = ranked[: self.config.word_pool]
+        w = word_cosines(cands.words, [s.index for s in head], query_words)
+        order = mix_order([s.score for s in head], w, [s.id for s in head], self.config.word_mix,
+                          self.config.word_pool)
+        return ([head[i] for i in order] + ranked[len(head):])[:k]
+
+    def text_words(self, text: str) -> Any:
+        """A free text's word row, Chinese words only (one-row CSR), or None when the build kept no vocabulary.
+
+        (:meth:`WordVectoriser.encode_chinese`: an English query's words reach directions through the lexicon.)
+        """
+        return None if self.words is None else self.words.encode_chinese(text)
+
     def similar(
         self, cands: Candidates, row: int, k: int, scope: str, program: str
     ) -> tuple[list[Scored], bool]:
@@ -91,15 +129,18 @@ class RankingContext:
         In scope ``cross-program`` with nothing related, the list is empty (see the module's docstring).
         """
         cross_only = scope == "cross-program"
-        ranked = rank(cands.vectors[row], cands.entities[row], cands, config=self.config, k=k, exclude=row,
-                      exclude_program=program if cross_only else None)
+        ranked = rank(cands.vectors[row], cands.entities[row], cands, config=self.config, k=self.depth(k),
+                      exclude=row, exclude_program=program if cross_only else None)
         # Ranked best first: the first candidate of another program is the best of every other program.
         best = next((s for s in ranked if s.program_id != program), None)
         if best is None and not cross_only:
             best = next(iter(rank(cands.vectors[row], cands.entities[row], cands, config=self.config, k=1,
                                   exclude=row, exclude_program=program)), None)
         related = best is not None and self.related(best.score)
-        return (ranked if related or not cross_only else []), related
+        if cross_only and not related:
+            return [], related
+        words = None if cands.words is None else cands.words[row]
+        return self.mixed(ranked, words, cands, k), related
 
     def stored_similar(self, edges: Iterable[tuple[str, str, Mapping[str, Any]]], k: int
                        ) -> tuple[list[Scored], bool] | None:
@@ -110,7 +151,8 @@ class RankingContext:
         relatedness by, ranked as :meth:`similar` ranks (embeddings.topk): so for k ≤ ``similar_top_k`` the
         stored list is the live answer when it holds at least k edges, and no edge means nothing related. None
         (rank live) when the build recorded no top k or threshold, when k is larger, or when the list stops
-        (threshold) before k.
+        (threshold) before k; and, when lists are mixed (:attr:`mixing`), whenever there is an edge: the mixed
+        order can put a candidate below the threshold above an edge.
         """
         top_k = self.param("similar_top_k", None)
         if top_k is None or k > int(top_k) or self.param("similar_threshold", None) is None:
@@ -118,7 +160,7 @@ class RankingContext:
         edges = list(edges)
         if not edges:
             return [], False
-        if len(edges) < k:
+        if len(edges) < k or self.mixing:
             return None
         groups = shared_groups()
         ranked = sorted(
@@ -127,6 +169,17 @@ class RankingContext:
              for target, program, e in edges),
             key=lambda s: (-s.score, s.id))
         return ranked[:k], self.related(ranked[0].score)
+
+    def stored_related(self, edges: Iterable[Mapping[str, Any]]) -> bool | None:
+        """Whether a direction's stored SIMILAR_TO edges (their properties) say another program holds a related one.
+
+        The build linked every direction to each candidate of another program at or above the threshold, so an
+        edge reaching it means related and none means nothing related. None when the build recorded no top k or
+        threshold (rank live).
+        """
+        if self.param("similar_top_k", None) is None or self.param("similar_threshold", None) is None:
+            return None
+        return any(self.related(float(e["score"])) for e in edges)
 
     def similar_list(self, items: list[models.SimilarItem], related: bool) -> models.SimilarList:
         """The ``similar`` answer: the items, and the no-related statement when nothing reaches the threshold."""

@@ -88,13 +88,15 @@ def search(
     # One product of the text and its entities with every candidate serves both the evidence and the ranking;
     # only the few candidates that may be in the best k are scored exactly and explained (scoring.rescore).
     q = vx.as_query(vector)
-    finalists, exact, entity_scores = _finalists(pool, q, entities, programs, config, k)
+    depth = context.depth(k)  # the word mix's pool, when it mixes
+    finalists, exact, entity_scores = _finalists(pool, q, entities, programs, config, depth)
     ranked: list[Scored] = []
     if finalists.size:
-        # rescore(q, entities, finalists, pool, config, k=k, text=exact), with no profile read for the finalists
-        # that share no entity with the text (their overlap is 0 whatever their profile).
-        (ranked,) = rescore_selections(entities, finalists, exact, pool, config, [(None, k, None)],
+        # rescore(q, entities, finalists, pool, config, k=depth, text=exact), with no profile read for the
+        # finalists that share no entity with the text (their overlap is 0 whatever their profile).
+        (ranked,) = rescore_selections(entities, finalists, exact, pool, config, [(None, depth, None)],
                                        _Profiles(pool, entity_scores))
+        ranked = context.mixed(ranked, context.text_words(text) if context.mixing else None, pool, k)
     terms = [models.QueryTerm(**_term(eid, lexicon, cands), matched=m) for eid, m in named.items()]
     if ranked:
         cited = frozenset(named)

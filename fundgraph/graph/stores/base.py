@@ -47,6 +47,8 @@ class BuiltGraph:
         vectors: L2-normalised direction vectors, shape (n_directions, dim), float32.
         encoder_state: what the encoder needs to encode a query later (name, fitted vocabulary…), JSON-able.
         meta: built_at (ISO), encoder, counts, timings.
+        words: each direction's word TF-IDF row (rows in ``direction_ids`` order; the word mix's,
+            :mod:`fundgraph.embeddings.words`), or None for a build that keeps none.
     """
 
     graph: nx.MultiDiGraph
@@ -54,6 +56,7 @@ class BuiltGraph:
     vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
     encoder_state: dict[str, Any] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
+    words: Any = None
 
 
 class GraphStore(ABC):

@@ -11,6 +11,7 @@ import scipy.sparse as sp
 
 from fundgraph.embeddings import vectors as vx
 from fundgraph.embeddings.scoring import rescore
+from fundgraph.embeddings.words import mix_order, word_cosines
 from fundgraph.graph.stores.base import BuiltGraph
 from fundgraph.graph.stores.embedded.files import CSR_FILES, INDEX_FILE, VECTORS_FILE, read_built
 from fundgraph.graph.stores.embedded.home import MANIFEST_FILE
@@ -49,7 +50,7 @@ def test_vectors_are_written_sparse_and_opened_memory_mapped(home, corpus_built)
 def test_a_store_with_dense_vectors_still_opens(tmp_path, corpus_built):
     dense = BuiltGraph(graph=corpus_built.graph, direction_ids=corpus_built.direction_ids,
                        vectors=corpus_built.vectors.toarray(), encoder_state=corpus_built.encoder_state,
-                       meta=corpus_built.meta)
+                       meta=corpus_built.meta, words=corpus_built.words)
     store = EmbeddedStore(tmp_path)
     store.replace(dense)
     assert (tmp_path / "current" / VECTORS_FILE).exists()
@@ -80,11 +81,16 @@ def test_similar_is_the_exact_ranking_and_nothing_is_ranked_at_start_up(home):
         own = cands.programs[i]
         for scope in ("all", "cross-program"):
             cols = [j for j in range(len(cands.ids)) if j != i and (scope == "all" or cands.programs[j] != own)]
-            want = rescore(vx.dense_row(cands.vectors, i), cands.entities[i], cols, cands, q.ranking_context.config,
-                           k=7)
+            ctx = q.ranking_context
+            first = rescore(vx.dense_row(cands.vectors, i), cands.entities[i], cols, cands, ctx.config,
+                            k=ctx.config.word_pool)
+            # the first pass's best re-ordered by the word mix (embeddings.words), the scores the first pass's
+            w = word_cosines(cands.words, [s.index for s in first], cands.words[i])
+            want = [first[j] for j in mix_order([s.score for s in first], w, [s.id for s in first],
+                                                ctx.config.word_mix)][:7]
             answer = store.similar(did, 7, scope)
             got = answer.items
-            if scope == "cross-program" and not (want and q.ranking_context.related(want[0].score)):
+            if scope == "cross-program" and not (first and ctx.related(first[0].score)):
                 assert answer.no_related
                 want = []  # nothing in another program reaches the SIMILAR_TO threshold: no list of weak ones
             assert [x.direction.id for x in got] == [s.id for s in want]

@@ -71,6 +71,21 @@ SEARCHES = ["Alzheimer's disease PET imaging", "阿尔茨海默病早期诊断�
             "quantum chromodynamics of neutron stars"]
 
 
+def _mixed(ctx, cands, text, first, k):
+    """The first ``k`` of a search's first pass (best first) once its best are re-ordered by the word mix.
+
+    Computed here from the word rows and embeddings.words' mix, not by the store's RankingContext.mixed: the text's
+    Chinese words against each direction's stored row.
+    """
+    from fundgraph.embeddings.words import mix_order, word_cosines
+
+    assert ctx.mixing and cands.words is not None
+    pool = ctx.config.word_pool
+    w = word_cosines(cands.words, [s.index for s in first[:pool]], ctx.words.encode_chinese(text))
+    order = mix_order([s.score for s in first[:pool]], w, [s.id for s in first[:pool]], ctx.config.word_mix, pool)
+    return ([first[i] for i in order] + first[pool:])[:k]
+
+
 @pytest.mark.parametrize("text", SEARCHES)
 def test_search_equals_exhaustive_exact_ranking_of_every_direction_with_evidence(queries, text):
     import numpy as np
@@ -88,7 +103,8 @@ def test_search_equals_exhaustive_exact_ranking_of_every_direction_with_evidence
     wanted = {e for e, w in entities.items() if w > 0 and cands.idf.get(e, 0) > 0}
     shares = np.array([bool(wanted & {e for e in cands.entities[i] if cands.idf.get(e, 0) > 0}) for i in every])
     rows = np.flatnonzero((exact_text >= MIN_TEXT_SCORE) | shares)
-    reference = rescore(q, entities, rows, cands, ctx.config.with_(entity_gate=0.0), k=10)
+    first = rescore(q, entities, rows, cands, ctx.config.with_(entity_gate=0.0), k=ctx.config.word_pool)
+    reference = _mixed(ctx, cands, text, first, 10)
     got = queries.search(text, 10, None)
     assert [(i.direction.id, i.score) for i in got.items] == [(s.id, s.score) for s in reference]
     if not reference:
@@ -198,7 +214,8 @@ def test_search_of_any_k_and_programs_equals_exhaustive_exact_ranking(queries, k
         shares = np.array([bool(wanted & {e for e in cands.entities[j] if cands.idf.get(e, 0) > 0}) for j in every])
         allowed = np.array([chosen is None or p in chosen for p in cands.programs])
         rows = np.flatnonzero(((exact_text >= MIN_TEXT_SCORE) | shares) & allowed)
-        reference = rescore(q, entities, rows, cands, ctx.config.with_(entity_gate=0.0), k=k)
+        first = rescore(q, entities, rows, cands, ctx.config.with_(entity_gate=0.0), k=max(k, ctx.config.word_pool))
+        reference = _mixed(ctx, cands, text, first, k)
         got = queries.search(text, k, chosen)
         assert [(s.direction.id, s.score, s.explanation.summary) for s in got.items] == [
             (s.id, s.score, s.summary) for s in reference], (text, k, chosen)
@@ -218,3 +235,39 @@ def test_a_search_texts_vector_is_what_encode_gives_bit_for_bit(queries):
         got = queries.ranking_context.query_encoder.vector(text)
         assert got.dtype == want.dtype == np.float32
         assert np.array_equal(got.view(np.uint32), want.view(np.uint32)), text
+
+
+def test_similar_is_the_first_pass_best_reordered_by_the_word_mix_and_edges_stay_the_first_pass(queries):
+    """Every direction's cross-program list: the first pass's best 30 in mixed order; SIMILAR_TO, the first pass's."""
+    from fundgraph.embeddings.scoring import rank
+
+    ctx = queries.ranking_context
+    cands = queries.candidates()
+    assert ctx.mixing and 0 < ctx.config.word_mix < 1 and cands.words.shape[0] == len(cands.ids)
+    top_k = int(ctx.param("similar_top_k", 0))
+    moved = 0
+    for did in queries.direction_ids:
+        row = cands.index[did]
+        first = rank(cands.vectors[row], cands.entities[row], cands, config=ctx.config, k=ctx.config.word_pool,
+                     exclude=row, exclude_program=queries.program_of[did])
+        related = bool(first) and ctx.related(first[0].score)
+        got = queries.similar(did, 5, "cross-program")
+        assert got.no_related == (not related)
+        from_words = _mixed_rows(ctx, cands, row, first, 5) if related else []
+        assert [(i.direction.id, i.score) for i in got.items] == [(s.id, s.score) for s in from_words], did
+        moved += [s.id for s in from_words] != [s.id for s in first[:5]] and related
+        # the stored SIMILAR_TO edges: the first pass's best top_k at or above the threshold, in no mixed order
+        edges = sorted((e["score"], t) for t, _, e in queries.columns.out_edges(did, "SIMILAR_TO"))
+        plain = [(s.score, s.id) for s in first[:top_k] if ctx.related(s.score)]
+        assert sorted(edges) == sorted(plain), did
+    assert moved >= 10  # the mix re-orders many lists (38 of the bundled 124 when measured)
+
+
+def _mixed_rows(ctx, cands, row, first, k):
+    """:func:`_mixed` for a direction: its own stored word row against the others'."""
+    from fundgraph.embeddings.words import mix_order, word_cosines
+
+    pool = ctx.config.word_pool
+    w = word_cosines(cands.words, [s.index for s in first[:pool]], cands.words[row])
+    order = mix_order([s.score for s in first[:pool]], w, [s.id for s in first[:pool]], ctx.config.word_mix, pool)
+    return ([first[i] for i in order] + first[pool:])[:k]

@@ -7,7 +7,9 @@ Layout of a graph directory::
     vectors.data.npy, vectors.indices.npy, vectors.indptr.npy
                     the direction vectors as CSR arrays (float32, int32, int64), rows in direction_ids order;
                     or vectors.npy (dense float32 rows) for a dense encoder
-    index.json      direction_ids, encoder_state, meta, and the vectors' form and shape
+    words.data.npy, words.indices.npy, words.indptr.npy
+                    each direction's word TF-IDF row (the word mix's, CSR as the vectors), when the build kept them
+    index.json      direction_ids, encoder_state, meta, and the vectors' and words' form and shape
 
 The vector arrays are opened memory-mapped (``mmap_mode="r"``): opening reads no vector, a query's product pages
 in what it touches, and every process serving the same files shares one copy in the page cache. A directory
@@ -41,6 +43,8 @@ CSR_FILES = {"data": "vectors.data.npy", "indices": "vectors.indices.npy", "indp
 #: after those of ``CSR_FILES`` (hard-linked from the graph it added to). Served, the two were concatenated in
 #: memory (190 MB of the server's RSS at 100,000 directions); written whole they stay mapped, for ~0.3 s of add.
 CSR_TAIL_FILES = {"data": "vectors.tail.data.npy", "indices": "vectors.tail.indices.npy"}
+#: The word rows (:mod:`fundgraph.embeddings.words`), written as the sparse vectors are.
+WORD_FILES = {"data": "words.data.npy", "indices": "words.indices.npy", "indptr": "words.indptr.npy"}
 INDEX_FILE = "index.json"
 
 
@@ -79,20 +83,26 @@ def save_built(built: BuiltGraph, target: Path) -> dict[str, Any]:
         if columns is None:
             columns = columns_from_built(built, target)
         columns.save(target)
-    _write_json(target / INDEX_FILE, {
+    index = {
         "direction_ids": built.direction_ids,
         "encoder_state": built.encoder_state,
         "meta": built.meta,
         "vectors": save_vectors(built.vectors, target),
-    })
+    }
+    if built.words is not None:
+        index["words"] = save_vectors(built.words, target, files=WORD_FILES)
+    _write_json(target / INDEX_FILE, index)
     carried = {f"{name}.npy": path for name, path in columns.carried.items()}
     if columns.directions_file is not None:  # linked by Columns.save
         carried[DIRECTIONS_FILE] = columns.directions_file
     return carried_entries(target, carried)
 
 
-def save_vectors(vectors: vx.TextMatrix, target: Path) -> dict[str, Any]:
-    """Write the vector arrays into ``target``; their form and shape (for :func:`read_vectors`)."""
+def save_vectors(vectors: vx.TextMatrix, target: Path, *, files: dict[str, str] = CSR_FILES) -> dict[str, Any]:
+    """Write the vector arrays into ``target``; their form and shape (for :func:`read_vectors`).
+
+    ``files``: the names of a sparse matrix's arrays (:data:`CSR_FILES`; :data:`WORD_FILES` for the word rows).
+    """
     m = vx.as_rows(vectors)
     if sp.issparse(m):
         if not (m.format == "csr" and m.dtype == np.float32 and m.has_canonical_format and m.data.all()):
@@ -100,14 +110,14 @@ def save_vectors(vectors: vx.TextMatrix, target: Path) -> dict[str, Any]:
         # np.asarray: no copy when the dtype is already the one written (astype copied ~130 MB at 100,000)
         arrays = {"data": np.asarray(m.data, dtype=np.float32), "indices": np.asarray(m.indices, dtype=np.int32),
                   "indptr": np.asarray(m.indptr, dtype=np.int64)}
-        for part, name in CSR_FILES.items():
+        for part, name in files.items():
             np.save(target / name, arrays[part], allow_pickle=False)
         return {"form": "csr", "shape": [int(m.shape[0]), int(m.shape[1])]}
     np.save(target / VECTORS_FILE, np.asarray(m, dtype=np.float32), allow_pickle=False)
     return {"form": "dense", "shape": [int(m.shape[0]), int(m.shape[1])]}
 
 
-def read_vectors(source: Path, spec: dict[str, Any] | None) -> vx.TextMatrix:
+def read_vectors(source: Path, spec: dict[str, Any] | None, *, files: dict[str, str] = CSR_FILES) -> vx.TextMatrix:
     """The vectors :func:`save_vectors` wrote, memory-mapped (no copy is read into memory).
 
     Raises:
@@ -115,7 +125,7 @@ def read_vectors(source: Path, spec: dict[str, Any] | None) -> vx.TextMatrix:
     """
     if spec and spec.get("form") == "csr":
         parts = {}
-        for part, name in CSR_FILES.items():
+        for part, name in files.items():
             with reading(source / name):
                 parts[part] = np.asarray(np.load(source / name, mmap_mode="r", allow_pickle=False))
                 if parts[part].ndim != 1:
@@ -131,7 +141,7 @@ def read_vectors(source: Path, spec: dict[str, Any] | None) -> vx.TextMatrix:
         shape = tuple(spec["shape"])
         if shape[0] == 0 or parts["data"].size == 0:
             return sp.csr_matrix(shape, dtype=np.float32)
-        with reading(source / CSR_FILES["indptr"]):  # the row pointers must agree with the shape and the data
+        with reading(source / files["indptr"]):  # the row pointers must agree with the shape and the data
             m = sp.csr_matrix((parts["data"], parts["indices"], parts["indptr"]), shape=shape, copy=False)
         m.has_sorted_indices = True  # written canonical by save_vectors
         m.has_canonical_format = True
@@ -168,10 +178,12 @@ def read_built(source: Path) -> BuiltGraph:
     """Read a graph directory written by :func:`save_built` (a damaged file raises StoreDamaged naming it)."""
     with reading(source / INDEX_FILE):
         index = _read_json(source / INDEX_FILE)
-        spec = index.get("vectors")
+        spec, words_spec = index.get("vectors"), index.get("words")
         direction_ids, encoder_state, meta = index["direction_ids"], index["encoder_state"], index["meta"]
     vectors = read_vectors(source, spec)
-    fields = {"direction_ids": direction_ids, "vectors": vectors, "encoder_state": encoder_state, "meta": meta}
+    words = read_vectors(source, words_spec, files=WORD_FILES) if words_spec else None
+    fields = {"direction_ids": direction_ids, "vectors": vectors, "encoder_state": encoder_state, "meta": meta,
+              "words": words}
     if (source / NODES_FILE).exists() or not (source / GRAPH_FILE).exists():
         return StoredGraph(Columns.open(source), **fields)
     # Written before the columns: node-link JSON, read into networkx as it used to be.

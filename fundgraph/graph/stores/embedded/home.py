@@ -286,6 +286,9 @@ def check_shapes(graph_dir: Path, built: Any, *, vectors_file: str, index_file: 
         raise StoreDamaged(graph_dir / vectors_file, f"not a 2-d array (shape {shape})")
     if shape[0] != len(ids):
         raise StoreDamaged(graph_dir / vectors_file, f"{shape[0]} vectors for {len(ids)} directions")
+    words = getattr(built, "words", None)
+    if words is not None and words.shape[0] != len(ids):
+        raise StoreDamaged(graph_dir / "words.indptr.npy", f"{words.shape[0]} word rows for {len(ids)} directions")
     columns = getattr(built, "columns", None)  # a graph read as columns: its node index (no networkx graph made)
     nodes = columns.index if columns is not None else built.graph
     missing = next((i for i in ids if i not in nodes), None)

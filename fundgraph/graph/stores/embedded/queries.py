@@ -120,6 +120,7 @@ class GraphQueries:
         # -- ranking -----------------------------------------------------------------------------------------
         self.vec_row = {did: i for i, did in enumerate(built.direction_ids)}
         self.vectors = vx.as_rows(built.vectors) if built.vectors.shape[0] else vx.empty()
+        self.words = built.words
         self.ranking_context = RankingContext(built.meta, built.encoder_state)
         self._cands: Any = None
         self._marks: records.HierarchyMarks | None = None
@@ -310,6 +311,7 @@ class GraphQueries:
             info={e: EntityInfo(id=e, type=t, name=name, name_en=en) for e, (t, name, en) in p["info"].items()},
             idf=p["idf"], parents=p["parents"], hierarchy_decay=self.ranking_context.config.hierarchy_decay,
             type_weights=dict(self.ranking_context.config.type_weights),
+            words=None if self.words is None else (self.words if vectors is self.vectors else self.words[rows]),
         )
         # The idf-weighted unit rows were computed by the build (vectors.entity_matrix) and stored: not redone.
         entities = self.columns.matrix("entities", shape)

@@ -40,6 +40,9 @@ CATEGORY_KEY = "fg_category"
 #: arrays: :func:`sparse_row_props`).
 VECTOR_INDICES = "fg_vec_idx"
 VECTOR_VALUES = "fg_vec_val"
+#: A direction's word TF-IDF row (the word mix's, :mod:`fundgraph.embeddings.words`), stored as the sparse vector.
+WORD_INDICES = "fg_word_idx"
+WORD_VALUES = "fg_word_val"
 #: A direction's entity profile (what the shared ranking scores: embeddings.scoring.entity_profile expanded up
 #: MEMBER_OF): its entity ids and their weights, in one order; and the entities it cites itself (its MENTIONS
 #: targets, for the hierarchy marks). Written at load so that similar/search re-score candidates read by id.
@@ -90,7 +93,7 @@ VIEW_MAX_OUT_EDGES = 256
 #: Version of the stored layout (the query properties above, the vector and profile properties, the meta node's
 #: ranking vocabulary). A graph loaded by an older loader lacks them: the store then asks for a re-load instead
 #: of answering wrongly.
-LAYOUT = 9
+LAYOUT = 10
 #: The Direction property under the vector index: the text vector itself when it is dense (a sentence model),
 #: else :func:`projection` of its sparse row (the exact row is ``fg_vec_idx``/``fg_vec_val``).
 EMBEDDING = "embedding"
@@ -494,15 +497,18 @@ def projection(rows: Any, out: int = PROJECTION_DIMENSIONS, seed: int = PROJECTI
     return p / np.where(norms > 0, norms, 1.0)
 
 
-def sparse_row_props(m: sp.csr_matrix, i: int) -> dict[str, bytes]:
+def sparse_row_props(m: sp.csr_matrix, i: int, keys: tuple[str, str] = (VECTOR_INDICES, VECTOR_VALUES)
+                     ) -> dict[str, bytes]:
     """Row ``i`` of a canonical CSR matrix as the properties ``fg_vec_idx`` and ``fg_vec_val`` (column order).
+
+    ``keys``: the two properties' names (the word rows': ``fg_word_idx`` and ``fg_word_val``).
 
     Byte arrays (int32 and float32, little-endian) rather than lists: the driver decodes a list value by value in
     Python, which was most of a similar request's CPU at 100,000 directions (200 candidates of ~165 non-zeros: 1
     million packstream values a second at 8 requests/s); a byte array is one value, read with ``np.frombuffer``.
     """
     a, b = int(m.indptr[i]), int(m.indptr[i + 1])
-    return {VECTOR_INDICES: m.indices[a:b].astype("<i4").tobytes(), VECTOR_VALUES: m.data[a:b].astype("<f4").tobytes()}
+    return {keys[0]: m.indices[a:b].astype("<i4").tobytes(), keys[1]: m.data[a:b].astype("<f4").tobytes()}
 
 
 def _array(x: Any, dtype: str) -> np.ndarray:

@@ -40,6 +40,7 @@ import pydantic_core
 from fundgraph.core.errors import FundgraphError, GraphNotBuilt
 from fundgraph.embeddings import vectors as vx
 from fundgraph.embeddings.scoring import Candidates, EntityInfo, Scored
+from fundgraph.embeddings.words import WordVectoriser
 from fundgraph.graph.model import ENTITY_TYPES
 from fundgraph.graph.read import models, records, semantics
 from fundgraph.graph.read import search as free_text
@@ -64,6 +65,8 @@ from fundgraph.graph.stores.neo4j.codec import (
     VECTOR_INDICES,
     VECTOR_VALUES,
     WALK_HEAD,
+    WORD_INDICES,
+    WORD_VALUES,
     decode_edge_key,
     decode_pairs,
     decode_props,
@@ -299,6 +302,7 @@ class Neo4jStore(GraphStore):
         nodes, rels = self.connection.transaction(lambda run: (run("get_nodes"), run("get_relationships")))
         g = nx.MultiDiGraph()
         vectors_by_id: dict[str, Any] = {}
+        words_by_id: dict[str, Any] = {}
         for row in nodes:
             props = row["props"]
             vec = props.pop(EMBEDDING, None)
@@ -306,17 +310,23 @@ class Neo4jStore(GraphStore):
                 vec = (props[VECTOR_INDICES], props[VECTOR_VALUES])
             if vec is not None:
                 vectors_by_id[row["id"]] = vec
+            if WORD_INDICES in props:
+                words_by_id[row["id"]] = (props.pop(WORD_INDICES), props.pop(WORD_VALUES))
             g.add_node(row["id"], **decode_props(props))
         for row in rels:
             props = row["props"]
             g.add_edge(row["source"], row["target"], key=decode_edge_key(props), **decode_props(props))
         direction_ids = list(meta.get("direction_ids") or [])
+        encoder_state = json.loads(meta.get("encoder_state") or "{}")
+        vocabulary = WordVectoriser.from_state(encoder_state.get("words"))
         return BuiltGraph(
             graph=g,
             direction_ids=direction_ids,
             vectors=_vectors(direction_ids, vectors_by_id, int(meta.get("dimensions") or 0), bool(meta.get("sparse"))),
-            encoder_state=json.loads(meta.get("encoder_state") or "{}"),
+            encoder_state=encoder_state,
             meta=json.loads(meta.get("meta") or "{}"),
+            words=None if vocabulary is None or not words_by_id else _vectors(
+                direction_ids, words_by_id, vocabulary.dimension, True),
         )
 
     def health(self) -> models.Health:
@@ -654,9 +664,9 @@ class Neo4jStore(GraphStore):
         else:
             pool = voc.candidates(rows)
             ranked, related = ctx.similar(pool, pool.index[direction_id], k, scope, d["program_id"])
-            best = None if exhaustive else voc.stored_similar(stored_rows, 1)
-            if best is not None:  # the build ranked every other program's directions; the pool holds some
-                related = best[1]
+            stored = None if exhaustive else voc.stored_related(stored_rows)
+            if stored is not None:  # the build ranked every other program's directions; the pool holds some
+                related = stored
                 ranked = ranked if related or scope != "cross-program" else []
         briefs = {c["id"]: c for c in rows}
         briefs.update({s["brief"]["id"]: s["brief"] for s in stored_rows})
@@ -893,10 +903,13 @@ class Vocabulary:
         """Candidates from rows of ``find_*_candidates`` (id, program_id, vector, profile), this vocabulary's."""
         cfg = self.context.config
         profiles = [dict(zip(r.get(PROFILE_ENTITIES) or [], r.get(PROFILE_WEIGHTS) or [], strict=True)) for r in rows]
+        words = self.context.words
         return Candidates(ids=[r["id"] for r in rows], programs=[r["program_id"] for r in rows],
                           vectors=self._matrix(rows), entities=profiles, info=self.cands.info, idf=self.cands.idf,
                           parents=self.cands.parents, hierarchy_decay=cfg.hierarchy_decay,
-                          type_weights=dict(cfg.type_weights), idf_given=True)
+                          type_weights=dict(cfg.type_weights), idf_given=True,
+                          words=None if words is None else sparse_rows(
+                              [(r.get(WORD_INDICES) or [], r.get(WORD_VALUES) or []) for r in rows], words.dimension))
 
     def index_vector(self, vector: Any) -> list[float]:
         """A query's vector as the vector index holds directions' (the projection of a sparse row)."""
@@ -914,6 +927,13 @@ class Vocabulary:
         """The cross-program best ``k`` from a direction's SIMILAR_TO rows (:meth:`RankingContext.stored_similar`)."""
         return self.context.stored_similar(
             ((s["brief"]["id"], s["brief"]["program_id"], decode_pairs(s["props"])) for s in stored if s), k)
+
+    def stored_related(self, stored: list[dict[str, Any] | None]) -> bool | None:
+        """Whether a direction's SIMILAR_TO rows say another program holds a related one.
+
+        :meth:`RankingContext.stored_related` of the rows' properties.
+        """
+        return self.context.stored_related(decode_pairs(s["props"]) for s in stored if s)
 
     def program_ids(self, store: Neo4jStore) -> list[str]:
         """Every program id (read once per build)."""
