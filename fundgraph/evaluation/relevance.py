@@ -20,7 +20,11 @@ grades (query, candidate) pairs 0/1/2, pooled from four systems' cross-program t
   (:mod:`fundgraph.embeddings.specificity`, no grades) plus gated entity overlap. Its CV row is nested
   (:func:`learned_cv`): weights, α, the entity gate, the calibration and the edges' confidence (:data:`CONFIDENCES`)
   are fitted inside the training folds (the text/entity balance is fixed at 0.9, :data:`LEARNED_GRID`); the shipped
-  calibration is isotonic over out-of-fold scores (:func:`learned_fit`).
+  calibration is isotonic over out-of-fold scores (:func:`learned_fit`). Since session 24 the lists are that
+  score's best 30 re-ordered by a mix with word TF-IDF (:class:`WordMixRuns`, :mod:`fundgraph.embeddings.words`,
+  as the build and both stores rank): its weight is chosen with α and the gate on the mixed lists
+  (:data:`SHIPPED_GRID`), one point for the list and the edges (``one_point="ranking"``), the edges and their
+  confidence from the score at that point. "first pass only" is the score's own nested CV in the same run.
 - **Fusion and learned term weights over plain TF-IDF** (``--ablation`` only): reciprocal rank fusion of word TF-IDF,
   character TF-IDF and ours; a logistic regression over their scores fitted on four folds, applied to the fifth;
   TF-IDF with each feature reweighted by how often the judged pairs sharing it are related (nested CV). They
@@ -47,7 +51,7 @@ grades (query, candidate) pairs 0/1/2, pooled from four systems' cross-program t
   weights or alone (:class:`GeneralIdfRuns`); each row under :data:`SEEDS` and :data:`CHECK_SEEDS`. Its bigrams-only
   γ 1 row ships since session 23 (in the encoder: ``SHIPPED_LEXICAL["general_idf"]``).
 - **The first pass's best re-ordered by a mix with word TF-IDF** (``scripts/relevance_word_mix.py``,
-  :data:`WORD_MIX_ABLATION`, session 23): :class:`WordMixRuns`, edges from the plain score.
+  :data:`WORD_MIX_ABLATION`, session 23; shipped in session 24): :class:`WordMixRuns`, edges from the plain score.
 - **Calibration**: isotonic regression of "graded ≥ 1" on the score, over every judged pair of the fitted
   queries; piecewise linear and non-decreasing, written as ``fundgraph/data/eval/calibration.json``.
 """
