@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import networkx as nx
+import numpy as np
 import scipy.sparse as sp
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,8 +75,14 @@ def replicate(built: BuiltGraph, times: int) -> BuiltGraph:
     vecs = vx.as_rows(built.vectors)
     stacked = sp.vstack([vecs] * times).tocsr() if sp.issparse(vecs) else vecs.repeat(times, axis=0)
     words = None if built.words is None else sp.vstack([built.words] * times).tocsr()
+    pools = None
+    if built.pools is not None:  # each copy's pool in its own copy (the rows offset by the copy's first)
+        n = len(built.direction_ids)
+        members = np.vstack([np.where(built.pools[0] >= 0, built.pools[0] + r * n, -1) for r in range(times)])
+        pools = (members.astype(np.int32), np.vstack([built.pools[1]] * times))
     return BuiltGraph(graph=g, direction_ids=ids, vectors=stacked, encoder_state=built.encoder_state,
-                      meta={**built.meta, "direction_count": len(ids), "replicated": times}, words=words)
+                      meta={**built.meta, "direction_count": len(ids), "replicated": times}, words=words,
+                      pools=pools)
 
 
 def load_unwind(store: Neo4jStore, built: BuiltGraph) -> dict[str, Any]:

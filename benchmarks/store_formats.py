@@ -94,6 +94,7 @@ def write_home(source: Path, copies: int, home: Path) -> None:
     matches and the copied SIMILAR_TO lists are not what a build of the whole would store; the sizes, the
     products and the answers' shapes are those of a real graph of that size.
     """
+    import numpy as np
     import scipy.sparse as sp
 
     from fundgraph.graph.stores.base import BuiltGraph
@@ -105,9 +106,15 @@ def write_home(source: Path, copies: int, home: Path) -> None:
     ids = [f"{d}~{c}" for c in range(copies) for d in built.direction_ids] if copies > 1 else built.direction_ids
     vectors = sp.vstack([built.vectors] * copies, format="csr") if copies > 1 else built.vectors
     words = built.words if copies == 1 or built.words is None else sp.vstack([built.words] * copies, format="csr")
+    pools = built.pools
+    if copies > 1 and pools is not None:  # each copy's pool in its own copy (the rows offset by the copy's first)
+        n = len(built.direction_ids)
+        pools = (np.vstack([np.where(pools[0] >= 0, pools[0] + c * n, -1) for c in range(copies)]).astype(np.int32),
+                 np.vstack([pools[1]] * copies))
     t = time.perf_counter()
     EmbeddedStore(home).replace(BuiltGraph(graph=g, direction_ids=ids, vectors=vectors, meta=dict(built.meta),
-                                           encoder_state=dict(built.encoder_state), words=words))
+                                           encoder_state=dict(built.encoder_state), words=words,
+                                           pools=pools))
     print(f"home {home}: {len(ids):,} directions, {g.number_of_edges():,} edges, written in "
           f"{time.perf_counter() - t:.0f} s", flush=True)
 

@@ -106,12 +106,15 @@ def corpus_built(corpus_settings: Settings) -> Iterator[BuiltGraph]:
 @pytest.fixture
 def corpus_copy(corpus_built: BuiltGraph) -> BuiltGraph:
     """A private, writable deep copy of ``corpus_built``."""
+    import numpy as np
+
     from fundgraph.graph.stores.base import BuiltGraph
 
     return BuiltGraph(graph=copy.deepcopy(corpus_built.graph.copy()), direction_ids=list(corpus_built.direction_ids),
                       vectors=corpus_built.vectors.copy(), encoder_state=copy.deepcopy(corpus_built.encoder_state),
                       meta=copy.deepcopy(corpus_built.meta),
-                      words=None if corpus_built.words is None else corpus_built.words.copy())
+                      words=None if corpus_built.words is None else corpus_built.words.copy(),
+                      pools=None if corpus_built.pools is None else tuple(np.array(a) for a in corpus_built.pools))
 
 
 @pytest.fixture(scope="session")

@@ -82,6 +82,37 @@ def test_the_new_directions_get_word_rows_of_the_frozen_vocabulary_and_the_store
     assert [i.direction.id for i in served.similar(did, 5, "all").items] == [s.id for s in first]
 
 
+def test_the_pools_take_the_new_directions_where_they_rank_before_the_last_member(both, corpus_built):
+    from fundgraph.embeddings import vectors as vx
+    from fundgraph.embeddings.scoring import rank, rescore
+
+    path, got, report, ref, _ = both
+    served = EmbeddedStore(path).queries()
+    cands, ctx = served.candidates(), served.ranking_context
+    members, scores = got.pools
+    width = members.shape[1]
+    assert members.shape == (len(got.direction_ids), width) and (members == ref.pools[0]).all()
+    new_rows = [cands.index[d] for d in report.directions]
+    # a new direction's pool: its exact best across programs
+    for j in new_rows:
+        live = rank(cands.vectors[j], cands.entities[j], cands, config=ctx.config, k=width, exclude=j,
+                    exclude_program=cands.programs[j])
+        assert [cands.ids[r] for r in members[j]] == [s.id for s in live]
+    # an existing pool: every new direction ranking before its last stored member is in it
+    entered = 0
+    for j in range(len(corpus_built.direction_ids)):
+        last = (-float(scores[j, -1]), cands.ids[int(members[j, -1])])
+        exact = rescore(vx.dense_row(cands.vectors, j), cands.entities[j], new_rows, cands, ctx.config)
+        before = {s.id for s in exact if (-s.score, s.id) < last}
+        pool = {cands.ids[r] for r in members[j]}
+        assert before <= pool, cands.ids[j]
+        entered += len(before)
+    assert entered > 0
+    # and a pool's answer is what the served store gives
+    did = report.directions[0]
+    assert served.stored_similar(did, 5) is not None
+
+
 def test_the_ranking_columns_equal_a_fresh_write(both):
     from fundgraph.graph.stores.embedded.columns import columns_from_built
 

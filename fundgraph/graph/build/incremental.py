@@ -10,8 +10,10 @@ What is recomputed, and what stays as the last full build (``fundgraph build`` /
   outside the vocabulary, and the directions added since the full build as a share of its directions; past
   :data:`ADDED_SHARE_BOUND` or :data:`OOV_SHARE_BOUND` the meta (and ``fundgraph add``) suggest
   ``fundgraph build --full``. The word rows of the word mix (:mod:`fundgraph.embeddings.words`) likewise: the
-  new directions' with the last full build's word vocabulary and idf; no stored row changes. Lists are mixed
-  when asked (nothing mixed is stored), so every list sees the new rows at once.
+  new directions' with the last full build's word vocabulary and idf; no stored row changes. The first-pass
+  pools (each direction's best 30 across programs, which ``similar`` re-scores and mixes: :attr:`BuiltGraph.pools`)
+  as the SIMILAR_TO lists: a new direction's is its exact best, and it is inserted into the existing pools it
+  ranks before the last member of (:func:`_added_pools`).
 - **Entity rarity** (idf over directions): recomputed over every direction, new ones included, as a full build
   and both stores at query time compute it. The SIMILAR_TO lists of directions the new ones do not enter are
   not re-scored: their scores are those of the last build (the idf of N directions moves by at most
@@ -84,6 +86,7 @@ from fundgraph.graph.build.similarity import (
     direction_fields,
     entity_counts,
     find_continues,
+    pool_arrays,
     series_editions,
 )
 from fundgraph.graph.model import Label, Rel
@@ -416,6 +419,8 @@ def add_document(built: BuiltGraph, new: NewDocument, vocab: Vocabulary, *, sett
         if any(isinstance(x, Scored) for _, _, x in merged):
             _insert_similar(g, did, merged, method)
             report.entered.append(did)
+    if built.pools is not None:
+        built.pools = _added_pools(built.pools, g, cands, config, rows)
     timings["similar_s"] = time.perf_counter() - t
 
     say("linking editions of the series")
@@ -449,6 +454,37 @@ def add_document(built: BuiltGraph, new: NewDocument, vocab: Vocabulary, *, sett
             built.columns = None  # type: ignore[attr-defined]  # the graph changed: the writer makes them again
         _update_meta(built, doc, report)
     return report
+
+
+def _added_pools(pools: tuple[np.ndarray, np.ndarray], g: nx.MultiDiGraph, cands: Candidates, config: ScoringConfig,
+                 rows: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """The first-pass pools (:attr:`BuiltGraph.pools`) with the new ``rows``: theirs ranked, others entered.
+
+    As the SIMILAR_TO lists are: a new row's pool is its exact best across programs; an existing pool keeps its
+    stored members and scores, the new rows that rank before its last member enter at their exact scores, and it
+    is cut to its width (:func:`entry_candidates` finds the pools they may enter, one product of the new rows).
+    """
+    width = pools[0].shape[1]
+    (ranked,) = top_k_all(cands, config, [Selection(width, None, cross_group=True, explain=False)], rows=rows)
+    new_rows, new_scores = pool_arrays(ranked, width)
+    members = np.vstack([np.asarray(pools[0], dtype=np.int32), new_rows])
+    scores = np.vstack([np.asarray(pools[1], dtype=np.float32), new_scores])
+
+    def lists(cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return members[cols].astype(np.int64), scores[cols].astype(np.float64)
+
+    maybe, kth, near = entry_candidates(g, cands, config, rows, k=width, threshold=-math.inf, lists=lists)
+    for j, last, near_rows in zip(maybe, kth, near, strict=True):
+        entering = rescore(vx.dense_row(cands.vectors, j), cands.entities[j], near_rows, cands, config, k=width)
+        if not entering or (-entering[0].score, entering[0].id) > (-last[0], last[1]):
+            continue
+        current = [(float(sc), cands.ids[int(r)], int(r)) for r, sc in zip(members[j], scores[j], strict=True)
+                   if r >= 0]
+        merged = sorted([*current, *((x.score, x.id, x.index) for x in entering)], key=lambda t: (-t[0], t[1]))
+        members[j], scores[j] = -1, np.nan
+        for c, (sc, _did, r) in enumerate(merged[:width]):
+            members[j, c], scores[j, c] = r, sc
+    return members, scores
 
 
 def _stacked(old: sp.csr_matrix, new: sp.csr_matrix) -> sp.csr_matrix:

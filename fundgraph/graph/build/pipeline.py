@@ -510,7 +510,8 @@ def _build(settings: Settings, encoder: Encoder | None, progress: Progress | Non
         "documents": documents_report,
     }
     built = BuiltGraph(graph=g, direction_ids=sim.direction_ids, vectors=sim.vectors,
-                       encoder_state=sim.encoder_state, meta=meta, words=sim.words)
+                       encoder_state=sim.encoder_state, meta=meta, words=sim.words,
+                       pools=sim.pools)
     # The embedded store writes the ranking candidates: these (scored under this configuration), while the graph
     # keeps this many edges (not made from the graph again: 5 s at 100,000 directions).
     built.candidates = (sim.candidates, sim.encoder_state.get("scoring"),  # type: ignore[attr-defined]

@@ -99,6 +99,9 @@ class SimilarityResult:
     candidates: Candidates | None = None
     #: Each direction's word TF-IDF row (the word mix's, :mod:`fundgraph.embeddings.words`), rows as ``vectors``.
     words: sp.csr_matrix | None = None
+    #: Each direction's first-pass best ``word_pool`` across programs (rows, -1 past a short list) and their
+    #: scores: ``similar`` re-scores and mixes these instead of ranking every direction (:func:`pool_arrays`).
+    pools: tuple[np.ndarray, np.ndarray] | None = None
 
 
 # -- reading the graph the earlier layers built -----------------------------------------------------------
@@ -359,10 +362,16 @@ def add_similarity_layer(
     # similarity graph over all programs); each equals rank(..., k, exclude=i[, exclude_program]) cut at the
     # threshold, without looping over every candidate in Python (embeddings.topk). Above
     # settings.exact_similarity_max directions the candidates come from a nearest-neighbour index (not every pair).
-    across, everywhere = ranked_in_parts(cands, config, [
+    selections = [
         Selection(settings.similar_top_k, edge_threshold, cross_group=True),
         Selection(settings.similar_top_k, threshold, explain=False),  # Louvain weighs them, nothing reads why
-    ], exact_max=settings.exact_similarity_max, forked=forked, profiles=profiles, between=continues.poll)
+    ]
+    if words is not None:  # each row's first-pass pool across programs, which the word mix re-orders
+        selections.append(Selection(config.word_pool, None, cross_group=True, explain=False))
+    across, everywhere, *pooled = ranked_in_parts(cands, config, selections, exact_max=settings.exact_similarity_max,
+                                                  forked=forked, profiles=profiles, between=continues.poll)
+    pools = pool_arrays(pooled[0], config.word_pool) if pooled else None
+    del pooled
     # Louvain needs only the lists over all programs: on a large corpus it runs in another process while this one
     # adds SIMILAR_TO (the second core), handing back only the communities' members. A fresh one, given the pairs'
     # arrays (~20 MB at 100,000 directions): a fork grew to ~1.2 GB private meanwhile, keeping the old copies of
@@ -402,7 +411,18 @@ def add_similarity_layer(
     if words is not None:
         state["words"] = words[0]
     return SimilarityResult(direction_ids=ids, vectors=vectors, encoder_state=state, candidates=cands,
-                            words=None if words is None else words[1])
+                            words=None if words is None else words[1], pools=pools)
+
+
+def pool_arrays(lists: Sequence[Sequence[Any]], width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's first-pass pool as arrays: the candidates' rows (int32, -1 past a short list) and their scores."""
+    rows = np.full((len(lists), width), -1, dtype=np.int32)
+    scores = np.full((len(lists), width), np.nan, dtype=np.float32)
+    for i, ranked in enumerate(lists):
+        for j, s in enumerate(ranked[:width]):
+            rows[i, j] = s.index
+            scores[i, j] = s.score
+    return rows, scores
 
 
 def ranked_in_parts(cands: Candidates, config: ScoringConfig, selections: Sequence[Selection], *,

@@ -13,7 +13,9 @@ of weak ones; in scope ``all`` (asked for the same program's neighbours too) the
 The order of ``similar`` and ``search``: the first pass (the combined score) picks and orders the candidates;
 when the build kept word vectors (:mod:`fundgraph.embeddings.words`), its best ``word_pool`` are re-ordered by
 the word mix (:meth:`RankingContext.mixed`). Scores, confidence, ``no_related`` and SIMILAR_TO edges stay the
-first pass's: a mixed list can show a lower score above a higher one.
+first pass's: a mixed list can show a lower score above a higher one. A build stores each direction's first-pass
+pool across programs, so a store answers ``similar`` (cross-program, k up to the pool) by re-scoring and mixing
+those 30 alone (:meth:`RankingContext.pooled`), not every direction.
 """
 
 from __future__ import annotations
@@ -21,9 +23,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import numpy as np
+
+from fundgraph.embeddings import vectors as vx
 from fundgraph.embeddings.calibration import Calibration, calibration_for
 from fundgraph.embeddings.encoders import QueryEncoder
-from fundgraph.embeddings.scoring import Candidates, Scored, ScoringConfig, rank, shared_groups
+from fundgraph.embeddings.scoring import Candidates, Scored, ScoringConfig, rank, rescore, shared_groups
 from fundgraph.embeddings.words import WordVectoriser, mix_order, word_cosines
 from fundgraph.graph.read import models
 
@@ -169,6 +174,24 @@ class RankingContext:
              for target, program, e in edges),
             key=lambda s: (-s.score, s.id))
         return ranked[:k], self.related(ranked[0].score)
+
+    def pooled(self, cands: Candidates, row: int, pool: Any, k: int) -> tuple[list[Scored], bool] | None:
+        """The cross-program answer of :meth:`similar` from the direction's stored first-pass pool, or None.
+
+        ``pool``: the rows of its best ``word_pool`` across programs as the build ranked them (-1 past a short
+        list; :attr:`BuiltGraph.pools`). Only they are re-scored (exactly, as :meth:`similar` scores them) and
+        mixed: the same answer as ranking every direction when the pool holds the first pass's best, for
+        ``k`` up to the pool. None (rank live) when lists are not mixed or ``k`` is larger.
+        """
+        if not self.mixing or cands.words is None or k > self.config.word_pool:
+            return None
+        rows = np.asarray(pool, dtype=np.int64)
+        rows = rows[rows >= 0]
+        ranked = rescore(vx.as_query(cands.vectors[row]), cands.entities[row], rows, cands, self.config)
+        related = bool(ranked) and self.related(ranked[0].score)
+        if not related:
+            return [], False
+        return self.mixed(ranked, cands.words[row], cands, k), True
 
     def stored_related(self, edges: Iterable[Mapping[str, Any]]) -> bool | None:
         """Whether a direction's stored SIMILAR_TO edges (their properties) say another program holds a related one.

@@ -49,6 +49,8 @@ class BuiltGraph:
         meta: built_at (ISO), encoder, counts, timings.
         words: each direction's word TF-IDF row (rows in ``direction_ids`` order; the word mix's,
             :mod:`fundgraph.embeddings.words`), or None for a build that keeps none.
+        pools: each direction's first-pass best across programs, the list the word mix re-orders: their rows
+            (int32, -1 past a short list) and scores, or None (``similar`` then ranks every direction).
     """
 
     graph: nx.MultiDiGraph
@@ -57,6 +59,7 @@ class BuiltGraph:
     encoder_state: dict[str, Any] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
     words: Any = None
+    pools: tuple[np.ndarray, np.ndarray] | None = None
 
 
 class GraphStore(ABC):

@@ -26,7 +26,7 @@ def test_stored_similar_lists_equal_live_ranking_for_every_direction_and_k(queri
     answered = empty = 0
     for did in queries.direction_ids:
         row = cands.index[did]
-        for k in range(1, top_k + 1):
+        for k in (*range(1, top_k + 1), 12, ctx.config.word_pool):
             stored = queries.stored_similar(did, k)
             if stored is None:
                 continue
@@ -35,9 +35,12 @@ def test_stored_similar_lists_equal_live_ranking_for_every_direction_and_k(queri
             assert _as_tuples(stored[0]) == _as_tuples(live_ranked), (did, k)
             answered += 1
             empty += not stored[0]
-    # Most (direction, k) pairs are answered from the stored lists, some of them "nothing related".
-    assert answered >= len(queries.direction_ids) * top_k // 2
-    assert queries.stored_similar(queries.direction_ids[0], top_k + 1) is None
+    # Every (direction, k) pair is answered from the stored pools (re-scored and mixed), some "nothing related";
+    # past the pool's width, ranked live.
+    assert answered == len(queries.direction_ids) * (top_k + 2) and 0 < empty < answered
+    assert queries.stored_similar(queries.direction_ids[0], ctx.config.word_pool + 1) is None
+    pool = queries.pools[0]
+    assert pool.shape == (len(queries.direction_ids), ctx.config.word_pool) and (pool >= 0).all()
 
 
 def test_similar_answer_is_the_same_through_the_stored_lists_or_live(queries):

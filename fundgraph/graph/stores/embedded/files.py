@@ -9,6 +9,9 @@ Layout of a graph directory::
                     or vectors.npy (dense float32 rows) for a dense encoder
     words.data.npy, words.indices.npy, words.indptr.npy
                     each direction's word TF-IDF row (the word mix's, CSR as the vectors), when the build kept them
+    pools.rows.npy, pools.scores.npy
+                    each direction's first-pass best 30 across programs (rows, scores), which ``similar`` re-scores
+                    and mixes instead of ranking every direction
     index.json      direction_ids, encoder_state, meta, and the vectors' and words' form and shape
 
 The vector arrays are opened memory-mapped (``mmap_mode="r"``): opening reads no vector, a query's product pages
@@ -45,6 +48,8 @@ CSR_FILES = {"data": "vectors.data.npy", "indices": "vectors.indices.npy", "indp
 CSR_TAIL_FILES = {"data": "vectors.tail.data.npy", "indices": "vectors.tail.indices.npy"}
 #: The word rows (:mod:`fundgraph.embeddings.words`), written as the sparse vectors are.
 WORD_FILES = {"data": "words.data.npy", "indices": "words.indices.npy", "indptr": "words.indptr.npy"}
+#: Each direction's first-pass pool across programs (:attr:`BuiltGraph.pools`): rows (int32) and scores (float32).
+POOL_FILES = ("pools.rows.npy", "pools.scores.npy")
 INDEX_FILE = "index.json"
 
 
@@ -91,6 +96,10 @@ def save_built(built: BuiltGraph, target: Path) -> dict[str, Any]:
     }
     if built.words is not None:
         index["words"] = save_vectors(built.words, target, files=WORD_FILES)
+    if built.pools is not None:
+        for name, array, dtype in zip(POOL_FILES, built.pools, (np.int32, np.float32), strict=True):
+            np.save(target / name, np.asarray(array, dtype=dtype), allow_pickle=False)
+        index["pools"] = {"shape": [int(x) for x in built.pools[0].shape]}
     _write_json(target / INDEX_FILE, index)
     carried = {f"{name}.npy": path for name, path in columns.carried.items()}
     if columns.directions_file is not None:  # linked by Columns.save
@@ -178,12 +187,21 @@ def read_built(source: Path) -> BuiltGraph:
     """Read a graph directory written by :func:`save_built` (a damaged file raises StoreDamaged naming it)."""
     with reading(source / INDEX_FILE):
         index = _read_json(source / INDEX_FILE)
-        spec, words_spec = index.get("vectors"), index.get("words")
+        spec, words_spec, pools_spec = index.get("vectors"), index.get("words"), index.get("pools")
         direction_ids, encoder_state, meta = index["direction_ids"], index["encoder_state"], index["meta"]
     vectors = read_vectors(source, spec)
     words = read_vectors(source, words_spec, files=WORD_FILES) if words_spec else None
+    pools = None
+    if pools_spec:
+        arrays = []
+        for name in POOL_FILES:
+            with reading(source / name):
+                arrays.append(np.load(source / name, mmap_mode="r", allow_pickle=False))
+                if list(arrays[-1].shape) != list(pools_spec["shape"]):
+                    raise ValueError(f"shape {arrays[-1].shape}, not {pools_spec['shape']}")
+        pools = (arrays[0], arrays[1])
     fields = {"direction_ids": direction_ids, "vectors": vectors, "encoder_state": encoder_state, "meta": meta,
-              "words": words}
+              "words": words, "pools": pools}
     if (source / NODES_FILE).exists() or not (source / GRAPH_FILE).exists():
         return StoredGraph(Columns.open(source), **fields)
     # Written before the columns: node-link JSON, read into networkx as it used to be.

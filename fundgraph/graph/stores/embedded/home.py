@@ -39,6 +39,8 @@ from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from fundgraph.core.errors import BuildInProgress, StoreDamaged, StoreNotWritable
 
 logger = logging.getLogger(__name__)
@@ -289,6 +291,10 @@ def check_shapes(graph_dir: Path, built: Any, *, vectors_file: str, index_file: 
     words = getattr(built, "words", None)
     if words is not None and words.shape[0] != len(ids):
         raise StoreDamaged(graph_dir / "words.indptr.npy", f"{words.shape[0]} word rows for {len(ids)} directions")
+    pools = getattr(built, "pools", None)
+    if pools is not None and (pools[0].shape[0] != len(ids) or int(np.max(pools[0], initial=-1)) >= len(ids)):
+        raise StoreDamaged(graph_dir / "pools.rows.npy",
+                           f"pools of {pools[0].shape[0]} rows (or naming a row past them) for {len(ids)} directions")
     columns = getattr(built, "columns", None)  # a graph read as columns: its node index (no networkx graph made)
     nodes = columns.index if columns is not None else built.graph
     missing = next((i for i in ids if i not in nodes), None)

@@ -121,6 +121,8 @@ class GraphQueries:
         self.vec_row = {did: i for i, did in enumerate(built.direction_ids)}
         self.vectors = vx.as_rows(built.vectors) if built.vectors.shape[0] else vx.empty()
         self.words = built.words
+        self.pools = built.pools
+        self.vec_ids = list(built.direction_ids)
         self.ranking_context = RankingContext(built.meta, built.encoder_state)
         self._cands: Any = None
         self._marks: records.HierarchyMarks | None = None
@@ -365,7 +367,21 @@ class GraphQueries:
         return hit
 
     def stored_similar(self, direction_id: str, k: int) -> tuple[list[Scored], bool] | None:
-        """Cross-program best ``k`` from the direction's SIMILAR_TO edges (:meth:`RankingContext.stored_similar`)."""
+        """Cross-program best ``k`` from what the build stored.
+
+        The direction's first-pass pool, re-scored and mixed (:meth:`RankingContext.pooled`), else its SIMILAR_TO
+        edges (:meth:`RankingContext.stored_similar`).
+        """
+        if self.pools is not None:
+            cands = self.candidates()
+            row = cands.index.get(direction_id)
+            if row is not None:
+                pool = np.asarray(self.pools[0][self.vec_row[direction_id]], dtype=np.int64)
+                if cands.vectors is not self.vectors:  # the candidates' rows are not the stored rows' order
+                    pool = np.asarray([cands.index.get(self.vec_ids[r], -1) if r >= 0 else -1 for r in pool])
+                answer = self.ranking_context.pooled(cands, row, pool, k)
+                if answer is not None:
+                    return answer
         edges = self.columns.out_edges(direction_id, Rel.SIMILAR_TO.value)
         return self.ranking_context.stored_similar(((t, self.program_of[t], e) for t, _, e in edges), k)
 

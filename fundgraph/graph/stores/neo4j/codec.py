@@ -43,6 +43,8 @@ VECTOR_VALUES = "fg_vec_val"
 #: A direction's word TF-IDF row (the word mix's, :mod:`fundgraph.embeddings.words`), stored as the sparse vector.
 WORD_INDICES = "fg_word_idx"
 WORD_VALUES = "fg_word_val"
+#: A direction's first-pass pool across programs (the ids of :attr:`BuiltGraph.pools`' rows, best first).
+POOL_KEY = "fg_pool"
 #: A direction's entity profile (what the shared ranking scores: embeddings.scoring.entity_profile expanded up
 #: MEMBER_OF): its entity ids and their weights, in one order; and the entities it cites itself (its MENTIONS
 #: targets, for the hierarchy marks). Written at load so that similar/search re-score candidates read by id.
@@ -69,7 +71,7 @@ ANSWER_KEY = "fg_nb"
 BOOKKEEPING = frozenset({BUILD_KEY, SEQ_KEY, JSON_KEYS, NULL_KEYS, EDGE_KEY, ORDER_KEY, LOOKUP_KEY, SEARCH_KEY,
                          TEXT_KEY, KEYWORDS_KEY, CATEGORY_KEY, VECTOR_INDICES, VECTOR_VALUES, NEIGHBOURS_KEY,
                          PROFILE_ENTITIES, PROFILE_WEIGHTS, DIRECT_KEY, VIEW_KEY, DETAIL_KEY,
-                         SIMILAR_KEY, WALK_KEY, WALK_COUNTS_KEY, ANSWER_KEY})
+                         SIMILAR_KEY, WALK_KEY, WALK_COUNTS_KEY, ANSWER_KEY, WORD_INDICES, WORD_VALUES, POOL_KEY})
 #: Nodes with more neighbours (counted each way) than this carry ``fg_nbrs``: the neighbourhood walk reads a hub's first
 #: neighbours from it instead of reading and sorting all of them (a program, community or common entity has
 #: thousands of directions at 100,000).

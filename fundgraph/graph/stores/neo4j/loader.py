@@ -42,6 +42,7 @@ from fundgraph.graph.stores.neo4j.codec import (
     EMBEDDING,
     LAYOUT,
     MAX_INDEXED_DIMENSIONS,
+    POOL_KEY,
     PROFILE_ENTITIES,
     PROFILE_WEIGHTS,
     PROJECTION_DIMENSIONS,
@@ -130,10 +131,10 @@ def iter_node_rows(built: BuiltGraph, ranking: dict[str, dict[str, Any]] | None 
 
     A Direction row carries its text vector: a sparse (lexical) row as ``fg_vec_idx``/``fg_vec_val`` plus its
     :func:`~.codec.projection` as ``embedding`` (under the vector index); a dense row as ``embedding`` itself;
-    its word row (``fg_word_idx``/``fg_word_val``) when the build kept them; and its ranking properties
-    (``ranking``, from :func:`ranking_rows`). Made as the batches need them: a row's Python lists of floats and
-    indices take ~10× their array bytes, so holding every row of a 100,000-direction graph before writing took
-    gigabytes.
+    its word row (``fg_word_idx``/``fg_word_val``) and first-pass pool (``fg_pool``) when the build kept them; and
+    its ranking properties (``ranking``, from :func:`ranking_rows`). Made as the batches need them: a row's Python
+    lists of floats and indices take ~10× their array bytes, so holding every row of a 100,000-direction graph
+    before writing took gigabytes.
     """
     ranking = ranking or {}
     vec_row = {d: i for i, d in enumerate(built.direction_ids)}
@@ -143,6 +144,7 @@ def iter_node_rows(built: BuiltGraph, ranking: dict[str, dict[str, Any]] | None 
         vectors = vx.to_csr(vectors)
     projected = projection(vectors) if sparse else None
     words = None if built.words is None else vx.to_csr(built.words)
+    ids = list(built.direction_ids)
     derived = query_props(built.graph)
     views = neighbourhood_views(built.graph, max_out=VIEW_MAX_OUT_EDGES)
     details = direction_details(built.graph)
@@ -169,6 +171,8 @@ def iter_node_rows(built: BuiltGraph, ranking: dict[str, dict[str, Any]] | None 
                 props[EMBEDDING] = vx.dense_row(vectors, vec_row[n]).astype(float).tolist()
             if n in vec_row and words is not None:
                 props.update(sparse_row_props(words, vec_row[n], (WORD_INDICES, WORD_VALUES)))
+            if n in vec_row and built.pools is not None:
+                props[POOL_KEY] = [ids[r] for r in built.pools[0][vec_row[n]].tolist() if r >= 0]
             answer = stored_neighbourhood_json(str(n), derived.get(n, {}), views)
             pending.append(({"id": str(n), "label": label, "props": props},
                             None if answer is None else gzipper.submit(compress_answer, answer)))

@@ -57,6 +57,7 @@ from fundgraph.graph.stores.neo4j.codec import (
     MAX_INDEXED_DIMENSIONS,
     NEIGHBOUR_HEAD,
     NULL_KEYS,
+    POOL_KEY,
     PROFILE_ENTITIES,
     PROFILE_WEIGHTS,
     PROJECTION_DIMENSIONS,
@@ -303,6 +304,7 @@ class Neo4jStore(GraphStore):
         g = nx.MultiDiGraph()
         vectors_by_id: dict[str, Any] = {}
         words_by_id: dict[str, Any] = {}
+        pools_by_id: dict[str, list[str]] = {}
         for row in nodes:
             props = row["props"]
             vec = props.pop(EMBEDDING, None)
@@ -312,6 +314,8 @@ class Neo4jStore(GraphStore):
                 vectors_by_id[row["id"]] = vec
             if WORD_INDICES in props:
                 words_by_id[row["id"]] = (props.pop(WORD_INDICES), props.pop(WORD_VALUES))
+            if POOL_KEY in props:
+                pools_by_id[row["id"]] = props.pop(POOL_KEY)
             g.add_node(row["id"], **decode_props(props))
         for row in rels:
             props = row["props"]
@@ -327,6 +331,7 @@ class Neo4jStore(GraphStore):
             meta=json.loads(meta.get("meta") or "{}"),
             words=None if vocabulary is None or not words_by_id else _vectors(
                 direction_ids, words_by_id, vocabulary.dimension, True),
+            pools=_pools(direction_ids, pools_by_id) if pools_by_id else None,
         )
 
     def health(self) -> models.Health:
@@ -636,18 +641,26 @@ class Neo4jStore(GraphStore):
         voc = self._vocabulary or self.vocabulary()  # (the first request of a build: its size decides how to ask)
         exhaustive = self._exhaustive(voc)
 
-        def work(run: Run) -> tuple[dict[str, Any], list[dict[str, Any]] | None]:
+        ctx = voc.context
+        by_pool = scope == "cross-program" and ctx.mixing and 1 <= k <= ctx.config.word_pool
+
+        def work(run: Run) -> tuple[dict[str, Any], list[dict[str, Any]] | None, bool]:
             row = run("find_similar_stored", id=direction_id)[0]
             if _checked_build(row) != voc.build or not row["found"] or scope not in semantics.SCOPES or k < 1:
-                return row, None
+                return row, None, False
             stored_rows = [s for s in row["stored"] if s]
             if scope == "cross-program" and voc.stored_similar(stored_rows, k) is not None:
-                return row, None
+                return row, None, False
+            if by_pool:  # the build's pool of the direction, re-scored and mixed (RankingContext.pooled)
+                pooled = run("find_similar_pool", id=direction_id)[0]
+                if pooled["pooled"]:
+                    return row, pooled["candidates"], True
             if exhaustive:
-                return row, run("find_similar_candidates_all")[0]["candidates"]
-            return row, run("find_similar_candidates", id=direction_id, n=self.vector_candidates + 1)[0]["candidates"]
+                return row, run("find_similar_candidates_all")[0]["candidates"], False
+            return row, run("find_similar_candidates", id=direction_id, n=self.vector_candidates + 1)[0][
+                "candidates"], False
 
-        row, rows = self.connection.transaction(work)
+        row, rows, from_pool = self.connection.transaction(work)
         build = _checked_build(row)
         if not row["found"]:
             raise semantics.direction_not_found(direction_id)
@@ -656,11 +669,17 @@ class Neo4jStore(GraphStore):
         if voc.build != build:  # another build since: its vocabulary, and ask again as its size says
             self.vocabulary(build)
             return self.similar(direction_id, k, scope)
-        d, ctx = row["direction"], voc.context
+        d = row["direction"]
         stored_rows = [s for s in row["stored"] if s]
         if rows is None:
             ranked, related = voc.stored_similar(stored_rows, k)
             rows = []
+        elif from_pool:
+            pool = voc.candidates(rows)
+            me = pool.index[direction_id]
+            answer = ctx.pooled(pool, me, [i for i in range(len(pool.ids)) if i != me], k)
+            assert answer is not None  # (k within the pool, lists mixed: checked before asking)
+            ranked, related = answer
         else:
             pool = voc.candidates(rows)
             ranked, related = ctx.similar(pool, pool.index[direction_id], k, scope, d["program_id"])
@@ -853,6 +872,16 @@ def _vectors(direction_ids: list[str], by_id: dict[str, Any], dimensions: int, s
     if direction_ids and dimensions:
         return np.asarray([by_id[d] for d in direction_ids], dtype=np.float32)
     return np.zeros((len(direction_ids), dimensions), dtype=np.float32)
+
+
+def _pools(direction_ids: list[str], by_id: dict[str, list[str]]) -> tuple[np.ndarray, np.ndarray]:
+    """:attr:`BuiltGraph.pools` from each direction's ``fg_pool`` (ids, best first; the scores are not stored)."""
+    row = {d: i for i, d in enumerate(direction_ids)}
+    width = max(len(p) for p in by_id.values())
+    members = np.full((len(direction_ids), width), -1, dtype=np.int32)
+    for d, pool in by_id.items():
+        members[row[d], :len(pool)] = [row[x] for x in pool]
+    return members, np.full(members.shape, np.nan, dtype=np.float32)
 
 
 class Vocabulary:
