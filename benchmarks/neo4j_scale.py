@@ -79,7 +79,7 @@ def replicate(built: BuiltGraph, times: int) -> BuiltGraph:
     if built.pools is not None:  # each copy's pool in its own copy (the rows offset by the copy's first)
         n = len(built.direction_ids)
         members = np.vstack([np.where(built.pools[0] >= 0, built.pools[0] + r * n, -1) for r in range(times)])
-        pools = (members.astype(np.int32), np.vstack([built.pools[1]] * times))
+        pools = (members.astype(np.int32), np.vstack([built.pools[1]] * times), np.vstack([built.pools[2]] * times))
     return BuiltGraph(graph=g, direction_ids=ids, vectors=stacked, encoder_state=built.encoder_state,
                       meta={**built.meta, "direction_count": len(ids), "replicated": times}, words=words,
                       pools=pools)

@@ -110,7 +110,7 @@ def write_home(source: Path, copies: int, home: Path) -> None:
     if copies > 1 and pools is not None:  # each copy's pool in its own copy (the rows offset by the copy's first)
         n = len(built.direction_ids)
         pools = (np.vstack([np.where(pools[0] >= 0, pools[0] + c * n, -1) for c in range(copies)]).astype(np.int32),
-                 np.vstack([pools[1]] * copies))
+                 np.vstack([pools[1]] * copies), np.vstack([pools[2]] * copies))
     t = time.perf_counter()
     EmbeddedStore(home).replace(BuiltGraph(graph=g, direction_ids=ids, vectors=vectors, meta=dict(built.meta),
                                            encoder_state=dict(built.encoder_state), words=words,

@@ -153,3 +153,24 @@ def word_cosines(words_matrix: sp.csr_matrix, rows: Sequence[int], query: sp.csr
         return np.zeros(len(rows))
     picked = words_matrix[np.asarray(rows, dtype=np.int64)]
     return np.asarray((picked @ query.T).todense(), dtype=np.float64).ravel()
+
+
+def pool_orders(members: np.ndarray, scores: np.ndarray, words_matrix: sp.csr_matrix, ids: Sequence[str],
+                weight: float, rows: Iterable[int] | None = None) -> np.ndarray:
+    """Each row's pool (its first pass's best, score order: ``members``, ``scores``) in the mix's order.
+
+    Returns positions into each row's pool (int16; -1 past a short pool), as :func:`mix_order` orders them with
+    the row's own word row against its members' (:func:`word_cosines`): what ``similar`` returns for any k up
+    to the pool, with no ranking at query time. ``rows``: only these (the others' orders are the identity, to be
+    filled in by the caller).
+    """
+    out = np.tile(np.arange(members.shape[1], dtype=np.int16), (members.shape[0], 1))
+    out[members < 0] = -1
+    for i in range(members.shape[0]) if rows is None else rows:
+        pool = [int(r) for r in members[i] if r >= 0]
+        if len(pool) < 2:
+            continue
+        w = word_cosines(words_matrix, pool, words_matrix[i])
+        order = mix_order([float(x) for x in scores[i, : len(pool)]], w, [ids[r] for r in pool], weight, len(pool))
+        out[i, : len(pool)] = order
+    return out

@@ -89,9 +89,10 @@ def test_the_pools_take_the_new_directions_where_they_rank_before_the_last_membe
     path, got, report, ref, _ = both
     served = EmbeddedStore(path).queries()
     cands, ctx = served.candidates(), served.ranking_context
-    members, scores = got.pools
+    members, scores, order = got.pools
     width = members.shape[1]
     assert members.shape == (len(got.direction_ids), width) and (members == ref.pools[0]).all()
+    assert (order == ref.pools[2]).all()
     new_rows = [cands.index[d] for d in report.directions]
     # a new direction's pool: its exact best across programs
     for j in new_rows:
@@ -108,9 +109,13 @@ def test_the_pools_take_the_new_directions_where_they_rank_before_the_last_membe
         assert before <= pool, cands.ids[j]
         entered += len(before)
     assert entered > 0
-    # and a pool's answer is what the served store gives
-    did = report.directions[0]
-    assert served.stored_similar(did, 5) is not None
+    # a new direction's answer from its pool and mixed order is the live ranking's (its pool is exact)
+    for did in report.directions:
+        j = cands.index[did]
+        stored = served.stored_similar(did, 10)
+        live = ctx.similar(cands, j, 10, "cross-program", cands.programs[j])
+        assert stored is not None and [s.id for s in stored[0]] == [s.id for s in live[0]] and stored[1] == live[1]
+        assert [s.score for s in stored[0]] == [s.score for s in live[0]]
 
 
 def test_the_ranking_columns_equal_a_fresh_write(both):

@@ -79,7 +79,7 @@ from fundgraph.embeddings.scoring import (
     rescore,
 )
 from fundgraph.embeddings.topk import Selection, block_scores, top_k_all
-from fundgraph.embeddings.words import WordVectoriser
+from fundgraph.embeddings.words import WordVectoriser, pool_orders
 from fundgraph.graph.build.similarity import (
     LineageRule,
     community_terms,
@@ -419,8 +419,8 @@ def add_document(built: BuiltGraph, new: NewDocument, vocab: Vocabulary, *, sett
         if any(isinstance(x, Scored) for _, _, x in merged):
             _insert_similar(g, did, merged, method)
             report.entered.append(did)
-    if built.pools is not None:
-        built.pools = _added_pools(built.pools, g, cands, config, rows)
+    if built.pools is not None and words is not None:
+        built.pools = _added_pools(built.pools, g, cands, config, rows, words)
     timings["similar_s"] = time.perf_counter() - t
 
     say("linking editions of the series")
@@ -456,19 +456,22 @@ def add_document(built: BuiltGraph, new: NewDocument, vocab: Vocabulary, *, sett
     return report
 
 
-def _added_pools(pools: tuple[np.ndarray, np.ndarray], g: nx.MultiDiGraph, cands: Candidates, config: ScoringConfig,
-                 rows: list[int]) -> tuple[np.ndarray, np.ndarray]:
+def _added_pools(pools: tuple[np.ndarray, np.ndarray, np.ndarray], g: nx.MultiDiGraph, cands: Candidates,
+                 config: ScoringConfig, rows: list[int], words: sp.csr_matrix
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The first-pass pools (:attr:`BuiltGraph.pools`) with the new ``rows``: theirs ranked, others entered.
 
     As the SIMILAR_TO lists are: a new row's pool is its exact best across programs; an existing pool keeps its
     stored members and scores, the new rows that rank before its last member enter at their exact scores, and it
     is cut to its width (:func:`entry_candidates` finds the pools they may enter, one product of the new rows).
+    The mixed order of the new pools and of those that changed is made again (:func:`embeddings.words.pool_orders`).
     """
     width = pools[0].shape[1]
     (ranked,) = top_k_all(cands, config, [Selection(width, None, cross_group=True, explain=False)], rows=rows)
     new_rows, new_scores = pool_arrays(ranked, width)
     members = np.vstack([np.asarray(pools[0], dtype=np.int32), new_rows])
-    scores = np.vstack([np.asarray(pools[1], dtype=np.float32), new_scores])
+    scores = np.vstack([np.asarray(pools[1], dtype=np.float64), new_scores])
+    changed = list(rows)
 
     def lists(cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return members[cols].astype(np.int64), scores[cols].astype(np.float64)
@@ -484,7 +487,11 @@ def _added_pools(pools: tuple[np.ndarray, np.ndarray], g: nx.MultiDiGraph, cands
         members[j], scores[j] = -1, np.nan
         for c, (sc, _did, r) in enumerate(merged[:width]):
             members[j, c], scores[j, c] = r, sc
-    return members, scores
+        changed.append(j)
+    order = np.vstack([np.asarray(pools[2], dtype=np.int16), np.zeros((len(rows), width), dtype=np.int16)])
+    mixed = pool_orders(members, scores, words, cands.ids, config.word_mix, rows=changed)
+    order[changed] = mixed[changed]
+    return members, scores, order
 
 
 def _stacked(old: sp.csr_matrix, new: sp.csr_matrix) -> sp.csr_matrix:

@@ -47,7 +47,7 @@ from fundgraph.embeddings.scoring import (
 )
 from fundgraph.embeddings.similarity import idf_profile
 from fundgraph.embeddings.topk import Selection, neighbour_index, top_k_all
-from fundgraph.embeddings.words import WordVectoriser
+from fundgraph.embeddings.words import WordVectoriser, pool_orders
 from fundgraph.graph.build.background import Background, InTurn, can_fork
 from fundgraph.graph.build.pipeline import StepCount
 from fundgraph.graph.model import Label, Rel
@@ -99,9 +99,10 @@ class SimilarityResult:
     candidates: Candidates | None = None
     #: Each direction's word TF-IDF row (the word mix's, :mod:`fundgraph.embeddings.words`), rows as ``vectors``.
     words: sp.csr_matrix | None = None
-    #: Each direction's first-pass best ``word_pool`` across programs (rows, -1 past a short list) and their
-    #: scores: ``similar`` re-scores and mixes these instead of ranking every direction (:func:`pool_arrays`).
-    pools: tuple[np.ndarray, np.ndarray] | None = None
+    #: Each direction's first-pass best ``word_pool`` across programs (rows, -1 past a short list), their scores,
+    #: and their order once mixed (positions into the pool, :func:`embeddings.words.pool_orders`): ``similar``
+    #: answers from these instead of ranking every direction (:func:`pool_arrays`).
+    pools: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
 
 # -- reading the graph the earlier layers built -----------------------------------------------------------
@@ -370,8 +371,11 @@ def add_similarity_layer(
         selections.append(Selection(config.word_pool, None, cross_group=True, explain=False))
     across, everywhere, *pooled = ranked_in_parts(cands, config, selections, exact_max=settings.exact_similarity_max,
                                                   forked=forked, profiles=profiles, between=continues.poll)
-    pools = pool_arrays(pooled[0], config.word_pool) if pooled else None
-    del pooled
+    pools = None
+    if pooled:
+        members, scores = pool_arrays(pooled[0], config.word_pool)
+        del pooled
+        pools = (members, scores, pool_orders(members, scores, cands.words, cands.ids, config.word_mix))
     # Louvain needs only the lists over all programs: on a large corpus it runs in another process while this one
     # adds SIMILAR_TO (the second core), handing back only the communities' members. A fresh one, given the pairs'
     # arrays (~20 MB at 100,000 directions): a fork grew to ~1.2 GB private meanwhile, keeping the old copies of
@@ -415,9 +419,12 @@ def add_similarity_layer(
 
 
 def pool_arrays(lists: Sequence[Sequence[Any]], width: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's first-pass pool as arrays: the candidates' rows (int32, -1 past a short list) and their scores."""
+    """Each row's first-pass pool as arrays: the candidates' rows (int32, -1 past a short list) and their scores.
+
+    The scores are float64: the 6-decimal scores as the live ranking has them, which the word mix's order reads.
+    """
     rows = np.full((len(lists), width), -1, dtype=np.int32)
-    scores = np.full((len(lists), width), np.nan, dtype=np.float32)
+    scores = np.full((len(lists), width), np.nan, dtype=np.float64)
     for i, ranked in enumerate(lists):
         for j, s in enumerate(ranked[:width]):
             rows[i, j] = s.index

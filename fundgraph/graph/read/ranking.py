@@ -193,6 +193,26 @@ class RankingContext:
             return [], False
         return self.mixed(ranked, cands.words[row], cands, k), True
 
+    def ordered(self, cands: Candidates, row: int, members: Any, scores: Any, order: Any, k: int
+                ) -> tuple[list[Scored], bool] | None:
+        """The cross-program answer of :meth:`similar` from the build's pool and its mixed order, or None.
+
+        ``members``, ``scores``: the direction's first-pass pool (rows, best first; -1 past a short one) and
+        their scores; ``order``: the pool's positions in the mix's order (:func:`embeddings.words.pool_orders`).
+        Only the k returned are re-scored and explained. The same answer as :meth:`similar` when the pool holds
+        the first pass's best and its scores (a full build; :meth:`pooled` re-scores a pool whose scores may
+        have moved). None (rank live) when lists are not mixed or ``k`` is larger than the pool.
+        """
+        if not self.mixing or cands.words is None or k > self.config.word_pool:
+            return None
+        members = np.asarray(members, dtype=np.int64)
+        if members.size == 0 or members[0] < 0 or not self.related(float(scores[0])):
+            return [], False
+        chosen = [int(members[p]) for p in np.asarray(order)[:k].tolist() if p >= 0]
+        explained = {s.index: s for s in rescore(vx.as_query(cands.vectors[row]), cands.entities[row], chosen,
+                                                  cands, self.config)}
+        return [explained[r] for r in chosen], True
+
     def stored_related(self, edges: Iterable[Mapping[str, Any]]) -> bool | None:
         """Whether a direction's stored SIMILAR_TO edges (their properties) say another program holds a related one.
 

@@ -50,7 +50,8 @@ class BuiltGraph:
         words: each direction's word TF-IDF row (rows in ``direction_ids`` order; the word mix's,
             :mod:`fundgraph.embeddings.words`), or None for a build that keeps none.
         pools: each direction's first-pass best across programs, the list the word mix re-orders: their rows
-            (int32, -1 past a short list) and scores, or None (``similar`` then ranks every direction).
+            (int32, -1 past a short list), scores (float64) and mixed order (positions into the pool, int16), or
+            None (``similar`` then ranks every direction).
     """
 
     graph: nx.MultiDiGraph
@@ -59,7 +60,7 @@ class BuiltGraph:
     encoder_state: dict[str, Any] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
     words: Any = None
-    pools: tuple[np.ndarray, np.ndarray] | None = None
+    pools: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
 
 class GraphStore(ABC):

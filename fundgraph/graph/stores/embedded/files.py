@@ -9,9 +9,9 @@ Layout of a graph directory::
                     or vectors.npy (dense float32 rows) for a dense encoder
     words.data.npy, words.indices.npy, words.indptr.npy
                     each direction's word TF-IDF row (the word mix's, CSR as the vectors), when the build kept them
-    pools.rows.npy, pools.scores.npy
-                    each direction's first-pass best 30 across programs (rows, scores), which ``similar`` re-scores
-                    and mixes instead of ranking every direction
+    pools.rows.npy, pools.scores.npy, pools.order.npy
+                    each direction's first-pass best 30 across programs (rows, scores) and their order once mixed:
+                    ``similar`` re-scores the k it returns instead of ranking every direction
     index.json      direction_ids, encoder_state, meta, and the vectors' and words' form and shape
 
 The vector arrays are opened memory-mapped (``mmap_mode="r"``): opening reads no vector, a query's product pages
@@ -48,8 +48,10 @@ CSR_FILES = {"data": "vectors.data.npy", "indices": "vectors.indices.npy", "indp
 CSR_TAIL_FILES = {"data": "vectors.tail.data.npy", "indices": "vectors.tail.indices.npy"}
 #: The word rows (:mod:`fundgraph.embeddings.words`), written as the sparse vectors are.
 WORD_FILES = {"data": "words.data.npy", "indices": "words.indices.npy", "indptr": "words.indptr.npy"}
-#: Each direction's first-pass pool across programs (:attr:`BuiltGraph.pools`): rows (int32) and scores (float32).
-POOL_FILES = ("pools.rows.npy", "pools.scores.npy")
+#: Each direction's first-pass pool across programs (:attr:`BuiltGraph.pools`): rows (int32), scores (float64) and
+#: their mixed order (int16).
+POOL_FILES = ("pools.rows.npy", "pools.scores.npy", "pools.order.npy")
+POOL_TYPES = (np.int32, np.float64, np.int16)
 INDEX_FILE = "index.json"
 
 
@@ -97,7 +99,7 @@ def save_built(built: BuiltGraph, target: Path) -> dict[str, Any]:
     if built.words is not None:
         index["words"] = save_vectors(built.words, target, files=WORD_FILES)
     if built.pools is not None:
-        for name, array, dtype in zip(POOL_FILES, built.pools, (np.int32, np.float32), strict=True):
+        for name, array, dtype in zip(POOL_FILES, built.pools, POOL_TYPES, strict=True):
             np.save(target / name, np.asarray(array, dtype=dtype), allow_pickle=False)
         index["pools"] = {"shape": [int(x) for x in built.pools[0].shape]}
     _write_json(target / INDEX_FILE, index)
@@ -192,14 +194,14 @@ def read_built(source: Path) -> BuiltGraph:
     vectors = read_vectors(source, spec)
     words = read_vectors(source, words_spec, files=WORD_FILES) if words_spec else None
     pools = None
-    if pools_spec:
+    if pools_spec and all((source / name).exists() for name in POOL_FILES):  # (else similar ranks live)
         arrays = []
         for name in POOL_FILES:
             with reading(source / name):
                 arrays.append(np.load(source / name, mmap_mode="r", allow_pickle=False))
                 if list(arrays[-1].shape) != list(pools_spec["shape"]):
                     raise ValueError(f"shape {arrays[-1].shape}, not {pools_spec['shape']}")
-        pools = (arrays[0], arrays[1])
+        pools = (arrays[0], arrays[1], arrays[2])
     fields = {"direction_ids": direction_ids, "vectors": vectors, "encoder_state": encoder_state, "meta": meta,
               "words": words, "pools": pools}
     if (source / NODES_FILE).exists() or not (source / GRAPH_FILE).exists():

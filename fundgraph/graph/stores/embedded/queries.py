@@ -369,17 +369,18 @@ class GraphQueries:
     def stored_similar(self, direction_id: str, k: int) -> tuple[list[Scored], bool] | None:
         """Cross-program best ``k`` from what the build stored.
 
-        The direction's first-pass pool, re-scored and mixed (:meth:`RankingContext.pooled`), else its SIMILAR_TO
-        edges (:meth:`RankingContext.stored_similar`).
+        The direction's first-pass pool in its mixed order, the k returned re-scored (:meth:`RankingContext.ordered`),
+        else its SIMILAR_TO edges (:meth:`RankingContext.stored_similar`).
         """
         if self.pools is not None:
             cands = self.candidates()
             row = cands.index.get(direction_id)
             if row is not None:
-                pool = np.asarray(self.pools[0][self.vec_row[direction_id]], dtype=np.int64)
+                at = self.vec_row[direction_id]
+                pool = np.asarray(self.pools[0][at], dtype=np.int64)
                 if cands.vectors is not self.vectors:  # the candidates' rows are not the stored rows' order
                     pool = np.asarray([cands.index.get(self.vec_ids[r], -1) if r >= 0 else -1 for r in pool])
-                answer = self.ranking_context.pooled(cands, row, pool, k)
+                answer = self.ranking_context.ordered(cands, row, pool, self.pools[1][at], self.pools[2][at], k)
                 if answer is not None:
                     return answer
         edges = self.columns.out_edges(direction_id, Rel.SIMILAR_TO.value)

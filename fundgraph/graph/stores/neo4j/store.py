@@ -874,14 +874,16 @@ def _vectors(direction_ids: list[str], by_id: dict[str, Any], dimensions: int, s
     return np.zeros((len(direction_ids), dimensions), dtype=np.float32)
 
 
-def _pools(direction_ids: list[str], by_id: dict[str, list[str]]) -> tuple[np.ndarray, np.ndarray]:
-    """:attr:`BuiltGraph.pools` from each direction's ``fg_pool`` (ids, best first; the scores are not stored)."""
+def _pools(direction_ids: list[str], by_id: dict[str, list[str]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:attr:`BuiltGraph.pools` from each direction's ``fg_pool`` (ids, best first; scores and order not stored)."""
     row = {d: i for i, d in enumerate(direction_ids)}
     width = max(len(p) for p in by_id.values())
     members = np.full((len(direction_ids), width), -1, dtype=np.int32)
     for d, pool in by_id.items():
         members[row[d], :len(pool)] = [row[x] for x in pool]
-    return members, np.full(members.shape, np.nan, dtype=np.float32)
+    order = np.tile(np.arange(width, dtype=np.int16), (len(direction_ids), 1))
+    order[members < 0] = -1
+    return members, np.full(members.shape, np.nan), order
 
 
 class Vocabulary:
