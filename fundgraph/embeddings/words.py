@@ -148,29 +148,67 @@ def mix_order(scores: Sequence[float], word: Sequence[float], ids: Sequence[str]
 
 
 def word_cosines(words_matrix: sp.csr_matrix, rows: Sequence[int], query: sp.csr_matrix) -> np.ndarray:
-    """Cosines of the query's word row with ``rows`` of ``words_matrix`` (unit rows: plain products)."""
+    """Cosines of the query's word row with ``rows`` of ``words_matrix`` (unit rows: plain products).
+
+    :func:`vectors.cosines`' arithmetic (float64 products in column order), so that the build's
+    :func:`pool_orders` (:func:`embeddings.topk.pair_cosines`, the same to the bit) orders pools as a query does.
+    """
     if not len(rows) or query.nnz == 0:
         return np.zeros(len(rows))
-    picked = words_matrix[np.asarray(rows, dtype=np.int64)]
-    return np.asarray((picked @ query.T).todense(), dtype=np.float64).ravel()
+    return vx.cosines(words_matrix, np.asarray(rows, dtype=np.int64), query.toarray().ravel())
+
+
+#: Rows whose pools :func:`pool_orders` orders at a time (their pairs' word rows gathered: ~2 M non-zeros).
+POOL_ORDER_ROWS = 512
+
+
+def pair_products(m: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``m[rows[p]] · m[cols[p]]`` for every pair p: :func:`vectors.cosines`' numbers, to the bit.
+
+    Each product of two float32 values is exact in float64, and a CSR row sum adds them from zero in column order,
+    as :func:`vectors.cosines` does; the two rows' common columns are found by scipy's sorted-index merge, so the
+    cost follows the rows' non-zeros, not the vocabulary (a dense query row per pair would).
+    """
+    if not len(rows):
+        return np.zeros(0)
+    a = m[np.asarray(rows, dtype=np.int64)].astype(np.float64)
+    b = m[np.asarray(cols, dtype=np.int64)].astype(np.float64)
+    return np.clip(np.asarray(a.multiply(b).tocsr().sum(axis=1)).ravel(), -1.0, 1.0)
 
 
 def pool_orders(members: np.ndarray, scores: np.ndarray, words_matrix: sp.csr_matrix, ids: Sequence[str],
                 weight: float, rows: Iterable[int] | None = None) -> np.ndarray:
     """Each row's pool (its first pass's best, score order: ``members``, ``scores``) in the mix's order.
 
-    Returns positions into each row's pool (int16; -1 past a short pool), as :func:`mix_order` orders them with
-    the row's own word row against its members' (:func:`word_cosines`): what ``similar`` returns for any k up
-    to the pool, with no ranking at query time. ``rows``: only these (the others' orders are the identity, to be
-    filled in by the caller).
+    Returns positions into each row's pool (int16; -1 past a short pool): :func:`mix_order` of the pool with the
+    row's own word row against its members' (the same keys, the same ties by id), for all rows at once. That is
+    what ``similar`` returns for any k up to the pool, with no ranking at query time. ``rows``: only these (the
+    others keep the identity, for the caller to fill in).
     """
-    out = np.tile(np.arange(members.shape[1], dtype=np.int16), (members.shape[0], 1))
+    n, width = members.shape
+    out = np.tile(np.arange(width, dtype=np.int16), (n, 1))
     out[members < 0] = -1
-    for i in range(members.shape[0]) if rows is None else rows:
-        pool = [int(r) for r in members[i] if r >= 0]
-        if len(pool) < 2:
-            continue
-        w = word_cosines(words_matrix, pool, words_matrix[i])
-        order = mix_order([float(x) for x in scores[i, : len(pool)]], w, [ids[r] for r in pool], weight, len(pool))
-        out[i, : len(pool)] = order
+    sel = np.arange(n, dtype=np.int64) if rows is None else np.asarray(list(rows), dtype=np.int64)
+    if weight <= 0 or sel.size == 0 or width < 2:
+        return out
+    mem = np.asarray(members[sel], dtype=np.int64)
+    valid = mem >= 0
+    w = np.zeros(mem.shape, dtype=np.float64)
+    for lo in range(0, sel.size, POOL_ORDER_ROWS):  # a block of rows at a time
+        hi = min(lo + POOL_ORDER_ROWS, sel.size)
+        ok = valid[lo:hi]
+        w[lo:hi][ok] = pair_products(words_matrix, np.repeat(sel[lo:hi], width)[ok.ravel()], mem[lo:hi][ok])
+    s = np.where(valid, np.asarray(scores[sel], dtype=np.float64), 0.0)
+    # mix_keys, row by row: each over its best in the pool (no word overlap: the score alone)
+    s_top = np.maximum(s.max(axis=1), 1e-9)
+    w_top = w.max(axis=1)
+    mixed = (1 - weight) * s / s_top[:, None]
+    mixed = np.where((w_top > 0)[:, None], mixed + weight * w / np.where(w_top > 0, w_top, 1.0)[:, None], mixed)
+    keys = np.where(valid, -np.round(mixed, 9), np.inf)
+    rank = np.empty(len(ids), dtype=np.int64)
+    rank[np.argsort(np.asarray(ids, dtype=object).astype(str), kind="stable")] = np.arange(len(ids))
+    by_id = np.where(valid, rank[np.where(valid, mem, 0)], len(ids))
+    order = np.lexsort((by_id, keys), axis=1).astype(np.int16)
+    order[~np.take_along_axis(valid, order.astype(np.int64), axis=1)] = -1
+    out[sel] = order
     return out
