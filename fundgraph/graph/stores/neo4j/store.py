@@ -57,7 +57,6 @@ from fundgraph.graph.stores.neo4j.codec import (
     MAX_INDEXED_DIMENSIONS,
     NEIGHBOUR_HEAD,
     NULL_KEYS,
-    POOL_KEY,
     PROFILE_ENTITIES,
     PROFILE_WEIGHTS,
     PROJECTION_DIMENSIONS,
@@ -295,7 +294,10 @@ class Neo4jStore(GraphStore):
         return self.connection.transaction(checked)
 
     def load(self) -> BuiltGraph:
-        """Read the whole stored graph back (nodes and edges in build order, vectors, meta).
+        """Read the whole stored graph back (nodes and edges in build order, vectors, word rows, meta).
+
+        Not the first-pass pools: Neo4j keeps their ids only (``fg_pool``), not their scores or mixed order, so a
+        graph read back ranks its lists live until it is built again.
 
         An explicit export (``fundgraph export``, ``GET /api/export``, tests): no query calls it.
         """
@@ -304,7 +306,6 @@ class Neo4jStore(GraphStore):
         g = nx.MultiDiGraph()
         vectors_by_id: dict[str, Any] = {}
         words_by_id: dict[str, Any] = {}
-        pools_by_id: dict[str, list[str]] = {}
         for row in nodes:
             props = row["props"]
             vec = props.pop(EMBEDDING, None)
@@ -314,8 +315,6 @@ class Neo4jStore(GraphStore):
                 vectors_by_id[row["id"]] = vec
             if WORD_INDICES in props:
                 words_by_id[row["id"]] = (props.pop(WORD_INDICES), props.pop(WORD_VALUES))
-            if POOL_KEY in props:
-                pools_by_id[row["id"]] = props.pop(POOL_KEY)
             g.add_node(row["id"], **decode_props(props))
         for row in rels:
             props = row["props"]
@@ -331,7 +330,6 @@ class Neo4jStore(GraphStore):
             meta=json.loads(meta.get("meta") or "{}"),
             words=None if vocabulary is None or not words_by_id else _vectors(
                 direction_ids, words_by_id, vocabulary.dimension, True),
-            pools=_pools(direction_ids, pools_by_id) if pools_by_id else None,
         )
 
     def health(self) -> models.Health:
@@ -872,18 +870,6 @@ def _vectors(direction_ids: list[str], by_id: dict[str, Any], dimensions: int, s
     if direction_ids and dimensions:
         return np.asarray([by_id[d] for d in direction_ids], dtype=np.float32)
     return np.zeros((len(direction_ids), dimensions), dtype=np.float32)
-
-
-def _pools(direction_ids: list[str], by_id: dict[str, list[str]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:attr:`BuiltGraph.pools` from each direction's ``fg_pool`` (ids, best first; scores and order not stored)."""
-    row = {d: i for i, d in enumerate(direction_ids)}
-    width = max(len(p) for p in by_id.values())
-    members = np.full((len(direction_ids), width), -1, dtype=np.int32)
-    for d, pool in by_id.items():
-        members[row[d], :len(pool)] = [row[x] for x in pool]
-    order = np.tile(np.arange(width, dtype=np.int16), (len(direction_ids), 1))
-    order[members < 0] = -1
-    return members, np.full(members.shape, np.nan), order
 
 
 class Vocabulary:
