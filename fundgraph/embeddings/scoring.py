@@ -37,6 +37,7 @@ import scipy.sparse as sp
 from fundgraph.core.schema import ENTITY_REGISTRY
 from fundgraph.embeddings import vectors as vx
 from fundgraph.embeddings.similarity import idf_profile, profile_overlap, rarity_weights, weighted_overlap
+from fundgraph.embeddings.words import WORD_POOL
 
 if TYPE_CHECKING:
     from fundgraph.embeddings.encoders import Encoder
@@ -97,7 +98,7 @@ class ScoringConfig:
     #: (:mod:`fundgraph.embeddings.words`; 0: no mix). Chosen with the gate and the term weights' α on the mixed
     #: lists (term_weights.json), the pool not tuned.
     word_mix: float = 0.4
-    word_pool: int = 30
+    word_pool: int = WORD_POOL
 
     def state(self) -> dict[str, Any]:
         """JSON-able form."""

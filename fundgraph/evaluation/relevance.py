@@ -91,7 +91,7 @@ from fundgraph.embeddings.scoring import ScoringConfig, rank
 from fundgraph.embeddings.specificity import CLIP as GENERAL_IDF_CLIP
 from fundgraph.embeddings.specificity import general_idf_factors as _word_factors
 from fundgraph.embeddings.specificity import general_idf_table
-from fundgraph.embeddings.words import WordVectoriser, mix_keys, words
+from fundgraph.embeddings.words import WORD_POOL, WordVectoriser, mix_keys, words
 
 GRADED_PATH = EVAL_DIR / "graded_similar.yaml"
 CALIBRATION_PATH = EVAL_DIR / "calibration.json"
@@ -2008,10 +2008,10 @@ def general_idf_ablation(runs: ShippedRuns, shipped: LearnedRuns | None = None
     ]
 
 
-# -- session 23: the first pass's best re-ordered by a mix with word TF-IDF (measured, not yet shipped) -----------
+# -- session 23: the first pass's best re-ordered by a mix with word TF-IDF (shipped in session 24) --------------
 
 #: How many of the first pass's best a :class:`WordMixRuns` re-orders (the re-rankers' pool).
-WORD_MIX_POOL = 30
+WORD_MIX_POOL = WORD_POOL
 
 
 #: The words :class:`Tokeniser` keeps of a text (no lexicon), cut by jieba-rs: the build's word mix's

@@ -14,8 +14,9 @@ The order of ``similar`` and ``search``: the first pass (the combined score) pic
 when the build kept word vectors (:mod:`fundgraph.embeddings.words`), its best ``word_pool`` are re-ordered by
 the word mix (:meth:`RankingContext.mixed`). Scores, confidence, ``no_related`` and SIMILAR_TO edges stay the
 first pass's: a mixed list can show a lower score above a higher one. A build stores each direction's first-pass
-pool across programs, so a store answers ``similar`` (cross-program, k up to the pool) by re-scoring and mixing
-those 30 alone (:meth:`RankingContext.pooled`), not every direction.
+pool across programs and its mixed order, so ``similar`` (cross-program, k up to the pool) ranks no direction at
+query time: the embedded store re-scores the first k of the stored order (:meth:`RankingContext.ordered`), the
+Neo4j store, which keeps the pool's ids only, re-scores and mixes the pool (:meth:`RankingContext.pooled`).
 """
 
 from __future__ import annotations
