@@ -155,6 +155,12 @@ def candidate_count(k: int) -> int:
     """Approximate neighbours asked per row for a best-``k`` selection (measured in ``benchmarks/ann_choice.py``).
 
     4k + 10 (30 for k = 5) kept 0.994 of the exact SIMILAR_TO edges at 5,000 directions but only 0.960 at 20,000;
-    at 5,000, 60 candidates found 0.9996 of the exact sets against 0.995 for 30.
+    at 5,000, 60 candidates found 0.9996 of the exact sets against 0.995 for 30. At most :data:`CANDIDATES_MAX`.
     """
-    return 12 * k
+    return min(12 * k, CANDIDATES_MAX)
+
+
+#: Most candidates asked per row (the word mix's pools of 30). At 100,000 directions (1,000 rows against the exhaustive
+#: ranking, ``benchmarks/ann_recall.py``) 120 found 0.945 of the SIMILAR_TO pairs and 0.954 of the pools' (60: 0.840 /
+#: 0.842; 360, 12k: 0.975 / 0.989, at three times the products' cost: the similarity stage took 159 s of a 260 s build).
+CANDIDATES_MAX = 120

@@ -1,11 +1,13 @@
 """The nearest-neighbour candidate path (embeddings.ann, topk above exact_max) against the exact top-k."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
 from fundgraph.core.settings import Settings
-from fundgraph.embeddings import ann
+from fundgraph.embeddings import ann, topk
 from fundgraph.embeddings import vectors as vx
 from fundgraph.embeddings.scoring import Candidates, EntityInfo, ScoringConfig
 from fundgraph.embeddings.topk import (
@@ -160,3 +162,29 @@ def test_nearest_neighbour_path_keeps_each_candidates_canonical_cosine_to_the_bi
     monkeypatch.setattr(topk, "candidate_sets", lambda *a, cosines=None, **k: candidate_sets(*a, **k))
     assert top_k_all(c, cfg, sels, exact_max=50) == kept
     assert sum(len(r) for r in kept[0]) > 300
+
+
+def _bundled_candidates():
+    settings = Settings(encoder="lexical")
+    g, docs = build_entity_graph(settings)
+    ids, vectors, _enc, _lex, config = encode_directions(g, docs, settings=settings)
+    return candidates_from_graph(g, ids, vectors, config), config
+
+
+@pytest.mark.parametrize("which", ["clustered", "bundled"])
+@pytest.mark.parametrize("half_margin", [topk.HALF_MARGIN, 0.5])
+def test_score_only_lists_equal_the_rescored_ones_to_the_bit(which, half_margin, monkeypatch):
+    """On the nearest-neighbour path a list that only scores is made from the block's products; the same selection
+    explained goes through scoring.rescore: the same rows, in the same order, with the same scores. With a margin
+    of 0.5 every pair takes the exact fallback (``ScoreOnly.exact``), which must agree too."""
+    monkeypatch.setattr(topk, "HALF_MARGIN", half_margin)
+    c, cfg = _bundled_candidates() if which == "bundled" else (_clustered(), ScoringConfig(entity_gate=0.3))
+    pairs = []
+    for sel in (Selection(30, None, cross_group=True), Selection(5, 0.25), Selection(8, 0.2, cross_group=True)):
+        quick, slow = top_k_all(c, cfg, [dataclasses.replace(sel, explain=False), sel], exact_max=0)
+        for a, b in zip(quick, slow, strict=True):
+            assert [(s.index, s.id, s.program_id, s.score) for s in a] == [(s.index, s.id, s.program_id, s.score)
+                                                                           for s in b]
+            pairs += a
+    assert len(pairs) > 2000
+    assert len({s.score for s in pairs}) > 500  # scores differ: the order is not decided by ids alone
