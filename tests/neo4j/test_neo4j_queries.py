@@ -205,23 +205,32 @@ def test_vector_index_candidates_give_the_exact_answer_when_they_hold_every_dire
     assert named == ["find_similar_stored", "find_similar_candidates"]
 
 
-def test_similar_from_the_stored_list_reads_no_candidate(neo4j_store, neo4j_corpus, monkeypatch):
-    """Scope cross-program with k up to the build's similar_top_k: one statement, the stored SIMILAR_TO list."""
+def test_similar_reads_the_answer_written_at_load_or_only_the_k_it_returns(neo4j_store, neo4j_corpus, monkeypatch):
+    """Scope cross-program, every direction. Up to the build's similar_top_k the API's answer is the one written at
+    load (fg_similar: one statement), equal to the embedded store's, "nothing related" included. Past it, every
+    direction reads the first k of its pool in the mix's order with their rows (find_similar_pool, after
+    find_similar_stored in the same transaction), the same answer as the embedded store's."""
+    import orjson
+
     named: list[str] = []
     real_query = neo4j_connection.query
     monkeypatch.setattr(neo4j_connection, "query", lambda name: named.append(name) or real_query(name))
     q = GraphQueries(neo4j_corpus)
     neo4j_store.vocabulary()  # (read once per build, by the first similar or search request)
-    answered = pooled = 0
-    for did in q.direction_ids[:20]:
-        named.clear()
-        got = neo4j_store.similar(did, 3, "cross-program")
-        # A direction with no edge: "nothing related", from the stored list alone; any other: its stored pool
-        # (the build's best 30 across programs, re-scored and mixed), read in the same transaction, by id.
-        answered += named == ["find_similar_stored"]
-        pooled += named == ["find_similar_stored", "find_similar_pool"]
-        assert got == q.similar(did, 3, "cross-program")
-    assert answered + pooled == 20 and answered >= 5 and pooled >= 5
+    top_k = int(q.built.encoder_state["similar_top_k"])
+    nothing = 0
+    for did in q.direction_ids:
+        for k in range(1, top_k + 1):
+            named.clear()
+            got = orjson.loads(neo4j_store.similar_json(did, k, "cross-program"))
+            assert named == ["get_similar_answer"], (did, k)
+            assert got == q.similar(did, k, "cross-program").model_dump(mode="json"), (did, k)
+        nothing += not got["items"]
+        for k in (top_k + 1, 12, 30):
+            named.clear()
+            assert neo4j_store.similar(did, k, "cross-program") == q.similar(did, k, "cross-program"), (did, k)
+            assert named == ["find_similar_stored", "find_similar_pool"]
+    assert 30 <= nothing < len(q.direction_ids) - 30  # both kinds of answer are written at load
 
 
 def q_filter(**kw):

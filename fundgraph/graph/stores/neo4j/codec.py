@@ -43,8 +43,11 @@ VECTOR_VALUES = "fg_vec_val"
 #: A direction's word TF-IDF row (the word mix's, :mod:`fundgraph.embeddings.words`), stored as the sparse vector.
 WORD_INDICES = "fg_word_idx"
 WORD_VALUES = "fg_word_val"
-#: A direction's first-pass pool across programs (the ids of :attr:`BuiltGraph.pools`' rows, best first).
+#: A direction's first-pass pool across programs: the ids of :attr:`BuiltGraph.pools`' rows in the word mix's order
+#: (what ``similar`` returns, first k for any k up to the pool), and the first pass's best score (whether another
+#: program holds a related one).
 POOL_KEY = "fg_pool"
+POOL_BEST_KEY = "fg_pool_best"
 #: A direction's entity profile (what the shared ranking scores: embeddings.scoring.entity_profile expanded up
 #: MEMBER_OF): its entity ids and their weights, in one order; and the entities it cites itself (its MENTIONS
 #: targets, for the hierarchy marks). Written at load so that similar/search re-score candidates read by id.
@@ -71,7 +74,8 @@ ANSWER_KEY = "fg_nb"
 BOOKKEEPING = frozenset({BUILD_KEY, SEQ_KEY, JSON_KEYS, NULL_KEYS, EDGE_KEY, ORDER_KEY, LOOKUP_KEY, SEARCH_KEY,
                          TEXT_KEY, KEYWORDS_KEY, CATEGORY_KEY, VECTOR_INDICES, VECTOR_VALUES, NEIGHBOURS_KEY,
                          PROFILE_ENTITIES, PROFILE_WEIGHTS, DIRECT_KEY, VIEW_KEY, DETAIL_KEY,
-                         SIMILAR_KEY, WALK_KEY, WALK_COUNTS_KEY, ANSWER_KEY, WORD_INDICES, WORD_VALUES, POOL_KEY})
+                         SIMILAR_KEY, WALK_KEY, WALK_COUNTS_KEY, ANSWER_KEY, WORD_INDICES, WORD_VALUES, POOL_KEY,
+                         POOL_BEST_KEY})
 #: Nodes with more neighbours (counted each way) than this carry ``fg_nbrs``: the neighbourhood walk reads a hub's first
 #: neighbours from it instead of reading and sorting all of them (a program, community or common entity has
 #: thousands of directions at 100,000).
@@ -95,7 +99,7 @@ VIEW_MAX_OUT_EDGES = 256
 #: Version of the stored layout (the query properties above, the vector and profile properties, the meta node's
 #: ranking vocabulary). A graph loaded by an older loader lacks them: the store then asks for a re-load instead
 #: of answering wrongly.
-LAYOUT = 10
+LAYOUT = 11
 #: The Direction property under the vector index: the text vector itself when it is dense (a sentence model),
 #: else :func:`projection` of its sparse row (the exact row is ``fg_vec_idx``/``fg_vec_val``).
 EMBEDDING = "embedding"

@@ -27,6 +27,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import scipy.sparse as sp
 
 from fundgraph.core.errors import FundgraphError
@@ -42,6 +43,7 @@ from fundgraph.graph.stores.neo4j.codec import (
     EMBEDDING,
     LAYOUT,
     MAX_INDEXED_DIMENSIONS,
+    POOL_BEST_KEY,
     POOL_KEY,
     PROFILE_ENTITIES,
     PROFILE_WEIGHTS,
@@ -121,6 +123,17 @@ def ranking_rows(built: BuiltGraph) -> tuple[dict[str, dict[str, Any]], dict[str
     return props, vocabulary
 
 
+def pool_props(pools: tuple[np.ndarray, np.ndarray, np.ndarray], row: int, ids: list[str]) -> dict[str, Any]:
+    """A direction's ``fg_pool`` (its pool's ids in the word mix's order) and ``fg_pool_best`` (the first pass's best).
+
+    ``pools``: :attr:`BuiltGraph.pools`; ``row``: the direction's row. The first k ids are what ``similar`` returns
+    for any k up to the pool (:meth:`RankingContext.ordered`), so a request reads only those k rows.
+    """
+    members, scores, order = pools
+    chosen = [ids[int(members[row, p])] for p in order[row].tolist() if p >= 0 and members[row, p] >= 0]
+    return {POOL_KEY: chosen, POOL_BEST_KEY: float(scores[row, 0]) if chosen else None}
+
+
 def node_rows(built: BuiltGraph, ranking: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """Parameter rows of every node (:func:`iter_node_rows` as a list)."""
     return list(iter_node_rows(built, ranking))
@@ -172,7 +185,7 @@ def iter_node_rows(built: BuiltGraph, ranking: dict[str, dict[str, Any]] | None 
             if n in vec_row and words is not None:
                 props.update(sparse_row_props(words, vec_row[n], (WORD_INDICES, WORD_VALUES)))
             if n in vec_row and built.pools is not None:
-                props[POOL_KEY] = [ids[r] for r in built.pools[0][vec_row[n]].tolist() if r >= 0]
+                props.update(pool_props(built.pools, vec_row[n], ids))
             answer = stored_neighbourhood_json(str(n), derived.get(n, {}), views)
             pending.append(({"id": str(n), "label": label, "props": props},
                             None if answer is None else gzipper.submit(compress_answer, answer)))

@@ -10,14 +10,16 @@ for the lookups Cypher cannot do equally (NFKC + case folding) the loader stores
 :func:`.codec.query_props`). Similar and search are one statement each: the candidates with their rows (sparse
 text vector, entity profile computed at load), every direction up to ``exact_max`` directions, else the vector
 index's nearest to the query's 256-d projection, re-scored exactly by the shared scoring; a similar list the build
-stored (SIMILAR_TO, scope cross-program) is read as is. The API process keeps only the build's small vocabulary
-(:class:`Vocabulary`: entity names, rarity, MEMBER_OF), so it starts in seconds whatever the corpus size.
+stored (scope cross-program: SIMILAR_TO for "nothing related", else the first k of the direction's pool in the word
+mix's order, ``fg_pool``) is read as is and only its k rows re-scored. The API process keeps only the build's small
+vocabulary (:class:`Vocabulary`: entity names, rarity, MEMBER_OF), so it starts in seconds whatever the corpus size.
 Every lookup by id starts from the ``:Node(id)`` uniqueness index (``MATCH (d:Node {id: $id}) WHERE d:Direction``:
 with the model label in the pattern the planner scanned every direction), and lookups by entity type from the
 ``:Node(label)`` index (:data:`READ_INDEXES`, created with the loader's schema).
-The API asks the ``*_json`` methods, which answer JSON bytes: a direction detail and a similar list its stored
-SIMILAR_TO edges answer were written at load as the API sends them (``fg_detail``, ``fg_similar``: one index seek
-and one property read a request), a neighbourhood is made from its nodes' ``fg_view`` without read models.
+The API asks the ``*_json`` methods, which answer JSON bytes: a direction detail and its scope cross-program similar
+list up to the build's ``similar_top_k`` were written at load as the API sends them (``fg_detail``, ``fg_similar``:
+one index seek and one property read a request), a neighbourhood is made from its nodes' ``fg_view`` without read
+models.
 The API process never holds the whole graph: only :meth:`Neo4jStore.load` reads it all, for explicit exports.
 """
 
@@ -36,6 +38,7 @@ import networkx as nx
 import numpy as np
 import orjson
 import pydantic_core
+import scipy.sparse as sp
 
 from fundgraph.core.errors import FundgraphError, GraphNotBuilt
 from fundgraph.embeddings import vectors as vx
@@ -57,6 +60,8 @@ from fundgraph.graph.stores.neo4j.codec import (
     MAX_INDEXED_DIMENSIONS,
     NEIGHBOUR_HEAD,
     NULL_KEYS,
+    POOL_BEST_KEY,
+    POOL_KEY,
     PROFILE_ENTITIES,
     PROFILE_WEIGHTS,
     PROJECTION_DIMENSIONS,
@@ -72,6 +77,7 @@ from fundgraph.graph.stores.neo4j.codec import (
     decode_props,
     encode_props,
     projection,
+    sparse_row_props,
     sparse_rows,
     splice_neighbourhood,
     stored_walk,
@@ -296,8 +302,9 @@ class Neo4jStore(GraphStore):
     def load(self) -> BuiltGraph:
         """Read the whole stored graph back (nodes and edges in build order, vectors, word rows, meta).
 
-        Not the first-pass pools: Neo4j keeps their ids only (``fg_pool``), not their scores or mixed order, so a
-        graph read back ranks its lists live until it is built again.
+        Not the first-pass pools: Neo4j keeps their ids in the mix's order and the best score (``fg_pool``,
+        ``fg_pool_best``), not every member's score nor the first pass's order, so a graph read back ranks its
+        lists live until it is built again.
 
         An explicit export (``fundgraph export``, ``GET /api/export``, tests): no query calls it.
         """
@@ -628,10 +635,12 @@ class Neo4jStore(GraphStore):
         """The k most similar directions, ranked by the shared scoring: one statement when the stored list answers.
 
         ``find_similar_stored`` reads the direction and its stored SIMILAR_TO list (targets' briefs): scope
-        ``cross-program`` with k ≤ the build's ``similar_top_k`` is answered from it (the build ranked it as the
-        live ranking does; the embedded store answers it the same way), with no candidate or vector read.
-        Otherwise ``find_similar_candidates`` (``_all``), in the same transaction, reads the candidates with their
-        rows to re-score exactly (:meth:`RankingContext.similar`): every direction up to :attr:`exact_max`
+        ``cross-program`` with k ≤ the build's ``similar_top_k`` and no edge is answered from it ("nothing
+        related"), with no candidate or vector read. With edges and the lists mixed, ``find_similar_pool`` (same
+        transaction) reads the first k ids of the direction's pool in the mix's order and their rows, which are
+        re-scored (:meth:`RankingContext.ordered`, the embedded store's answer). Otherwise
+        ``find_similar_candidates`` (``_all``), in the same transaction, reads the candidates with their rows to
+        re-score exactly (:meth:`RankingContext.similar`): every direction up to :attr:`exact_max`
         directions (the embedded store's answer), else the vector index's nearest :attr:`vector_candidates` (the
         exact top k when they hold it: recall in benchmarks/neo4j_scale.py), with "nothing related in other
         programs" taken from the stored list, which the build computed over all.
@@ -642,17 +651,17 @@ class Neo4jStore(GraphStore):
         ctx = voc.context
         by_pool = scope == "cross-program" and ctx.mixing and 1 <= k <= ctx.config.word_pool
 
-        def work(run: Run) -> tuple[dict[str, Any], list[dict[str, Any]] | None, bool]:
+        def work(run: Run) -> tuple[dict[str, Any], Any, bool]:
             row = run("find_similar_stored", id=direction_id)[0]
             if _checked_build(row) != voc.build or not row["found"] or scope not in semantics.SCOPES or k < 1:
                 return row, None, False
             stored_rows = [s for s in row["stored"] if s]
             if scope == "cross-program" and voc.stored_similar(stored_rows, k) is not None:
                 return row, None, False
-            if by_pool:  # the build's pool of the direction, re-scored and mixed (RankingContext.pooled)
-                pooled = run("find_similar_pool", id=direction_id)[0]
+            if by_pool:  # the first k of the build's pool in the mix's order, re-scored (RankingContext.ordered)
+                pooled = run("find_similar_pool", id=direction_id, k=k)[0]
                 if pooled["pooled"]:
-                    return row, pooled["candidates"], True
+                    return row, pooled, True
             if exhaustive:
                 return row, run("find_similar_candidates_all")[0]["candidates"], False
             return row, run("find_similar_candidates", id=direction_id, n=self.vector_candidates + 1)[0][
@@ -673,11 +682,7 @@ class Neo4jStore(GraphStore):
             ranked, related = voc.stored_similar(stored_rows, k)
             rows = []
         elif from_pool:
-            pool = voc.candidates(rows)
-            me = pool.index[direction_id]
-            answer = ctx.pooled(pool, me, [i for i in range(len(pool.ids)) if i != me], k)
-            assert answer is not None  # (k within the pool, lists mixed: checked before asking)
-            ranked, related = answer
+            ranked, related, rows = voc.ordered(direction_id, rows, k)
         else:
             pool = voc.candidates(rows)
             ranked, related = ctx.similar(pool, pool.index[direction_id], k, scope, d["program_id"])
@@ -697,7 +702,7 @@ class Neo4jStore(GraphStore):
         """:meth:`similar` as the API sends it; one statement when the direction's ``fg_similar`` answers it.
 
         ``fg_similar`` (:func:`similar_answers`, written at load) holds the answer of scope ``cross-program`` for
-        every k its stored SIMILAR_TO list answers: its items' JSON is spliced, nothing is ranked or serialised.
+        every k up to the build's ``similar_top_k``: its items' JSON is spliced, nothing is ranked or serialised.
         Any other request is :meth:`similar`'s.
         """
         answer = self.connection.plan(lambda: self._similar_plan(direction_id, k, scope))
@@ -784,18 +789,23 @@ class _Walk:
 
 def similar_answers(built: BuiltGraph, ranking: dict[str, dict[str, Any]], vocabulary: dict[str, Any]
                     ) -> dict[str, bytes]:
-    """Direction id → its ``fg_similar``: its scope ``cross-program`` answers from its stored SIMILAR_TO list, at load.
+    """Direction id → its ``fg_similar``: its scope ``cross-program`` answers, made at load.
 
     Made as :meth:`Neo4jStore.similar` makes them (the same :class:`Vocabulary`, from the meta node's values as the
-    store reads them back; each target's brief and ``fg_direct``; each edge's properties as stored): the items for
-    the largest k the list answers (its length; ``similar_top_k`` for an empty list, which answers "nothing
-    related"), each as JSON text, and the fields after the items. The answer for a smaller k is its first k items
-    (the list ranks them once). ``ranking``: :func:`.loader.ranking_rows`' properties (``fg_direct``);
-    ``vocabulary``: its vocabulary. None for a build that recorded no ``similar_top_k`` or threshold.
+    store reads them back; each target's brief and ``fg_direct``; each edge's properties as stored; with mixed
+    lists, the rows ``find_similar_pool`` reads, :class:`PoolRows`): the items for the largest k the stored list
+    answers (its length; ``similar_top_k`` for an empty list, which answers "nothing related"; with mixed lists
+    ``similar_top_k``: the first of the pool's mixed order), each as JSON text, and the fields after the items.
+    The answer for a smaller k is its first k items (the list ranks them once). ``ranking``:
+    :func:`.loader.ranking_rows`' properties (``fg_direct``); ``vocabulary``: its vocabulary. None for a build that
+    recorded no ``similar_top_k`` or threshold.
     """
     row = {"build": "loading", "layout": LAYOUT, "ranking": json.dumps(vocabulary, ensure_ascii=False),
            "meta": json.dumps(built.meta, ensure_ascii=False, default=str),
            "encoder_state": json.dumps(built.encoder_state, ensure_ascii=False, default=str)}
+    vectors = vx.as_rows(built.vectors)  # as set_meta_loaded records them: the pools' rows are decoded with them
+    row.update(dimensions=vx.dimension(vectors) if vectors.shape[0] else 0, sparse=bool(sp.issparse(vectors)),
+               direction_count=len(built.direction_ids))
     voc = Vocabulary.from_row(row)
     ctx = voc.context
     top_k = ctx.param("similar_top_k", None)
@@ -804,6 +814,8 @@ def similar_answers(built: BuiltGraph, ranking: dict[str, dict[str, Any]], vocab
     g = built.graph
     brief_keys = ("id", "program_id", "code", "title", "title_en", "category")
     out: dict[str, bytes] = {}
+    mixing = ctx.mixing and built.pools is not None and built.words is not None and sp.issparse(built.vectors)
+    pool_rows = PoolRows(built, ranking) if mixing else None
     for d in built.direction_ids:
         if d not in g:
             continue
@@ -815,18 +827,61 @@ def similar_answers(built: BuiltGraph, ranking: dict[str, dict[str, Any]], vocab
                                "direct": ranking.get(str(t), {}).get(DIRECT_KEY),
                                "props": list(encode_props(e).items())})
         answered = voc.stored_similar(stored, max(len(stored), 1))
-        if answered is None:
+        k = len(stored) or int(top_k)
+        if answered is not None:
+            ranked, related = answered
+            briefs = {s["brief"]["id"]: s["brief"] for s in stored}
+            marks = voc.marks({s["brief"]["id"]: s["direct"] or () for s in stored})
+        elif pool_rows is not None and d in pool_rows.row_of:  # the first k of its pool, as find_similar_pool reads it
+            k = min(int(top_k), ctx.config.word_pool)
+            ranked, related, rows = voc.ordered(d, pool_rows.pooled(d, k), k)
+            briefs = {c["id"]: c for c in rows}
+            marks = voc.marks({c["id"]: c.get(DIRECT_KEY) or () for c in rows})
+        else:
             continue
-        ranked, related = answered
-        briefs = {s["brief"]["id"]: s["brief"] for s in stored}
-        marks = voc.marks({s["brief"]["id"]: s["direct"] or () for s in stored})
         direct = ranking.get(d, {}).get(DIRECT_KEY) or ()
         items = [marks.mark(ctx.item(s, records.direction_brief(briefs[s.id])), direct) for s in ranked]
         answer = ctx.similar_list(items, related)
         tail = pydantic_core.to_json(answer.model_dump(exclude={"items"}))[1:]  # after '{"items":[...],'
-        out[d] = orjson.dumps({"k": len(stored) or int(top_k), "tail": tail.decode(),
+        out[d] = orjson.dumps({"k": k, "tail": tail.decode(),
                                "items": [pydantic_core.to_json(i).decode() for i in items]})
     return out
+
+
+class PoolRows:
+    """The rows ``find_similar_pool`` returns for a direction, made at load from the graph being written.
+
+    The same values the statement reads back: the nodes' brief properties as encoded, their text and word rows as
+    :func:`.codec.sparse_row_props` writes them, their ranking properties (:func:`.loader.ranking_rows`), and the
+    pool's ids and best score as :func:`.loader.pool_props` writes them.
+    """
+
+    def __init__(self, built: BuiltGraph, ranking: dict[str, dict[str, Any]]) -> None:
+        assert built.pools is not None and built.words is not None
+        self.built, self.ranking = built, ranking
+        self.row_of = {d: i for i, d in enumerate(built.direction_ids)}
+        self.vectors = vx.to_csr(vx.as_rows(built.vectors))
+        self.words = vx.to_csr(built.words)
+
+    def row(self, n: str) -> dict[str, Any]:
+        """Direction ``n``'s row (the statement's projection of a candidate)."""
+        props = encode_props(self.built.graph.nodes[n])
+        out: dict[str, Any] = {key: props.get(key) for key in ("program_id", "code", "title", "title_en", "category")}
+        out["id"] = n
+        i = self.row_of[n]
+        out.update(sparse_row_props(self.vectors, i))
+        out.update(sparse_row_props(self.words, i, (WORD_INDICES, WORD_VALUES)))
+        ranking = self.ranking.get(n, {})
+        for key in (PROFILE_ENTITIES, PROFILE_WEIGHTS, DIRECT_KEY):
+            out[key] = ranking.get(key)
+        return out
+
+    def pooled(self, d: str, k: int) -> dict[str, Any]:
+        """The row ``find_similar_pool`` returns for direction ``d`` and ``k``."""
+        assert self.built.pools is not None
+        props = loader.pool_props(self.built.pools, self.row_of[d], list(self.built.direction_ids))
+        chosen = props[POOL_KEY][:k]
+        return {"chosen": chosen, "best": props[POOL_BEST_KEY], "candidates": [self.row(c) for c in [*chosen, d]]}
 
 
 def _neighbourhood_edge(r: list[Any]) -> models.GraphEdge:
@@ -939,6 +994,22 @@ class Vocabulary:
         m = copy.copy(self._marks)
         m.direct = direct
         return m
+
+    def ordered(self, direction_id: str, pooled: dict[str, Any], k: int
+                ) -> tuple[list[Scored], bool, list[dict[str, Any]]]:
+        """The cross-program best ``k`` from a ``find_similar_pool`` row (:meth:`RankingContext.ordered`), and its rows.
+
+        ``pooled``: the direction's first ``k`` pool ids in the mix's order (``chosen``), the first pass's best score
+        (``best``) and the rows of those directions and of the direction itself (``candidates``).
+        """
+        rows = pooled["candidates"]
+        pool = self.candidates(rows)
+        members = np.asarray([pool.index[i] for i in pooled["chosen"]], dtype=np.int64)
+        best = pooled["best"]
+        answer = self.context.ordered(pool, pool.index[direction_id], members,
+                                      [float("nan") if best is None else float(best)], np.arange(members.size), k)
+        assert answer is not None  # (k within the pool, lists mixed: checked before asking)
+        return answer[0], answer[1], rows
 
     def stored_similar(self, stored: list[dict[str, Any] | None], k: int) -> tuple[list[Scored], bool] | None:
         """The cross-program best ``k`` from a direction's SIMILAR_TO rows (:meth:`RankingContext.stored_similar`)."""
