@@ -15,16 +15,13 @@ when the build kept word vectors (:mod:`fundgraph.embeddings.words`), its best `
 the word mix (:meth:`RankingContext.mixed`). Scores, confidence, ``no_related`` and SIMILAR_TO edges stay the
 first pass's: a mixed list can show a lower score above a higher one. A build stores each direction's first-pass
 pool across programs and its mixed order, so ``similar`` (cross-program, k up to the pool) ranks no direction at
-query time: the embedded store re-scores the first k of the stored order (:meth:`RankingContext.ordered`), the
-Neo4j store, which keeps the pool's ids only, re-scores and mixes the pool (:meth:`RankingContext.pooled`).
+query time: both stores re-score the first k of the stored order (:meth:`RankingContext.ordered`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
-
-import numpy as np
 
 from fundgraph.embeddings import vectors as vx
 from fundgraph.embeddings.calibration import Calibration, calibration_for
@@ -176,43 +173,23 @@ class RankingContext:
             key=lambda s: (-s.score, s.id))
         return ranked[:k], self.related(ranked[0].score)
 
-    def pooled(self, cands: Candidates, row: int, pool: Any, k: int) -> tuple[list[Scored], bool] | None:
-        """The cross-program answer of :meth:`similar` from the direction's stored first-pass pool, or None.
-
-        ``pool``: the rows of its best ``word_pool`` across programs as the build ranked them (-1 past a short
-        list; :attr:`BuiltGraph.pools`). Only they are re-scored (exactly, as :meth:`similar` scores them) and
-        mixed: the same answer as ranking every direction when the pool holds the first pass's best, for
-        ``k`` up to the pool. None (rank live) when lists are not mixed or ``k`` is larger.
-        """
-        if not self.mixing or cands.words is None or k > self.config.word_pool:
-            return None
-        rows = np.asarray(pool, dtype=np.int64)
-        rows = rows[rows >= 0]
-        ranked = rescore(vx.as_query(cands.vectors[row]), cands.entities[row], rows, cands, self.config)
-        related = bool(ranked) and self.related(ranked[0].score)
-        if not related:
-            return [], False
-        return self.mixed(ranked, cands.words[row], cands, k), True
-
-    def ordered(self, cands: Candidates, row: int, members: Any, scores: Any, order: Any, k: int
+    def ordered(self, cands: Candidates, row: int, chosen: Sequence[int], best: float | None, k: int
                 ) -> tuple[list[Scored], bool] | None:
-        """The cross-program answer of :meth:`similar` from the build's pool and its mixed order, or None.
+        """The cross-program answer of :meth:`similar` from the build's pool in its mixed order, or None.
 
-        ``members``, ``scores``: the direction's first-pass pool (rows, best first; -1 past a short one) and
-        their scores; ``order``: the pool's positions in the mix's order (:func:`embeddings.words.pool_orders`).
-        Only the k returned are re-scored and explained. The same answer as :meth:`similar` when the pool holds
-        the first pass's best and its scores (a full build; :meth:`pooled` re-scores a pool whose scores may
-        have moved). None (rank live) when lists are not mixed or ``k`` is larger than the pool.
+        ``chosen``: the pool's rows in the mix's order (:func:`embeddings.words.pool_orders`; at least the first
+        ``k``); ``best``: the first pass's best score (its pool's first; None for an empty pool). Only the k
+        returned are re-scored and explained: the same answer as :meth:`similar` when the pool holds the first
+        pass's best (a full build). None (rank live) when lists are not mixed or ``k`` is larger than the pool.
         """
         if not self.mixing or cands.words is None or k > self.config.word_pool:
             return None
-        members = np.asarray(members, dtype=np.int64)
-        if members.size == 0 or members[0] < 0 or not self.related(float(scores[0])):
+        if best is None or not chosen or not self.related(float(best)):
             return [], False
-        chosen = [int(members[p]) for p in np.asarray(order)[:k].tolist() if p >= 0]
-        explained = {s.index: s for s in rescore(vx.as_query(cands.vectors[row]), cands.entities[row], chosen,
+        first = [int(r) for r in chosen[:k]]
+        explained = {s.index: s for s in rescore(vx.as_query(cands.vectors[row]), cands.entities[row], first,
                                                   cands, self.config)}
-        return [explained[r] for r in chosen], True
+        return [explained[r] for r in first], True
 
     def stored_related(self, edges: Iterable[Mapping[str, Any]]) -> bool | None:
         """Whether a direction's stored SIMILAR_TO edges (their properties) say another program holds a related one.

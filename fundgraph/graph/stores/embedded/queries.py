@@ -377,10 +377,12 @@ class GraphQueries:
             row = cands.index.get(direction_id)
             if row is not None:
                 at = self.vec_row[direction_id]
-                pool = np.asarray(self.pools[0][at], dtype=np.int64)
+                members = self.pools[0][at]
+                chosen = [int(members[p]) for p in self.pools[2][at][:k].tolist() if p >= 0]
                 if cands.vectors is not self.vectors:  # the candidates' rows are not the stored rows' order
-                    pool = np.asarray([cands.index.get(self.vec_ids[r], -1) if r >= 0 else -1 for r in pool])
-                answer = self.ranking_context.ordered(cands, row, pool, self.pools[1][at], self.pools[2][at], k)
+                    chosen = [cands.index[self.vec_ids[r]] for r in chosen]
+                best = float(self.pools[1][at][0]) if members[0] >= 0 else None
+                answer = self.ranking_context.ordered(cands, row, chosen, best, k)
                 if answer is not None:
                     return answer
         edges = self.columns.out_edges(direction_id, Rel.SIMILAR_TO.value)

@@ -1004,10 +1004,8 @@ class Vocabulary:
         """
         rows = pooled["candidates"]
         pool = self.candidates(rows)
-        members = np.asarray([pool.index[i] for i in pooled["chosen"]], dtype=np.int64)
-        best = pooled["best"]
-        answer = self.context.ordered(pool, pool.index[direction_id], members,
-                                      [float("nan") if best is None else float(best)], np.arange(members.size), k)
+        answer = self.context.ordered(pool, pool.index[direction_id], [pool.index[i] for i in pooled["chosen"]],
+                                      pooled["best"], k)
         assert answer is not None  # (k within the pool, lists mixed: checked before asking)
         return answer[0], answer[1], rows
 
