@@ -859,7 +859,8 @@ class PoolRows:
     def __init__(self, built: BuiltGraph, ranking: dict[str, dict[str, Any]]) -> None:
         assert built.pools is not None and built.words is not None
         self.built, self.ranking = built, ranking
-        self.row_of = {d: i for i, d in enumerate(built.direction_ids)}
+        self.ids = list(built.direction_ids)
+        self.row_of = {d: i for i, d in enumerate(self.ids)}
         self.vectors = vx.to_csr(vx.as_rows(built.vectors))
         self.words = vx.to_csr(built.words)
 
@@ -879,7 +880,7 @@ class PoolRows:
     def pooled(self, d: str, k: int) -> dict[str, Any]:
         """The row ``find_similar_pool`` returns for direction ``d`` and ``k``."""
         assert self.built.pools is not None
-        props = loader.pool_props(self.built.pools, self.row_of[d], list(self.built.direction_ids))
+        props = loader.pool_props(self.built.pools, self.row_of[d], self.ids)
         chosen = props[POOL_KEY][:k]
         return {"chosen": chosen, "best": props[POOL_BEST_KEY], "candidates": [self.row(c) for c in [*chosen, d]]}
 
