@@ -791,10 +791,13 @@ def rescore_selections(
     scored: list[tuple[float, str, int, float, float, dict[str, float]]] = []
     # A profile object given for several rows (identical profiles) is overlapped with the query once.
     overlaps: dict[int, tuple[Any, tuple[float, dict[str, float]]]] = {}
+    # Rows that make their rarity-weighted profile themselves (the embedded store's, from its matrix) are asked to.
+    row_profile = getattr(cands.entities, "idf_profile", None)
     for j, tj in zip(cols.tolist(), np.asarray(text).tolist(), strict=True):
         t = round(tj, 6)
         if profiles is None:
-            e_score, contrib = profile_overlap(va, na, *idf_profile(cands.entities[j], idf))
+            e_score, contrib = profile_overlap(
+                va, na, *(row_profile(j, idf) if row_profile is not None else idf_profile(cands.entities[j], idf)))
         else:
             profile = profiles[j]
             seen = overlaps.get(id(profile))

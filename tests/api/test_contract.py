@@ -492,10 +492,11 @@ def test_ids_are_stable_across_rebuilds(client, corpus_rebuilt):
 
 
 def test_the_api_sends_a_store_s_own_json_only_where_it_keeps_answers_as_json(store, client):
-    # Neo4j keeps detail, similar and neighbourhood as JSON written at load; the embedded store's read models go
-    # through the API's bytes cache (answers_json False), and a query without a _json form never is one.
+    # Neo4j keeps detail, similar and neighbourhood as JSON written at load; the embedded store writes a similar
+    # list's JSON itself (tests/api/test_similar_json.py) and its other read models go through the API's bytes
+    # cache (answers_json False), and a query without a _json form never is one.
     kept = {q: store.answers_json(q) for q in ("direction", "similar", "neighborhood", "programs", "nope")}
     want = store.in_memory is False
-    assert kept == {"direction": want, "similar": want, "neighborhood": want, "programs": False, "nope": False}
+    assert kept == {"direction": want, "similar": True, "neighborhood": want, "programs": False, "nope": False}
     did = client.get("/api/directions?limit=1").json()["items"][0]["id"]
     assert client.get(f"/api/directions/{did}").json() == store.direction(did).model_dump(mode="json")

@@ -177,6 +177,32 @@ def test_the_big_blobs_are_carried_over_and_verified(both):
     columns = Columns.open(source)
     assert columns.directions["ids"][-30:] == tail["ids"]
     assert columns.programs_of(columns.directions["ids"]) == columns.directions["program"]
+    # the briefs likewise: the build's values carried over, the addition's in the tail file, each the brief of
+    # the properties
+    assert (source / "nodes.brief.tail.npy").stat().st_size > 0
+    assert_briefs_are_the_properties(columns, expect_added=30)
+
+
+def assert_briefs_are_the_properties(columns, expect_added: int) -> None:
+    """Every direction's stored brief is its properties' brief as the API serialises it; ``null`` for the rest."""
+    import json
+
+    import pydantic_core
+
+    from fundgraph.graph.read import records
+
+    assert columns.node_briefs is not None and columns.node_briefs.tail is not None
+    added = [json.loads(columns.brief_raw(d)) for d in columns.directions["ids"][-expect_added:]]
+    assert all(b is not None and b["title"] for b in added)
+    directions = 0
+    for i, n in enumerate(columns.node_ids):
+        raw = columns.brief_raw(n)
+        if columns.labels[i] == "Direction":
+            assert raw == pydantic_core.to_json(records.direction_brief(columns.node(n))), n
+            directions += 1
+        else:
+            assert raw == b"null", n
+    assert directions == len(columns.directions["ids"])
 
 
 def test_vectors_an_earlier_addition_wrote_as_tail_files_still_read(both, tmp_path):
@@ -241,6 +267,7 @@ def test_a_second_addition_on_appended_columns_equals_the_networkx_one(both, cor
     assert edges(got.graph) == edges(ref.graph)
     safety.verify(safety.current_target(path))
     columns = got.columns  # the transposes again after an addition to appended columns
+    assert_briefs_are_the_properties(columns, expect_added=60)
     text_t = columns.transposed("vectors_t", got.vectors.shape[::-1])
     assert got.vectors.shape[0] == 184 and text_t is not None and (text_t != got.vectors.T.tocsr()).nnz == 0
 

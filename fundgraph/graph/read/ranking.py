@@ -20,8 +20,10 @@ query time: both stores re-score the first k of the stored order (:meth:`Ranking
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
+
+import pydantic_core
 
 from fundgraph.embeddings import vectors as vx
 from fundgraph.embeddings.calibration import Calibration, calibration_for
@@ -63,6 +65,7 @@ class RankingContext:
         self.query_encoder = QueryEncoder(self.encoder_state, lexicon_state=self.param("lexicon", {}) or {})
         #: The build's word vocabulary (None: a build that kept no word vectors ranks by the first pass alone).
         self.words = WordVectoriser.from_state(self.param("words", None))
+        self._envelopes: dict[bool, bytes] = {}  # similar_envelope's, by relatedness
 
     def param(self, name: str, default: Any) -> Any:
         """A parameter the build recorded (see :func:`build_param`)."""
@@ -187,9 +190,17 @@ class RankingContext:
         if best is None or not chosen or not self.related(float(best)):
             return [], False
         first = [int(r) for r in chosen[:k]]
-        explained = {s.index: s for s in rescore(vx.as_query(cands.vectors[row]), cands.entities[row], first,
+        explained = {s.index: s for s in rescore(vx.dense_row(cands.vectors, row), cands.entities[row], first,
                                                   cands, self.config)}
         return [explained[r] for r in first], True
+
+    def similar_envelope(self, related: bool) -> bytes:
+        """The JSON of :meth:`similar_list`'s answer besides its items (``no_related``, ``message``, ...): ``{…}``."""
+        made = self._envelopes.get(related)
+        if made is None:
+            made = self._envelopes[related] = pydantic_core.to_json(
+                self.similar_list([], related).model_dump(exclude={"items"}))
+        return made
 
     def stored_related(self, edges: Iterable[Mapping[str, Any]]) -> bool | None:
         """Whether a direction's stored SIMILAR_TO edges (their properties) say another program holds a related one.
@@ -213,3 +224,25 @@ class RankingContext:
             message=f"{NO_RELATED}: 其他项目的方向均未达到相关阈值 / no direction of another program reaches "
                     f"{reach}, the threshold of a SIMILAR_TO link.",
         )
+
+
+def similar_json(ctx: RankingContext, ranked: Sequence[Scored], related: bool, brief: Callable[[str], bytes],
+                 via: Callable[[Scored], dict[str, list[str]]]) -> bytes:
+    """The JSON of ``ctx.similar_list`` of these ranked items, written without making the read models.
+
+    ``brief``: a direction id → its :class:`models.DirectionBrief`'s JSON; ``via``: an item → its explanation's
+    ``via_hierarchy`` (:meth:`records.HierarchyMarks.via`). The same bytes as ``pydantic_core.to_json`` of the
+    models (the fields in the models' order, every value of its field's type, serialised by the same
+    serialiser: tests/api/test_similar_json.py compares them for every direction of the bundled corpus).
+    """
+    parts = []
+    for s in ranked:
+        score = float(s.score)
+        rest = pydantic_core.to_json({
+            "score": score, "confidence": ctx.confidence(score),
+            "explanation": {"text_score": float(s.text_score), "entity_score": float(s.entity_score),
+                            "shared": s.shared, "via_hierarchy": via(s), "summary": s.summary},
+            "above_threshold": ctx.related(score)})
+        parts.append(b'{"direction":' + brief(s.id) + b"," + rest[1:])
+    envelope = ctx.similar_envelope(related)
+    return b'{"items":[' + b",".join(parts) + b"]," + envelope[1:]

@@ -21,7 +21,16 @@ import scipy.sparse as sp
 from fundgraph.embeddings import vectors as vx
 from fundgraph.graph.model import Label, Rel
 from fundgraph.graph.read import semantics
-from fundgraph.graph.stores.embedded.columns import BLOBS, Blobs, Columns, decode, direction_lists, encode
+from fundgraph.graph.stores.embedded.columns import (
+    BLOBS,
+    BRIEFS,
+    Blobs,
+    Columns,
+    brief_value,
+    decode,
+    direction_lists,
+    encode,
+)
 
 
 class PartialGraph:
@@ -204,6 +213,7 @@ def appended_columns(partial: PartialGraph, profiles: dict[str, Any], raw: sp.cs
         next_slot[name] += 1
         return next_slot[name] - 1
 
+    briefs: list[bytes] | None = None if c.node_briefs is None else []
     node_slots = np.empty(len(ids), dtype=np.int64)
     node_slots[: len(c.node_ids)] = (np.arange(len(c.node_ids)) if c.node_props.slots is None
                                      else np.asarray(c.node_props.slots))
@@ -215,6 +225,8 @@ def appended_columns(partial: PartialGraph, profiles: dict[str, Any], raw: sp.cs
             if stored == data:
                 continue
         node_slots[index[n]] = slot("nodes.props", encode(data))
+        if briefs is not None:  # the brief blob has a value at each slot of the properties'
+            briefs.append(brief_value(n, labels[index[n]], data))
 
     # -- out-edges: rows of unchanged nodes kept, changed and new nodes' rows made again -----------------------------
     old_slots = np.arange(len(c.src)) if c.edge_props.slots is None else np.asarray(c.edge_props.slots)
@@ -268,7 +280,9 @@ def appended_columns(partial: PartialGraph, profiles: dict[str, Any], raw: sp.cs
         "edges.in_order": in_order, "edges.in_indptr": in_indptr,
         "nodes.props.slots": node_slots, "edges.props.slots": edge_slots,
     }
-    for name in BLOBS:
+    if briefs is not None and c.node_briefs is not None:
+        blob[BRIEFS], tails[BRIEFS] = c.node_briefs, briefs
+    for name in tails:
         b: Blobs = blob[name]
         added = np.frombuffer(b"".join(tails[name]), dtype=np.uint8)
         old_tail = np.zeros(0, np.uint8) if b.tail is None else np.asarray(b.tail)
@@ -305,5 +319,5 @@ def appended_columns(partial: PartialGraph, profiles: dict[str, Any], raw: sp.cs
         out = Columns(doc, None, profiles, arrays, directions_file=c.directions_file, directions_tail=tail)
     else:
         out = Columns(doc, {k: [*c.directions.get(k, []), *v] for k, v in added.items()}, profiles, arrays)
-    out.carried = {name: c.source / f"{name}.npy" for name in BLOBS} if c.source is not None else {}
+    out.carried = {name: c.source / f"{name}.npy" for name in tails} if c.source is not None else {}
     return out

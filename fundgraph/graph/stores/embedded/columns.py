@@ -15,6 +15,11 @@ Files (``<name>.npy`` arrays; ``*.json`` small documents)::
     edges.in_order.npy, edges.in_indptr.npy
                              in-edges of node i: edges[in_order[in_indptr[i]:in_indptr[i + 1]]]
     edges.props.bin/.npy     each edge's [key, properties] (orjson), and their byte offsets
+    nodes.brief.npy/.offsets.npy
+                             each node's brief as the API shows it in lists (a direction's
+                             :class:`~fundgraph.graph.read.models.DirectionBrief` JSON, ``null`` for other nodes),
+                             at the same slots as its properties; ``nodes.json`` names their format
+                             (:func:`brief_format`), and a store whose format differs is read without them
     directions.json          canonical program and direction order; per direction its program and the lookup
                              forms of its text, own keywords and categories (what list filters compare)
     directions.tail.json     (after ``fundgraph add`` only) the same lists for the programs and directions added
@@ -31,7 +36,9 @@ graph back for exports and the notebook.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import os
 from array import array
 from collections.abc import Iterator, Mapping, Sequence
@@ -39,10 +46,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pydantic_core
 import scipy.sparse as sp
 
 from fundgraph.graph.model import Label, Rel
-from fundgraph.graph.read import semantics
+from fundgraph.graph.read import models, records, semantics
 
 if TYPE_CHECKING:  # networkx only for exports and builds: serving never imports it (0.3 s of start-up)
     import networkx as nx
@@ -95,6 +103,28 @@ BLOBS = ("nodes.props", "edges.props")
 TRANSPOSED = tuple(f"{m}_t.{part}" for m in ("vectors", "entities") for part in ("data", "indices", "indptr"))
 
 
+#: Each node's brief JSON (:func:`brief_value`): read by lists and similar lists instead of decoding the node's
+#: properties (~11 µs of a direction's ~12 at 100,000 directions: its texts are most of its bytes).
+BRIEFS = "nodes.brief"
+_BRIEF_FORMAT: str | None = None
+
+
+def brief_format() -> str:
+    """What the stored briefs were written as: a digest of the brief model's JSON schema (changes with a field)."""
+    global _BRIEF_FORMAT
+    if _BRIEF_FORMAT is None:
+        schema = json.dumps(models.DirectionBrief.model_json_schema(mode="serialization"), sort_keys=True)
+        _BRIEF_FORMAT = "brief-" + hashlib.sha256(schema.encode()).hexdigest()[:16]
+    return _BRIEF_FORMAT
+
+
+def brief_value(node_id: str, label: str, props: Mapping[str, Any]) -> bytes:
+    """A node's value in ``nodes.brief``: a direction's brief, serialised as the API serialises it; else ``null``."""
+    if label != Label.DIRECTION.value:
+        return b"null"
+    return pydantic_core.to_json(records.direction_brief(props if "id" in props else {"id": node_id, **props}))
+
+
 #: Length of the version 1.0 ``.npy`` header ``np.save`` writes for a 1-d uint8 array of any size.
 _NPY_HEADER = 128
 
@@ -136,8 +166,8 @@ class Blobs(Sequence[Any]):
         self.slots = None if slots is None else np.asarray(slots)
 
     @classmethod
-    def pack(cls, values: Iterator[Any]) -> Blobs:
-        """Encode ``values`` into one byte array.
+    def pack(cls, values: Iterator[Any], *, encoded: bool = False) -> Blobs:
+        """Encode ``values`` into one byte array (``encoded``: they are JSON bytes already, stored as they are).
 
         Appended to one buffer as they are encoded: no list of every value's bytes, and no joined copy of them
         (at 100,000 directions the edges' blob is several hundred MB).
@@ -145,12 +175,12 @@ class Blobs(Sequence[Any]):
         data = bytearray()
         ends = array("q", [0])
         for v in values:
-            data += _dumps(v)
+            data += v if encoded else _dumps(v)
             ends.append(len(data))
         return cls(np.frombuffer(data, dtype=np.uint8), np.frombuffer(ends, dtype=np.int64))
 
     @classmethod
-    def pack_to_file(cls, values: Iterator[Any], path: Path) -> Blobs:
+    def pack_to_file(cls, values: Iterator[Any], path: Path, *, encoded: bool = False) -> Blobs:
         """:meth:`pack` straight into the ``.npy`` file ``path`` (the bytes ``np.save`` writes), mapped back.
 
         The build's edge blob is several hundred MB at 100,000 directions and was held whole at the store write's
@@ -163,7 +193,7 @@ class Blobs(Sequence[Any]):
         with path.open("wb") as fh:
             fh.write(b"\0" * _NPY_HEADER)
             for v in values:
-                pending += _dumps(v)
+                pending += v if encoded else _dumps(v)
                 ends.append(size + len(pending))
                 if len(pending) >= 1 << 20:
                     fh.write(pending)
@@ -208,6 +238,20 @@ class ProfileRows(Sequence[dict[str, float]]):
         lo, hi = int(m.indptr[i]), int(m.indptr[i + 1])
         ids = self.entity_ids
         return {ids[c]: float(w) for c, w in zip(m.indices[lo:hi].tolist(), m.data[lo:hi].tolist(), strict=True)}
+
+    def idf_profile(self, i: int, idf: Mapping[str, float]) -> tuple[dict[str, float], float]:
+        """:func:`fundgraph.embeddings.similarity.idf_profile` of row ``i``, without making the row's dict first.
+
+        The same products in the same order, so the same profile and length to the bit (re-scoring calls it once
+        per candidate: ~2 µs of its ~20).
+        """
+        m = self.matrix
+        lo, hi = int(m.indptr[i]), int(m.indptr[i + 1])
+        ids = self.entity_ids
+        get = idf.get
+        va = {e: w * get(e, 0.0) for e, w in zip(map(ids.__getitem__, m.indices[lo:hi].tolist()),
+                                                 m.data[lo:hi].tolist(), strict=True)}
+        return va, math.sqrt(sum(x * x for x in va.values()))
 
 
 def direction_lists(programs: Sequence[Mapping[str, Any]], directions: Sequence[Mapping[str, Any]]
@@ -313,6 +357,20 @@ class Columns:
         self.node_props, self.edge_props = (
             Blobs(arrays[b], arrays[f"{b}.offsets"], tail=arrays.get(f"{b}.tail"), slots=arrays.get(f"{b}.slots"))
             for b in BLOBS)
+        #: The nodes' briefs (:data:`BRIEFS`; at the node properties' slots), or None: a store written without
+        #: them, or in another format (the briefs are then made from the properties).
+        self.node_briefs: Blobs | None = None
+        if BRIEFS in arrays:
+            briefs = Blobs(arrays[BRIEFS], arrays[f"{BRIEFS}.offsets"], tail=arrays.get(f"{BRIEFS}.tail"),
+                           slots=arrays.get("nodes.props.slots"))
+            if len(briefs.offsets) != len(self.node_props.offsets):
+                raise ArrayMismatch(f"{BRIEFS}.offsets", f"{len(briefs.offsets) - 1} briefs where "
+                                    f"{len(self.node_props.offsets) - 1} node properties were written")
+            self.node_briefs = briefs
+
+    def brief_raw(self, node_id: str) -> bytes | None:
+        """A node's stored brief JSON (:func:`brief_value`), or None when the store holds none."""
+        return None if self.node_briefs is None else self.node_briefs.raw(self.index[node_id])
 
     @property
     def direction_order(self) -> dict[str, list[Any]]:
@@ -393,6 +451,9 @@ class Columns:
         node_values = iter(d for _, d in g.nodes(data=True))
         nodes = Blobs.pack(node_values) if target is None else Blobs.pack_to_file(node_values,
                                                                                   target / "nodes.props.npy")
+        brief_values = (brief_value(n, label, d) for (n, d), label in zip(g.nodes(data=True), labels, strict=True))
+        briefs = Blobs.pack(brief_values, encoded=True) if target is None else Blobs.pack_to_file(
+            brief_values, target / f"{BRIEFS}.npy", encoded=True)
         shown = (Label.PROGRAM.value, Label.DIRECTION.value)  # the only nodes canonical_order keeps
         # A node's own dict when it carries its id (every node the build makes): a copy of each of 100,000
         # directions' properties was ~150 MB at the store write's peak.
@@ -403,20 +464,23 @@ class Columns:
                   "edges.rel": np.frombuffer(rel, dtype=np.int8), "edges.indptr": indptr,
                   "edges.in_order": in_order, "edges.in_indptr": in_indptr,
                   "nodes.props": nodes.data, "nodes.props.offsets": nodes.offsets,
-                  "edges.props": edges.data, "edges.props.offsets": edges.offsets}
+                  "edges.props": edges.data, "edges.props.offsets": edges.offsets,
+                  BRIEFS: briefs.data, f"{BRIEFS}.offsets": briefs.offsets}
         for name, m in matrices.items():
             for part, a in _csr_arrays(m).items():
                 arrays[f"{name}.{part}"] = a
         doc = {"ids": ids, "labels": labels, "relations": list(relations)}
         columns = Columns(doc, directions, profiles, arrays)
         if target is not None:
-            columns.written = {"edges.props": target, "nodes.props": target}
+            columns.written = {"edges.props": target, "nodes.props": target, BRIEFS: target}
         return columns
 
     def save(self, target: Path) -> None:
         """Write the columns into the directory ``target``."""
-        (target / NODES_FILE).write_bytes(_dumps({"ids": self.node_ids, "labels": self.labels,
-                                                  "relations": self.relations}))
+        doc: dict[str, Any] = {"ids": self.node_ids, "labels": self.labels, "relations": self.relations}
+        if self.node_briefs is not None:
+            doc["briefs"] = brief_format()
+        (target / NODES_FILE).write_bytes(_dumps(doc))
         if self.directions_file is None:
             (target / DIRECTIONS_FILE).write_bytes(_dumps(self.directions))
         else:  # the stored file as it is (linked: an addition's new lists go to the tail file)
@@ -470,6 +534,13 @@ class Columns:
         for name in BLOB_EXTRAS:  # present after `fundgraph add` only
             path = source / f"{name}.npy"
             if path.exists():
+                with reading(path):
+                    arrays[name] = _mapped(path)
+        if docs[0].get("briefs") == brief_format():  # else written by another fundgraph: made from the properties
+            for name in (BRIEFS, f"{BRIEFS}.offsets", f"{BRIEFS}.tail"):
+                path = source / f"{name}.npy"
+                if name.endswith(".tail") and not path.exists():
+                    continue
                 with reading(path):
                     arrays[name] = _mapped(path)
         with reading(source / NODES_FILE):

@@ -233,19 +233,19 @@ class EmbeddedStore(GraphStore):
 
         At 100,000 directions the indexes (:class:`GraphQueries`) took 8.8 s of the 10.5 s ``load``; an addition
         reads the columns. The checksums are verified while the graph is read, as at a server's first read, except
-        those of the files an addition carries over by hard link (the property blobs and ``directions.json``;
+        those of the files an addition carries over by hard link (the property and brief blobs and ``directions.json``;
         their manifest entries with them: the next full verification still finds damage there). The transposes
         are hashed: the addition writes its new rows into a copy of the text vectors' one (190 MB at 100,000
         directions, ~0.2 s of the verifying thread), and a damaged byte would otherwise be written under a new,
         matching checksum.
         """
-        from fundgraph.graph.stores.embedded.columns import BLOBS, DIRECTIONS_FILE
+        from fundgraph.graph.stores.embedded.columns import BLOBS, BRIEFS, DIRECTIONS_FILE
 
         self._file_stamp()
         source = safety.current_target(self.home) or self.current
         if not safety.has_manifest(source):
             return self._read()
-        carried = (DIRECTIONS_FILE, *(f"{n}.npy" for n in BLOBS))
+        carried = (DIRECTIONS_FILE, *(f"{n}.npy" for n in (*BLOBS, BRIEFS)))
         return self._read_verified(source, sizes_only=carried)[0]
 
     def queries(self) -> GraphQueries:
@@ -279,6 +279,9 @@ class EmbeddedStore(GraphStore):
 
     def similar(self, direction_id: str, k: int, scope: str) -> models.SimilarList:  # noqa: D102
         return self.queries().similar(direction_id, k, scope)
+
+    def similar_json(self, direction_id: str, k: int, scope: str) -> bytes:  # noqa: D102
+        return self.queries().similar_json(direction_id, k, scope)
 
     def search(self, text: str, k: int, programs: list[str] | None) -> models.SearchResults:  # noqa: D102
         return self.queries().search(text, k, programs)
