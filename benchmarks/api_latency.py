@@ -25,9 +25,10 @@ loader and the server from another checkout's ``fundgraph`` (before/after compar
     python benchmarks/api_latency.py --home H --only detail,similar,search --requests 2000
 
 The ``detail``, ``similar`` and ``search`` rows are what users do: every request names a direction, or sends a text,
-that no earlier request of the run did, so no cache of the server answers it (``similar`` asks k ≤ 5, which the
-stored SIMILAR_TO lists answer; ``similar10`` asks the API's default k=10, ranked over every candidate). The ``~``
-rows repeat requests the warm-up made (the caches answer). ``cpu ms/req`` is the server's (and its processes')
+that no earlier request of the run did, so no cache of the server answers it (``similar`` asks k ≤ 5,
+``similar10`` the API's default k=10: both re-score the first k of the direction's pool the build stored, in the
+word mix's order; a build without pools ranks every candidate). The ``~`` rows repeat requests the warm-up made
+(the caches answer). ``cpu ms/req`` is the server's (and its processes')
 CPU, ``client cpu`` this load generator's (it shares the cores); the load average before and after is printed:
 on 2 shared cores it moves the p99 more than anything.
 
@@ -423,10 +424,10 @@ def scenarios(
 
     plan = {
         "detail": [("GET", f"/api/directions/{d['id']}", None) for d in detail],
-        # k ≤ the build's similar_top_k (5): answered from the stored SIMILAR_TO lists.
+        # k ≤ the build's similar_top_k (5): the first k of the stored pool (the SIMILAR_TO lists without pools).
         "similar": [("GET", f"/api/directions/{d['id']}/similar?k={1 + i % 5}", None) for i, d in enumerate(similar)],
         "search": [("POST", "/api/search", json.dumps({"text": text(i), "k": 10}).encode()) for i in range(n)],
-        # The API's default k=10, more than the stored lists hold: ranked over every candidate on each request.
+        # The API's default k=10: the first 10 of the stored pool, re-scored and explained on each request.
         "similar10": [("GET", f"/api/directions/{d['id']}/similar?k=10", None) for d in similar10],
         "detail~": [("GET", f"/api/directions/{ids[i % len(ids)]}", None) for i in range(n)],
         "similar~": [("GET", f"/api/directions/{ids[i % len(ids)]}/similar?k=10", None) for i in range(n)],
@@ -598,7 +599,7 @@ def main() -> None:
             verdict = "meets" if max(at32) < target else "MISSES"
             print(f"p99 of {name} at 32 clients: {max(at32):.2f} ms (target < {target:g} ms: {verdict})")
     print("detail, similar, search: every request names a direction or text no earlier one did (no cache answers "
-          "it); similar reads the stored SIMILAR_TO lists (k ≤ 5), similar10 ranks every candidate (k=10); "
+          "it); similar (k ≤ 5) and similar10 (k=10) re-score the first k of the pool the build stored; "
           "~ = the same requests again, from the caches")
 
 if __name__ == "__main__":
