@@ -22,6 +22,7 @@ file and what is wrong.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import errno
 import fcntl
@@ -137,6 +138,7 @@ def write_manifest(graph_dir: Path, carried: dict[str, tuple[Path, dict[str, Any
     """
     files = {}
     carried = carried or {}
+    todo: list[tuple[str, Path, int]] = []
     for path in _graph_files(graph_dir):
         name = path.relative_to(graph_dir).as_posix()
         reuse = carried.get(name)
@@ -148,9 +150,19 @@ def write_manifest(graph_dir: Path, carried: dict[str, tuple[Path, dict[str, Any
                 if (sst.st_ino, sst.st_dev) == (st.st_ino, st.st_dev) and int(entry["size"]) == st.st_size:
                     files[name] = {"size": st.st_size, "sha256": str(entry["sha256"])}
                     continue
+        todo.append((name, path, st.st_size))
+
+    def flushed_entry(path: Path, size: int) -> dict[str, Any]:
         with path.open("rb+") as fh:
             os.fsync(fh.fileno())
-        files[name] = {"size": st.st_size, "sha256": _sha256(path)}
+        return {"size": size, "sha256": _sha256(path)}
+
+    # Hashed on every core, largest first: ``update`` hashes without the GIL. A full build's 1.6 GB at 100,000
+    # directions took ~2.5 s on one core of two; an addition rewrites ~700 MB (the text vectors, their transpose).
+    todo.sort(key=lambda t: -t[2])
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
+        for (name, _, _), entry in zip(todo, pool.map(lambda t: flushed_entry(t[1], t[2]), todo), strict=True):
+            files[name] = entry
     tmp = graph_dir / (MANIFEST_FILE + ".tmp")
     with tmp.open("w", encoding="utf-8") as fh:
         json.dump({"format": 1, "files": files}, fh, indent=1, sort_keys=True)
