@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from fundgraph.core.errors import InvalidRequest
 from fundgraph.core.schema import ENTITY_REGISTRY, EntityRegistry, using_registry
 from fundgraph.core.settings import Settings
+from fundgraph.graph.read import semantics
 from fundgraph.graph.stores.base import GraphStore, GzipJSON
 from fundgraph.graph.stores.factory import open_store
 
@@ -36,7 +37,7 @@ MAX_LIMIT: int = Settings.model_fields["max_limit"].default
 #: Longest id or name a path or query parameter takes.
 MAX_ID = 200
 #: Defaults of a similar list's ``k`` and a neighbourhood's ``depth`` and ``limit``.
-DEFAULT_K = 10
+DEFAULT_K = semantics.DEFAULT_K
 DEFAULT_DEPTH = 1
 DEFAULT_LIMIT = 100
 #: A similar list's ``scope``: other programs only, or all.

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 import fundgraph.graph.stores.neo4j.connection as neo4j_connection
 from fundgraph.api.app import create_app
 from fundgraph.core.settings import Settings
+from fundgraph.graph.read import semantics
 from fundgraph.graph.stores.embedded.queries import GraphQueries
 from fundgraph.graph.stores.embedded.store import EmbeddedStore
 from fundgraph.graph.stores.neo4j.codec import WALK_HEAD, neighbour_heads
@@ -206,10 +207,11 @@ def test_vector_index_candidates_give_the_exact_answer_when_they_hold_every_dire
 
 
 def test_similar_reads_the_answer_written_at_load_or_only_the_k_it_returns(neo4j_store, neo4j_corpus, monkeypatch):
-    """Scope cross-program, every direction. Up to the build's similar_top_k the API's answer is the one written at
-    load (fg_similar: one statement), equal to the embedded store's, "nothing related" included. Past it, every
-    direction reads the first k of its pool in the mix's order with their rows (find_similar_pool, after
-    find_similar_stored in the same transaction), the same answer as the embedded store's."""
+    """Scope cross-program, every direction. Up to the API's default k (10, above the build's similar_top_k) the
+    API's answer is the one written at load (fg_similar: one statement), equal to the embedded store's, "nothing
+    related" included. Past it, every direction reads the first k of its pool in the mix's order with their rows
+    (find_similar_pool, after find_similar_stored in the same transaction), the same answer as the embedded
+    store's."""
     import orjson
 
     named: list[str] = []
@@ -218,15 +220,17 @@ def test_similar_reads_the_answer_written_at_load_or_only_the_k_it_returns(neo4j
     q = GraphQueries(neo4j_corpus)
     neo4j_store.vocabulary()  # (read once per build, by the first similar or search request)
     top_k = int(q.built.encoder_state["similar_top_k"])
+    written = max(top_k, semantics.DEFAULT_K)
+    assert written == 10 > top_k
     nothing = 0
     for did in q.direction_ids:
-        for k in range(1, top_k + 1):
+        for k in range(1, written + 1):
             named.clear()
             got = orjson.loads(neo4j_store.similar_json(did, k, "cross-program"))
             assert named == ["get_similar_answer"], (did, k)
             assert got == q.similar(did, k, "cross-program").model_dump(mode="json"), (did, k)
         nothing += not got["items"]
-        for k in (top_k + 1, 12, 30):
+        for k in (written + 1, 12, 30):
             named.clear()
             assert neo4j_store.similar(did, k, "cross-program") == q.similar(did, k, "cross-program"), (did, k)
             assert named == ["find_similar_stored", "find_similar_pool"]

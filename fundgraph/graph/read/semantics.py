@@ -134,6 +134,11 @@ def check_programs(known: list[str], *program_ids: str) -> None:
             raise ProgramNotFound(f"no program has id {pid!r}", detail={"program": pid, "known": known})
 
 
+#: A similar list's ``k`` when a request names none (the API's default; the Neo4j store writes the answers up to it
+#: at load).
+DEFAULT_K = 10
+
+
 def check_k(k: int) -> None:
     """Raise InvalidRequest for k < 1."""
     if k < 1:

@@ -17,7 +17,7 @@ Every lookup by id starts from the ``:Node(id)`` uniqueness index (``MATCH (d:No
 with the model label in the pattern the planner scanned every direction), and lookups by entity type from the
 ``:Node(label)`` index (:data:`READ_INDEXES`, created with the loader's schema).
 The API asks the ``*_json`` methods, which answer JSON bytes: a direction detail and its scope cross-program similar
-list up to the build's ``similar_top_k`` were written at load as the API sends them (``fg_detail``, ``fg_similar``:
+list up to the API's default k were written at load as the API sends them (``fg_detail``, ``fg_similar``:
 one index seek and one property read a request), a neighbourhood is made from its nodes' ``fg_view`` without read
 models.
 The API process never holds the whole graph: only :meth:`Neo4jStore.load` reads it all, for explicit exports.
@@ -793,10 +793,13 @@ def similar_answers(built: BuiltGraph, ranking: dict[str, dict[str, Any]], vocab
 
     Made as :meth:`Neo4jStore.similar` makes them (the same :class:`Vocabulary`, from the meta node's values as the
     store reads them back; each target's brief and ``fg_direct``; each edge's properties as stored; with mixed
-    lists, the rows ``find_similar_pool`` reads, :class:`PoolRows`): the items for the largest k the stored list
-    answers (its length; ``similar_top_k`` for an empty list, which answers "nothing related"; with mixed lists
-    ``similar_top_k``: the first of the pool's mixed order), each as JSON text, and the fields after the items.
-    The answer for a smaller k is its first k items (the list ranks them once). ``ranking``:
+    lists, the rows ``find_similar_pool`` reads, :class:`PoolRows`): the items for the largest k written, each as
+    JSON text, and the fields after the items. With mixed lists (the lexical encoder's builds) k is the API's
+    default k (10; ``similar_top_k`` if larger, the pool's size if smaller): the first k of the pool's mixed order
+    re-scored, "nothing related" when the pool's best is below the threshold; so the request a client makes
+    without a k is one statement, as a k up to ``similar_top_k`` was. Without the mix, k is the stored list's
+    length (``similar_top_k`` for an empty list, which answers "nothing related"). The answer for a smaller k is
+    its first k items (the list ranks them once). ``ranking``:
     :func:`.loader.ranking_rows`' properties (``fg_direct``); ``vocabulary``: its vocabulary. None for a build that
     recorded no ``similar_top_k`` or threshold.
     """
@@ -816,29 +819,30 @@ def similar_answers(built: BuiltGraph, ranking: dict[str, dict[str, Any]], vocab
     out: dict[str, bytes] = {}
     mixing = ctx.mixing and built.pools is not None and built.words is not None and sp.issparse(built.vectors)
     pool_rows = PoolRows(built, ranking) if mixing else None
+    pooled_k = min(max(int(top_k), semantics.DEFAULT_K), ctx.config.word_pool)
     for d in built.direction_ids:
         if d not in g:
             continue
-        stored = []
-        for _, t, e in g.out_edges(d, data=True):
-            if e.get("type") == "SIMILAR_TO":
-                target = encode_props(g.nodes[t])
-                stored.append({"brief": {k: (str(t) if k == "id" else target.get(k)) for k in brief_keys},
-                               "direct": ranking.get(str(t), {}).get(DIRECT_KEY),
-                               "props": list(encode_props(e).items())})
-        answered = voc.stored_similar(stored, max(len(stored), 1))
-        k = len(stored) or int(top_k)
-        if answered is not None:
-            ranked, related = answered
-            briefs = {s["brief"]["id"]: s["brief"] for s in stored}
-            marks = voc.marks({s["brief"]["id"]: s["direct"] or () for s in stored})
-        elif pool_rows is not None and d in pool_rows.row_of:  # the first k of its pool, as find_similar_pool reads it
-            k = min(int(top_k), ctx.config.word_pool)
+        if pool_rows is not None and d in pool_rows.row_of:  # the first k of its pool, as find_similar_pool reads it
+            k = pooled_k
             ranked, related, rows = voc.ordered(d, pool_rows.pooled(d, k), k)
             briefs = {c["id"]: c for c in rows}
             marks = voc.marks({c["id"]: c.get(DIRECT_KEY) or () for c in rows})
         else:
-            continue
+            stored = []
+            for _, t, e in g.out_edges(d, data=True):
+                if e.get("type") == "SIMILAR_TO":
+                    target = encode_props(g.nodes[t])
+                    stored.append({"brief": {k: (str(t) if k == "id" else target.get(k)) for k in brief_keys},
+                                   "direct": ranking.get(str(t), {}).get(DIRECT_KEY),
+                                   "props": list(encode_props(e).items())})
+            answered = voc.stored_similar(stored, max(len(stored), 1))
+            if answered is None:
+                continue
+            k = len(stored) or int(top_k)
+            ranked, related = answered
+            briefs = {s["brief"]["id"]: s["brief"] for s in stored}
+            marks = voc.marks({s["brief"]["id"]: s["direct"] or () for s in stored})
         direct = ranking.get(d, {}).get(DIRECT_KEY) or ()
         items = [marks.mark(ctx.item(s, records.direction_brief(briefs[s.id])), direct) for s in ranked]
         answer = ctx.similar_list(items, related)
