@@ -41,7 +41,7 @@ import json
 import math
 import os
 from array import array
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Container, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -559,8 +559,12 @@ class Columns:
         d.setdefault("id", node_id)
         return d
 
-    def out_edges(self, node_id: str, relation: str | None = None) -> Iterator[tuple[str, str, dict[str, Any]]]:
-        """(target, key, properties) of a node's out-edges in adjacency order, of one relation if given."""
+    def out_edges(self, node_id: str, relation: str | None = None, *, to: Container[str] | None = None
+                  ) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """(target, key, properties) of a node's out-edges in adjacency order, of one relation if given.
+
+        ``to``: only the edges whose target it holds (the others' properties are not decoded).
+        """
         i = self.index[node_id]
         code = self.relations.index(relation) if relation in self.relations else -1
         if relation is not None and code < 0:
@@ -572,6 +576,8 @@ class Columns:
         targets = self.dst[lo:hi].tolist()
         ids, props = self.node_ids, self.edge_props
         for k in picked:
+            if to is not None and ids[targets[k]] not in to:
+                continue
             key, e = props[lo + k]
             yield ids[targets[k]], key, e
 
