@@ -7,6 +7,7 @@ import json
 import xml.etree.ElementTree as ET
 
 import networkx as nx
+import pydantic_core
 import pytest
 
 from fundgraph.graph.formats.json_document import export_json
@@ -493,10 +494,13 @@ def test_ids_are_stable_across_rebuilds(client, corpus_rebuilt):
 
 def test_the_api_sends_a_store_s_own_json_only_where_it_keeps_answers_as_json(store, client):
     # Neo4j keeps detail, similar and neighbourhood as JSON written at load; the embedded store writes a similar
-    # list's JSON itself (tests/api/test_similar_json.py) and its other read models go through the API's bytes
-    # cache (answers_json False), and a query without a _json form never is one.
-    kept = {q: store.answers_json(q) for q in ("direction", "similar", "neighborhood", "programs", "nope")}
+    # list's JSON itself (tests/api/test_similar_json.py) and keeps each matrix's, its other read models go through
+    # the API's bytes cache (answers_json False), and a query without a _json form never is one.
+    kept = {q: store.answers_json(q) for q in ("direction", "similar", "neighborhood", "matrix", "programs", "nope")}
     want = store.in_memory is False
-    assert kept == {"direction": want, "similar": True, "neighborhood": want, "programs": False, "nope": False}
+    assert kept == {"direction": want, "similar": True, "neighborhood": want, "matrix": not want, "programs": False,
+                    "nope": False}
+    for by in ("disease", "keyword"):  # the embedded store serialises each matrix once (large at scale) and keeps it
+        assert client.get(f"/api/overlaps/matrix?by={by}").content == pydantic_core.to_json(store.matrix(by))
     did = client.get("/api/directions?limit=1").json()["items"][0]["id"]
     assert client.get(f"/api/directions/{did}").json() == store.direction(did).model_dump(mode="json")

@@ -302,6 +302,9 @@ class EmbeddedStore(GraphStore):
     def matrix(self, by: str) -> models.Matrix:  # noqa: D102
         return self.queries().matrix(by)
 
+    def matrix_json(self, by: str) -> bytes:  # noqa: D102
+        return self.queries().matrix_json(by)
+
     def neighborhood(self, node: str, depth: int, limit: int) -> models.Neighborhood:  # noqa: D102
         return self.queries().neighborhood(node, depth, limit)
 
