@@ -243,7 +243,7 @@ class ProfileRows(Sequence[dict[str, float]]):
         """:func:`fundgraph.embeddings.similarity.idf_profile` of row ``i``, without making the row's dict first.
 
         The same products in the same order, so the same profile and length to the bit (re-scoring calls it once
-        per candidate: ~2 µs of its ~20).
+        per candidate; one dict made instead of two).
         """
         m = self.matrix
         lo, hi = int(m.indptr[i]), int(m.indptr[i + 1])
