@@ -12,6 +12,7 @@ one JSON object. It runs on uvloop when that is installed, as uvicorn then does 
     python benchmarks/api_latency.py --store neo4j   # the same graph loaded into a fresh test Neo4j
     python benchmarks/api_latency.py --store neo4j --code /tmp/old-checkout   # another checkout's server
     python benchmarks/api_latency.py --store neo4j --uri bolt://127.0.0.1:7687 --no-load --home H   # loaded once
+    python benchmarks/api_latency.py … --first-run 2   # again on the same database: directions not asked before
 
 With ``--store neo4j`` the graph is loaded with ``fundgraph load-neo4j --from-embedded`` into a Neo4j 5.26 started
 for the run (tools/neo4j-launcher, with ``--heap`` and ``--pagecache``: size the page cache to the store, as
@@ -473,10 +474,14 @@ def main() -> None:
     ap.add_argument("--heap", default="2g", help="with --store neo4j: the heap of the Neo4j started here")
     ap.add_argument("--pagecache", default="6g",
                     help="with --store neo4j: the page cache of the Neo4j started here (the 100,000-direction store "
-                         "is 5.2 GB)")
+                         "is 6.2 GB)")
     ap.add_argument("--neo4j-pid", type=int, help="with --uri: the Neo4j JVM's pid, for its CPU per request")
     ap.add_argument("--accept-encoding", default="gzip",
                     help="the requests' Accept-Encoding (gzip, as browsers send; identity: answers uncompressed)")
+    ap.add_argument("--first-run", type=int, default=0,
+                    help="the first run's number (0, 1 …): the fresh directions and texts of run r are those of no "
+                         "other run, so invocations one after the other on the same server or database (one "
+                         "--first-run apart per concurrency level) name directions no earlier invocation named")
     ap.add_argument("--full-gc", action="store_true",
                     help="with --neo4j-pid: collect the Neo4j JVM's heap in full before measuring (jcmd GC.run; done "
                          "anyway after a load by this script): the heap a restart after the load would leave")
@@ -524,7 +529,7 @@ def main() -> None:
     rss_ready = rss_mib(proc.pid)
     nb = args.store == "neo4j"
     try:
-        plan = scenarios(port, args.requests, neighbourhood=nb)
+        plan = scenarios(port, args.requests, args.first_run, neighbourhood=nb)
         if args.only:
             plan = {name: reqs for name, reqs in plan.items() if name in args.only.split(",")}
         # Warm-up: every distinct request of the repeated scenarios once (fills the caches, as a running server
@@ -533,7 +538,7 @@ def main() -> None:
         asyncio.run(run_scenario(port, warm, 4))
         rows = []
         levels = [int(c) for c in args.clients.split(",")]
-        plans = [plan] + [scenarios(port, args.requests, run, nb) for run in range(1, len(levels))]
+        plans = [plan] + [scenarios(port, args.requests, args.first_run + run, nb) for run in range(1, len(levels))]
         for name in plan:
             for run, clients in enumerate(levels):
                 cpu = cpu_seconds(proc.pid)
