@@ -62,7 +62,6 @@ class GraphQueries:
         self.direction_pos = {did: i for i, did in enumerate(self.direction_ids)}
         self.program_of: dict[str, str] = dict(zip(self.direction_ids, dirs["program"], strict=True))
         self.briefs = _Briefs(self.nodes)
-        self._brief_json: dict[str, bytes] = {}  # brief_json's, for a store without stored briefs
         self.by_program: dict[str, list[str]] = {pid: [] for pid in self.program_ids}
         for did, pid in zip(self.direction_ids, dirs["program"], strict=True):
             self.by_program.setdefault(pid, []).append(did)
@@ -388,15 +387,10 @@ class GraphQueries:
     def brief_json(self, direction_id: str) -> bytes:
         """A direction's brief as JSON (:class:`models.DirectionBrief` serialised).
 
-        As the build stored it, else made from the direction's properties (and kept).
+        As the build stored it, else the brief :attr:`briefs` makes (and keeps) from the properties, serialised.
         """
         stored = self.columns.brief_raw(direction_id)
-        if stored is not None:
-            return stored
-        made = self._brief_json.get(direction_id)
-        if made is None:
-            made = self._brief_json[direction_id] = pydantic_core.to_json(self.briefs[direction_id])
-        return made
+        return stored if stored is not None else pydantic_core.to_json(self.briefs[direction_id])
 
     def _ranked(self, direction_id: str, k: int, scope: str) -> tuple[list[Scored], bool] | None:
         """The ranked candidates of :meth:`similar` and whether another program holds a related one (None: no row)."""
