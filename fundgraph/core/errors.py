@@ -154,6 +154,18 @@ class Overloaded(FundgraphError):
         self.headers = {"Retry-After": str(retry_after)}
 
 
+class InstallIncomplete(FundgraphError):
+    """A file fundgraph ships with (a Cypher statement, a vocabulary) is missing from its installed package."""
+
+    code = "install_incomplete"
+
+    def __init__(self, path: str | Path, what: str) -> None:
+        self.path = str(path)
+        super().__init__(f"fundgraph's installation is incomplete: {what} ({self.path}) is missing; "
+                         "reinstall fundgraph (pip install --force-reinstall fundgraph, or pip install -e . "
+                         "in a checkout)", detail={"file": self.path})
+
+
 class MissingDependency(FundgraphError):
     """An optional dependency is needed for this feature but is not installed."""
 

@@ -11,7 +11,19 @@ from __future__ import annotations
 from functools import cache
 from importlib import resources
 
+from fundgraph.core.errors import InstallIncomplete
+
 SUFFIX = ".cypher"
+
+
+class MissingStatement(InstallIncomplete, KeyError):
+    """No bundled statement has that name: a caller's typo, or an installation that lost its files.
+
+    A :class:`KeyError` for lookups, and a :class:`FundgraphError` so a command reports it in one line.
+    """
+
+    def __str__(self) -> str:
+        return self.message
 
 
 @cache
@@ -19,11 +31,11 @@ def query(name: str) -> str:
     """The text of ``cypher/<name>.cypher`` (read once, UTF-8).
 
     Raises:
-        KeyError: when no statement has that name.
+        MissingStatement: (a KeyError) when no statement has that name.
     """
     res = resources.files(__package__).joinpath(name + SUFFIX)
     if not res.is_file():
-        raise KeyError(f"no Cypher statement named {name!r} in {__package__}/")
+        raise MissingStatement(str(res), f"the Cypher statement {name!r}")
     return res.read_text(encoding="utf-8").strip()
 
 

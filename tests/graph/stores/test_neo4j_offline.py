@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from fundgraph.cli import app
-from fundgraph.core.errors import BackendUnavailable
+from fundgraph.core.errors import BackendUnavailable, FundgraphError
 from fundgraph.core.settings import get_settings
 from fundgraph.cypher.catalog import names, query
 from fundgraph.graph.model import Rel
@@ -33,6 +33,16 @@ def test_every_statement_is_a_catalog_file_without_fstring_values():
         assert text.replace(t.value, "TYPE") == query("merge_relationships_MENTIONS").replace("MENTIONS", "TYPE")
     with pytest.raises(KeyError):
         query("no_such_statement")
+
+
+def test_a_missing_statement_file_is_one_clear_error_naming_the_file():
+    """An installation that lost its Cypher files (e.g. an editable install whose checkout was deleted)."""
+    with pytest.raises(FundgraphError) as caught:
+        query("create_relationships_NO_SUCH_TYPE")
+    e = caught.value
+    assert isinstance(e, KeyError) and e.code == "install_incomplete"
+    assert e.path.endswith("create_relationships_NO_SUCH_TYPE.cypher")
+    assert str(e) == e.message and e.path in e.message and "reinstall" in e.message
 
 
 def test_first_load_statements_create_what_the_merge_statements_merge():
