@@ -18,6 +18,7 @@ single Latin letters).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -50,37 +51,76 @@ def words(text: str) -> list[str]:
 class WordVectoriser:
     """Plain word TF-IDF (scikit-learn's: raw counts, smoothed idf, unit rows) of texts cut by :func:`words`.
 
-    Fitted once per build on every direction's text; its vocabulary and idf are kept in the build's state, so a
-    query's row and an added document's rows are weighed as the build's were (words it has not seen count for
-    nothing until the next full build).
+    Fitted once per build on every direction's text (scikit-learn's ``TfidfVectorizer``); its vocabulary and idf
+    are kept in the build's state, so a query's row and an added document's rows are weighed as the build's were
+    (words it has not seen count for nothing until the next full build). Rows of new texts are made here, with
+    scikit-learn's arithmetic step for step (:meth:`encode`), so ``fundgraph add`` and the API never import it.
     """
 
     def __init__(self, vocabulary: dict[str, int] | None = None, idf: Sequence[float] | None = None) -> None:
-        from sklearn.feature_extraction.text import TfidfVectorizer
-
-        self._vec = TfidfVectorizer(analyzer=words, dtype=np.float32)
+        self.vocabulary: dict[str, int] | None = None
+        self.idf: np.ndarray | None = None
         self._chinese: np.ndarray | None = None
         if vocabulary is not None and idf is not None:
-            self._vec.vocabulary_ = dict(vocabulary)
-            self._vec.idf_ = np.asarray(idf, dtype=np.float64)
+            if len(vocabulary) != len(idf):
+                raise ValueError(f"{len(idf)} idf values for a vocabulary of {len(vocabulary)} words")
+            self.vocabulary = dict(vocabulary)
+            self.idf = np.asarray(idf, dtype=np.float64)
 
     @property
     def fitted(self) -> bool:
         """Whether it has a vocabulary (fitted, or rebuilt from a state)."""
-        return hasattr(self._vec, "vocabulary_")
+        return self.vocabulary is not None
 
     @property
     def dimension(self) -> int:
         """How many words the vocabulary holds."""
-        return len(self._vec.vocabulary_) if self.fitted else 0
+        return len(self.vocabulary) if self.vocabulary is not None else 0
 
     def fit_encode(self, texts: Sequence[str]) -> sp.csr_matrix:
         """Fit on ``texts`` and return their rows (unit length, float32 CSR)."""
-        return _rows(self._vec.fit_transform(list(texts)))
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        vec = TfidfVectorizer(analyzer=words, dtype=np.float32)
+        rows = _rows(vec.fit_transform(list(texts)))
+        self.vocabulary, self.idf, self._chinese = dict(vec.vocabulary_), np.asarray(vec.idf_), None
+        return rows
 
     def encode(self, texts: Iterable[str]) -> sp.csr_matrix:
-        """Rows of ``texts`` with the fitted vocabulary (unit length, float32 CSR; a text with no known word: 0)."""
-        return _rows(self._vec.transform(list(texts)))
+        """Rows of ``texts`` with the fitted vocabulary (unit length, float32 CSR; a text with no known word: 0).
+
+        scikit-learn's ``TfidfVectorizer.transform`` (1.x), bit for bit (``tests/embeddings/test_words.py`` holds
+        them equal): counts as float32, times the idf in float64 rounded back to float32, each row divided by the
+        square root of its float32 squares summed in order in float64, the division in float64.
+        """
+        if self.vocabulary is None or self.idf is None:
+            raise ValueError("the word vectoriser is not fitted")
+        vocabulary = self.vocabulary
+        indices: list[int] = []
+        counts: list[int] = []
+        indptr = [0]
+        for text in texts:
+            counter: dict[int, int] = {}
+            for w in words(text):
+                i = vocabulary.get(w)
+                if i is not None:
+                    counter[i] = counter.get(i, 0) + 1
+            indices.extend(counter)
+            counts.extend(counter.values())
+            indptr.append(len(indices))
+        m = sp.csr_matrix((np.asarray(counts, dtype=np.float32), np.asarray(indices, dtype=np.int32),
+                           np.asarray(indptr, dtype=np.int32)), shape=(len(indptr) - 1, len(vocabulary)))
+        m.sort_indices()
+        m.data *= self.idf[m.indices]
+        data, ptr = m.data, m.indptr
+        for r in range(m.shape[0]):
+            part = data[ptr[r]:ptr[r + 1]]
+            total = 0.0
+            for square in (part * part).tolist():  # float32 squares, summed one by one in float64
+                total += square
+            if total:
+                part[:] = (part.astype(np.float64) / math.sqrt(total)).astype(np.float32)
+        return _rows(m)
 
     def encode_chinese(self, text: str) -> sp.csr_matrix:
         """A free text's row with its Chinese words only (its other words left out; not renormalised).
@@ -92,7 +132,7 @@ class WordVectoriser:
         """
         row = self.encode([text])
         if self._chinese is None:
-            vocabulary = self._vec.vocabulary_
+            vocabulary = self.vocabulary or {}
             self._chinese = np.zeros(len(vocabulary), dtype=bool)
             for w, i in vocabulary.items():
                 self._chinese[i] = _CJK.search(w) is not None
@@ -102,9 +142,9 @@ class WordVectoriser:
 
     def state(self) -> dict[str, Any]:
         """JSON-able vocabulary (words in column order) and idf."""
-        vocabulary = self._vec.vocabulary_
+        vocabulary = self.vocabulary or {}
         ordered = sorted(vocabulary, key=vocabulary.__getitem__)
-        return {"words": ordered, "idf": [round(float(x), 6) for x in self._vec.idf_]}
+        return {"words": ordered, "idf": [round(float(x), 6) for x in (self.idf if self.idf is not None else ())]}
 
     @classmethod
     def from_state(cls, state: dict[str, Any] | None) -> WordVectoriser | None:

@@ -37,6 +37,50 @@ def test_rows_are_scikit_learns_tfidf_of_the_words_and_survive_the_state():
     assert WordVectoriser.from_state(None) is None and WordVectoriser.from_state({"words": []}) is None
 
 
+def _sklearn_rows(vocabulary: dict[str, int], idf: np.ndarray, texts: list[str]):
+    vec = TfidfVectorizer(analyzer=words, dtype=np.float32)
+    vec.vocabulary_, vec.idf_ = dict(vocabulary), idf
+    return vec.transform(texts)
+
+
+def test_rows_of_new_texts_are_scikit_learns_bit_for_bit(corpus_docs):
+    """encode() is scikit-learn's transform re-done without it (add and the API never import it): equal bits."""
+    from fundgraph.graph.build.similarity import direction_fields
+
+    texts = [" ".join(direction_fields(d).values()) for doc in corpus_docs for d in doc.directions]
+    fitted = WordVectoriser()
+    fitted.fit_encode(texts)
+    restored = WordVectoriser.from_state(fitted.state())
+    assert restored is not None
+    rng = np.random.default_rng(7)
+    vocabulary = sorted(fitted.vocabulary)
+    # the directions' own texts, others made of their words (repeats, English, unseen words), empty ones
+    mixed = ["".join(rng.choice(vocabulary, size=int(rng.integers(1, 80)))) + rng.choice(["", " PET-CT", "火星车"])
+             for _ in range(300)]
+    probe = texts + mixed + ["", "   ", "zzz 无关的字"]
+    for vec, idf in ((fitted, fitted.idf), (restored, restored.idf)):  # float32 idf (fitted), float64 (a state)
+        ours, theirs = vec.encode(probe), _sklearn_rows(vec.vocabulary, idf, probe)
+        assert ours.dtype == np.float32 and ours.has_canonical_format
+        theirs = theirs.tocsr()
+        theirs.sort_indices()
+        assert np.array_equal(ours.indptr, theirs.indptr) and np.array_equal(ours.indices, theirs.indices)
+        assert np.array_equal(ours.data.view(np.uint32), theirs.data.astype(np.float32).view(np.uint32))
+    assert restored.encode(["", "zzz"]).nnz == 0
+
+
+def test_encoding_a_text_does_not_import_scikit_learn():
+    import subprocess
+    import sys
+
+    code = ("import sys; from fundgraph.embeddings.words import WordVectoriser as W, words; "
+            "t = '基于多模态影像的早期预警研究'; ws = sorted(set(words(t))); "
+            "v = W.from_state({'words': ws, 'idf': [1.5] * len(ws)}); "
+            "r = v.encode([t]); assert r.nnz == len(ws) > 2, r; "
+            "print('sklearn' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
 def test_word_cosines_are_the_rows_products():
     rows = WordVectoriser().fit_encode(TEXTS)
     w = word_cosines(rows, [1, 2, 3], rows[0])
