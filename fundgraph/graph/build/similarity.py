@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-import igraph as ig
 import networkx as nx
 import numpy as np
 import scipy.sparse as sp
@@ -55,6 +54,8 @@ from fundgraph.graph.profiles import candidates_from_graph, direction_mentions, 
 from fundgraph.loaders.records import Direction, ParsedDocument
 
 if TYPE_CHECKING:
+    import igraph as ig  # imported where used: it imports matplotlib (~0.3 s), which fundgraph add never needs
+
     from fundgraph.core.settings import Settings
 
 Progress = Callable[[str], None]
@@ -863,6 +864,8 @@ class SimilarityPairs:
 
     def graph(self) -> ig.Graph:
         """The igraph graph (vertex i is direction i)."""
+        import igraph as ig
+
         return ig.Graph(n=self.n, edges=self.edges.tolist(), edge_attrs={"weight": self.weights.tolist()})
 
 
@@ -919,6 +922,8 @@ def louvain(sg: ig.Graph, ids: Sequence[str]) -> list[list[str]]:
     networkx's ``louvain_communities`` (the build's forked step once took longer than the ranking beside it), the
     same modularity (0.9834; 244 communities against 241).
     """
+    import igraph as ig
+
     if not sg.ecount():
         return [[d] for d in ids]
     rng = random.Random(COMMUNITY_SEED)
