@@ -306,3 +306,27 @@ def test_a_hubs_stored_neighbourhood_is_its_first_neighbours(corpus_built, monke
     want = GraphQueries(corpus_built).neighborhood(hubs[0], STORED_DEPTH, 30)
     assert want.truncated and len(want.nodes) == 30
     assert orjson.loads(gzip.decompress(answer)) == want.model_dump(mode="json")
+
+
+def test_each_directions_similar_answer_is_made_with_its_row_and_equals_the_whole_set(corpus_built):
+    """The loader makes fg_similar as it makes each node's row (not all held at once): the same bytes."""
+    from fundgraph.graph.stores.neo4j.codec import SIMILAR_KEY
+    from fundgraph.graph.stores.neo4j.loader import iter_node_rows, ranking_rows
+    from fundgraph.graph.stores.neo4j.store import SimilarAnswers, similar_answers
+
+    ranking, vocabulary = ranking_rows(corpus_built)
+    whole = similar_answers(corpus_built, ranking, vocabulary)
+    assert set(whole) == set(corpus_built.direction_ids)
+    asked: list[str] = []
+    answers = SimilarAnswers(corpus_built, ranking, vocabulary)
+
+    def answer(n: str) -> bytes | None:
+        asked.append(n)
+        return answers(n)
+
+    rows = iter_node_rows(corpus_built, ranking, answer)
+    first = next(rows)
+    assert len(asked) <= 1 + 256 + 1  # made with the rows, a few ahead (the compression's queue), not all first
+    got = {r["id"]: r["props"].get(SIMILAR_KEY) for r in [first, *rows]}
+    assert {n: a for n, a in got.items() if a is not None} == whole
+    assert answers("disease:no-such-node") is None and answers("prog-none") is None

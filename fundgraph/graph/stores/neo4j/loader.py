@@ -139,13 +139,15 @@ def node_rows(built: BuiltGraph, ranking: dict[str, dict[str, Any]] | None = Non
     return list(iter_node_rows(built, ranking))
 
 
-def iter_node_rows(built: BuiltGraph, ranking: dict[str, dict[str, Any]] | None = None) -> Iterator[dict[str, Any]]:
+def iter_node_rows(built: BuiltGraph, ranking: dict[str, dict[str, Any]] | None = None,
+                   answers: Callable[[str], bytes | None] | None = None) -> Iterator[dict[str, Any]]:
     """Parameter rows of every node, in the graph's node order, made one at a time.
 
     A Direction row carries its text vector: a sparse (lexical) row as ``fg_vec_idx``/``fg_vec_val`` plus its
     :func:`~.codec.projection` as ``embedding`` (under the vector index); a dense row as ``embedding`` itself;
     its word row (``fg_word_idx``/``fg_word_val``) and first-pass pool (``fg_pool``) when the build kept them; and
-    its ranking properties (``ranking``, from :func:`ranking_rows`). Made as the batches need them: a row's Python
+    its ranking properties (``ranking``, from :func:`ranking_rows`) and its similar answer (``fg_similar``, from
+    ``answers``: :class:`.store.SimilarAnswers`). Made as the batches need them: a row's Python
     lists of floats and indices take ~10× their array bytes, so holding every row of a 100,000-direction graph
     before writing took gigabytes.
     """
@@ -174,6 +176,8 @@ def iter_node_rows(built: BuiltGraph, ranking: dict[str, dict[str, Any]] | None 
             props[SEQ_KEY] = seq
             props.update(derived.get(n, {}))
             props.update(ranking.get(n, {}))
+            if answers is not None and (similar := answers(str(n))) is not None:
+                props[SIMILAR_KEY] = similar
             props[VIEW_KEY] = views[str(n)]
             if str(n) in details:
                 props[DETAIL_KEY] = details[str(n)]
@@ -245,19 +249,19 @@ def batches(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str
         yield batch
 
 
-def load_statements(built: BuiltGraph, ranking: dict[str, dict[str, Any]] | None = None, *, create: bool = False
-                    ) -> list[tuple[str, Iterator[dict[str, Any]]]]:
+def load_statements(built: BuiltGraph, ranking: dict[str, dict[str, Any]] | None = None, *, create: bool = False,
+                    answers: Callable[[str], bytes | None] | None = None) -> list[tuple[str, Iterator[dict[str, Any]]]]:
     """The loading plan: (statement name, its rows made lazily), nodes first, then relationships by type.
 
     Each relationship type has its own statement (``merge_relationships_<TYPE>``, types in order of first
     appearance, each one pass over the edges): with a static type the planner expands only that type, about 6×
     faster than one statement with a dynamic ``$(row.type)``. ``create``: into a database without a fundgraph
-    graph, ``create_nodes``/``create_relationships_<TYPE>`` (nothing to merge with). ``ranking``: as for
-    :func:`iter_node_rows`.
+    graph, ``create_nodes``/``create_relationships_<TYPE>`` (nothing to merge with). ``ranking``, ``answers``: as
+    for :func:`iter_node_rows`.
     """
     verb = "create" if create else "merge"
     types = dict.fromkeys(Rel(e.get("type")).value for _, _, e in built.graph.edges(data=True))
-    return [(f"{verb}_nodes", iter_node_rows(built, ranking))] + [
+    return [(f"{verb}_nodes", iter_node_rows(built, ranking, answers))] + [
         (f"{verb}_relationships_{t}", iter_relationship_rows(built, t)) for t in types
     ]
 
@@ -323,14 +327,13 @@ def replace(
     conn.write("set_meta_loading", build=build)
     check_model(built.graph)  # before anything is written: the rows are made batch by batch
     ranking, vocabulary = ranking_rows(built)
-    from fundgraph.graph.stores.neo4j.store import similar_answers  # (the store imports this module)
+    from fundgraph.graph.stores.neo4j.store import SimilarAnswers  # (the store imports this module)
 
-    for d, answer in similar_answers(built, ranking, vocabulary).items():
-        ranking[d][SIMILAR_KEY] = answer
+    answers = SimilarAnswers(built, ranking, vocabulary)  # each made as its node's row is
     node_count, rel_count = built.graph.number_of_nodes(), built.graph.number_of_edges()
     done = 0
     say(f"loading {node_count} nodes and {rel_count} relationships" + (" (CREATE: no graph yet)" if fresh else ""))
-    for stmt, rows in load_statements(built, ranking, create=fresh):
+    for stmt, rows in load_statements(built, ranking, create=fresh, answers=answers):
         for batch in batches(rows, batch_size):
             if stop_after_batches is not None and done >= stop_after_batches:
                 raise FundgraphError("load stopped on purpose (test hook)")

@@ -789,7 +789,13 @@ class _Walk:
 
 def similar_answers(built: BuiltGraph, ranking: dict[str, dict[str, Any]], vocabulary: dict[str, Any]
                     ) -> dict[str, bytes]:
-    """Direction id → its ``fg_similar``: its scope ``cross-program`` answers, made at load.
+    """Direction id → its ``fg_similar`` (:class:`SimilarAnswers`), every one at once."""
+    answers = SimilarAnswers(built, ranking, vocabulary)
+    return {d: a for d in built.direction_ids if (a := answers(d)) is not None}
+
+
+class SimilarAnswers:
+    """A direction's ``fg_similar``: its scope ``cross-program`` answers, made at load, one direction when asked.
 
     Made as :meth:`Neo4jStore.similar` makes them (the same :class:`Vocabulary`, from the meta node's values as the
     store reads them back; each target's brief and ``fg_direct``; each edge's properties as stored; with mixed
@@ -799,32 +805,41 @@ def similar_answers(built: BuiltGraph, ranking: dict[str, dict[str, Any]], vocab
     re-scored, "nothing related" when the pool's best is below the threshold; so the request a client makes
     without a k is one statement, as a k up to ``similar_top_k`` was. Without the mix, k is the stored list's
     length (``similar_top_k`` for an empty list, which answers "nothing related"). The answer for a smaller k is
-    its first k items (the list ranks them once). ``ranking``:
-    :func:`.loader.ranking_rows`' properties (``fg_direct``); ``vocabulary``: its vocabulary. None for a build that
-    recorded no ``similar_top_k`` or threshold.
+    its first k items (the list ranks them once). ``ranking``: :func:`.loader.ranking_rows`' properties
+    (``fg_direct``); ``vocabulary``: its vocabulary. None for a build that recorded no ``similar_top_k`` or
+    threshold, and for an id that is no direction of the graph.
+
+    The loader asks as it makes each node's row (:func:`.loader.iter_node_rows`): answers held for every direction
+    at once were ~1 GB at 100,000 directions.
     """
-    row = {"build": "loading", "layout": LAYOUT, "ranking": json.dumps(vocabulary, ensure_ascii=False),
-           "meta": json.dumps(built.meta, ensure_ascii=False, default=str),
-           "encoder_state": json.dumps(built.encoder_state, ensure_ascii=False, default=str)}
-    vectors = vx.as_rows(built.vectors)  # as set_meta_loaded records them: the pools' rows are decoded with them
-    row.update(dimensions=vx.dimension(vectors) if vectors.shape[0] else 0, sparse=bool(sp.issparse(vectors)),
-               direction_count=len(built.direction_ids))
-    voc = Vocabulary.from_row(row)
-    ctx = voc.context
-    top_k = ctx.param("similar_top_k", None)
-    if top_k is None or ctx.param("similar_threshold", None) is None:
-        return {}
-    g = built.graph
-    brief_keys = ("id", "program_id", "code", "title", "title_en", "category")
-    out: dict[str, bytes] = {}
-    mixing = ctx.mixing and built.pools is not None and built.words is not None and sp.issparse(built.vectors)
-    pool_rows = PoolRows(built, ranking) if mixing else None
-    pooled_k = min(max(int(top_k), semantics.DEFAULT_K), ctx.config.word_pool)
-    for d in built.direction_ids:
-        if d not in g:
-            continue
+
+    def __init__(self, built: BuiltGraph, ranking: dict[str, dict[str, Any]], vocabulary: dict[str, Any]) -> None:
+        row = {"build": "loading", "layout": LAYOUT, "ranking": json.dumps(vocabulary, ensure_ascii=False),
+               "meta": json.dumps(built.meta, ensure_ascii=False, default=str),
+               "encoder_state": json.dumps(built.encoder_state, ensure_ascii=False, default=str)}
+        vectors = vx.as_rows(built.vectors)  # as set_meta_loaded records them: the pools' rows are decoded with them
+        row.update(dimensions=vx.dimension(vectors) if vectors.shape[0] else 0, sparse=bool(sp.issparse(vectors)),
+                   direction_count=len(built.direction_ids))
+        self.voc = Vocabulary.from_row(row)
+        ctx = self.voc.context
+        self.built, self.ranking = built, ranking
+        top_k = ctx.param("similar_top_k", None)
+        self.top_k = None if top_k is None or ctx.param("similar_threshold", None) is None else int(top_k)
+        self.directions = {str(d) for d in built.direction_ids if d in built.graph}
+        mixing = ctx.mixing and built.pools is not None and built.words is not None and sp.issparse(built.vectors)
+        self.pool_rows = PoolRows(built, ranking) if mixing and self.top_k is not None else None
+        self.pooled_k = min(max(self.top_k or 0, semantics.DEFAULT_K), ctx.config.word_pool)
+
+    def __call__(self, d: str) -> bytes | None:
+        """Direction ``d``'s ``fg_similar``."""
+        if self.top_k is None or d not in self.directions:
+            return None
+        voc, ranking, g = self.voc, self.ranking, self.built.graph
+        ctx = voc.context
+        brief_keys = ("id", "program_id", "code", "title", "title_en", "category")
+        pool_rows = self.pool_rows
         if pool_rows is not None and d in pool_rows.row_of:  # the first k of its pool, as find_similar_pool reads it
-            k = pooled_k
+            k = self.pooled_k
             ranked, related, rows = voc.ordered(d, pool_rows.pooled(d, k), k)
             briefs = {c["id"]: c for c in rows}
             marks = voc.marks({c["id"]: c.get(DIRECT_KEY) or () for c in rows})
@@ -838,8 +853,8 @@ def similar_answers(built: BuiltGraph, ranking: dict[str, dict[str, Any]], vocab
                                    "props": list(encode_props(e).items())})
             answered = voc.stored_similar(stored, max(len(stored), 1))
             if answered is None:
-                continue
-            k = len(stored) or int(top_k)
+                return None
+            k = len(stored) or self.top_k
             ranked, related = answered
             briefs = {s["brief"]["id"]: s["brief"] for s in stored}
             marks = voc.marks({s["brief"]["id"]: s["direct"] or () for s in stored})
@@ -847,9 +862,8 @@ def similar_answers(built: BuiltGraph, ranking: dict[str, dict[str, Any]], vocab
         items = [marks.mark(ctx.item(s, records.direction_brief(briefs[s.id])), direct) for s in ranked]
         answer = ctx.similar_list(items, related)
         tail = pydantic_core.to_json(answer.model_dump(exclude={"items"}))[1:]  # after '{"items":[...],'
-        out[d] = orjson.dumps({"k": k, "tail": tail.decode(),
-                               "items": [pydantic_core.to_json(i).decode() for i in items]})
-    return out
+        return orjson.dumps({"k": k, "tail": tail.decode(),
+                             "items": [pydantic_core.to_json(i).decode() for i in items]})
 
 
 class PoolRows:
