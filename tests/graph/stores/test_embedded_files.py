@@ -166,3 +166,19 @@ def test_edge_count_equals_networkx_count_of_parallel_edges_and_loops(corpus_bui
     assert edge_count(g) == g.number_of_edges() == 4
     assert edge_count(nx.DiGraph([(1, 2), (2, 1)])) == 2
     assert edge_count(corpus_built.graph) == corpus_built.graph.number_of_edges() > 1000
+
+
+@pytest.mark.parametrize("missing", ["pools.rows.npy", "pools.scores.npy", "pools.order.npy"])
+def test_a_pool_file_the_index_names_but_the_directory_lacks_is_damage_not_silence(tmp_path, home, missing):
+    """Without the check, the store opened and ranked every similar list live, slower and unannounced."""
+    import shutil
+
+    from fundgraph.core.errors import StoreDamaged
+
+    copy = tmp_path / "graph"
+    shutil.copytree((home / "current").resolve(), copy)
+    assert read_built(copy).pools is not None
+    (copy / missing).unlink()
+    with pytest.raises(StoreDamaged) as caught:
+        read_built(copy)
+    assert caught.value.path == str(copy / missing)

@@ -194,7 +194,7 @@ def read_built(source: Path) -> BuiltGraph:
     vectors = read_vectors(source, spec)
     words = read_vectors(source, words_spec, files=WORD_FILES) if words_spec else None
     pools = None
-    if pools_spec and all((source / name).exists() for name in POOL_FILES):  # (else similar ranks live)
+    if pools_spec:  # the index names them: a missing one is damage (a store without pools ranks similar live)
         arrays = []
         for name in POOL_FILES:
             with reading(source / name):
