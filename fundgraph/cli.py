@@ -172,17 +172,37 @@ def load_neo4j(
         "--from-embedded", help="Copy the embedded store's graph (FUNDGRAPH_HOME); default: build it.",
     )] = False,
     batch_size: Annotated[int, typer.Option(min=1, max=50_000, help="Rows per UNWIND batch.")] = 5000,
+    warm_up: Annotated[int, typer.Option(
+        min=0, help="Directions whose detail, similar list and neighbourhood are asked once loaded (0: none).",
+    )] = service.WARM_UP_DIRECTIONS,
 ) -> None:
     """Load the graph into Neo4j (settings FUNDGRAPH_NEO4J_*); re-running it adds no duplicates."""
     settings = service.settings_with()
     try:
         with err.status("building…") as status:
             loaded = service.load_neo4j(settings, from_embedded=from_embedded, batch_size=batch_size,
-                                        progress=lambda msg: status.update(msg + "…"))
+                                        progress=lambda msg: status.update(msg + "…"), warm_up=warm_up)
     except FundgraphError as e:
         _fail(e)
     out.print(f"loaded {loaded.nodes} nodes and {loaded.relationships} relationships into Neo4j at "
               f"{settings.neo4j_uri} (database {settings.neo4j_database}) in {loaded.seconds:.2f}s", highlight=False)
+    if loaded.warm_statements:
+        out.print(f"warmed Neo4j: {loaded.warm_statements} requests in {loaded.warm_seconds:.2f}s", highlight=False)
+
+
+@app.command()
+def warm_neo4j(
+    directions: Annotated[int, typer.Option(min=1, help="Directions whose detail, similar list and neighbourhood "
+                                                        "are asked.")] = service.WARM_UP_DIRECTIONS,
+) -> None:
+    """Warm Neo4j after a restart: its first requests cost ~10× their CPU until it has compiled what they run."""
+    settings = service.settings_with()
+    try:
+        with err.status("warming…"):
+            statements, seconds = service.warm_neo4j(settings, directions)
+    except FundgraphError as e:
+        _fail(e)
+    out.print(f"warmed Neo4j at {settings.neo4j_uri}: {statements} requests in {seconds:.2f}s", highlight=False)
 
 
 @app.command()

@@ -51,3 +51,27 @@ def test_build_store_neo4j_writes_the_graph_to_neo4j(neo4j_server, neo4j_store, 
     assert not (tmp_path / "current").exists()  # nothing went to the embedded store
     expected = (neo4j_corpus.graph.number_of_nodes(), neo4j_corpus.graph.number_of_edges())
     assert neo4j_store.counts() == expected
+
+
+def test_load_ends_by_warming_neo4j_and_warm_neo4j_warms_alone(neo4j_server, neo4j_store, neo4j_corpus,
+                                                                monkeypatch, tmp_path):
+    """Three statements a direction (detail, similar list, depth-2 neighbourhood), the answers unchanged."""
+    monkeypatch.setenv("FUNDGRAPH_NEO4J_URI", neo4j_server.uri)
+    monkeypatch.setenv("FUNDGRAPH_NEO4J_USER", "")
+    monkeypatch.setenv("FUNDGRAPH_ENCODER", "lexical")
+    monkeypatch.setenv("FUNDGRAPH_HOME", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        loaded = runner.invoke(app, ["load-neo4j", "--warm-up", "40"])
+        cold = runner.invoke(app, ["load-neo4j", "--warm-up", "0"])
+        warmed = runner.invoke(app, ["warm-neo4j", "--directions", "500"])
+    finally:
+        get_settings.cache_clear()
+    assert loaded.exit_code == 0 and re.search(r"warmed Neo4j: 120 requests in [\d.]+s", loaded.output), loaded.output
+    assert cold.exit_code == 0 and "warmed" not in cold.output, cold.output
+    # more directions asked than the graph holds: each of its 124 once
+    assert warmed.exit_code == 0 and re.search(r": 372 requests in [\d.]+s", warmed.output), warmed.output
+    d = neo4j_corpus.direction_ids[0]
+    assert neo4j_store.warm_up(1) == 3 and neo4j_store.warm_up(0) == 0
+    assert neo4j_store.direction(d).id == d
