@@ -172,9 +172,10 @@ def load_neo4j(
         "--from-embedded", help="Copy the embedded store's graph (FUNDGRAPH_HOME); default: build it.",
     )] = False,
     batch_size: Annotated[int, typer.Option(min=1, max=50_000, help="Rows per UNWIND batch.")] = 5000,
-    warm_up: Annotated[int, typer.Option(
-        min=0, help="Directions whose detail, similar list and neighbourhood are asked once loaded (0: none).",
-    )] = service.WARM_UP_DIRECTIONS,
+    warm_up: Annotated[float, typer.Option(
+        min=0, help="Seconds of detail, similar and neighbourhood requests once loaded, so Neo4j's first requests "
+                    "are not slow (0: none).",
+    )] = service.WARM_UP_SECONDS,
 ) -> None:
     """Load the graph into Neo4j (settings FUNDGRAPH_NEO4J_*); re-running it adds no duplicates."""
     settings = service.settings_with()
@@ -192,14 +193,14 @@ def load_neo4j(
 
 @app.command()
 def warm_neo4j(
-    directions: Annotated[int, typer.Option(min=1, help="Directions whose detail, similar list and neighbourhood "
-                                                        "are asked.")] = service.WARM_UP_DIRECTIONS,
+    seconds: Annotated[float, typer.Option(min=0.1, help="Seconds of detail, similar and neighbourhood requests.")]
+    = service.WARM_UP_SECONDS,
 ) -> None:
-    """Warm Neo4j after a restart: its first requests cost ~10× their CPU until it has compiled what they run."""
+    """Warm Neo4j after a restart: its first requests cost it ~4× their CPU until it has compiled what they run."""
     settings = service.settings_with()
     try:
         with err.status("warming…"):
-            statements, seconds = service.warm_neo4j(settings, directions)
+            statements, seconds = service.warm_neo4j(settings, seconds)
     except FundgraphError as e:
         _fail(e)
     out.print(f"warmed Neo4j at {settings.neo4j_uri}: {statements} requests in {seconds:.2f}s", highlight=False)

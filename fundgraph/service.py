@@ -181,16 +181,16 @@ class Neo4jLoad:
     warm_seconds: float = 0.0
 
 
-#: Directions :func:`load_neo4j` warms Neo4j with after a load (three statements each; ~10 s at 100,000 directions).
-WARM_UP_DIRECTIONS = 1000
+#: Seconds :func:`load_neo4j` and :func:`warm_neo4j` warm Neo4j for (:meth:`Neo4jStore.warm_up`).
+WARM_UP_SECONDS = 45.0
 
 
 def load_neo4j(settings: Settings, *, from_embedded: bool = False, batch_size: int = 5000,
-               progress: Progress | None = None, warm_up: int = WARM_UP_DIRECTIONS) -> Neo4jLoad:
+               progress: Progress | None = None, warm_up: float = WARM_UP_SECONDS) -> Neo4jLoad:
     """Load the graph into Neo4j (settings ``neo4j_*``): the embedded store's graph, or a fresh build.
 
-    Re-running it adds no duplicates (the store replaces its graph). Then ``warm_up`` directions' requests warm
-    Neo4j (:meth:`Neo4jStore.warm_up`), so the API's first requests after a load are as fast as later ones.
+    Re-running it adds no duplicates (the store replaces its graph). Then ``warm_up`` seconds of the API's requests
+    warm Neo4j (:meth:`Neo4jStore.warm_up`), so its first requests after a load are not several times slower.
     """
     from fundgraph.graph.stores.neo4j.store import Neo4jStore
 
@@ -209,7 +209,7 @@ def load_neo4j(settings: Settings, *, from_embedded: bool = False, batch_size: i
         nodes, rels = store.counts()
         del built
         if warm_up > 0:
-            say(f"warming Neo4j with {warm_up} directions' requests")
+            say(f"warming Neo4j for {warm_up:g} s")
         t1 = time.perf_counter()
         warmed = store.warm_up(warm_up)
         warm_s = time.perf_counter() - t1
@@ -219,14 +219,14 @@ def load_neo4j(settings: Settings, *, from_embedded: bool = False, batch_size: i
                      warm_seconds=warm_s)
 
 
-def warm_neo4j(settings: Settings, directions: int = WARM_UP_DIRECTIONS) -> tuple[int, float]:
+def warm_neo4j(settings: Settings, seconds: float = WARM_UP_SECONDS) -> tuple[int, float]:
     """Warm the Neo4j the settings name (after a restart): :meth:`Neo4jStore.warm_up`; statements run, seconds."""
     from fundgraph.graph.stores.neo4j.store import Neo4jStore
 
     store = Neo4jStore.from_settings(settings)
     try:
         t0 = time.perf_counter()
-        return store.warm_up(directions), time.perf_counter() - t0
+        return store.warm_up(seconds), time.perf_counter() - t0
     finally:
         store.close()
 
