@@ -16,12 +16,13 @@ one JSON object. It runs on uvloop when that is installed, as uvicorn then does 
 
 With ``--store neo4j`` the graph is loaded with ``fundgraph load-neo4j --from-embedded`` (which ends by warming Neo4j
 for 45 s, as a user's load does) into a Neo4j 5.26 started for the run (tools/neo4j-launcher, with ``--heap`` and
-``--pagecache``: size the page cache to the store, as Neo4j's operations manual advises; or ``--uri``, an existing
-one without auth), and a depth-2 neighbourhood scenario is added. The page cache and heap the server runs with are printed as it reports them, and its JVM's CPU
-per request is a column of its own (``neo4j ms/req``; with ``--uri`` give ``--neo4j-pid``). After a load by this
-script, and with ``--full-gc``, the Neo4j JVM's heap is collected in full before measuring (:func:`full_gc`: the load's
-dead objects in the old generation doubled the young pauses; a restart after a load gives the same). ``--code`` runs the
-loader and the server from another checkout's ``fundgraph`` (before/after comparisons in one run of this script).
+``--pagecache``: size the page cache to the store, as Neo4j's operations manual advises; or ``--uri``, an existing one
+without auth), and a depth-2 neighbourhood scenario is added. The page cache and heap the server runs with are printed
+as it reports them, and its JVM's CPU per request is a column of its own (``neo4j ms/req``; with ``--uri`` give
+``--neo4j-pid``). After a load by this script, and with ``--full-gc``, the Neo4j JVM's heap is collected in full
+before measuring (:func:`full_gc`: the load's dead objects in the old generation doubled the young pauses; a restart
+after a load gives the same). ``--code`` runs the loader and the server from another checkout's ``fundgraph``
+(before/after comparisons in one run of this script).
 
     python benchmarks/api_latency.py --home H --only detail,similar,search --requests 2000
 
