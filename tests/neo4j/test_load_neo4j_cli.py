@@ -13,14 +13,19 @@ from fundgraph.core.settings import get_settings
 pytestmark = pytest.mark.neo4j
 
 
+def _cli_env(monkeypatch, server, home) -> None:
+    """The commands' settings: the session's Neo4j, the lexical encoder, a home of the test's own."""
+    monkeypatch.setenv("FUNDGRAPH_NEO4J_URI", server.uri)
+    monkeypatch.setenv("FUNDGRAPH_NEO4J_USER", "")
+    monkeypatch.setenv("FUNDGRAPH_ENCODER", "lexical")
+    monkeypatch.setenv("FUNDGRAPH_HOME", str(home))
+    get_settings.cache_clear()
+
+
 def test_load_neo4j_twice_gives_the_same_counts(
     neo4j_server, neo4j_store, neo4j_corpus, monkeypatch, tmp_path
 ):
-    monkeypatch.setenv("FUNDGRAPH_NEO4J_URI", neo4j_server.uri)
-    monkeypatch.setenv("FUNDGRAPH_NEO4J_USER", "")
-    monkeypatch.setenv("FUNDGRAPH_ENCODER", "lexical")
-    monkeypatch.setenv("FUNDGRAPH_HOME", str(tmp_path))
-    get_settings.cache_clear()
+    _cli_env(monkeypatch, neo4j_server, tmp_path)
     try:
         runner = CliRunner()
         outputs = []
@@ -56,11 +61,7 @@ def test_build_store_neo4j_writes_the_graph_to_neo4j(neo4j_server, neo4j_store, 
 def test_load_ends_by_warming_neo4j_and_warm_neo4j_warms_alone(neo4j_server, neo4j_store, neo4j_corpus,
                                                                 monkeypatch, tmp_path):
     """Detail, similar list and depth-2 neighbourhood of one direction after another, for the seconds asked."""
-    monkeypatch.setenv("FUNDGRAPH_NEO4J_URI", neo4j_server.uri)
-    monkeypatch.setenv("FUNDGRAPH_NEO4J_USER", "")
-    monkeypatch.setenv("FUNDGRAPH_ENCODER", "lexical")
-    monkeypatch.setenv("FUNDGRAPH_HOME", str(tmp_path))
-    get_settings.cache_clear()
+    _cli_env(monkeypatch, neo4j_server, tmp_path)
     try:
         runner = CliRunner()
         loaded = runner.invoke(app, ["load-neo4j", "--warm-up", "1"])
