@@ -312,10 +312,11 @@ def test_each_directions_similar_answer_is_made_with_its_row_and_equals_the_whol
     """The loader makes fg_similar as it makes each node's row (not all held at once): the same bytes."""
     from fundgraph.graph.stores.neo4j.codec import SIMILAR_KEY
     from fundgraph.graph.stores.neo4j.loader import iter_node_rows, ranking_rows
-    from fundgraph.graph.stores.neo4j.store import SimilarAnswers, similar_answers
+    from fundgraph.graph.stores.neo4j.store import SimilarAnswers
 
     ranking, vocabulary = ranking_rows(corpus_built)
-    whole = similar_answers(corpus_built, ranking, vocabulary)
+    every = SimilarAnswers(corpus_built, ranking, vocabulary)
+    whole = {d: a for d in corpus_built.direction_ids if (a := every(d)) is not None}
     assert set(whole) == set(corpus_built.direction_ids)
     asked: list[str] = []
     answers = SimilarAnswers(corpus_built, ranking, vocabulary)

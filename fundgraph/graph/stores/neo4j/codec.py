@@ -64,7 +64,7 @@ WALK_COUNTS_KEY = "fg_walk_n"
 VIEW_KEY = "fg_view"
 #: A direction's detail (``GET /api/directions/{id}``) as the API sends it, JSON bytes (:func:`direction_details`).
 DETAIL_KEY = "fg_detail"
-#: A direction's similar list from its stored SIMILAR_TO edges as the API sends it, in parts (``similar_answers``
+#: A direction's similar list from its stored SIMILAR_TO edges as the API sends it, in parts (``SimilarAnswers``
 #: of :mod:`.store`): JSON ``{"k": most k it answers, "tail": the list's fields after its items, "items": [...]}``.
 SIMILAR_KEY = "fg_similar"
 #: A node's neighbourhood of :data:`STORED_DEPTH` and :data:`STORED_LIMIT` as the API sends it, gzip-compressed

@@ -737,7 +737,7 @@ class Neo4jStore(GraphStore):
     def similar_json(self, direction_id: str, k: int, scope: str) -> bytes:
         """:meth:`similar` as the API sends it; one statement when the direction's ``fg_similar`` answers it.
 
-        ``fg_similar`` (:func:`similar_answers`, written at load) holds the answer of scope ``cross-program`` for
+        ``fg_similar`` (:class:`SimilarAnswers`, written at load) holds the answer of scope ``cross-program`` for
         every k up to the build's ``similar_top_k``: its items' JSON is spliced, nothing is ranked or serialised.
         Any other request is :meth:`similar`'s.
         """
@@ -821,13 +821,6 @@ class _Walk:
             return [orjson.dumps({"data": _neighbourhood_edge(r).data}) for r in self.edge_rows.get(u, ())]
 
         return splice_neighbourhood(self.center, self.order, self.seen, self.truncated, depth, self.views, edges_of)
-
-
-def similar_answers(built: BuiltGraph, ranking: dict[str, dict[str, Any]], vocabulary: dict[str, Any]
-                    ) -> dict[str, bytes]:
-    """Direction id → its ``fg_similar`` (:class:`SimilarAnswers`), every one at once."""
-    answers = SimilarAnswers(built, ranking, vocabulary)
-    return {d: a for d in built.direction_ids if (a := answers(d)) is not None}
 
 
 class SimilarAnswers:
