@@ -187,7 +187,10 @@ def load_neo4j(
         _fail(e)
     out.print(f"loaded {loaded.nodes} nodes and {loaded.relationships} relationships into Neo4j at "
               f"{settings.neo4j_uri} (database {settings.neo4j_database}) in {loaded.seconds:.2f}s", highlight=False)
-    if loaded.warm_statements:
+    if loaded.warm_error:
+        err.print(f"[yellow]warning:[/] the graph is loaded, but warming Neo4j stopped: {loaded.warm_error} "
+                  "(run `fundgraph warm-neo4j` once it answers)", markup=True, highlight=False, soft_wrap=True)
+    elif loaded.warm_statements:
         out.print(f"warmed Neo4j: {loaded.warm_statements} requests in {loaded.warm_seconds:.2f}s", highlight=False)
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fundgraph.core.errors import InvalidRequest
+from fundgraph.core.errors import FundgraphError, InvalidRequest
 from fundgraph.core.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -76,8 +76,6 @@ def store_problem(settings: Settings, *, prepare: bool = False) -> str | None:
     when there is no problem, let the store start what this process's first read will need
     (:meth:`GraphStore.prepare`: the embedded store's checksums, hashed in a thread while the server starts).
     """
-    from fundgraph.core.errors import FundgraphError
-
     store = open_store(settings)
     try:
         store.check()
@@ -176,9 +174,11 @@ class Neo4jLoad:
     nodes: int
     relationships: int
     seconds: float
-    #: Statements :func:`warm_neo4j` ran after the load, and their seconds (of ``seconds``).
+    #: Statements the warm-up after the load ran (:meth:`Neo4jStore.warm_up`), and its seconds (of ``seconds``).
     warm_statements: int = 0
     warm_seconds: float = 0.0
+    #: Why the warm-up stopped early (the graph is loaded all the same), or None.
+    warm_error: str | None = None
 
 
 #: Seconds :func:`load_neo4j` and :func:`warm_neo4j` warm Neo4j for (:meth:`Neo4jStore.warm_up`).
@@ -211,12 +211,16 @@ def load_neo4j(settings: Settings, *, from_embedded: bool = False, batch_size: i
         if warm_up > 0:
             say(f"warming Neo4j for {warm_up:g} s")
         t1 = time.perf_counter()
-        warmed = store.warm_up(warm_up)
+        warmed, warm_error = 0, None
+        try:
+            warmed = store.warm_up(warm_up)
+        except FundgraphError as e:  # the graph is written and complete: only the warming stopped
+            warm_error = e.message
         warm_s = time.perf_counter() - t1
     finally:
         store.close()
     return Neo4jLoad(nodes=nodes, relationships=rels, seconds=time.perf_counter() - t0, warm_statements=warmed,
-                     warm_seconds=warm_s)
+                     warm_seconds=warm_s, warm_error=warm_error)
 
 
 def warm_neo4j(settings: Settings, seconds: float = WARM_UP_SECONDS) -> tuple[int, float]:

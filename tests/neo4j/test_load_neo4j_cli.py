@@ -84,3 +84,32 @@ def test_load_ends_by_warming_neo4j_and_warm_neo4j_warms_alone(neo4j_server, neo
     assert neo4j_store.warm_up(0) == 0
     d = neo4j_corpus.direction_ids[0]
     assert neo4j_store.direction(d).id == d
+
+
+def test_a_warm_up_that_fails_stops_at_once_and_leaves_the_load_complete(neo4j_server, neo4j_store, neo4j_corpus,
+                                                                        monkeypatch, tmp_path):
+    """A warm-up request fails after the load: the load is reported done, the warm-up's error as a warning."""
+    from fundgraph.core.errors import BackendUnavailable
+    from fundgraph.graph.stores.neo4j.store import Neo4jStore
+
+    calls: list[str] = []
+    answer = Neo4jStore.direction_json
+
+    def fails_once(self, direction_id: str) -> bytes:
+        calls.append(direction_id)
+        if len(calls) == 1:
+            raise BackendUnavailable("Neo4j went away")
+        return answer(self, direction_id)
+
+    monkeypatch.setattr(Neo4jStore, "direction_json", fails_once)
+    _cli_env(monkeypatch, neo4j_server, tmp_path)
+    try:
+        r = CliRunner().invoke(app, ["load-neo4j", "--warm-up", "30"])
+    finally:
+        get_settings.cache_clear()
+    assert r.exit_code == 0, r.output
+    assert re.search(r"loaded (\d+) nodes", r.output) and "warming Neo4j stopped: Neo4j went away" in r.output
+    # one request failed: the other 3 threads stopped with it (a few requests), not after 30 s (~20,000 requests)
+    assert len(calls) <= 20, len(calls)
+    expected = (neo4j_corpus.graph.number_of_nodes(), neo4j_corpus.graph.number_of_edges())
+    assert neo4j_store.counts() == expected

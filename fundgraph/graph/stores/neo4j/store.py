@@ -635,7 +635,7 @@ class Neo4jStore(GraphStore):
         A direction's detail, its similar list (the API's default k) and its depth-2 neighbourhood, the three
         statements the dashboard sends most, from ``threads`` threads, each direction in turn (at most
         ``directions`` of them, evenly spaced, again from the first when all were asked). Returns the statements
-        run. Answers are read and dropped; nothing is written.
+        run. Answers are read and dropped; nothing is written. The first error stops every thread and is raised.
 
         Neo4j compiles what it runs often (the JVM's JIT) in threads beside the queries: right after a load or a
         restart its requests cost it ~4× their CPU, and at 32 clients the p99 missed the targets. Measured at 20,000
@@ -649,15 +649,20 @@ class Neo4jStore(GraphStore):
         chosen = ids[:: max(1, len(ids) // max(1, directions))][: max(1, directions)]
         deadline = time.monotonic() + seconds
         turn = itertools.count()
+        failed = threading.Event()
 
         def ask(_: int) -> int:
             done = 0
-            while time.monotonic() < deadline:
-                d = chosen[next(turn) % len(chosen)]
-                self.direction_json(d)
-                self.similar_json(d, semantics.DEFAULT_K, "cross-program")
-                self.neighborhood_json(d, STORED_DEPTH, STORED_LIMIT, gzip=True)
-                done += 3
+            try:
+                while not failed.is_set() and time.monotonic() < deadline:
+                    d = chosen[next(turn) % len(chosen)]
+                    self.direction_json(d)
+                    self.similar_json(d, semantics.DEFAULT_K, "cross-program")
+                    self.neighborhood_json(d, STORED_DEPTH, STORED_LIMIT, gzip=True)
+                    done += 3
+            except BaseException:
+                failed.set()
+                raise
             return done
 
         with ThreadPoolExecutor(max(1, threads), thread_name_prefix="fundgraph-warm-up") as pool:
